@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { withDatabase } from '@/lib/db/connection';
+import { dropDatabase, ensureDatabase } from '@/lib/db/admin';
+import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
+import { applyMigrations } from '@/lib/db/migrations';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    adminDatabaseUrl: string;
+    redisPrefix: string;
+  }
+}
+
+/**
+ * Each run gets a database of its own (on DATABASE_URL's server, or on an embedded cluster under
+ * .test-data/), migrated from scratch and dropped afterwards, so runs never collide.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  let embedded: EmbeddedServer | undefined;
+  let adminUrl: string;
+  if (process.env.DATABASE_URL) {
+    adminUrl = process.env.DATABASE_URL;
+  } else {
+    embedded = await startEmbeddedPostgres(path.resolve('.test-data'));
+    adminUrl = embedded.adminUrl;
+  }
+  const database = `gatehouse_test_${runId}`;
+  await ensureDatabase(adminUrl, database);
+  const databaseUrl = withDatabase(adminUrl, database);
+  await applyMigrations(databaseUrl);
+
+  project.provide('databaseUrl', databaseUrl);
+  // The login user itself (no app role): tests use it to play a superuser tampering with rows.
+  project.provide('adminDatabaseUrl', databaseUrl);
+  project.provide('redisPrefix', `gatehouse-test-${runId}`);
+
+  return async () => {
+    await dropDatabase(adminUrl, database).catch((error: Error) => console.warn(`could not drop ${database}: ${error.message}`));
+    await embedded?.stop();
+  };
+}

@@ -1,0 +1,6 @@
+import { inject } from 'vitest';
+
+// Test files see the per-run database exactly as the product would: through DATABASE_URL.
+process.env.DATABASE_URL = inject('databaseUrl');
+process.env.GATEHOUSE_TEST_SUPERUSER_URL = inject('adminDatabaseUrl');
+process.env.GATEHOUSE_REDIS_PREFIX = inject('redisPrefix');
