@@ -1,7 +1,7 @@
 // `npm run db:new NAME`: writes prisma/migrations/<timestamp>_NAME/migration.sql from the schema diff.
 // The diff is computed on a shadow database created next to DATABASE_URL (or an embedded server).
 import { createMigration } from '@/lib/db/migrations';
-import { withDatabaseServer } from '@/lib/db/server';
+import { withAnyDatabase } from '@/lib/db/server';
 
 const name = process.argv[2];
 if (!name || !/^[a-z0-9_]+$/.test(name)) {
@@ -9,7 +9,7 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   process.exit(2);
 }
 
-await withDatabaseServer(async (databaseUrl) => {
+await withAnyDatabase(async (databaseUrl) => {
   const dir = await createMigration(databaseUrl, name);
   console.log(dir ? `created ${dir}` : 'no schema changes: nothing to write');
 });

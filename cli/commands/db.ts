@@ -1,0 +1,21 @@
+import { applyMigrations } from '@/lib/db/migrations';
+import { withAnyDatabase } from '@/lib/db/server';
+import { CliError } from '../run';
+
+const HELP = `Usage: gatehouse db migrate
+
+Applies every migration in prisma/migrations that the database has not applied yet,
+offline, through Prisma's WebAssembly schema engine.`;
+
+export async function dbCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || sub === '--help' || rest.includes('--help')) {
+    console.log(HELP);
+    return sub ? 0 : 2;
+  }
+  if (sub !== 'migrate') throw new CliError(`unknown db command "${sub}" (try gatehouse db --help)`, 2);
+  if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}"`, 2);
+  const applied = await withAnyDatabase((url) => applyMigrations(url));
+  console.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');
+  return 0;
+}

@@ -1,0 +1,42 @@
+import { auditCommand } from './commands/audit';
+import { dbCommand } from './commands/db';
+import { usersCommand } from './commands/users';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export const USAGE = `Usage: gatehouse <command> [options]
+
+Commands:
+  db migrate                 Apply pending database migrations
+  users create               Create a user (--email --name [--department] [--role ...] [--password])
+  users list                 List users with department, roles and status
+  audit verify               Verify every audit hash chain and report the first break
+
+Run \`gatehouse <command> --help\` for a command's options.
+The database is DATABASE_URL, or the embedded one under GATEHOUSE_DATA_DIR (default .data/).`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  db: dbCommand,
+  users: usersCommand,
+  audit: auditCommand,
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new CliError(`unknown command "${name}" (try gatehouse --help)`, 2);
+  return command(rest);
+}

@@ -1,0 +1,35 @@
+import type pg from 'pg';
+import { pool } from '@/lib/db/client';
+import type { AuditEventInput } from './event';
+import { AuditWriter, type StoredAuditEvent } from './writer';
+
+// One writer per process (kept on globalThis like the database handles, so Next's dev reloads
+// share it): group commit only helps if every caller in the process shares the same queue.
+const globalWriter = globalThis as typeof globalThis & { __gatehouseAuditWriter?: { pool: pg.Pool; writer: AuditWriter } };
+
+/** The process-wide writer on the application pool; a new one if the pool was replaced. */
+export function auditWriter(): AuditWriter {
+  const appPool = pool();
+  const existing = globalWriter.__gatehouseAuditWriter;
+  if (existing && existing.pool === appPool) return existing.writer;
+  const writer = new AuditWriter(appPool);
+  globalWriter.__gatehouseAuditWriter = { pool: appPool, writer };
+  return writer;
+}
+
+/** Records one event; resolves once it is committed to the tenant's chain. */
+export function appendAuditEvent(input: AuditEventInput): Promise<StoredAuditEvent> {
+  return auditWriter().append(input);
+}
+
+/** Records several events; all are validated before any is queued. */
+export function appendAuditEvents(inputs: readonly AuditEventInput[]): Promise<StoredAuditEvent[]> {
+  return auditWriter().appendMany(inputs);
+}
+
+/** Drains queued events; call before closeDatabase() on shutdown so none is rejected. */
+export async function closeAuditWriter(): Promise<void> {
+  const existing = globalWriter.__gatehouseAuditWriter;
+  globalWriter.__gatehouseAuditWriter = undefined;
+  await existing?.writer.close();
+}

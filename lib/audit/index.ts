@@ -1,0 +1,25 @@
+// The audit spine's public API. Import from '@/lib/audit'.
+export {
+  AUDIT_EVENT_TYPES,
+  AUDIT_OUTCOMES,
+  AUDIT_SCHEMA_VERSION,
+  AuditEventValidationError,
+  CONTENT_KINDS,
+  GEN_AI_OPERATIONS,
+  MAX_EVENT_JSON_BYTES,
+  POLICY_DECISIONS,
+  auditEventSchema,
+  newTraceId,
+  parseAuditEvent,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditEventType,
+  type AuditOutcome,
+  type ContentKind,
+} from './event';
+export { GENESIS_HASH, canonicalJson, chainHash } from './canonical';
+export { AuditWriteError, AuditWriter, type AuditWriterOptions, type AuditWriterStats, type StoredAuditEvent } from './writer';
+export { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
+export { MAX_CONTENT_BYTES, loadContent, storeContent, type ContentRef, type JsonValue, type StoreContentInput, type StoredContent } from './content';
+export { verifyAuditChains, type ChainBreak, type ChainReport, type VerifyOptions, type VerifyReport } from './verify';
+export type { Queryable } from './queryable';

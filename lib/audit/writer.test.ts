@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeDatabase, pool } from '@/lib/db/client';
+import { withDatabase } from '@/lib/db/connection';
+import { createAppPool } from '@/lib/db/pool';
+import { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
+import { AuditEventValidationError } from './event';
+import { sampleEvent } from './testing/fixtures';
+import { verifyAuditChains } from './verify';
+import { AuditWriteError, AuditWriter, type StoredAuditEvent } from './writer';
+
+afterAll(async () => {
+  await closeAuditWriter();
+  await closeDatabase();
+});
+
+async function expectValidChain(tenant: string, events: number): Promise<void> {
+  const report = await verifyAuditChains(pool(), { tenantId: tenant });
+  expect(report.chains).toEqual([{ tenant_id: tenant, events, last_seq: events, ok: true }]);
+}
+
+function expectGapless(stored: StoredAuditEvent[]): void {
+  expect(stored.map((event) => event.seq).sort((a, b) => a - b)).toEqual(stored.map((_, index) => index + 1));
+}
+
+describe('AuditWriter', () => {
+  it('group-commits 1,000 concurrent appends across three tenants into valid chains', async () => {
+    const tenants = [randomUUID(), randomUUID(), randomUUID()];
+    const before = auditWriter().stats();
+    const stored = await Promise.all(Array.from({ length: 1000 }, (_, i) => appendAuditEvent(sampleEvent(tenants[i % 3]!, i))));
+    const after = auditWriter().stats();
+    const events = after.events - before.events;
+    const commits = after.commits - before.commits;
+    console.log(`group commit: ${events} events in ${commits} commits (ratio ${(events / commits).toFixed(1)})`);
+    expect(events).toBe(1000);
+    expect(commits).toBeLessThan(events / 10);
+    for (const tenant of tenants) {
+      const own = stored.filter((event) => event.tenant_id === tenant);
+      expectGapless(own);
+      // Within one tenant, seq follows the order the calls were made in.
+      expect(own.map((event) => event.attributes?.n)).toEqual([...own].sort((a, b) => a.seq - b.seq).map((event) => event.attributes?.n));
+      await expectValidChain(tenant, own.length);
+    }
+  });
+
+  it('group-commits callers that keep arriving while a transaction is in flight', async () => {
+    const tenants = [randomUUID(), randomUUID()];
+    const before = auditWriter().stats();
+    // 50 request handlers, each recording 20 events one after another.
+    const perCaller = await Promise.all(
+      Array.from({ length: 50 }, async (_, caller) => {
+        const mine: StoredAuditEvent[] = [];
+        for (let i = 0; i < 20; i++) mine.push(await appendAuditEvent(sampleEvent(tenants[caller % 2]!, caller * 100 + i)));
+        return mine;
+      }),
+    );
+    const after = auditWriter().stats();
+    const events = after.events - before.events;
+    const commits = after.commits - before.commits;
+    console.log(`group commit: ${events} events from 50 sequential callers in ${commits} commits (ratio ${(events / commits).toFixed(1)})`);
+    expect(events).toBe(1000);
+    expect(commits).toBeLessThan(events / 10);
+    for (const tenant of tenants) await expectValidChain(tenant, 500);
+    // Each caller's events are committed in the order it made them.
+    for (const mine of perCaller) expect(mine.map((event) => event.seq)).toEqual([...mine.map((event) => event.seq)].sort((a, b) => a - b));
+  });
+
+  it('stores exactly the event it returns, with denormalised columns', async () => {
+    const tenant = randomUUID();
+    const userId = randomUUID();
+    const stored = await appendAuditEvent(
+      sampleEvent(tenant, 1, { event_type: 'inference.response', actor: { user_id: userId, roles: ['member'] }, session_id: 's-1', cost: { microdollars: 4200 } }),
+    );
+    const { rows } = await pool().query(
+      `SELECT seq::int AS seq, event, event_type, action, outcome, trace_id, session_id, actor_user_id::text AS actor_user_id,
+              cost_microdollars::int AS cost, schema_version, occurred_at
+         FROM audit_events WHERE tenant_id = $1`,
+      [tenant],
+    );
+    const { seq, ...event } = stored;
+    expect(rows).toEqual([
+      {
+        seq,
+        event,
+        event_type: 'inference.response',
+        action: 'messages.create',
+        outcome: 'success',
+        trace_id: event.trace_id,
+        session_id: 's-1',
+        actor_user_id: userId,
+        cost: 4200,
+        schema_version: 1,
+        occurred_at: new Date(event.occurred_at),
+      },
+    ]);
+  });
+
+  it('keeps one valid chain when two processes append to the same tenant at once', async () => {
+    const url = process.env.DATABASE_URL!;
+    const pools = [createAppPool(url, 3), createAppPool(url, 3)];
+    const writers = pools.map((each) => new AuditWriter(each));
+    const tenant = randomUUID();
+    try {
+      const stored = await Promise.all(
+        writers.map((writer, w) =>
+          Promise.all(
+            Array.from({ length: 10 }, async (_, caller) => {
+              const mine: StoredAuditEvent[] = [];
+              for (let i = 0; i < 20; i++) mine.push(await writer.append(sampleEvent(tenant, w * 10_000 + caller * 100 + i)));
+              return mine;
+            }),
+          ).then((callers) => callers.flat()),
+        ),
+      );
+      expectGapless(stored.flat());
+      await expectValidChain(tenant, 400);
+      // Both writers committed many transactions, interleaved on the one chain.
+      const [a, b] = stored.map((events) => events.map((event) => event.seq));
+      expect(Math.min(...a!)).toBeLessThan(Math.max(...b!));
+      expect(Math.min(...b!)).toBeLessThan(Math.max(...a!));
+      expect(writers.every((writer) => writer.stats().commits > 2)).toBe(true);
+    } finally {
+      for (const writer of writers) await writer.close();
+      for (const each of pools) await each.end();
+    }
+  });
+
+  it('rejects invalid input at once and queues nothing from a batch with one bad event', async () => {
+    const tenant = randomUUID();
+    const before = auditWriter().stats();
+    await expect(appendAuditEvent({ ...sampleEvent(tenant, 1), outcome: 'fine' as 'success' })).rejects.toBeInstanceOf(AuditEventValidationError);
+    await expect(appendAuditEvents([sampleEvent(tenant, 1), { ...sampleEvent(tenant, 2), tenant_id: 'nope' }])).rejects.toThrow(/tenant_id/);
+    expect(auditWriter().stats()).toEqual(before);
+    const { rows } = await pool().query('SELECT 1 FROM audit_events WHERE tenant_id = $1', [tenant]);
+    expect(rows).toEqual([]);
+  });
+
+  it('rejects only the event the database refuses, never its batch-mates', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool());
+    // Same event_id and occurred_at twice: the second collides with the first on the primary key.
+    const duplicate = sampleEvent(tenant, 2, { event_id: uuidv7(), occurred_at: new Date().toISOString() });
+    const results = await Promise.allSettled([
+      writer.append(sampleEvent(tenant, 1)),
+      writer.append(duplicate),
+      writer.append(duplicate),
+      writer.append(sampleEvent(tenant, 3)),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const refused = results[2] as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(AuditWriteError);
+    expect((refused.reason as Error).message).toMatch(/duplicate key/);
+    expect(writer.stats()).toMatchObject({ events: 3, failed: 1 });
+    await expectValidChain(tenant, 3);
+    await writer.close();
+  });
+
+  it('rejects every waiting event when the database cannot be reached', async () => {
+    const unreachable = createAppPool(withDatabase(process.env.DATABASE_URL!, 'gatehouse_no_such_database'), 1);
+    const writer = new AuditWriter(unreachable);
+    const results = await Promise.allSettled([writer.append(sampleEvent(randomUUID(), 1)), writer.append(sampleEvent(randomUUID(), 2))]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(AuditWriteError);
+    expect(writer.stats()).toEqual({ events: 0, commits: 0, failed: 2 });
+    await writer.close();
+    await unreachable.end();
+  });
+
+  it('close() drains queued events and then refuses new ones', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool());
+    const pending = Array.from({ length: 30 }, (_, i) => writer.append(sampleEvent(tenant, i)));
+    await writer.close();
+    expect(writer.stats().events).toBe(30);
+    expectGapless(await Promise.all(pending));
+    await expect(writer.append(sampleEvent(tenant, 99))).rejects.toThrow(/closed/);
+  });
+});

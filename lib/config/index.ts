@@ -1,0 +1,32 @@
+import { loadEnv } from '@/lib/env';
+import { recordConfigReloadAudit } from './reload-audit';
+import { ConfigStore } from './store';
+
+export { ConfigError, formatIssue, type ConfigIssue } from './errors';
+export { loadGatehouseConfig, type ConfigSnapshot } from './load';
+export { parseGatehouseConfig } from './parse';
+export { policyVersion } from './policy-version';
+export { recordConfigReloadAudit, systemTenantId } from './reload-audit';
+export { ConfigStore, type ConfigLogger, type ConfigReloadRecord, type ConfigReloadRecorder, type ConfigStoreOptions, type ReloadResult } from './store';
+export * from './schema';
+
+// One store per process, on globalThis so Next's dev module reloads do not stack up watchers.
+const globalStore = globalThis as typeof globalThis & { __gatehouseConfigStore?: ConfigStore };
+
+/**
+ * The process's configuration, loaded from GATEHOUSE_CONFIG on first use and kept current as the
+ * file changes. Throws ConfigError on first use when the file is invalid.
+ */
+export function configStore(): ConfigStore {
+  globalStore.__gatehouseConfigStore ??= new ConfigStore({
+    path: loadEnv().GATEHOUSE_CONFIG,
+    recordReload: recordConfigReloadAudit,
+  });
+  return globalStore.__gatehouseConfigStore;
+}
+
+export async function closeConfigStore(): Promise<void> {
+  const store = globalStore.__gatehouseConfigStore;
+  globalStore.__gatehouseConfigStore = undefined;
+  await store?.close();
+}

@@ -1,0 +1,45 @@
+import { appendAuditEvent } from '@/lib/audit';
+import { db } from '@/lib/db/client';
+import { displayName } from './load';
+import type { ConfigReloadRecord } from './store';
+
+/**
+ * The tenant a system event belongs to: the one named in the config, else the installation's
+ * oldest. Read-only on purpose: recording an event must never create a tenant as a side effect.
+ */
+export async function systemTenantId(slug?: string): Promise<string | null> {
+  if (slug) {
+    const named = await db().tenant.findUnique({ where: { slug }, select: { id: true } });
+    if (named) return named.id;
+  }
+  const oldest = await db().tenant.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } });
+  return oldest?.id ?? null;
+}
+
+/**
+ * Appends a `config.reload` audit event. Changing policy is itself an auditable act, and a refused
+ * edit is recorded too: someone tried to change what Gatehouse enforces. Without a database
+ * (CLI checks, unit runs) or before bootstrap created a tenant there is no chain to append to.
+ */
+export async function recordConfigReloadAudit(record: ConfigReloadRecord): Promise<void> {
+  if (!process.env.DATABASE_URL) return;
+  const effective = record.outcome === 'success' ? record.next : record.previous;
+  const tenantId = await systemTenantId(effective.config.tenant.slug);
+  if (!tenantId) return;
+  await appendAuditEvent({
+    tenant_id: tenantId,
+    event_type: 'config.reload',
+    action: 'config.reload',
+    outcome: record.outcome,
+    call_source: 'system',
+    policy_version: effective.policyVersion,
+    target: { type: 'config', name: displayName(effective.path) },
+    attributes: {
+      previous_policy_version: record.previous.policyVersion,
+      ...(record.outcome === 'success' ? { policy_version: record.next.policyVersion } : {}),
+    },
+    ...(record.outcome === 'failure'
+      ? { error: { type: 'config_invalid', message: record.error.message.slice(0, 4000) } }
+      : {}),
+  });
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { auditSection } from './audit';
+import { modelsSection, type ModelTarget } from './models';
+import { policySection } from './policy';
+import { providersSection } from './providers';
+import { routesSection } from './routes';
+import { tenantSection } from './tenant';
+
+type Issues = z.core.$ZodRawIssue[];
+type IssuePath = (string | number)[];
+
+/**
+ * Names that point at other sections must resolve, so a typo fails at load time (with its line)
+ * rather than as a 500 on the first request that takes that route.
+ */
+function checkReferences(config: z.output<typeof baseSchema>, issues: Issues): void {
+  const knownProvider = (name: string) => Object.hasOwn(config.providers, name);
+  const checkTargets = (targets: ModelTarget[], at: IssuePath) => {
+    targets.forEach((target, index) => {
+      if (!knownProvider(target.provider)) {
+        issues.push({
+          code: 'custom',
+          input: target.provider,
+          path: [...at, index, 'provider'],
+          message: `unknown provider "${target.provider}" (define it under providers)`,
+        });
+      }
+    });
+  };
+
+  for (const [id, model] of Object.entries(config.models)) checkTargets(model.targets, ['models', id, 'targets']);
+  config.routes.forEach((route, index) => {
+    if (route.model !== undefined && !Object.hasOwn(config.models, route.model)) {
+      issues.push({
+        code: 'custom',
+        input: route.model,
+        path: ['routes', index, 'model'],
+        message: `unknown model "${route.model}" (define it under models)`,
+      });
+    }
+    if (route.targets) checkTargets(route.targets, ['routes', index, 'targets']);
+  });
+}
+
+const baseSchema = z.strictObject({
+  tenant: tenantSection,
+  audit: auditSection,
+  providers: providersSection,
+  models: modelsSection,
+  routes: routesSection,
+  policy: policySection,
+});
+
+export const gatehouseConfigSchema = baseSchema.check((ctx) => checkReferences(ctx.value, ctx.issues));
+
+export type GatehouseConfig = z.output<typeof gatehouseConfigSchema>;
+export type { TenantConfig } from './tenant';
+export type { AuditConfig } from './audit';
+export type { ProviderConfig, ProviderType } from './providers';
+export type { ModelConfig, ModelTarget } from './models';
+export type { RouteConfig } from './routes';
+export type { PolicyConfig } from './policy';
+export { PROVIDER_TYPES } from './providers';

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { appendAuditEvent } from '@/lib/audit';
+import { hashPassword, generatePassword } from '@/lib/auth/password';
+import { db } from '@/lib/db/client';
+import { Prisma } from '@/lib/generated/prisma/client';
+import { ensureDepartment, primaryTenant, UserInputError } from './tenant';
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+export const newUserSchema = z.object({
+  email: z.email('must be an email address').transform((email) => email.toLowerCase()),
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  department: z.string().trim().min(1).max(100).optional(),
+  roles: z.array(z.string().trim().min(1)).min(1, 'name at least one role').default(['member']),
+  password: z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).optional(),
+});
+export type NewUser = z.input<typeof newUserSchema>;
+
+/** Who made a change, for the audit trail. CLI and seeding act as the system. */
+export interface ChangeActor {
+  user_id?: string;
+  email?: string;
+  roles?: string[];
+  call_source: 'cli' | 'dashboard' | 'system';
+}
+
+export interface CreatedUser {
+  id: string;
+  email: string;
+  /** Only when Gatehouse generated the password: shown once, never stored in clear. */
+  generatedPassword?: string;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; ');
+}
+
+export async function createUser(input: NewUser, actor: ChangeActor, options: { generatePasswordIfMissing?: boolean } = {}): Promise<CreatedUser> {
+  const parsed = newUserSchema.safeParse(input);
+  if (!parsed.success) throw new UserInputError(describeIssues(parsed.error));
+  const data = parsed.data;
+  const tenant = await primaryTenant();
+
+  const roles = await db().role.findMany({ where: { tenantId: tenant.id, name: { in: data.roles } } });
+  const unknown = data.roles.filter((name) => !roles.some((role) => role.name === name));
+  if (unknown.length > 0) {
+    const known = await db().role.findMany({ where: { tenantId: tenant.id }, select: { name: true }, orderBy: { name: 'asc' } });
+    throw new UserInputError(`unknown role ${unknown.join(', ')} (known: ${known.map((r) => r.name).join(', ')})`);
+  }
+  const department = data.department ? await ensureDepartment(tenant.id, data.department) : null;
+  const generatedPassword = !data.password && options.generatePasswordIfMissing ? generatePassword() : undefined;
+  const password = data.password ?? generatedPassword;
+
+  try {
+    const user = await db().user.create({
+      data: {
+        tenantId: tenant.id,
+        email: data.email,
+        name: data.name,
+        departmentId: department?.id ?? null,
+        passwordHash: password ? await hashPassword(password) : null,
+        roleBindings: { create: roles.map((role) => ({ roleId: role.id })) },
+      },
+    });
+    await appendAuditEvent({
+      tenant_id: tenant.id,
+      event_type: 'admin.change',
+      action: 'user.create',
+      outcome: 'success',
+      actor: { user_id: actor.user_id, email: actor.email, roles: actor.roles ?? [] },
+      call_source: actor.call_source,
+      attributes: { target_user_id: user.id, target_email: user.email, roles: data.roles.join(','), department: department?.slug ?? '' },
+    });
+    return { id: user.id, email: user.email, generatedPassword };
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      throw new UserInputError(`a user with email ${data.email} already exists`);
+    }
+    throw error;
+  }
+}
+
+export interface UserSummary {
+  id: string;
+  email: string;
+  name: string;
+  department: string | null;
+  roles: string[];
+  status: 'active' | 'disabled';
+  lastSignInAt: Date | null;
+  createdAt: Date;
+}
+
+export async function listUsers(): Promise<UserSummary[]> {
+  const users = await db().user.findMany({
+    orderBy: { email: 'asc' },
+    include: { department: true, roleBindings: { include: { role: true, department: true } } },
+  });
+  return users.map((user) => ({
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    department: user.department?.slug ?? null,
+    roles: user.roleBindings.map((binding) => (binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name)).sort(),
+    status: user.status,
+    lastSignInAt: user.lastSignInAt,
+    createdAt: user.createdAt,
+  }));
+}

@@ -1,0 +1,65 @@
+// Steps shared by `npm start` and `npm test` on a fresh clone. Plain Node with no dependencies:
+// this runs before node_modules exists.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+function run(command, args, label) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (result.status !== 0) {
+    console.error(`gatehouse: ${label} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status || 1);
+  }
+}
+
+function mtime(file) {
+  try {
+    return statSync(path.join(root, file)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** The newest modification time of any file below `dirs` (skipping generated folders). */
+function newestSource(entries) {
+  let newest = 0;
+  const walk = (relative) => {
+    const absolute = path.join(root, relative);
+    if (!existsSync(absolute)) return;
+    const stat = statSync(absolute);
+    if (stat.isFile()) {
+      newest = Math.max(newest, stat.mtimeMs);
+      return;
+    }
+    for (const entry of readdirSync(absolute)) {
+      if (entry === 'node_modules' || entry === 'generated' || entry.startsWith('.')) continue;
+      walk(path.join(relative, entry));
+    }
+  };
+  entries.forEach(walk);
+  return newest;
+}
+
+export function installDependencies(log) {
+  const installed = mtime('node_modules/.package-lock.json');
+  if (installed && installed >= mtime('package-lock.json') && installed >= mtime('package.json')) return;
+  log('dependencies: installing (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund'], 'npm ci');
+}
+
+export function generatePrismaClient(log) {
+  if (mtime('lib/generated/prisma/client.ts') >= mtime('prisma/schema.prisma')) return;
+  log('prisma: generating the client');
+  run(process.execPath, ['scripts/prisma-generate.mjs'], 'prisma generate');
+}
+
+const APP_SOURCES = ['app', 'components', 'lib', 'public', 'next.config.ts', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
+
+export function buildIfStale(log) {
+  const built = mtime('.next/BUILD_ID');
+  if (built && built >= newestSource(APP_SOURCES)) return;
+  log(built ? 'web: sources changed, rebuilding (next build)' : 'web: first run, building (next build)');
+  run(process.execPath, ['node_modules/next/dist/bin/next', 'build'], 'next build');
+}

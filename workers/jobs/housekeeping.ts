@@ -1,0 +1,75 @@
+import { appendAuditEvent } from '@/lib/audit';
+import { configStore, systemTenantId, type GatehouseConfig } from '@/lib/config';
+import { pool } from '@/lib/db/client';
+import type { QueueClient } from '@/lib/queue';
+import type { QueuePayload } from '@/workers/queues';
+
+export interface HousekeepingResult {
+  /** Partition names ensured, current month first. */
+  partitions: string[];
+}
+
+/** Where the job reads `audit.partitions_ahead` and the tenant slug; the live config by default. */
+export type ConfigSource = () => GatehouseConfig;
+
+const liveConfig: ConfigSource = () => configStore().current().config;
+
+/** Hourly at minute 7: off the top of the hour, when everyone else's cron jobs run. */
+export const HOUSEKEEPING_SCHEDULE = { id: 'housekeeping-hourly', pattern: '7 * * * *' } as const;
+
+/**
+ * Creates this month's audit partition and the next `partitions_ahead`, so events always land
+ * in a monthly partition rather than the default one (which cannot be split cheaply later).
+ * audit_ensure_partition is SECURITY DEFINER, so the app role may call it; expired
+ * audit_content is deliberately not purged here, as the app role cannot delete audit data.
+ */
+export async function runHousekeeping(
+  payload: QueuePayload<'housekeeping'>,
+  currentConfig: ConfigSource = liveConfig,
+): Promise<HousekeepingResult> {
+  const config = currentConfig();
+  const monthsAhead = payload.partitions_ahead ?? config.audit.partitions_ahead;
+  const started = performance.now();
+  let partitions: string[] = [];
+  let failure: Error | undefined;
+  try {
+    const { rows } = await pool().query<{ partition: string }>(
+      `SELECT audit_ensure_partition(now() + make_interval(months => m)) AS partition
+         FROM generate_series(0, $1::int) AS m ORDER BY m`,
+      [monthsAhead],
+    );
+    partitions = rows.map((row) => row.partition);
+  } catch (error) {
+    failure = error as Error;
+  }
+
+  const tenantId = await systemTenantId(config.tenant.slug);
+  if (tenantId) {
+    await appendAuditEvent({
+      tenant_id: tenantId,
+      event_type: 'system.housekeeping',
+      action: 'partition.ensure',
+      outcome: failure ? 'failure' : 'success',
+      call_source: 'worker',
+      target: { type: 'audit_partition' },
+      attributes: {
+        trigger: payload.trigger,
+        months_ahead: monthsAhead,
+        partitions: partitions.join(','),
+        duration_ms: Math.round(performance.now() - started),
+      },
+      ...(failure ? { error: { type: 'partition_ensure_failed', message: failure.message.slice(0, 4000) } } : {}),
+    });
+  }
+  // Thrown after recording, so the attempt is in the audit trail and BullMQ still retries it.
+  if (failure) throw failure;
+  return { partitions };
+}
+
+/** Starts the housekeeping worker, schedules it hourly and queues one run now. */
+export async function startHousekeeping(client: QueueClient, currentConfig: ConfigSource = liveConfig) {
+  const worker = client.createWorker('housekeeping', (payload) => runHousekeeping(payload, currentConfig));
+  await client.schedule('housekeeping', HOUSEKEEPING_SCHEDULE.id, { pattern: HOUSEKEEPING_SCHEDULE.pattern }, { trigger: 'schedule' });
+  await client.enqueue('housekeeping', { trigger: 'startup' });
+  return worker;
+}

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueueClient } from '@/lib/queue';
+
+let directory: string;
+
+beforeAll(async () => {
+  directory = await mkdtemp(path.join(tmpdir(), 'gatehouse-worker-'));
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+interface Run {
+  output: () => string;
+  exit: Promise<number | null>;
+  stop: (signal: NodeJS.Signals) => void;
+  waitForLine: (pattern: RegExp) => Promise<void>;
+}
+
+/** Starts `tsx workers/main.ts` as the supervisor does, with only the variables given. */
+function startWorker(env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', GATEHOUSE_CONFIG: path.join(directory, 'gatehouse.yaml'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const listeners: (() => void)[] = [];
+  const append = (chunk: Buffer) => {
+    text += chunk.toString();
+    listeners.forEach((check) => check());
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    output: () => text,
+    exit,
+    stop: (signal) => child.kill(signal),
+    waitForLine: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => pattern.test(text) && resolve();
+        listeners.push(check);
+        check();
+        void exit.then((code) => reject(new Error(`worker exited (${code}) before printing ${pattern}:\n${text}`)));
+      }),
+  };
+}
+
+describe('worker process', () => {
+  it('starts on the PostgreSQL backend without REDIS_URL, and stops cleanly on SIGTERM', async () => {
+    const worker = startWorker({ DATABASE_URL: process.env.DATABASE_URL! });
+    await worker.waitForLine(/^worker: ready \(queue backend: postgres\)$/m);
+    worker.stop('SIGTERM');
+    expect(await worker.exit).toBe(0);
+    expect(worker.output()).toMatch(/config: .*gatehouse\.yaml not found, using defaults \(pv_[0-9a-f]{16}\)/);
+    expect(worker.output()).toContain('worker: stopped');
+  });
+
+  it('uses Redis when REDIS_URL is set, and stops cleanly on SIGINT', async () => {
+    const prefix = `${process.env.GATEHOUSE_REDIS_PREFIX}-main-test`;
+    const worker = startWorker({ DATABASE_URL: process.env.DATABASE_URL!, REDIS_URL: 'redis://127.0.0.1:6379', GATEHOUSE_REDIS_PREFIX: prefix });
+    try {
+      await worker.waitForLine(/^worker: ready \(queue backend: redis\)$/m);
+      worker.stop('SIGINT');
+      expect(await worker.exit).toBe(0);
+    } finally {
+      // The hourly schedule stays in Redis after a clean stop, as it should; remove this run's.
+      const client = new QueueClient({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix });
+      await client.queue('housekeeping').obliterate({ force: true });
+      await client.close();
+    }
+  });
+
+  it('refuses to start with an invalid environment, listing every problem', async () => {
+    const worker = startWorker({ DATABASE_URL: 'mysql://nope', PORT: '0' });
+    expect(await worker.exit).toBe(1);
+    expect(worker.output()).toContain('DATABASE_URL: must be a URL like postgres://');
+    expect(worker.output()).toContain('PORT: must be between 1 and 65535');
+  });
+});

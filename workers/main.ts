@@ -1,0 +1,70 @@
+/**
+ * The worker process: runs background jobs from the queues in workers/queues.ts.
+ *   tsx workers/main.ts
+ * Needs DATABASE_URL; uses Redis when REDIS_URL is set, otherwise BullMQ's PostgreSQL backend.
+ */
+import { closeAuditWriter } from '@/lib/audit';
+import { closeConfigStore, ConfigError, configStore } from '@/lib/config';
+import { closeDatabase } from '@/lib/db/client';
+import { EnvError, loadEnv } from '@/lib/env';
+import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
+import { startHousekeeping } from './jobs/housekeeping';
+
+function fail(message: string): never {
+  console.error(`worker: ${message}`);
+  process.exit(1);
+}
+
+// A shutdown that hangs (a job that never finishes, a backend that stopped answering) must not
+// keep an orchestrator waiting for ever; it will SIGKILL us anyway, better to say why first.
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+try {
+  const env = loadEnv();
+  if (!env.DATABASE_URL) fail('DATABASE_URL is not set (npm start sets it for the embedded database)');
+  configStore();
+} catch (error) {
+  if (error instanceof EnvError || error instanceof ConfigError) fail(error.message);
+  throw error;
+}
+
+const client = queueClient();
+let stopping = false;
+
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`worker: ${signal} received, closing`);
+  setTimeout(() => fail(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
+  try {
+    // Workers finish their current job first; the audit events those jobs queued are committed
+    // before the database pool goes away.
+    await closeQueueClient();
+    await closeConfigStore();
+    await closeAuditWriter();
+    await closeDatabase();
+    console.log('worker: stopped');
+    process.exit(0);
+  } catch (error) {
+    fail(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+process.on('SIGINT', (signal) => void shutdown(signal));
+process.on('SIGTERM', (signal) => void shutdown(signal));
+
+function logFailures(worker: AnyWorker): void {
+  worker.on('failed', (job, error) => {
+    const attempts = job ? ` (attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1})` : '';
+    console.error(`worker: ${worker.name} job ${job?.id ?? '?'} failed${attempts}: ${error.message}`);
+  });
+}
+
+try {
+  const workers = [await startHousekeeping(client)];
+  workers.forEach(logFailures);
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  console.log(`worker: ready (queue backend: ${client.backend})`);
+} catch (error) {
+  if (!stopping) fail(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+}

@@ -1,0 +1,45 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+/**
+ * Every queue Gatehouse uses, with the payload its jobs carry and how they are retried. Producers
+ * (the web app, the CLI) and consumers (workers/main.ts) both go through lib/queue, which checks
+ * payloads against these schemas on the way in and on the way out.
+ */
+export interface QueueDefinition<Schema extends z.ZodType> {
+  description: string;
+  schema: Schema;
+  defaultJobOptions: JobsOptions;
+}
+
+function defineQueue<Schema extends z.ZodType>(definition: QueueDefinition<Schema>): QueueDefinition<Schema> {
+  return definition;
+}
+
+export const housekeepingPayload = z.strictObject({
+  /** Why the job runs; recorded in the audit event. */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+  /** Months of audit partitions to ensure ahead of the current one; default: audit.partitions_ahead. */
+  partitions_ahead: z.int().min(0).max(36).optional(),
+});
+
+export const QUEUES = {
+  housekeeping: defineQueue({
+    description: 'creates audit partitions ahead of time (hourly and at worker start)',
+    schema: housekeepingPayload,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 5_000 },
+      // Enough history to investigate, without growing the queue store forever.
+      removeOnComplete: { count: 200 },
+      removeOnFail: { count: 1_000 },
+    },
+  }),
+};
+
+export type QueueName = keyof typeof QUEUES;
+export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
+/** The payload as a handler receives it (defaults applied). */
+export type QueuePayload<Name extends QueueName> = z.output<(typeof QUEUES)[Name]['schema']>;
+/** The payload as a producer may write it (defaulted fields optional). */
+export type QueuePayloadInput<Name extends QueueName> = z.input<(typeof QUEUES)[Name]['schema']>;
