@@ -1,0 +1,8 @@
+import { handleReadyz } from '@/lib/http/health';
+
+// Under `next dev`/`next start`; the Gatehouse server answers /readyz before Next sees it.
+export const dynamic = 'force-dynamic';
+
+export function GET(request: Request): Promise<Response> {
+  return handleReadyz(request);
+}

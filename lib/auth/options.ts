@@ -1,0 +1,90 @@
+import type { NextAuthOptions } from 'next-auth';
+import CredentialsProvider from 'next-auth/providers/credentials';
+import { z } from 'zod';
+import { appendAuditEvent } from '@/lib/audit';
+import { authenticateLocalUser, type SignInOrigin } from './local-sign-in';
+import { encodeSignInError } from './sign-in-errors';
+
+/** Dashboard sessions last a working day; the token is re-checked against the database per page. */
+export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
+
+const credentialsSchema = z.object({
+  email: z.string().max(1000),
+  // Bounded so nobody can make the server hash megabytes per attempt.
+  password: z.string().max(1024),
+});
+
+type HeaderBag = Record<string, string | string[] | undefined> | undefined;
+
+function firstHeader(headers: HeaderBag, name: string): string | undefined {
+  const value = headers?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function originOf(headers: HeaderBag): SignInOrigin {
+  return {
+    // Next sets x-forwarded-for from the socket when no proxy did; the first hop is the client.
+    ip: firstHeader(headers, 'x-forwarded-for')?.split(',')[0]?.trim(),
+    userAgent: firstHeader(headers, 'user-agent'),
+  };
+}
+
+export const authOptions: NextAuthOptions = {
+  session: { strategy: 'jwt', maxAge: SESSION_MAX_AGE_SECONDS },
+  pages: { signIn: '/signin', error: '/signin' },
+  providers: [
+    CredentialsProvider({
+      id: 'credentials',
+      name: 'Email and password',
+      credentials: {
+        email: { label: 'Email', type: 'email' },
+        password: { label: 'Password', type: 'password' },
+      },
+      async authorize(credentials, req) {
+        const parsed = credentialsSchema.safeParse(credentials);
+        if (!parsed.success) throw new Error(encodeSignInError('invalid_credentials'));
+        const result = await authenticateLocalUser(parsed.data.email, parsed.data.password, originOf(req.headers as HeaderBag));
+        // A thrown message reaches the sign-in form as signIn()'s `error`.
+        if (!result.ok) throw new Error(encodeSignInError(result.reason, result.lockedUntil));
+        const { user } = result;
+        return { id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, departmentSlug: user.departmentSlug };
+      },
+    }),
+  ],
+  callbacks: {
+    jwt({ token, user }) {
+      // `user` is present only on the sign-in request itself.
+      if (user) {
+        token.uid = user.id;
+        token.tenantId = user.tenantId;
+        token.roles = user.roles;
+        token.departmentSlug = user.departmentSlug;
+      }
+      return token;
+    },
+    session({ session, token }) {
+      session.user = {
+        id: token.uid ?? '',
+        tenantId: token.tenantId ?? '',
+        email: token.email ?? '',
+        name: token.name ?? '',
+        roles: token.roles ?? [],
+        departmentSlug: token.departmentSlug ?? null,
+      };
+      return session;
+    },
+  },
+  events: {
+    async signOut({ token }) {
+      if (!token?.tenantId || !token.uid) return;
+      await appendAuditEvent({
+        tenant_id: token.tenantId,
+        event_type: 'auth.sign_out',
+        action: 'session.delete',
+        outcome: 'success',
+        actor: { user_id: token.uid, email: token.email ?? undefined, department: token.departmentSlug ?? undefined, roles: token.roles ?? [] },
+        call_source: 'dashboard',
+      });
+    },
+  },
+};

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEvents, closeAuditWriter, type AuditEventInput } from '@/lib/audit';
+import { closeDatabase, db } from '@/lib/db/client';
+import { latestAuditEvents, parseEventTypeFilter } from './audit-log';
+import { overviewStats } from './overview';
+import { listTenantUsers } from './users';
+
+let tenantId: string;
+let otherTenantId: string;
+const now = new Date();
+const yesterday = new Date(now.getTime() - 24 * 60 * 60 * 1000);
+
+function inference(type: 'inference.request' | 'inference.response', occurredAt: Date, microdollars?: number, tenant = tenantId): AuditEventInput {
+  return {
+    tenant_id: tenant,
+    event_type: type,
+    action: type === 'inference.request' ? 'messages.create' : 'messages.complete',
+    outcome: 'success',
+    occurred_at: occurredAt,
+    actor: { email: 'dev@example.test', roles: ['member'] },
+    ...(microdollars === undefined ? {} : { cost: { microdollars } }),
+  };
+}
+
+beforeAll(async () => {
+  const suffix = randomUUID().slice(0, 8);
+  tenantId = (await db().tenant.create({ data: { slug: `dash-${suffix}`, name: 'Dashboard tests' } })).id;
+  otherTenantId = (await db().tenant.create({ data: { slug: `dash-other-${suffix}`, name: 'Other tenant' } })).id;
+  const department = await db().department.create({ data: { tenantId, slug: 'research', name: 'Research' } });
+  const admin = await db().role.create({ data: { tenantId, name: 'admin', permissions: ['users.read'] } });
+  const member = await db().role.create({ data: { tenantId, name: 'member', permissions: [] } });
+  await db().user.create({
+    data: {
+      tenantId,
+      email: `ada-${suffix}@example.test`,
+      name: 'Ada',
+      departmentId: department.id,
+      lastSignInAt: new Date('2026-11-20T08:00:00Z'),
+      roleBindings: { create: [{ roleId: admin.id }, { roleId: member.id, departmentId: department.id }] },
+    },
+  });
+  await db().user.create({ data: { tenantId, email: `bob-${suffix}@example.test`, name: 'Bob', status: 'disabled' } });
+  await db().user.create({ data: { tenantId: otherTenantId, email: `eve-${suffix}@example.test`, name: 'Eve' } });
+
+  await appendAuditEvents([
+    inference('inference.request', now),
+    inference('inference.request', now),
+    inference('inference.response', now, 1_250_000),
+    inference('inference.response', now, 250_000),
+    // Yesterday's and another tenant's traffic must not count.
+    inference('inference.request', yesterday),
+    inference('inference.response', yesterday, 9_000_000),
+    inference('inference.request', now, undefined, otherTenantId),
+    { tenant_id: tenantId, event_type: 'admin.change', action: 'user.create', outcome: 'success', occurred_at: now, call_source: 'cli' },
+  ]);
+});
+
+afterAll(async () => {
+  await closeAuditWriter();
+  await closeDatabase();
+});
+
+describe('overview numbers', () => {
+  it("counts today's requests, spend and events for one tenant, and its active users", async () => {
+    const stats = await overviewStats(tenantId, now);
+    expect(stats).toEqual({ activeUsers: 1, requestsToday: 2, spendTodayMicrodollars: 1_500_000n, auditEventsToday: 5 });
+  });
+
+  it('reports zero, not nothing, for a quiet tenant', async () => {
+    const quiet = await db().tenant.create({ data: { slug: `quiet-${randomUUID().slice(0, 8)}`, name: 'Quiet' } });
+    expect(await overviewStats(quiet.id, now)).toEqual({ activeUsers: 0, requestsToday: 0, spendTodayMicrodollars: 0n, auditEventsToday: 0 });
+  });
+});
+
+describe('users table data', () => {
+  it("lists the tenant's users with department, roles, status and last sign-in", async () => {
+    const users = await listTenantUsers(tenantId);
+    expect(users.map((u) => u.name)).toEqual(['Ada', 'Bob']);
+    expect(users[0]).toMatchObject({ department: 'Research', roles: ['admin', 'member@research'], status: 'active', lastSignInAt: '2026-11-20T08:00:00.000Z', locked: false });
+    expect(users[1]).toMatchObject({ department: null, roles: [], status: 'disabled', lastSignInAt: null });
+  });
+});
+
+describe('audit log data', () => {
+  it("returns the tenant's latest events newest first, optionally of one type", async () => {
+    const all = await latestAuditEvents(tenantId);
+    expect(all).toHaveLength(7);
+    expect(all.at(-1)?.occurredAt).toBe(yesterday.toISOString());
+    expect(all.find((e) => e.eventType === 'admin.change')).toMatchObject({ action: 'user.create', outcome: 'success', actor: 'cli' });
+    expect(all.find((e) => e.eventType === 'inference.request')?.actor).toBe('dev@example.test');
+    expect(all.every((e) => /^[0-9a-f]{32}$/.test(e.traceId))).toBe(true);
+
+    const responses = await latestAuditEvents(tenantId, 'inference.response');
+    expect(responses.map((e) => e.eventType)).toEqual(['inference.response', 'inference.response', 'inference.response']);
+    expect(await latestAuditEvents(tenantId, 'inference.request', 1)).toHaveLength(1);
+  });
+
+  it('accepts only known event types as a filter', () => {
+    expect(parseEventTypeFilter('auth.sign_in')).toBe('auth.sign_in');
+    expect(parseEventTypeFilter(['admin.change', 'x'])).toBe('admin.change');
+    expect(parseEventTypeFilter("auth.sign_in' OR 1=1")).toBeUndefined();
+    expect(parseEventTypeFilter(undefined)).toBeUndefined();
+  });
+});

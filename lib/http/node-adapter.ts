@@ -1,0 +1,112 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
+
+/** A framework-independent HTTP handler: the shape every data-plane endpoint is written in. */
+export type WebHandler = (request: Request) => Promise<Response>;
+
+const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * The origin a request was addressed to. Only the Host header is used: forwarded headers are
+ * client-controlled unless a trusted proxy rewrites them, and nothing here needs the public URL.
+ */
+function requestUrl(req: IncomingMessage): URL {
+  const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
+  const host = req.headers.host ?? 'localhost';
+  return new URL(req.url ?? '/', `${encrypted ? 'https' : 'http'}://${host}`);
+}
+
+function requestHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  // rawHeaders keeps repeated headers apart; `req.headers` would have joined or dropped them.
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers are not headers in the Fetch sense
+    headers.append(name, req.rawHeaders[i + 1] as string);
+  }
+  return headers;
+}
+
+/**
+ * Wraps a Node request as a Web `Request` without reading its body: the body is the live socket
+ * stream, and the signal aborts as soon as the client goes away before the response is finished.
+ */
+export function toWebRequest(req: IncomingMessage, res: ServerResponse): Request {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  const method = req.method ?? 'GET';
+  const init: RequestInit & { duplex?: 'half' } = {
+    method,
+    headers: requestHeaders(req),
+    signal: controller.signal,
+  };
+  if (!BODYLESS_METHODS.has(method)) {
+    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    // Required by the Fetch spec for a streamed request body.
+    init.duplex = 'half';
+  }
+  return new Request(requestUrl(req), init);
+}
+
+/**
+ * Writes a Web `Response` to a Node response, chunk by chunk as the body produces them (so
+ * server-sent events reach the client immediately) and with backpressure. If the client
+ * disconnects, the pipeline destroys the Node stream, which cancels the Web body stream.
+ */
+export async function sendWebResponse(res: ServerResponse, response: Response, method = 'GET'): Promise<void> {
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  const setCookies = response.headers.getSetCookie();
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  });
+  if (setCookies.length > 0) res.setHeader('set-cookie', setCookies);
+
+  if (!response.body || method === 'HEAD') {
+    await response.body?.cancel();
+    res.end();
+    return;
+  }
+  // Event streams may stay quiet for a while; the client should see the status line at once.
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
+  try {
+    await pipeline(Readable.fromWeb(response.body as NodeWebReadableStream<Uint8Array>), res);
+  } catch (error) {
+    // A client that left mid-stream is normal (closed tabs, cancelled generations); anything
+    // else is a body stream failing after the status was sent, which only a reset can signal.
+    if (res.destroyed && !res.writableFinished && isPrematureClose(error)) return;
+    throw error;
+  }
+}
+
+function isPrematureClose(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ABORT_ERR');
+}
+
+function errorResponse(status: number, type: string, message: string): Response {
+  return Response.json({ error: { type, message } }, { status });
+}
+
+/** Runs a Web handler for a Node request; a handler that throws becomes a 500 JSON error. */
+export async function serveWithWebHandler(req: IncomingMessage, res: ServerResponse, handler: WebHandler): Promise<void> {
+  let request: Request;
+  try {
+    request = toWebRequest(req, res);
+  } catch {
+    // Only a Host header that cannot form a URL gets here.
+    await sendWebResponse(res, errorResponse(400, 'bad_request', 'malformed request target or Host header'), req.method);
+    return;
+  }
+  let response: Response;
+  try {
+    response = await handler(request);
+  } catch (error) {
+    console.error(`web: ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    response = errorResponse(500, 'internal_server_error', 'internal server error');
+  }
+  await sendWebResponse(res, response, req.method);
+}

@@ -1,0 +1,66 @@
+/**
+ * The web process: dashboard (Next.js) and data plane on one port.
+ *   tsx scripts/web.ts          serves the built app (run `next build` first)
+ *   tsx scripts/web.ts --dev    Next's development mode
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { EnvError, loadEnv, type Env } from '@/lib/env';
+
+const dev = process.argv.includes('--dev');
+
+function fail(message: string): never {
+  console.error(`web: ${message}`);
+  process.exit(1);
+}
+
+function loadEnvOrExit(): Env {
+  try {
+    return loadEnv();
+  } catch (error) {
+    if (error instanceof EnvError) fail(error.message);
+    throw error;
+  }
+}
+
+const env = loadEnvOrExit();
+
+// React and Next choose their development or production builds from NODE_ENV when first loaded,
+// so it is settled before anything imports them (hence the dynamic imports below).
+// (Next's types declare NODE_ENV read-only because bundles inline it; this process sets it.)
+(process.env as Record<string, string | undefined>).NODE_ENV = dev ? 'development' : 'production';
+// A self-hosted governance plane does not report usage to anyone, Next's telemetry included.
+process.env.NEXT_TELEMETRY_DISABLED ??= '1';
+// next-auth reads its own variable names; Gatehouse has one secret and one public URL. (Guarded:
+// assigning undefined to process.env stores the string "undefined", which would pass as a secret.)
+if (!process.env.NEXTAUTH_SECRET && env.GATEHOUSE_SECRET) process.env.NEXTAUTH_SECRET = env.GATEHOUSE_SECRET;
+if (!process.env.NEXTAUTH_URL && env.GATEHOUSE_PUBLIC_URL) process.env.NEXTAUTH_URL = env.GATEHOUSE_PUBLIC_URL;
+
+if (!dev && !process.env.NEXTAUTH_SECRET) fail('GATEHOUSE_SECRET (or NEXTAUTH_SECRET) must be set to sign dashboard sessions');
+if (!dev && !existsSync(path.join(process.cwd(), '.next', 'BUILD_ID'))) fail('no production build found: run `npx next build` first, or pass --dev');
+
+const { startWebServer } = await import('@/lib/http/server');
+const { closeDatabase } = await import('@/lib/db/client');
+const { closeAuditWriter } = await import('@/lib/audit');
+
+const server = await startWebServer({ port: env.PORT, host: env.HOST, dev });
+console.log(`web: listening on ${server.url}${dev ? ' (development)' : ''}`);
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`web: ${signal} received, closing`);
+  try {
+    await server.close();
+    // Queued audit events (sign-ins of the last moments) are committed before the pool goes.
+    await closeAuditWriter();
+    await closeDatabase();
+    process.exit(0);
+  } catch (error) {
+    console.error(`web: shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
+process.on('SIGINT', (signal) => void shutdown(signal));
+process.on('SIGTERM', (signal) => void shutdown(signal));
