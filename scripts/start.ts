@@ -11,7 +11,7 @@ import { DEFAULT_DATABASE_NAME, removeRuntimeInfo, writeRuntimeInfo } from '@/li
 import { EnvError, loadEnv, type Env } from '@/lib/env';
 import { ConfigError, loadGatehouseConfig } from '@/lib/config';
 import { displayName } from '@/lib/config/load';
-import { deriveSecret, loadOrCreateSecret } from '@/lib/platform/secret';
+import { loadOrCreateSecret } from '@/lib/platform/secret';
 import { startTsProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import path from 'node:path';
@@ -107,14 +107,13 @@ try {
     ...process.env,
     DATABASE_URL: databaseUrl,
     GATEHOUSE_SECRET: secret,
-    NEXTAUTH_SECRET: deriveSecret(secret, 'nextauth-session'),
     NEXTAUTH_URL: publicUrl,
     PORT: String(env.PORT),
     HOST: env.HOST,
   };
   say('queue', env.REDIS_URL ? `Redis at ${redactUrl(env.REDIS_URL)}` : 'BullMQ PostgreSQL backend (no REDIS_URL)');
 
-  const web = startTsProcess('web', 'scripts/web.ts', { ...childEnv, ...(dev ? { GATEHOUSE_WEB_DEV: '1' } : {}) });
+  const web = startTsProcess('web', 'scripts/web.ts', childEnv, dev ? ['--dev'] : []);
   const worker = startTsProcess('worker', 'workers/main.ts', childEnv);
   children.push(web, worker);
   for (const child of children) {

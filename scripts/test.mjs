@@ -37,7 +37,9 @@ function runVitest(label, extraArgs) {
   try {
     const summary = JSON.parse(readFileSync(report, 'utf8'));
     passed = summary.numPassedTests;
-    failed = summary.numFailedTests + (summary.success ? 0 : summary.numFailedTestSuites);
+    failed = summary.numFailedTests;
+    // A file that failed to load has no failing test to count, but the run still failed.
+    if (!summary.success && failed === 0) failed = 1;
   } catch {
     failed = 1;
   }

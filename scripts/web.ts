@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { EnvError, loadEnv, type Env } from '@/lib/env';
+import { deriveSecret } from '@/lib/platform/secret';
 
 const dev = process.argv.includes('--dev');
 
@@ -33,7 +34,7 @@ const env = loadEnvOrExit();
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 // next-auth reads its own variable names; Gatehouse has one secret and one public URL. (Guarded:
 // assigning undefined to process.env stores the string "undefined", which would pass as a secret.)
-if (!process.env.NEXTAUTH_SECRET && env.GATEHOUSE_SECRET) process.env.NEXTAUTH_SECRET = env.GATEHOUSE_SECRET;
+if (!process.env.NEXTAUTH_SECRET && env.GATEHOUSE_SECRET) process.env.NEXTAUTH_SECRET = deriveSecret(env.GATEHOUSE_SECRET, 'nextauth-session');
 if (!process.env.NEXTAUTH_URL && env.GATEHOUSE_PUBLIC_URL) process.env.NEXTAUTH_URL = env.GATEHOUSE_PUBLIC_URL;
 
 if (!dev && !process.env.NEXTAUTH_SECRET) fail('GATEHOUSE_SECRET (or NEXTAUTH_SECRET) must be set to sign dashboard sessions');

@@ -8,9 +8,9 @@ export interface ManagedProcess {
 }
 
 /** Starts a TypeScript entry point under tsx as a child that shares our stdout/stderr. */
-export function startTsProcess(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
+export function startTsProcess(name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = []): ManagedProcess {
   const root = process.cwd();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
     stdio: 'inherit',
     env: { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },

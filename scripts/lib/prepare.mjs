@@ -7,7 +7,8 @@ import path from 'node:path';
 export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
 function run(command, args, label) {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env });
+  // A self-hosted governance plane reports nothing to anyone, Next's build telemetry included.
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { NEXT_TELEMETRY_DISABLED: '1', ...process.env } });
   if (result.status !== 0) {
     console.error(`gatehouse: ${label} failed (exit ${result.status ?? result.signal})`);
     process.exit(result.status || 1);
