@@ -1,5 +1,7 @@
 import { auditCommand } from './commands/audit';
 import { dbCommand } from './commands/db';
+import { keysCommand } from './commands/keys';
+import { tokenCommand } from './commands/token';
 import { usersCommand } from './commands/users';
 
 export class CliError extends Error {
@@ -17,6 +19,9 @@ Commands:
   db migrate                 Apply pending database migrations
   users create               Create a user (--email --name [--department] [--role ...] [--password])
   users list                 List users with department, roles and status
+  users revoke               Disable a user and end their sessions (--email)
+  token mint                 Print an access token for a user (--email [--ttl S] [--aud A])
+  keys rotate | list         Rotate the token signing key, or list keys
   audit verify               Verify every audit hash chain and report the first break
 
 Run \`gatehouse <command> --help\` for a command's options.
@@ -28,6 +33,8 @@ const COMMANDS: Record<string, Command> = {
   db: dbCommand,
   users: usersCommand,
   audit: auditCommand,
+  keys: keysCommand,
+  token: tokenCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserInputError } from '@/lib/users/tenant';
+import { revokeUser } from '@/lib/users/revoke';
 import { createUser, listUsers, type UserSummary } from '@/lib/users/users';
 import { CliError } from '../run';
 import { withCliDatabase } from './with-database';
@@ -7,11 +8,14 @@ import { withCliDatabase } from './with-database';
 const HELP = `Usage:
   gatehouse users create --email EMAIL --name NAME [--department DEPT] [--role ROLE ...] [--password PASSWORD]
   gatehouse users list [--json]
+  gatehouse users revoke --email EMAIL
 
 create  Adds a local account. --role may repeat (default: member); built-in roles are
         admin, security, finance, author and member. Without --password a password is
         generated and printed once.
-list    Prints every user with department, roles, status and last sign-in.`;
+list    Prints every user with department, roles, status and last sign-in.
+revoke  Disables the account and ends all its sessions in one update: the next token refresh
+        fails and existing access tokens are refused within seconds.`;
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
@@ -38,9 +42,7 @@ async function create(args: string[]): Promise<number> {
     roles: Array.isArray(values.role) && values.role.length > 0 ? values.role.map(String) : undefined,
     password: values.password === undefined ? undefined : String(values.password),
   };
-  const created = await withCliDatabase(() => createUser(input, { call_source: 'cli' }, { generatePasswordIfMissing: true })).catch((error) => {
-    throw error instanceof UserInputError ? new CliError(error.message) : error;
-  });
+  const created = await withCliDatabase(() => createUser(input, { call_source: 'cli' }, { generatePasswordIfMissing: true })).catch(asCliError);
   console.log(`created user ${created.email} (${created.id})`);
   if (created.generatedPassword) console.log(`password: ${created.generatedPassword}   (shown once)`);
   return 0;
@@ -51,6 +53,18 @@ function formatTable(users: UserSummary[]): string {
   const header = ['EMAIL', 'NAME', 'DEPARTMENT', 'ROLES', 'STATUS', 'LAST SIGN-IN'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+function asCliError(error: unknown): never {
+  throw error instanceof UserInputError ? new CliError(error.message) : error;
+}
+
+async function revoke(args: string[]): Promise<number> {
+  const { values } = parse(args, { email: { type: 'string' } });
+  if (!values.email) throw new CliError('--email is required', 2);
+  const revoked = await withCliDatabase(() => revokeUser(String(values.email), { call_source: 'cli' })).catch(asCliError);
+  console.log(`revoked ${revoked.email}: account disabled, ${revoked.sessionsRevoked} session(s) ended`);
+  return 0;
 }
 
 async function list(args: string[]): Promise<number> {
@@ -68,5 +82,6 @@ export async function usersCommand(args: string[]): Promise<number> {
   }
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
+  if (sub === 'revoke') return revoke(rest);
   throw new CliError(`unknown users command "${sub}" (try gatehouse users --help)`, 2);
 }

@@ -1,3 +1,4 @@
+import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handleHealthz, handleReadyz } from './health';
 import type { WebHandler } from './node-adapter';
 
@@ -12,9 +13,15 @@ export interface DataPlaneRoute {
   handler: WebHandler;
 }
 
+function oauthHandler(request: Request): Promise<Response> {
+  // Only OAUTH_PATHS are routed here, so the identity plane always answers.
+  return routeOAuth(request) ?? Promise.resolve(new Response('not found', { status: 404 }));
+}
+
 export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: '/healthz', handler: handleHealthz },
   { path: '/readyz', handler: handleReadyz },
+  ...OAUTH_PATHS.map((path) => ({ path, handler: oauthHandler })),
 ];
 
 function matches(route: DataPlaneRoute, pathname: string): boolean {

@@ -26,7 +26,17 @@ function requestHeaders(req: IncomingMessage): Headers {
     if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers are not headers in the Fetch sense
     headers.append(name, req.rawHeaders[i + 1] as string);
   }
+  // The peer address goes last, where nothing the client sends can reach (see clientIp()).
+  if (req.socket.remoteAddress) headers.append('x-forwarded-for', req.socket.remoteAddress);
   return headers;
+}
+
+/** The same for requests handed to Next.js, which reads the parsed `req.headers`. */
+export function appendPeerAddress(req: IncomingMessage): void {
+  const peer = req.socket.remoteAddress;
+  if (!peer) return;
+  const existing = req.headers['x-forwarded-for'];
+  req.headers['x-forwarded-for'] = existing ? `${existing}, ${peer}` : peer;
 }
 
 /**

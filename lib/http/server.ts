@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import next from 'next';
 import { matchDataPlane, pathOf } from './data-plane';
-import { serveWithWebHandler } from './node-adapter';
+import { appendPeerAddress, serveWithWebHandler } from './node-adapter';
 
 export interface WebServerOptions {
   port: number;
@@ -58,7 +58,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const handler = matchDataPlane(pathOf(req.url ?? '/'));
-    const served = handler ? serveWithWebHandler(req, res, handler) : handleWithNext(req, res);
+    let served: Promise<void>;
+    if (handler) served = serveWithWebHandler(req, res, handler);
+    else {
+      appendPeerAddress(req);
+      served = handleWithNext(req, res);
+    }
     served.catch((error: unknown) => failRequest(res, error));
   });
 

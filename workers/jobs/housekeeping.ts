@@ -1,12 +1,15 @@
 import { appendAuditEvent } from '@/lib/audit';
 import { configStore, systemTenantId, type GatehouseConfig } from '@/lib/config';
 import { pool } from '@/lib/db/client';
+import { pruneExpiredOAuthState } from '@/lib/oauth/prune';
 import type { QueueClient } from '@/lib/queue';
 import type { QueuePayload } from '@/workers/queues';
 
 export interface HousekeepingResult {
   /** Partition names ensured, current month first. */
   partitions: string[];
+  /** Expired OAuth codes, device authorizations, refresh tokens and rate-limit windows removed. */
+  prunedOAuthRows: number;
 }
 
 /** Where the job reads `audit.partitions_ahead` and the tenant slug; the live config by default. */
@@ -18,7 +21,8 @@ const liveConfig: ConfigSource = () => configStore().current().config;
 export const HOUSEKEEPING_SCHEDULE = { id: 'housekeeping-hourly', pattern: '7 * * * *' } as const;
 
 /**
- * Creates this month's audit partition and the next `partitions_ahead`, so events always land
+ * Prunes expired OAuth state (spent codes, old device authorizations, expired refresh tokens) and
+ * creates this month's audit partition and the next `partitions_ahead`, so events always land
  * in a monthly partition rather than the default one (which cannot be split cheaply later).
  * audit_ensure_partition is SECURITY DEFINER, so the app role may call it; expired
  * audit_content is deliberately not purged here, as the app role cannot delete audit data.
@@ -42,6 +46,13 @@ export async function runHousekeeping(
   } catch (error) {
     failure = error as Error;
   }
+  let prunedOAuthRows = 0;
+  try {
+    const pruned = await pruneExpiredOAuthState();
+    prunedOAuthRows = pruned.authorizationCodes + pruned.deviceAuthorizations + pruned.refreshTokens + pruned.rateLimitWindows;
+  } catch (error) {
+    failure ??= error as Error;
+  }
 
   const tenantId = await systemTenantId(config.tenant.slug);
   if (tenantId) {
@@ -56,6 +67,7 @@ export async function runHousekeeping(
         trigger: payload.trigger,
         months_ahead: monthsAhead,
         partitions: partitions.join(','),
+        pruned_oauth_rows: prunedOAuthRows,
         duration_ms: Math.round(performance.now() - started),
       },
       ...(failure ? { error: { type: 'partition_ensure_failed', message: failure.message.slice(0, 4000) } } : {}),
@@ -63,7 +75,7 @@ export async function runHousekeeping(
   }
   // Thrown after recording, so the attempt is in the audit trail and BullMQ still retries it.
   if (failure) throw failure;
-  return { partitions };
+  return { partitions, prunedOAuthRows };
 }
 
 /** Starts the housekeeping worker, schedules it hourly and queues one run now. */

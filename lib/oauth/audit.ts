@@ -1,0 +1,58 @@
+import { appendAuditEvent } from '@/lib/audit';
+import type { AuditOutcome } from '@/lib/audit/event';
+import { clientIp, userAgent } from '@/lib/http/client-ip';
+
+/**
+ * The shared audit vocabulary has no token-specific event types, so the identity plane records
+ * under the closest ones: issuing and refreshing tokens, device approval and consent are
+ * `auth.sign_in` (actions token.issue, token.refresh, device.approve, consent.grant, ...),
+ * ending a sign-in is `auth.sign_out` (session.revoke), and client registration and key rotation
+ * are `admin.change`.
+ */
+export type OAuthAuditType = 'auth.sign_in' | 'auth.sign_out' | 'admin.change';
+
+export interface OAuthAuditActor {
+  userId?: string;
+  email?: string;
+  department?: string | null;
+  roles?: string[];
+}
+
+export interface OAuthAuditEvent {
+  tenantId: string;
+  type: OAuthAuditType;
+  action: string;
+  outcome: AuditOutcome;
+  actor?: OAuthAuditActor;
+  /** The OAuth client_id involved, if any. */
+  clientId?: string;
+  sessionId?: string;
+  request?: Request;
+  callSource?: string;
+  target?: { type: string; id?: string; name?: string };
+  attributes?: Record<string, string | number | boolean>;
+}
+
+function withoutEmpty(attributes: Record<string, string | number | boolean | undefined | null>): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined && v !== null && v !== '')) as Record<string, string | number | boolean>;
+}
+
+export async function auditOAuth(event: OAuthAuditEvent): Promise<void> {
+  const ip = event.request ? clientIp(event.request) : undefined;
+  const agent = event.request ? userAgent(event.request) : undefined;
+  await appendAuditEvent({
+    tenant_id: event.tenantId,
+    event_type: event.type,
+    action: event.action,
+    outcome: event.outcome,
+    actor: event.actor
+      ? { user_id: event.actor.userId, email: event.actor.email, department: event.actor.department ?? undefined, roles: event.actor.roles ?? [] }
+      : undefined,
+    client_id: event.clientId,
+    session_id: event.sessionId,
+    call_source: event.callSource ?? 'oauth',
+    target: event.target,
+    origin: ip || agent ? { ip, user_agent: agent } : undefined,
+    attributes: event.attributes ? withoutEmpty(event.attributes) : undefined,
+  });
+}

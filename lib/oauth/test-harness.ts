@@ -1,0 +1,99 @@
+// Test support for the identity plane (imported by *.test.ts only): a real HTTP server on
+// 127.0.0.1 in front of routeOAuth, users, and dashboard session cookies minted the way
+// next-auth's own callbacks shape them.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encode } from 'next-auth/jwt';
+import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { ensureTenant } from '@/lib/users/tenant';
+import { createUser } from '@/lib/users/users';
+import { loadUserIdentity, type UserIdentity } from './identity';
+import { routeOAuth } from './routes';
+
+/**
+ * Secrets every process of an installation shares. Test files run in parallel processes on one
+ * database, so theirs are derived from the per-run database URL: the same in every process
+ * (signing keys one process stored, another can open), different for every run.
+ */
+export function configureTestEnvironment(): void {
+  const runSecret = (purpose: string) => createHash('sha256').update(`${purpose}:${process.env.DATABASE_URL}`).digest('base64url');
+  process.env.GATEHOUSE_SECRET ||= runSecret('gatehouse');
+  process.env.NEXTAUTH_SECRET ||= runSecret('nextauth');
+  // The issuer must follow the random test port, and session cookies must be the http ones.
+  delete process.env.GATEHOUSE_PUBLIC_URL;
+  delete process.env.NEXTAUTH_URL;
+}
+
+export interface TestServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startOAuthServer(): Promise<TestServer> {
+  const server: Server = createServer((req, res) => {
+    void serveWithWebHandler(req, res, (request) => routeOAuth(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let tenantReady: Promise<unknown> | undefined;
+
+/** A fresh active user with the given roles (default: member). */
+export async function createTestUser(roles: string[] = ['member'], department?: string): Promise<UserIdentity> {
+  // Test files run in parallel: the first ensureTenant of each may race on the tenant row.
+  tenantReady ??= ensureTenant().catch(() => ensureTenant());
+  await tenantReady;
+  const email = `oauth-${randomBytes(6).toString('hex')}@example.com`;
+  const created = await createUser({ email, name: `Test ${email}`, roles, department }, { call_source: 'system' });
+  const identity = await loadUserIdentity(created.id);
+  if (!identity) throw new Error('created user not found');
+  return identity;
+}
+
+/** The dashboard session cookie for a user, as next-auth's jwt callback writes it. */
+export async function sessionCookie(user: UserIdentity): Promise<string> {
+  const token = await encode({
+    token: { sub: user.userId, uid: user.userId, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, departmentSlug: user.department },
+    secret: process.env.NEXTAUTH_SECRET!,
+  });
+  return `next-auth.session-token=${token}`;
+}
+
+/** A random documentation-range address, so each test has its own per-IP rate-limit budget. */
+export function randomTestIp(): string {
+  const bytes = randomBytes(2);
+  return `198.51.${bytes[0]}.${bytes[1]}`;
+}
+
+/** Cookies a response sets, as a Cookie header value to send back. */
+export function cookiesFrom(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((cookie) => cookie.split(';')[0]!)
+    .join('; ');
+}
+
+/** The value of a hidden form input in one of our pages. */
+export function hiddenInput(html: string, name: string): string | undefined {
+  return new RegExp(`<input type="hidden" name="${name}" value="([^"]*)">`).exec(html)?.[1];
+}
+
+/** Form POST helper. */
+export function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(fields).toString(),
+    redirect: 'manual',
+  });
+}
