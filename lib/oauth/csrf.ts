@@ -38,7 +38,7 @@ export interface CsrfToken {
 
 /** The token to embed in a form for this user (reusing a valid cookie, so open tabs keep working). */
 export async function csrfTokenFor(request: Request, userId: string, secure: boolean): Promise<CsrfToken> {
-  const existing = requestCookies(request).get(cookieName(secure))?.value;
+  const existing = requestCookies(request).get(cookieName(secure));
   if (existing && (await isValidFor(existing, userId))) return { token: existing };
   const nonce = randomToken(18);
   const token = `${nonce}.${await mac(userId, nonce)}`;
@@ -53,7 +53,7 @@ export async function checkCsrf(request: Request, submitted: string | undefined,
   const origin = request.headers.get('origin');
   if (origin && origin !== new URL(issuer).origin && origin !== new URL(request.url).origin) return false;
   const secure = issuer.startsWith('https://');
-  const cookie = requestCookies(request).get(cookieName(secure))?.value;
+  const cookie = requestCookies(request).get(cookieName(secure));
   if (!submitted || !cookie || !constantTimeEqual(submitted, cookie)) return false;
   return isValidFor(cookie, userId);
 }

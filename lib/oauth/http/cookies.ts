@@ -1,9 +1,25 @@
-import { NextRequest } from 'next/server';
-
-/** The request's cookies, parsed by Next's own parser (the one next-auth reads sessions with). */
-export function requestCookies(request: Request): NextRequest['cookies'] {
-  const cookie = request.headers.get('cookie') ?? '';
-  return new NextRequest(request.url, { headers: { cookie } }).cookies;
+/**
+ * The request's cookies (RFC 6265 `name=value; …`). Parsed here rather than with Next's
+ * NextRequest: this code runs in the Node server's data plane, where loading next/server before
+ * Next has initialised its request storage crashes the process.
+ */
+export function requestCookies(request: Request): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const pair of (request.headers.get('cookie') ?? '').split(';')) {
+    const separator = pair.indexOf('=');
+    if (separator <= 0) continue;
+    const name = pair.slice(0, separator).trim();
+    let value = pair.slice(separator + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // Not percent-encoded after all: keep it as sent.
+    }
+    // The first occurrence wins, as browsers send the most specific cookie first.
+    if (name && !cookies.has(name)) cookies.set(name, value);
+  }
+  return cookies;
 }
 
 export interface CookieOptions {
