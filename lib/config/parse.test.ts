@@ -23,7 +23,10 @@ describe('parseGatehouseConfig', () => {
       providers: {},
       models: {},
       routes: [],
-      policy: { blocklist: { terms: [], patterns: [] }, secrets: { mode: 'redact' } },
+      policy: { blocklist: { terms: [], patterns: [] }, secrets: { mode: 'redact' }, model_access: [], max_body_bytes: 32 * 1024 * 1024 },
+      limits: { rate: [], budgets: [] },
+      managed_settings: [],
+      sso: { providers: [] },
     });
   });
 
@@ -132,7 +135,7 @@ describe('parseGatehouseConfig', () => {
       problems(['routes:', '  - match: { department: legal }', 'policy:', '  blocklist:', "    patterns: ['(unclosed']"].join('\n')),
     ).toEqual([
       'gatehouse.yaml:2: routes[0]: a route needs either `model` or `targets`',
-      'gatehouse.yaml:5: policy.blocklist.patterns[0]: not a valid regular expression (Invalid regular expression: /(unclosed/u: Unterminated group)',
+      'gatehouse.yaml:5: policy.blocklist.patterns[0]: not a valid RE2 regular expression (error parsing regexp: missing closing ): `(unclosed`)',
     ]);
   });
 

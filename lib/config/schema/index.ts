@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { auditSection } from './audit';
+import { limitsSection } from './limits';
+import { managedSettingsSection } from './managed-settings';
 import { modelsSection, type ModelTarget } from './models';
 import { policySection } from './policy';
 import { providersSection } from './providers';
 import { routesSection } from './routes';
+import { ssoSection } from './sso';
 import { tenantSection } from './tenant';
 
 type Issues = z.core.$ZodRawIssue[];
@@ -49,6 +52,9 @@ const baseSchema = z.strictObject({
   models: modelsSection,
   routes: routesSection,
   policy: policySection,
+  limits: limitsSection,
+  managed_settings: managedSettingsSection,
+  sso: ssoSection,
 });
 
 export const gatehouseConfigSchema = baseSchema.check((ctx) => checkReferences(ctx.value, ctx.issues));
@@ -57,7 +63,10 @@ export type GatehouseConfig = z.output<typeof gatehouseConfigSchema>;
 export type { TenantConfig } from './tenant';
 export type { AuditConfig } from './audit';
 export type { ProviderConfig, ProviderType } from './providers';
-export type { ModelConfig, ModelTarget } from './models';
+export type { ModelConfig, ModelPriceConfig, ModelTarget } from './models';
 export type { RouteConfig } from './routes';
 export type { PolicyConfig } from './policy';
+export type { BudgetPeriod, BudgetRule, LimitMatch, LimitsConfig, RateLimitRule } from './limits';
+export type { ManagedSettingsConfig, ManagedSettingsEntry } from './managed-settings';
+export { BUDGET_PERIODS } from './limits';
 export { PROVIDER_TYPES } from './providers';

@@ -7,17 +7,27 @@ export const modelTarget = z.strictObject({
   model: z.string().trim().min(1),
 });
 
-const microdollarsPerMillionTokens = z.int().min(0);
+// Microdollars per million tokens (dollars per MTok × 1e6), which is the same number as
+// picodollars per token: the price book's unit, so no conversion is ever rounded.
+const microdollarsPerMillionTokens = z.int().min(0).max(1_000_000_000_000);
+
+/**
+ * Overrides the pinned public price data for this model id (lib/gateway/pricing). Cache rates
+ * left out are taken from the public data for the same model when it has them, else they
+ * default to the input rate.
+ */
+export const modelPrice = z.strictObject({
+  input_per_mtok_microdollars: microdollarsPerMillionTokens,
+  output_per_mtok_microdollars: microdollarsPerMillionTokens,
+  // Prompt-cache writes (5-minute cache) and reads.
+  cache_write_per_mtok_microdollars: microdollarsPerMillionTokens.optional(),
+  cache_read_per_mtok_microdollars: microdollarsPerMillionTokens.optional(),
+});
 
 const model = z.strictObject({
   // Tried in order: the first target is primary, later ones are fallbacks.
   targets: z.array(modelTarget).min(1),
-  price: z
-    .strictObject({
-      input_per_mtok_microdollars: microdollarsPerMillionTokens,
-      output_per_mtok_microdollars: microdollarsPerMillionTokens,
-    })
-    .optional(),
+  price: modelPrice.optional(),
 });
 
 export const modelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,127}$/, {
@@ -28,3 +38,4 @@ export const modelsSection = z.record(modelId, model).default({});
 
 export type ModelTarget = z.infer<typeof modelTarget>;
 export type ModelConfig = z.infer<typeof model>;
+export type ModelPriceConfig = z.infer<typeof modelPrice>;

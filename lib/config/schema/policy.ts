@@ -1,12 +1,37 @@
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 
+/**
+ * Blocklist patterns run on every prompt, so they are RE2 syntax (matched in linear time by
+ * re2js): a pattern that could backtrack catastrophically cannot even be written. Lookarounds and
+ * backreferences are refused here, at load time, with the line at fault.
+ */
 const pattern = z.string().min(1).check((ctx) => {
   try {
-    new RegExp(ctx.value, 'u');
+    RE2JS.compile(ctx.value);
   } catch (error) {
-    ctx.issues.push({ code: 'custom', input: ctx.value, message: `not a valid regular expression (${(error as Error).message})` });
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: `not a valid RE2 regular expression (${(error as Error).message})` });
   }
 });
+
+const nonEmpty = z.string().trim().min(1);
+
+/** Model ids with `*` (any run of characters) and `?` (one character), e.g. `claude-sonnet-*`. */
+const modelGlob = z.string().trim().min(1).max(200);
+
+const modelAccessRule = z.strictObject({
+  // Who the rule is for; every condition given must hold, an empty match covers everyone. `role`
+  // holds for a tenant-wide binding and a department-scoped one (`role@department`).
+  match: z
+    .strictObject({
+      department: nonEmpty.optional(),
+      role: nonEmpty.optional(),
+    })
+    .prefault({}),
+  allow: z.array(modelGlob).min(1),
+});
+
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export const policySection = z
   .strictObject({
@@ -14,7 +39,7 @@ export const policySection = z
       .strictObject({
         // Matched case-insensitively as whole words.
         terms: z.array(z.string().trim().min(1)).default([]),
-        // JavaScript regular expressions (Unicode mode).
+        // RE2 regular expressions (case-sensitive unless they start with (?i)).
         patterns: z.array(pattern).default([]),
       })
       .prefault({}),
@@ -24,7 +49,18 @@ export const policySection = z
         mode: z.enum(['block', 'redact']).default('redact'),
       })
       .prefault({}),
+    // Which models people may use. No rules: every configured model. With rules, a model is
+    // allowed when some rule matching the caller allows it.
+    model_access: z.array(modelAccessRule).default([]),
+    // Largest /v1/messages body accepted; Claude Code's requests with long histories and images
+    // reach several MiB.
+    max_body_bytes: z
+      .int()
+      .min(1024)
+      .max(512 * 1024 * 1024)
+      .default(DEFAULT_MAX_BODY_BYTES),
   })
   .prefault({});
 
 export type PolicyConfig = z.infer<typeof policySection>;
+export type ModelAccessRule = z.infer<typeof modelAccessRule>;

@@ -15,6 +15,18 @@ const provider = z.strictObject({
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be an environment variable name like ANTHROPIC_API_KEY' })
     .optional(),
+  // How long to wait for the upstream's response headers, and (while streaming) for the next bytes.
+  timeout_ms: z.int().min(100).max(600_000).default(60_000),
+  // Retries on the same target (connect errors, timeouts, 429, 5xx) before failing over to the next.
+  max_retries: z.int().min(0).max(10).default(2),
+  // Send x-gatehouse-user / x-gatehouse-session / x-trace-id upstream: only for upstreams the company
+  // runs itself, since these identify people.
+  forward_attribution: z.boolean().default(false),
+  // Extra request headers for this upstream (e.g. a routing hint for an internal proxy). Not for
+  // credentials: those belong in the environment variable named by api_key_env.
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'must be an HTTP header name' }), z.string()).default({}),
+  // Azure OpenAI only: the api-version query parameter of the deployment URL.
+  api_version: z.string().trim().min(1).optional(),
 });
 
 export const providersSection = z.record(providerName, provider).default({});

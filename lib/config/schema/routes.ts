@@ -21,6 +21,8 @@ const route = z
     model: nonEmpty.optional(),
     // ...or straight to explicit upstream targets.
     targets: z.array(modelTarget).min(1).optional(),
+    // Refuse a request on this route whose worst-case cost exceeds this (integer microdollars).
+    max_cost_microdollars: z.int().min(0).optional(),
   })
   .check((ctx) => {
     const { model, targets } = ctx.value;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+const nonEmpty = z.string().trim().min(1);
+
+/**
+ * Who a limit is checked against. Every condition given must hold; an empty match covers
+ * everyone. `role` matches a tenant-wide role and a department-scoped one (`role@department`).
+ */
+export const limitMatch = z
+  .strictObject({
+    department: nonEmpty.optional(),
+    role: nonEmpty.optional(),
+  })
+  .prefault({});
+
+const rateRule = z
+  .strictObject({
+    // Whose requests are counted together: each user on their own, or a whole department.
+    scope: z.enum(['user', 'department']),
+    match: limitMatch,
+    requests_per_minute: z.int().min(1).optional(),
+    // Input, cache-write and output tokens (cache reads are cheap and are not counted, as with
+    // Anthropic's own limits). Estimated at admission, corrected when the upstream reports usage.
+    tokens_per_minute: z.int().min(1).optional(),
+  })
+  .check((ctx) => {
+    if (ctx.value.requests_per_minute === undefined && ctx.value.tokens_per_minute === undefined) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a rate limit needs requests_per_minute, tokens_per_minute or both' });
+    }
+  });
+
+export const BUDGET_PERIODS = ['daily', 'weekly', 'monthly'] as const;
+
+const budget = z.strictObject({
+  // Whose spend is added up: each user's own, their department's, or the whole organisation's.
+  scope: z.enum(['user', 'department', 'tenant']),
+  match: limitMatch,
+  // Calendar periods in UTC; weeks start on Monday.
+  period: z.enum(BUDGET_PERIODS),
+  // Integer microdollars (1/1,000,000 USD): 500000000 is $500.
+  limit_microdollars: z.int().min(0),
+  // Shown to people who reach the limit, after when it resets (e.g. where to ask for more).
+  message: z.string().trim().min(1).max(300).optional(),
+});
+
+export const limitsSection = z
+  .strictObject({
+    rate: z.array(rateRule).default([]),
+    budgets: z.array(budget).default([]),
+  })
+  .prefault({});
+
+export type LimitMatch = z.infer<typeof limitMatch>;
+export type RateLimitRule = z.infer<typeof rateRule>;
+export type BudgetRule = z.infer<typeof budget>;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+export type LimitsConfig = z.infer<typeof limitsSection>;

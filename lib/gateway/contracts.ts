@@ -1,0 +1,130 @@
+/**
+ * The seams between the gateway's parts, so the request pipeline (handler, policy, evidence), the
+ * upstream side (routing, adapters, failover) and the limits side (rate limits, budgets, prices)
+ * can change independently. Everything here is Anthropic-shaped: adapters translate at the edge.
+ */
+import type { ProviderType } from '@/lib/config';
+import type { Principal } from '@/lib/tokens';
+
+/** Token counts as the Anthropic API reports them (upstreams' own counts are mapped to these). */
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+/** One concrete upstream to try: a provider from gatehouse.yaml and that provider's model id. */
+export interface UpstreamTarget {
+  provider: string;
+  providerType: ProviderType;
+  baseUrl: string;
+  /** Name of the environment variable holding the credential; never the credential itself. */
+  apiKeyEnv?: string;
+  /** The provider's own model name (what goes upstream). */
+  model: string;
+  /** Headers / first-byte deadline and mid-stream idle limit, ms (provider `timeout_ms`). */
+  timeoutMs?: number;
+  /** Retries on this target before failing over (provider `max_retries`). */
+  maxRetries?: number;
+  /** Send user / session / trace attribution headers upstream (provider `forward_attribution`). */
+  forwardAttribution?: boolean;
+  /** Extra static request headers (provider `headers`). */
+  headers?: Record<string, string>;
+  /** Azure OpenAI `api-version` (provider `api_version`). */
+  apiVersion?: string;
+}
+
+/** What the routing table decided for one request. */
+export interface RouteDecision {
+  /** The Anthropic-style model id the client asked for. */
+  requestedModel: string;
+  /** Which route matched (its index in gatehouse.yaml `routes`, or `model:<id>` for a plain model entry). */
+  routeName: string;
+  /** Tried in order: primary first, fallbacks after. */
+  targets: UpstreamTarget[];
+  /** Optional cost ceiling for one request, integer microdollars. */
+  maxCostMicrodollars?: number;
+}
+
+export interface RouteRequest {
+  model: string;
+  department: string | null;
+  roles: string[];
+  callSource: string | null;
+}
+
+/** Who is asking, as the gateway records it. Identity always comes from the token. */
+export interface GatewayCaller {
+  principal: Principal;
+  traceId: string;
+  sessionId: string | null;
+  callSource: string | null;
+  clientId: string;
+  policyVersion: string;
+}
+
+/** Headers worth forwarding upstream (anthropic-version, anthropic-beta, x-stainless-*, user-agent…). */
+export interface DispatchInput {
+  /** The Messages API request body after policy (redactions applied); `model` is the requested id. */
+  body: Record<string, unknown>;
+  stream: boolean;
+  headers: Headers;
+  decision: RouteDecision;
+  caller: GatewayCaller;
+  /** Aborted when the client goes away: the upstream call must be cancelled. */
+  signal: AbortSignal;
+}
+
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  outcome: 'success' | 'connect_error' | 'timeout' | 'rate_limited' | 'server_error' | 'client_error' | 'circuit_open';
+  status?: number;
+  durationMs: number;
+}
+
+/** A committed upstream answer: status and headers are known, the body streams. */
+export interface DispatchResult {
+  target: UpstreamTarget;
+  attempts: AttemptRecord[];
+  status: number;
+  /** Response headers to relay (hop-by-hop and upstream rate-limit headers already removed). */
+  headers: Headers;
+  /**
+   * Anthropic-format body: SSE (`text/event-stream`) when streaming, JSON otherwise, and the
+   * Anthropic error envelope for upstream errors (account details removed).
+   */
+  body: ReadableStream<Uint8Array>;
+  /**
+   * Settles once the body has been fully produced (or failed): the usage, stop reason and response
+   * model the upstream reported. Usage is null when the upstream never said.
+   */
+  completion: Promise<CompletionSummary>;
+}
+
+export interface CompletionSummary {
+  usage: Usage | null;
+  stopReason: string | null;
+  responseModel: string | null;
+  responseId: string | null;
+  /** The assistant's text and tool calls, for the content store (not for the client). */
+  content: unknown[];
+  /** Set when the stream failed after the first byte (an `event: error` was sent to the client). */
+  error?: { type: string; message: string };
+  /** Milliseconds from dispatch to the first byte of the upstream body. */
+  timeToFirstByteMs: number | null;
+}
+
+/** Raised when no target could answer before the first byte: every failover option is spent. */
+export class UpstreamUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly attempts: AttemptRecord[],
+    /** Whether the last failure was the upstreams being overloaded (529) rather than broken (5xx). */
+    readonly overloaded: boolean,
+  ) {
+    super(message);
+    this.name = 'UpstreamUnavailableError';
+  }
+}

@@ -1,0 +1,221 @@
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { appendAuditEvent } from '@/lib/audit';
+import { clientIp, userAgent } from '@/lib/http/client-ip';
+import type { Principal } from '@/lib/tokens';
+import { authenticateGatewayCaller } from './auth';
+import { OTLP_SIGNALS, OTLP_STATUS, type OtlpSignal } from './otlp-schema';
+
+/** Claude Code exports every few seconds; a batch this large is already far from normal. */
+export const MAX_TELEMETRY_BYTES = 8 * 1024 * 1024;
+// How many distinct metric / event / span names one audit event lists.
+const MAX_NAMES = 20;
+
+type Encoding = 'json' | 'protobuf';
+type Node = Record<string, unknown>;
+
+export interface TelemetrySummary {
+  resources: number;
+  /** Metric data points, log records or spans. */
+  items: number;
+  /** Distinct metric names, log event names or span names (the first few). */
+  names: string[];
+  /** Attributes of the first resource worth recording (service.name, user.id, session.id…). */
+  resource: Record<string, string>;
+}
+
+class TelemetryError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const gunzipAsync = promisify(gunzip);
+
+function encodingOf(request: Request): Encoding | null {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return 'json';
+  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
+  return null;
+}
+
+async function readBody(request: Request): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > MAX_TELEMETRY_BYTES) throw new TelemetryError(413, `telemetry batches are limited to ${MAX_TELEMETRY_BYTES} bytes`);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_TELEMETRY_BYTES) {
+      await reader.cancel();
+      throw new TelemetryError(413, `telemetry batches are limited to ${MAX_TELEMETRY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  const body = Buffer.concat(chunks);
+  const contentEncoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (contentEncoding === 'identity') return body;
+  if (contentEncoding !== 'gzip') throw new TelemetryError(415, `content-encoding ${contentEncoding} is not supported (use gzip or none)`);
+  try {
+    return await gunzipAsync(body, { maxOutputLength: MAX_TELEMETRY_BYTES });
+  } catch {
+    throw new TelemetryError(400, 'the body is not valid gzip, or expands past the size limit');
+  }
+}
+
+function decode(signal: OtlpSignal, encoding: Encoding, body: Uint8Array): Node {
+  try {
+    if (encoding === 'json') {
+      const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      return parsed as Node;
+    }
+    const type = OTLP_SIGNALS[signal].request;
+    return type.toObject(type.decode(body), { longs: String }) as Node;
+  } catch {
+    throw new TelemetryError(400, `the body is not an OTLP ${signal} export in ${encoding === 'json' ? 'JSON' : 'protobuf'}`);
+  }
+}
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** A field by its OTLP/JSON name, or by the proto name some encoders use. */
+function fieldOf(node: Node, name: string): unknown {
+  return node[name] ?? node[snakeCase(name)];
+}
+
+function listOf(node: Node, name: string): Node[] {
+  const value = fieldOf(node, name);
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'object' || item === null)) throw new TelemetryError(400, `${name} must be a list of objects`);
+  return value as Node[];
+}
+
+function objectOf(node: Node, name: string): Node | null {
+  const value = fieldOf(node, name);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Node) : null;
+}
+
+/** String-valued attributes of a KeyValue list. */
+function stringAttributes(node: Node | null, name = 'attributes'): Map<string, string> {
+  const attributes = new Map<string, string>();
+  if (!node) return attributes;
+  for (const pair of listOf(node, name)) {
+    const value = objectOf(pair, 'value');
+    const text = value ? fieldOf(value, 'stringValue') : undefined;
+    if (typeof pair.key === 'string' && typeof text === 'string') attributes.set(pair.key, text);
+  }
+  return attributes;
+}
+
+const RESOURCE_ATTRIBUTES = ['service.name', 'service.version', 'user.id', 'user.email', 'session.id', 'terminal.type'];
+const POINT_KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'];
+
+function itemCount(signal: OtlpSignal, item: Node): number {
+  if (signal !== 'metrics') return 1;
+  return POINT_KINDS.reduce((count, kind) => {
+    const data = objectOf(item, kind);
+    return count + (data ? listOf(data, 'dataPoints').length : 0);
+  }, 0);
+}
+
+function itemName(signal: OtlpSignal, item: Node): string | undefined {
+  if (signal === 'logs') {
+    const eventName = fieldOf(item, 'eventName');
+    return typeof eventName === 'string' && eventName ? eventName : stringAttributes(item).get('event.name');
+  }
+  return typeof item.name === 'string' ? item.name : undefined;
+}
+
+/** Counts and names of an export, without keeping any of its values. */
+export function summariseExport(signal: OtlpSignal, exportRequest: Node): TelemetrySummary {
+  const spec = OTLP_SIGNALS[signal];
+  const resources = listOf(exportRequest, spec.resources);
+  const names = new Set<string>();
+  let items = 0;
+  for (const resource of resources) {
+    for (const scope of listOf(resource, spec.scopes)) {
+      for (const item of listOf(scope, spec.items)) {
+        items += itemCount(signal, item);
+        const name = itemName(signal, item);
+        if (name && names.size < MAX_NAMES) names.add(name.slice(0, 100));
+      }
+    }
+  }
+  const first = stringAttributes(resources[0] ? objectOf(resources[0], 'resource') : null);
+  const resource = Object.fromEntries(RESOURCE_ATTRIBUTES.flatMap((key) => (first.has(key) ? [[key, first.get(key)!.slice(0, 200)]] : [])));
+  return { resources: resources.length, items, names: [...names], resource };
+}
+
+function errorResponse(encoding: Encoding | null, status: number, message: string): Response {
+  // OTLP/HTTP: a google.rpc.Status body in the request's encoding.
+  if (encoding === 'protobuf') {
+    const body = new Uint8Array(OTLP_STATUS.encode(OTLP_STATUS.fromObject({ code: 3, message })).finish());
+    return new Response(body, { status, headers: { 'content-type': 'application/x-protobuf' } });
+  }
+  return Response.json({ code: 3, message }, { status });
+}
+
+/**
+ * Records one export: which user sent what, never the values. `system.housekeeping` is the
+ * closest type in the closed vocabulary: an inference or policy type would be counted as model
+ * use or as a decision on the overview, and client telemetry is neither.
+ */
+async function auditExport(request: Request, principal: Principal, signal: OtlpSignal, encoding: Encoding, bytes: number, summary: TelemetrySummary): Promise<void> {
+  const ip = clientIp(request);
+  const agent = userAgent(request);
+  const claimedUser = summary.resource['user.id'];
+  await appendAuditEvent({
+    tenant_id: principal.tenantId,
+    event_type: 'system.housekeeping',
+    action: 'telemetry.ingest',
+    outcome: 'success',
+    actor: { user_id: principal.userId, email: principal.email, department: principal.department ?? undefined, roles: principal.roles },
+    client_id: principal.clientId,
+    session_id: summary.resource['session.id'],
+    origin: ip || agent ? { ip, user_agent: agent } : undefined,
+    attributes: {
+      'telemetry.signal': signal,
+      'telemetry.encoding': encoding,
+      'telemetry.bytes': bytes,
+      'telemetry.resources': summary.resources,
+      'telemetry.items': summary.items,
+      ...(summary.names.length ? { 'telemetry.names': summary.names.join(',') } : {}),
+      ...(summary.resource['service.name'] ? { 'service.name': summary.resource['service.name'] } : {}),
+      ...(summary.resource['service.version'] ? { 'service.version': summary.resource['service.version'] } : {}),
+      // The client fills user.id from the token without verifying it; a different value is worth a look.
+      ...(claimedUser !== undefined && claimedUser !== principal.userId ? { 'telemetry.claimed_user_id': claimedUser } : {}),
+    },
+  });
+}
+
+/**
+ * POST /v1/metrics, /v1/logs, /v1/traces: OTLP/HTTP in JSON or protobuf, attributed to the
+ * bearer's user. Nothing is forwarded; one summary audit event per export, then 200 — a 404
+ * would make the client's exporter log an error on every flush.
+ */
+export async function handleTelemetry(request: Request, signal: OtlpSignal): Promise<Response> {
+  const principal = await authenticateGatewayCaller(request);
+  if (principal instanceof Response) return principal;
+  const encoding = encodingOf(request);
+  if (!encoding) return errorResponse(null, 415, 'send OTLP as application/json or application/x-protobuf');
+  try {
+    const body = await readBody(request);
+    const summary = summariseExport(signal, decode(signal, encoding, body));
+    await auditExport(request, principal, signal, encoding, body.byteLength, summary);
+  } catch (error) {
+    if (error instanceof TelemetryError) return errorResponse(encoding, error.status, error.message);
+    throw error;
+  }
+  // An empty Export*ServiceResponse: everything accepted.
+  if (encoding === 'json') return Response.json({});
+  return new Response(new Uint8Array(0), { status: 200, headers: { 'content-type': 'application/x-protobuf' } });
+}

@@ -1,0 +1,327 @@
+import type { GatehouseConfig } from '@/lib/config';
+import type { GatewayCaller, RouteDecision, Usage } from '@/lib/gateway/contracts';
+import { anthropicError } from '@/lib/gateway/errors';
+import { priceBookFor, worstCaseCostMicrodollars, type Price } from '@/lib/gateway/pricing';
+import type { Principal } from '@/lib/tokens';
+import { allowedHeaders, capReachedResponse, formatUsd, limitsUnavailableResponse, rateLimitedResponse, type CapStanding } from './headers';
+import { budgetCounterKey, rateCounterKey, type CounterSubject } from './keys';
+import type { SpendLedger } from './ledger';
+import { dayString, periodBounds, type PeriodBounds } from './periods';
+import { planFor, type BudgetCounterPlan, type CallerPlan } from './plan';
+import type { AdmitResult, BudgetCounterInput, LimitStore, RateCounterInput } from './store';
+import { retryAfterMs, WINDOW_MS, windowStart } from './window';
+
+export interface LimitsAdmitInput {
+  caller: GatewayCaller;
+  /** The Anthropic-style model id the client asked for. */
+  model: string;
+  /** An upper estimate of the prompt's tokens (the pipeline's count). */
+  estimatedInputTokens: number;
+  /** The request's max_tokens. */
+  maxOutputTokens: number;
+  decision: RouteDecision;
+}
+
+export interface SettleInput {
+  /** The actual cost, integer microdollars (0 when nothing prices the model). */
+  costMicrodollars: number;
+  /** What the upstream reported; null when it never said. */
+  usage: Usage | null;
+}
+
+/** What admission reserved; settle or release it exactly once (later calls do nothing). */
+export interface Reservation {
+  /** Reserved against every applicable budget, integer microdollars. */
+  readonly worstCaseMicrodollars: number;
+  /** The price the reservation was computed with (null when nothing prices the model). */
+  readonly price: Price | null;
+  /** Replaces the reservation by the actual cost and token counts, and records the spend in the ledger. Never rejects. */
+  settle(input: SettleInput): Promise<void>;
+  /** Gives the reservation back: the request failed before anything was spent. Never rejects. */
+  release(): Promise<void>;
+}
+
+export type LimitsAdmission = { ok: true; reservation: Reservation; headers: Headers } | { ok: false; response: Response; rule: string };
+
+export interface GatewayLimitsOptions {
+  store: LimitStore;
+  ledger: SpendLedger;
+  /** The configuration in force (configStore().current() in production). */
+  config: () => { config: GatehouseConfig };
+  /** Prefix of every counter key (GATEHOUSE_REDIS_PREFIX or `gatehouse`). */
+  prefix: string;
+  clock?: () => number;
+  logger?: { error(message: string): void };
+}
+
+interface BudgetCounter {
+  plan: BudgetCounterPlan;
+  bounds: PeriodBounds;
+  key: string;
+}
+
+// How often admission seeds empty counters from the ledger and asks again before giving up.
+const SEED_ATTEMPTS = 3;
+// Budget counters outlive their period by a day, so late settles still land and are visible.
+const BUDGET_COUNTER_GRACE_MS = 86_400_000;
+
+function subjectOf(principal: Principal): CounterSubject {
+  return { tenantId: principal.tenantId, userId: principal.userId, department: principal.department };
+}
+
+function capOf(counter: BudgetCounter, spent: number): CapStanding | null {
+  const { plan } = counter;
+  if (plan.limit === null || plan.rule === null) return null;
+  return { scope: plan.scope, period: plan.period, limit: plan.limit, spent, resetsAt: counter.bounds.end, rule: plan.rule, message: plan.message };
+}
+
+function billedTokens(usage: Usage): number {
+  // Cache reads are not counted against tokens per minute (see the limits schema).
+  return usage.input_tokens + usage.cache_creation_input_tokens + usage.output_tokens;
+}
+
+/**
+ * Rate limits, budgets and the spend ledger for the gateway. One instance per process; the
+ * store decides whether counts are shared (Redis) or local (memory), with the same semantics.
+ */
+export class GatewayLimits {
+  private readonly clock: () => number;
+  private readonly logger: { error(message: string): void };
+  private readonly seeding = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: GatewayLimitsOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? console;
+  }
+
+  get storeKind(): LimitStore['kind'] {
+    return this.options.store.kind;
+  }
+
+  /**
+   * Decides whether a request may go upstream. Checks the route's cost ceiling, then atomically
+   * checks every applicable rate limit and budget and, when all pass, counts the request and
+   * reserves its worst-case cost against every budget (all or nothing).
+   */
+  async admit(input: LimitsAdmitInput): Promise<LimitsAdmission> {
+    const { config } = this.options.config();
+    const principal = input.caller.principal;
+    const plan = planFor(config, principal);
+    const priced = this.priceOf(config, input);
+    const price = priced?.price ?? null;
+    const worstCase = priced?.worstCase ?? null;
+
+    const ceiling = input.decision.maxCostMicrodollars;
+    if (ceiling !== undefined) {
+      if (worstCase === null) return this.unpriced(input.model, `route.${input.decision.routeName}.max_cost`);
+      if (worstCase > ceiling) {
+        return {
+          ok: false,
+          rule: `route.${input.decision.routeName}.max_cost`,
+          response: anthropicError(
+            'invalid_request_error',
+            `this request could cost up to ${formatUsd(worstCase)}, over the ${formatUsd(ceiling)} allowed per request for ${input.model}; lower max_tokens or shorten the prompt`,
+          ),
+        };
+      }
+    }
+
+    const capped = plan.budgets.some((budget) => budget.limit !== null);
+    if (capped && worstCase === null) return this.unpriced(input.model, 'limits.unpriced_model');
+    // A request that could cost more than a whole cap would be refused however little was spent;
+    // saying "limit reached" would be wrong, so it is told what to change instead.
+    const tooBig = plan.budgets.find((budget) => budget.limit !== null && worstCase !== null && worstCase > budget.limit);
+    if (tooBig) {
+      return {
+        ok: false,
+        rule: tooBig.rule!,
+        response: anthropicError(
+          'invalid_request_error',
+          `this request could cost up to ${formatUsd(worstCase!)}, more than the whole ${tooBig.period} spend limit of ${formatUsd(tooBig.limit!)}; lower max_tokens or shorten the prompt`,
+        ),
+      };
+    }
+
+    const now = this.clock();
+    const subject = subjectOf(principal);
+    const start = windowStart(now);
+    const estimate = Math.max(0, Math.ceil(input.estimatedInputTokens));
+    const rates: RateCounterInput[] = plan.rate.map((rate) => ({
+      currentKey: rateCounterKey(this.options.prefix, rate.scope, rate.metric, subject, start),
+      previousKey: rateCounterKey(this.options.prefix, rate.scope, rate.metric, subject, start - WINDOW_MS),
+      limit: rate.limit,
+      cost: rate.metric === 'requests' ? 1 : estimate,
+    }));
+    const counters = this.budgetCounters(plan, subject, now);
+    const amount = worstCase ?? 0;
+    const budgets: BudgetCounterInput[] = counters.map((counter) => ({ key: counter.key, limit: counter.plan.limit, amount }));
+    const tokenKeys = rates.flatMap((rate, index) => (plan.rate[index]!.metric === 'tokens' ? [rate.currentKey] : []));
+    const reservation = this.reservation(input, price, amount, budgets, tokenKeys, estimate);
+
+    if (!rates.length && !budgets.length) return { ok: true, reservation, headers: new Headers() };
+
+    let result: AdmitResult;
+    try {
+      result = await this.admitSeeded(counters, subject, { nowMs: now, windowStartMs: start, windowMs: WINDOW_MS, rates, budgets });
+    } catch (error) {
+      this.logger.error(`limits: the counter store failed, refusing the request: ${(error as Error).message}`);
+      return { ok: false, rule: 'limits.store_unavailable', response: limitsUnavailableResponse() };
+    }
+
+    switch (result.kind) {
+      case 'admitted': {
+        const caps = counters.flatMap((counter, index) => capOf(counter, result.budgets[index]!.spent) ?? []);
+        return { ok: true, reservation, headers: allowedHeaders(caps) };
+      }
+      case 'over_budget': {
+        // Of the caps reached, describe the one that resets last: the client must wait for it.
+        const reached = result.indexes.flatMap((index) => capOf(counters[index]!, result.budgets[index]!.spent) ?? []);
+        const blocking = reached.reduce((latest, cap) => (cap.resetsAt > latest.resetsAt ? cap : latest));
+        return { ok: false, rule: blocking.rule, response: capReachedResponse(blocking, new Date(now)) };
+      }
+      case 'rate_limited': {
+        const rate = plan.rate[result.index]!;
+        const counter = rates[result.index]!;
+        const waitMs = retryAfterMs({ current: result.current, previous: result.previous, cost: counter.cost, limit: rate.limit!, elapsedMs: now - start });
+        return { ok: false, rule: rate.rule!, response: rateLimitedResponse(rate.scope, rate.metric, rate.limit!, Math.max(1, Math.ceil(waitMs / 1000))) };
+      }
+      case 'unseeded':
+        this.logger.error('limits: budget counters stayed empty after seeding, refusing the request');
+        return { ok: false, rule: 'limits.store_unavailable', response: limitsUnavailableResponse() };
+    }
+  }
+
+  /**
+   * Where the principal stands against every cap that applies to them (for GET /api/oauth/usage).
+   * Empty for a user with no cap. Throws when the counter store cannot be read.
+   */
+  async standing(principal: Principal): Promise<CapStanding[]> {
+    const { config } = this.options.config();
+    const plan = planFor(config, principal);
+    const subject = subjectOf(principal);
+    const counters = this.budgetCounters(plan, subject, this.clock()).filter((counter) => counter.plan.limit !== null);
+    if (!counters.length) return [];
+    const keys = counters.map((counter) => counter.key);
+    let standings = await this.options.store.read(keys);
+    const missing = counters.filter((_, index) => standings[index] === null);
+    if (missing.length) {
+      await this.seed(missing, subject);
+      standings = await this.options.store.read(keys);
+    }
+    return counters.flatMap((counter, index) => capOf(counter, standings[index]?.spent ?? 0) ?? []);
+  }
+
+  async close(): Promise<void> {
+    await this.options.store.close();
+  }
+
+  /**
+   * The price to reserve with: the one giving the dearest worst case among the route's targets,
+   * since failover may land on any of them. Null when nothing prices the model on any target.
+   */
+  private priceOf(config: GatehouseConfig, input: LimitsAdmitInput): { price: Price; worstCase: number } | null {
+    const book = priceBookFor(config);
+    const prices = input.decision.targets.length ? input.decision.targets.map((target) => book.priceFor(input.model, target)) : [book.priceFor(input.model)];
+    let dearest: { price: Price; worstCase: number } | null = null;
+    for (const price of prices) {
+      if (!price) continue;
+      const worstCase = worstCaseCostMicrodollars(input.estimatedInputTokens, input.maxOutputTokens, price);
+      if (!dearest || worstCase > dearest.worstCase) dearest = { price, worstCase };
+    }
+    return dearest;
+  }
+
+  /**
+   * A model nothing prices cannot be held to a budget or a cost ceiling. Refusing is the safe
+   * choice (guessing a price could let a budget be overspent); the message says how to fix it.
+   */
+  private unpriced(model: string, rule: string): LimitsAdmission {
+    return {
+      ok: false,
+      rule,
+      response: anthropicError(
+        'invalid_request_error',
+        `no price is known for model ${model}, so its cost cannot be checked against your spend limit; an administrator can set models.${model}.price in gatehouse.yaml`,
+      ),
+    };
+  }
+
+  private budgetCounters(plan: CallerPlan, subject: CounterSubject, now: number): BudgetCounter[] {
+    const at = new Date(now);
+    return plan.budgets.map((budget) => {
+      const bounds = periodBounds(budget.period, at);
+      return { plan: budget, bounds, key: budgetCounterKey(this.options.prefix, budget.scope, budget.period, subject, dayString(bounds.start)) };
+    });
+  }
+
+  private async admitSeeded(counters: BudgetCounter[], subject: CounterSubject, input: Parameters<LimitStore['admit']>[0]): Promise<AdmitResult> {
+    let result = await this.options.store.admit(input);
+    for (let attempt = 1; attempt < SEED_ATTEMPTS && result.kind === 'unseeded'; attempt += 1) {
+      await this.seed(
+        result.indexes.map((index) => counters[index]!),
+        subject,
+      );
+      result = await this.options.store.admit(input);
+    }
+    return result;
+  }
+
+  /**
+   * Starts empty budget counters (a new period, a restarted process, a flushed Redis) from the
+   * ledger, so a restart never hands out a fresh budget. Concurrent requests share one query.
+   */
+  private async seed(counters: BudgetCounter[], subject: CounterSubject): Promise<void> {
+    await Promise.all(
+      counters.map((counter) => {
+        let pending = this.seeding.get(counter.key);
+        if (!pending) {
+          pending = (async () => {
+            const spent = await this.options.ledger.spent({ scope: counter.plan.scope, ...subject }, counter.bounds.start, counter.bounds.end);
+            const ttlMs = counter.bounds.end.getTime() + BUDGET_COUNTER_GRACE_MS - this.clock();
+            await this.options.store.seed([{ key: counter.key, spent, ttlMs }]);
+          })().finally(() => this.seeding.delete(counter.key));
+          this.seeding.set(counter.key, pending);
+        }
+        return pending;
+      }),
+    );
+  }
+
+  private reservation(input: LimitsAdmitInput, price: Price | null, amount: number, budgets: BudgetCounterInput[], tokenKeys: string[], estimate: number): Reservation {
+    const { store, ledger } = this.options;
+    const principal = input.caller.principal;
+    const clock = this.clock;
+    const logger = this.logger;
+    let done = false;
+    const report = (what: string) => (error: unknown) => logger.error(`limits: ${what} failed for trace ${input.caller.traceId}: ${(error as Error).message}`);
+
+    return {
+      worstCaseMicrodollars: amount,
+      price,
+      async settle({ costMicrodollars, usage }) {
+        if (done) return;
+        done = true;
+        const cost = Number.isFinite(costMicrodollars) && costMicrodollars > 0 ? Math.round(costMicrodollars) : 0;
+        const tokens = usage ? billedTokens(usage) : null;
+        await Promise.all([
+          store
+            .settle({
+              budgets: budgets.map((budget) => ({ key: budget.key, reserved: amount, actual: cost })),
+              tokens: tokens === null ? [] : tokenKeys.map((key) => ({ key, delta: tokens - estimate })),
+            })
+            .catch(report('settling the counters')),
+          ledger
+            .record({ tenantId: principal.tenantId, userId: principal.userId, department: principal.department, model: input.model, at: new Date(clock()), usage, costMicrodollars: cost })
+            .catch(report('recording spend in the ledger')),
+        ]);
+      },
+      async release() {
+        if (done) return;
+        done = true;
+        await store
+          .settle({ budgets: budgets.map((budget) => ({ key: budget.key, reserved: amount, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -estimate })) })
+          .catch(report('releasing the reservation'));
+      },
+    };
+  }
+}

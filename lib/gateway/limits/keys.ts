@@ -1,0 +1,26 @@
+import type { BudgetPeriod } from '@/lib/config';
+import type { CounterScope, RateMetric } from './plan';
+
+/**
+ * Counter names. The `{tenant}` hash tag keeps one tenant's counters in one Redis Cluster slot,
+ * which multi-key Lua scripts require; the prefix keeps installations (and test runs) apart.
+ */
+export interface CounterSubject {
+  tenantId: string;
+  userId: string;
+  department: string | null;
+}
+
+function subjectId(scope: CounterScope, subject: CounterSubject): string {
+  if (scope === 'user') return subject.userId;
+  if (scope === 'department') return subject.department ?? '';
+  return 'all';
+}
+
+export function rateCounterKey(prefix: string, scope: CounterScope, metric: RateMetric, subject: CounterSubject, windowStartMs: number): string {
+  return `${prefix}:limits:{${subject.tenantId}}:rate:${scope}:${subjectId(scope, subject)}:${metric}:${windowStartMs}`;
+}
+
+export function budgetCounterKey(prefix: string, scope: CounterScope, period: BudgetPeriod, subject: CounterSubject, periodStart: string): string {
+  return `${prefix}:limits:{${subject.tenantId}}:spend:${scope}:${subjectId(scope, subject)}:${period}:${periodStart}`;
+}

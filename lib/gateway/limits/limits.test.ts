@@ -1,0 +1,360 @@
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { GatehouseConfig } from '@/lib/config';
+import { closeDatabase, pool } from '@/lib/db/client';
+import type { Usage } from '@/lib/gateway/contracts';
+import type { Principal } from '@/lib/tokens';
+import { GatewayLimits, type LimitsAdmission } from './gateway-limits';
+import { postgresSpendLedger } from './ledger';
+import { MemoryLimitStore } from './memory-store';
+import { periodBounds } from './periods';
+import { RedisLimitStore } from './redis-store';
+import type { LimitStore } from './store';
+import { deleteRedisKeys, limitsConfig, testCaller, testDecision, testPrincipal } from './testing/fixtures';
+import { retryAfterMs, WINDOW_MS } from './window';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefixes: string[] = [];
+function runPrefix(): string {
+  const prefix = `${process.env.GATEHOUSE_REDIS_PREFIX ?? 'gatehouse-test'}-${randomBytes(4).toString('hex')}`;
+  prefixes.push(prefix);
+  return prefix;
+}
+// 10 s into a minute window, on a Wednesday (2026-11-25T10:00:10Z).
+const NOW = Date.UTC(2026, 10, 25, 10, 0, 10);
+
+const usage = (input: number, output: number): Usage => ({ input_tokens: input, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+
+interface Harness {
+  limits: GatewayLimits;
+  setConfig(config: GatehouseConfig): void;
+  setNow(ms: number): void;
+}
+
+const opened: GatewayLimits[] = [];
+
+function harness(makeStore: (clock: () => number) => LimitStore, config: GatehouseConfig, prefix = runPrefix()): Harness {
+  let current = config;
+  let now = NOW;
+  const clock = () => now;
+  const limits = new GatewayLimits({ store: makeStore(clock), ledger: postgresSpendLedger, config: () => ({ config: current }), prefix, clock, logger: { error: () => undefined } });
+  opened.push(limits);
+  return { limits, setConfig: (next) => (current = next), setNow: (ms) => (now = ms) };
+}
+
+function admit(limits: GatewayLimits, principal: Principal, tokens = { input: 500, output: 500 }, decision = testDecision()): Promise<LimitsAdmission> {
+  return limits.admit({ caller: testCaller(principal), model: 'test-model', estimatedInputTokens: tokens.input, maxOutputTokens: tokens.output, decision });
+}
+
+async function ledgerSum(tenantId: string): Promise<{ cost: number; requests: number }> {
+  const result = await pool().query<{ cost: string | null; requests: string | null }>('SELECT sum(cost_microdollars)::text AS cost, sum(requests)::text AS requests FROM spend_ledger WHERE tenant_id = $1', [tenantId]);
+  return { cost: Number(result.rows[0]?.cost ?? 0), requests: Number(result.rows[0]?.requests ?? 0) };
+}
+
+function rejected(admission: LimitsAdmission): { response: Response; rule: string } {
+  if (admission.ok) throw new Error('expected the request to be refused');
+  return admission;
+}
+
+function admitted(admission: LimitsAdmission): Extract<LimitsAdmission, { ok: true }> {
+  if (!admission.ok) throw new Error(`expected the request to be admitted (${admission.rule})`);
+  return admission;
+}
+
+afterAll(async () => {
+  await Promise.all(opened.map((limits) => limits.close()));
+  await Promise.all(prefixes.map((prefix) => deleteRedisKeys(REDIS_URL, prefix)));
+  await closeDatabase();
+});
+
+const STORES: [string, (clock: () => number) => LimitStore][] = [
+  ['memory', (clock) => new MemoryLimitStore(clock)],
+  ['redis', () => RedisLimitStore.connect(REDIS_URL)],
+];
+
+describe.each(STORES)('limits on the %s store', (_name, makeStore) => {
+  it('admits at most what a budget allows when 200 requests arrive at once, and the ledger matches the settled costs', async () => {
+    // Worst case per request: 500 + 500 tokens at $1/MTok = 1000 µ$; the budget holds 50 of them.
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 50000 }\n'));
+    const principal = testPrincipal();
+    const results = await Promise.all(Array.from({ length: 200 }, () => admit(limits, principal)));
+    const passed = results.filter((result) => result.ok);
+    expect(passed).toHaveLength(50);
+    for (const result of results.filter((r) => !r.ok)) expect(rejected(result).response.status).toBe(429);
+
+    // Each actually costs 400 µ$: the reservations shrink to that.
+    await Promise.all(passed.map((result) => admitted(result).reservation.settle({ costMicrodollars: 400, usage: usage(200, 200) })));
+    expect(await ledgerSum(principal.tenantId)).toEqual({ cost: 50 * 400, requests: 50 });
+    expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 20_000, limit: 50_000, period: 'daily', scope: 'user' })]);
+
+    // 30,000 µ$ left: exactly 30 more worst cases fit.
+    const more = await Promise.all(Array.from({ length: 60 }, () => admit(limits, principal)));
+    expect(more.filter((result) => result.ok)).toHaveLength(30);
+  });
+
+  it('gives a released reservation back, and settles each reservation only once', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: monthly, limit_microdollars: 2000 }\n'));
+    const principal = testPrincipal();
+    const first = admitted(await admit(limits, principal));
+    const second = admitted(await admit(limits, principal));
+    expect(first.reservation.worstCaseMicrodollars).toBe(1000);
+    rejected(await admit(limits, principal));
+    await first.reservation.release();
+    await first.reservation.release();
+    const third = admitted(await admit(limits, principal));
+    await second.reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) });
+    await second.reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) });
+    await third.reservation.settle({ costMicrodollars: 0, usage: null });
+    expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 300 })]);
+    expect(await ledgerSum(principal.tenantId)).toEqual({ cost: 300, requests: 2 });
+  });
+
+  it('starts a budget from the ledger after a restart instead of from zero', async () => {
+    const config = limitsConfig('limits:\n  budgets:\n    - { scope: user, period: weekly, limit_microdollars: 50000 }\n');
+    const principal = testPrincipal();
+    const before = harness(makeStore, config);
+    const spent = admitted(await admit(before.limits, principal));
+    await spent.reservation.settle({ costMicrodollars: 49_500, usage: usage(1, 1) });
+    // A new process (and, for Redis, a flushed keyspace: a fresh prefix) knows only the ledger.
+    const after = harness(makeStore, config);
+    const refusal = rejected(await admit(after.limits, principal));
+    expect(refusal.response.status).toBe(429);
+    expect(refusal.rule).toBe('limits.budgets[0]');
+    expect(await after.limits.standing(principal)).toEqual([expect.objectContaining({ spent: 49_500 })]);
+  });
+
+  it('reports usage headers at 75% and 95%, and none for a user without a cap', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, match: { role: capped }, period: monthly, limit_microdollars: 100000 }\n'));
+    const principal = testPrincipal({ roles: ['member', 'capped'] });
+    const spend = async (amount: number) => admitted(await admit(limits, principal)).reservation.settle({ costMicrodollars: amount, usage: usage(1, 1) });
+    const reset = String(Date.UTC(2026, 11, 1) / 1000);
+
+    const fresh = admitted(await admit(limits, principal));
+    expect(Object.fromEntries(fresh.headers)).toEqual({
+      'anthropic-ratelimit-unified-status': 'allowed',
+      'anthropic-ratelimit-unified-representative-claim': 'overage',
+      'anthropic-ratelimit-unified-overage-status': 'allowed',
+      'anthropic-ratelimit-unified-overage-utilization': '0.00',
+      'anthropic-ratelimit-unified-reset': reset,
+      'anthropic-ratelimit-unified-overage-reset': reset,
+    });
+    await fresh.reservation.settle({ costMicrodollars: 74_999, usage: usage(1, 1) });
+    const below = admitted(await admit(limits, principal));
+    expect(below.headers.get('anthropic-ratelimit-unified-overage-utilization')).toBe('0.74');
+    expect(below.headers.has('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBe(false);
+    await below.reservation.settle({ costMicrodollars: 1, usage: usage(1, 1) });
+
+    const warned = admitted(await admit(limits, principal));
+    expect(warned.headers.get('anthropic-ratelimit-unified-status')).toBe('allowed_warning');
+    expect(warned.headers.get('anthropic-ratelimit-unified-overage-status')).toBe('allowed_warning');
+    expect(warned.headers.get('anthropic-ratelimit-unified-overage-utilization')).toBe('0.75');
+    expect(warned.headers.get('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBe('0.75');
+    await warned.reservation.settle({ costMicrodollars: 20_000, usage: usage(1, 1) });
+
+    const nearly = admitted(await admit(limits, principal));
+    expect(nearly.headers.get('anthropic-ratelimit-unified-overage-utilization')).toBe('0.95');
+    expect(nearly.headers.get('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBe('0.95');
+    await nearly.reservation.release();
+    await spend(0);
+
+    // Same configuration, no matching cap: no unified headers at all.
+    const uncapped = admitted(await admit(limits, testPrincipal({ tenantId: principal.tenantId })));
+    expect([...uncapped.headers.keys()]).toEqual([]);
+  });
+
+  it('refuses a reached cap with the contract billing_error shape', async () => {
+    const { limits } = harness(
+      makeStore,
+      limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 1500, message: "request an increase at https://go.example.com/claude-limits" }\n'),
+    );
+    const principal = testPrincipal();
+    await admitted(await admit(limits, principal)).reservation.settle({ costMicrodollars: 1000, usage: usage(1, 1) });
+    const { response, rule } = rejected(await admit(limits, principal));
+    expect(rule).toBe('limits.budgets[0]');
+    expect(response.status).toBe(429);
+    const reset = Date.UTC(2026, 10, 26) / 1000;
+    expect(Object.fromEntries(response.headers)).toEqual({
+      'content-type': 'application/json',
+      'retry-after': String(reset - NOW / 1000),
+      'x-should-retry': 'false',
+      'anthropic-ratelimit-unified-status': 'rejected',
+      'anthropic-ratelimit-unified-reset': String(reset),
+      'anthropic-ratelimit-unified-overage-reset': String(reset),
+      'anthropic-ratelimit-unified-overage-utilization': '1',
+      'anthropic-ratelimit-unified-overage-surpassed-threshold': '1',
+      'anthropic-ratelimit-unified-overage-period': 'daily',
+      'anthropic-ratelimit-unified-overage-disabled-reason': 'org_spend_cap_reached',
+    });
+    expect(await response.json()).toEqual({
+      type: 'error',
+      error: { type: 'billing_error', message: 'spend limit reached · resets Nov 26 · request an increase at https://go.example.com/claude-limits' },
+    });
+  });
+
+  it('marks a reached group budget as a group pool and describes the cap that resets last', async () => {
+    const { limits } = harness(
+      makeStore,
+      limitsConfig(
+        [
+          'limits:',
+          '  budgets:',
+          '    - { scope: user, period: daily, limit_microdollars: 1500 }',
+          '    - { scope: department, match: { department: research }, period: monthly, limit_microdollars: 1500 }',
+          '',
+        ].join('\n'),
+      ),
+    );
+    const tenantId = randomUUID();
+    const researcher = testPrincipal({ tenantId, department: 'research' });
+    const colleague = testPrincipal({ tenantId, department: 'research' });
+    await admitted(await admit(limits, researcher)).reservation.settle({ costMicrodollars: 1000, usage: usage(1, 1) });
+    // Both caps are reached for the researcher; the monthly one resets last.
+    const own = rejected(await admit(limits, researcher)).response;
+    expect(own.headers.get('anthropic-ratelimit-unified-overage-period')).toBe('monthly');
+    expect(own.headers.get('anthropic-ratelimit-unified-overage-scope')).toBe('group_pool');
+    expect(own.headers.get('anthropic-ratelimit-unified-reset')).toBe(String(Date.UTC(2026, 11, 1) / 1000));
+    // The colleague has spent nothing, but the department pool is what is full.
+    const shared = rejected(await admit(limits, colleague));
+    expect(shared.rule).toBe('limits.budgets[1]');
+    expect((await shared.response.json()).error.message).toBe("your department's spend limit reached · resets Dec 1");
+    // Someone in another department is not affected.
+    admitted(await admit(limits, testPrincipal({ tenantId, department: 'sales' })));
+  });
+
+  it('limits requests per minute over a sliding window, with retry-after', async () => {
+    const { limits, setNow } = harness(makeStore, limitsConfig('limits:\n  rate:\n    - { scope: user, requests_per_minute: 5 }\n'));
+    const principal = testPrincipal();
+    const results = await Promise.all(Array.from({ length: 8 }, () => admit(limits, principal)));
+    expect(results.filter((result) => result.ok)).toHaveLength(5);
+    const { response, rule } = rejected(results.find((result) => !result.ok)!);
+    expect(rule).toBe('limits.rate[0]');
+    expect(response.status).toBe(429);
+    expect((await response.json()).error.type).toBe('rate_limit_error');
+    // 50 s left in this window, then 12 s for the 5 counted to weigh less than 4.
+    expect(response.headers.get('retry-after')).toBe('62');
+    setNow(NOW + 61_000);
+    rejected(await admit(limits, principal));
+    setNow(NOW + 63_000);
+    admitted(await admit(limits, principal));
+  });
+
+  it('counts tokens per minute by estimate and corrects them from the reported usage', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  rate:\n    - { scope: department, tokens_per_minute: 1000 }\n'));
+    const tenantId = randomUUID();
+    const alice = testPrincipal({ tenantId });
+    const bob = testPrincipal({ tenantId });
+    const first = admitted(await admit(limits, alice, { input: 600, output: 4000 }));
+    // The department shares the counter: 600 + 600 > 1000.
+    expect(rejected(await admit(limits, bob, { input: 600, output: 4000 })).rule).toBe('limits.rate[0]');
+    // The first request really used 60 input + 40 output tokens.
+    await first.reservation.settle({ costMicrodollars: 100, usage: usage(60, 40) });
+    admitted(await admit(limits, bob, { input: 600, output: 4000 }));
+    // A prompt bigger than the whole limit still gets through once the window is empty.
+    const { limits: fresh } = harness(makeStore, limitsConfig('limits:\n  rate:\n    - { scope: user, tokens_per_minute: 1000 }\n'));
+    admitted(await admit(fresh, alice, { input: 5000, output: 10 }));
+    rejected(await admit(fresh, alice, { input: 10, output: 10 }));
+  });
+
+  it('refuses a request over the route cost ceiling, and an unpriced model under a budget', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: tenant, period: monthly, limit_microdollars: 100000000 }\n'));
+    const principal = testPrincipal();
+    const ceiling = rejected(await admit(limits, principal, { input: 1000, output: 32_000 }, testDecision({ maxCostMicrodollars: 10_000 })));
+    expect(ceiling.response.status).toBe(400);
+    expect(ceiling.rule).toBe('route.model:test-model.max_cost');
+    expect((await ceiling.response.json()).error).toEqual({ type: 'invalid_request_error', message: expect.stringContaining('could cost up to $0.03, over the $0.01 allowed per request') });
+    admitted(await admit(limits, principal, { input: 1000, output: 1000 }, testDecision({ maxCostMicrodollars: 10_000 })));
+
+    // More than a whole cap: no amount of waiting helps, so it is a bad request, not a reached limit.
+    const { limits: small } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 5000 }\n'));
+    const huge = rejected(await admit(small, principal, { input: 1000, output: 32_000 }));
+    expect(huge.response.status).toBe(400);
+    expect(huge.rule).toBe('limits.budgets[0]');
+    expect((await huge.response.json()).error.message).toContain('more than the whole daily spend limit of $0.005');
+
+    const unpriced = testDecision({ requestedModel: 'mystery', targets: [{ provider: 'local', providerType: 'openai_compatible', baseUrl: 'http://127.0.0.1:9', model: 'mystery-7b' }] });
+    const refusal = rejected(await limits.admit({ caller: testCaller(principal), model: 'mystery', estimatedInputTokens: 10, maxOutputTokens: 10, decision: unpriced }));
+    expect(refusal.response.status).toBe(400);
+    expect(refusal.rule).toBe('limits.unpriced_model');
+    // With no budget to hold it to, an unpriced model is allowed (and recorded at no cost).
+    const { limits: open } = harness(makeStore, limitsConfig(''));
+    const free = admitted(await open.admit({ caller: testCaller(principal), model: 'mystery', estimatedInputTokens: 10, maxOutputTokens: 10, decision: unpriced }));
+    expect(free.reservation.price).toBeNull();
+  });
+});
+
+describe('limits across processes and outages', () => {
+  it('shares rate limits between two gateway processes on one Redis', async () => {
+    const prefix = runPrefix();
+    const principal = testPrincipal();
+    const child = promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'testing/admit-child.ts'), REDIS_URL, prefix, principal.tenantId, principal.userId, String(NOW), '30', '40'],
+      { cwd: process.cwd() },
+    );
+    const { limits } = harness(() => RedisLimitStore.connect(REDIS_URL), limitsConfig('limits:\n  rate:\n    - { scope: user, requests_per_minute: 40 }\n'), prefix);
+    const here = await Promise.all(Array.from({ length: 30 }, () => admit(limits, principal)));
+    const there = Number((await child).stdout.trim());
+    // 60 requests in all against one limit of 40: without a shared counter each process would admit 30.
+    expect(here.filter((result) => result.ok).length + there).toBe(40);
+  });
+
+  it('fails closed with the fetch_error shape when Redis cannot be reached', async () => {
+    const { limits } = harness(() => RedisLimitStore.connect('redis://127.0.0.1:1'), limitsConfig('limits:\n  rate:\n    - { scope: user, requests_per_minute: 40 }\n'));
+    const { response, rule } = rejected(await admit(limits, testPrincipal()));
+    expect(rule).toBe('limits.store_unavailable');
+    expect(response.status).toBe(429);
+    expect(Object.fromEntries(response.headers)).toEqual({
+      'content-type': 'application/json',
+      'x-should-retry': 'false',
+      'anthropic-ratelimit-unified-overage-disabled-reason': 'fetch_error',
+    });
+    expect((await response.json()).error.type).toBe('billing_error');
+    // A caller no limit applies to does not need the store at all.
+    const { limits: unlimited } = harness(() => RedisLimitStore.connect('redis://127.0.0.1:1'), limitsConfig(''));
+    admitted(await admit(unlimited, testPrincipal()));
+  });
+
+  it('keeps budget counters under the configured prefix with the tenant hash tag', async () => {
+    const prefix = runPrefix();
+    const { limits } = harness(() => RedisLimitStore.connect(REDIS_URL), limitsConfig('limits:\n  budgets:\n    - { scope: tenant, period: monthly, limit_microdollars: 5000 }\n'), prefix);
+    const principal = testPrincipal();
+    admitted(await admit(limits, principal));
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${prefix}:*`);
+      expect(keys).toEqual([`${prefix}:limits:{${principal.tenantId}}:spend:tenant:all:monthly:2026-11-01`]);
+      expect(await redis.hgetall(keys[0]!)).toEqual({ spent: '0', reserved: '1000' });
+      expect(await redis.pttl(keys[0]!)).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('periods and windows', () => {
+  it('computes UTC calendar periods with weeks from Monday', () => {
+    const at = (iso: string) => new Date(iso);
+    expect(periodBounds('daily', at('2026-11-25T23:59:59.999Z'))).toEqual({ start: at('2026-11-25T00:00:00Z'), end: at('2026-11-26T00:00:00Z') });
+    expect(periodBounds('weekly', at('2026-11-25T10:00:00Z'))).toEqual({ start: at('2026-11-23T00:00:00Z'), end: at('2026-11-30T00:00:00Z') });
+    // Sunday belongs to the week that began the Monday before; Monday 00:00 starts a new one.
+    expect(periodBounds('weekly', at('2026-11-29T23:59:59Z')).start).toEqual(at('2026-11-23T00:00:00Z'));
+    expect(periodBounds('weekly', at('2026-11-30T00:00:00Z')).start).toEqual(at('2026-11-30T00:00:00Z'));
+    // Weeks cross month and year ends.
+    expect(periodBounds('weekly', at('2027-01-01T12:00:00Z'))).toEqual({ start: at('2026-12-28T00:00:00Z'), end: at('2027-01-04T00:00:00Z') });
+    expect(periodBounds('monthly', at('2026-12-31T23:00:00Z'))).toEqual({ start: at('2026-12-01T00:00:00Z'), end: at('2027-01-01T00:00:00Z') });
+    expect(periodBounds('monthly', at('2028-02-29T12:00:00Z'))).toEqual({ start: at('2028-02-01T00:00:00Z'), end: at('2028-03-01T00:00:00Z') });
+  });
+
+  it('computes how long a rate-limited request must wait', () => {
+    // Only the previous window is in the way: wait until its weight has decayed enough.
+    expect(retryAfterMs({ current: 0, previous: 10, cost: 1, limit: 10, elapsedMs: 0 })).toBe(WINDOW_MS / 10);
+    // The current window is full: the rest of it, then part of the next.
+    expect(retryAfterMs({ current: 10, previous: 0, cost: 1, limit: 10, elapsedMs: 30_000 })).toBe(30_000 + 6_000);
+    // Bigger than the limit: both windows must empty.
+    expect(retryAfterMs({ current: 5, previous: 0, cost: 20, limit: 10, elapsedMs: 0 })).toBe(2 * WINDOW_MS);
+  });
+});

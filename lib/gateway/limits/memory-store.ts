@@ -1,0 +1,105 @@
+import { rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStanding, type LimitStore, type SeedInput, type SettleInput } from './store';
+
+interface Expiring<T> {
+  value: T;
+  expiresAtMs: number;
+}
+
+// Sweeping every entry on every call would cost O(n) per request; every few hundred calls is enough.
+const SWEEP_EVERY = 500;
+
+/**
+ * The store for a single process (no REDIS_URL). Every operation runs to completion without
+ * yielding, which in JavaScript makes it atomic exactly as the Redis scripts are.
+ */
+export class MemoryLimitStore implements LimitStore {
+  readonly kind = 'memory';
+  private readonly counters = new Map<string, Expiring<number>>();
+  private readonly budgets = new Map<string, Expiring<BudgetStanding>>();
+  private operations = 0;
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  private live<T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | undefined {
+    const entry = map.get(key);
+    if (entry && entry.expiresAtMs <= this.clock()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    this.operations += 1;
+    if (this.operations % SWEEP_EVERY !== 0) return;
+    const now = this.clock();
+    for (const map of [this.counters, this.budgets] as Map<string, Expiring<unknown>>[]) {
+      for (const [key, entry] of map) if (entry.expiresAtMs <= now) map.delete(key);
+    }
+  }
+
+  async admit(input: AdmitInput): Promise<AdmitResult> {
+    this.sweep();
+    const budgets = input.budgets.map((budget) => this.live(this.budgets, budget.key));
+    const unseeded = budgets.flatMap((entry, index) => (entry ? [] : [index]));
+    if (unseeded.length) return { kind: 'unseeded', indexes: unseeded };
+    const standings = budgets.map((entry) => ({ ...entry!.value }));
+
+    const over = input.budgets.flatMap((budget, index) => {
+      const { spent, reserved } = standings[index]!;
+      return budget.limit !== null && spent + reserved + budget.amount > budget.limit ? [index] : [];
+    });
+    if (over.length) return { kind: 'over_budget', indexes: over, budgets: standings };
+
+    const weight = (input.windowMs - (input.nowMs - input.windowStartMs)) / input.windowMs;
+    for (const [index, rate] of input.rates.entries()) {
+      if (rate.limit === null) continue;
+      const current = this.live(this.counters, rate.currentKey)?.value ?? 0;
+      const previous = this.live(this.counters, rate.previousKey)?.value ?? 0;
+      const used = previous * weight + current;
+      if (used > 0 && used + rate.cost > rate.limit) return { kind: 'rate_limited', index, current, previous };
+    }
+
+    const expiresAtMs = this.clock() + rateCounterExpiry(input.windowStartMs, input.windowMs) - input.nowMs;
+    for (const rate of input.rates) {
+      const entry = this.live(this.counters, rate.currentKey);
+      this.counters.set(rate.currentKey, { value: (entry?.value ?? 0) + rate.cost, expiresAtMs });
+    }
+    input.budgets.forEach((budget, index) => {
+      budgets[index]!.value.reserved += budget.amount;
+    });
+    return { kind: 'admitted', budgets: standings };
+  }
+
+  async settle(input: SettleInput): Promise<void> {
+    for (const budget of input.budgets) {
+      const entry = this.live(this.budgets, budget.key);
+      if (!entry) continue;
+      entry.value.reserved = Math.max(0, entry.value.reserved - budget.reserved);
+      entry.value.spent += budget.actual;
+    }
+    for (const correction of input.tokens) {
+      const entry = this.live(this.counters, correction.key);
+      if (entry) entry.value = Math.max(0, entry.value + correction.delta);
+    }
+  }
+
+  async seed(entries: SeedInput[]): Promise<void> {
+    for (const entry of entries) {
+      if (this.live(this.budgets, entry.key)) continue;
+      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved: 0 }, expiresAtMs: this.clock() + entry.ttlMs });
+    }
+  }
+
+  async read(keys: string[]): Promise<(BudgetStanding | null)[]> {
+    return keys.map((key) => {
+      const entry = this.live(this.budgets, key);
+      return entry ? { ...entry.value } : null;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.counters.clear();
+    this.budgets.clear();
+  }
+}

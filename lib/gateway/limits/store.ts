@@ -1,0 +1,77 @@
+/**
+ * Counters for rate limits and budgets, with one meaning whichever store holds them (Redis
+ * across replicas, or process memory for a single process). Each operation is atomic: every
+ * check of an admission happens together with every increment, so concurrent requests can
+ * neither overspend a budget nor pass a rate limit together.
+ */
+
+/** A sliding one-minute window: the current fixed window plus the previous one, weighted by overlap. */
+export interface RateCounterInput {
+  currentKey: string;
+  previousKey: string;
+  /** Null: count only. */
+  limit: number | null;
+  /** Requests (1) or estimated tokens this request adds. */
+  cost: number;
+}
+
+export interface BudgetCounterInput {
+  key: string;
+  /** Null: count only. */
+  limit: number | null;
+  /** Worst-case microdollars to reserve. */
+  amount: number;
+}
+
+export interface AdmitInput {
+  nowMs: number;
+  windowStartMs: number;
+  windowMs: number;
+  rates: RateCounterInput[];
+  budgets: BudgetCounterInput[];
+}
+
+/** Settled spend and reservations still in flight, integer microdollars. */
+export interface BudgetStanding {
+  spent: number;
+  reserved: number;
+}
+
+export type AdmitResult =
+  /** Counted and reserved; standings are as they were before this request's reservation. */
+  | { kind: 'admitted'; budgets: BudgetStanding[] }
+  | { kind: 'rate_limited'; index: number; current: number; previous: number }
+  | { kind: 'over_budget'; indexes: number[]; budgets: BudgetStanding[] }
+  /** These budget counters have no value yet: seed them from the ledger and ask again. */
+  | { kind: 'unseeded'; indexes: number[] };
+
+export interface SettleInput {
+  /** Reservations to replace by the actual cost (0 to release). */
+  budgets: { key: string; reserved: number; actual: number }[];
+  /** Corrections of the admission-time token estimate. */
+  tokens: { key: string; delta: number }[];
+}
+
+export interface SeedInput {
+  key: string;
+  spent: number;
+  /** How long the counter lives, relative (so the store's clock never matters). */
+  ttlMs: number;
+}
+
+export interface LimitStore {
+  readonly kind: 'redis' | 'memory';
+  admit(input: AdmitInput): Promise<AdmitResult>;
+  /** Applies to counters that still exist; a counter gone (period over, store flushed) is left to the ledger. */
+  settle(input: SettleInput): Promise<void>;
+  /** Sets counters that have no value yet; one that has is left alone (another request seeded it first). */
+  seed(entries: SeedInput[]): Promise<void>;
+  /** Null for a counter that has no value yet. */
+  read(keys: string[]): Promise<(BudgetStanding | null)[]>;
+  close(): Promise<void>;
+}
+
+/** How long a window counter must live: through the next window, where it is the previous one. */
+export function rateCounterExpiry(windowStartMs: number, windowMs: number): number {
+  return windowStartMs + 2 * windowMs + 1_000;
+}

@@ -1,0 +1,33 @@
+export {
+  inSequence,
+  type BehaviourScript,
+  type FakeBehaviour,
+  type FakeErrorBehaviour,
+  type FakeServer,
+  type FakeServerOptions,
+  type RecordedRequest,
+} from './fake-server';
+export {
+  anthropicFailures,
+  DEFAULT_ANTHROPIC_TEXT,
+  startFakeAnthropic,
+  textReply,
+  toolUseReply,
+  type FakeAnthropic,
+  type FakeAnthropicBehaviour,
+  type FakeAnthropicBlock,
+  type FakeAnthropicOptions,
+  type FakeAnthropicReply,
+} from './fake-anthropic';
+export {
+  DEFAULT_OPENAI_TEXT,
+  openAIFailures,
+  startFakeOpenAI,
+  type FakeOpenAI,
+  type FakeOpenAIBehaviour,
+  type FakeOpenAIOptions,
+  type FakeOpenAIReply,
+  type FakeOpenAIToolCall,
+} from './fake-openai';
+export { anthropicTarget, dispatchInput, openAITarget, testCaller, type TestDispatchOptions } from './dispatch-input';
+export { eventNames, readAll, readText, sdkReading } from './stream-helpers';

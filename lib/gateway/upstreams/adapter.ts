@@ -1,0 +1,58 @@
+/**
+ * What each kind of upstream must provide so dispatch can treat them alike: build the HTTP
+ * request, and turn a successful answer into Anthropic's format. Everything else (timeouts,
+ * retries, failover, pings, the completion record) is shared.
+ */
+import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+
+export interface PreparedRequest {
+  url: string;
+  headers: Headers;
+  body: string;
+}
+
+/** What a translated stream learned that its Anthropic bytes cannot say. */
+export interface StreamFacts {
+  /** False when the upstream never reported token usage (the counts sent to the client are placeholders). */
+  usageReported: boolean;
+}
+
+export interface UpstreamAdapter {
+  /** Throws TranslationError for a request this upstream cannot serve (answered 400, not retried). */
+  prepareMessages(input: DispatchInput, target: UpstreamTarget): PreparedRequest;
+  /** Anthropic Messages JSON from a successful non-streaming answer. */
+  translateMessage(body: Uint8Array, input: DispatchInput): { bytes: Uint8Array; facts: StreamFacts };
+  /**
+   * Anthropic SSE bytes from a successful streaming answer. May yield empty arrays as a sign of
+   * life when upstream data produced no output yet (it keeps the idle timer from firing).
+   */
+  translateStream(body: ReadableStream<Uint8Array>, input: DispatchInput, facts: StreamFacts): AsyncIterable<Uint8Array>;
+}
+
+/** A request the target cannot express (e.g. an Anthropic server tool on an OpenAI upstream). */
+export class TranslationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TranslationError';
+  }
+}
+
+/** `{base}/v1/{path}`, tolerating a base URL that already ends in /v1 (common for vLLM and OpenAI). */
+export function endpoint(baseUrl: string, path: string): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  return base.endsWith('/v1') ? `${base}/${path}` : `${base}/v1/${path}`;
+}
+
+/** Reads a body chunk by chunk, releasing the connection however the reading ends. */
+export async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Reads what an Anthropic-format answer said (usage, stop reason, model, content) for the
+ * completion record, from a copy of the bytes the client receives. The client's bytes are never
+ * touched here: this only watches.
+ */
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { CompletionSummary, Usage } from '@/lib/gateway/contracts';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function count(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Overwrites counters present in `reported` (message_delta usage is cumulative: never add). */
+function mergeUsage(into: Usage | null, reported: unknown): Usage | null {
+  if (!isObject(reported)) return into;
+  const usage: Usage = into ?? { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  for (const field of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+    const value = count(reported[field]);
+    if (value !== null) usage[field] = value;
+  }
+  return usage;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function summaryFromMessage(message: unknown, timeToFirstByteMs: number | null): CompletionSummary {
+  const body = isObject(message) ? message : {};
+  return {
+    usage: mergeUsage(null, body.usage),
+    stopReason: typeof body.stop_reason === 'string' ? body.stop_reason : null,
+    responseModel: typeof body.model === 'string' ? body.model : null,
+    responseId: typeof body.id === 'string' ? body.id : null,
+    content: Array.isArray(body.content) ? body.content : [],
+    timeToFirstByteMs,
+  };
+}
+
+/** Follows an Anthropic SSE stream and assembles the message as the SDK's MessageStream would. */
+export class AnthropicStreamTap {
+  private readonly decoder = new TextDecoder();
+  private readonly parser: EventSourceParser;
+  private usage: Usage | null = null;
+  private stopReason: string | null = null;
+  private responseModel: string | null = null;
+  private responseId: string | null = null;
+  private readonly blocks: Json[] = [];
+  private readonly partialJson = new Map<number, string>();
+  private error: { type: string; message: string } | undefined;
+  private stopped = false;
+
+  constructor() {
+    this.parser = createParser({ onEvent: (event) => this.onEvent(event.data) });
+  }
+
+  feed(bytes: Uint8Array): void {
+    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
+  }
+
+  /** True once the stream reached `message_stop` or an `error` event: nothing more is owed. */
+  get complete(): boolean {
+    return this.stopped || this.error !== undefined;
+  }
+
+  summary(timeToFirstByteMs: number | null, error?: { type: string; message: string }): CompletionSummary {
+    const summary: CompletionSummary = {
+      usage: this.usage,
+      stopReason: this.stopReason,
+      responseModel: this.responseModel,
+      responseId: this.responseId,
+      content: this.blocks.filter(Boolean),
+      timeToFirstByteMs,
+    };
+    const failure = error ?? this.error;
+    if (failure) summary.error = failure;
+    return summary;
+  }
+
+  private onEvent(data: string): void {
+    const event = parseJson(data);
+    if (!isObject(event)) return;
+    switch (event.type) {
+      case 'message_start': {
+        const message = isObject(event.message) ? event.message : {};
+        this.responseId = typeof message.id === 'string' ? message.id : null;
+        this.responseModel = typeof message.model === 'string' ? message.model : null;
+        this.usage = mergeUsage(this.usage, message.usage);
+        break;
+      }
+      case 'content_block_start':
+        if (typeof event.index === 'number' && isObject(event.content_block)) this.blocks[event.index] = { ...event.content_block };
+        break;
+      case 'content_block_delta':
+        if (typeof event.index === 'number' && isObject(event.delta)) this.applyDelta(event.index, event.delta);
+        break;
+      case 'content_block_stop':
+        if (typeof event.index === 'number') this.finishBlock(event.index);
+        break;
+      case 'message_delta': {
+        const delta = isObject(event.delta) ? event.delta : {};
+        if (typeof delta.stop_reason === 'string') this.stopReason = delta.stop_reason;
+        this.usage = mergeUsage(this.usage, event.usage);
+        break;
+      }
+      case 'message_stop':
+        this.stopped = true;
+        break;
+      case 'error': {
+        const error = isObject(event.error) ? event.error : {};
+        this.error = {
+          type: typeof error.type === 'string' ? error.type : 'api_error',
+          message: typeof error.message === 'string' ? error.message : 'upstream error',
+        };
+        break;
+      }
+      default:
+        break; // ping and event types added later
+    }
+  }
+
+  private applyDelta(index: number, delta: Json): void {
+    const block = this.blocks[index];
+    if (!block) return;
+    if (delta.type === 'text_delta' && typeof delta.text === 'string') block.text = `${typeof block.text === 'string' ? block.text : ''}${delta.text}`;
+    else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') block.thinking = `${typeof block.thinking === 'string' ? block.thinking : ''}${delta.thinking}`;
+    else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') block.signature = delta.signature;
+    else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') this.partialJson.set(index, (this.partialJson.get(index) ?? '') + delta.partial_json);
+  }
+
+  private finishBlock(index: number): void {
+    const json = this.partialJson.get(index);
+    const block = this.blocks[index];
+    if (json === undefined || !block) return;
+    this.partialJson.delete(index);
+    const input = json === '' ? {} : parseJson(json);
+    block.input = input === undefined ? { raw_arguments: json } : input;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Sends a Messages request to the route's targets: primary first, each with its circuit breaker
+ * and retries (exponential backoff with jitter, `retry-after` honoured up to a cap), then the next
+ * target. All of it happens before the first byte reaches the client; once an answer is
+ * committed it is streamed, and later failures end it with an `event: error`.
+ */
+import { UpstreamUnavailableError, type AttemptRecord, type CompletionSummary, type DispatchInput, type DispatchResult, type UpstreamTarget } from '@/lib/gateway/contracts';
+import { anthropicError } from '@/lib/gateway/errors';
+import type { ProviderType } from '@/lib/config';
+import type { UpstreamAdapter } from './adapter';
+import { anthropicAdapter, prepareCountTokens } from './anthropic/adapter';
+import { attemptMessages, callUpstream, classifyErrorResponse, type AttemptResult } from './attempt';
+import { admit, reportFailure, reportNeutral, reportSuccess } from './circuit-breaker';
+import { openAIAdapter } from './openai/adapter';
+import { backoffMs, sleep } from './retry';
+import { upstreamTuning } from './tuning';
+import { clientErrorResponse, type ClientError } from './upstream-errors';
+
+/** Bedrock, Vertex and Gemini need their own translation and signing; not available yet. */
+const ADAPTERS: Partial<Record<ProviderType, UpstreamAdapter>> = {
+  anthropic: anthropicAdapter,
+  openai: openAIAdapter,
+  groq: openAIAdapter,
+  azure: openAIAdapter,
+  openai_compatible: openAIAdapter,
+};
+
+type Failure = Extract<AttemptResult, { kind: 'failed' }>;
+
+function elapsed(since: number): number {
+  return Math.round(performance.now() - since);
+}
+
+function record(target: UpstreamTarget, outcome: AttemptRecord['outcome'], since: number, status?: number): AttemptRecord {
+  const attempt: AttemptRecord = { provider: target.provider, model: target.model, outcome, durationMs: elapsed(since) };
+  if (status !== undefined) attempt.status = status;
+  return attempt;
+}
+
+/** The wait before retrying the same target, or null when it is better to move on. */
+function retryDelay(failure: Failure, retry: number): number | null {
+  if (failure.retryAfterMs === null) return backoffMs(retry);
+  return failure.retryAfterMs <= upstreamTuning().retryAfterCapMs ? failure.retryAfterMs : null;
+}
+
+function rejectedResult(target: UpstreamTarget, attempts: AttemptRecord[], error: ClientError): DispatchResult {
+  const response = clientErrorResponse(error);
+  const completion: CompletionSummary = {
+    usage: null,
+    stopReason: null,
+    responseModel: null,
+    responseId: null,
+    content: [],
+    error: { type: error.type, message: error.message },
+    timeToFirstByteMs: null,
+  };
+  return { target, attempts, status: response.status, headers: response.headers, body: response.body ?? new ReadableStream(), completion: Promise.resolve(completion) };
+}
+
+function unavailable(requestedModel: string, attempts: AttemptRecord[], overloaded: boolean): UpstreamUnavailableError {
+  const tried = attempts.map((attempt) => `${attempt.provider}/${attempt.model}: ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ''}`).join(', ');
+  return new UpstreamUnavailableError(`no upstream could serve ${requestedModel}${tried ? ` (${tried})` : ''}`, attempts, overloaded);
+}
+
+/**
+ * Resolves with the first committed answer (or an upstream's refusal of the request, as an
+ * Anthropic error). Throws UpstreamUnavailableError when every target failed, and the client's
+ * abort reason when the client went away first.
+ */
+export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
+  const startedAt = performance.now();
+  const attempts: AttemptRecord[] = [];
+  let lastFailure: Failure | null = null;
+
+  for (const target of input.decision.targets) {
+    const adapter = ADAPTERS[target.providerType];
+    if (!adapter) {
+      upstreamTuning().logger.warn('provider type has no adapter; target skipped', { provider: target.provider, type: target.providerType });
+      attempts.push(record(target, 'connect_error', performance.now()));
+      continue;
+    }
+    const maxRetries = target.maxRetries ?? upstreamTuning().defaultMaxRetries;
+    for (let retry = 0; ; retry += 1) {
+      const since = performance.now();
+      if (admit(target) === 'rejected') {
+        attempts.push(record(target, 'circuit_open', since));
+        break;
+      }
+      let result: AttemptResult;
+      try {
+        result = await attemptMessages(input, target, adapter, startedAt);
+      } catch (error) {
+        reportNeutral(target);
+        throw error;
+      }
+      if (result.kind === 'committed') {
+        reportSuccess(target);
+        attempts.push(record(target, 'success', since, result.status));
+        return { target, attempts, status: result.status, headers: result.headers, body: result.body, completion: result.completion };
+      }
+      if (result.kind === 'rejected') {
+        reportSuccess(target); // it answered sensibly: the upstream is healthy
+        attempts.push(record(target, 'client_error', since, result.error.status));
+        return rejectedResult(target, attempts, result.error);
+      }
+      reportFailure(target);
+      attempts.push(record(target, result.outcome, since, result.status));
+      lastFailure = result;
+      if (!result.retryable || retry >= maxRetries) break;
+      const delay = retryDelay(result, retry);
+      if (delay === null) break;
+      await sleep(delay, input.signal);
+    }
+  }
+  throw unavailable(input.decision.requestedModel, attempts, lastFailure?.overloaded ?? false);
+}
+
+const NOT_SUPPORTED = 'count_tokens is not available for this model: its upstream cannot count tokens';
+
+/**
+ * POST /v1/messages/count_tokens: passed through to the route's Anthropic targets in order; a
+ * route without one answers 501 not_supported with x-should-retry: false (Claude Code then counts
+ * another way). Throws UpstreamUnavailableError when every Anthropic target failed.
+ */
+export async function dispatchCountTokens(input: DispatchInput): Promise<Response> {
+  const targets = input.decision.targets.filter((target) => target.providerType === 'anthropic');
+  if (targets.length === 0) return anthropicError('not_supported', NOT_SUPPORTED, { headers: { 'x-should-retry': 'false' } });
+
+  const attempts: AttemptRecord[] = [];
+  let overloaded = false;
+  for (const target of targets) {
+    const since = performance.now();
+    if (admit(target) === 'rejected') {
+      attempts.push(record(target, 'circuit_open', since));
+      continue;
+    }
+    let call;
+    try {
+      call = await callUpstream(prepareCountTokens(input, target), input.signal, target.timeoutMs ?? upstreamTuning().defaultTimeoutMs);
+    } catch (error) {
+      if (input.signal.aborted) {
+        reportNeutral(target);
+        throw error;
+      }
+      reportFailure(target);
+      attempts.push(record(target, 'connect_error', since));
+      continue;
+    }
+    try {
+      const { response } = call;
+      if (response.ok) {
+        const body = await response.arrayBuffer();
+        reportSuccess(target);
+        return new Response(body, { status: response.status, headers: { 'content-type': 'application/json' } });
+      }
+      const result = await classifyErrorResponse(target, response);
+      if (result.kind === 'rejected') {
+        reportSuccess(target);
+        return clientErrorResponse(result.error);
+      }
+      if (result.kind === 'failed') {
+        reportFailure(target);
+        overloaded = result.overloaded;
+        attempts.push(record(target, result.outcome, since, result.status));
+      }
+    } catch (error) {
+      if (input.signal.aborted) throw error;
+      reportFailure(target);
+      attempts.push(record(target, call.timedOut() ? 'timeout' : 'server_error', since));
+    } finally {
+      call.release();
+    }
+  }
+  throw unavailable(input.decision.requestedModel, attempts, overloaded);
+}
