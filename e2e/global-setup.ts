@@ -14,6 +14,7 @@ import { withDatabase } from '@/lib/db/connection';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
 import { applyMigrations } from '@/lib/db/migrations';
 import { seedFirstAdmin } from '@/lib/users/seed';
+import { startSsoFixture, type SsoFixture } from './sso-fixture';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -124,12 +125,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let embedded: EmbeddedServer | undefined;
   let server: RunningServer | undefined;
   let adminUrl: string | undefined;
+  let sso: SsoFixture | undefined;
   const database = `gatehouse_e2e_${runId}`;
 
   const teardown = async () => {
     if (server) await stopServer(server);
     if (adminUrl) await dropDatabase(adminUrl, database).catch((error: Error) => console.warn(`e2e: could not drop ${database}: ${error.message}`));
     await embedded?.stop();
+    await sso?.idp.close();
     await rm(scratch, { recursive: true, force: true });
   };
 
@@ -146,6 +149,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const adminPassword = await seedAdmin(databaseUrl, scratch);
 
     buildIfMissing();
+    // A fake OpenID provider, offered on the sign-in page through gatehouse.yaml's `sso` section.
+    sso = await startSsoFixture(path.join(scratch, 'gatehouse.yaml'));
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const secret = randomBytes(32).toString('base64url');
@@ -158,9 +163,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       GATEHOUSE_SECRET: secret,
       NEXTAUTH_SECRET: secret,
       NEXTAUTH_URL: baseUrl,
-      // No gatehouse.yaml: the built-in defaults, whatever the developer keeps in the checkout.
+      // The scratch gatehouse.yaml (defaults plus the fake IdP), whatever the developer keeps in the checkout.
       GATEHOUSE_CONFIG: path.join(scratch, 'gatehouse.yaml'),
       GATEHOUSE_DATA_DIR: scratch,
+      ...sso.env,
     });
     await waitUntilReady(baseUrl, server);
     log(`web server ready at ${baseUrl}`);
@@ -168,6 +174,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('e2eBaseUrl', baseUrl);
     project.provide('e2eAdminEmail', ADMIN_EMAIL);
     project.provide('e2eAdminPassword', adminPassword);
+    project.provide('e2eIdpUrl', sso.idp.issuer);
   } catch (error) {
     await teardown();
     throw error;

@@ -2,9 +2,12 @@ import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { GatehouseMark } from '@/components/nav/Wordmark';
 import { SignInForm } from '@/components/signin/SignInForm';
+import { SsoButtons } from '@/components/signin/SsoButtons';
 import { safeCallbackPath } from '@/lib/auth/callback-url';
 import { getDashboardUser } from '@/lib/auth/session';
 import { signInErrorMessage } from '@/lib/auth/sign-in-errors';
+import { ssoSignInOptions } from '@/lib/auth/sso-config';
+import { ssoErrorMessage } from '@/lib/auth/sso-errors';
 
 export const metadata: Metadata = { title: 'Sign in' };
 
@@ -21,6 +24,9 @@ export default async function SignInPage({ searchParams }: SignInPageProps) {
   const callbackUrl = safeCallbackPath(first(params.callbackUrl));
   // Same check as the dashboard pages: a session for a since-disabled user must not bounce back.
   if (await getDashboardUser()) redirect(callbackUrl);
+  const errorCode = first(params.error);
+  // Read per request: an SSO provider added to gatehouse.yaml shows up without a restart.
+  const providers = ssoSignInOptions();
 
   return (
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
@@ -31,7 +37,17 @@ export default async function SignInPage({ searchParams }: SignInPageProps) {
           <p className="mt-1 text-sm text-slate-600">Governance for Claude Cowork and Claude Code</p>
         </div>
         <div className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8">
-          <SignInForm callbackUrl={callbackUrl} initialError={signInErrorMessage(first(params.error))} />
+          {providers.length > 0 ? (
+            <>
+              <SsoButtons providers={providers} callbackUrl={callbackUrl} />
+              <div className="my-6 flex items-center gap-3 text-xs uppercase tracking-wide text-slate-400" aria-hidden="true">
+                <span className="h-px flex-1 bg-slate-200" />
+                or with a password
+                <span className="h-px flex-1 bg-slate-200" />
+              </div>
+            </>
+          ) : null}
+          <SignInForm callbackUrl={callbackUrl} initialError={ssoErrorMessage(errorCode) ?? signInErrorMessage(errorCode)} />
         </div>
       </div>
     </main>

@@ -1,17 +1,10 @@
 import type { DashboardUser } from '@/lib/auth/session';
-import type { Permission } from '@/lib/rbac/permissions';
 import { NavLinks, type NavItem } from './NavLinks';
 import { SignOutButton } from './SignOutButton';
 import { Wordmark } from './Wordmark';
 
-const NAV: readonly (NavItem & { permission?: Permission })[] = [
-  { href: '/', label: 'Overview' },
-  { href: '/users', label: 'Users', permission: 'users.read' },
-  { href: '/audit', label: 'Audit log', permission: 'audit.read' },
-];
-
-export function TopNav({ user }: { user: DashboardUser | null }) {
-  const items = NAV.filter((item) => !item.permission || user?.permissions.includes(item.permission)).map(({ href, label }) => ({ href, label }));
+/** `items` are the pages the user may open (navigation.ts decides, through lib/rbac). */
+export function TopNav({ user, items }: { user: DashboardUser | null; items: NavItem[] }) {
   return (
     <header className="border-b border-slate-200 bg-white">
       <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3 sm:px-6 lg:px-8">

@@ -1,16 +1,21 @@
 'use client';
 
 import type { ColumnDef } from '@tanstack/react-table';
+import Link from 'next/link';
 import { Badge } from '@/components/table/Badge';
 import { DataTable } from '@/components/table/DataTable';
+import type { ManagedUserRow } from '@/lib/admin/users';
 import { formatUtcTimestamp } from '@/lib/dashboard/format';
-import type { UserRow } from '@/lib/dashboard/users';
 
-const columns: ColumnDef<UserRow>[] = [
+const columns: ColumnDef<ManagedUserRow>[] = [
   {
     accessorKey: 'email',
     header: 'Email',
-    cell: ({ row }) => <span className="font-medium text-slate-900">{row.original.email}</span>,
+    cell: ({ row }) => (
+      <Link href={`/users/${row.original.id}`} className="font-medium text-indigo-700 underline-offset-2 hover:underline">
+        {row.original.email}
+      </Link>
+    ),
   },
   { accessorKey: 'name', header: 'Name' },
   {
@@ -54,7 +59,7 @@ const columns: ColumnDef<UserRow>[] = [
   },
 ];
 
-export function UsersTable({ users }: { users: UserRow[] }) {
+export function UsersTable({ users }: { users: ManagedUserRow[] }) {
   return (
     <DataTable
       caption="Users"
@@ -62,7 +67,7 @@ export function UsersTable({ users }: { users: UserRow[] }) {
       columns={columns}
       getRowId={(user) => user.id}
       searchLabel="Search users"
-      emptyMessage="No users yet. Add one with “gatehouse users create”."
+      emptyMessage="No users you can see yet."
       initialSorting={[{ id: 'email', desc: false }]}
     />
   );

@@ -7,6 +7,8 @@ declare module 'next-auth' {
     tenantId: string;
     roles: string[];
     departmentSlug: string | null;
+    /** Set by an SSO provider's profile step when the user may not sign in (a /signin error code). */
+    signInRefusal?: string;
   }
 
   interface Session {

@@ -1,9 +1,13 @@
 import type { NextAuthOptions } from 'next-auth';
+import type { Provider } from 'next-auth/providers/index';
 import CredentialsProvider from 'next-auth/providers/credentials';
 import { z } from 'zod';
 import { appendAuditEvent } from '@/lib/audit';
+import { clientIp, userAgent } from '@/lib/http/client-ip';
 import { authenticateLocalUser, type SignInOrigin } from './local-sign-in';
 import { encodeSignInError } from './sign-in-errors';
+import { usableSsoProviders } from './sso-config';
+import { ssoProvider } from './sso-provider';
 
 /** Dashboard sessions last a working day; the token is re-checked against the database per page. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
@@ -29,29 +33,32 @@ function originOf(headers: HeaderBag): SignInOrigin {
   };
 }
 
-export const authOptions: NextAuthOptions = {
+const passwordProvider = CredentialsProvider({
+  id: 'credentials',
+  name: 'Email and password',
+  credentials: {
+    email: { label: 'Email', type: 'email' },
+    password: { label: 'Password', type: 'password' },
+  },
+  async authorize(credentials, req) {
+    const parsed = credentialsSchema.safeParse(credentials);
+    if (!parsed.success) throw new Error(encodeSignInError('invalid_credentials'));
+    const result = await authenticateLocalUser(parsed.data.email, parsed.data.password, originOf(req.headers as HeaderBag));
+    // A thrown message reaches the sign-in form as signIn()'s `error`.
+    if (!result.ok) throw new Error(encodeSignInError(result.reason, result.lockedUntil));
+    const { user } = result;
+    return { id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, departmentSlug: user.departmentSlug };
+  },
+});
+
+const shared: Omit<NextAuthOptions, 'providers'> = {
   session: { strategy: 'jwt', maxAge: SESSION_MAX_AGE_SECONDS },
   pages: { signIn: '/signin', error: '/signin' },
-  providers: [
-    CredentialsProvider({
-      id: 'credentials',
-      name: 'Email and password',
-      credentials: {
-        email: { label: 'Email', type: 'email' },
-        password: { label: 'Password', type: 'password' },
-      },
-      async authorize(credentials, req) {
-        const parsed = credentialsSchema.safeParse(credentials);
-        if (!parsed.success) throw new Error(encodeSignInError('invalid_credentials'));
-        const result = await authenticateLocalUser(parsed.data.email, parsed.data.password, originOf(req.headers as HeaderBag));
-        // A thrown message reaches the sign-in form as signIn()'s `error`.
-        if (!result.ok) throw new Error(encodeSignInError(result.reason, result.lockedUntil));
-        const { user } = result;
-        return { id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, departmentSlug: user.departmentSlug };
-      },
-    }),
-  ],
   callbacks: {
+    signIn({ user }) {
+      // An SSO refusal (disabled account, domain not allowed…) becomes a message on /signin.
+      return user.signInRefusal ? `/signin?error=${encodeURIComponent(user.signInRefusal)}` : true;
+    },
     jwt({ token, user }) {
       // `user` is present only on the sign-in request itself.
       if (user) {
@@ -88,3 +95,20 @@ export const authOptions: NextAuthOptions = {
     },
   },
 };
+
+/**
+ * For reading sessions (getServerSession): the providers play no part there, so this copy has
+ * only the password provider and never reads the SSO configuration.
+ */
+export const authOptions: NextAuthOptions = { ...shared, providers: [passwordProvider] };
+
+/**
+ * For the next-auth route: password sign-in plus every SSO provider gatehouse.yaml lists right
+ * now. Built per request (a handful of plain objects), so SSO edits apply without a restart;
+ * the request's origin goes into the SSO sign-in audit events.
+ */
+export function authOptionsForRequest(request: Request): NextAuthOptions {
+  const origin: SignInOrigin = { ip: clientIp(request), userAgent: userAgent(request) };
+  const providers: Provider[] = [passwordProvider, ...usableSsoProviders().map((provider) => ssoProvider(provider, origin))];
+  return { ...shared, providers };
+}

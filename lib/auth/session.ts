@@ -2,7 +2,7 @@ import { getServerSession } from 'next-auth';
 import { redirect } from 'next/navigation';
 import { cache } from 'react';
 import { db } from '@/lib/db/client';
-import type { Permission } from '@/lib/rbac/permissions';
+import type { AuthorizationPrincipal } from '@/lib/rbac/authorize';
 import { signInPath } from './callback-url';
 import { authOptions } from './options';
 
@@ -11,16 +11,16 @@ export interface DashboardUser {
   tenantId: string;
   email: string;
   name: string;
+  departmentId: string | null;
   departmentSlug: string | null;
   /** As displayed: department-scoped bindings read `role@department`. */
   roles: string[];
-  /** Granted tenant-wide, i.e. by bindings without a department: what dashboard pages need. */
-  permissions: string[];
 }
 
 /**
  * The signed-in person as the database sees them now. The session token only says who they are;
  * a user disabled or removed since signing in is treated as signed out on their next page.
+ * What they may do is asked of lib/rbac (authorize), never read from the token.
  * Cached per request so the layout and the page share one lookup.
  */
 export const getDashboardUser = cache(async (): Promise<DashboardUser | null> => {
@@ -34,15 +34,14 @@ export const getDashboardUser = cache(async (): Promise<DashboardUser | null> =>
   });
   if (!user) return null;
   const roles = user.roleBindings.map((binding) => (binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name));
-  const permissions = user.roleBindings.filter((binding) => binding.departmentId === null).flatMap((binding) => binding.role.permissions);
   return {
     id: user.id,
     tenantId: user.tenantId,
     email: user.email,
     name: user.name,
+    departmentId: user.departmentId,
     departmentSlug: user.department?.slug ?? null,
     roles: [...new Set(roles)].sort(),
-    permissions: [...new Set(permissions)].sort(),
   };
 });
 
@@ -53,6 +52,7 @@ export async function requireDashboardUser(currentPath: string): Promise<Dashboa
   return user;
 }
 
-export function hasPermission(user: DashboardUser, permission: Permission): boolean {
-  return user.permissions.includes(permission);
+/** The dashboard user as lib/rbac's authorize() takes them (permissions come from the database). */
+export function dashboardPrincipal(user: DashboardUser): AuthorizationPrincipal {
+  return { userId: user.id, tenantId: user.tenantId };
 }

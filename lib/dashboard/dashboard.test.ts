@@ -4,7 +4,6 @@ import { appendAuditEvents, closeAuditWriter, type AuditEventInput } from '@/lib
 import { closeDatabase, db } from '@/lib/db/client';
 import { latestAuditEvents, parseEventTypeFilter } from './audit-log';
 import { overviewStats } from './overview';
-import { listTenantUsers } from './users';
 
 let tenantId: string;
 let otherTenantId: string;
@@ -70,15 +69,6 @@ describe('overview numbers', () => {
   it('reports zero, not nothing, for a quiet tenant', async () => {
     const quiet = await db().tenant.create({ data: { slug: `quiet-${randomUUID().slice(0, 8)}`, name: 'Quiet' } });
     expect(await overviewStats(quiet.id, now)).toEqual({ activeUsers: 0, requestsToday: 0, spendTodayMicrodollars: 0n, auditEventsToday: 0 });
-  });
-});
-
-describe('users table data', () => {
-  it("lists the tenant's users with department, roles, status and last sign-in", async () => {
-    const users = await listTenantUsers(tenantId);
-    expect(users.map((u) => u.name)).toEqual(['Ada', 'Bob']);
-    expect(users[0]).toMatchObject({ department: 'Research', roles: ['admin', 'member@research'], status: 'active', lastSignInAt: '2026-11-20T08:00:00.000Z', locked: false });
-    expect(users[1]).toMatchObject({ department: null, roles: [], status: 'disabled', lastSignInAt: null });
   });
 });
 

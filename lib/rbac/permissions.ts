@@ -39,3 +39,24 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
   { name: 'author', description: 'Publishes skills and plugins for others', permissions: [...MEMBER, 'plugins.publish'] },
   { name: 'member', description: 'Uses Claude through Gatehouse', permissions: MEMBER },
 ];
+
+/** What each permission allows, as the roles page explains it next to its checkbox. */
+export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
+  'inference.invoke': 'Send requests to models through the gateway',
+  'skills.read': 'Use skills shared in the organisation',
+  'skills.write': 'Create and edit skills',
+  'plugins.install': 'Install approved plugins',
+  'plugins.publish': 'Publish plugins for others',
+  'plugins.review': 'Review and approve submitted plugins',
+  'mcp.use': 'Use allowlisted MCP servers',
+  'mcp.admin': 'Govern the MCP server allowlist',
+  'audit.read': 'Read the audit log',
+  'costs.read': 'Read costs and budgets',
+  'policy.admin': 'Change policy and manage OAuth clients',
+  'users.read': 'See users, their roles and sessions',
+  'users.admin': 'Manage users, departments, roles and sessions',
+};
+
+export function builtInRole(name: string): BuiltInRole | undefined {
+  return BUILT_IN_ROLES.find((role) => role.name === name);
+}

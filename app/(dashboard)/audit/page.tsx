@@ -4,8 +4,9 @@ import { EventTypeFilter } from '@/components/audit/EventTypeFilter';
 import { AccessDenied } from '@/components/layout/AccessDenied';
 import { PageHeader } from '@/components/layout/PageHeader';
 import { AUDIT_EVENT_TYPES } from '@/lib/audit';
-import { hasPermission, requireDashboardUser } from '@/lib/auth/session';
+import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
 import { AUDIT_LOG_PAGE_SIZE, latestAuditEvents, parseEventTypeFilter } from '@/lib/dashboard/audit-log';
+import { authorize } from '@/lib/rbac/authorize';
 
 export const metadata: Metadata = { title: 'Audit log' };
 
@@ -16,7 +17,8 @@ interface AuditPageProps {
 export default async function AuditPage({ searchParams }: AuditPageProps) {
   const eventType = parseEventTypeFilter((await searchParams).type);
   const user = await requireDashboardUser(eventType ? `/audit?type=${encodeURIComponent(eventType)}` : '/audit');
-  if (!hasPermission(user, 'audit.read')) return <AccessDenied permission="audit.read" />;
+  // The log spans the whole tenant, so only a tenant-wide grant opens it.
+  if (!(await authorize(dashboardPrincipal(user), 'audit.read'))) return <AccessDenied permission="audit.read" />;
   const events = await latestAuditEvents(user.tenantId, eventType);
   return (
     <>

@@ -63,7 +63,9 @@ ${options.body}
   headers.set('cache-control', 'no-store');
   headers.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'");
   headers.set('x-frame-options', 'DENY');
-  headers.set('referrer-policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on the page's
+  // own form posts, which the CSRF check (rightly) refuses; other sites still get no referrer.
+  headers.set('referrer-policy', 'same-origin');
   headers.set('x-content-type-options', 'nosniff');
   return new Response(document.value, { status: options.status ?? 200, headers });
 }

@@ -1,6 +1,10 @@
 import NextAuth from 'next-auth';
-import { authOptions } from '@/lib/auth/options';
+import type { NextRequest } from 'next/server';
+import { authOptionsForRequest } from '@/lib/auth/options';
 
-const handler = NextAuth(authOptions);
+// Options per request: the SSO providers follow gatehouse.yaml without a restart.
+async function handler(request: NextRequest, context: { params: Promise<{ nextauth: string[] }> }): Promise<Response> {
+  return NextAuth(request, context, authOptionsForRequest(request));
+}
 
 export { handler as GET, handler as POST };

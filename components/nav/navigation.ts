@@ -1,0 +1,29 @@
+import type { DashboardUser } from '@/lib/auth/session';
+import { dashboardPrincipal } from '@/lib/auth/session';
+import { authorize, holdsAnywhere } from '@/lib/rbac/authorize';
+import type { Permission } from '@/lib/rbac/permissions';
+import type { NavItem } from './NavLinks';
+
+interface NavEntry extends NavItem {
+  permission?: Permission;
+  /** Pages that list the whole tenant need the permission tenant-wide; others, anywhere. */
+  tenantWide?: boolean;
+}
+
+const NAV: readonly NavEntry[] = [
+  { href: '/', label: 'Overview' },
+  { href: '/users', label: 'Users', permission: 'users.read' },
+  { href: '/departments', label: 'Departments', permission: 'users.read' },
+  { href: '/roles', label: 'Roles', permission: 'users.read' },
+  { href: '/clients', label: 'OAuth clients', permission: 'policy.admin', tenantWide: true },
+  { href: '/audit', label: 'Audit log', permission: 'audit.read', tenantWide: true },
+];
+
+/** The pages the user may open, in menu order; asked of lib/rbac like the pages themselves. */
+export async function navigationFor(user: DashboardUser): Promise<NavItem[]> {
+  const principal = dashboardPrincipal(user);
+  const visible = await Promise.all(
+    NAV.map(async (entry) => !entry.permission || (entry.tenantWide ? authorize(principal, entry.permission) : holdsAnywhere(principal, entry.permission))),
+  );
+  return NAV.filter((_, index) => visible[index]).map(({ href, label }) => ({ href, label }));
+}

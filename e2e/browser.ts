@@ -1,0 +1,55 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium, headless, with nothing phoning home. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Fills the password form on /signin (the caller navigates there). */
+export async function submitPasswordSignIn(page: Page, email: string, password: string): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** Signs in from a fresh page and waits for the overview. */
+export async function signInWithPassword(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/signin');
+  await submitPasswordSignIn(page, email, password);
+  await page.waitForURL((url) => url.pathname === '/');
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+export interface DeviceSession {
+  refreshToken: string;
+  accessToken: string;
+}
+
+/**
+ * Claude Code's sign-in, end to end: the device authorization request over HTTP, approval in
+ * `page` (signed in as the user), then the token request.
+ */
+export async function signInDeviceAs(page: Page, baseUrl: string, scope?: string): Promise<DeviceSession> {
+  const started = await fetch(`${baseUrl}/oauth/device_authorization`, { method: 'POST', body: new URLSearchParams({ surface: 'claude_code', ...(scope ? { scope } : {}) }) });
+  if (!started.ok) throw new Error(`device authorization failed: ${started.status} ${await started.text()}`);
+  const codes = (await started.json()) as { device_code: string; verification_uri_complete: string };
+  await page.goto(codes.verification_uri_complete);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForLoadState();
+  const heading = (await page.getByRole('heading', { level: 1 }).first().textContent()) ?? '';
+  if (heading !== 'Device connected') throw new Error(`device approval failed: ${heading}: ${await page.locator('body').innerText()}`);
+  const tokens = await fetch(`${baseUrl}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: codes.device_code }),
+  });
+  if (!tokens.ok) throw new Error(`device token request failed: ${tokens.status} ${await tokens.text()}`);
+  const body = (await tokens.json()) as { access_token: string; refresh_token: string };
+  return { accessToken: body.access_token, refreshToken: body.refresh_token };
+}
+
+export function refreshWith(baseUrl: string, refreshToken: string): Promise<Response> {
+  return fetch(`${baseUrl}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }) });
+}

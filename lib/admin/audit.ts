@@ -1,0 +1,28 @@
+import { appendAuditEvent, type AuditOutcome } from '@/lib/audit';
+import type { AdminActor } from './actor';
+
+export interface AdminTarget {
+  type: 'user' | 'role' | 'department' | 'role_binding' | 'oauth_session' | 'oauth_client';
+  id?: string;
+  name?: string;
+}
+
+/** One `admin.change` event per change made (or refused) in the dashboard. */
+export async function recordAdminChange(
+  actor: AdminActor,
+  action: string,
+  target: AdminTarget | undefined,
+  attributes: Record<string, string | number | boolean> = {},
+  outcome: AuditOutcome = 'success',
+): Promise<void> {
+  await appendAuditEvent({
+    tenant_id: actor.tenantId,
+    event_type: 'admin.change',
+    action,
+    outcome,
+    actor: { user_id: actor.userId, email: actor.email, roles: actor.roles },
+    call_source: 'dashboard',
+    target,
+    attributes,
+  });
+}
