@@ -5,6 +5,7 @@ import type { AdminActor } from './actor';
 import { recordAdminChange } from './audit';
 import { requireAdmin } from './guard';
 import { assertAdministratorRemains } from './last-admin';
+import { bindingLabel } from '@/lib/rbac/labels';
 
 async function tenantUser(actor: AdminActor, userId: string) {
   const user = await db().user.findFirst({ where: { id: userId, tenantId: actor.tenantId } });
@@ -50,6 +51,6 @@ export async function removeRoleBinding(actor: AdminActor, userId: string, bindi
     await assertAdministratorRemains(tx, actor.tenantId);
   });
   invalidatePermissionCache(user.id);
-  const label = binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name;
+  const label = bindingLabel(binding);
   await recordAdminChange(actor, 'role_binding.delete', target, { role: binding.role.name, department: binding.department?.slug ?? '', binding: label });
 }

@@ -11,6 +11,7 @@ import { changeActorOf, principalOf, type AdminActor } from './actor';
 import { recordAdminChange } from './audit';
 import { canManageUser, requireAdmin, requireUserManagement } from './guard';
 import { assertAdministratorRemains } from './last-admin';
+import { bindingLabel, roleLabels } from '@/lib/rbac/labels';
 
 /** One row of the users table; plain data, so it can cross to the client component. */
 export interface ManagedUserRow {
@@ -49,9 +50,6 @@ export interface ManagedUserDetail extends ManagedUserRow {
 const userInclude = { department: true, roleBindings: { include: { role: true, department: true }, orderBy: { createdAt: 'asc' } } } as const satisfies Prisma.UserInclude;
 type UserRecord = Prisma.UserGetPayload<{ include: typeof userInclude }>;
 
-function bindingLabel(binding: UserRecord['roleBindings'][number]): string {
-  return binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name;
-}
 
 function toRow(user: UserRecord, now: Date): ManagedUserRow {
   return {
@@ -59,7 +57,7 @@ function toRow(user: UserRecord, now: Date): ManagedUserRow {
     email: user.email,
     name: user.name,
     department: user.department?.name ?? null,
-    roles: [...new Set(user.roleBindings.map(bindingLabel))].sort(),
+    roles: roleLabels(user.roleBindings),
     status: user.status,
     lastSignInAt: user.lastSignInAt?.toISOString() ?? null,
     locked: user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime(),

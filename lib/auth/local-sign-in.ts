@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { appendAuditEvent, type AuditOutcome } from '@/lib/audit';
 import { hashPassword, verifyPassword } from '@/lib/auth/password';
 import { db } from '@/lib/db/client';
+import { roleLabels } from '@/lib/rbac/labels';
 
 /** Consecutive wrong passwords that lock an account. */
 export const MAX_FAILED_SIGN_INS = 5;
@@ -57,11 +58,6 @@ function findUser(email: string) {
 }
 
 /** Role names as shown everywhere else: a department-scoped binding reads `role@department`. */
-function roleNames(user: UserRecord): string[] {
-  const names = user.roleBindings.map((binding) => (binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name));
-  return [...new Set(names)].sort();
-}
-
 /** The tenant an attempt on an unknown email is recorded against: the installation's first. */
 async function fallbackTenantId(): Promise<string | null> {
   const tenant = await db().tenant.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } });
@@ -108,7 +104,7 @@ async function recordAttempt(attempt: AttemptRecord): Promise<void> {
       user_id: user?.id,
       email: user?.email ?? attempt.email,
       department: user?.department?.slug,
-      roles: user ? roleNames(user) : [],
+      roles: user ? roleLabels(user.roleBindings) : [],
     },
     call_source: 'dashboard',
     ...(user ? { target: { type: 'user', id: user.id, name: user.email } } : {}),
@@ -181,7 +177,7 @@ export async function authenticateLocalUser(email: string, password: string, ori
       tenantId: user.tenantId,
       departmentId: user.departmentId,
       departmentSlug: user.department?.slug ?? null,
-      roles: roleNames(user),
+      roles: roleLabels(user.roleBindings),
     },
   };
 }

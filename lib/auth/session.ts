@@ -5,6 +5,7 @@ import { db } from '@/lib/db/client';
 import type { AuthorizationPrincipal } from '@/lib/rbac/authorize';
 import { signInPath } from './callback-url';
 import { authOptions } from './options';
+import { roleLabels } from '@/lib/rbac/labels';
 
 export interface DashboardUser {
   id: string;
@@ -33,7 +34,7 @@ export const getDashboardUser = cache(async (): Promise<DashboardUser | null> =>
     include: { department: true, roleBindings: { include: { role: true, department: true } } },
   });
   if (!user) return null;
-  const roles = user.roleBindings.map((binding) => (binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name));
+  const roles = roleLabels(user.roleBindings);
   return {
     id: user.id,
     tenantId: user.tenantId,
@@ -41,7 +42,7 @@ export const getDashboardUser = cache(async (): Promise<DashboardUser | null> =>
     name: user.name,
     departmentId: user.departmentId,
     departmentSlug: user.department?.slug ?? null,
-    roles: [...new Set(roles)].sort(),
+    roles,
   };
 });
 

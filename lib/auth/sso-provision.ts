@@ -7,6 +7,7 @@ import { invalidatePermissionCache } from '@/lib/rbac/cache';
 import { ensureDepartment, primaryTenant, slugify } from '@/lib/users/tenant';
 import type { SignedInUser, SignInOrigin } from './local-sign-in';
 import type { SsoIdentity } from './sso-claims';
+import { roleLabels } from '@/lib/rbac/labels';
 
 export type SsoRefusalReason = 'no_email' | 'email_unverified' | 'domain_not_allowed' | 'disabled';
 
@@ -125,7 +126,7 @@ async function syncUser(provider: SsoProviderConfig, identity: SsoIdentity & { e
 
 async function signedInUser(userId: string): Promise<SignedInUser> {
   const user = await db().user.findUniqueOrThrow({ where: { id: userId }, include: { department: true, roleBindings: { include: { role: true, department: true } } } });
-  const roles = user.roleBindings.map((binding) => (binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name));
+  const roles = roleLabels(user.roleBindings);
   return {
     id: user.id,
     email: user.email,
@@ -133,7 +134,7 @@ async function signedInUser(userId: string): Promise<SignedInUser> {
     tenantId: user.tenantId,
     departmentId: user.departmentId,
     departmentSlug: user.department?.slug ?? null,
-    roles: [...new Set(roles)].sort(),
+    roles,
   };
 }
 

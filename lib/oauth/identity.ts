@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { db } from '@/lib/db/client';
 import type { TokenSubject } from '@/lib/tokens/sign';
+import { roleLabels } from '@/lib/rbac/labels';
 
 /** A user as tokens describe them, read fresh from the database at every issuance. */
 export interface UserIdentity extends TokenSubject {
@@ -18,7 +19,7 @@ export async function loadUserIdentity(id: string): Promise<UserIdentity | null>
   });
   if (!user) return null;
   // Same naming as the dashboard: a department-scoped binding reads `role@department`.
-  const roles = [...new Set(user.roleBindings.map((b) => (b.department ? `${b.role.name}@${b.department.slug}` : b.role.name)))].sort();
+  const roles = roleLabels(user.roleBindings);
   return {
     userId: user.id,
     email: user.email,

@@ -1,5 +1,6 @@
 import { db } from '@/lib/db/client';
 import { builtInRole, isPermission, type Permission } from './permissions';
+import { bindingLabel } from './labels';
 
 /** One role binding as authorisation sees it: which permissions, where. */
 export interface Grant {
@@ -47,7 +48,7 @@ export async function loadUserAccess(userId: string): Promise<UserAccess | null>
     tenantId: user.tenantId,
     active: user.status === 'active',
     grants: user.roleBindings.map((binding) => ({
-      label: binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name,
+      label: bindingLabel(binding),
       roleName: binding.role.name,
       departmentId: binding.departmentId,
       departmentSlug: binding.department?.slug ?? null,

@@ -4,6 +4,7 @@ import { hashPassword, generatePassword } from '@/lib/auth/password';
 import { db } from '@/lib/db/client';
 import { Prisma } from '@/lib/generated/prisma/client';
 import { ensureDepartment, primaryTenant, UserInputError } from './tenant';
+import { roleLabels } from '@/lib/rbac/labels';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -101,7 +102,7 @@ export async function listUsers(): Promise<UserSummary[]> {
     email: user.email,
     name: user.name,
     department: user.department?.slug ?? null,
-    roles: user.roleBindings.map((binding) => (binding.department ? `${binding.role.name}@${binding.department.slug}` : binding.role.name)).sort(),
+    roles: roleLabels(user.roleBindings),
     status: user.status,
     lastSignInAt: user.lastSignInAt,
     createdAt: user.createdAt,
