@@ -36,7 +36,9 @@ describe('parseGatehouseConfig', () => {
     expect(snapshot.policyVersion).toMatch(/^pv_[0-9a-f]{16}$/);
     expect(snapshot.config.tenant.slug).toBe('example');
     expect(snapshot.config.models['claude-sonnet-4-5']?.targets.map((t) => t.provider)).toEqual(['anthropic', 'bedrock-us']);
-    expect(snapshot.config.routes).toHaveLength(2);
+    expect(snapshot.config.routes).toHaveLength(3);
+    expect(snapshot.config.providers.inhouse).toMatchObject({ type: 'openai_compatible', forward_attribution: true });
+    expect(snapshot.config.sso.providers.map((p) => p.id)).toEqual(['okta']);
     expect(readFileSync('gatehouse.example.yaml', 'utf8')).toContain('# ');
   });
 
