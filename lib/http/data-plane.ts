@@ -1,3 +1,4 @@
+import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handleHealthz, handleReadyz } from './health';
 import type { WebHandler } from './node-adapter';
@@ -22,6 +23,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: '/healthz', handler: handleHealthz },
   { path: '/readyz', handler: handleReadyz },
   ...OAUTH_PATHS.map((path) => ({ path, handler: oauthHandler })),
+  // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
+  ...GATEWAY_PATHS.map((path) => ({ path, handler: handleGatewayRequest })),
 ];
 
 function matches(route: DataPlaneRoute, pathname: string): boolean {

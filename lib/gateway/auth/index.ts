@@ -1,0 +1,76 @@
+import type { ConfigSnapshot } from '@/lib/config';
+import type { GatewayCaller } from '@/lib/gateway/contracts';
+import { anthropicError } from '@/lib/gateway/errors';
+import { callRecord, recordPolicyDecision } from '@/lib/gateway/evidence';
+import { gatewayAudience, issuerFor } from '@/lib/oauth/issuer';
+import { AccessTokenError, anthropicAuthenticationError, bearerToken, type Principal } from '@/lib/tokens';
+import type { CanonicalHeaders } from './headers';
+import { verifyGatewayToken } from './token-cache';
+
+export { generateTraceId, readCanonicalHeaders, readTraceIdLeniently, type CanonicalHeaders } from './headers';
+export { clearTokenCache, verifyGatewayToken } from './token-cache';
+
+export type Authentication = { ok: true; caller: GatewayCaller } | { ok: false; response: Response };
+
+/**
+ * The access token of a gateway request: `Authorization: Bearer`, or `x-api-key` (what the
+ * Anthropic SDK and Claude Code with an apiKeyHelper send; often both, with the same value).
+ */
+function tokenOf(request: Request): string | null {
+  return bearerToken(request) ?? (request.headers.get('x-api-key')?.trim() || null);
+}
+
+/** Which identity header, if any, names someone other than the token's subject, and what it claimed. */
+function contradiction(principal: Principal, headers: CanonicalHeaders): { header: string; claimed: string } | null {
+  const { userId, tenantId, clientId } = headers;
+  // x-user-id may name the user by id or by email.
+  if (userId !== null && userId !== principal.userId && userId.toLowerCase() !== principal.email.toLowerCase()) return { header: 'x-user-id', claimed: userId };
+  if (tenantId !== null && tenantId.toLowerCase() !== principal.tenantId.toLowerCase()) return { header: 'x-tenant-id', claimed: tenantId };
+  if (clientId !== null && clientId !== principal.clientId) return { header: 'x-client-id', claimed: clientId };
+  return null;
+}
+
+/**
+ * Who is calling: the identity plane's access token for this gateway's audience, checked for
+ * expiry, signature and revocation (401 otherwise). Identity headers may repeat what the token
+ * says but never contradict it: a contradiction is refused (403) and audited as spoofing.
+ */
+export async function authenticateCaller(request: Request, headers: CanonicalHeaders, snapshot: ConfigSnapshot): Promise<Authentication> {
+  let principal: Principal;
+  try {
+    principal = await verifyGatewayToken(tokenOf(request), gatewayAudience(issuerFor(request)));
+  } catch (error) {
+    if (error instanceof AccessTokenError) return { ok: false, response: anthropicAuthenticationError(error) };
+    throw error;
+  }
+  const caller: GatewayCaller = {
+    principal,
+    traceId: headers.traceId,
+    sessionId: headers.sessionId,
+    callSource: headers.callSource,
+    clientId: principal.clientId,
+    policyVersion: snapshot.policyVersion,
+  };
+  const spoofed = contradiction(principal, headers);
+  if (spoofed) {
+    await recordPolicyDecision(callRecord(caller, request, headers.policyVersion), {
+      action: 'identity.check',
+      decision: 'deny',
+      rule: 'identity.header_spoof',
+      reason: `${spoofed.header} contradicts the access token`,
+      status: 403,
+      attributes: { header: spoofed.header, claimed: spoofed.claimed },
+    });
+    return { ok: false, response: anthropicError('permission_error', `${spoofed.header} does not match the signed-in identity; identity comes from your access token`) };
+  }
+  return { ok: true, caller };
+}
+
+/** What the router knows about a gateway request before its handler runs. */
+export interface GatewayRequestContext {
+  headers: CanonicalHeaders;
+  /** The configuration in force when the request arrived; the whole request uses this one. */
+  snapshot: ConfigSnapshot;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+}

@@ -1,0 +1,28 @@
+/**
+ * POST /v1/messages/count_tokens: the same caller, permission, size, model and content checks as
+ * a Messages request (the prompt goes to an upstream here too, so secrets are redacted and the
+ * blocklist applies), then the route's upstream counts. Not billed, so no limits and no
+ * inference events; policy refusals are audited as for Messages.
+ */
+import type { GatewayRequestContext } from './auth';
+import { UpstreamUnavailableError } from './contracts';
+import { anthropicError } from './errors';
+import { preflight } from './handler';
+import { dispatchCountTokens } from './upstreams';
+
+export async function handleCountTokens(request: Request, context: GatewayRequestContext): Promise<Response> {
+  const admitted = await preflight(request, context, { requireMaxTokens: false });
+  if (admitted instanceof Response) return admitted;
+  const { body, route, caller } = admitted;
+  try {
+    return await dispatchCountTokens({ body, stream: false, headers: request.headers, decision: route, caller, signal: request.signal });
+  } catch (error) {
+    if (error instanceof UpstreamUnavailableError) {
+      return error.overloaded
+        ? anthropicError('overloaded_error', `the upstreams serving ${body.model} are overloaded; try again shortly`)
+        : anthropicError('api_error', `no upstream could count tokens for ${body.model} right now; try again shortly`);
+    }
+    if (request.signal.aborted) return anthropicError('api_error', 'the client went away');
+    throw error;
+  }
+}

@@ -1,0 +1,226 @@
+// Durable evidence of every gateway call: policy decisions, the request event (committed before
+// anything goes upstream) and the response event, all with the call's trace id; prompts and
+// completions in the content store under the configured retention.
+import { createHash } from 'node:crypto';
+import { appendAuditEvent, storeContent, type AuditEventInput, type ContentRef } from '@/lib/audit';
+import type { AttemptRecord, CompletionSummary, GatewayCaller, RouteDecision, UpstreamTarget, Usage } from '@/lib/gateway/contracts';
+import { clientIp, userAgent } from '@/lib/http/client-ip';
+
+type Attributes = Record<string, string | number | boolean>;
+
+/** What every event of one call shares: who, which call, under which policy, from where. */
+export interface CallRecord {
+  caller: GatewayCaller;
+  /** The policy version the client said it had (x-policy-version), when it said one. */
+  clientPolicyVersion: string | null;
+  ip: string | undefined;
+  userAgent: string | undefined;
+}
+
+export function callRecord(caller: GatewayCaller, request: Request, clientPolicyVersion: string | null): CallRecord {
+  return { caller, clientPolicyVersion, ip: clientIp(request), userAgent: userAgent(request) };
+}
+
+function base(record: CallRecord): AuditEventInput & { attributes: Attributes } {
+  const { caller } = record;
+  const { principal } = caller;
+  // `attributes` is always there while the event is built; empty ones are dropped in seal().
+  const event: AuditEventInput & { attributes: Attributes } = {
+    tenant_id: principal.tenantId,
+    event_type: 'inference.request',
+    action: 'messages.create',
+    outcome: 'success',
+    trace_id: caller.traceId,
+    actor: { user_id: principal.userId, email: principal.email, roles: principal.roles },
+    client_id: caller.clientId,
+    policy_version: caller.policyVersion,
+    attributes: {},
+  };
+  if (principal.department) event.actor!.department = principal.department;
+  if (caller.sessionId) event.session_id = caller.sessionId;
+  if (caller.callSource) event.call_source = caller.callSource;
+  if (record.ip || record.userAgent) event.origin = { ...(record.ip ? { ip: record.ip } : {}), ...(record.userAgent ? { user_agent: record.userAgent } : {}) };
+  // Both versions are kept: a client a reload behind is normal, and worth seeing.
+  if (record.clientPolicyVersion) event.attributes.client_policy_version = record.clientPolicyVersion;
+  return event;
+}
+
+/** The event as appended: without an empty attributes block. */
+function seal(event: AuditEventInput & { attributes: Attributes }): AuditEventInput {
+  const { attributes, ...rest } = event;
+  return Object.keys(attributes).length ? { ...rest, attributes } : rest;
+}
+
+export interface PolicyDecisionInput {
+  /** What was being decided, e.g. `identity.check`, `inference.authorize`, `content.inspect`, `limits.admit`. */
+  action: string;
+  decision: 'deny' | 'block' | 'redact';
+  rule: string;
+  reason: string;
+  model?: string;
+  /** The HTTP status the client got, when the request was refused. */
+  status?: number;
+  attributes?: Attributes;
+}
+
+/** A `policy.decision` event; resolves once committed. */
+export async function recordPolicyDecision(record: CallRecord, input: PolicyDecisionInput): Promise<void> {
+  const event = base(record);
+  event.event_type = 'policy.decision';
+  event.action = input.action;
+  // A redaction let the request through; everything else refused it.
+  event.outcome = input.decision === 'redact' ? 'success' : 'denied';
+  event.policy = { decision: input.decision, rule: input.rule, reason: input.reason.slice(0, 2000) };
+  if (input.model) event.gen_ai = { operation: 'chat', provider: 'gatehouse', request_model: input.model.slice(0, 200) };
+  if (input.status !== undefined) event.error = { type: 'policy_denied', status: input.status };
+  Object.assign(event.attributes, input.attributes);
+  await appendAuditEvent(seal(event));
+}
+
+/** The content ref storeContent will return for a text body, computed up front (same bytes, same hash). */
+function textRef(kind: ContentRef['kind'], text: string): ContentRef {
+  const bytes = Buffer.from(text, 'utf8');
+  return { kind, sha256: createHash('sha256').update(bytes).digest('hex'), byte_size: bytes.length };
+}
+
+// audit_content holds up to 16 MiB per row; a bigger prompt is recorded without its content.
+const MAX_STORED_CONTENT_BYTES = 16 * 1024 * 1024;
+
+function storable(text: string): boolean {
+  return Buffer.byteLength(text) <= MAX_STORED_CONTENT_BYTES && !text.includes('\u0000') && text.isWellFormed();
+}
+
+export interface RequestEventInput {
+  model: string;
+  stream: boolean;
+  maxTokens: number | undefined;
+  temperature: unknown;
+  route: RouteDecision;
+  decision: { decision: 'allow' | 'redact'; rule?: string; reason?: string };
+  /** The request body as it goes upstream (redactions applied), as JSON text. */
+  prompt: string;
+  retentionDays: number;
+  tags: Record<string, string>;
+  estimatedInputTokens: number;
+  requestBytes: number;
+}
+
+function targetName(target: UpstreamTarget): string {
+  return `${target.provider}/${target.model}`;
+}
+
+/**
+ * The `inference.request` event and the prompt in the content store, written together; resolves
+ * only once both are committed, so nothing reaches an upstream without its evidence.
+ */
+export async function recordInferenceRequest(record: CallRecord, input: RequestEventInput): Promise<void> {
+  const event = base(record);
+  event.gen_ai = {
+    operation: 'chat',
+    provider: input.route.targets[0]?.provider ?? 'none',
+    request_model: input.model.slice(0, 200),
+    stream: input.stream,
+  };
+  if (input.maxTokens !== undefined) event.gen_ai.max_tokens = input.maxTokens;
+  if (typeof input.temperature === 'number' && input.temperature >= 0 && input.temperature <= 2) event.gen_ai.temperature = input.temperature;
+  event.policy = { decision: input.decision.decision, ...(input.decision.rule ? { rule: input.decision.rule } : {}), ...(input.decision.reason ? { reason: input.decision.reason } : {}) };
+  Object.assign(event.attributes, {
+    route: input.route.routeName,
+    'route.targets': input.route.targets.map(targetName).join(', ').slice(0, 4000),
+    estimated_input_tokens: input.estimatedInputTokens,
+    request_bytes: input.requestBytes,
+  });
+  for (const [name, value] of Object.entries(input.tags)) event.attributes[`tags.${name}`] = value;
+
+  const writes: Promise<unknown>[] = [];
+  if (storable(input.prompt)) {
+    const ref = textRef('prompt', input.prompt);
+    event.content_refs = [ref];
+    writes.push(storeContent({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', body: input.prompt, media_type: 'application/json', retention_days: input.retentionDays }));
+  } else {
+    event.attributes.prompt_not_stored = true;
+  }
+  writes.push(appendAuditEvent(seal(event)));
+  await Promise.all(writes);
+}
+
+export interface ResponseEventInput {
+  model: string;
+  stream: boolean;
+  route: RouteDecision;
+  /** The answering target; null when no upstream answered. */
+  target: UpstreamTarget | null;
+  attempts: readonly AttemptRecord[];
+  /** HTTP status the client got. */
+  status: number;
+  completion: CompletionSummary | null;
+  costMicrodollars: number | null;
+  durationMs: number;
+  clientDisconnected: boolean;
+  /** A failure the gateway itself saw (no upstream, the relay failed). */
+  error?: { type: string; message: string };
+  retentionDays: number;
+}
+
+function usageFields(usage: Usage | null): Partial<Record<'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens', number>> {
+  if (!usage) return {};
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cache_read_input_tokens: usage.cache_read_input_tokens,
+    cache_creation_input_tokens: usage.cache_creation_input_tokens,
+  };
+}
+
+function describeAttempts(attempts: readonly AttemptRecord[]): string {
+  return attempts.map((a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}:${a.durationMs}ms`).join(', ').slice(0, 4000);
+}
+
+function outcomeOf(input: ResponseEventInput): 'success' | 'failure' | 'unknown' {
+  // The client left before the end: what it received is unknown to us.
+  if (input.clientDisconnected) return 'unknown';
+  if (input.error || input.completion?.error || input.status >= 400) return 'failure';
+  return 'success';
+}
+
+/** The `inference.response` event (and the completion's content); resolves once committed. */
+export async function recordInferenceResponse(record: CallRecord, input: ResponseEventInput): Promise<void> {
+  const event = base(record);
+  event.event_type = 'inference.response';
+  event.outcome = outcomeOf(input);
+  const completion = input.completion;
+  event.gen_ai = {
+    operation: 'chat',
+    provider: input.target?.provider ?? 'none',
+    request_model: input.model.slice(0, 200),
+    stream: input.stream,
+    duration_ms: Math.max(0, Math.round(input.durationMs)),
+    ...usageFields(completion?.usage ?? null),
+  };
+  if (completion?.responseModel) event.gen_ai.response_model = completion.responseModel.slice(0, 200);
+  if (completion?.responseId) event.gen_ai.response_id = completion.responseId.slice(0, 200);
+  if (completion?.stopReason) event.gen_ai.finish_reasons = [completion.stopReason.slice(0, 100)];
+  if (completion?.timeToFirstByteMs !== null && completion?.timeToFirstByteMs !== undefined) event.gen_ai.time_to_first_chunk_ms = Math.max(0, Math.round(completion.timeToFirstByteMs));
+  if (input.costMicrodollars !== null) event.cost = { microdollars: input.costMicrodollars };
+  const error = input.error ?? completion?.error;
+  if (error) event.error = { type: error.type.slice(0, 200), message: error.message.slice(0, 4000), status: input.status };
+  else if (input.status >= 400) event.error = { type: 'upstream_error', status: input.status };
+  Object.assign(event.attributes, {
+    route: input.route.routeName,
+    status: input.status,
+    attempts: describeAttempts(input.attempts),
+    failover: input.attempts.length > 1,
+  });
+  if (input.target) event.attributes.upstream = targetName(input.target);
+  if (input.clientDisconnected) event.attributes.client_disconnected = true;
+
+  if (completion && completion.content.length > 0) {
+    const text = JSON.stringify(completion.content);
+    if (storable(text)) {
+      event.content_refs = [
+        await storeContent({ tenant_id: record.caller.principal.tenantId, kind: 'completion', body: text, media_type: 'application/json', retention_days: input.retentionDays }),
+      ];
+    }
+  }
+  await appendAuditEvent(seal(event));
+}

@@ -1,0 +1,306 @@
+/**
+ * POST /v1/messages: the gateway's request pipeline. Authenticate, authorise, read and inspect
+ * the body, route, admit against limits, commit the request event, then dispatch upstream and
+ * relay the answer as it streams. The response event is written once the upstream's answer has
+ * settled (or the client went away), with usage and cost, under the same trace id.
+ */
+import { authorize } from '@/lib/rbac';
+import type { Principal } from '@/lib/tokens';
+import { authenticateCaller, type GatewayRequestContext } from './auth';
+import { UpstreamUnavailableError, type CompletionSummary, type DispatchResult, type GatewayCaller, type RouteDecision } from './contracts';
+import { anthropicError, GatewayError } from './errors';
+import { callRecord, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
+import { gatewayLimits, type Reservation } from './limits';
+import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, textSegments, type MessagesBody, type RedactionSummary } from './policy';
+import { costMicrodollars, priceBookFor } from './pricing';
+import { resolveRoute } from './routing';
+import { dispatch } from './upstreams';
+
+/** A request that passed authentication and policy, ready for limits and the upstream. */
+export interface Admitted {
+  caller: GatewayCaller;
+  record: CallRecord;
+  /** The body as it goes upstream: redactions applied, `tags` removed. */
+  body: MessagesBody;
+  bytes: number;
+  route: RouteDecision;
+  /** Request tags (billing group), recorded in the audit trail and never sent upstream. */
+  tags: Record<string, string>;
+  redactions: RedactionSummary[];
+}
+
+export interface PreflightOptions {
+  /** Messages need max_tokens; count_tokens does not. */
+  requireMaxTokens: boolean;
+}
+
+/**
+ * Permission `inference.invoke`, through the bindings the token was issued with that still exist.
+ * A request acts in the caller's own department, so a binding scoped to it counts too.
+ */
+export function mayInvoke(principal: Principal): Promise<boolean> {
+  return authorize(principal, 'inference.invoke', { departmentSlug: principal.department });
+}
+
+const TAG_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/**
+ * Takes the Anthropic API's request tags out of the body (no upstream needs them; Bedrock and
+ * Vertex reject them) and keeps the well-formed ones for the audit trail.
+ */
+function takeTags(body: MessagesBody): Record<string, string> {
+  const tags = body.tags;
+  delete body.tags;
+  const kept: Record<string, string> = {};
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return kept;
+  for (const [name, value] of Object.entries(tags as Record<string, unknown>).slice(0, 20)) {
+    if (TAG_NAME.test(name) && typeof value === 'string') kept[name] = value.slice(0, 500);
+  }
+  return kept;
+}
+
+async function deny(record: CallRecord, response: Response, decision: Parameters<typeof recordPolicyDecision>[1]): Promise<Response> {
+  await recordPolicyDecision(record, decision);
+  return response;
+}
+
+/**
+ * Everything before limits, shared by messages and count_tokens: the caller, permission
+ * `inference.invoke`, the body within the size cap, a route for the model, model access, and
+ * the blocklist and secret scan (redactions applied to the body). Refusals that are policy
+ * decisions are audited before the answer goes out.
+ */
+export async function preflight(request: Request, context: GatewayRequestContext, options: PreflightOptions): Promise<Admitted | Response> {
+  const { snapshot, headers } = context;
+  const policy = compiledPolicy(snapshot.config);
+  const authentication = await authenticateCaller(request, headers, snapshot);
+  if (!authentication.ok) return authentication.response;
+  const { caller } = authentication;
+  const { principal } = caller;
+  const record = callRecord(caller, request, headers.policyVersion);
+
+  if (!(await mayInvoke(principal))) {
+    return deny(record, anthropicError('permission_error', 'your roles do not include using models through Gatehouse (permission inference.invoke)'), {
+      action: 'inference.authorize',
+      decision: 'deny',
+      rule: 'rbac.inference.invoke',
+      reason: 'no role of the caller grants inference.invoke',
+      status: 403,
+    });
+  }
+
+  let body: MessagesBody;
+  let bytes: number;
+  try {
+    ({ body, bytes } = await readMessagesBody(request, { maxBytes: policy.maxBodyBytes, requireMaxTokens: options.requireMaxTokens }));
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    if (error.type !== 'request_too_large') return error.toResponse();
+    return deny(record, error.toResponse(), {
+      action: 'content.inspect',
+      decision: 'deny',
+      rule: 'policy.max_body_bytes',
+      reason: `body over ${policy.maxBodyBytes} bytes`,
+      status: 413,
+      attributes: { content_length: request.headers.get('content-length') ?? '' },
+    });
+  }
+
+  const model = body.model;
+  const route = resolveRoute(snapshot.config, { model, department: principal.department, roles: principal.roles, callSource: caller.callSource });
+  if (!route || route.targets.length === 0) return anthropicError('invalid_request_error', `model ${model} is not available on this gateway`);
+  if (!policy.modelAccess.allows(model, principal)) {
+    return deny(record, anthropicError('invalid_request_error', `model ${model} is not available to you under your organisation's policy`), {
+      action: 'inference.authorize',
+      decision: 'deny',
+      rule: 'policy.model_access',
+      reason: `no model_access rule for the caller allows ${model}`,
+      model,
+      status: 400,
+    });
+  }
+
+  const tags = takeTags(body);
+  const verdict = await inspectContent(textSegments(body), { blocklist: policy.blocklist, secretsMode: policy.secretsMode, cache: policy.scanCache });
+  if (verdict.kind === 'block') {
+    return deny(record, anthropicError('invalid_request_error', verdict.message), {
+      action: 'content.inspect',
+      decision: 'block',
+      rule: verdict.rule,
+      reason: verdict.message,
+      model,
+      status: 400,
+    });
+  }
+  return { caller, record, body, bytes, route, tags, redactions: verdict.redactions };
+}
+
+/** Headers every gateway answer carries, so a client and an operator can find the call. */
+export function traceHeaders(context: GatewayRequestContext): Record<string, string> {
+  return { 'x-trace-id': context.headers.traceId, 'x-policy-version': context.snapshot.policyVersion };
+}
+
+function redactionEvents(admitted: Admitted): Promise<void>[] {
+  return admitted.redactions.map((redaction) =>
+    recordPolicyDecision(admitted.record, {
+      action: 'content.inspect',
+      decision: 'redact',
+      rule: `policy.secrets.${redaction.rule}`,
+      reason: `${redaction.count} × ${redaction.kind} replaced before the request left Gatehouse`,
+      model: admitted.body.model,
+      attributes: { redactions: redaction.count },
+    }),
+  );
+}
+
+interface Settlement {
+  admitted: Admitted;
+  context: GatewayRequestContext;
+  reservation: Reservation;
+  request: Request;
+  stream: boolean;
+}
+
+function failureMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Gives the reservation back and records a call that never got an upstream answer. */
+async function recordUnanswered(settlement: Settlement, input: Pick<ResponseEventInput, 'status' | 'attempts' | 'error'> & { clientDisconnected?: boolean }): Promise<void> {
+  const { admitted, context, reservation, stream } = settlement;
+  await reservation.release();
+  await recordInferenceResponse(admitted.record, {
+    model: admitted.body.model,
+    stream,
+    route: admitted.route,
+    target: null,
+    completion: null,
+    costMicrodollars: null,
+    durationMs: performance.now() - context.startedAt,
+    clientDisconnected: input.clientDisconnected ?? false,
+    retentionDays: context.snapshot.config.audit.content_retention_days,
+    status: input.status,
+    attempts: input.attempts,
+    error: input.error,
+  });
+}
+
+/**
+ * After the answer: the actual cost from the usage the upstream reported, the reservation
+ * settled to it, and the response event. Runs off the request path; never rejects.
+ */
+async function finish(settlement: Settlement, result: DispatchResult): Promise<void> {
+  const { admitted, context, reservation, request, stream } = settlement;
+  let completion: CompletionSummary | null = null;
+  let error: { type: string; message: string } | undefined;
+  try {
+    completion = await result.completion;
+  } catch (failure) {
+    error = { type: 'api_error', message: failureMessage(failure) };
+  }
+  const usage = completion?.usage ?? null;
+  const price = usage ? priceBookFor(context.snapshot.config).priceFor(admitted.body.model, result.target) : null;
+  const cost = usage && price ? costMicrodollars(usage, price) : null;
+  if (usage) await reservation.settle({ costMicrodollars: cost ?? 0, usage });
+  else await reservation.release();
+  await recordInferenceResponse(admitted.record, {
+    model: admitted.body.model,
+    stream,
+    route: admitted.route,
+    target: result.target,
+    attempts: result.attempts,
+    status: result.status,
+    completion,
+    costMicrodollars: cost,
+    durationMs: performance.now() - context.startedAt,
+    clientDisconnected: request.signal.aborted,
+    retentionDays: context.snapshot.config.audit.content_retention_days,
+    error,
+  });
+}
+
+function logEvidenceFailure(context: GatewayRequestContext) {
+  return (error: unknown) => console.error(`gateway: recording the response of trace ${context.headers.traceId} failed: ${failureMessage(error)}`);
+}
+
+export async function handleMessages(request: Request, context: GatewayRequestContext): Promise<Response> {
+  const admitted = await preflight(request, context, { requireMaxTokens: true });
+  if (admitted instanceof Response) return admitted;
+  const { caller, body, route, record } = admitted;
+  const stream = body.stream === true;
+  const estimatedInputTokens = estimateInputTokens(body);
+
+  const admission = await gatewayLimits().admit({
+    caller,
+    model: body.model,
+    estimatedInputTokens,
+    maxOutputTokens: body.max_tokens ?? 0,
+    decision: route,
+  });
+  if (!admission.ok) {
+    return deny(record, admission.response, {
+      action: 'limits.admit',
+      decision: 'deny',
+      rule: admission.rule,
+      reason: `refused by ${admission.rule}`,
+      model: body.model,
+      status: admission.response.status,
+    });
+  }
+  const settlement: Settlement = { admitted, context, reservation: admission.reservation, request, stream };
+
+  // The request's evidence is committed before any byte goes upstream: if it cannot be written,
+  // the request does not happen.
+  try {
+    await Promise.all([
+      ...redactionEvents(admitted),
+      recordInferenceRequest(record, {
+        model: body.model,
+        stream,
+        maxTokens: body.max_tokens,
+        temperature: body.temperature,
+        route,
+        decision: admitted.redactions.length
+          ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
+          : { decision: 'allow' },
+        prompt: JSON.stringify(body),
+        retentionDays: context.snapshot.config.audit.content_retention_days,
+        tags: admitted.tags,
+        estimatedInputTokens,
+        requestBytes: admitted.bytes,
+      }),
+    ]);
+  } catch (error) {
+    await admission.reservation.release();
+    console.error(`gateway: recording request ${caller.traceId} failed, refusing it: ${failureMessage(error)}`);
+    return anthropicError('api_error', 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
+  }
+
+  let result: DispatchResult;
+  try {
+    result = await dispatch({ body, stream, headers: request.headers, decision: route, caller, signal: request.signal });
+  } catch (error) {
+    if (error instanceof UpstreamUnavailableError) {
+      const response = error.overloaded
+        ? anthropicError('overloaded_error', `the upstreams serving ${body.model} are overloaded; try again shortly`)
+        : anthropicError('api_error', `no upstream could serve ${body.model} right now; try again shortly`);
+      void recordUnanswered(settlement, { status: response.status, attempts: error.attempts, error: { type: response.status === 529 ? 'overloaded_error' : 'api_error', message: error.message } }).catch(logEvidenceFailure(context));
+      return response;
+    }
+    const clientDisconnected = request.signal.aborted;
+    void recordUnanswered(settlement, {
+      // 499: the client closed the request (no HTTP status exists for it; nginx's convention).
+      status: clientDisconnected ? 499 : 500,
+      attempts: [],
+      clientDisconnected,
+      error: { type: clientDisconnected ? 'client_disconnected' : 'api_error', message: failureMessage(error) },
+    }).catch(logEvidenceFailure(context));
+    if (!clientDisconnected) console.error(`gateway: dispatch of ${caller.traceId} failed: ${failureMessage(error)}`);
+    return anthropicError('api_error', 'Gatehouse failed to reach an upstream for this request');
+  }
+
+  void finish(settlement, result).catch(logEvidenceFailure(context));
+  const headers = new Headers(result.headers);
+  if (result.status >= 200 && result.status < 300) admission.headers.forEach((value, name) => headers.set(name, value));
+  return new Response(result.body, { status: result.status, headers });
+}

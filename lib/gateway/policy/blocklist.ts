@@ -1,0 +1,125 @@
+import AhoCorasick from 'modern-ahocorasick';
+import { RE2JS } from 're2js';
+
+/**
+ * Blocked terms and patterns from gatehouse.yaml `policy.blocklist`, compiled once per policy
+ * version. Terms: one Aho–Corasick automaton, matched case-insensitively on whole words.
+ * Patterns: RE2 (re2js), linear in the text, so no prompt can make a pattern backtrack.
+ */
+export interface BlocklistHit {
+  /** The rule that fired, e.g. `policy.blocklist.terms[2]`; never the matched text. */
+  rule: string;
+}
+
+// Word characters need a boundary next to them. Scripts written without spaces between words
+// (Chinese, Japanese, Thai…) do not: a term there is matched wherever it occurs.
+const WORD = /[\p{L}\p{N}_]/u;
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+const ASCII_WORD = Uint8Array.from({ length: 0x80 }, (_, codePoint) => (WORD.test(String.fromCharCode(codePoint)) ? 1 : 0));
+// Prompts use few distinct non-ASCII characters; classifying each once keeps a 1 MB scan linear and cheap.
+const classified = new Map<number, boolean>();
+
+function isWordCodePoint(codePoint: number): boolean {
+  if (codePoint < 0x80) return ASCII_WORD[codePoint] === 1;
+  let known = classified.get(codePoint);
+  if (known === undefined) {
+    const char = String.fromCodePoint(codePoint);
+    known = WORD.test(char) && !UNSPACED.test(char);
+    // At most every code point of Unicode; in practice a few thousand.
+    classified.set(codePoint, known);
+  }
+  return known;
+}
+
+/**
+ * Case-, width- and spacing-insensitive: `ＣＯＮＦＩＤＥＮＴＩＡＬ` and `Confidential` both fold to
+ * `confidential`, `top  secret` to `top secret`.
+ */
+function fold(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ');
+}
+
+const OPEN = '\u0001';
+const CLOSE = '\u0002';
+const NEEDS_SPELLING = /[^\u0000\u0003-\u007f]/u;
+const NEEDS_SPELLING_ALL = /[^\u0000\u0003-\u007f]/gu;
+
+function spell(char: string): string {
+  const codePoint = char.codePointAt(0)!;
+  return codePoint < 0x80 ? ' ' : `${OPEN}${codePoint.toString(16)}${CLOSE}`;
+}
+
+/**
+ * The folded text spelt in ASCII: every non-ASCII code point becomes `\x01<hex>\x02`. The
+ * automaton then only ever sees ASCII, which it scans in linear time; on non-ASCII input it
+ * segments graphemes with Intl.Segmenter, which is quadratic in the text length on Node 20 (a
+ * 1 MB prompt of emoji would take minutes). Terms are spelt the same way, so matches are
+ * unchanged; characters 1 and 2 in the text become spaces so it cannot fake a spelling.
+ */
+function encode(folded: string): string {
+  return NEEDS_SPELLING.test(folded) ? folded.replace(NEEDS_SPELLING_ALL, spell) : folded;
+}
+
+/** Whether the code point spelt just before `end` (exclusive) in encoded text is a word character. */
+function wordBefore(encoded: string, end: number): boolean {
+  if (end <= 0) return false;
+  const code = encoded.charCodeAt(end - 1);
+  if (code !== 2) return isWordCodePoint(code);
+  const open = encoded.lastIndexOf(OPEN, end - 1);
+  return isWordCodePoint(parseInt(encoded.slice(open + 1, end - 1), 16));
+}
+
+/** Whether the code point spelt from `start` in encoded text is a word character. */
+function wordAt(encoded: string, start: number): boolean {
+  if (start >= encoded.length) return false;
+  const code = encoded.charCodeAt(start);
+  if (code !== 1) return isWordCodePoint(code);
+  const close = encoded.indexOf(CLOSE, start);
+  return isWordCodePoint(parseInt(encoded.slice(start + 1, close), 16));
+}
+
+interface TermData {
+  rule: string;
+  /** Whether the term starts / ends with a word character, so needs a boundary there. */
+  boundedStart: boolean;
+  boundedEnd: boolean;
+}
+
+export class Blocklist {
+  private readonly terms: AhoCorasick<TermData> | null;
+  private readonly patterns: { rule: string; regex: RE2JS }[];
+
+  constructor(terms: readonly string[], patterns: readonly string[]) {
+    const entries = terms.flatMap((term, index) => {
+      const folded = fold(term);
+      if (!folded) return [];
+      const codePoints = Array.from(folded, (char) => char.codePointAt(0)!);
+      const first = codePoints[0]!;
+      const last = codePoints.at(-1)!;
+      return [{ pattern: encode(folded), data: { rule: `policy.blocklist.terms[${index}]`, boundedStart: isWordCodePoint(first), boundedEnd: isWordCodePoint(last) } }];
+    });
+    this.terms = entries.length ? new AhoCorasick<TermData>(entries) : null;
+    // The config loader has compiled every pattern already; compile errors cannot happen here.
+    this.patterns = patterns.map((pattern, index) => ({ rule: `policy.blocklist.patterns[${index}]`, regex: RE2JS.compile(pattern) }));
+  }
+
+  get empty(): boolean {
+    return this.terms === null && this.patterns.length === 0;
+  }
+
+  /** The first rule the text breaks, or null. */
+  check(text: string): BlocklistHit | null {
+    if (this.terms) {
+      const encoded = encode(fold(text));
+      // Terms are spelt whole, so every match starts and ends on a code point of the text.
+      for (const match of this.terms.iterate(encoded)) {
+        const data = match.data!;
+        if ((data.boundedStart && wordBefore(encoded, match.start)) || (data.boundedEnd && wordAt(encoded, match.end))) continue;
+        return { rule: data.rule };
+      }
+    }
+    for (const { rule, regex } of this.patterns) if (regex.matcher(text).find()) return { rule };
+    return null;
+  }
+}

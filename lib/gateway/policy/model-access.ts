@@ -1,0 +1,62 @@
+import { RE2JS } from 're2js';
+import type { ModelAccessRule } from '@/lib/config/schema/policy';
+
+/** Who asks, as model access rules see them. */
+export interface AccessSubject {
+  department: string | null;
+  roles: readonly string[];
+}
+
+/**
+ * `claude-sonnet-*` → ^claude-sonnet-.*$ ; everything but `*` and `?` is literal. RE2, because
+ * the model id comes from the client and a glob with several stars would backtrack in a
+ * JavaScript RegExp.
+ */
+function globToRegExp(glob: string): RE2JS {
+  const source = glob
+    .split('')
+    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : RE2JS.quote(char)))
+    .join('');
+  return RE2JS.compile(`^${source}$`, RE2JS.DOTALL);
+}
+
+/** Same as routes and limits: `role` holds for a tenant-wide binding and for `role@department`. */
+function hasRole(roles: readonly string[], wanted: string): boolean {
+  if (wanted.includes('@')) return roles.includes(wanted);
+  return roles.some((role) => role === wanted || role.startsWith(`${wanted}@`));
+}
+
+interface CompiledRule {
+  department?: string;
+  role?: string;
+  allow: RE2JS[];
+}
+
+/** gatehouse.yaml `policy.model_access`, compiled once per policy version. */
+export class ModelAccess {
+  private readonly rules: CompiledRule[];
+  // Few distinct (model, department, roles) combinations exist; the bound only stops a flood of made-up ids.
+  private readonly memo = new Map<string, boolean>();
+
+  constructor(rules: readonly ModelAccessRule[]) {
+    this.rules = rules.map((rule) => ({ department: rule.match.department, role: rule.match.role, allow: rule.allow.map(globToRegExp) }));
+  }
+
+  /** No rules: every model is allowed. Otherwise some rule that applies to the subject must allow it. */
+  allows(model: string, subject: AccessSubject): boolean {
+    if (this.rules.length === 0) return true;
+    const key = JSON.stringify([model, subject.department, subject.roles]);
+    let allowed = this.memo.get(key);
+    if (allowed === undefined) {
+      allowed = this.rules.some(
+        (rule) =>
+          (rule.department === undefined || rule.department === subject.department) &&
+          (rule.role === undefined || hasRole(subject.roles, rule.role)) &&
+          rule.allow.some((pattern) => pattern.test(model)),
+      );
+      if (this.memo.size >= 10_000) this.memo.clear();
+      this.memo.set(key, allowed);
+    }
+    return allowed;
+  }
+}
