@@ -15,9 +15,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { listenOnLoopback } from '@/lib/platform/net';
 import type { LoadOptions, LoadResult } from './load';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -126,8 +126,7 @@ async function main(): Promise<void> {
     if (handler) void serveWithWebHandler(req, res, handler);
     else res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const gatewayUrl = await listenOnLoopback(server);
 
   const { ensureTenant } = await import('@/lib/users/tenant');
   const { createUser } = await import('@/lib/users/users');

@@ -1,4 +1,5 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 /** Debian's Chromium, headless, with nothing phoning home. */
 export function launchChromium(): Promise<Browser> {
@@ -6,6 +7,47 @@ export function launchChromium(): Promise<Browser> {
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+export interface PagePerTest {
+  /** The file's Chromium, for tests that need a second profile (an administrator beside the user). */
+  readonly browser: Browser;
+  /** The current test's page; read it inside a test or hook, not at the top of the file. */
+  readonly page: Page;
+}
+
+/**
+ * Registers the hooks that give every test of the calling file a signed-out page in a browser
+ * profile of its own, so no test inherits another's cookies; one Chromium serves the whole file
+ * because launching it costs far more than a fresh context.
+ */
+export function pagePerTest(baseUrl: string): PagePerTest {
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    context = await browser!.newContext({ baseURL: baseUrl });
+    page = await context.newPage();
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
+  return {
+    get browser() {
+      if (!browser) throw new Error('pagePerTest: the browser is only there inside tests and hooks');
+      return browser;
+    },
+    get page() {
+      if (!page) throw new Error('pagePerTest: the page is only there inside tests and hooks');
+      return page;
+    },
+  };
 }
 
 /** Fills the password form on /signin (the caller navigates there). */

@@ -1,70 +1,46 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { pagePerTest, submitPasswordSignIn } from './browser';
 
 const baseUrl = inject('e2eBaseUrl');
 const adminEmail = inject('e2eAdminEmail');
 const adminPassword = inject('e2eAdminPassword');
 
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
 // Each test starts signed out, in a browser profile of its own.
-beforeEach(async () => {
-  context = await browser.newContext({ baseURL: baseUrl });
-  page = await context.newPage();
-});
+const browsing = pagePerTest(baseUrl);
 
-afterEach(async () => {
-  await context.close();
-});
-
-async function submitSignIn(email: string, password: string): Promise<void> {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+function submitSignIn(email: string, password: string): Promise<void> {
+  return submitPasswordSignIn(browsing.page, email, password);
 }
 
 async function statValue(id: string): Promise<string> {
-  return ((await page.locator(`[data-stat="${id}"] [data-stat-value]`).textContent()) ?? '').trim();
+  return ((await browsing.page.locator(`[data-stat="${id}"] [data-stat-value]`).textContent()) ?? '').trim();
 }
 
 describe('dashboard', () => {
   it('sends a visitor who is not signed in to the sign-in page', async () => {
-    await page.goto('/');
-    const url = new URL(page.url());
+    await browsing.page.goto('/');
+    const url = new URL(browsing.page.url());
     expect(url.pathname).toBe('/signin');
     expect(url.searchParams.get('callbackUrl')).toBe('/');
-    expect(await page.getByRole('heading', { name: 'Sign in to Gatehouse' }).isVisible()).toBe(true);
+    expect(await browsing.page.getByRole('heading', { name: 'Sign in to Gatehouse' }).isVisible()).toBe(true);
   });
 
   it('says so when the password is wrong', async () => {
-    await page.goto('/signin');
+    await browsing.page.goto('/signin');
     await submitSignIn(adminEmail, 'not the password');
     // By id: Next's route announcer is an (empty) alert region too.
-    const alert = page.locator('#signin-error');
+    const alert = browsing.page.locator('#signin-error');
     await alert.waitFor();
     expect(await alert.getAttribute('role')).toBe('alert');
     expect(await alert.textContent()).toBe('Email or password is incorrect');
-    expect(new URL(page.url()).pathname).toBe('/signin');
+    expect(new URL(browsing.page.url()).pathname).toBe('/signin');
   });
 
   it('signs the admin in to an overview with real numbers, and out again', async () => {
-    await page.goto('/');
+    await browsing.page.goto('/');
     await submitSignIn(adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/');
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await browsing.page.waitForURL((url) => url.pathname === '/');
+    await browsing.page.getByRole('heading', { name: 'Overview' }).waitFor();
 
     expect(Number(await statValue('active-users'))).toBeGreaterThanOrEqual(1);
     expect(await statValue('requests-today')).toBe('0');
@@ -72,21 +48,21 @@ describe('dashboard', () => {
     // The seeding and this very sign-in are audit events of today.
     expect(Number(await statValue('audit-events-today'))).toBeGreaterThanOrEqual(1);
     expect(await statValue('policy-version')).toMatch(/^pv_[0-9a-f]{16}$/);
-    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).isVisible()).toBe(true);
+    expect(await browsing.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).isVisible()).toBe(true);
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL((url) => url.pathname === '/signin');
-    await page.goto('/users');
-    expect(new URL(page.url()).pathname).toBe('/signin');
+    await browsing.page.getByRole('button', { name: 'Sign out' }).click();
+    await browsing.page.waitForURL((url) => url.pathname === '/signin');
+    await browsing.page.goto('/users');
+    expect(new URL(browsing.page.url()).pathname).toBe('/signin');
   });
 
   it('returns to the page asked for after signing in, and lists the admin on /users', async () => {
-    await page.goto('/users');
-    expect(new URL(page.url()).searchParams.get('callbackUrl')).toBe('/users');
+    await browsing.page.goto('/users');
+    expect(new URL(browsing.page.url()).searchParams.get('callbackUrl')).toBe('/users');
     await submitSignIn(adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/users');
+    await browsing.page.waitForURL((url) => url.pathname === '/users');
 
-    const adminRow = page.getByRole('row').filter({ hasText: adminEmail });
+    const adminRow = browsing.page.getByRole('row').filter({ hasText: adminEmail });
     await adminRow.waitFor();
     const cells = (await adminRow.getByRole('cell').allTextContents()).map((text) => text.trim());
     expect(cells[0]).toBe(adminEmail);
@@ -97,14 +73,14 @@ describe('dashboard', () => {
   });
 
   it('shows sign-in attempts in the audit log, filtered by event type', async () => {
-    await page.goto('/audit?type=auth.sign_in');
+    await browsing.page.goto('/audit?type=auth.sign_in');
     await submitSignIn(adminEmail, 'a wrong guess');
-    await page.locator('#signin-error').waitFor();
+    await browsing.page.locator('#signin-error').waitFor();
     await submitSignIn(adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/audit');
-    expect(new URL(page.url()).searchParams.get('type')).toBe('auth.sign_in');
+    await browsing.page.waitForURL((url) => url.pathname === '/audit');
+    expect(new URL(browsing.page.url()).searchParams.get('type')).toBe('auth.sign_in');
 
-    const rows = page.getByRole('row').filter({ hasText: 'auth.sign_in' });
+    const rows = browsing.page.getByRole('row').filter({ hasText: 'auth.sign_in' });
     await rows.first().waitFor();
     const texts = await rows.allTextContents();
     expect(texts.length).toBeGreaterThanOrEqual(2);
@@ -113,7 +89,7 @@ describe('dashboard', () => {
     expect(texts.filter((text) => text.includes(adminEmail)).every((text) => text.includes('session.create'))).toBe(true);
     expect(texts.some((text) => text.includes('success') && text.includes(adminEmail))).toBe(true);
     expect(texts.some((text) => text.includes('failure'))).toBe(true);
-    expect(await page.getByRole('row').filter({ hasText: 'admin.change' }).count()).toBe(0);
+    expect(await browsing.page.getByRole('row').filter({ hasText: 'admin.change' }).count()).toBe(0);
   });
 });
 

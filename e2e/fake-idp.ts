@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { listenOnLoopback } from '@/lib/platform/net';
 
 export interface FakeIdentity {
   sub: string;
@@ -139,8 +139,7 @@ export async function startFakeIdp(options: { clientId: string; clientSecret: st
     })();
     handled.catch((error: unknown) => json(res, 500, { error: 'server_error', error_description: String(error) }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  issuer = await listenOnLoopback(server);
   return {
     issuer,
     clientId: options.clientId,

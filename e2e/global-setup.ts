@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -13,6 +12,7 @@ import { closeDatabase } from '@/lib/db/client';
 import { withDatabase } from '@/lib/db/connection';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
 import { applyMigrations } from '@/lib/db/migrations';
+import { freePort } from '@/lib/platform/net';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import { startSsoFixture, type SsoFixture } from './sso-fixture';
 
@@ -31,17 +31,6 @@ const STOP_DEADLINE_MS = 15_000;
 
 function log(line: string): void {
   console.log(`e2e: ${line}`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** Seeds through the product's own first-run path, against the fresh database. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { launchChromium, signInDeviceAs, signInWithPassword } from './browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { pagePerTest, signInDeviceAs, signInWithPassword } from './browser';
 import { setFakeIdentity, type FakeIdentity } from './fake-idp';
 import { SSO_PROVIDER_NAME } from './sso-fixture';
 
@@ -19,37 +19,19 @@ const grace: FakeIdentity = {
   groups: ['gatehouse-authors', 'everyone'],
 };
 
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext({ baseURL: baseUrl });
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
-});
+// Each test starts signed out, in a browser profile of its own.
+const browsing = pagePerTest(baseUrl);
 
 /** From a signed-out page: the SSO button, the IdP's automatic approval, back to Gatehouse. */
 async function signInThroughIdp(identity: FakeIdentity | null): Promise<void> {
   await setFakeIdentity(idpUrl, identity);
-  await page.goto('/');
-  await page.getByRole('button', { name: `Sign in with ${SSO_PROVIDER_NAME}` }).click();
+  await browsing.page.goto('/');
+  await browsing.page.getByRole('button', { name: `Sign in with ${SSO_PROVIDER_NAME}` }).click();
 }
 
 /** An administrator in a browser profile of their own; the caller closes its context. */
 async function adminPage(): Promise<Page> {
-  const adminContext = await browser.newContext({ baseURL: baseUrl });
+  const adminContext = await browsing.browser.newContext({ baseURL: baseUrl });
   const admin = await adminContext.newPage();
   await signInWithPassword(admin, adminEmail, adminPassword);
   return admin;
@@ -70,12 +52,12 @@ async function roleBadges(admin: Page, email: string): Promise<string[]> {
 describe('single sign-on', () => {
   it('creates the user on first sign-in, in the mapped department and roles, and lets them approve a device', async () => {
     await signInThroughIdp(grace);
-    await page.waitForURL((url) => url.pathname === '/');
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-    expect(await page.getByTestId('signed-in-name').textContent()).toBe('Grace Hopper');
+    await browsing.page.waitForURL((url) => url.pathname === '/');
+    await browsing.page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await browsing.page.getByTestId('signed-in-name').textContent()).toBe('Grace Hopper');
 
     // An SSO user approves Claude Code's device sign-in like anyone else.
-    const session = await signInDeviceAs(page, baseUrl);
+    const session = await signInDeviceAs(browsing.page, baseUrl);
     expect(session.refreshToken.length).toBeGreaterThan(20);
 
     const admin = await adminPage();
@@ -88,9 +70,9 @@ describe('single sign-on', () => {
 
   it('updates the roles on the next sign-in when the IdP groups changed', async () => {
     await signInThroughIdp({ ...grace, groups: ['gatehouse-security'] });
-    await page.waitForURL((url) => url.pathname === '/');
+    await browsing.page.waitForURL((url) => url.pathname === '/');
     // security reads the audit log: the menu shows it now.
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).waitFor();
+    await browsing.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).waitFor();
 
     const admin = await adminPage();
     expect(await roleBadges(admin, grace.email)).toEqual(['member', 'security']);
@@ -110,11 +92,11 @@ describe('single sign-on', () => {
     await admin.context().close();
 
     await signInThroughIdp(grace);
-    await page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('error') === 'disabled');
-    expect(await page.locator('#signin-error').textContent()).toBe('Account disabled');
+    await browsing.page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('error') === 'disabled');
+    expect(await browsing.page.locator('#signin-error').textContent()).toBe('Account disabled');
 
     await signInThroughIdp({ ...grace, sub: 'outsider', email: `mallory.${suffix}@elsewhere.example` });
-    await page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('error') === 'sso_domain');
-    expect(await page.locator('#signin-error').textContent()).toBe('Accounts from your email domain may not sign in to Gatehouse');
+    await browsing.page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('error') === 'sso_domain');
+    expect(await browsing.page.locator('#signin-error').textContent()).toBe('Accounts from your email domain may not sign in to Gatehouse');
   });
 });

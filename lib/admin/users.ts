@@ -7,20 +7,15 @@ import { ForbiddenError } from '@/lib/rbac/errors';
 import { invalidateRevocationCache } from '@/lib/tokens/revocation';
 import { revokeUser } from '@/lib/users/revoke';
 import { UserInputError } from '@/lib/users/tenant';
+import { findUserWithRoles, listedUser, listUsersWithRoles, type ListedUser, type UserWithRoles } from '@/lib/users/with-roles';
 import { changeActorOf, principalOf, type AdminActor } from './actor';
 import { recordAdminChange } from './audit';
 import { canManageUser, requireAdmin, requireUserManagement } from './guard';
 import { assertAdministratorRemains } from './last-admin';
-import { bindingLabel, roleLabels } from '@/lib/rbac/labels';
+import { bindingLabel } from '@/lib/rbac/labels';
 
 /** One row of the users table; plain data, so it can cross to the client component. */
-export interface ManagedUserRow {
-  id: string;
-  email: string;
-  name: string;
-  department: string | null;
-  roles: string[];
-  status: 'active' | 'disabled';
+export interface ManagedUserRow extends ListedUser {
   /** ISO timestamp, or null if the user never signed in. */
   lastSignInAt: string | null;
   locked: boolean;
@@ -47,26 +42,17 @@ export interface ManagedUserDetail extends ManagedUserRow {
   canManageBindings: boolean;
 }
 
-const userInclude = { department: true, roleBindings: { include: { role: true, department: true }, orderBy: { createdAt: 'asc' } } } as const satisfies Prisma.UserInclude;
-type UserRecord = Prisma.UserGetPayload<{ include: typeof userInclude }>;
-
-
-function toRow(user: UserRecord, now: Date): ManagedUserRow {
+function toRow(user: UserWithRoles, now: Date): ManagedUserRow {
   return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    department: user.department?.name ?? null,
-    roles: roleLabels(user.roleBindings),
-    status: user.status,
+    ...listedUser(user, user.department?.name ?? null),
     lastSignInAt: user.lastSignInAt?.toISOString() ?? null,
     locked: user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime(),
     hasPassword: user.passwordHash !== null,
   };
 }
 
-async function findTenantUser(actor: AdminActor, userId: string): Promise<UserRecord> {
-  const user = await db().user.findFirst({ where: { id: userId, tenantId: actor.tenantId }, include: userInclude });
+async function findTenantUser(actor: AdminActor, userId: string): Promise<UserWithRoles> {
+  const user = await findUserWithRoles({ id: userId, tenantId: actor.tenantId });
   if (!user) throw new UserInputError('that user does not exist (any more)');
   return user;
 }
@@ -75,11 +61,7 @@ async function findTenantUser(actor: AdminActor, userId: string): Promise<UserRe
 export async function listManagedUsers(actor: AdminActor, now = new Date()): Promise<ManagedUserRow[]> {
   const scope = await permissionScope(principalOf(actor), 'users.read');
   if (!scope.tenantWide && scope.departmentIds.size === 0) throw new ForbiddenError('users.read');
-  const users = await db().user.findMany({
-    where: { tenantId: actor.tenantId, ...(scope.tenantWide ? {} : { departmentId: { in: [...scope.departmentIds] } }) },
-    orderBy: { email: 'asc' },
-    include: userInclude,
-  });
+  const users = await listUsersWithRoles({ tenantId: actor.tenantId, ...(scope.tenantWide ? {} : { departmentId: { in: [...scope.departmentIds] } }) });
   return users.map((user) => toRow(user, now));
 }
 

@@ -3,6 +3,7 @@ import { appendAuditEvent, type AuditOutcome } from '@/lib/audit';
 import { hashPassword, verifyPassword } from '@/lib/auth/password';
 import { db } from '@/lib/db/client';
 import { roleLabels } from '@/lib/rbac/labels';
+import { userProfile, withDepartmentAndRoles, type UserProfile } from '@/lib/users/with-roles';
 
 /** Consecutive wrong passwords that lock an account. */
 export const MAX_FAILED_SIGN_INS = 5;
@@ -10,15 +11,8 @@ export const LOCKOUT_MINUTES = 15;
 
 export type SignInFailureReason = 'invalid_credentials' | 'locked' | 'disabled';
 
-export interface SignedInUser {
-  id: string;
-  email: string;
-  name: string;
-  tenantId: string;
-  departmentId: string | null;
-  departmentSlug: string | null;
-  roles: string[];
-}
+/** The user a successful sign-in vouches for (SSO sign-ins return the same). */
+export type SignedInUser = UserProfile;
 
 export type LocalSignInResult =
   | { ok: true; user: SignedInUser }
@@ -53,11 +47,10 @@ type UserRecord = NonNullable<Awaited<ReturnType<typeof findUser>>>;
 function findUser(email: string) {
   return db().user.findUnique({
     where: { email },
-    include: { department: true, roleBindings: { include: { role: true, department: true } } },
+    include: withDepartmentAndRoles,
   });
 }
 
-/** Role names as shown everywhere else: a department-scoped binding reads `role@department`. */
 /** The tenant an attempt on an unknown email is recorded against: the installation's first. */
 async function fallbackTenantId(): Promise<string | null> {
   const tenant = await db().tenant.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } });
@@ -168,16 +161,5 @@ export async function authenticateLocalUser(email: string, password: string, ori
     data: { failedSignIns: 0, lockedUntil: null, lastSignInAt: new Date() },
   });
   await recordAttempt({ tenantId: user.tenantId, outcome: 'success', reason: 'signed_in', user, origin });
-  return {
-    ok: true,
-    user: {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      tenantId: user.tenantId,
-      departmentId: user.departmentId,
-      departmentSlug: user.department?.slug ?? null,
-      roles: roleLabels(user.roleBindings),
-    },
-  };
+  return { ok: true, user: userProfile(user) };
 }

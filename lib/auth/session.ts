@@ -1,22 +1,13 @@
 import { getServerSession } from 'next-auth';
 import { redirect } from 'next/navigation';
 import { cache } from 'react';
-import { db } from '@/lib/db/client';
 import type { AuthorizationPrincipal } from '@/lib/rbac/authorize';
+import { findUserWithRoles, userProfile, type UserProfile } from '@/lib/users/with-roles';
 import { signInPath } from './callback-url';
 import { authOptions } from './options';
-import { roleLabels } from '@/lib/rbac/labels';
 
-export interface DashboardUser {
-  id: string;
-  tenantId: string;
-  email: string;
-  name: string;
-  departmentId: string | null;
-  departmentSlug: string | null;
-  /** As displayed: department-scoped bindings read `role@department`. */
-  roles: string[];
-}
+/** The signed-in dashboard user; roles as displayed (department-scoped bindings read `role@department`). */
+export type DashboardUser = UserProfile;
 
 /**
  * The signed-in person as the database sees them now. The session token only says who they are;
@@ -29,21 +20,8 @@ export const getDashboardUser = cache(async (): Promise<DashboardUser | null> =>
   const id = session?.user?.id;
   const tenantId = session?.user?.tenantId;
   if (!id || !tenantId) return null;
-  const user = await db().user.findFirst({
-    where: { id, tenantId, status: 'active' },
-    include: { department: true, roleBindings: { include: { role: true, department: true } } },
-  });
-  if (!user) return null;
-  const roles = roleLabels(user.roleBindings);
-  return {
-    id: user.id,
-    tenantId: user.tenantId,
-    email: user.email,
-    name: user.name,
-    departmentId: user.departmentId,
-    departmentSlug: user.department?.slug ?? null,
-    roles,
-  };
+  const user = await findUserWithRoles({ id, tenantId, status: 'active' });
+  return user ? userProfile(user) : null;
 });
 
 /** For dashboard pages: the user, or a redirect to sign in that comes back to `currentPath`. */

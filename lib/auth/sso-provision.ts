@@ -5,9 +5,9 @@ import { db } from '@/lib/db/client';
 import { Prisma } from '@/lib/generated/prisma/client';
 import { invalidatePermissionCache } from '@/lib/rbac/cache';
 import { ensureDepartment, primaryTenant, slugify } from '@/lib/users/tenant';
+import { userProfile, withDepartmentAndRoles } from '@/lib/users/with-roles';
 import type { SignedInUser, SignInOrigin } from './local-sign-in';
 import type { SsoIdentity } from './sso-claims';
-import { roleLabels } from '@/lib/rbac/labels';
 
 export type SsoRefusalReason = 'no_email' | 'email_unverified' | 'domain_not_allowed' | 'disabled';
 
@@ -125,17 +125,7 @@ async function syncUser(provider: SsoProviderConfig, identity: SsoIdentity & { e
 }
 
 async function signedInUser(userId: string): Promise<SignedInUser> {
-  const user = await db().user.findUniqueOrThrow({ where: { id: userId }, include: { department: true, roleBindings: { include: { role: true, department: true } } } });
-  const roles = roleLabels(user.roleBindings);
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    tenantId: user.tenantId,
-    departmentId: user.departmentId,
-    departmentSlug: user.department?.slug ?? null,
-    roles,
-  };
+  return userProfile(await db().user.findUniqueOrThrow({ where: { id: userId }, include: withDepartmentAndRoles }));
 }
 
 async function recordSync(provider: SsoProviderConfig, identity: SsoIdentity, user: SignedInUser, sync: SyncResult & { unknownRoles: string[] }, options: ProvisionOptions) {

@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from '@/lib/platform/net';
 import { serveWithWebHandler, type WebHandler } from './node-adapter';
 
 const servers: Server[] = [];
@@ -8,8 +8,7 @@ const servers: Server[] = [];
 async function serve(handler: WebHandler): Promise<string> {
   const server = createServer((req, res) => void serveWithWebHandler(req, res, handler));
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listenOnLoopback(server);
 }
 
 afterEach(async () => {

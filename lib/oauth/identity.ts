@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { db } from '@/lib/db/client';
 import type { TokenSubject } from '@/lib/tokens/sign';
-import { roleLabels } from '@/lib/rbac/labels';
+import { findUserWithRoles, userProfile } from '@/lib/users/with-roles';
 
 /** A user as tokens describe them, read fresh from the database at every issuance. */
 export interface UserIdentity extends TokenSubject {
@@ -13,20 +12,17 @@ const userId = z.guid();
 
 export async function loadUserIdentity(id: string): Promise<UserIdentity | null> {
   if (!userId.safeParse(id).success) return null;
-  const user = await db().user.findUnique({
-    where: { id },
-    include: { department: true, roleBindings: { include: { role: true, department: true } } },
-  });
+  const user = await findUserWithRoles({ id });
   if (!user) return null;
-  // Same naming as the dashboard: a department-scoped binding reads `role@department`.
-  const roles = roleLabels(user.roleBindings);
+  // Tokens name the department by slug and carry the same role labels as the dashboard.
+  const profile = userProfile(user);
   return {
-    userId: user.id,
-    email: user.email,
-    name: user.name,
-    tenantId: user.tenantId,
-    department: user.department?.slug ?? null,
-    roles,
+    userId: profile.id,
+    email: profile.email,
+    name: profile.name,
+    tenantId: profile.tenantId,
+    department: profile.departmentSlug,
+    roles: profile.roles,
     status: user.status,
   };
 }

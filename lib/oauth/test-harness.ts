@@ -3,9 +3,9 @@
 // next-auth's own callbacks shape them.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { encode } from 'next-auth/jwt';
 import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { listenOnLoopback } from '@/lib/platform/net';
 import { ensureTenant } from '@/lib/users/tenant';
 import { createUser } from '@/lib/users/users';
 import { loadUserIdentity, type UserIdentity } from './identity';
@@ -34,10 +34,9 @@ export async function startOAuthServer(): Promise<TestServer> {
   const server: Server = createServer((req, res) => {
     void serveWithWebHandler(req, res, (request) => routeOAuth(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,6 +1,6 @@
-import { appendAuditEvent } from '@/lib/audit';
 import { db } from '@/lib/db/client';
 import { invalidateRevocationCache } from '@/lib/tokens/revocation';
+import { recordUserChange } from './change-audit';
 import { UserInputError } from './tenant';
 import type { ChangeActor } from './users';
 
@@ -28,13 +28,7 @@ export async function revokeUser(email: string, actor: ChangeActor): Promise<Rev
     return sessions.count;
   });
   invalidateRevocationCache();
-  await appendAuditEvent({
-    tenant_id: user.tenantId,
-    event_type: 'admin.change',
-    action: 'user.revoke',
-    outcome: 'success',
-    actor: { user_id: actor.user_id, email: actor.email, roles: actor.roles ?? [] },
-    call_source: actor.call_source,
+  await recordUserChange(user.tenantId, 'user.revoke', actor, {
     target: { type: 'user', id: user.id, name: user.email },
     attributes: { sessions_revoked: sessionsRevoked, status: 'disabled' },
   });

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { appendAuditEvent } from '@/lib/audit';
 import { hashPassword, generatePassword } from '@/lib/auth/password';
 import { db } from '@/lib/db/client';
 import { Prisma } from '@/lib/generated/prisma/client';
+import { recordUserChange } from './change-audit';
 import { ensureDepartment, primaryTenant, UserInputError } from './tenant';
-import { roleLabels } from '@/lib/rbac/labels';
+import { listedUser, listUsersWithRoles, type ListedUser } from './with-roles';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -63,13 +63,7 @@ export async function createUser(input: NewUser, actor: ChangeActor, options: { 
         roleBindings: { create: roles.map((role) => ({ roleId: role.id })) },
       },
     });
-    await appendAuditEvent({
-      tenant_id: tenant.id,
-      event_type: 'admin.change',
-      action: 'user.create',
-      outcome: 'success',
-      actor: { user_id: actor.user_id, email: actor.email, roles: actor.roles ?? [] },
-      call_source: actor.call_source,
+    await recordUserChange(tenant.id, 'user.create', actor, {
       attributes: { target_user_id: user.id, target_email: user.email, roles: data.roles.join(','), department: department?.slug ?? '' },
     });
     return { id: user.id, email: user.email, generatedPassword };
@@ -81,29 +75,16 @@ export async function createUser(input: NewUser, actor: ChangeActor, options: { 
   }
 }
 
-export interface UserSummary {
-  id: string;
-  email: string;
-  name: string;
-  department: string | null;
-  roles: string[];
-  status: 'active' | 'disabled';
+/** A row of `gatehouse users list`; the department is named by slug, as the CLI's flags take it. */
+export interface UserSummary extends ListedUser {
   lastSignInAt: Date | null;
   createdAt: Date;
 }
 
 export async function listUsers(): Promise<UserSummary[]> {
-  const users = await db().user.findMany({
-    orderBy: { email: 'asc' },
-    include: { department: true, roleBindings: { include: { role: true, department: true } } },
-  });
+  const users = await listUsersWithRoles();
   return users.map((user) => ({
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    department: user.department?.slug ?? null,
-    roles: roleLabels(user.roleBindings),
-    status: user.status,
+    ...listedUser(user, user.department?.slug ?? null),
     lastSignInAt: user.lastSignInAt,
     createdAt: user.createdAt,
   }));

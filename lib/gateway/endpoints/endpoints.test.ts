@@ -1,22 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import canonicalize from 'canonicalize';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAuditWriter } from '@/lib/audit';
-import { closeConfigStore } from '@/lib/config';
-import { closeDatabase, pool } from '@/lib/db/client';
-import { closeGatewayLimits, gatewayLimits, unixSeconds, periodBounds } from '@/lib/gateway/limits';
-import { deleteRedisKeys, testCaller, testDecision, testPrincipal } from '@/lib/gateway/limits/testing/fixtures';
-import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { pool } from '@/lib/db/client';
+import { gatewayLimits, unixSeconds, periodBounds } from '@/lib/gateway/limits';
+import { testCaller, testDecision, testPrincipal } from '@/lib/gateway/limits/testing/fixtures';
+import { startGateway, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
-import { configureTestEnvironment, createTestUser } from '@/lib/oauth/test-harness';
+import { createTestUser } from '@/lib/oauth/test-harness';
 import { routeGatewayExtras } from './index';
 
 // Departments of this file only: other test files share the tenant.
@@ -48,9 +41,8 @@ managed_settings:
       cleanupPeriodDays: 30
 `;
 
-let server: Server;
+let gateway: GatewayHarness;
 let baseUrl: string;
-let configDir: string;
 
 async function tokenFor(user: UserIdentity): Promise<string> {
   return (await mintAccessToken({ email: user.email, issuer: baseUrl })).accessToken;
@@ -74,29 +66,12 @@ async function spend(user: UserIdentity, microdollars: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  configureTestEnvironment();
-  // Counters of this file only, removed afterwards (the run's prefix is shared with other files).
-  process.env.GATEHOUSE_REDIS_PREFIX = `${process.env.GATEHOUSE_REDIS_PREFIX ?? 'gatehouse-test'}-endpoints-${suffix}`;
-  configDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-endpoints-'));
-  process.env.GATEHOUSE_CONFIG = path.join(configDir, 'gatehouse.yaml');
-  writeFileSync(process.env.GATEHOUSE_CONFIG, CONFIG);
-  server = createServer((req, res) => {
-    void serveWithWebHandler(req, res, (request) => routeGatewayExtras(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Only the bearer endpoints answer, so a pass here is theirs and not the /v1 pipeline's.
+  gateway = await startGateway(CONFIG, 'endpoints', (request) => routeGatewayExtras(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
+  baseUrl = gateway.url;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await closeGatewayLimits();
-  if (process.env.REDIS_URL) await deleteRedisKeys(process.env.REDIS_URL, process.env.GATEHOUSE_REDIS_PREFIX!);
-  await closeConfigStore();
-  await closeAuditWriter();
-  await closeDatabase();
-  rmSync(configDir, { recursive: true, force: true });
-});
+afterAll(() => gateway.close());
 
 describe('GET /managed/settings', () => {
   it('serves the merged settings with the client-computed checksum as ETag', async () => {

@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { closeAuditWriter, type AuditEvent } from '@/lib/audit';
@@ -14,10 +13,11 @@ import { closeDatabase, pool } from '@/lib/db/client';
 import { closeGatewayLimits } from '@/lib/gateway/limits';
 import { deleteRedisKeys } from '@/lib/gateway/limits/testing/fixtures';
 import { matchDataPlane, pathOf } from '@/lib/http/data-plane';
-import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { serveWithWebHandler, type WebHandler } from '@/lib/http/node-adapter';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
 import { configureTestEnvironment } from '@/lib/oauth/test-harness';
+import { listenOnLoopback } from '@/lib/platform/net';
 
 export interface GatewayHarness {
   url: string;
@@ -26,8 +26,12 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-/** Starts the gateway on 127.0.0.1 with `yaml` as its configuration. */
-export async function startGateway(yaml: string, name: string): Promise<GatewayHarness> {
+/**
+ * Starts the gateway on 127.0.0.1 with `yaml` as its configuration. `handler`, when given, answers
+ * every request instead of the production data-plane table, for tests of one part of the gateway;
+ * the configuration, Redis counters and teardown are the same either way.
+ */
+export async function startGateway(yaml: string, name: string, handler?: WebHandler): Promise<GatewayHarness> {
   configureTestEnvironment();
   // Counters of this file only (the run's prefix is shared with other files), removed at the end.
   process.env.GATEHOUSE_REDIS_PREFIX = `${process.env.GATEHOUSE_REDIS_PREFIX ?? 'gatehouse-test'}-${name}-${randomBytes(3).toString('hex')}`;
@@ -37,15 +41,14 @@ export async function startGateway(yaml: string, name: string): Promise<GatewayH
   process.env.GATEHOUSE_CONFIG = file;
 
   const server: Server = createServer((req, res) => {
-    const handler = matchDataPlane(pathOf(req.url ?? '/'));
-    if (!handler) {
+    const serve = handler ?? matchDataPlane(pathOf(req.url ?? '/'));
+    if (!serve) {
       res.writeHead(404).end();
       return;
     }
-    void serveWithWebHandler(req, res, handler);
+    void serveWithWebHandler(req, res, serve);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenOnLoopback(server);
 
   return {
     url,

@@ -21,12 +21,15 @@ import type { Usage } from '@/lib/gateway/contracts';
 import {
   playJson,
   playStream,
+  requestedModel,
   sendJson,
-  startFakeServer,
+  splitIntoPieces,
+  startFakeUpstream,
   type FakeBehaviour,
   type FakeErrorBehaviour,
+  type FakeReplyIdentity,
   type FakeServer,
-  type FakeServerOptions,
+  type FakeUpstreamOptions,
   type RecordedRequest,
 } from './fake-server';
 
@@ -36,22 +39,17 @@ export type FakeAnthropicBlock =
   | { type: 'thinking'; thinking: string; signature: string };
 
 /** What the fake model says. Everything has a default, so `{}` is a valid reply. */
-export interface FakeAnthropicReply {
+export interface FakeAnthropicReply extends FakeReplyIdentity {
   content?: FakeAnthropicBlock[];
   /** Defaults to `tool_use` when a tool_use block is present, otherwise `end_turn`. */
   stopReason?: string;
   usage?: Partial<Usage>;
-  id?: string;
-  /** Defaults to the model the request named. */
-  model?: string;
 }
 
 export type FakeAnthropicBehaviour = FakeBehaviour<FakeAnthropicReply>;
 
-export interface FakeAnthropicOptions extends FakeServerOptions<FakeAnthropicReply> {
-  /** When set, requests without `x-api-key: <apiKey>` (or `Authorization: Bearer <apiKey>`) get 401 authentication_error. */
-  apiKey?: string;
-}
+/** `apiKey`: requests without `x-api-key: <apiKey>` (or `Authorization: Bearer <apiKey>`) get 401 authentication_error. */
+export type FakeAnthropicOptions = FakeUpstreamOptions<FakeAnthropicReply>;
 
 export type FakeAnthropic = FakeServer<FakeAnthropicReply>;
 
@@ -107,13 +105,12 @@ interface ResolvedReply {
 let messageCounter = 0;
 
 function resolveReply(reply: FakeAnthropicReply | undefined, request: RecordedRequest): ResolvedReply {
-  const body = (request.body ?? {}) as { model?: unknown };
   const content = reply?.content ?? [{ type: 'text', text: DEFAULT_ANTHROPIC_TEXT }];
   let toolCounter = 0;
   const withIds = content.map((block) => (block.type === 'tool_use' ? { ...block, id: block.id ?? `toolu_fake_${(toolCounter += 1)}` } : block));
   return {
     id: reply?.id ?? `msg_fake_${String((messageCounter += 1)).padStart(4, '0')}`,
-    model: reply?.model ?? (typeof body.model === 'string' ? body.model : 'claude-fake'),
+    model: reply?.model ?? requestedModel(request, 'claude-fake'),
     content: withIds,
     stopReason: reply?.stopReason ?? (content.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn'),
     usage: { ...DEFAULT_USAGE, ...reply?.usage },
@@ -134,13 +131,9 @@ export function anthropicMessage(reply: ResolvedReply): Record<string, unknown> 
   };
 }
 
-/** Splits a string into up to `parts` roughly equal pieces (streams deliver text in fragments). */
+/** Like splitIntoPieces, but an empty string still gives one empty delta, as the real API sends. */
 function pieces(text: string, parts: number): string[] {
-  if (text.length === 0) return [''];
-  const size = Math.ceil(text.length / parts);
-  const out: string[] = [];
-  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size));
-  return out;
+  return text.length === 0 ? [''] : splitIntoPieces(text, parts);
 }
 
 function frame(event: string, data: unknown): string {
@@ -213,30 +206,24 @@ function estimateInputTokens(body: unknown): number {
 }
 
 export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
-  return startFakeServer<FakeAnthropicReply>(options, { kind: 'reply' }, async ({ request, behaviour, res }) => {
-    if (request.method !== 'POST' || (request.path !== '/v1/messages' && request.path !== '/v1/messages/count_tokens')) {
-      errorResponse(res, { kind: 'error', status: 404, errorType: 'not_found_error', message: `Not found: ${request.method} ${request.path}` });
-      return;
-    }
-    if (options.apiKey !== undefined && request.headers['x-api-key'] !== options.apiKey && request.headers.authorization !== `Bearer ${options.apiKey}`) {
-      errorResponse(res, { kind: 'error', status: 401, errorType: 'authentication_error', message: 'invalid x-api-key' });
-      return;
-    }
-    if (behaviour.kind === 'hang') return; // the socket stays open until the client or close() ends it
-    if (behaviour.kind === 'error') {
-      errorResponse(res, behaviour);
-      return;
-    }
-    if (request.path === '/v1/messages/count_tokens') {
-      await playJson(res, { input_tokens: estimateInputTokens(request.body) }, behaviour);
-      return;
-    }
-    const reply = resolveReply(behaviour.reply, request);
-    const headers = { 'request-id': `req_${reply.id}`, ...UPSTREAM_RATE_LIMIT_HEADERS };
-    if ((request.body as { stream?: unknown } | null)?.stream === true) {
-      await playStream(res, anthropicStreamFrames(reply), behaviour, headers);
-    } else {
-      await playJson(res, anthropicMessage(reply), behaviour, headers);
-    }
+  return startFakeUpstream<FakeAnthropicReply>(options, {
+    serves: (request) => request.method === 'POST' && (request.path === '/v1/messages' || request.path === '/v1/messages/count_tokens'),
+    notFound: (request) => ({ kind: 'error', status: 404, errorType: 'not_found_error', message: `Not found: ${request.method} ${request.path}` }),
+    presentsKey: (request, apiKey) => request.headers['x-api-key'] === apiKey || request.headers.authorization === `Bearer ${apiKey}`,
+    badKey: { kind: 'error', status: 401, errorType: 'authentication_error', message: 'invalid x-api-key' },
+    sendError: errorResponse,
+    async answer({ request, behaviour, res }) {
+      if (request.path === '/v1/messages/count_tokens') {
+        await playJson(res, { input_tokens: estimateInputTokens(request.body) }, behaviour);
+        return;
+      }
+      const reply = resolveReply(behaviour.reply, request);
+      const headers = { 'request-id': `req_${reply.id}`, ...UPSTREAM_RATE_LIMIT_HEADERS };
+      if ((request.body as { stream?: unknown } | null)?.stream === true) {
+        await playStream(res, anthropicStreamFrames(reply), behaviour, headers);
+      } else {
+        await playJson(res, anthropicMessage(reply), behaviour, headers);
+      }
+    },
   });
 }

@@ -21,12 +21,15 @@ import type { ServerResponse } from 'node:http';
 import {
   playJson,
   playStream,
+  requestedModel,
   sendJson,
-  startFakeServer,
+  splitIntoPieces,
+  startFakeUpstream,
   type FakeBehaviour,
   type FakeErrorBehaviour,
+  type FakeReplyIdentity,
   type FakeServer,
-  type FakeServerOptions,
+  type FakeUpstreamOptions,
   type RecordedRequest,
 } from './fake-server';
 
@@ -38,7 +41,7 @@ export interface FakeOpenAIToolCall {
 }
 
 /** What the fake model says. Everything has a default, so `{}` is a valid reply. */
-export interface FakeOpenAIReply {
+export interface FakeOpenAIReply extends FakeReplyIdentity {
   content?: string | null;
   /** vLLM / DeepSeek / Qwen style reasoning, streamed before the content. */
   reasoning?: string;
@@ -48,17 +51,12 @@ export interface FakeOpenAIReply {
   usage?: { prompt_tokens?: number; completion_tokens?: number; cached_tokens?: number };
   /** Stream the argument fragments of parallel tool calls interleaved (call 0, call 1, call 0…). */
   interleaveToolCalls?: boolean;
-  id?: string;
-  /** Defaults to the model the request named. */
-  model?: string;
 }
 
 export type FakeOpenAIBehaviour = FakeBehaviour<FakeOpenAIReply>;
 
-export interface FakeOpenAIOptions extends FakeServerOptions<FakeOpenAIReply> {
-  /** When set, requests must carry `Authorization: Bearer <apiKey>` or Azure's `api-key: <apiKey>`. */
-  apiKey?: string;
-}
+/** `apiKey`: requests must carry `Authorization: Bearer <apiKey>` or Azure's `api-key: <apiKey>`. */
+export type FakeOpenAIOptions = FakeUpstreamOptions<FakeOpenAIReply>;
 
 export type FakeOpenAI = FakeServer<FakeOpenAIReply>;
 
@@ -100,7 +98,6 @@ interface ResolvedReply {
 let completionCounter = 0;
 
 function resolveReply(reply: FakeOpenAIReply | undefined, request: RecordedRequest): ResolvedReply {
-  const body = (request.body ?? {}) as { model?: unknown };
   const toolCalls = (reply?.toolCalls ?? []).map((call, index) => ({
     id: call.id ?? `call_fake_${index + 1}`,
     name: call.name,
@@ -110,7 +107,7 @@ function resolveReply(reply: FakeOpenAIReply | undefined, request: RecordedReque
   const completion = reply?.usage?.completion_tokens ?? 9;
   return {
     id: reply?.id ?? `chatcmpl-fake${String((completionCounter += 1)).padStart(4, '0')}`,
-    model: reply?.model ?? (typeof body.model === 'string' ? body.model : 'fake-model'),
+    model: reply?.model ?? requestedModel(request, 'fake-model'),
     created: 1_760_000_000,
     content: reply?.content === undefined ? (toolCalls.length > 0 ? null : DEFAULT_OPENAI_TEXT) : reply.content,
     reasoning: reply?.reasoning,
@@ -137,14 +134,6 @@ export function openAICompletion(reply: ResolvedReply): Record<string, unknown> 
   };
 }
 
-function pieces(text: string, parts: number): string[] {
-  if (text.length === 0) return [];
-  const size = Math.ceil(text.length / parts);
-  const out: string[] = [];
-  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size));
-  return out;
-}
-
 /** The `data:` frames of a streamed reply, ending with `data: [DONE]`. */
 export function openAIStreamFrames(reply: ResolvedReply, includeUsage: boolean): string[] {
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
@@ -158,11 +147,11 @@ export function openAIStreamFrames(reply: ResolvedReply, includeUsage: boolean):
     })}\n\n`;
 
   const frames = [chunk({ role: 'assistant', content: '' })];
-  for (const piece of pieces(reply.reasoning ?? '', 2)) frames.push(chunk({ reasoning_content: piece }));
-  for (const piece of pieces(reply.content ?? '', 3)) frames.push(chunk({ content: piece }));
+  for (const piece of splitIntoPieces(reply.reasoning ?? '', 2)) frames.push(chunk({ reasoning_content: piece }));
+  for (const piece of splitIntoPieces(reply.content ?? '', 3)) frames.push(chunk({ content: piece }));
 
   // Each call opens with id + name; its arguments follow in fragments.
-  const fragments = reply.toolCalls.map((call, index) => pieces(call.arguments, 3).map((args) => ({ index, function: { arguments: args } })));
+  const fragments = reply.toolCalls.map((call, index) => splitIntoPieces(call.arguments, 3).map((args) => ({ index, function: { arguments: args } })));
   const opening = (index: number) => {
     const call = reply.toolCalls[index];
     return call ? { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } } : null;
@@ -200,32 +189,22 @@ function errorResponse(res: ServerResponse, behaviour: FakeErrorBehaviour): void
   );
 }
 
-function authorised(request: RecordedRequest, apiKey: string): boolean {
-  return request.headers.authorization === `Bearer ${apiKey}` || request.headers['api-key'] === apiKey;
-}
-
 export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-  return startFakeServer<FakeOpenAIReply>(options, { kind: 'reply' }, async ({ request, behaviour, res }) => {
-    if (request.method !== 'POST' || !request.path.endsWith('/chat/completions')) {
-      errorResponse(res, { kind: 'error', status: 404, errorType: 'invalid_request_error', code: 'unknown_url', message: `Unknown request URL: ${request.method} ${request.path}` });
-      return;
-    }
-    if (options.apiKey !== undefined && !authorised(request, options.apiKey)) {
-      errorResponse(res, { kind: 'error', status: 401, errorType: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' });
-      return;
-    }
-    if (behaviour.kind === 'hang') return;
-    if (behaviour.kind === 'error') {
-      errorResponse(res, behaviour);
-      return;
-    }
-    const body = (request.body ?? {}) as { stream?: unknown; stream_options?: { include_usage?: unknown } };
-    const reply = resolveReply(behaviour.reply, request);
-    const headers = { 'x-request-id': `req_${reply.id}`, 'x-ratelimit-remaining-requests': '99' };
-    if (body.stream === true) {
-      await playStream(res, openAIStreamFrames(reply, body.stream_options?.include_usage === true), behaviour, headers);
-    } else {
-      await playJson(res, openAICompletion(reply), behaviour, headers);
-    }
+  return startFakeUpstream<FakeOpenAIReply>(options, {
+    serves: (request) => request.method === 'POST' && request.path.endsWith('/chat/completions'),
+    notFound: (request) => ({ kind: 'error', status: 404, errorType: 'invalid_request_error', code: 'unknown_url', message: `Unknown request URL: ${request.method} ${request.path}` }),
+    presentsKey: (request, apiKey) => request.headers.authorization === `Bearer ${apiKey}` || request.headers['api-key'] === apiKey,
+    badKey: { kind: 'error', status: 401, errorType: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
+    sendError: errorResponse,
+    async answer({ request, behaviour, res }) {
+      const body = (request.body ?? {}) as { stream?: unknown; stream_options?: { include_usage?: unknown } };
+      const reply = resolveReply(behaviour.reply, request);
+      const headers = { 'x-request-id': `req_${reply.id}`, 'x-ratelimit-remaining-requests': '99' };
+      if (body.stream === true) {
+        await playStream(res, openAIStreamFrames(reply, body.stream_options?.include_usage === true), behaviour, headers);
+      } else {
+        await playJson(res, openAICompletion(reply), behaviour, headers);
+      }
+    },
   });
 }

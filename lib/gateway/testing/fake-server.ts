@@ -4,8 +4,8 @@
  * fake-openai.ts; this file only knows about HTTP, timing and sockets.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listenOnLoopback } from '@/lib/platform/net';
 
 /** One request as the fake upstream saw it. */
 export interface RecordedRequest {
@@ -90,6 +90,79 @@ export type Responder<R> = (context: {
   res: ServerResponse;
 }) => Promise<void>;
 
+/** What every fake's reply script may pin down; left out, each is made up or taken from the request. */
+export interface FakeReplyIdentity {
+  /** The message / completion id; defaults to a numbered fake one. */
+  id?: string;
+  /** Defaults to the model the request named. */
+  model?: string;
+}
+
+/**
+ * Options of a provider fake: the shared plumbing plus the one credential every provider checks.
+ * How the key must be presented (which header) is the wire format's business.
+ */
+export interface FakeUpstreamOptions<R> extends FakeServerOptions<R> {
+  /** When set, requests that do not present this key get 401 in the provider's own error envelope. */
+  apiKey?: string;
+}
+
+/** The behaviours that end in an actual answer (not an error envelope, not silence). */
+export type AnsweringBehaviour<R> = Exclude<FakeBehaviour<R>, FakeErrorBehaviour | { kind: 'hang' }>;
+
+/**
+ * What makes one provider's fake differ from another's: which paths it serves, how a key is
+ * presented, its error envelope and its answers. The order of the checks is the same for every
+ * provider (unknown path → 404, bad key → 401, then the scripted behaviour), so it lives once in
+ * startFakeUpstream.
+ */
+export interface WireFormat<R> {
+  serves(request: RecordedRequest): boolean;
+  notFound(request: RecordedRequest): FakeErrorBehaviour;
+  presentsKey(request: RecordedRequest, apiKey: string): boolean;
+  badKey: FakeErrorBehaviour;
+  sendError(res: ServerResponse, behaviour: FakeErrorBehaviour): void;
+  answer(context: { request: RecordedRequest; behaviour: AnsweringBehaviour<R>; res: ServerResponse }): Promise<void>;
+}
+
+/** Starts a provider fake: the shared request checks and behaviours, the provider's wire format. */
+export function startFakeUpstream<R>(options: FakeUpstreamOptions<R>, wire: WireFormat<R>): Promise<FakeServer<R>> {
+  return startFakeServer<R>(options, { kind: 'reply' }, async ({ request, behaviour, res }) => {
+    if (!wire.serves(request)) {
+      wire.sendError(res, wire.notFound(request));
+      return;
+    }
+    if (options.apiKey !== undefined && !wire.presentsKey(request, options.apiKey)) {
+      wire.sendError(res, wire.badKey);
+      return;
+    }
+    if (behaviour.kind === 'hang') return; // the socket stays open until the client or close() ends it
+    if (behaviour.kind === 'error') {
+      wire.sendError(res, behaviour);
+      return;
+    }
+    await wire.answer({ request, behaviour, res });
+  });
+}
+
+/** The model the request named, so a fake answers "as" that model unless the script says otherwise. */
+export function requestedModel(request: RecordedRequest, fallback: string): string {
+  const { model } = (request.body ?? {}) as { model?: unknown };
+  return typeof model === 'string' ? model : fallback;
+}
+
+/**
+ * Splits a string into up to `parts` roughly equal pieces, as streams deliver text in fragments.
+ * An empty string gives no pieces; a wire format that still sends one empty delta says so itself.
+ */
+export function splitIntoPieces(text: string, parts: number): string[] {
+  if (text.length === 0) return [];
+  const size = Math.ceil(text.length / parts);
+  const out: string[] = [];
+  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size));
+  return out;
+}
+
 /** Plays `behaviour` in sequence, one per request; the last one repeats. */
 export function inSequence<R>(...behaviours: FakeBehaviour<R>[]): (request: RecordedRequest, index: number) => FakeBehaviour<R> {
   if (behaviours.length === 0) throw new Error('inSequence needs at least one behaviour');
@@ -157,11 +230,10 @@ export async function startFakeServer<R>(options: FakeServerOptions<R>, defaultB
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     hookErrors,
     setBehaviour(next) {

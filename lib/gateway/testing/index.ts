@@ -3,8 +3,10 @@ export {
   type BehaviourScript,
   type FakeBehaviour,
   type FakeErrorBehaviour,
+  type FakeReplyIdentity,
   type FakeServer,
   type FakeServerOptions,
+  type FakeUpstreamOptions,
   type RecordedRequest,
 } from './fake-server';
 export {

@@ -1,5 +1,5 @@
+import { decisionForm, decisionPage } from './decision';
 import { html } from './escape';
-import { htmlPage } from './layout';
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
   openid: 'Confirm who you are',
@@ -38,12 +38,6 @@ ${input.unverified ? html`<p class="note">This application registered itself. Ga
 <p>It will be able to:</p>
 <ul>${abilities.map((a) => html`<li>${a}</li>`)}</ul>
 <p>You are signed in as <strong>${input.userEmail}</strong>. Approving sends you back to <strong>${redirectHost(input.redirectUri)}</strong>.</p>
-<form method="post" action="${input.formAction}">
-<input type="hidden" name="csrf" value="${input.csrfToken}">
-<div class="actions">
-<button type="submit" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="approve" class="primary">Approve</button>
-</div>
-</form>`;
-  return htmlPage({ title: 'Authorize application', body, headers: input.setCookie ? { 'set-cookie': input.setCookie } : undefined });
+${decisionForm(input.formAction, { csrf: input.csrfToken })}`;
+  return decisionPage('Authorize application', body, input.setCookie);
 }

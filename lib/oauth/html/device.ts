@@ -1,3 +1,4 @@
+import { decisionForm, decisionPage } from './decision';
 import { html } from './escape';
 import { htmlPage } from './layout';
 
@@ -44,15 +45,8 @@ export function deviceConfirmPage(input: DeviceConfirmInput): Response {
 <p class="note"><code style="font-size:1.4rem;letter-spacing:.15em"><strong>${input.userCode}</strong></code></p>
 <p>Requested ${minutes === 0 ? 'just now' : `${minutes} minute${minutes === 1 ? '' : 's'} ago`}${input.requestedFrom ? ` from ${input.requestedFrom}` : ''}.
 Only approve a sign-in you started yourself.</p>
-<form method="post" action="/device">
-<input type="hidden" name="user_code" value="${input.userCode}">
-<input type="hidden" name="csrf" value="${input.csrfToken}">
-<div class="actions">
-<button type="submit" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="approve" class="primary">Approve</button>
-</div>
-</form>`;
-  return htmlPage({ title: 'Approve sign-in', body, headers: input.setCookie ? { 'set-cookie': input.setCookie } : undefined });
+${decisionForm('/device', { user_code: input.userCode, csrf: input.csrfToken })}`;
+  return decisionPage('Approve sign-in', body, input.setCookie);
 }
 
 export function deviceResultPage(approved: boolean, applicationName: string): Response {
