@@ -9,7 +9,8 @@ let cached: { configured: string | undefined; dataDir: string; secret: Promise<s
  */
 export function installationSecret(): Promise<string> {
   const configured = process.env.GATEHOUSE_SECRET || undefined;
-  const dataDir = path.resolve(process.env.GATEHOUSE_DATA_DIR ?? '.data');
+  // The data directory is chosen at run time; telling Turbopack keeps it from tracing the whole project.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ process.env.GATEHOUSE_DATA_DIR ?? '.data');
   if (!cached || cached.configured !== configured || cached.dataDir !== dataDir) {
     cached = { configured, dataDir, secret: loadOrCreateSecret(configured, dataDir) };
   }
