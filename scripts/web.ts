@@ -43,6 +43,7 @@ if (!dev && !existsSync(path.join(process.cwd(), '.next', 'BUILD_ID'))) fail('no
 const { startWebServer } = await import('@/lib/http/server');
 const { closeDatabase } = await import('@/lib/db/client');
 const { closeAuditWriter } = await import('@/lib/audit');
+const { drainBackgroundTasks } = await import('@/lib/platform/background');
 
 const server = await startWebServer({ port: env.PORT, host: env.HOST, dev });
 console.log(`web: listening on ${server.url}${dev ? ' (development)' : ''}`);
@@ -54,7 +55,10 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   console.log(`web: ${signal} received, closing`);
   try {
     await server.close();
-    // Queued audit events (sign-ins of the last moments) are committed before the pool goes.
+    // Work that outlives its response (settlements, response events, ledger rows) finishes next,
+    // then queued audit events are committed, and only then does the pool go.
+    const unfinished = await drainBackgroundTasks();
+    if (unfinished > 0) console.error(`web: ${unfinished} background task(s) still running at shutdown; the reconciler will close their records`);
     await closeAuditWriter();
     await closeDatabase();
     process.exit(0);

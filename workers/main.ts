@@ -7,6 +7,7 @@ import { closeAuditWriter } from '@/lib/audit';
 import { closeConfigStore, ConfigError, configStore } from '@/lib/config';
 import { closeDatabase } from '@/lib/db/client';
 import { EnvError, loadEnv } from '@/lib/env';
+import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
 import { startHousekeeping } from './jobs/housekeeping';
 
@@ -41,6 +42,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     // before the database pool goes away.
     await closeQueueClient();
     await closeConfigStore();
+    await drainBackgroundTasks();
     await closeAuditWriter();
     await closeDatabase();
     console.log('worker: stopped');
