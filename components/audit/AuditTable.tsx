@@ -39,7 +39,8 @@ const columns: ColumnDef<AuditLogRow>[] = [
   },
 ];
 
-export function AuditTable({ events }: { events: AuditLogRow[] }) {
+/** `eventType`: the filter in force, so an empty page says why it is empty. */
+export function AuditTable({ events, eventType }: { events: AuditLogRow[]; eventType?: string }) {
   return (
     <DataTable
       caption="Latest audit events"
@@ -47,7 +48,7 @@ export function AuditTable({ events }: { events: AuditLogRow[] }) {
       columns={columns}
       getRowId={(event) => event.eventId}
       searchLabel="Search these events"
-      emptyMessage="No audit events recorded yet."
+      emptyMessage={eventType ? `No ${eventType} events recorded yet. Clear the filter to see every event.` : 'No audit events recorded yet.'}
     />
   );
 }

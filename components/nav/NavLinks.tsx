@@ -15,7 +15,8 @@ function isCurrent(pathname: string, href: string): boolean {
 export function NavLinks({ items }: { items: NavItem[] }) {
   const pathname = usePathname();
   return (
-    <ul className="flex items-center gap-1 overflow-x-auto">
+    // Wraps onto a second row on narrow screens rather than scrolling: a hidden item has no cue.
+    <ul className="flex flex-wrap items-center gap-1">
       {items.map((item) => {
         const current = isCurrent(pathname, item.href);
         return (

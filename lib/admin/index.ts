@@ -4,7 +4,7 @@ export { changeActorOf, principalOf, type AdminActor } from './actor';
 export { addRoleBinding, removeRoleBinding, type NewBinding } from './bindings';
 export { listManagedClients, setManagedClientDisabled, type ClientRow } from './clients';
 export { createDepartment, departmentOptions, listDepartments, renameDepartment, type DepartmentOption, type DepartmentRow } from './departments';
-export { createRole, deleteRole, getRole, listRoles, roleOptions, updateRole, ROLE_NAME_PATTERN, type RoleDefinition, type RoleOption, type RoleRow } from './roles';
+export { createRole, defaultRoleId, deleteRole, getRole, listRoles, roleOptions, updateRole, ROLE_NAME_PATTERN, type RoleDefinition, type RoleOption, type RoleRow } from './roles';
 export { listManagedSessions, revokeAllManagedSessions, revokeManagedSession, type SessionRow } from './sessions';
 export {
   createManagedUser,

@@ -45,6 +45,11 @@ function toRow(role: { id: string; name: string; description: string; permission
   };
 }
 
+/** What a role picker preselects: the least privileged built-in role, so a hasty click grants little. */
+export function defaultRoleId(roles: readonly RoleOption[]): string | undefined {
+  return roles.find((role) => role.builtIn && role.name === 'member')?.id;
+}
+
 /** Names for pickers: built-in roles first. */
 export async function roleOptions(tenantId: string): Promise<RoleOption[]> {
   const roles = await db().role.findMany({ where: { tenantId }, orderBy: [{ builtIn: 'desc' }, { name: 'asc' }], select: { id: true, name: true, builtIn: true } });

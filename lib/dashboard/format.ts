@@ -1,16 +1,20 @@
 // Formatting shared by server pages and client tables. Fixed to UTC and en-US so the server's
 // HTML and the browser's hydration render the same text wherever either runs.
 
-const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const integers = new Intl.NumberFormat('en-US');
 
-/** 1 500 000 µ$ → "$1.50". Costs are stored as integer microdollars. */
+/**
+ * Integer microdollars as dollars, exactly: at least cents, and every further non-zero digit down
+ * to the microdollar, so a request that cost $0.000450 never shows as $0.00 and sums add up.
+ * 1 500 000 µ$ → "$1.50", 450 µ$ → "$0.00045", 1 234 567 µ$ → "$1.234567".
+ */
 export function formatMicrodollars(microdollars: bigint | number): string {
   const value = typeof microdollars === 'bigint' ? microdollars : BigInt(Math.trunc(microdollars));
-  // Whole dollars and the remainder apart: a plain Number(µ$) stops being exact past $9 billion.
-  const whole = Number(value / 1_000_000n);
-  const fraction = Number(value % 1_000_000n) / 1_000_000;
-  return dollars.format(whole + fraction);
+  const negative = value < 0n;
+  const magnitude = negative ? -value : value;
+  const whole = integers.format(magnitude / 1_000_000n);
+  const fraction = (magnitude % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '').padEnd(2, '0');
+  return `${negative ? '-' : ''}$${whole}.${fraction}`;
 }
 
 export function formatCount(value: number): string {

@@ -28,7 +28,7 @@ export default async function AuditPage({ searchParams }: AuditPageProps) {
       >
         <EventTypeFilter types={AUDIT_EVENT_TYPES} selected={eventType} />
       </PageHeader>
-      <AuditTable events={events} />
+      <AuditTable events={events} eventType={eventType} />
     </>
   );
 }

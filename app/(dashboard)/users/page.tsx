@@ -6,7 +6,7 @@ import { AccessDenied } from '@/components/layout/AccessDenied';
 import { PageHeader } from '@/components/layout/PageHeader';
 import { UsersTable } from '@/components/users/UsersTable';
 import { departmentOptions } from '@/lib/admin/departments';
-import { roleOptions } from '@/lib/admin/roles';
+import { defaultRoleId, roleOptions } from '@/lib/admin/roles';
 import { dashboardActor } from '@/lib/admin/run-action';
 import { listManagedUsers } from '@/lib/admin/users';
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
@@ -35,7 +35,7 @@ export default async function UsersPage() {
                 <TextField label="Email" name="email" type="email" required />
                 <TextField label="Name" name="name" required />
                 <SelectField label="Department" name="departmentId" options={[{ value: '', label: 'No department' }, ...departments.map((d) => ({ value: d.id, label: d.name }))]} />
-                <SelectField label="Role" name="roleId" defaultValue={roles.find((role) => role.name === 'member')?.id} options={roles.map((role) => ({ value: role.id, label: role.name }))} />
+                <SelectField label="Role" name="roleId" defaultValue={defaultRoleId(roles)} options={roles.map((role) => ({ value: role.id, label: role.name }))} />
               </div>
               <CheckboxField name="scopeRoleToDepartment" label="Grant the role only within the user’s department" hint="Without this the role applies across the whole organisation." />
             </ActionForm>

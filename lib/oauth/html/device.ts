@@ -40,7 +40,8 @@ export interface DeviceConfirmInput {
 export function deviceConfirmPage(input: DeviceConfirmInput): Response {
   const minutes = Math.max(0, Math.round((Date.now() - input.requestedAt.getTime()) / 60_000));
   const body = html`
-<h1>Sign in <strong>${input.applicationName}</strong> as ${input.userEmail}?</h1>
+<h1>Sign in as ${input.userEmail}?</h1>
+<p><strong>${input.applicationName}</strong> is asking to act as you.</p>
 <p>Check that this code matches the one the application shows:</p>
 <p class="note"><code style="font-size:1.4rem;letter-spacing:.15em"><strong>${input.userCode}</strong></code></p>
 <p>Requested ${minutes === 0 ? 'just now' : `${minutes} minute${minutes === 1 ? '' : 's'} ago`}${input.requestedFrom ? ` from ${input.requestedFrom}` : ''}.
@@ -52,6 +53,6 @@ ${decisionForm('/device', { user_code: input.userCode, csrf: input.csrfToken })}
 export function deviceResultPage(approved: boolean, applicationName: string): Response {
   const body = approved
     ? html`<h1>Device connected</h1><p class="success">${applicationName} is now signed in. You can close this window and return to it.</p>`
-    : html`<h1>Sign-in denied</h1><p>The request from ${applicationName} was denied. Nothing was signed in.</p>`;
+    : html`<h1>Sign-in denied</h1><p>You denied the request, so nothing was signed in. You can close this window.</p>`;
   return htmlPage({ title: approved ? 'Device connected' : 'Sign-in denied', body });
 }

@@ -15,7 +15,7 @@ const SURFACE_NAMES: Record<string, string> = { claude_code: 'Claude Code' };
 
 function applicationName(pending: Pick<PendingDeviceAuthorization, 'client' | 'surface'>): string {
   if (pending.client) return pending.client.name;
-  return (pending.surface && SURFACE_NAMES[pending.surface]) || pending.surface || 'An application';
+  return (pending.surface && SURFACE_NAMES[pending.surface]) || pending.surface || 'An unidentified application';
 }
 
 const NOT_FOUND = 'That code is not valid, has expired, or was already used. Check the code, or start signing in again.';

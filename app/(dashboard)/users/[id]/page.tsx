@@ -12,11 +12,12 @@ import { Badge } from '@/components/table/Badge';
 import { BindingsTable } from '@/components/users/BindingsTable';
 import { SessionsTable } from '@/components/users/SessionsTable';
 import { departmentOptions } from '@/lib/admin/departments';
-import { roleOptions } from '@/lib/admin/roles';
+import { defaultRoleId, roleOptions } from '@/lib/admin/roles';
 import { dashboardActor } from '@/lib/admin/run-action';
 import { listManagedSessions } from '@/lib/admin/sessions';
 import { getManagedUser, type ManagedUserDetail } from '@/lib/admin/users';
 import { requireDashboardUser } from '@/lib/auth/session';
+import { ssoSignInOptions } from '@/lib/auth/sso-config';
 import { formatUtcTimestamp } from '@/lib/dashboard/format';
 import { ForbiddenError } from '@/lib/rbac/errors';
 import { UserInputError } from '@/lib/users/tenant';
@@ -35,6 +36,12 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
       <dd className="mt-1 text-sm text-slate-900">{children}</dd>
     </div>
   );
+}
+
+/** How this user can sign in, given whether any SSO provider is configured at all. */
+function signInMethods(hasPassword: boolean, ssoConfigured: boolean): string {
+  if (!hasPassword) return ssoConfigured ? 'SSO only' : 'SSO only (no SSO provider is configured: set a password or add one)';
+  return ssoConfigured ? 'Password or SSO' : 'Password';
 }
 
 function StatusBadges({ detail }: { detail: ManagedUserDetail }) {
@@ -84,7 +91,7 @@ export default async function UserPage({ params }: UserPageProps) {
             <Fact label="Department">{detail.department ?? '—'}</Fact>
             <Fact label="Last sign-in">{detail.lastSignInAt ? formatUtcTimestamp(detail.lastSignInAt) : 'never'}</Fact>
             <Fact label="Created">{formatUtcTimestamp(detail.createdAt)}</Fact>
-            <Fact label="Sign-in">{detail.hasPassword ? 'Password or SSO' : 'SSO only'}</Fact>
+            <Fact label="Sign-in">{signInMethods(detail.hasPassword, ssoSignInOptions().length > 0)}</Fact>
           </dl>
           {detail.canManage ? (
             <ActionForm action={updateUserAction} label="Edit profile" submitLabel="Save profile" pendingLabel="Saving…">
@@ -137,7 +144,7 @@ export default async function UserPage({ params }: UserPageProps) {
               {detail.canManageBindings ? (
                 <ActionForm action={addBindingAction} label="Grant role" submitLabel="Grant role" inline>
                   <Hidden name="userId" value={detail.id} />
-                  <SelectField label="Role" name="roleId" options={roles.map((role) => ({ value: role.id, label: role.name }))} />
+                  <SelectField label="Role" name="roleId" defaultValue={defaultRoleId(roles)} options={roles.map((role) => ({ value: role.id, label: role.name }))} />
                   <SelectField label="Applies" name="departmentId" options={[{ value: '', label: 'Everywhere' }, ...departments.map((d) => ({ value: d.id, label: `Only in ${d.name}` }))]} />
                 </ActionForm>
               ) : null}
