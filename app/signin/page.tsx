@@ -32,7 +32,7 @@ export default async function SignInPage({ searchParams }: SignInPageProps) {
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
         <div className="mb-8 flex flex-col items-center text-center">
-          <GatehouseMark className="h-10 w-10 text-indigo-600" />
+          <GatehouseMark className="h-10 w-10" />
           <h1 className="mt-3 text-2xl font-semibold tracking-tight text-slate-900">Sign in to Gatehouse</h1>
           <p className="mt-1 text-sm text-slate-600">Governance for Claude Cowork and Claude Code</p>
         </div>

@@ -11,7 +11,7 @@ body { margin:0; min-height:100vh; display:flex; align-items:center; justify-con
   background:var(--bg); color:var(--text); font:15px/1.5 ui-sans-serif, system-ui, -apple-system, "Segoe UI", sans-serif; }
 main { width:100%; max-width:28rem; background:var(--card); border:1px solid var(--border); border-radius:.75rem;
   padding:2rem; box-shadow:0 1px 3px rgb(0 0 0 / .06); }
-.brand { font-size:.8rem; font-weight:600; letter-spacing:.08em; text-transform:uppercase; color:var(--muted); margin:0 0 1rem; }
+.brand { display:flex; align-items:center; gap:.5rem; font-size:.8rem; font-weight:600; letter-spacing:.08em; text-transform:uppercase; color:var(--muted); margin:0 0 1rem; }
 h1 { font-size:1.35rem; line-height:1.3; margin:0 0 .75rem; }
 p { margin:.5rem 0; color:var(--muted); }
 strong { color:var(--text); }
@@ -49,11 +49,12 @@ export function htmlPage(options: PageOptions): Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${options.title} · Gatehouse</title>
+<link rel="icon" href="/favicon.svg">
 <style>${new SafeHtml(STYLES)}</style>
 </head>
 <body>
 <main>
-<p class="brand">Gatehouse</p>
+<p class="brand"><img src="/logo.svg" alt="" width="20" height="20">Gatehouse</p>
 ${options.body}
 </main>
 </body>
