@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { pool } from '@/lib/db/client';
 import type { AuditEventInput } from './event';
-import { AuditWriter, type StoredAuditEvent } from './writer';
+import { AuditWriter, type AppendOptions, type StoredAuditEvent } from './writer';
 
 // One writer per process (kept on globalThis like the database handles, so Next's dev reloads
 // share it): group commit only helps if every caller in the process shares the same queue.
@@ -17,9 +17,9 @@ export function auditWriter(): AuditWriter {
   return writer;
 }
 
-/** Records one event; resolves once it is committed to the tenant's chain. */
-export function appendAuditEvent(input: AuditEventInput): Promise<StoredAuditEvent> {
-  return auditWriter().append(input);
+/** Records one event (with its content, if given); resolves once both are committed. */
+export function appendAuditEvent(input: AuditEventInput, options?: AppendOptions): Promise<StoredAuditEvent> {
+  return auditWriter().append(input, options);
 }
 
 /** Records several events; all are validated before any is queued. */

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { closeAuditWriter, appendAuditEvent } from './append';
-import { loadContent, storeContent } from './content';
-import { sampleEvent } from './testing/fixtures';
+import { ContentIntegrityError, loadContent, storeContent } from './content';
+import { sampleEvent, superuserClient } from './testing/fixtures';
 
 afterAll(async () => {
   await closeAuditWriter();
@@ -11,6 +11,19 @@ afterAll(async () => {
 });
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const DAY_MS = 86_400_000;
+
+async function rowsOf(hash: string): Promise<{ tenant_id: string; expires_at: Date | null }[]> {
+  const { rows } = await pool().query<{ tenant_id: string; expires_at: Date | null }>(
+    'SELECT tenant_id::text AS tenant_id, expires_at FROM audit_content WHERE sha256 = $1 ORDER BY tenant_id',
+    [Buffer.from(hash, 'hex')],
+  );
+  return rows;
+}
+
+function daysFromNow(date: Date | null | undefined): number {
+  return (date!.getTime() - Date.now()) / DAY_MS;
+}
 
 describe('audit content', () => {
   it('stores text and returns a reference an event can carry', async () => {
@@ -21,7 +34,7 @@ describe('audit content', () => {
 
     const stored = await appendAuditEvent(sampleEvent(tenant, 1, { content_refs: [ref] }));
     expect(stored.content_refs).toEqual([ref]);
-    expect(await loadContent(ref.sha256)).toMatchObject({
+    expect(await loadContent(tenant, ref.sha256)).toMatchObject({
       ...ref,
       tenant_id: tenant,
       media_type: 'text/plain; charset=utf-8',
@@ -36,20 +49,88 @@ describe('audit content', () => {
     const first = await storeContent({ tenant_id: tenant, kind: 'tool_arguments', body: { path: '/tmp/a', nonce, depth: 2 } });
     const second = await storeContent({ tenant_id: tenant, kind: 'tool_arguments', body: { depth: 2, nonce, path: '/tmp/a' } });
     expect(second).toEqual(first);
-    const { rows } = await pool().query('SELECT count(*)::int AS n FROM audit_content WHERE sha256 = $1', [Buffer.from(first.sha256, 'hex')]);
-    expect(rows[0]).toEqual({ n: 1 });
-    const loaded = await loadContent(first.sha256);
+    expect(await rowsOf(first.sha256)).toHaveLength(1);
+    const loaded = await loadContent(tenant, first.sha256);
     expect(loaded?.media_type).toBe('application/json');
     expect(JSON.parse(loaded!.body)).toEqual({ depth: 2, nonce, path: '/tmp/a' });
   });
 
-  it('sets expiry from retention and hides expired content', async () => {
+  it('sets expiry from retention (rounded up to the hour) and hides expired content', async () => {
     const tenant = randomUUID();
     const ref = await storeContent({ tenant_id: tenant, kind: 'completion', body: `kept a week ${randomUUID()}`, retention_days: 7 });
-    const loaded = await loadContent(ref.sha256);
-    const days = (loaded!.expires_at!.getTime() - loaded!.created_at.getTime()) / 86_400_000;
-    expect(days).toBeCloseTo(7, 3);
-    expect(await loadContent(sha256(`never stored ${randomUUID()}`))).toBeNull();
+    const loaded = await loadContent(tenant, ref.sha256);
+    const days = daysFromNow(loaded!.expires_at);
+    expect(days).toBeGreaterThanOrEqual(7);
+    expect(days).toBeLessThanOrEqual(7 + 1 / 24);
+    expect(await loadContent(tenant, sha256(`never stored ${randomUUID()}`))).toBeNull();
+
+    const admin = await superuserClient();
+    try {
+      await admin.query("UPDATE audit_content SET expires_at = now() - interval '1 minute' WHERE tenant_id = $1", [tenant]);
+    } finally {
+      await admin.end();
+    }
+    expect(await loadContent(tenant, ref.sha256)).toBeNull();
+  });
+
+  it('keeps content per tenant: the same text from two tenants is two rows, each readable only by its tenant', async () => {
+    const [first, second] = [randomUUID(), randomUUID()].sort();
+    const text = `the same words from two tenants ${randomUUID()}`;
+    await storeContent({ tenant_id: first!, kind: 'prompt', body: text, retention_days: 7 });
+    const ref = await storeContent({ tenant_id: second!, kind: 'prompt', body: text, retention_days: 365 });
+
+    const rows = await rowsOf(ref.sha256);
+    expect(rows.map((row) => row.tenant_id)).toEqual([first, second]);
+    // Each tenant's copy lives under that tenant's retention, not the first writer's.
+    expect(daysFromNow(rows[0]!.expires_at)).toBeLessThan(8);
+    expect(daysFromNow(rows[1]!.expires_at)).toBeGreaterThan(364);
+    expect((await loadContent(second!, ref.sha256))?.tenant_id).toBe(second);
+    expect(await loadContent(randomUUID(), ref.sha256)).toBeNull();
+  });
+
+  it('moves expiry forward when content is referenced again, never back', async () => {
+    const tenant = randomUUID();
+    const text = `referenced again ${randomUUID()}`;
+    const ref = await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 7 });
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 30 });
+    expect(daysFromNow((await rowsOf(ref.sha256))[0]!.expires_at)).toBeGreaterThan(29.9);
+
+    // A later reference under a shorter retention does not cut short what an earlier one promised.
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 1 });
+    expect(daysFromNow((await rowsOf(ref.sha256))[0]!.expires_at)).toBeGreaterThan(29.9);
+
+    // Keep-for-ever wins over any date, and stays.
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text });
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 3 });
+    expect((await rowsOf(ref.sha256))[0]!.expires_at).toBeNull();
+  });
+
+  it('lets the app role change audit_content only through the checked store function', async () => {
+    const tenant = randomUUID();
+    const ref = await storeContent({ tenant_id: tenant, kind: 'prompt', body: `guarded ${randomUUID()}`, retention_days: 7 });
+    const key = [tenant, Buffer.from(ref.sha256, 'hex')];
+    await expect(
+      pool().query("INSERT INTO audit_content (sha256, tenant_id, kind, body, byte_size) VALUES ($2, $1, 'prompt', 'forged', 6)", [tenant, Buffer.alloc(32, 7)]),
+    ).rejects.toThrow(/permission denied/);
+    await expect(pool().query("UPDATE audit_content SET expires_at = now() WHERE tenant_id = $1 AND sha256 = $2", key)).rejects.toThrow(/permission denied/);
+    await expect(pool().query('DELETE FROM audit_content WHERE tenant_id = $1 AND sha256 = $2', key)).rejects.toThrow(/permission denied/);
+    // A row whose hash is not the SHA-256 of its body is refused.
+    await expect(
+      pool().query("SELECT audit_store_content(ARRAY[$1::uuid], ARRAY[$2::bytea], ARRAY['prompt'], ARRAY['text/plain'], ARRAY['forged body'], ARRAY[7])", [tenant, Buffer.from(sha256('the real body'), 'hex')]),
+    ).rejects.toMatchObject({ code: '22000' });
+    expect(await loadContent(tenant, ref.sha256)).not.toBeNull();
+  });
+
+  it('names content that was edited after it was stored', async () => {
+    const tenant = randomUUID();
+    const ref = await storeContent({ tenant_id: tenant, kind: 'prompt', body: `original ${randomUUID()}` });
+    const admin = await superuserClient();
+    try {
+      await admin.query("UPDATE audit_content SET body = 'rewritten' WHERE tenant_id = $1", [tenant]);
+    } finally {
+      await admin.end();
+    }
+    await expect(loadContent(tenant, ref.sha256)).rejects.toBeInstanceOf(ContentIntegrityError);
   });
 
   it('refuses content PostgreSQL cannot hold and malformed options', async () => {
@@ -57,6 +138,13 @@ describe('audit content', () => {
     await expect(storeContent({ tenant_id: tenant, kind: 'prompt', body: 'a\u0000b' })).rejects.toThrow(/NUL/);
     await expect(storeContent({ tenant_id: 'nope', kind: 'prompt', body: 'x' })).rejects.toThrow(/tenant_id/);
     await expect(storeContent({ tenant_id: tenant, kind: 'prompt', body: 'x', retention_days: 0 })).rejects.toThrow(/retention_days/);
-    await expect(loadContent('XYZ')).rejects.toThrow(/sha256/);
+    await expect(loadContent(tenant, 'XYZ')).rejects.toThrow(/sha256/);
+  });
+
+  it('stores JSON holding a lone surrogate, and gives the exact value back', async () => {
+    const tenant = randomUUID();
+    const value = { text: `half a pair \ud800 ${randomUUID()}` };
+    const ref = await storeContent({ tenant_id: tenant, kind: 'prompt', body: value });
+    expect(JSON.parse((await loadContent(tenant, ref.sha256))!.body)).toEqual(value);
   });
 });

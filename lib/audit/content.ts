@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { pool } from '@/lib/db/client';
-import { canonicalJson } from './canonical';
 import { CONTENT_KINDS, type ContentKind } from './event';
 import type { Queryable } from './queryable';
 
@@ -9,6 +8,12 @@ import type { Queryable } from './queryable';
  * Prompts, completions and tool payloads live apart from the chain, under their own retention:
  * an event carries only {kind, sha256, byte_size} in content_refs, so expiring content never
  * breaks a hash chain, and reading content can be permissioned separately from reading events.
+ *
+ * Content is per tenant and addressed by the SHA-256 of its bytes: the same bytes from one
+ * tenant are one row, and every new reference moves that row's expiry forward to the new
+ * reference's retention. Writes go through the database function audit_store_content (the app
+ * role may not INSERT or UPDATE audit_content itself), which checks each hash against its body.
+ * Expired rows are deleted by purgeExpiredContent, run by the worker.
  */
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -16,10 +21,10 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export interface StoreContentInput {
   tenant_id: string;
   kind: ContentKind;
-  /** Text is stored as given; any other JSON value as RFC 8785 canonical JSON, so equal values dedupe. */
+  /** Text is stored as given; any other JSON value as canonical JSON (contentJson), so equal values dedupe. */
   body: JsonValue;
   media_type?: string;
-  /** Days until the content may be purged; absent means kept until removed by policy. */
+  /** Days to keep the content after this reference; absent means kept until removed by policy. */
   retention_days?: number;
 }
 
@@ -38,21 +43,64 @@ export interface StoredContent extends ContentRef {
   expires_at: Date | null;
 }
 
+/** A content row validated, serialised and hashed, ready to be written (alone or with its event). */
+export interface PreparedContent {
+  ref: ContentRef;
+  tenant_id: string;
+  media_type: string;
+  text: string;
+  retention_days: number | null;
+}
+
+/** A content row does not hash to the sha256 it is stored under: someone edited it. */
+export class ContentIntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContentIntegrityError';
+  }
+}
+
 export const MAX_CONTENT_BYTES = 16 * 1024 * 1024;
 
 const optionsSchema = z.strictObject({
-  tenant_id: z.guid(),
+  tenant_id: z.guid().transform((value) => value.toLowerCase()),
   kind: z.enum(CONTENT_KINDS),
   media_type: z.string().min(1).max(200).optional(),
   retention_days: z.number().int().positive().max(36_500).optional(),
 });
 
-function serialise(body: JsonValue, mediaType: string | undefined): { text: string; mediaType: string } {
-  if (typeof body === 'string') return { text: body, mediaType: mediaType ?? 'text/plain; charset=utf-8' };
-  return { text: canonicalJson(body), mediaType: mediaType ?? 'application/json' };
+/**
+ * RFC 8785 canonical JSON (keys sorted by UTF-16 code units, numbers and strings as
+ * JSON.stringify writes them), except that a lone surrogate is written as its \uXXXX escape
+ * where JCS refuses it: a request body may hold one, and its evidence must still be stored, as
+ * sent. JSON.parse gives the exact value back.
+ */
+export function contentJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : contentJson(item))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${contentJson(record[key])}`).join(',')}}`;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('content JSON cannot hold NaN or Infinity');
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new Error(`content JSON cannot hold a ${typeof value}`);
+  return text;
 }
 
-export async function storeContent(input: StoreContentInput, database: Queryable = pool()): Promise<ContentRef> {
+function serialise(body: unknown, mediaType: string | undefined): { text: string; mediaType: string } {
+  if (typeof body === 'string') return { text: body, mediaType: mediaType ?? 'text/plain; charset=utf-8' };
+  return { text: contentJson(body), mediaType: mediaType ?? 'application/json' };
+}
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Validates and hashes content without writing it; throws if it cannot be stored. */
+export function prepareContent(input: Omit<StoreContentInput, 'body'> & { body: unknown }): PreparedContent {
   const { body, ...options } = input;
   const { tenant_id, kind, media_type, retention_days } = optionsSchema.parse(options);
   const { text, mediaType } = serialise(body, media_type);
@@ -61,22 +109,53 @@ export async function storeContent(input: StoreContentInput, database: Queryable
   }
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length > MAX_CONTENT_BYTES) throw new Error(`content is ${bytes.length} bytes, over the ${MAX_CONTENT_BYTES} limit`);
-  const sha256 = createHash('sha256').update(bytes).digest();
-
-  // Same bytes, same row: the first writer's row (and its retention) stands. The app role may
-  // not UPDATE audit_content, so a later, longer retention cannot extend it.
-  await database.query(
-    `INSERT INTO audit_content (sha256, tenant_id, kind, media_type, body, byte_size, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(days => $7::int) END)
-     ON CONFLICT (sha256) DO NOTHING`,
-    [sha256, tenant_id.toLowerCase(), kind, mediaType, text, bytes.length, retention_days ?? null],
-  );
-  return { kind, sha256: sha256.toString('hex'), byte_size: bytes.length };
+  return { ref: { kind, sha256: sha256Of(bytes), byte_size: bytes.length }, tenant_id, media_type: mediaType, text, retention_days: retention_days ?? null };
 }
 
-/** The content behind a content_ref, or null when unknown or past its retention. */
-export async function loadContent(sha256: string, database: Queryable = pool()): Promise<StoredContent | null> {
+/**
+ * Writes prepared rows in one statement, inside the caller's transaction when `database` is
+ * one (the audit writer passes its batch's). A row already stored keeps its bytes and gets the
+ * later of its expiry and this reference's.
+ */
+export async function writeContent(rows: readonly PreparedContent[], database: Queryable): Promise<void> {
+  if (rows.length === 0) return;
+  await database.query('SELECT audit_store_content($1::uuid[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::int[])', [
+    rows.map((row) => row.tenant_id),
+    rows.map((row) => Buffer.from(row.ref.sha256, 'hex')),
+    rows.map((row) => row.ref.kind),
+    rows.map((row) => row.media_type),
+    rows.map((row) => row.text),
+    rows.map((row) => row.retention_days),
+  ]);
+}
+
+/** Stores one piece of content on its own; to store content with its event, pass it to append(). */
+export async function storeContent(input: StoreContentInput, database: Queryable = pool()): Promise<ContentRef> {
+  const prepared = prepareContent(input);
+  await writeContent([prepared], database);
+  return prepared.ref;
+}
+
+export interface ContentRow {
+  sha256: string;
+  media_type: string;
+  body: string;
+}
+
+/** Throws ContentIntegrityError unless the body hashes to the sha256 it was loaded by. */
+export function checkContentIntegrity(row: ContentRow): void {
+  if (sha256Of(Buffer.from(row.body, 'utf8')) !== row.sha256) {
+    throw new ContentIntegrityError(`content ${row.sha256} does not match its SHA-256 (edited content)`);
+  }
+}
+
+function checkedSha256(sha256: string): Buffer {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('sha256 must be 64 lowercase hex characters');
+  return Buffer.from(sha256, 'hex');
+}
+
+/** The tenant's content behind a content_ref, or null when unknown, expired or purged. */
+export async function loadContent(tenantId: string, sha256: string, database: Queryable = pool()): Promise<StoredContent | null> {
   const { rows } = await database.query<{
     tenant_id: string;
     kind: ContentKind;
@@ -87,9 +166,55 @@ export async function loadContent(sha256: string, database: Queryable = pool()):
     expires_at: Date | null;
   }>(
     `SELECT tenant_id::text AS tenant_id, kind, media_type, body, byte_size, created_at, expires_at
-     FROM audit_content WHERE sha256 = $1 AND (expires_at IS NULL OR expires_at > now())`,
-    [Buffer.from(sha256, 'hex')],
+     FROM audit_content WHERE tenant_id = $1 AND sha256 = $2 AND (expires_at IS NULL OR expires_at > now())`,
+    [z.guid().parse(tenantId), checkedSha256(sha256)],
   );
   const row = rows[0];
-  return row ? { sha256, ...row } : null;
+  if (!row) return null;
+  checkContentIntegrity({ sha256, ...row });
+  return { sha256, ...row };
+}
+
+/** The tenant's unexpired rows among `sha256s` (any order; missing ones are simply absent). */
+export async function loadContentRows(tenantId: string, sha256s: readonly string[], database: Queryable = pool()): Promise<Map<string, ContentRow>> {
+  const { rows } = await database.query<ContentRow>(
+    `SELECT encode(sha256, 'hex') AS sha256, media_type, body FROM audit_content
+     WHERE tenant_id = $1 AND sha256 = ANY($2::bytea[]) AND (expires_at IS NULL OR expires_at > now())`,
+    [tenantId, sha256s.map(checkedSha256)],
+  );
+  for (const row of rows) checkContentIntegrity(row);
+  return new Map(rows.map((row) => [row.sha256, row]));
+}
+
+export interface PurgeOptions {
+  /** Rows deleted per statement (and per transaction); bounds lock time and WAL bursts. */
+  batchSize?: number;
+  /** Statements per call at most; what is left waits for the next run. */
+  maxBatches?: number;
+}
+
+export interface PurgeResult {
+  purged: number;
+  batches: number;
+  /** False when maxBatches stopped the purge with expired content left. */
+  complete: boolean;
+}
+
+/**
+ * Deletes expired content in bounded batches through audit_purge_expired_content (SECURITY
+ * DEFINER: the app role has no DELETE on audit_content, and the database's clock decides what
+ * has expired). Events reference content by hash only, so chains are untouched; loadContent of
+ * a purged ref returns null.
+ */
+export async function purgeExpiredContent(options: PurgeOptions = {}, database: Queryable = pool()): Promise<PurgeResult> {
+  const batchSize = options.batchSize ?? 1_000;
+  const maxBatches = options.maxBatches ?? 1_000;
+  let purged = 0;
+  for (let batches = 1; ; batches++) {
+    const { rows } = await database.query<{ purged: number }>('SELECT audit_purge_expired_content($1) AS purged', [batchSize]);
+    const count = rows[0]?.purged ?? 0;
+    purged += count;
+    if (count < batchSize) return { purged, batches, complete: true };
+    if (batches >= maxBatches) return { purged, batches, complete: false };
+  }
 }

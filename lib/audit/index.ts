@@ -18,8 +18,24 @@ export {
   type ContentKind,
 } from './event';
 export { GENESIS_HASH, canonicalJson, chainHash } from './canonical';
-export { AuditWriteError, AuditWriter, type AuditWriterOptions, type AuditWriterStats, type StoredAuditEvent } from './writer';
+export { AuditWriteError, AuditWriter, type AppendOptions, type AuditWriterOptions, type AuditWriterStats, type StoredAuditEvent } from './writer';
 export { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
-export { MAX_CONTENT_BYTES, loadContent, storeContent, type ContentRef, type JsonValue, type StoreContentInput, type StoredContent } from './content';
+export {
+  ContentIntegrityError,
+  MAX_CONTENT_BYTES,
+  contentJson,
+  loadContent,
+  prepareContent,
+  purgeExpiredContent,
+  storeContent,
+  type ContentRef,
+  type JsonValue,
+  type PreparedContent,
+  type PurgeOptions,
+  type PurgeResult,
+  type StoreContentInput,
+  type StoredContent,
+} from './content';
+export { CHAIN_LINK_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, loadDocument, prepareManifest, type ManifestInput, type PreparedDocument, type SplitPlan } from './manifest';
 export { verifyAuditChains, type ChainBreak, type ChainReport, type VerifyOptions, type VerifyReport } from './verify';
 export type { Queryable } from './queryable';

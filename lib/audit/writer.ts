@@ -1,5 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { chainHash, GENESIS_HASH } from './canonical';
+import { writeContent, type PreparedContent } from './content';
 import { parseAuditEvent, type AuditEvent, type AuditEventInput } from './event';
 
 /** An event as committed: its place in the tenant's chain included. */
@@ -8,6 +9,16 @@ export type StoredAuditEvent = AuditEvent & { seq: number };
 export interface AuditWriterOptions {
   /** Most events one transaction carries; more wait for the next one. */
   maxBatch?: number;
+  /** Most content bytes one transaction carries (an event with more still goes, alone). */
+  maxBatchContentBytes?: number;
+}
+
+export interface AppendOptions {
+  /**
+   * Content rows (prepareContent, prepareManifest) committed in the event's transaction: both
+   * are stored or neither is. They must belong to the event's tenant.
+   */
+  content?: readonly PreparedContent[];
 }
 
 export interface AuditWriterStats {
@@ -21,14 +32,24 @@ export interface AuditWriterStats {
 
 /** The database refused or lost a batch; every event in it was rolled back and rejected. */
 export class AuditWriteError extends Error {
-  constructor(message: string, options: { cause: unknown }) {
+  /**
+   * True when the database answered with an error, so the transaction certainly did not
+   * commit and writing something else instead cannot duplicate it; false when the connection
+   * was lost or never made (the outcome of a COMMIT in flight is then unknown).
+   */
+  readonly refusedByDatabase: boolean;
+
+  constructor(message: string, options: { cause: unknown; refusedByDatabase: boolean }) {
     super(message, options);
     this.name = 'AuditWriteError';
+    this.refusedByDatabase = options.refusedByDatabase;
   }
 }
 
 interface Pending {
   event: AuditEvent;
+  content: readonly PreparedContent[];
+  contentBytes: number;
   resolve: (stored: StoredAuditEvent) => void;
   reject: (error: Error) => void;
 }
@@ -39,6 +60,7 @@ interface ChainHead {
 }
 
 const DEFAULT_MAX_BATCH = 500;
+const DEFAULT_MAX_BATCH_CONTENT_BYTES = 32 * 1024 * 1024;
 const TRANSIENT_ATTEMPTS = 3;
 
 // Deadlocks and serialization failures say nothing about the events; trying again is safe.
@@ -54,6 +76,11 @@ function causedByAnEvent(error: unknown): boolean {
   return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }
 
+/** An error answer from the server, not about the connection itself (classes 08 and 57). */
+function databaseRefusal(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? '');
+}
+
 class ConnectionLost extends Error {}
 
 /**
@@ -67,6 +94,7 @@ class ConnectionLost extends Error {}
  */
 export class AuditWriter {
   private readonly maxBatch: number;
+  private readonly maxBatchContentBytes: number;
   private queue: Pending[] = [];
   private draining: Promise<void> | null = null;
   private closed = false;
@@ -77,22 +105,35 @@ export class AuditWriter {
     options: AuditWriterOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.maxBatchContentBytes = options.maxBatchContentBytes ?? DEFAULT_MAX_BATCH_CONTENT_BYTES;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new Error('maxBatch must be a positive integer');
   }
 
-  /** Resolves once the event is durably committed; rejects at once if the input is invalid. */
-  async append(input: AuditEventInput): Promise<StoredAuditEvent> {
-    const [stored] = await this.appendMany([input]);
+  /**
+   * Resolves once the event (and its content, if any) is durably committed; rejects at once if
+   * the input is invalid.
+   */
+  async append(input: AuditEventInput, options: AppendOptions = {}): Promise<StoredAuditEvent> {
+    const [stored] = await this.enqueue([{ input, content: options.content ?? [] }]);
     if (!stored) throw new Error('unreachable: one input, no result');
     return stored;
   }
 
   /** Validates all inputs first: if any is invalid, none is queued. */
-  async appendMany(inputs: readonly AuditEventInput[]): Promise<StoredAuditEvent[]> {
+  appendMany(inputs: readonly AuditEventInput[]): Promise<StoredAuditEvent[]> {
+    return this.enqueue(inputs.map((input) => ({ input, content: [] })));
+  }
+
+  private async enqueue(entries: readonly { input: AuditEventInput; content: readonly PreparedContent[] }[]): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new Error('audit writer is closed');
-    const events = inputs.map(parseAuditEvent);
-    const results = events.map(
-      (event) => new Promise<StoredAuditEvent>((resolve, reject) => this.queue.push({ event, resolve, reject })),
+    const parsed = entries.map(({ input, content }) => {
+      const event = parseAuditEvent(input);
+      const foreign = content.find((row) => row.tenant_id !== event.tenant_id);
+      if (foreign) throw new Error(`content ${foreign.ref.sha256} belongs to tenant ${foreign.tenant_id}, not to the event's tenant ${event.tenant_id}`);
+      return { event, content, contentBytes: content.reduce((sum, row) => sum + row.ref.byte_size, 0) };
+    });
+    const results = parsed.map(
+      (entry) => new Promise<StoredAuditEvent>((resolve, reject) => this.queue.push({ ...entry, resolve, reject })),
     );
     this.startDraining();
     return Promise.all(results);
@@ -122,11 +163,11 @@ export class AuditWriter {
       try {
         client = await this.pool.connect();
       } catch (error) {
-        this.rejectAll(this.queue.splice(0), error);
+        this.rejectAll(this.queue.splice(0), error, false);
         return;
       }
       // Taken only now: everything that arrived while waiting for a connection rides along.
-      const batch = this.queue.splice(0, this.maxBatch);
+      const batch = this.takeBatch();
       let lost: Error | undefined;
       try {
         await this.commitIsolating(client, batch);
@@ -139,6 +180,18 @@ export class AuditWriter {
     }
   }
 
+  /** Up to maxBatch events from the queue, stopping before their content exceeds its cap. */
+  private takeBatch(): Pending[] {
+    let count = 0;
+    let bytes = 0;
+    for (const pending of this.queue) {
+      if (count === this.maxBatch || (count > 0 && bytes + pending.contentBytes > this.maxBatchContentBytes)) break;
+      bytes += pending.contentBytes;
+      count += 1;
+    }
+    return this.queue.splice(0, count);
+  }
+
   /**
    * Commits the batch in one transaction. If an event in it makes the database refuse the batch,
    * the halves are retried apart so one bad event cannot sink the others' writes.
@@ -146,14 +199,14 @@ export class AuditWriter {
   private async commitIsolating(client: pg.PoolClient, batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const stored = await this.commit(client, batch.map((pending) => pending.event));
+        const stored = await this.commit(client, batch);
         this.counters.commits += 1;
         this.counters.events += batch.length;
         batch.forEach((pending, index) => pending.resolve(stored[index]!));
         return;
       } catch (error) {
         if (error instanceof ConnectionLost) {
-          this.rejectAll(batch, error.cause);
+          this.rejectAll(batch, error.cause, false);
           throw error;
         }
         if (TRANSIENT_CODES.has(sqlState(error) ?? '') && attempt < TRANSIENT_ATTEMPTS) continue;
@@ -164,22 +217,22 @@ export class AuditWriter {
             await this.commitIsolating(client, first);
           } catch (lost) {
             // The connection died under the first half: the second half must not be left hanging.
-            this.rejectAll(second, lost instanceof ConnectionLost ? lost.cause : lost);
+            this.rejectAll(second, lost instanceof ConnectionLost ? lost.cause : lost, false);
             throw lost;
           }
           await this.commitIsolating(client, second);
           return;
         }
-        this.rejectAll(batch, error);
+        this.rejectAll(batch, error, databaseRefusal(error));
         return;
       }
     }
   }
 
-  private async commit(client: pg.PoolClient, events: AuditEvent[]): Promise<StoredAuditEvent[]> {
+  private async commit(client: pg.PoolClient, batch: readonly Pending[]): Promise<StoredAuditEvent[]> {
     try {
       await client.query('BEGIN');
-      const stored = await this.writeChains(client, events);
+      const stored = await this.writeChains(client, batch);
       await client.query('COMMIT');
       return stored;
     } catch (error) {
@@ -192,7 +245,8 @@ export class AuditWriter {
     }
   }
 
-  private async writeChains(client: pg.PoolClient, events: AuditEvent[]): Promise<StoredAuditEvent[]> {
+  private async writeChains(client: pg.PoolClient, batch: readonly Pending[]): Promise<StoredAuditEvent[]> {
+    const events = batch.map((pending) => pending.event);
     // Sorted so every writer takes row locks in the same order and none can deadlock another.
     const tenants = [...new Set(events.map((event) => event.tenant_id))].sort();
     await client.query(
@@ -209,6 +263,9 @@ export class AuditWriter {
       if (seq > 0 && !row.hash) throw new Error(`audit chain head for tenant ${row.tenant_id} has seq ${seq} but no hash`);
       heads.set(row.tenant_id, { seq, hash: row.hash ?? GENESIS_HASH });
     }
+    // After the head locks: two transactions storing the same tenant's content are serialised
+    // by that tenant's head, so they never wait on each other's content rows.
+    await writeContent(batch.flatMap((pending) => pending.content), client);
 
     const stored: StoredAuditEvent[] = [];
     const columns = {
@@ -285,11 +342,11 @@ export class AuditWriter {
     return stored;
   }
 
-  private rejectAll(batch: Pending[], cause: unknown): void {
+  private rejectAll(batch: Pending[], cause: unknown, refusedByDatabase: boolean): void {
     if (batch.length === 0) return;
     this.counters.failed += batch.length;
     const reason = cause instanceof Error ? cause.message : String(cause);
-    const error = new AuditWriteError(`audit write failed, ${batch.length} event(s) not recorded: ${reason}`, { cause });
+    const error = new AuditWriteError(`audit write failed, ${batch.length} event(s) not recorded: ${reason}`, { cause, refusedByDatabase });
     for (const pending of batch) pending.reject(error);
   }
 }

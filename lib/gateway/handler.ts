@@ -263,7 +263,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
         decision: admitted.redactions.length
           ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
           : { decision: 'allow' },
-        prompt: JSON.stringify(body),
+        prompt: body,
         retentionDays: context.snapshot.config.audit.content_retention_days,
         tags: admitted.tags,
         estimatedInputTokens,

@@ -1,8 +1,17 @@
 // Durable evidence of every gateway call: policy decisions, the request event (committed before
 // anything goes upstream) and the response event, all with the call's trace id; prompts and
-// completions in the content store under the configured retention.
-import { createHash } from 'node:crypto';
-import { appendAuditEvent, storeContent, type AuditEventInput, type ContentRef } from '@/lib/audit';
+// completions in the content store under the configured retention, each committed in one
+// transaction with its event.
+import {
+  appendAuditEvent,
+  AuditWriteError,
+  prepareContent,
+  prepareManifest,
+  type AuditEventInput,
+  type PreparedContent,
+  type PreparedDocument,
+  type SplitPlan,
+} from '@/lib/audit';
 import type { AttemptRecord, CompletionSummary, GatewayCaller, RouteDecision, UpstreamTarget, Usage } from '@/lib/gateway/contracts';
 import { clientIp, userAgent } from '@/lib/http/client-ip';
 
@@ -77,17 +86,20 @@ export async function recordPolicyDecision(record: CallRecord, input: PolicyDeci
   await appendAuditEvent(seal(event));
 }
 
-/** The content ref storeContent will return for a text body, computed up front (same bytes, same hash). */
-function textRef(kind: ContentRef['kind'], text: string): ContentRef {
-  const bytes = Buffer.from(text, 'utf8');
-  return { kind, sha256: createHash('sha256').update(bytes).digest('hex'), byte_size: bytes.length };
-}
+/**
+ * A Messages request is stored as a manifest: each message a row of its own (linked to the one
+ * before it), the system prompt and the tool list one row each, so the history a conversation
+ * resends every turn is stored once per tenant. See lib/audit/manifest.ts.
+ */
+const PROMPT_SPLIT: SplitPlan = { chains: ['messages'], parts: ['system', 'tools'] };
 
-// audit_content holds up to 16 MiB per row; a bigger prompt is recorded without its content.
-const MAX_STORED_CONTENT_BYTES = 16 * 1024 * 1024;
-
-function storable(text: string): boolean {
-  return Buffer.byteLength(text) <= MAX_STORED_CONTENT_BYTES && !text.includes('\u0000') && text.isWellFormed();
+/** Content prepared for storage, or why it cannot be stored (a row over 16 MiB). */
+function prepared<T>(prepare: () => T): { ok: true; value: T } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: prepare() };
+  } catch (error) {
+    return { ok: false, reason: (error instanceof Error ? error.message : String(error)).slice(0, 4000) };
+  }
 }
 
 export interface RequestEventInput {
@@ -97,8 +109,8 @@ export interface RequestEventInput {
   temperature: unknown;
   route: RouteDecision;
   decision: { decision: 'allow' | 'redact'; rule?: string; reason?: string };
-  /** The request body as it goes upstream (redactions applied), as JSON text. */
-  prompt: string;
+  /** The request body as it goes upstream (redactions applied, tags removed). */
+  prompt: Readonly<Record<string, unknown>>;
   retentionDays: number;
   tags: Record<string, string>;
   estimatedInputTokens: number;
@@ -110,8 +122,9 @@ function targetName(target: UpstreamTarget): string {
 }
 
 /**
- * The `inference.request` event and the prompt in the content store, written together; resolves
- * only once both are committed, so nothing reaches an upstream without its evidence.
+ * The `inference.request` event and the prompt in the content store, committed in one
+ * transaction; resolves only once both are, so nothing reaches an upstream without its
+ * evidence, and a failure leaves neither (the caller refuses the request).
  */
 export async function recordInferenceRequest(record: CallRecord, input: RequestEventInput): Promise<void> {
   const event = base(record);
@@ -132,16 +145,16 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
   });
   for (const [name, value] of Object.entries(input.tags)) event.attributes[`tags.${name}`] = value;
 
-  const writes: Promise<unknown>[] = [];
-  if (storable(input.prompt)) {
-    const ref = textRef('prompt', input.prompt);
-    event.content_refs = [ref];
-    writes.push(storeContent({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', body: input.prompt, media_type: 'application/json', retention_days: input.retentionDays }));
+  const prompt = prepared<PreparedDocument>(() =>
+    prepareManifest({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', body: input.prompt, retention_days: input.retentionDays }, PROMPT_SPLIT),
+  );
+  if (prompt.ok) {
+    event.content_refs = [prompt.value.ref];
   } else {
     event.attributes.prompt_not_stored = true;
+    event.attributes.prompt_not_stored_reason = prompt.reason;
   }
-  writes.push(appendAuditEvent(seal(event)));
-  await Promise.all(writes);
+  await appendAuditEvent(seal(event), { content: prompt.ok ? prompt.value.content : [] });
 }
 
 export interface ResponseEventInput {
@@ -183,7 +196,11 @@ function outcomeOf(input: ResponseEventInput): 'success' | 'failure' | 'unknown'
   return 'success';
 }
 
-/** The `inference.response` event (and the completion's content); resolves once committed. */
+/**
+ * The `inference.response` event and the completion's content, committed in one transaction;
+ * resolves once committed. Should the database refuse the content, the event is recorded
+ * without it (marked completion_not_stored): the answer has happened, its record must not be lost.
+ */
 export async function recordInferenceResponse(record: CallRecord, input: ResponseEventInput): Promise<void> {
   const event = base(record);
   event.event_type = 'inference.response';
@@ -214,13 +231,27 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
   if (input.target) event.attributes.upstream = targetName(input.target);
   if (input.clientDisconnected) event.attributes.client_disconnected = true;
 
+  let content: PreparedContent[] = [];
   if (completion && completion.content.length > 0) {
-    const text = JSON.stringify(completion.content);
-    if (storable(text)) {
-      event.content_refs = [
-        await storeContent({ tenant_id: record.caller.principal.tenantId, kind: 'completion', body: text, media_type: 'application/json', retention_days: input.retentionDays }),
-      ];
+    const stored = prepared(() =>
+      prepareContent({ tenant_id: record.caller.principal.tenantId, kind: 'completion', body: completion.content, retention_days: input.retentionDays }),
+    );
+    if (stored.ok) {
+      event.content_refs = [stored.value.ref];
+      content = [stored.value];
+    } else {
+      event.attributes.completion_not_stored = true;
+      event.attributes.completion_not_stored_reason = stored.reason;
     }
   }
-  await appendAuditEvent(seal(event));
+  try {
+    await appendAuditEvent(seal(event), { content });
+  } catch (error) {
+    // Only a definite refusal: after a lost connection the first write may have committed.
+    if (content.length === 0 || !(error instanceof AuditWriteError) || !error.refusedByDatabase) throw error;
+    delete event.content_refs;
+    event.attributes.completion_not_stored = true;
+    event.attributes.completion_not_stored_reason = error.message.slice(0, 4000);
+    await appendAuditEvent(seal(event));
+  }
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { closeAuditWriter, type AuditEvent } from '@/lib/audit';
+import { closeAuditWriter, loadDocument, type AuditEvent } from '@/lib/audit';
 import { closeConfigStore, configStore } from '@/lib/config';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { closeGatewayLimits } from '@/lib/gateway/limits';
@@ -104,8 +104,15 @@ export function newTestTraceId(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** The body text stored for a content ref. */
+/**
+ * The document stored for a content ref as JSON text (a prompt manifest reassembled), as the
+ * request explorer shows it. Content is per tenant; these tests' refs name unique content, so
+ * the tenant is looked up by hash.
+ */
 export async function storedContent(sha256: string): Promise<string | null> {
-  const { rows } = await pool().query<{ body: string }>('SELECT body FROM audit_content WHERE sha256 = $1', [Buffer.from(sha256, 'hex')]);
-  return rows[0]?.body ?? null;
+  const { rows } = await pool().query<{ tenant_id: string }>('SELECT tenant_id::text AS tenant_id FROM audit_content WHERE sha256 = $1', [Buffer.from(sha256, 'hex')]);
+  const tenantId = rows[0]?.tenant_id;
+  if (!tenantId) return null;
+  const document = await loadDocument(tenantId, sha256);
+  return typeof document === 'string' || document === null ? document : JSON.stringify(document);
 }
