@@ -3,6 +3,7 @@ import { pool } from '@/lib/db/client';
 import {
   checkContentIntegrity,
   ContentIntegrityError,
+  contentJson,
   loadContent,
   loadContentRows,
   prepareContent,
@@ -70,7 +71,8 @@ export function prepareManifest(input: ManifestInput, plan: SplitPlan): Prepared
   const { body, ...options } = input;
   const content: PreparedContent[] = [];
   const part = (value: unknown, mediaType: string): string => {
-    const prepared = prepareContent({ ...options, body: value, media_type: mediaType });
+    // Serialised here, so a string value is stored as JSON text too, like every other part.
+    const prepared = prepareContent({ ...options, body: contentJson(value), media_type: mediaType });
     content.push(prepared);
     return prepared.ref.sha256;
   };
@@ -92,22 +94,24 @@ export function prepareManifest(input: ManifestInput, plan: SplitPlan): Prepared
     delete fields[name];
     parts[name] = part(value, 'application/json');
   }
-  const manifest = prepareContent({ ...options, body: { manifest: 1, fields, chains, parts }, media_type: MANIFEST_MEDIA_TYPE });
+  const manifest = prepareContent({ ...options, body: contentJson({ manifest: 1, fields, chains, parts }), media_type: MANIFEST_MEDIA_TYPE });
   content.push(manifest);
   return { ref: manifest.ref, content };
 }
 
 /** A chain's links from its tail back to its start, read in one recursive query. */
 async function loadChain(tenantId: string, tail: string, database: Queryable): Promise<unknown[]> {
+  // Each row's `prev` is taken out once, as a column, so the next step is an index lookup.
+  const prev = (alias: string) =>
+    `CASE WHEN ${alias}.media_type = $3 THEN decode(substring(right(${alias}.body, ${LINK_TAIL_CHARS}) FROM '^"prev":"([0-9a-f]{64})"}$'), 'hex') END`;
   const { rows } = await database.query<ContentRow & { position: number }>(
     `WITH RECURSIVE chain AS (
-       SELECT sha256, media_type, body, 1 AS position FROM audit_content
-        WHERE tenant_id = $1 AND sha256 = $2 AND (expires_at IS NULL OR expires_at > now())
+       SELECT head.sha256, head.media_type, head.body, 1 AS position, ${prev('head')} AS prev FROM audit_content head
+        WHERE head.tenant_id = $1 AND head.sha256 = $2 AND (head.expires_at IS NULL OR head.expires_at > now())
        UNION ALL
-       SELECT link.sha256, link.media_type, link.body, chain.position + 1 FROM chain
-         JOIN audit_content link ON link.tenant_id = $1
-          AND link.sha256 = decode(substring(right(chain.body, ${LINK_TAIL_CHARS}) FROM '^"prev":"([0-9a-f]{64})"}$'), 'hex')
-        WHERE chain.media_type = $3 AND chain.position < $4 AND (link.expires_at IS NULL OR link.expires_at > now())
+       SELECT link.sha256, link.media_type, link.body, chain.position + 1, ${prev('link')} FROM chain
+         JOIN audit_content link ON link.tenant_id = $1 AND link.sha256 = chain.prev
+        WHERE chain.position < $4 AND (link.expires_at IS NULL OR link.expires_at > now())
      )
      SELECT encode(sha256, 'hex') AS sha256, media_type, body, position FROM chain ORDER BY position DESC`,
     [tenantId, Buffer.from(tail, 'hex'), CHAIN_LINK_MEDIA_TYPE, MAX_CHAIN_LENGTH],

@@ -5,6 +5,7 @@ import { closeDatabase, pool } from '@/lib/db/client';
 import { withDatabase } from '@/lib/db/connection';
 import { createAppPool } from '@/lib/db/pool';
 import { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
+import { loadContent, prepareContent, type PreparedContent } from './content';
 import { AuditEventValidationError } from './event';
 import { sampleEvent } from './testing/fixtures';
 import { verifyAuditChains } from './verify';
@@ -156,12 +157,62 @@ describe('AuditWriter', () => {
     await writer.close();
   });
 
+  it('commits an event and its content in one transaction: a refused row sinks its event, never its batch-mates', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool());
+    const content = (text: string): PreparedContent => prepareContent({ tenant_id: tenant, kind: 'prompt', body: `${text} ${randomUUID()}`, retention_days: 7 });
+    const good = [content('first prompt'), content('third prompt')];
+    // A row whose sha256 is not its body's: the database refuses it, inside the event's transaction.
+    const forged = content('second prompt');
+    const lying = { ...forged, ref: { ...forged.ref, sha256: good[0]!.ref.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0')) } };
+    const results = await Promise.allSettled([
+      writer.append(sampleEvent(tenant, 1, { content_refs: [good[0]!.ref] }), { content: [good[0]!] }),
+      writer.append(sampleEvent(tenant, 2, { content_refs: [lying.ref] }), { content: [lying] }),
+      writer.append(sampleEvent(tenant, 3, { content_refs: [good[1]!.ref] }), { content: [good[1]!] }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = (results[1] as PromiseRejectedResult).reason as AuditWriteError;
+    expect(refused).toBeInstanceOf(AuditWriteError);
+    expect(refused.refusedByDatabase).toBe(true);
+    expect(refused.message).toMatch(/sha256 is not the SHA-256 of its body/);
+
+    const { rows } = await pool().query<{ n: number }>("SELECT (event->'attributes'->>'n')::int AS n FROM audit_events WHERE tenant_id = $1 ORDER BY seq", [tenant]);
+    expect(rows.map((row) => row.n)).toEqual([1, 3]);
+    for (const row of good) expect((await loadContent(tenant, row.ref.sha256))?.body).toBe(row.text);
+    expect(await loadContent(tenant, lying.ref.sha256)).toBeNull();
+    await expectValidChain(tenant, 2);
+
+    // The other way round: an event the database refuses takes its content with it.
+    const duplicate = sampleEvent(tenant, 4, { event_id: uuidv7(), occurred_at: new Date().toISOString() });
+    const orphan = content('never without its event');
+    await writer.append(duplicate);
+    await expect(writer.append(duplicate, { content: [orphan] })).rejects.toThrow(/duplicate key/);
+    expect(await loadContent(tenant, orphan.ref.sha256)).toBeNull();
+    await writer.close();
+  });
+
+  it("refuses content that belongs to another tenant than its event's", async () => {
+    const row = prepareContent({ tenant_id: randomUUID(), kind: 'prompt', body: 'elsewhere' });
+    await expect(appendAuditEvent(sampleEvent(randomUUID(), 1), { content: [row] })).rejects.toThrow(/belongs to tenant/);
+  });
+
+  it('keeps a transaction within its content-byte cap, sending a larger event alone', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool(), { maxBatchContentBytes: 1_000 });
+    const rows = Array.from({ length: 6 }, (_, i) => prepareContent({ tenant_id: tenant, kind: 'prompt', body: `${i}`.repeat(600) }));
+    await Promise.all(rows.map((row, i) => writer.append(sampleEvent(tenant, i), { content: [row] })));
+    // 600 bytes each against a 1,000-byte cap: one event per transaction.
+    expect(writer.stats()).toMatchObject({ events: 6, commits: 6 });
+    await writer.close();
+  });
+
   it('rejects every waiting event when the database cannot be reached', async () => {
     const unreachable = createAppPool(withDatabase(process.env.DATABASE_URL!, 'gatehouse_no_such_database'), 1);
     const writer = new AuditWriter(unreachable);
     const results = await Promise.allSettled([writer.append(sampleEvent(randomUUID(), 1)), writer.append(sampleEvent(randomUUID(), 2))]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
     expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(AuditWriteError);
+    expect(((results[0] as PromiseRejectedResult).reason as AuditWriteError).refusedByDatabase).toBe(false);
     expect(writer.stats()).toEqual({ events: 0, commits: 0, failed: 2 });
     await writer.close();
     await unreachable.end();
