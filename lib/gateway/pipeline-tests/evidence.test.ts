@@ -1,0 +1,138 @@
+// The evidence a call leaves, end to end through the Anthropic SDK: the prompt as sent upstream
+// (stored per message, reassembled exactly), and the request event committed with its content
+// or not at all.
+import { randomBytes, randomUUID } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChains } from '@/lib/audit';
+import { superuserClient } from '@/lib/audit/testing/fixtures';
+import { pool } from '@/lib/db/client';
+import type { UserIdentity } from '@/lib/oauth/identity';
+import { createTestUser } from '@/lib/oauth/test-harness';
+import { startFakeAnthropic, textReply, type FakeAnthropic } from '@/lib/gateway/testing';
+import { eventsOf, newTestTraceId, startGateway, storedContent, tokenFor, waitForEvents, type GatewayHarness } from './harness';
+
+const UPSTREAM_KEY = `sk-upstream-${randomUUID()}`;
+process.env.GATEHOUSE_TEST_EVIDENCE_KEY = UPSTREAM_KEY;
+
+let upstream: FakeAnthropic;
+let gateway: GatewayHarness;
+let user: UserIdentity;
+let token: string;
+
+const CONFIG = (upstreamUrl: string) => `
+providers:
+  fake:
+    type: anthropic
+    base_url: ${upstreamUrl}
+    api_key_env: GATEHOUSE_TEST_EVIDENCE_KEY
+    max_retries: 0
+    timeout_ms: 5000
+models:
+  claude-sonnet-5-5:
+    targets: [{ provider: fake, model: claude-sonnet-5-5-upstream }]
+    price: { input_per_mtok_microdollars: 3000000, output_per_mtok_microdollars: 15000000 }
+`;
+
+function sdk(traceId: string): Anthropic {
+  return new Anthropic({ baseURL: gateway.url, apiKey: token, maxRetries: 0, defaultHeaders: { 'x-trace-id': traceId } });
+}
+
+/**
+ * Makes the database refuse every audit_content row containing `marker` (as a failing disk or
+ * a constraint would), for the duration of `work`.
+ */
+async function withContentRefused(marker: string, work: () => Promise<void>): Promise<void> {
+  const name = `refuse_content_${randomBytes(4).toString('hex')}`;
+  const admin = await superuserClient();
+  try {
+    await admin.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF position('${marker}' IN NEW.body) > 0 THEN RAISE EXCEPTION 'content refused for the test' USING ERRCODE = 'check_violation'; END IF;
+        RETURN NEW;
+      END $$`);
+    await admin.query(`CREATE TRIGGER ${name} BEFORE INSERT ON audit_content FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    await work();
+  } finally {
+    await admin.query(`DROP TRIGGER IF EXISTS ${name} ON audit_content`);
+    await admin.query(`DROP FUNCTION IF EXISTS ${name}()`);
+    await admin.end();
+  }
+}
+
+beforeAll(async () => {
+  upstream = await startFakeAnthropic({ apiKey: UPSTREAM_KEY });
+  gateway = await startGateway(CONFIG(upstream.url), 'evidence');
+  user = await createTestUser(['member']);
+  token = await tokenFor(gateway, user);
+});
+
+afterAll(async () => {
+  const report = await verifyAuditChains(pool(), { tenantId: user.tenantId });
+  await upstream.close();
+  await gateway.close();
+  expect(report.ok).toBe(true);
+});
+
+describe('gateway evidence', () => {
+  it('stores the prompt per message, reassembling to exactly the body the upstream received', async () => {
+    upstream.setBehaviour({ kind: 'reply' });
+    const conversation: Anthropic.MessageParam[] = [
+      { role: 'user', content: `Read the config ${randomUUID()}` },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read_file', input: { path: 'gatehouse.yaml' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'tenant: { slug: acme }' }] },
+    ];
+    const traceId = newTestTraceId();
+    await sdk(traceId).messages.create({
+      model: 'claude-sonnet-5-5',
+      max_tokens: 256,
+      temperature: 0.5,
+      system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
+      tools: [{ name: 'read_file', description: 'Reads a file', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }],
+      metadata: { user_id: 'u-42' },
+      messages: conversation,
+    });
+    const seen = upstream.requests.at(-1)!;
+    const [request] = (await waitForEvents(traceId, ['inference.request'])).filter((event) => event.event_type === 'inference.request');
+    expect(request!.content_refs).toHaveLength(1);
+    const stored = JSON.parse((await storedContent(request!.content_refs![0]!.sha256))!) as unknown;
+    // Exactly what went upstream, but for the model name the route mapped.
+    expect(stored).toEqual({ ...(seen.body as object), model: 'claude-sonnet-5-5' });
+  });
+
+  it('refuses a request whose prompt cannot be stored, leaving no request event without its content', async () => {
+    const marker = `unstorable-${randomUUID()}`;
+    const before = upstream.requests.length;
+    const traceId = newTestTraceId();
+    await withContentRefused(marker, async () => {
+      const refused = await sdk(traceId)
+        .messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: `please keep ${marker}` }] })
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      expect(refused).toBeInstanceOf(Anthropic.InternalServerError);
+      expect((refused as Anthropic.APIError).message).toMatch(/could not record this request/);
+    });
+    expect(upstream.requests.length).toBe(before);
+    // Neither the event nor any of its content: a request event always has its prompt (or says why not).
+    expect((await eventsOf(traceId)).map((event) => event.event_type)).not.toContain('inference.request');
+    const { rows } = await pool().query('SELECT 1 FROM audit_content WHERE position($1 IN body) > 0', [marker]);
+    expect(rows).toEqual([]);
+  });
+
+  it('records the response even when its completion cannot be stored, saying so', async () => {
+    const marker = `unstorable-answer-${randomUUID()}`;
+    upstream.setBehaviour({ kind: 'reply', reply: textReply(`The answer is ${marker}.`) });
+    const traceId = newTestTraceId();
+    await withContentRefused(marker, async () => {
+      const answer = await sdk(traceId).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'What is the answer?' }] });
+      expect(answer.content).toEqual([{ type: 'text', text: `The answer is ${marker}.` }]);
+      const events = await waitForEvents(traceId, ['inference.request', 'inference.response']);
+      const response = events.find((event) => event.event_type === 'inference.response');
+      expect(response).toMatchObject({ outcome: 'success', attributes: { completion_not_stored: true, status: 200 } });
+      expect(response?.content_refs).toBeUndefined();
+    });
+    upstream.setBehaviour({ kind: 'reply' });
+  });
+});
