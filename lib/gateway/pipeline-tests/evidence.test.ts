@@ -86,7 +86,7 @@ describe('gateway evidence', () => {
     await sdk(traceId).messages.create({
       model: 'claude-sonnet-5-5',
       max_tokens: 256,
-      temperature: 0.5,
+      stop_sequences: ['END'],
       system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
       tools: [{ name: 'read_file', description: 'Reads a file', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }],
       metadata: { user_id: 'u-42' },
@@ -112,7 +112,7 @@ describe('gateway evidence', () => {
           (error: unknown) => error,
         );
       expect(refused).toBeInstanceOf(Anthropic.InternalServerError);
-      expect((refused as Anthropic.APIError).message).toMatch(/could not record this request/);
+      expect((refused as Error).message).toMatch(/could not record this request/);
     });
     expect(upstream.requests.length).toBe(before);
     // Neither the event nor any of its content: a request event always has its prompt (or says why not).
