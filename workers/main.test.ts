@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueClient } from '@/lib/queue';
+import { QUEUE_NAMES } from './queues';
 
 let directory: string;
 
@@ -71,7 +72,7 @@ describe('worker process', () => {
     } finally {
       // The hourly schedule stays in Redis after a clean stop, as it should; remove this run's.
       const client = new QueueClient({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix });
-      await client.queue('housekeeping').obliterate({ force: true });
+      for (const name of QUEUE_NAMES) await client.queue(name).obliterate({ force: true });
       await client.close();
     }
   });

@@ -9,6 +9,7 @@ import { closeDatabase } from '@/lib/db/client';
 import { EnvError, loadEnv } from '@/lib/env';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
+import { startContentPurge } from './jobs/content-purge';
 import { startHousekeeping } from './jobs/housekeeping';
 
 function fail(message: string): never {
@@ -63,7 +64,7 @@ function logFailures(worker: AnyWorker): void {
 }
 
 try {
-  const workers = [await startHousekeeping(client)];
+  const workers = [await startHousekeeping(client), await startContentPurge(client)];
   workers.forEach(logFailures);
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   console.log(`worker: ready (queue backend: ${client.backend})`);

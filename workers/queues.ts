@@ -23,6 +23,15 @@ export const housekeepingPayload = z.strictObject({
   partitions_ahead: z.int().min(0).max(36).optional(),
 });
 
+export const contentPurgePayload = z.strictObject({
+  /** Why the job runs; recorded in the audit event. */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+  /** Rows deleted per statement. */
+  batch_size: z.int().min(1).max(100_000).default(1_000),
+  /** Statements per run at most; what is left waits for the next run. */
+  max_batches: z.int().min(1).max(100_000).default(1_000),
+});
+
 export const QUEUES = {
   housekeeping: defineQueue({
     description: 'creates audit partitions ahead of time (hourly and at worker start)',
@@ -31,6 +40,16 @@ export const QUEUES = {
       attempts: 5,
       backoff: { type: 'exponential', delay: 5_000 },
       // Enough history to investigate, without growing the queue store forever.
+      removeOnComplete: { count: 200 },
+      removeOnFail: { count: 1_000 },
+    },
+  }),
+  'content-purge': defineQueue({
+    description: 'deletes audit content past audit.content_retention_days, in bounded batches (hourly and at worker start)',
+    schema: contentPurgePayload,
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 30_000 },
       removeOnComplete: { count: 200 },
       removeOnFail: { count: 1_000 },
     },

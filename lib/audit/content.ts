@@ -200,6 +200,18 @@ export interface PurgeResult {
   complete: boolean;
 }
 
+/** A purge failed part-way; the batches before the failure are committed and counted here. */
+export class ContentPurgeError extends Error {
+  constructor(
+    message: string,
+    readonly purged: number,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ContentPurgeError';
+  }
+}
+
 /**
  * Deletes expired content in bounded batches through audit_purge_expired_content (SECURITY
  * DEFINER: the app role has no DELETE on audit_content, and the database's clock decides what
@@ -211,8 +223,13 @@ export async function purgeExpiredContent(options: PurgeOptions = {}, database: 
   const maxBatches = options.maxBatches ?? 1_000;
   let purged = 0;
   for (let batches = 1; ; batches++) {
-    const { rows } = await database.query<{ purged: number }>('SELECT audit_purge_expired_content($1) AS purged', [batchSize]);
-    const count = rows[0]?.purged ?? 0;
+    let count: number;
+    try {
+      const { rows } = await database.query<{ purged: number }>('SELECT audit_purge_expired_content($1) AS purged', [batchSize]);
+      count = rows[0]?.purged ?? 0;
+    } catch (error) {
+      throw new ContentPurgeError(`purging expired content failed after ${purged} row(s): ${error instanceof Error ? error.message : String(error)}`, purged, { cause: error });
+    }
     purged += count;
     if (count < batchSize) return { purged, batches, complete: true };
     if (batches >= maxBatches) return { purged, batches, complete: false };

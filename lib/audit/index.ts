@@ -22,6 +22,7 @@ export { AuditWriteError, AuditWriter, type AppendOptions, type AuditWriterOptio
 export { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
 export {
   ContentIntegrityError,
+  ContentPurgeError,
   MAX_CONTENT_BYTES,
   contentJson,
   loadContent,

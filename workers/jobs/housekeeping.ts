@@ -15,7 +15,8 @@ export interface HousekeepingResult {
 /** Where the job reads `audit.partitions_ahead` and the tenant slug; the live config by default. */
 export type ConfigSource = () => GatehouseConfig;
 
-const liveConfig: ConfigSource = () => configStore().current().config;
+/** The live configuration, as every worker job reads it by default. */
+export const liveConfig: ConfigSource = () => configStore().current().config;
 
 /** Hourly at minute 7: off the top of the hour, when everyone else's cron jobs run. */
 export const HOUSEKEEPING_SCHEDULE = { id: 'housekeeping-hourly', pattern: '7 * * * *' } as const;
@@ -24,8 +25,8 @@ export const HOUSEKEEPING_SCHEDULE = { id: 'housekeeping-hourly', pattern: '7 * 
  * Prunes expired OAuth state (spent codes, old device authorizations, expired refresh tokens) and
  * creates this month's audit partition and the next `partitions_ahead`, so events always land
  * in a monthly partition rather than the default one (which cannot be split cheaply later).
- * audit_ensure_partition is SECURITY DEFINER, so the app role may call it; expired
- * audit_content is deliberately not purged here, as the app role cannot delete audit data.
+ * audit_ensure_partition is SECURITY DEFINER, so the app role may call it. Expired audit
+ * content is purged by its own job (content-purge.ts).
  */
 export async function runHousekeeping(
   payload: QueuePayload<'housekeeping'>,
