@@ -100,6 +100,54 @@ describe('gateway evidence', () => {
     expect(stored).toEqual({ ...(seen.body as object), model: 'claude-sonnet-5-5' });
   });
 
+  it('stores N turns of a growing conversation in O(N) bytes, every turn reassembling to what went upstream', async () => {
+    upstream.setBehaviour({ kind: 'reply' });
+    // Every message carries the nonce, so this conversation's rows can be told from other files'.
+    const nonce = randomUUID();
+    const words = (bytes: number) => `${nonce} ${randomBytes(bytes).toString('base64').slice(0, bytes)}`;
+    const system = `You are a careful assistant. ${words(4_000)}`;
+    const messages: Anthropic.MessageParam[] = [];
+    const turns = 30;
+    const traceIds: string[] = [];
+    const sent: unknown[] = [];
+    let bytesAtHalf = 0;
+    const storedBytes = async (): Promise<number> => {
+      const refs = (await Promise.all(traceIds.map(eventsOf)))
+        .flat()
+        .filter((event) => event.event_type === 'inference.request')
+        .map((event) => Buffer.from(event.content_refs![0]!.sha256, 'hex'));
+      // Rows holding the conversation's text, and the rows the events reference (each counted once).
+      const { rows } = await pool().query<{ bytes: string }>(
+        'SELECT coalesce(sum(byte_size), 0) AS bytes FROM audit_content WHERE tenant_id = $1 AND (position($2 IN body) > 0 OR sha256 = ANY($3::bytea[]))',
+        [user.tenantId, nonce, refs],
+      );
+      return Number(rows[0]!.bytes);
+    };
+    for (let turn = 1; turn <= turns; turn++) {
+      if (turn > 1) messages.push({ role: 'assistant', content: [{ type: 'text', text: words(1_500) }] });
+      messages.push({ role: 'user', content: words(1_500) });
+      const traceId = newTestTraceId();
+      traceIds.push(traceId);
+      await sdk(traceId).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 256, system, messages });
+      sent.push({ ...(upstream.requests.at(-1)!.body as object), model: 'claude-sonnet-5-5' });
+      if (turn === turns / 2) bytesAtHalf = await storedBytes();
+    }
+
+    const finalBodyBytes = Buffer.byteLength(JSON.stringify(sent.at(-1)));
+    const stored = await storedBytes();
+    console.log(`${turns} turns: ${stored} bytes stored, final body ${finalBodyBytes} bytes`);
+    // Whole bodies every turn would store about turns/2 times the final body; once per message, about one.
+    expect(stored).toBeLessThan(1.5 * finalBodyBytes);
+    // Linear growth: the second half of the conversation adds about what the first half stored.
+    expect(stored - bytesAtHalf).toBeLessThan(1.5 * bytesAtHalf);
+    for (const [turn, traceId] of traceIds.entries()) {
+      const request = (await eventsOf(traceId)).find((event) => event.event_type === 'inference.request')!;
+      // One reference per event however long the conversation (the schema allows 100): the manifest.
+      expect(request.content_refs).toHaveLength(1);
+      expect(JSON.parse((await storedContent(request.content_refs![0]!.sha256))!)).toEqual(sent[turn]);
+    }
+  });
+
   it('refuses a request whose prompt cannot be stored, leaving no request event without its content', async () => {
     const marker = `unstorable-${randomUUID()}`;
     const before = upstream.requests.length;
