@@ -24,7 +24,6 @@ export {
   ContentIntegrityError,
   ContentPurgeError,
   MAX_CONTENT_BYTES,
-  contentJson,
   loadContent,
   prepareContent,
   purgeExpiredContent,
