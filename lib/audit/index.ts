@@ -39,3 +39,4 @@ export {
 export { CHAIN_LINK_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, loadDocument, prepareManifest, type ManifestInput, type PreparedDocument, type SplitPlan } from './manifest';
 export { verifyAuditChains, type ChainBreak, type ChainReport, type VerifyOptions, type VerifyReport } from './verify';
 export type { Queryable } from './queryable';
+export { countAuditEvent, flushCountedEvents, pendingCountedEvents, DEFAULT_COUNT_WINDOW_MS, type CountedEventInput } from './counted';

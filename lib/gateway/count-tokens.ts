@@ -1,8 +1,10 @@
 /**
  * POST /v1/messages/count_tokens: the same caller, permission, size, model and content checks as
  * a Messages request (the prompt goes to an upstream here too, so secrets are redacted and the
- * blocklist applies), then the route's upstream counts. Not billed, so no limits and no
- * inference events; policy refusals are audited as for Messages.
+ * blocklist applies), then the route's upstream counts. Not billed, so no budgets and no
+ * inference events, but a requests-per-minute limit of its own (limits.count_tokens_per_minute,
+ * checked by withGatewayCaller): counting uses the organisation's upstream account. Policy
+ * refusals are audited as for Messages.
  */
 import type { GatewayRequestContext } from './auth';
 import { UpstreamUnavailableError } from './contracts';

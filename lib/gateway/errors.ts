@@ -1,3 +1,5 @@
+import { IncompleteRequestBodyError } from '@/lib/http/node-adapter';
+
 /**
  * Errors on the Anthropic-compatible API (/v1/*) use Anthropic's envelope, so the SDK and Claude
  * Code show `error.message` to the user and react to `error.type` as they would against
@@ -51,4 +53,17 @@ export class GatewayError extends Error {
   toResponse(): Response {
     return anthropicError(this.type, this.message, this.options);
   }
+}
+
+/**
+ * The one error map of the gateway's endpoints: what a thrown error means for the client, or null
+ * when it is Gatehouse failing (the caller logs it and answers 500 api_error). Bad input is
+ * answered in its own words, and a client that left mid-upload is its own doing (400).
+ */
+export function knownErrorResponse(error: unknown): Response | null {
+  if (error instanceof GatewayError) return error.toResponse();
+  if (error instanceof IncompleteRequestBodyError) return anthropicError('invalid_request_error', error.message);
+  // Hook: a database that is out of connections (lib/db's typed overload error) belongs here, as
+  // 529 overloaded_error, so clients back off instead of reading it as Gatehouse being broken.
+  return null;
 }

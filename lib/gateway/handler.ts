@@ -4,12 +4,10 @@
  * relay the answer as it streams. The response event is written once the upstream's answer has
  * settled (or the client went away), with usage and cost, under the same trace id.
  */
-import { authorize } from '@/lib/rbac';
-import type { Principal } from '@/lib/tokens';
-import { authenticateCaller, type GatewayRequestContext } from './auth';
+import type { GatewayRequestContext } from './auth';
 import { UpstreamUnavailableError, type CompletionSummary, type DispatchResult, type GatewayCaller, type RouteDecision } from './contracts';
 import { anthropicError, GatewayError } from './errors';
-import { callRecord, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
+import { countPolicyDecision, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
 import { gatewayLimits, type Reservation } from './limits';
 import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, textSegments, type MessagesBody, type RedactionSummary } from './policy';
 import { costMicrodollars, priceBookFor } from './pricing';
@@ -32,14 +30,6 @@ export interface Admitted {
 export interface PreflightOptions {
   /** Messages need max_tokens; count_tokens does not. */
   requireMaxTokens: boolean;
-}
-
-/**
- * Permission `inference.invoke`, through the bindings the token was issued with that still exist.
- * A request acts in the caller's own department, so a binding scoped to it counts too.
- */
-export function mayInvoke(principal: Principal): Promise<boolean> {
-  return authorize(principal, 'inference.invoke', { departmentSlug: principal.department });
 }
 
 const TAG_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -65,29 +55,15 @@ async function deny(record: CallRecord, response: Response, decision: Parameters
 }
 
 /**
- * Everything before limits, shared by messages and count_tokens: the caller, permission
- * `inference.invoke`, the body within the size cap, a route for the model, model access, and
- * the blocklist and secret scan (redactions applied to the body). Refusals that are policy
- * decisions are audited before the answer goes out.
+ * Everything before limits, shared by messages and count_tokens (the caller is authenticated and
+ * holds inference.invoke: see withGatewayCaller): the body within the size cap, a route for the
+ * model, model access, and the blocklist and secret scan (redactions applied to the body).
+ * Refusals that are policy decisions are audited before the answer goes out.
  */
 export async function preflight(request: Request, context: GatewayRequestContext, options: PreflightOptions): Promise<Admitted | Response> {
-  const { snapshot, headers } = context;
-  const policy = compiledPolicy(snapshot.config);
-  const authentication = await authenticateCaller(request, headers, snapshot);
-  if (!authentication.ok) return authentication.response;
-  const { caller } = authentication;
+  const { snapshot, caller, record } = context;
   const { principal } = caller;
-  const record = callRecord(caller, request, headers.policyVersion);
-
-  if (!(await mayInvoke(principal))) {
-    return deny(record, anthropicError('permission_error', 'your roles do not include using models through Gatehouse (permission inference.invoke)'), {
-      action: 'inference.authorize',
-      decision: 'deny',
-      rule: 'rbac.inference.invoke',
-      reason: 'no role of the caller grants inference.invoke',
-      status: 403,
-    });
-  }
+  const policy = compiledPolicy(snapshot.config);
 
   let body: MessagesBody;
   let bytes: number;
@@ -108,7 +84,11 @@ export async function preflight(request: Request, context: GatewayRequestContext
 
   const model = body.model;
   const route = resolveRoute(snapshot.config, { model, department: principal.department, roles: principal.roles, callSource: caller.callSource });
-  if (!route || route.targets.length === 0) return anthropicError('invalid_request_error', `model ${model} is not available on this gateway`);
+  if (!route || route.targets.length === 0) {
+    // Counted per user and minute: a client retrying a made-up model id must not flood the chain.
+    countPolicyDecision(record, { action: 'inference.route', decision: 'deny', rule: 'routing.unknown_model', reason: 'no route or model entry serves the requested model', status: 400 }, { model: model.slice(0, 200) });
+    return anthropicError('invalid_request_error', `model ${model} is not available on this gateway`);
+  }
   if (!policy.modelAccess.allows(model, principal)) {
     return deny(record, anthropicError('invalid_request_error', `model ${model} is not available to you under your organisation's policy`), {
       action: 'inference.authorize',
@@ -133,11 +113,6 @@ export async function preflight(request: Request, context: GatewayRequestContext
     });
   }
   return { caller, record, body, bytes, route, tags, redactions: verdict.redactions };
-}
-
-/** Headers every gateway answer carries, so a client and an operator can find the call. */
-export function traceHeaders(context: GatewayRequestContext): Record<string, string> {
-  return { 'x-trace-id': context.headers.traceId, 'x-policy-version': context.snapshot.policyVersion };
 }
 
 function redactionEvents(admitted: Admitted): Promise<void>[] {

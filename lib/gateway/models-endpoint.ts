@@ -4,11 +4,9 @@
  * (no models configured at all) makes it fall back to its built-in list.
  */
 import type { GatehouseConfig } from '@/lib/config';
-import { authenticateCaller, type GatewayRequestContext } from './auth';
+import type { GatewayRequestContext } from './auth';
 import type { GatewayCaller } from './contracts';
 import { anthropicError } from './errors';
-import { callRecord, recordPolicyDecision } from './evidence';
-import { mayInvoke } from './handler';
 import { compiledPolicy } from './policy';
 import { resolveRoute } from './routing';
 
@@ -62,19 +60,7 @@ function modelInfo(id: string): ModelInfo {
 }
 
 export async function handleModels(request: Request, context: GatewayRequestContext): Promise<Response> {
-  const authentication = await authenticateCaller(request, context.headers, context.snapshot);
-  if (!authentication.ok) return authentication.response;
-  const { caller } = authentication;
-  if (!(await mayInvoke(caller.principal))) {
-    await recordPolicyDecision(callRecord(caller, request, context.headers.policyVersion), {
-      action: 'inference.authorize',
-      decision: 'deny',
-      rule: 'rbac.inference.invoke',
-      reason: 'no role of the caller grants inference.invoke',
-      status: 403,
-    });
-    return anthropicError('permission_error', 'your roles do not include using models through Gatehouse (permission inference.invoke)');
-  }
+  const { caller } = context;
   const config = context.snapshot.config;
   if (Object.keys(config.models).length === 0 && config.routes.length === 0) return anthropicError('not_found_error', 'this gateway has no model list; use your built-in models');
 

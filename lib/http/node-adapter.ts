@@ -40,6 +40,42 @@ export function appendPeerAddress(req: IncomingMessage): void {
 }
 
 /**
+ * The client stopped sending the request body before it was complete (closed the connection,
+ * reset it, or timed out mid-upload). It is the client's doing, so it is answered 400, not 500.
+ */
+export class IncompleteRequestBodyError extends Error {
+  override name = 'IncompleteRequestBodyError';
+
+  constructor(options: { cause: unknown }) {
+    super('the client closed the connection before the request body was complete', options);
+  }
+}
+
+/**
+ * The request body as a Web stream. Any failure of the socket while reading it becomes an
+ * IncompleteRequestBodyError, so handlers (and their error maps) can tell a client that left
+ * mid-upload from a failure of their own.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      } catch (error) {
+        controller.error(new IncompleteRequestBodyError({ cause: error }));
+      }
+    },
+    async cancel() {
+      // Destroys the request stream: nobody is going to read the rest.
+      await chunks.return?.();
+    },
+  });
+}
+
+/**
  * Wraps a Node request as a Web `Request` without reading its body: the body is the live socket
  * stream, and the signal aborts as soon as the client goes away before the response is finished.
  */
@@ -55,7 +91,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse): Request
     signal: controller.signal,
   };
   if (!BODYLESS_METHODS.has(method)) {
-    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    init.body = bodyStream(req);
     // Required by the Fetch spec for a streamed request body.
     init.duplex = 'half';
   }
@@ -115,8 +151,11 @@ export async function serveWithWebHandler(req: IncomingMessage, res: ServerRespo
   try {
     response = await handler(request);
   } catch (error) {
-    console.error(`web: ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    response = errorResponse(500, 'internal_server_error', 'internal server error');
+    if (error instanceof IncompleteRequestBodyError) response = errorResponse(400, 'bad_request', error.message);
+    else {
+      console.error(`web: ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      response = errorResponse(500, 'internal_server_error', 'internal server error');
+    }
   }
   await sendWebResponse(res, response, req.method);
 }

@@ -7,13 +7,16 @@
 
 interface Registry {
   tasks: Set<Promise<void>>;
+  /** Work held back on purpose (counted audit events) that a drain must finish now, by label. */
+  flushers: Map<string, () => void>;
 }
 
 // Kept on globalThis so Next's dev reloads and the Node server share one registry per process.
 const globalRegistry = globalThis as typeof globalThis & { __gatehouseBackground?: Registry };
 
 function registry(): Registry {
-  globalRegistry.__gatehouseBackground ??= { tasks: new Set() };
+  globalRegistry.__gatehouseBackground ??= { tasks: new Set(), flushers: new Map() };
+  globalRegistry.__gatehouseBackground.flushers ??= new Map();
   return globalRegistry.__gatehouseBackground;
 }
 
@@ -38,17 +41,34 @@ export function runInBackground(label: string, work: () => Promise<unknown>): vo
   tasks.add(task);
 }
 
+/**
+ * Registers work that is held back on purpose until later (events counted per minute and written
+ * once): `flush` must start writing it now, through runInBackground, so the drain waits for it.
+ * One flusher per label; registering the same label again replaces it.
+ */
+export function onDrain(label: string, flush: () => void): void {
+  registry().flushers.set(label, flush);
+}
+
 /** How many background tasks are still running. */
 export function pendingBackgroundTasks(): number {
   return registry().tasks.size;
 }
 
 /**
- * Waits until every background task (including ones started while waiting) has settled, or
- * until `timeoutMs` passes. Resolves with how many were still running at the deadline.
+ * Asks every held-back batch to flush, then waits until every background task (including ones
+ * started while waiting) has settled, or until `timeoutMs` passes. Resolves with how many were
+ * still running at the deadline.
  */
 export async function drainBackgroundTasks(timeoutMs = 30_000): Promise<number> {
   const state = registry();
+  for (const [label, flush] of state.flushers) {
+    try {
+      flush();
+    } catch (error) {
+      console.error(`${label} failed: ${describe(error)}`);
+    }
+  }
   const deadline = Date.now() + timeoutMs;
   while (state.tasks.size > 0) {
     const remaining = deadline - Date.now();

@@ -57,3 +57,32 @@ export async function ensureDepartment(tenantId: string, nameOrSlug: string) {
 export class UserInputError extends Error {
   override name = 'UserInputError';
 }
+
+// Tenants are created once and never renamed: their ids and slugs are safe to keep per process.
+const tenantCache = globalThis as typeof globalThis & { __gatehouseTenantSlugs?: Map<string, Promise<string | null>>; __gatehousePrimaryTenantId?: Promise<string> };
+
+/** The id of the installation's tenant, looked up once per process (refusals with no user are recorded under it). */
+export function primaryTenantId(): Promise<string> {
+  tenantCache.__gatehousePrimaryTenantId ??= primaryTenant().then(
+    (tenant) => tenant.id,
+    (error: unknown) => {
+      tenantCache.__gatehousePrimaryTenantId = undefined;
+      throw error;
+    },
+  );
+  return tenantCache.__gatehousePrimaryTenantId;
+}
+
+/** A tenant's slug (null when no such tenant), looked up once per process. */
+export function tenantSlug(tenantId: string): Promise<string | null> {
+  const slugs = (tenantCache.__gatehouseTenantSlugs ??= new Map());
+  let slug = slugs.get(tenantId);
+  if (!slug) {
+    slug = db()
+      .tenant.findUnique({ where: { id: tenantId }, select: { slug: true } })
+      .then((row) => row?.slug ?? null);
+    slug.catch(() => slugs.delete(tenantId));
+    slugs.set(tenantId, slug);
+  }
+  return slug;
+}

@@ -23,3 +23,12 @@ export async function superuserClient(): Promise<pg.Client> {
   await client.connect();
   return client;
 }
+
+/**
+ * Waits, when needed, until at least `marginMs` remain in the current counting window, so a test
+ * that counts several occurrences into one event does not straddle two windows.
+ */
+export async function awayFromWindowEdge(windowMs: number, marginMs: number): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 10));
+}

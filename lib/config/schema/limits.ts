@@ -47,6 +47,10 @@ export const limitsSection = z
   .strictObject({
     rate: z.array(rateRule).default([]),
     budgets: z.array(budget).default([]),
+    // POST /v1/messages/count_tokens per user and minute. Counting is free for the user but goes
+    // to the upstream on the organisation's account, so it has a limit of its own (not the
+    // requests_per_minute of messages, which it would otherwise eat into).
+    count_tokens_per_minute: z.int().min(1).default(120),
   })
   .prefault({});
 

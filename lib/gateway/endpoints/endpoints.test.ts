@@ -10,7 +10,9 @@ import { startGateway, type GatewayHarness } from '@/lib/gateway/pipeline-tests/
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
 import { createTestUser } from '@/lib/oauth/test-harness';
-import { routeGatewayExtras } from './index';
+import { awayFromWindowEdge } from '@/lib/audit/testing/fixtures';
+import { drainBackgroundTasks } from '@/lib/platform/background';
+import { TELEMETRY_SUMMARY_WINDOW_MS } from './index';
 
 // Departments of this file only: other test files share the tenant.
 const suffix = randomBytes(3).toString('hex');
@@ -66,8 +68,7 @@ async function spend(user: UserIdentity, microdollars: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  // Only the bearer endpoints answer, so a pass here is theirs and not the /v1 pipeline's.
-  gateway = await startGateway(CONFIG, 'endpoints', (request) => routeGatewayExtras(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
+  gateway = await startGateway(CONFIG, 'endpoints');
   baseUrl = gateway.url;
 });
 
@@ -116,8 +117,9 @@ describe('GET /managed/settings', () => {
   });
 
   it('answers 404 when no managed policy applies, and 401 without a valid token', async () => {
-    const finance = await createTestUser(['finance']);
-    const none = await get('/managed/settings', await tokenFor(finance));
+    // author holds inference.invoke, and no entry matches it.
+    const author = await createTestUser(['author']);
+    const none = await get('/managed/settings', await tokenFor(author));
     expect(none.status).toBe(404);
     expect(await none.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'no managed settings apply to you' } });
 
@@ -206,7 +208,9 @@ const official = protobuf.parse(OFFICIAL_PROTO, { keepCase: true }).root;
 
 const attribute = (key: string, value: string) => ({ key, value: { string_value: value } });
 
+/** The user's telemetry summary events, once every counted export has been written. */
 async function telemetryEvents(userId: string): Promise<Record<string, unknown>[]> {
+  await drainBackgroundTasks();
   const result = await pool().query<{ event: Record<string, unknown> }>(
     `SELECT event FROM audit_events WHERE actor_user_id = $1 AND event_type = 'system.housekeeping' AND action = 'telemetry.ingest' ORDER BY seq`,
     [userId],
@@ -215,7 +219,7 @@ async function telemetryEvents(userId: string): Promise<Record<string, unknown>[
 }
 
 describe('OTLP telemetry', () => {
-  it('accepts a protobuf metrics export, attributes it to the bearer and records one summary event', async () => {
+  it('accepts a protobuf metrics export, attributes it to the bearer and counts it into a summary event', async () => {
     const user = await createTestUser(['member'], DEVS);
     const type = official.lookupType('opentelemetry.proto.ExportMetricsServiceRequest');
     const point = (value: number) => ({ time_unix_nano: 1_790_000_000_000_000_000n.toString(), as_double: value, attributes: [attribute('model', 'claude-sonnet-4-5')] });
@@ -252,15 +256,17 @@ describe('OTLP telemetry', () => {
       session_id: 'sess-1',
       actor: { user_id: user.userId, email: user.email, department: DEVS },
       attributes: {
-        'telemetry.signal': 'metrics',
-        'telemetry.encoding': 'protobuf',
+        count: 1,
+        'telemetry.signals': 'metrics:1',
+        'telemetry.encodings': 'protobuf:1',
         'telemetry.bytes': body.byteLength,
         'telemetry.resources': 1,
         'telemetry.items': 6,
-        'telemetry.names': 'claude_code.cost.usage,claude_code.token.usage,claude_code.session.count',
+        'telemetry.names': 'claude_code.cost.usage:1,claude_code.token.usage:1,claude_code.session.count:1',
+        'telemetry.sessions': 'sess-1:1',
         'service.name': 'claude-code',
         'service.version': '2.1.330',
-        'telemetry.claimed_user_id': 'someone-else',
+        'telemetry.claimed_user_ids': 'someone-else:1',
       },
     });
   });
@@ -284,21 +290,26 @@ describe('OTLP telemetry', () => {
         },
       ],
     };
+    await awayFromWindowEdge(TELEMETRY_SUMMARY_WINDOW_MS, 5_000);
     const plain = await post('/v1/logs', token, JSON.stringify(logs), { 'content-type': 'application/json' });
     expect(plain.status).toBe(200);
     expect(await plain.json()).toEqual({});
     const zipped = await post('/v1/logs', token, gzipSync(JSON.stringify(logs)), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
     expect(zipped.status).toBe(200);
 
-    const events = await telemetryEvents(user.userId);
-    expect(events).toHaveLength(2);
-    expect(events[0]!.attributes).toEqual({
-      'telemetry.signal': 'logs',
-      'telemetry.encoding': 'json',
-      'telemetry.bytes': JSON.stringify(logs).length,
-      'telemetry.resources': 1,
-      'telemetry.items': 2,
-      'telemetry.names': 'user_prompt,claude_code.api_request',
+    // Both exports land in one summary event.
+    const [event, ...others] = await telemetryEvents(user.userId);
+    expect(others).toEqual([]);
+    expect(event!.attributes).toEqual({
+      count: 2,
+      first_seen: expect.any(String),
+      last_seen: expect.any(String),
+      'telemetry.signals': 'logs:2',
+      'telemetry.encodings': 'json:2',
+      'telemetry.bytes': 2 * JSON.stringify(logs).length,
+      'telemetry.resources': 2,
+      'telemetry.items': 4,
+      'telemetry.names': 'user_prompt:2,claude_code.api_request:2',
       'service.name': 'claude-code',
     });
   });
@@ -308,7 +319,7 @@ describe('OTLP telemetry', () => {
     const token = await tokenFor(user);
     const traces = await post('/v1/traces', token, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'claude_code.turn' }, { name: 'claude_code.tool' }] }] }] }), { 'content-type': 'application/json' });
     expect(traces.status).toBe(200);
-    expect((await telemetryEvents(user.userId))[0]!.attributes).toMatchObject({ 'telemetry.signal': 'traces', 'telemetry.items': 2, 'telemetry.names': 'claude_code.turn,claude_code.tool' });
+    expect((await telemetryEvents(user.userId))[0]!.attributes).toMatchObject({ 'telemetry.signals': 'traces:1', 'telemetry.items': 2, 'telemetry.names': 'claude_code.turn:1,claude_code.tool:1' });
 
     const notJson = await post('/v1/metrics', token, '{"resourceMetrics": [', { 'content-type': 'application/json' });
     expect(notJson.status).toBe(400);

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { configStore, type GatehouseConfig } from '@/lib/config';
+import type { GatehouseConfig } from '@/lib/config';
+import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { anthropicError } from '@/lib/gateway/errors';
 import { matchesSubject, type PlanSubject } from '@/lib/gateway/limits/plan';
-import { authenticateGatewayCaller } from './auth';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -103,10 +103,8 @@ function revalidated(ifNoneMatch: string | null, checksum: string): boolean {
  * a matching If-None-Match, 404 when no managed policy applies. No `x-cc-gateway-version`
  * header is sent, so Claude Desktop reads these answers in their ordinary meaning.
  */
-export async function handleManagedSettings(request: Request): Promise<Response> {
-  const principal = await authenticateGatewayCaller(request);
-  if (principal instanceof Response) return principal;
-  const document = managedSettingsFor(configStore().current().config, principal);
+export async function handleManagedSettings(request: Request, context: GatewayRequestContext): Promise<Response> {
+  const document = managedSettingsFor(context.snapshot.config, context.caller.principal);
   if (!document) return anthropicError('not_found_error', 'no managed settings apply to you', { headers: { 'cache-control': 'private, no-cache' } });
   const headers = { etag: `"${document.checksum}"`, 'cache-control': 'private, no-cache' };
   if (revalidated(request.headers.get('if-none-match'), document.checksum)) return new Response(null, { status: 304, headers });

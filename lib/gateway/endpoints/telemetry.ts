@@ -1,15 +1,15 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { appendAuditEvent } from '@/lib/audit';
-import { clientIp, userAgent } from '@/lib/http/client-ip';
-import type { Principal } from '@/lib/tokens';
-import { authenticateGatewayCaller } from './auth';
+import { countAuditEvent } from '@/lib/audit';
+import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { OTLP_SIGNALS, OTLP_STATUS, type OtlpSignal } from './otlp-schema';
 
 /** Claude Code exports every few seconds; a batch this large is already far from normal. */
 export const MAX_TELEMETRY_BYTES = 8 * 1024 * 1024;
-// How many distinct metric / event / span names one audit event lists.
+// How many distinct metric / event / span names one export contributes to the summary.
 const MAX_NAMES = 20;
+/** One summary event per user per this long, however often their client exports (every few seconds). */
+export const TELEMETRY_SUMMARY_WINDOW_MS = 5 * 60_000;
 
 type Encoding = 'json' | 'protobuf';
 type Node = Record<string, unknown>;
@@ -165,52 +165,60 @@ function errorResponse(encoding: Encoding | null, status: number, message: strin
 }
 
 /**
- * Records one export: which user sent what, never the values. `system.housekeeping` is the
- * closest type in the closed vocabulary: an inference or policy type would be counted as model
+ * Counts one export into the user's summary: which user sent what, never the values. Claude Code
+ * exports every few seconds, so one chained event per export would flood the audit trail; the
+ * summary is written once per user and TELEMETRY_SUMMARY_WINDOW_MS, with the number of exports,
+ * items and bytes added up and the signals, names and sessions tallied. `system.housekeeping` is
+ * the closest type in the closed vocabulary: an inference or policy type would be counted as model
  * use or as a decision on the overview, and client telemetry is neither.
  */
-async function auditExport(request: Request, principal: Principal, signal: OtlpSignal, encoding: Encoding, bytes: number, summary: TelemetrySummary): Promise<void> {
-  const ip = clientIp(request);
-  const agent = userAgent(request);
+function countExport(context: GatewayRequestContext, signal: OtlpSignal, encoding: Encoding, bytes: number, summary: TelemetrySummary): void {
+  const { record, caller } = context;
+  const { principal } = caller;
   const claimedUser = summary.resource['user.id'];
-  await appendAuditEvent({
-    tenant_id: principal.tenantId,
-    event_type: 'system.housekeeping',
-    action: 'telemetry.ingest',
-    outcome: 'success',
-    actor: { user_id: principal.userId, email: principal.email, department: principal.department ?? undefined, roles: principal.roles },
-    client_id: principal.clientId,
-    session_id: summary.resource['session.id'],
-    origin: ip || agent ? { ip, user_agent: agent } : undefined,
-    attributes: {
-      'telemetry.signal': signal,
-      'telemetry.encoding': encoding,
-      'telemetry.bytes': bytes,
-      'telemetry.resources': summary.resources,
-      'telemetry.items': summary.items,
-      ...(summary.names.length ? { 'telemetry.names': summary.names.join(',') } : {}),
-      ...(summary.resource['service.name'] ? { 'service.name': summary.resource['service.name'] } : {}),
-      ...(summary.resource['service.version'] ? { 'service.version': summary.resource['service.version'] } : {}),
-      // The client fills user.id from the token without verifying it; a different value is worth a look.
-      ...(claimedUser !== undefined && claimedUser !== principal.userId ? { 'telemetry.claimed_user_id': claimedUser } : {}),
+  const sessionId = summary.resource['session.id'];
+  countAuditEvent({
+    key: `telemetry.ingest\u0000${principal.tenantId}\u0000${principal.userId}`,
+    windowMs: TELEMETRY_SUMMARY_WINDOW_MS,
+    event: {
+      tenant_id: principal.tenantId,
+      event_type: 'system.housekeeping',
+      action: 'telemetry.ingest',
+      outcome: 'success',
+      trace_id: caller.traceId,
+      actor: { user_id: principal.userId, email: principal.email, department: principal.department ?? undefined, roles: principal.roles },
+      client_id: principal.clientId,
+      session_id: sessionId,
+      origin: record.ip || record.userAgent ? { ip: record.ip, user_agent: record.userAgent } : undefined,
+      attributes: {
+        ...(summary.resource['service.name'] ? { 'service.name': summary.resource['service.name'] } : {}),
+        ...(summary.resource['service.version'] ? { 'service.version': summary.resource['service.version'] } : {}),
+      },
     },
+    tally: {
+      'telemetry.signals': signal,
+      'telemetry.encodings': encoding,
+      'telemetry.names': summary.names,
+      ...(sessionId ? { 'telemetry.sessions': sessionId } : {}),
+      // The client fills user.id from the token without verifying it; a different value is worth a look.
+      ...(claimedUser !== undefined && claimedUser !== principal.userId ? { 'telemetry.claimed_user_ids': claimedUser } : {}),
+    },
+    sums: { 'telemetry.bytes': bytes, 'telemetry.resources': summary.resources, 'telemetry.items': summary.items },
   });
 }
 
 /**
  * POST /v1/metrics, /v1/logs, /v1/traces: OTLP/HTTP in JSON or protobuf, attributed to the
- * bearer's user. Nothing is forwarded; one summary audit event per export, then 200 — a 404
- * would make the client's exporter log an error on every flush.
+ * bearer's user. Nothing is forwarded; the export is counted into the user's summary event, then
+ * 200 — a 404 would make the client's exporter log an error on every flush.
  */
-export async function handleTelemetry(request: Request, signal: OtlpSignal): Promise<Response> {
-  const principal = await authenticateGatewayCaller(request);
-  if (principal instanceof Response) return principal;
+export async function handleTelemetry(request: Request, context: GatewayRequestContext, signal: OtlpSignal): Promise<Response> {
   const encoding = encodingOf(request);
   if (!encoding) return errorResponse(null, 415, 'send OTLP as application/json or application/x-protobuf');
   try {
     const body = await readBody(request);
     const summary = summariseExport(signal, decode(signal, encoding, body));
-    await auditExport(request, principal, signal, encoding, body.byteLength, summary);
+    countExport(context, signal, encoding, body.byteLength, summary);
   } catch (error) {
     if (error instanceof TelemetryError) return errorResponse(encoding, error.status, error.message);
     throw error;

@@ -1,6 +1,6 @@
 import { anthropicError } from '@/lib/gateway/errors';
 import { fullestCap, gatewayLimits, userSpendSummary, utilizationPercent, type CapStanding } from '@/lib/gateway/limits';
-import { authenticateGatewayCaller } from './auth';
+import type { GatewayRequestContext } from '@/lib/gateway/auth';
 
 /** Cents as a number (the contract's unit for dollars), from integer microdollars. */
 function cents(microdollars: number): number {
@@ -37,9 +37,8 @@ function uncappedUsage(spend: { day: number; week: number; month: number }) {
  * line. The cap described is the one the usage headers describe (the fullest); a user with no
  * cap gets their own spend this UTC month, day and week from the ledger.
  */
-export async function handleUsage(request: Request): Promise<Response> {
-  const principal = await authenticateGatewayCaller(request);
-  if (principal instanceof Response) return principal;
+export async function handleUsage(_request: Request, context: GatewayRequestContext): Promise<Response> {
+  const { principal } = context.caller;
   let body: object;
   try {
     const caps = await gatewayLimits().standing(principal);

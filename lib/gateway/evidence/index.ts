@@ -5,6 +5,7 @@
 import {
   appendAuditEvent,
   AuditWriteError,
+  countAuditEvent,
   prepareContent,
   prepareManifest,
   type AuditEventInput,
@@ -14,6 +15,8 @@ import {
 } from '@/lib/audit';
 import type { AttemptRecord, CompletionSummary, GatewayCaller, RouteDecision, UpstreamTarget, Usage } from '@/lib/gateway/contracts';
 import { clientIp, userAgent } from '@/lib/http/client-ip';
+import { readSignedAccessToken, type AccessTokenClaims, type AccessTokenError, type AccessTokenFailure } from '@/lib/tokens';
+import { primaryTenantId } from '@/lib/users/tenant';
 
 type Attributes = Record<string, string | number | boolean>;
 
@@ -72,8 +75,7 @@ export interface PolicyDecisionInput {
   attributes?: Attributes;
 }
 
-/** A `policy.decision` event; resolves once committed. */
-export async function recordPolicyDecision(record: CallRecord, input: PolicyDecisionInput): Promise<void> {
+function policyDecisionEvent(record: CallRecord, input: PolicyDecisionInput): AuditEventInput {
   const event = base(record);
   event.event_type = 'policy.decision';
   event.action = input.action;
@@ -83,7 +85,63 @@ export async function recordPolicyDecision(record: CallRecord, input: PolicyDeci
   if (input.model) event.gen_ai = { operation: 'chat', provider: 'gatehouse', request_model: input.model.slice(0, 200) };
   if (input.status !== undefined) event.error = { type: 'policy_denied', status: input.status };
   Object.assign(event.attributes, input.attributes);
-  await appendAuditEvent(seal(event));
+  return seal(event);
+}
+
+/** A `policy.decision` event; resolves once committed. */
+export async function recordPolicyDecision(record: CallRecord, input: PolicyDecisionInput): Promise<void> {
+  await appendAuditEvent(policyDecisionEvent(record, input));
+}
+
+/**
+ * A refusal a client may repeat in a loop (an unknown model, a rate limit on a free endpoint):
+ * counted per user, rule and minute and written as one `policy.decision` event with the count,
+ * the first occurrence's trace id and a tally of `tally`'s values (see lib/audit/counted.ts).
+ */
+export function countPolicyDecision(record: CallRecord, input: PolicyDecisionInput, tally: Record<string, string> = {}): void {
+  const { principal } = record.caller;
+  countAuditEvent({ key: `policy.decision\u0000${principal.tenantId}\u0000${input.rule}\u0000${principal.userId}`, event: policyDecisionEvent(record, input), tally });
+}
+
+/** Token failures where the signature held, so the token's claims may name who it was. */
+const SIGNED_FAILURES = new Set<AccessTokenFailure>(['expired', 'wrong_audience', 'revoked', 'user_disabled']);
+
+async function signedClaims(token: string | null, error: AccessTokenError): Promise<AccessTokenClaims | null> {
+  if (!token || !SIGNED_FAILURES.has(error.reason)) return null;
+  return readSignedAccessToken(token).catch(() => null);
+}
+
+/**
+ * A refused access token, counted per user (when the signature held and the token names one) or
+ * per client address, and per minute: a client retrying with a dead token in a loop becomes one
+ * `policy.decision` event a minute with the count and a tally of the reasons and endpoints.
+ * Never rejects: the 401 goes out whatever happens here.
+ */
+export async function countRejectedToken(request: Request, token: string | null, error: AccessTokenError, traceId: string): Promise<void> {
+  try {
+    const claims = await signedClaims(token, error);
+    const tenantId = claims?.tenant ?? (await primaryTenantId());
+    const ip = clientIp(request);
+    const agent = userAgent(request);
+    const event: AuditEventInput = {
+      tenant_id: tenantId,
+      event_type: 'policy.decision',
+      action: 'identity.authenticate',
+      outcome: 'denied',
+      trace_id: traceId,
+      policy: { decision: 'deny', rule: 'auth.access_token', reason: 'the access token was refused' },
+      error: { type: 'authentication_error', status: 401 },
+    };
+    if (claims) {
+      event.actor = { user_id: claims.sub, email: claims.email, roles: claims.roles, ...(claims.department ? { department: claims.department } : {}) };
+      event.client_id = claims.client_id;
+    }
+    if (ip || agent) event.origin = { ...(ip ? { ip } : {}), ...(agent ? { user_agent: agent } : {}) };
+    const subject = claims ? `user:${claims.sub}` : `ip:${ip ?? 'unknown'}`;
+    countAuditEvent({ key: `identity.authenticate\u0000${tenantId}\u0000${subject}`, event, tally: { reason: error.reason, endpoint: new URL(request.url).pathname.slice(0, 100) } });
+  } catch (failure) {
+    console.error(`gateway: counting a refused token failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
 }
 
 /**

@@ -211,6 +211,34 @@ export class GatewayLimits {
     return counters.flatMap((counter, index) => capOf(counter, standings[index]?.spent ?? 0) ?? []);
   }
 
+  /**
+   * Counts one request against a per-user, per-minute limit of its own (`counter`, e.g.
+   * count_tokens), with the same sliding window and store as the configured rate limits. Fails
+   * closed: when the store cannot be read, the request is refused (503).
+   */
+  async admitRequestRate(principal: Principal, counter: string, limitPerMinute: number): Promise<{ ok: true } | { ok: false; response: Response; rule: string }> {
+    const now = this.clock();
+    const start = windowStart(now);
+    const subject = subjectOf(principal);
+    const rule = `limits.${counter}_per_minute`;
+    const rate: RateCounterInput = {
+      currentKey: rateCounterKey(this.options.prefix, 'user', counter, subject, start),
+      previousKey: rateCounterKey(this.options.prefix, 'user', counter, subject, start - WINDOW_MS),
+      limit: limitPerMinute,
+      cost: 1,
+    };
+    let result: AdmitResult;
+    try {
+      result = await this.options.store.admit({ nowMs: now, windowStartMs: start, windowMs: WINDOW_MS, rates: [rate], budgets: [] });
+    } catch (error) {
+      this.logger.error(`limits: the counter store failed, refusing the request: ${(error as Error).message}`);
+      return { ok: false, rule: 'limits.store_unavailable', response: anthropicError('api_error', 'rate limits cannot be checked right now; try again shortly', { status: 503 }) };
+    }
+    if (result.kind !== 'rate_limited') return { ok: true };
+    const waitMs = retryAfterMs({ current: result.current, previous: result.previous, cost: 1, limit: limitPerMinute, elapsedMs: now - start });
+    return { ok: false, rule, response: rateLimitedResponse('user', 'requests', limitPerMinute, Math.max(1, Math.ceil(waitMs / 1000))) };
+  }
+
   async close(): Promise<void> {
     await this.options.store.close();
   }

@@ -17,7 +17,8 @@ function subjectId(scope: CounterScope, subject: CounterSubject): string {
   return 'all';
 }
 
-export function rateCounterKey(prefix: string, scope: CounterScope, metric: RateMetric, subject: CounterSubject, windowStartMs: number): string {
+/** `metric` is a configured rate metric, or the name of an endpoint's own counter (`count_tokens`). */
+export function rateCounterKey(prefix: string, scope: CounterScope, metric: RateMetric | string, subject: CounterSubject, windowStartMs: number): string {
   return `${prefix}:limits:{${subject.tenantId}}:rate:${scope}:${subjectId(scope, subject)}:${metric}:${windowStartMs}`;
 }
 
