@@ -1,4 +1,4 @@
-import { appendAuditEvent } from '@/lib/audit';
+import { appendAuditEvent, countAuditEvent, type AuditEventInput } from '@/lib/audit';
 import type { AuditOutcome } from '@/lib/audit/event';
 import { clientIp, userAgent } from '@/lib/http/client-ip';
 
@@ -37,10 +37,10 @@ function withoutEmpty(attributes: Record<string, string | number | boolean | und
   return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined && v !== null && v !== '')) as Record<string, string | number | boolean>;
 }
 
-export async function auditOAuth(event: OAuthAuditEvent): Promise<void> {
+function oauthAuditEvent(event: OAuthAuditEvent): AuditEventInput {
   const ip = event.request ? clientIp(event.request) : undefined;
   const agent = event.request ? userAgent(event.request) : undefined;
-  await appendAuditEvent({
+  return {
     tenant_id: event.tenantId,
     event_type: event.type,
     action: event.action,
@@ -54,5 +54,20 @@ export async function auditOAuth(event: OAuthAuditEvent): Promise<void> {
     target: event.target,
     origin: ip || agent ? { ip, user_agent: agent } : undefined,
     attributes: event.attributes ? withoutEmpty(event.attributes) : undefined,
-  });
+  };
+}
+
+export async function auditOAuth(event: OAuthAuditEvent): Promise<void> {
+  await appendAuditEvent(oauthAuditEvent(event));
+}
+
+/**
+ * A refusal a client may repeat in a loop (a refresh with a dead token, retried on every start):
+ * counted per user (or client address when no user is known), action and minute, and written as
+ * one event with the count and a tally of `tally`'s values (see lib/audit/counted.ts).
+ */
+export function countOAuthRefusal(event: OAuthAuditEvent, tally: Record<string, string>): void {
+  const ip = event.request ? clientIp(event.request) : undefined;
+  const subject = event.actor?.userId ? `user:${event.actor.userId}` : `ip:${ip ?? 'unknown'}`;
+  countAuditEvent({ key: `${event.action}\u0000${event.tenantId}\u0000${subject}`, event: oauthAuditEvent(event), tally });
 }

@@ -136,9 +136,22 @@ export interface RefreshRequest {
   request?: Request;
 }
 
-// Claude Code treats 401 invalid_grant on refresh as "sign in again": the deprovisioning hook.
-function refreshRefused(description: string): OAuthError {
-  return new OAuthError('invalid_grant', description, { status: 401 });
+/**
+ * A refused refresh. Claude Code treats 401 invalid_grant on refresh as "sign in again": the
+ * deprovisioning hook. `subject` names whose sign-in the token belonged to, when it was known,
+ * so the refusal is audited against that user.
+ */
+export class RefreshRefusedError extends OAuthError {
+  constructor(
+    description: string,
+    readonly subject: { userId: string; tenantId: string } | null,
+  ) {
+    super('invalid_grant', description, { status: 401 });
+  }
+}
+
+function refreshRefused(description: string, session?: { userId: string; tenantId: string }): RefreshRefusedError {
+  return new RefreshRefusedError(description, session ? { userId: session.userId, tenantId: session.tenantId } : null);
 }
 
 /**
@@ -152,18 +165,18 @@ export async function refreshSignIn(input: RefreshRequest): Promise<TokenRespons
   });
   if (!record) throw refreshRefused('unknown refresh token');
   const { session } = record;
-  if (session.clientId && session.clientId !== input.client?.id) throw refreshRefused('the refresh token was issued to another client');
-  if (!session.clientId && input.client) throw refreshRefused('the refresh token was issued to another client');
+  if (session.clientId && session.clientId !== input.client?.id) throw refreshRefused('the refresh token was issued to another client', session);
+  if (!session.clientId && input.client) throw refreshRefused('the refresh token was issued to another client', session);
   if (record.usedAt) {
     await revokeSession(session.id, 'refresh_token_reuse', { request: input.request });
-    throw refreshRefused('refresh token already used; the sign-in has been revoked');
+    throw refreshRefused('refresh token already used; the sign-in has been revoked', session);
   }
-  if (session.revokedAt) throw refreshRefused('the sign-in has been revoked');
-  if (session.client?.disabledAt) throw refreshRefused('the client has been disabled');
+  if (session.revokedAt) throw refreshRefused('the sign-in has been revoked', session);
+  if (session.client?.disabledAt) throw refreshRefused('the client has been disabled', session);
   const now = new Date();
-  if (record.expiresAt <= now || session.expiresAt <= now) throw refreshRefused('the sign-in has expired');
+  if (record.expiresAt <= now || session.expiresAt <= now) throw refreshRefused('the sign-in has expired', session);
   const identity = await loadUserIdentity(session.userId);
-  if (!identity || identity.status !== 'active') throw refreshRefused('the account is disabled');
+  if (!identity || identity.status !== 'active') throw refreshRefused('the account is disabled', session);
   const scope = narrowScope(session.scope, input.scope);
   const resources = input.resources.filter(Boolean);
   if (resources.some((r) => r !== session.audience)) throw new OAuthError('invalid_target', 'a refresh can only be for the resource the sign-in was for');
@@ -177,7 +190,7 @@ export async function refreshSignIn(input: RefreshRequest): Promise<TokenRespons
   });
   if (!refreshToken) {
     await revokeSession(session.id, 'refresh_token_reuse', { request: input.request });
-    throw refreshRefused('refresh token already used; the sign-in has been revoked');
+    throw refreshRefused('refresh token already used; the sign-in has been revoked', session);
   }
   const access = await accessTokenFor(input.issuer, session, identity, scope, oauthSettings().accessTokenTtlSeconds);
   await auditOAuth({

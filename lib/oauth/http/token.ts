@@ -1,12 +1,14 @@
 import type { OAuthClient } from '@/lib/generated/prisma/client';
+import { primaryTenantId } from '@/lib/users/tenant';
 import { authenticateClient, readClientCredentials } from '../client-auth';
 import { clientAllowsGrant } from '../clients';
 import { redeemAuthorizationCode } from '../codes';
 import { pollDeviceAuthorization } from '../device';
 import { NO_STORE, OAuthError } from '../errors';
 import { AUTHORIZATION_CODE_GRANT, DEVICE_CODE_GRANT, isSupportedGrantType, REFRESH_TOKEN_GRANT, type GrantType } from '../grants';
+import { countOAuthRefusal } from '../audit';
 import { issuerFor } from '../issuer';
-import { refreshSignIn, type TokenResponseBody } from '../sessions';
+import { RefreshRefusedError, refreshSignIn, type TokenResponseBody } from '../sessions';
 import { readForm, single } from './body';
 import { withCors } from './cors';
 import { answerOAuth } from './handle';
@@ -48,12 +50,42 @@ async function grant(request: Request, form: URLSearchParams): Promise<TokenResp
   }
 }
 
+/**
+ * A refused grant (invalid_grant) in the audit trail, counted per user or client address and
+ * minute: a client that retries a dead refresh token in a loop must not flood the chain.
+ */
+async function countRefusedGrant(request: Request, form: URLSearchParams, error: OAuthError): Promise<void> {
+  const subject = error instanceof RefreshRefusedError ? error.subject : null;
+  const grantType = single(form, 'grant_type') ?? '';
+  try {
+    countOAuthRefusal(
+      {
+        tenantId: subject?.tenantId ?? (await primaryTenantId()),
+        type: 'auth.sign_in',
+        action: grantType === REFRESH_TOKEN_GRANT ? 'token.refresh' : 'token.issue',
+        outcome: 'denied',
+        actor: subject ? { userId: subject.userId } : undefined,
+        request,
+      },
+      { grant_type: grantType.slice(0, 100), reason: error.description.slice(0, 100) },
+    );
+  } catch (failure) {
+    // The refusal goes out whatever happens here.
+    console.error(`oauth: counting a refused grant failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+}
+
 /** POST /oauth/token: authorization_code, refresh_token and the RFC 8628 device_code grant. */
 export async function handleToken(request: Request): Promise<Response> {
   return withCors(
     await answerOAuth(async () => {
-      const body = await grant(request, await readForm(request));
-      return Response.json(body, { headers: NO_STORE });
+      const form = await readForm(request);
+      try {
+        return Response.json(await grant(request, form), { headers: NO_STORE });
+      } catch (error) {
+        if (error instanceof OAuthError && error.code === 'invalid_grant') await countRefusedGrant(request, form, error);
+        throw error;
+      }
     }),
   );
 }
