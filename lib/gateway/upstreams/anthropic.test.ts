@@ -153,6 +153,40 @@ describe('Anthropic passthrough', () => {
     expect((await missing.completion).error?.type).toBe('not_found_error');
   });
 
+  it('relays only the upstream messages the contract lists; every other 400/413 message is replaced, keeping its type', async () => {
+    const answer = async (status: number, errorType: string, message: string) => {
+      fake.setBehaviour({ kind: 'error', status, errorType, message });
+      const result = await dispatch(dispatchInput([target()]));
+      return { status: result.status, body: JSON.parse(await readText(result.body)) as { error: { type: string; message: string } } };
+    };
+
+    const hidden = await answer(400, 'invalid_request_error', 'messages.0.content: field required (workspace wrk_01FAKEACCOUNT)');
+    expect(hidden.status).toBe(400);
+    expect(hidden.body.error.type).toBe('invalid_request_error');
+    expect(hidden.body.error.message).not.toContain('wrk_01FAKEACCOUNT');
+    expect(hidden.body.error.message).toContain('HTTP 400');
+    expect(warnings.join('\n')).toContain('wrk_01FAKEACCOUNT');
+    expect(warnings.join('\n')).toContain('trace-test-0001'); // the operator finds it by the trace id
+
+    const tooLarge = await answer(413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes for org_01FAKEACCOUNT');
+    expect(tooLarge).toMatchObject({ status: 413, body: { error: { type: 'request_too_large' } } });
+    expect(tooLarge.body.error.message).not.toContain('org_01FAKEACCOUNT');
+
+    const relayed: [string, string][] = [
+      ['prompt is too long: 210345 tokens > 200000 maximum', 'prompt is too long: 210345 tokens > 200000 maximum'],
+      ['Input is too long.', 'Input is too long.'],
+      ['The request size (30037042 bytes) exceeds 30.000MB limit.', 'Input is too long.'],
+      ['The message size (31000000 bytes) exceeds 30.000MB limit.', 'Input is too long.'],
+    ];
+    for (const [upstream, client] of relayed) {
+      expect(await answer(400, 'invalid_request_error', upstream), upstream).toEqual({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: client } } });
+    }
+    // Auto mode retries without `safeguards` when the refusal names them; the upstream's own words stay in the log.
+    const safeguards = await answer(400, 'invalid_request_error', 'safeguards: Extra inputs are not permitted (project proj-01FAKE)');
+    expect(safeguards.body.error.message).toContain('safeguards');
+    expect(safeguards.body.error.message).not.toContain('proj-01FAKE');
+  });
+
   it('passes count_tokens through to Anthropic targets and answers 501 for others', async () => {
     const counted = await dispatchCountTokens(dispatchInput([openAITarget('http://127.0.0.1:9'), target()]));
     expect(counted.status).toBe(200);

@@ -74,9 +74,9 @@ export async function callUpstream(prepared: PreparedRequest, signal: AbortSigna
 }
 
 /** What an error status means for failover, after the details are logged for the operator. */
-export async function classifyErrorResponse(target: UpstreamTarget, response: Response): Promise<AttemptResult> {
+export async function classifyErrorResponse(target: UpstreamTarget, response: Response, traceId: string): Promise<AttemptResult> {
   const details = await readUpstreamError(response);
-  logUpstreamError(target, details);
+  logUpstreamError(target, details, traceId);
   const { status } = response;
   if (status < 400) {
     // A redirect (we do not follow them: the credential must not go elsewhere) is a misconfigured base_url.
@@ -137,7 +137,7 @@ export async function attemptMessages(input: DispatchInput, target: UpstreamTarg
   let handedOver = false;
   try {
     const { response } = call;
-    if (!response.ok) return await classifyErrorResponse(target, response);
+    if (!response.ok) return await classifyErrorResponse(target, response, input.caller.traceId);
 
     const headers = relayedResponseHeaders(response.headers);
     if (!input.stream) {

@@ -153,7 +153,7 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
         reportSuccess(target);
         return new Response(body, { status: response.status, headers: { 'content-type': 'application/json' } });
       }
-      const result = await classifyErrorResponse(target, response);
+      const result = await classifyErrorResponse(target, response, input.caller.traceId);
       if (result.kind === 'rejected') {
         reportSuccess(target);
         return clientErrorResponse(result.error);

@@ -1,8 +1,9 @@
 /**
  * Upstream error answers, read and made safe for the client. Providers' messages can name the
- * company's account (org ids, workspaces, ARNs): the operator gets them in the log, the client gets
- * the Anthropic envelope with the error type kept and a generic message, except the messages
- * Claude Code recovers from (`prompt is too long: …`), which are relayed as the contract requires.
+ * company's account (org ids, workspaces, ARNs, project ids): the operator gets them in the log
+ * (with the request's trace id), the client gets the Anthropic envelope with the error type kept
+ * and a generic message. The only exceptions are the messages the gateway contract lists, because
+ * the client's recovery matches on their words (see relayedMessage).
  */
 import { anthropicError, type AnthropicErrorType } from '@/lib/gateway/errors';
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
@@ -63,8 +64,8 @@ export async function readUpstreamError(response: Response): Promise<UpstreamErr
   return { status: response.status, envelope: 'other', type: null, message, code: null };
 }
 
-export function logUpstreamError(target: UpstreamTarget, details: UpstreamErrorDetails): void {
-  upstreamTuning().logger.warn('upstream answered with an error', { provider: target.provider, model: target.model, ...details });
+export function logUpstreamError(target: UpstreamTarget, details: UpstreamErrorDetails, traceId?: string): void {
+  upstreamTuning().logger.warn('upstream answered with an error', { provider: target.provider, model: target.model, ...(traceId ? { trace_id: traceId } : {}), ...details });
 }
 
 const TYPE_BY_STATUS: Record<number, AnthropicErrorType> = {
@@ -96,17 +97,48 @@ export interface ClientError {
   message: string;
 }
 
+// Anthropic's own wording; Claude Code reads the two numbers to decide how much to compact.
+const PROMPT_TOO_LONG = /^prompt is too long: \d+ tokens > \d+ maximum$/;
+// Bedrock's whole message; the client drops older images, then compacts, when it matches exactly.
+const INPUT_TOO_LONG = 'Input is too long.';
+// Vertex's size refusal ("The request size (30037042 bytes) exceeds 30.000MB limit.", also "The message size …").
+const VERTEX_TOO_LARGE = /^The (?:request|message) size \(\d+ bytes\) exceeds [\d.]+ ?MB limit\.?$/;
+
+/**
+ * The message a client gets word for word, because its recovery keys on the words; null for any
+ * other message, which is never relayed (see the gateway contract, "Errors"):
+ * - `prompt is too long: <n> tokens > <m> maximum` (400/413): Claude Code compacts and retries;
+ * - `Input is too long.` (Bedrock), and Vertex's size refusal said the same way: the client drops
+ *   older images, then compacts;
+ * - a refusal of auto mode's `safeguards` field: the client retries without it when the message
+ *   names it, so it is named (in Gatehouse's words, not the upstream's).
+ * OpenAI-style servers say "maximum context length" in their own words: that becomes the
+ * Anthropic sentence, so the same recovery works through translation.
+ */
+function relayedMessage(details: UpstreamErrorDetails, status: number): string | null {
+  if (status !== 400 && status !== 413) return null;
+  const message = details.message?.trim() ?? '';
+  if (PROMPT_TOO_LONG.test(message)) return message;
+  if (/^prompt is too long\b/i.test(message)) return 'prompt is too long: the request exceeds the model context window';
+  if (message === INPUT_TOO_LONG || VERTEX_TOO_LARGE.test(message)) return INPUT_TOO_LONG;
+  if (/\bsafeguards\b/.test(message)) return 'the upstream model provider does not accept `safeguards`; send the request without them';
+  return contextLengthMessage(details);
+}
+
+function genericMessage(status: number): string {
+  if (status === 404) return 'The requested model is not available from its upstream provider.';
+  return `The upstream model provider rejected the request (HTTP ${status}); an administrator can find its reason in the Gatehouse log under this request's trace id.`;
+}
+
 /** The client's view of a non-retryable upstream 4xx. */
 export function clientErrorFromUpstream(details: UpstreamErrorDetails): ClientError {
   const status = details.status === 422 ? 400 : details.status;
   const type: AnthropicErrorType =
     details.envelope === 'anthropic' && details.type !== null && KNOWN_TYPES.has(details.type) ? (details.type as AnthropicErrorType) : (TYPE_BY_STATUS[status] ?? 'invalid_request_error');
-
-  if (details.envelope === 'anthropic' && (status === 400 || status === 413) && details.message) return { status, type, message: details.message };
-  const overflow = status === 400 || status === 413 ? contextLengthMessage(details) : null;
-  if (overflow) return { status: 400, type: 'invalid_request_error', message: overflow };
-  const message = status === 404 ? 'The requested model is not available from its upstream provider.' : `The upstream model provider rejected the request (HTTP ${status}).`;
-  return { status, type, message };
+  const relayed = relayedMessage(details, status);
+  // A context overflow is an invalid request whatever the upstream called it (a 413 included).
+  if (relayed) return { status: relayed === INPUT_TOO_LONG || relayed.startsWith('prompt is too long') ? 400 : status, type: 'invalid_request_error', message: relayed };
+  return { status, type, message: genericMessage(status) };
 }
 
 export function clientErrorResponse(error: ClientError): Response {
