@@ -24,7 +24,7 @@ describe('parseGatehouseConfig', () => {
       models: {},
       routes: [],
       policy: { blocklist: { terms: [], patterns: [] }, secrets: { mode: 'redact' }, model_access: [], max_body_bytes: 32 * 1024 * 1024 },
-      limits: { rate: [], budgets: [] },
+      limits: { rate: [], budgets: [], count_tokens_per_minute: 120 },
       managed_settings: [],
       sso: { providers: [] },
     });

@@ -23,8 +23,12 @@ export interface UpstreamTarget {
   apiKeyEnv?: string;
   /** The provider's own model name (what goes upstream). */
   model: string;
-  /** Headers / first-byte deadline and mid-stream idle limit, ms (provider `timeout_ms`). */
+  /** Deadline to the response headers of a streaming request or count_tokens, ms (provider `timeout_ms`). */
   timeoutMs?: number;
+  /** Deadline to the response headers of a non-streaming request, ms (provider `non_streaming_timeout_ms`). */
+  nonStreamingTimeoutMs?: number;
+  /** After 2xx headers: the longest silence in the body, ms (provider `idle_timeout_ms`, else `timeout_ms`). */
+  idleTimeoutMs?: number;
   /** Retries on this target before failing over (provider `max_retries`). */
   maxRetries?: number;
   /** Send user / session / trace attribution headers upstream (provider `forward_attribution`). */
@@ -79,7 +83,9 @@ export interface DispatchInput {
 export interface AttemptRecord {
   provider: string;
   model: string;
+  /** How the attempt went; `timeout` and `server_error` with a 2xx status: the body failed after the headers. */
   outcome: 'success' | 'connect_error' | 'timeout' | 'rate_limited' | 'server_error' | 'client_error' | 'circuit_open';
+  /** The upstream's HTTP status, when it answered one. */
   status?: number;
   durationMs: number;
 }

@@ -15,8 +15,16 @@ const provider = z.strictObject({
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be an environment variable name like ANTHROPIC_API_KEY' })
     .optional(),
-  // How long to wait for the upstream's response headers, and (while streaming) for the next bytes.
+  // How long to wait for the upstream's response headers (streaming requests and count_tokens: a
+  // streaming upstream sends them at once). Past it the upstream counts as hung: retried, then failed over.
   timeout_ms: z.int().min(100).max(600_000).default(60_000),
+  // The same deadline for a non-streaming request, whose headers come only once the whole answer
+  // is written: long answers take minutes. Never shorter than timeout_ms.
+  non_streaming_timeout_ms: z.int().min(100).max(3_600_000).default(600_000),
+  // Once the headers are in (2xx): the longest silence in the body before the answer is ended with
+  // an error (never retried: the upstream may already have billed it). Defaults to timeout_ms.
+  // An answer that keeps sending is read to the end however long it takes.
+  idle_timeout_ms: z.int().min(100).max(600_000).optional(),
   // Retries on the same target (connect errors, timeouts, 429, 5xx) before failing over to the next.
   max_retries: z.int().min(0).max(10).default(2),
   // Send x-gatehouse-user / x-gatehouse-session / x-trace-id upstream: only for upstreams the company

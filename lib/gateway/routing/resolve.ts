@@ -36,6 +36,8 @@ function toUpstreamTargets(config: GatehouseConfig, targets: ModelTarget[]): Ups
       baseUrl: provider.base_url,
       model: target.model,
       timeoutMs: provider.timeout_ms,
+      nonStreamingTimeoutMs: provider.non_streaming_timeout_ms,
+      idleTimeoutMs: provider.idle_timeout_ms ?? provider.timeout_ms,
       maxRetries: provider.max_retries,
       forwardAttribution: provider.forward_attribution,
       headers: provider.headers,

@@ -53,6 +53,8 @@ export type FakeBehaviour<R> =
       eventDelayMs?: number;
       /** One silent gap mid-stream: after this many events, wait `ms` before the next. */
       pause?: { afterEvents: number; ms: number };
+      /** Non-streaming: headers at once, then the JSON body in `pieces` parts, `intervalMs` apart (a slow but live answer). */
+      trickle?: { pieces: number; intervalMs: number };
     }
   | FakeErrorBehaviour
   /** Send response headers and this many stream events, then destroy the socket. */
@@ -304,6 +306,17 @@ export async function playJson<R>(res: ServerResponse, body: unknown, behaviour:
   if (behaviour.kind === 'stall') {
     res.writeHead(200, { 'content-type': 'application/json', ...headers });
     res.flushHeaders();
+    return;
+  }
+  if (behaviour.kind === 'reply' && behaviour.trickle) {
+    res.writeHead(200, { 'content-type': 'application/json', ...headers });
+    res.flushHeaders();
+    for (const [index, piece] of splitIntoPieces(JSON.stringify(body), behaviour.trickle.pieces).entries()) {
+      if (index > 0) await sleep(behaviour.trickle.intervalMs);
+      if (res.destroyed) return;
+      res.write(piece);
+    }
+    res.end();
     return;
   }
   sendJson(res, 200, body, headers);

@@ -1,19 +1,34 @@
 /**
- * One try of one upstream target: send the request, wait (up to the target's deadline) for the
- * answer's headers and first bytes, and classify what happened. Nothing reaches the client until
- * an attempt is `committed`, which is what makes failover before the first byte possible.
+ * One try of one upstream target: send the request, wait (up to the target's headers deadline) for
+ * the answer's status and headers, and classify what happened. Before the headers, a failure may be
+ * retried or failed over; once the upstream has answered 2xx the attempt is `committed` whatever
+ * follows, because the upstream may already be generating (and billing) the answer: a body that
+ * then stalls past the idle limit, or breaks, ends as an error to the client, never as a retry.
  */
+import { anthropicErrorBody } from '@/lib/gateway/errors';
 import type { AttemptRecord, CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
 import { summaryFromMessage } from './anthropic/summary';
 import { relayedResponseHeaders } from './headers';
+import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
 import { isRetryableStatus, retryAfterMs } from './retry';
 import { guardStream } from './stream-guard';
-import { upstreamTuning } from './tuning';
+import { deadlinesFor, upstreamTuning } from './tuning';
 import { clientErrorFromUpstream, logUpstreamError, readUpstreamError, type ClientError } from './upstream-errors';
 
 export type AttemptResult =
-  | { kind: 'committed'; status: number; headers: Headers; body: ReadableStream<Uint8Array>; completion: Promise<CompletionSummary> }
+  | {
+      kind: 'committed';
+      /** The status the client gets (a 2xx, or 502/504 when the body failed after the upstream's 2xx). */
+      status: number;
+      /** The upstream's own status: always 2xx here. */
+      upstreamStatus: number;
+      /** Set when the body failed after the 2xx headers: how the attempt is recorded. */
+      failedAfterHeaders?: Extract<AttemptRecord['outcome'], 'timeout' | 'server_error'>;
+      headers: Headers;
+      body: ReadableStream<Uint8Array>;
+      completion: Promise<CompletionSummary>;
+    }
   /** The upstream (or the translation) refused the request itself: trying elsewhere would not help. */
   | { kind: 'rejected'; error: ClientError }
   | {
@@ -27,13 +42,10 @@ export type AttemptResult =
       overloaded: boolean;
     };
 
-/** A request in flight, bounded by a deadline and by the client's own signal. */
+/** A request whose headers have arrived; the client's signal still cancels it. */
 export interface UpstreamCall {
   response: Response;
   controller: AbortController;
-  timedOut(): boolean;
-  /** Stop the deadline (the answer has started); the client's signal still cancels the call. */
-  clearDeadline(): void;
   /** Detach from the client's signal (the call is over). */
   release(): void;
 }
@@ -43,13 +55,17 @@ export class UpstreamCallFailed extends Error {
     readonly timedOut: boolean,
     readonly cause: unknown,
   ) {
-    super(timedOut ? 'upstream deadline passed' : 'upstream connection failed');
+    super(timedOut ? 'upstream headers deadline passed' : 'upstream connection failed');
     this.name = 'UpstreamCallFailed';
   }
 }
 
-/** Sends `prepared`; rethrows the client's abort as is, and anything else as UpstreamCallFailed. */
-export async function callUpstream(prepared: PreparedRequest, signal: AbortSignal, timeoutMs: number): Promise<UpstreamCall> {
+/**
+ * Sends `prepared` and waits up to `headersMs` for the response headers; rethrows the client's
+ * abort as is, and anything else (deadline included) as UpstreamCallFailed. The deadline ends with
+ * the headers: the body is read under an idle limit instead (readBodyWithIdleLimit, guardStream).
+ */
+export async function callUpstream(prepared: PreparedRequest, signal: AbortSignal, headersMs: number): Promise<UpstreamCall> {
   signal.throwIfAborted();
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(signal.reason);
@@ -57,25 +73,24 @@ export async function callUpstream(prepared: PreparedRequest, signal: AbortSigna
   let timedOut = false;
   const deadline = setTimeout(() => {
     timedOut = true;
-    controller.abort(new Error(`no answer within ${timeoutMs} ms`));
-  }, timeoutMs);
-  const release = () => {
-    clearTimeout(deadline);
-    signal.removeEventListener('abort', onClientAbort);
-  };
+    controller.abort(new Error(`no response headers within ${headersMs} ms`));
+  }, headersMs);
+  const release = () => signal.removeEventListener('abort', onClientAbort);
   try {
     const response = await fetch(prepared.url, { method: 'POST', headers: prepared.headers, body: prepared.body, signal: controller.signal, redirect: 'manual' });
-    return { response, controller, timedOut: () => timedOut, clearDeadline: () => clearTimeout(deadline), release };
+    return { response, controller, release };
   } catch (error) {
     release();
     if (signal.aborted) throw signal.reason;
     throw new UpstreamCallFailed(timedOut, error);
+  } finally {
+    clearTimeout(deadline);
   }
 }
 
 /** What an error status means for failover, after the details are logged for the operator. */
 export async function classifyErrorResponse(target: UpstreamTarget, response: Response, traceId: string): Promise<AttemptResult> {
-  const details = await readUpstreamError(response);
+  const details = await readUpstreamError(response, deadlinesFor(target, false).idleMs);
   logUpstreamError(target, details, traceId);
   const { status } = response;
   if (status < 400) {
@@ -100,9 +115,9 @@ export async function classifyErrorResponse(target: UpstreamTarget, response: Re
   return { kind: 'rejected', error: clientErrorFromUpstream(details) };
 }
 
-function failedConnection(error: UpstreamCallFailed | unknown, afterHeaders: boolean): AttemptResult {
+function failedConnection(error: UpstreamCallFailed | unknown): AttemptResult {
   const timedOut = error instanceof UpstreamCallFailed && error.timedOut;
-  return { kind: 'failed', outcome: timedOut ? 'timeout' : afterHeaders ? 'server_error' : 'connect_error', retryable: true, retryAfterMs: null, overloaded: false };
+  return { kind: 'failed', outcome: timedOut ? 'timeout' : 'connect_error', retryable: true, retryAfterMs: null, overloaded: false };
 }
 
 function bodyOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
@@ -112,6 +127,69 @@ function bodyOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
+}
+
+/**
+ * A non-streaming answer that failed after the upstream's 2xx: an Anthropic error to the client
+ * (504 when it went silent, 502 when it broke), recorded once, never retried.
+ */
+function brokenAnswer(upstreamStatus: number, error: unknown): AttemptResult {
+  const timedOut = error instanceof UpstreamBodyError && error.timedOut;
+  const message = timedOut ? `the upstream stopped sending its answer: ${error.message}` : 'the upstream answer could not be read to its end';
+  const completion: CompletionSummary = { usage: null, stopReason: null, responseModel: null, responseId: null, content: [], error: { type: 'api_error', message }, timeToFirstByteMs: null };
+  return {
+    kind: 'committed',
+    status: timedOut ? 504 : 502,
+    upstreamStatus,
+    failedAfterHeaders: timedOut ? 'timeout' : 'server_error',
+    headers: new Headers({ 'content-type': 'application/json' }),
+    body: bodyOf(new TextEncoder().encode(JSON.stringify(anthropicErrorBody('api_error', message)))),
+    completion: Promise.resolve(completion),
+  };
+}
+
+/** A non-streaming 2xx: the whole body under the idle limit, translated to an Anthropic message. */
+async function readMessage(call: UpstreamCall, input: DispatchInput, adapter: UpstreamAdapter, idleMs: number, startedAt: number): Promise<AttemptResult> {
+  const { response } = call;
+  const headers = relayedResponseHeaders(response.headers);
+  let bytes: Uint8Array;
+  let facts: StreamFacts;
+  let timeToFirstByteMs: number;
+  try {
+    const raw = await readBodyWithIdleLimit(response.body, idleMs);
+    timeToFirstByteMs = Math.round(performance.now() - startedAt);
+    ({ bytes, facts } = adapter.translateMessage(raw, input));
+  } catch (error) {
+    if (input.signal.aborted) throw input.signal.reason;
+    call.controller.abort(error);
+    return brokenAnswer(response.status, error);
+  }
+  const summary = summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs);
+  if (!facts.usageReported) summary.usage = null;
+  headers.set('content-type', 'application/json');
+  return { kind: 'committed', status: response.status, upstreamStatus: response.status, headers, body: bodyOf(bytes), completion: Promise.resolve(summary) };
+}
+
+/** A streaming 2xx: committed at once; the guard relays it, with pings, under the idle limit. */
+function relayStream(call: UpstreamCall, input: DispatchInput, adapter: UpstreamAdapter, idleMs: number, startedAt: number): AttemptResult {
+  const { response } = call;
+  const headers = relayedResponseHeaders(response.headers);
+  const facts: StreamFacts = { usageReported: true };
+  const empty = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+  const iterator = adapter.translateStream(response.body ?? empty, input, facts)[Symbol.asyncIterator]();
+  const guarded = guardStream({
+    rest: iterator,
+    facts,
+    idleTimeoutMs: idleMs,
+    pingIntervalMs: upstreamTuning().pingIntervalMs,
+    startedAt,
+    clientSignal: input.signal,
+    abortUpstream: (reason) => call.controller.abort(reason),
+    onSettled: () => call.release(),
+  });
+  headers.set('content-type', 'text/event-stream; charset=utf-8');
+  headers.set('cache-control', 'no-cache');
+  return { kind: 'committed', status: response.status, upstreamStatus: response.status, headers, ...guarded };
 }
 
 /** One Messages call to `target`, ending committed (the answer may flow), rejected or failed. */
@@ -124,65 +202,25 @@ export async function attemptMessages(input: DispatchInput, target: UpstreamTarg
     throw error;
   }
 
-  const tuning = upstreamTuning();
-  const timeoutMs = target.timeoutMs ?? tuning.defaultTimeoutMs;
+  const { headersMs, idleMs } = deadlinesFor(target, input.stream);
   let call: UpstreamCall;
   try {
-    call = await callUpstream(prepared, input.signal, timeoutMs);
+    call = await callUpstream(prepared, input.signal, headersMs);
   } catch (error) {
     if (input.signal.aborted) throw error;
-    return failedConnection(error, false);
+    return failedConnection(error);
   }
 
-  let handedOver = false;
+  if (call.response.ok && input.stream) return relayStream(call, input, adapter, idleMs, startedAt);
   try {
-    const { response } = call;
-    if (!response.ok) return await classifyErrorResponse(target, response, input.caller.traceId);
-
-    const headers = relayedResponseHeaders(response.headers);
-    if (!input.stream) {
-      const raw = new Uint8Array(await response.arrayBuffer());
-      const timeToFirstByteMs = Math.round(performance.now() - startedAt);
-      const { bytes, facts } = adapter.translateMessage(raw, input);
-      const summary = summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs);
-      if (!facts.usageReported) summary.usage = null;
-      headers.set('content-type', 'application/json');
-      return { kind: 'committed', status: response.status, headers, body: bodyOf(bytes), completion: Promise.resolve(summary) };
-    }
-
-    if (!response.body) return failedConnection(null, true);
-    const facts: StreamFacts = { usageReported: true };
-    const iterator = adapter.translateStream(response.body, input, facts)[Symbol.asyncIterator]();
-    let first: Uint8Array | null = null;
-    while (first === null) {
-      const next = await iterator.next();
-      if (next.done) return failedConnection(null, true); // 200 and then nothing at all
-      if (next.value.length > 0) first = next.value;
-    }
-    call.clearDeadline();
-    handedOver = true;
-    const guarded = guardStream({
-      first,
-      rest: iterator,
-      facts,
-      idleTimeoutMs: timeoutMs,
-      pingIntervalMs: tuning.pingIntervalMs,
-      timeToFirstByteMs: Math.round(performance.now() - startedAt),
-      clientSignal: input.signal,
-      abortUpstream: (reason) => call.controller.abort(reason),
-      onSettled: () => call.release(),
-    });
-    headers.set('content-type', 'text/event-stream; charset=utf-8');
-    headers.set('cache-control', 'no-cache');
-    return { kind: 'committed', status: response.status, headers, ...guarded };
+    if (call.response.ok) return await readMessage(call, input, adapter, idleMs, startedAt);
+    return await classifyErrorResponse(target, call.response, input.caller.traceId);
   } catch (error) {
     if (input.signal.aborted) throw input.signal.reason;
-    return failedConnection(call.timedOut() ? new UpstreamCallFailed(true, error) : error, true);
+    throw error;
   } finally {
-    if (!handedOver) {
-      call.release();
-      // Frees the connection of an answer we are not going to read (no-op once fully read).
-      call.controller.abort();
-    }
+    call.release();
+    // Frees the connection of an answer we are not going to read (no-op once fully read).
+    call.controller.abort();
   }
 }

@@ -1,19 +1,21 @@
 /**
  * Sends a Messages request to the route's targets: primary first, each with its circuit breaker
  * and retries (exponential backoff with jitter, `retry-after` honoured up to a cap), then the next
- * target. All of it happens before the first byte reaches the client; once an answer is
- * committed it is streamed, and later failures end it with an `event: error`.
+ * target. All of it happens before the upstream answers 2xx: from then on the answer is the
+ * client's, however slow (no retry can bill it twice, and a slow upstream never trips its
+ * circuit), and a later failure ends it with an `event: error` (stream) or a 502/504 (JSON).
  */
 import { UpstreamUnavailableError, type AttemptRecord, type CompletionSummary, type DispatchInput, type DispatchResult, type UpstreamTarget } from '@/lib/gateway/contracts';
 import { anthropicError } from '@/lib/gateway/errors';
 import type { ProviderType } from '@/lib/config';
 import type { UpstreamAdapter } from './adapter';
 import { anthropicAdapter, prepareCountTokens } from './anthropic/adapter';
-import { attemptMessages, callUpstream, classifyErrorResponse, type AttemptResult } from './attempt';
+import { attemptMessages, callUpstream, classifyErrorResponse, UpstreamCallFailed, type AttemptResult } from './attempt';
 import { admit, reportFailure, reportNeutral, reportSuccess } from './circuit-breaker';
 import { openAIAdapter } from './openai/adapter';
 import { backoffMs, sleep } from './retry';
-import { upstreamTuning } from './tuning';
+import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
+import { deadlinesFor, upstreamTuning } from './tuning';
 import { clientErrorResponse, type ClientError } from './upstream-errors';
 
 /** Bedrock, Vertex and Gemini need their own translation and signing; not available yet. */
@@ -94,8 +96,9 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
         throw error;
       }
       if (result.kind === 'committed') {
+        // A 2xx: the upstream is alive, however slowly its body then comes (or if it then breaks).
         reportSuccess(target);
-        attempts.push(record(target, 'success', since, result.status));
+        attempts.push(record(target, result.failedAfterHeaders ?? 'success', since, result.upstreamStatus));
         return { target, attempts, status: result.status, headers: result.headers, body: result.body, completion: result.completion };
       }
       if (result.kind === 'rejected') {
@@ -134,24 +137,31 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
       attempts.push(record(target, 'circuit_open', since));
       continue;
     }
+    const { headersMs, idleMs } = deadlinesFor(target, false);
     let call;
     try {
-      call = await callUpstream(prepareCountTokens(input, target), input.signal, target.timeoutMs ?? upstreamTuning().defaultTimeoutMs);
+      call = await callUpstream(prepareCountTokens(input, target), input.signal, headersMs);
     } catch (error) {
       if (input.signal.aborted) {
         reportNeutral(target);
         throw error;
       }
       reportFailure(target);
-      attempts.push(record(target, 'connect_error', since));
+      attempts.push(record(target, error instanceof UpstreamCallFailed && error.timedOut ? 'timeout' : 'connect_error', since));
       continue;
     }
     try {
       const { response } = call;
       if (response.ok) {
-        const body = await response.arrayBuffer();
+        // Answered 2xx: the count is this target's, read to its end or reported as broken (not failed over).
         reportSuccess(target);
-        return new Response(body, { status: response.status, headers: { 'content-type': 'application/json' } });
+        try {
+          return new Response(await readBodyWithIdleLimit(response.body, idleMs), { status: response.status, headers: { 'content-type': 'application/json' } });
+        } catch (error) {
+          if (input.signal.aborted) throw input.signal.reason;
+          const timedOut = error instanceof UpstreamBodyError && error.timedOut;
+          return anthropicError('api_error', `the upstream stopped sending its token count${timedOut ? `: ${(error as Error).message}` : ''}`, { status: timedOut ? 504 : 502 });
+        }
       }
       const result = await classifyErrorResponse(target, response, input.caller.traceId);
       if (result.kind === 'rejected') {
@@ -163,12 +173,9 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
         overloaded = result.overloaded;
         attempts.push(record(target, result.outcome, since, result.status));
       }
-    } catch (error) {
-      if (input.signal.aborted) throw error;
-      reportFailure(target);
-      attempts.push(record(target, call.timedOut() ? 'timeout' : 'server_error', since));
     } finally {
       call.release();
+      call.controller.abort();
     }
   }
   throw unavailable(input.decision.requestedModel, attempts, overloaded);

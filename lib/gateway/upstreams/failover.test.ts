@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamUnavailableError, type UpstreamTarget } from '@/lib/gateway/contracts';
-import { anthropicFailures, anthropicTarget, dispatchInput, inSequence, readText, startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
+import { anthropicFailures, anthropicTarget, dispatchInput, eventNames, inSequence, readText, startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
 import { admit, reportFailure, reportSuccess } from './circuit-breaker';
 import { circuitState, dispatch, resetCircuitBreakers, resetUpstreamTuning, tuneUpstreams } from '.';
 
@@ -39,7 +39,7 @@ async function unavailable(promise: Promise<unknown>): Promise<UpstreamUnavailab
   return error as UpstreamUnavailableError;
 }
 
-describe('failover before the first byte', () => {
+describe('failover before the upstream answers 2xx', () => {
   it('serves from the secondary when the primary answers 503, after its retries', async () => {
     primary.setBehaviour(anthropicFailures.unavailable());
     const result = await dispatch(dispatchInput(targets({ maxRetries: 1 })));
@@ -61,11 +61,15 @@ describe('failover before the first byte', () => {
     expect(await primary.requests[0]?.finished).toBe('aborted');
   });
 
-  it('fails over when a stream dies before its first byte', async () => {
+  it('does not fail over once the upstream answered 2xx, even when its stream then dies before the first event', async () => {
     primary.setBehaviour({ kind: 'die', afterEvents: 0 });
-    const result = await dispatch(dispatchInput(targets(), { stream: true }));
-    expect(await text(result)).toContain('from secondary');
-    expect(result.attempts.map((attempt) => attempt.outcome)).toEqual(['server_error', 'success']);
+    const result = await dispatch(dispatchInput(targets({ maxRetries: 2 }), { stream: true }));
+    expect(result.status).toBe(200);
+    expect(eventNames(await readText(result.body))).toEqual(['error']);
+    expect((await result.completion).error?.type).toBe('api_error');
+    expect(result.attempts.map((attempt) => [attempt.provider, attempt.outcome])).toEqual([['primary', 'success']]);
+    expect(primary.requests).toHaveLength(1);
+    expect(secondary.requests).toHaveLength(0);
   });
 
   it('retries a 429 on the same target after its retry-after, and moves on when retry-after is too long', async () => {

@@ -1,10 +1,11 @@
 /**
- * The client-facing side of a committed stream. It relays the adapter's Anthropic bytes as they
+ * The client-facing side of a committed stream (the upstream answered 2xx: whatever happens next is
+ * told to the client, never retried). It relays the adapter's Anthropic bytes as they
  * come (only holding back the unfinished tail of an event, so the bytes are identical and no event
  * is ever cut in half), and makes sure the client is never left hanging:
  * - `event: ping` when nothing has been sent for a while (long thinking pauses, slow upstreams);
- * - an upstream that dies, or goes silent past the idle limit, ends the stream with an Anthropic
- *   `event: error` instead of a hang or a truncated stream;
+ * - an upstream that dies, or goes silent past the idle limit (before its first event too), ends
+ *   the stream with an Anthropic `event: error` instead of a hang or a truncated stream;
  * - a client that goes away cancels the upstream call.
  * Either way `completion` settles with what was seen, so the audit record is always completed.
  */
@@ -14,13 +15,14 @@ import { AnthropicStreamTap } from './anthropic/summary';
 import { endOfLastEvent, errorFrame, PING_FRAME } from './sse';
 
 export interface GuardOptions {
-  /** The first bytes, already read while deciding to commit to this upstream. */
-  first: Uint8Array;
+  /** The translated stream, from its first byte (the upstream has answered 2xx, nothing is read yet). */
   rest: AsyncIterator<Uint8Array>;
   facts: StreamFacts;
+  /** The longest silence of the upstream, the wait for its first bytes included. */
   idleTimeoutMs: number;
   pingIntervalMs: number;
-  timeToFirstByteMs: number;
+  /** performance.now() when the request was dispatched, for the time to the first byte. */
+  startedAt: number;
   /** The client's request signal: its abort means nobody is listening any more. */
   clientSignal: AbortSignal;
   /** Cancels the upstream request (client gone, or upstream stalled). */
@@ -72,6 +74,7 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
   let lastUpstreamAt = Date.now();
   let lastSentAt = Date.now();
   let settled = false;
+  let timeToFirstByteMs: number | null = null;
   let resolveCompletion: (summary: CompletionSummary) => void = () => {};
   const completion = new Promise<CompletionSummary>((resolve) => (resolveCompletion = resolve));
 
@@ -79,7 +82,7 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
     if (settled) return;
     settled = true;
     pending?.catch(() => {});
-    const summary = tap.summary(options.timeToFirstByteMs, error);
+    const summary = tap.summary(timeToFirstByteMs, error);
     if (!options.facts.usageReported) summary.usage = null;
     resolveCompletion(summary);
     options.onSettled?.();
@@ -125,9 +128,6 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
   return {
     completion,
     body: new ReadableStream<Uint8Array>({
-      start(controller) {
-        relay(controller, options.first);
-      },
       async pull(controller) {
         while (!settled) {
           pending ??= options.rest.next();
@@ -159,6 +159,7 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
             return;
           }
           lastUpstreamAt = Date.now();
+          if (timeToFirstByteMs === null && raced.value.value.length > 0) timeToFirstByteMs = Math.round(performance.now() - options.startedAt);
           if (relay(controller, raced.value.value)) return;
         }
       },

@@ -1,3 +1,5 @@
+import type { UpstreamTarget } from '@/lib/gateway/contracts';
+
 /**
  * Knobs of the upstream side that are not per provider (per-provider ones live in gatehouse.yaml).
  * Defaults suit production; tests shrink the timings so failure paths run in milliseconds.
@@ -9,8 +11,12 @@ export interface UpstreamLogger {
 export interface UpstreamTuning {
   /** Without a byte from the upstream for this long, send the client `event: ping`. */
   pingIntervalMs: number;
-  /** Used when a target has no `timeoutMs`: headers/first-byte deadline and mid-stream idle limit. */
+  /** Used when a target has no `timeoutMs`: the deadline to the response headers (streaming, count_tokens). */
   defaultTimeoutMs: number;
+  /** Used when a target has no `nonStreamingTimeoutMs`: the headers deadline of a non-streaming request. */
+  defaultNonStreamingTimeoutMs: number;
+  /** Used when a target has neither `idleTimeoutMs` nor `timeoutMs`: the longest silence in a body after 2xx. */
+  defaultIdleTimeoutMs: number;
   /** Used when a target has no `maxRetries`. */
   defaultMaxRetries: number;
   /** First retry waits up to this (full jitter), doubling per retry… */
@@ -30,6 +36,8 @@ export interface UpstreamTuning {
 const defaults: UpstreamTuning = {
   pingIntervalMs: 10_000,
   defaultTimeoutMs: 60_000,
+  defaultNonStreamingTimeoutMs: 600_000,
+  defaultIdleTimeoutMs: 60_000,
   defaultMaxRetries: 2,
   retryBaseDelayMs: 250,
   retryMaxDelayMs: 4_000,
@@ -54,6 +62,16 @@ export function tuneUpstreams(changes: Partial<UpstreamTuning>): UpstreamTuning 
   const previous = current;
   current = { ...current, ...changes };
   return previous;
+}
+
+/** How long to wait for a target's response headers, and for each piece of its body after them. */
+export function deadlinesFor(target: UpstreamTarget, stream: boolean): { headersMs: number; idleMs: number } {
+  const tuning = upstreamTuning();
+  const headersMs = target.timeoutMs ?? tuning.defaultTimeoutMs;
+  return {
+    headersMs: stream ? headersMs : Math.max(headersMs, target.nonStreamingTimeoutMs ?? tuning.defaultNonStreamingTimeoutMs),
+    idleMs: target.idleTimeoutMs ?? target.timeoutMs ?? tuning.defaultIdleTimeoutMs,
+  };
 }
 
 export function resetUpstreamTuning(): void {

@@ -7,6 +7,7 @@
  */
 import { anthropicError, type AnthropicErrorType } from '@/lib/gateway/errors';
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
+import { readBodyWithIdleLimit } from './read-body';
 import { upstreamTuning } from './tuning';
 
 export interface UpstreamErrorDetails {
@@ -20,30 +21,16 @@ export interface UpstreamErrorDetails {
 /** Enough of an error body to understand it; more is never needed and could be huge. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-async function readLimited(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_ERROR_BODY_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES));
-}
-
 function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-export async function readUpstreamError(response: Response): Promise<UpstreamErrorDetails> {
-  const raw = await readLimited(response).catch(() => '');
+/** What an error answer says; its body is read for at most `idleMs` of silence, and only its start. */
+export async function readUpstreamError(response: Response, idleMs: number): Promise<UpstreamErrorDetails> {
+  const raw = await readBodyWithIdleLimit(response.body, idleMs, MAX_ERROR_BODY_BYTES).then(
+    (bytes) => new TextDecoder().decode(bytes),
+    () => '',
+  );
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
