@@ -71,19 +71,27 @@ describe('a slow upstream that is alive', () => {
 });
 
 describe('an upstream that does not answer', () => {
-  it('fails over from a hung upstream (no headers within the deadline), streaming or not', async () => {
-    primary.setBehaviour({ kind: 'hang' });
+  it('fails over from a hung upstream (no headers within the deadline) and keeps a slow one under the same deadlines', async () => {
     for (const stream of [false, true]) {
+      resetCircuitBreakers();
+      primary.setBehaviour({ kind: 'hang' });
       const before = primary.requests.length;
-      const result = await dispatch(dispatchInput(targets({ maxRetries: 0 }), { stream }));
-      await readText(result.body);
-      expect((await result.completion).content).toEqual([{ type: 'text', text: 'from secondary' }]);
-      expect(result.attempts.map((attempt) => [attempt.provider, attempt.outcome])).toEqual([
+      const hung = await dispatch(dispatchInput(targets({ maxRetries: 0 }), { stream }));
+      await readText(hung.body);
+      expect((await hung.completion).content).toEqual([{ type: 'text', text: 'from secondary' }]);
+      expect(hung.attempts.map((attempt) => [attempt.provider, attempt.outcome])).toEqual([
         ['primary', 'timeout'],
         ['secondary', 'success'],
       ]);
       expect(await primary.requests[before]!.finished).toBe('aborted');
+
+      // Same deadlines, but the upstream answers at once and then takes its time: it is kept.
       resetCircuitBreakers();
+      primary.setBehaviour({ kind: 'reply', reply: textReply('slow, not hung'), trickle: { pieces: 4, intervalMs: 150 }, eventDelayMs: 150 });
+      const slow = await dispatch(dispatchInput(targets({ maxRetries: 0 }), { stream }));
+      await readText(slow.body);
+      expect((await slow.completion).content).toEqual([{ type: 'text', text: 'slow, not hung' }]);
+      expect(slow.attempts.map((attempt) => [attempt.provider, attempt.outcome])).toEqual([['primary', 'success']]);
     }
   });
 });
