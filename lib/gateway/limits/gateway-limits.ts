@@ -235,8 +235,14 @@ export class GatewayLimits {
       return { ok: false, rule: 'limits.store_unavailable', response: anthropicError('api_error', 'rate limits cannot be checked right now; try again shortly', { status: 503 }) };
     }
     if (result.kind !== 'rate_limited') return { ok: true };
-    const waitMs = retryAfterMs({ current: result.current, previous: result.previous, cost: 1, limit: limitPerMinute, elapsedMs: now - start });
-    return { ok: false, rule, response: rateLimitedResponse('user', 'requests', limitPerMinute, Math.max(1, Math.ceil(waitMs / 1000))) };
+    const waitSeconds = Math.max(1, Math.ceil(retryAfterMs({ current: result.current, previous: result.previous, cost: 1, limit: limitPerMinute, elapsedMs: now - start }) / 1000));
+    return {
+      ok: false,
+      rule,
+      response: anthropicError('rate_limit_error', `rate limit reached: you have used the ${limitPerMinute} ${counter} requests allowed per minute; retry in ${waitSeconds} s`, {
+        headers: { 'retry-after': String(waitSeconds) },
+      }),
+    };
   }
 
   async close(): Promise<void> {

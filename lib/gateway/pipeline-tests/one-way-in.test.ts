@@ -256,7 +256,7 @@ describe('count_tokens', () => {
     }
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await limited!.json()) as { error: { type: string } }).error.type).toBe('rate_limit_error');
+    expect(await limited!.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringContaining('count_tokens') } });
     expect(upstream.requests.filter((request) => request.path === '/v1/messages/count_tokens').length - before).toBe(COUNT_TOKENS_PER_MINUTE);
     // Messages keep their own budget of requests.
     expect((await call(ENDPOINTS[0]!, { authorization: `Bearer ${token}` })).status).toBe(200);
