@@ -26,9 +26,8 @@ const WARMUP_SECONDS = 2;
 const UPSTREAM_LATENCY_MS = Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 20);
 
 async function prepareDatabase(): Promise<{ url: string; cleanUp: () => Promise<void> }> {
-  const { ensureDatabase, dropDatabase } = await import('@/lib/db/admin');
-  const { withDatabase } = await import('@/lib/db/connection');
-  const { applyMigrations } = await import('@/lib/db/migrations');
+  const { dropDatabase } = await import('@/lib/db/admin');
+  const { createTestDatabase } = await import('@/lib/testing/database');
   let adminUrl: string;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (process.env.DATABASE_URL) adminUrl = process.env.DATABASE_URL;
@@ -39,9 +38,8 @@ async function prepareDatabase(): Promise<{ url: string; cleanUp: () => Promise<
     stopEmbedded = () => embedded.stop();
   }
   const database = `gatehouse_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  await ensureDatabase(adminUrl, database);
-  const url = withDatabase(adminUrl, database);
-  await applyMigrations(url);
+  // Logging in as the application role, as production does.
+  const { appUrl: url } = await createTestDatabase(adminUrl, database);
   return {
     url,
     cleanUp: async () => {

@@ -7,11 +7,10 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { closeAuditWriter } from '@/lib/audit';
 import { generatePassword } from '@/lib/auth/password';
-import { dropDatabase, ensureDatabase } from '@/lib/db/admin';
+import { dropDatabase } from '@/lib/db/admin';
 import { closeDatabase } from '@/lib/db/client';
-import { withDatabase } from '@/lib/db/connection';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
-import { applyMigrations } from '@/lib/db/migrations';
+import { createTestDatabase } from '@/lib/testing/database';
 import { freePort } from '@/lib/platform/net';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import { startSsoFixture, type SsoFixture } from './sso-fixture';
@@ -132,9 +131,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       embedded = await startEmbeddedPostgres(path.join(ROOT, '.test-data', 'e2e'));
       adminUrl = embedded.adminUrl;
     }
-    await ensureDatabase(adminUrl, database);
-    const databaseUrl = withDatabase(adminUrl, database);
-    await applyMigrations(databaseUrl);
+    // The web server logs in as the least-privileged application role, as in production.
+    const { appUrl: databaseUrl } = await createTestDatabase(adminUrl, database);
     const adminPassword = await seedAdmin(databaseUrl, scratch);
 
     buildIfMissing();

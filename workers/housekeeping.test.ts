@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAuditWriter } from '@/lib/audit';
 import { parseGatehouseConfig, type GatehouseConfig } from '@/lib/config';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import { QueueClient, type AnyWorker, type QueueBackendSettings } from '@/lib/queue';
+import { prepareTestQueueBackend } from '@/lib/testing/database';
 import { HOUSEKEEPING_SCHEDULE, startHousekeeping } from './jobs/housekeeping';
 
 /** Collects job outcomes from the moment it is attached, so a fast job cannot finish unseen. */
@@ -53,6 +54,8 @@ describe.each(backends)('housekeeping on %s', (backend, monthsAhead, settings) =
   let config: GatehouseConfig;
   let tenantId: string;
   let waitFor: ReturnType<typeof outcomes>;
+
+  beforeAll(() => prepareTestQueueBackend(settings()));
 
   afterAll(async () => {
     await client.queue('housekeeping').obliterate({ force: true });

@@ -77,6 +77,16 @@ describe('worker process', () => {
     }
   });
 
+  it('refuses to start with a superuser database login, in one line that says how to fix it', async () => {
+    const worker = startWorker({ DATABASE_URL: process.env.GATEHOUSE_TEST_SUPERUSER_URL! });
+    expect(await worker.exit).toBe(1);
+    const lines = worker.output().trim().split('\n').filter((line) => line.startsWith('worker: '));
+    expect(lines).toEqual([
+      expect.stringMatching(/^worker: database role: the app logs in as "[^"]+", a superuser, so it could rewrite the audit trail; give DATABASE_URL a least-privileged login role .* or set GATEHOUSE_ALLOW_PRIVILEGED_DB_ROLE=1 to run anyway$/),
+    ]);
+    expect(worker.output()).not.toContain('worker: ready');
+  });
+
   it('refuses to start with an invalid environment, listing every problem', async () => {
     const worker = startWorker({ DATABASE_URL: 'mysql://nope', PORT: '0' });
     expect(await worker.exit).toBe(1);

@@ -6,6 +6,7 @@
 import { closeAuditWriter } from '@/lib/audit';
 import { closeConfigStore, ConfigError, configStore } from '@/lib/config';
 import { closeDatabase } from '@/lib/db/client';
+import { checkAppRole } from '@/lib/db/roles';
 import { EnvError, loadEnv } from '@/lib/env';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
@@ -21,14 +22,22 @@ function fail(message: string): never {
 // keep an orchestrator waiting for ever; it will SIGKILL us anyway, better to say why first.
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
+let databaseUrl: string;
 try {
   const env = loadEnv();
   if (!env.DATABASE_URL) fail('DATABASE_URL is not set (npm start sets it for the embedded database)');
+  databaseUrl = env.DATABASE_URL;
   configStore();
 } catch (error) {
   if (error instanceof EnvError || error instanceof ConfigError) fail(error.message);
   throw error;
 }
+
+// The worker holds the checkpoint signing key and runs as the app role: a privileged login role
+// would let anything running here rewrite the trail it signs, so it refuses one.
+const roleVerdict = await checkAppRole(databaseUrl).catch((error: Error) => fail(`database: ${error.message}`));
+if (!roleVerdict.ok) fail(roleVerdict.reason);
+if (roleVerdict.warning) console.warn(`worker: ${roleVerdict.warning}`);
 
 const client = queueClient();
 let stopping = false;

@@ -1,11 +1,15 @@
 import { applyMigrations } from '@/lib/db/migrations';
 import { withAnyDatabase } from '@/lib/db/server';
+import { queueBackendFromEnv } from '@/lib/queue';
+import { prepareQueueSchema } from '@/lib/queue/postgres-schema';
 import { CliError } from '../run';
 
 const HELP = `Usage: gatehouse db migrate
 
 Applies every migration in prisma/migrations that the database has not applied yet,
-offline, through Prisma's WebAssembly schema engine.`;
+offline, through Prisma's WebAssembly schema engine, and prepares BullMQ's PostgreSQL schema
+when the queues use it (no REDIS_URL). Runs as the role that owns the schema:
+GATEHOUSE_MIGRATION_DATABASE_URL when DATABASE_URL is set, the embedded superuser otherwise.`;
 
 export async function dbCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -15,7 +19,13 @@ export async function dbCommand(args: string[]): Promise<number> {
   }
   if (sub !== 'migrate') throw new CliError(`unknown db command "${sub}" (try gatehouse db --help)`, 2);
   if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}"`, 2);
-  const applied = await withAnyDatabase((url) => applyMigrations(url));
+  const applied = await withAnyDatabase(async (url) => {
+    const names = await applyMigrations(url);
+    if (queueBackendFromEnv({ ...process.env, DATABASE_URL: url }).kind === 'postgres') await prepareQueueSchema(url);
+    return names;
+  }, 'migration').catch((error: Error) => {
+    throw new CliError(error.message);
+  });
   console.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');
   return 0;
 }

@@ -13,14 +13,20 @@ export interface EmbeddedServer {
 
 const PREFERRED_PORT = 54329;
 
-/** The superuser password lives beside the cluster so a second start reuses it. */
-async function clusterPassword(rootDir: string): Promise<string> {
-  const file = path.join(rootDir, 'pg-password');
+/** Passwords live beside the cluster (mode 0600) so a second start reuses them. */
+async function storedPassword(rootDir: string, name: string): Promise<string> {
+  const file = path.join(rootDir, name);
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  await mkdir(rootDir, { recursive: true });
   const password = randomBytes(18).toString('base64url');
   await writeFile(file, `${password}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
   return password;
+}
+
+/** The application login role's own password (see lib/db/roles.ts), never the superuser's. */
+export function appRolePassword(rootDir: string): Promise<string> {
+  return storedPassword(path.resolve(rootDir), 'pg-app-password');
 }
 
 /**
@@ -32,7 +38,7 @@ export async function startEmbeddedPostgres(rootDir: string, log: (line: string)
   const absoluteRoot = path.resolve(rootDir);
   await mkdir(absoluteRoot, { recursive: true });
   const databaseDir = path.join(absoluteRoot, 'pg');
-  const password = await clusterPassword(absoluteRoot);
+  const password = await storedPassword(absoluteRoot, 'pg-password');
   const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 

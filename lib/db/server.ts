@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startEmbeddedPostgres } from './embedded';
+import { appRolePassword, startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { withDatabase } from './connection';
 import { ensureDatabase } from './admin';
+import { ALLOW_PRIVILEGED_ROLE_VARIABLE, appLoginUrl, ensureAppLoginRole, migrationDatabaseUrl, MIGRATION_URL_VARIABLE } from './roles';
 
 export const DEFAULT_DATABASE_NAME = 'gatehouse';
 
@@ -12,15 +13,54 @@ export function dataDir(): string {
 }
 
 /**
- * Runs `work` with a database URL: DATABASE_URL when set, otherwise the embedded cluster under
- * the data directory (started for the duration of `work`). Used by one-shot commands.
+ * Who a connection is for: the application (its least-privileged login role), or migrations
+ * (the role that owns the schema).
  */
-export async function withDatabaseServer<T>(work: (databaseUrl: string) => Promise<T>): Promise<T> {
-  if (process.env.DATABASE_URL) return work(process.env.DATABASE_URL);
+export type DatabasePurpose = 'app' | 'migration';
+
+export interface DatabaseUrls {
+  appUrl: string;
+  migrationUrl: string;
+}
+
+/**
+ * The embedded cluster's Gatehouse database, created when missing, and its two logins: the
+ * superuser for migrations, and the application role with its own generated password (kept in
+ * the data directory, mode 0600), made able to log in.
+ */
+export async function embeddedDatabaseUrls(server: EmbeddedServer, rootDir: string = dataDir()): Promise<DatabaseUrls> {
+  await ensureDatabase(server.adminUrl, DEFAULT_DATABASE_NAME);
+  const migrationUrl = withDatabase(server.adminUrl, DEFAULT_DATABASE_NAME);
+  const password = await appRolePassword(rootDir);
+  await ensureAppLoginRole(server.adminUrl, password);
+  return { appUrl: appLoginUrl(migrationUrl, password), migrationUrl };
+}
+
+/** With DATABASE_URL set: the URL for `purpose`, or why there is none for migrations. */
+function configuredUrl(purpose: DatabasePurpose): string {
+  const appUrl = process.env.DATABASE_URL!;
+  if (purpose === 'app') return appUrl;
+  const migrationUrl = migrationDatabaseUrl();
+  if (!migrationUrl) {
+    throw new Error(
+      `migrations need the role that owns the schema: set ${MIGRATION_URL_VARIABLE} ` +
+        `(or ${ALLOW_PRIVILEGED_ROLE_VARIABLE}=1 to migrate with DATABASE_URL's role)`,
+    );
+  }
+  return migrationUrl;
+}
+
+/**
+ * Runs `work` with a database URL for `purpose`: from DATABASE_URL (and
+ * GATEHOUSE_MIGRATION_DATABASE_URL) when set, otherwise the embedded cluster under the data
+ * directory (started for the duration of `work`). Used by one-shot commands.
+ */
+export async function withDatabaseServer<T>(work: (databaseUrl: string) => Promise<T>, purpose: DatabasePurpose = 'app'): Promise<T> {
+  if (process.env.DATABASE_URL) return work(configuredUrl(purpose));
   const server = await startEmbeddedPostgres(dataDir());
   try {
-    await ensureDatabase(server.adminUrl, DEFAULT_DATABASE_NAME);
-    return await work(withDatabase(server.adminUrl, DEFAULT_DATABASE_NAME));
+    const urls = await embeddedDatabaseUrls(server);
+    return await work(purpose === 'app' ? urls.appUrl : urls.migrationUrl);
   } finally {
     await server.stop();
   }
@@ -32,7 +72,10 @@ export async function withDatabaseServer<T>(work: (databaseUrl: string) => Promi
  * data directory (which PostgreSQL refuses).
  */
 export interface RuntimeInfo {
+  /** The application role's URL (what web and worker use). */
   databaseUrl: string;
+  /** The superuser's, for `gatehouse db migrate`; the file is mode 0600 like pg-password beside it. */
+  migrationDatabaseUrl: string;
   pid: number;
 }
 
@@ -67,11 +110,11 @@ export async function removeRuntimeInfo(): Promise<void> {
 }
 
 /**
- * For one-shot commands: DATABASE_URL, else the cluster a running `npm start` owns, else the
- * embedded cluster started just for `work`.
+ * For one-shot commands: DATABASE_URL (or the migration URL), else the cluster a running
+ * `npm start` owns, else the embedded cluster started just for `work`.
  */
-export async function withAnyDatabase<T>(work: (databaseUrl: string) => Promise<T>): Promise<T> {
+export async function withAnyDatabase<T>(work: (databaseUrl: string) => Promise<T>, purpose: DatabasePurpose = 'app'): Promise<T> {
   const running = process.env.DATABASE_URL ? null : readRuntimeInfo();
-  if (running) return work(running.databaseUrl);
-  return withDatabaseServer(work);
+  if (running) return work(purpose === 'app' ? running.databaseUrl : running.migrationDatabaseUrl);
+  return withDatabaseServer(work, purpose);
 }

@@ -29,12 +29,10 @@ export function redisConnection(url: string, role: 'producer' | 'worker'): Conne
 }
 
 /**
- * pg settings for BullMQ's PostgreSQL backend. Deliberately NOT the application pool
- * (lib/db/pool.ts): that one runs every connection as the `gatehouse_app` role, which may only
- * read and append audit rows and has no CREATE privilege on the database, so it could neither
- * create nor use BullMQ's own `bullmq` schema. The queue connects as the login user that owns
- * the database (and that ran the migrations); `migrate: true` lets the first connection create or
- * upgrade that schema under BullMQ's advisory lock.
+ * pg settings for BullMQ's PostgreSQL backend: its own small pools, logging in as DATABASE_URL's
+ * role like the application pool. That role may not run DDL on shared objects, so the backend
+ * only checks the schema version here (`migrate: false`); the schema itself is created and
+ * upgraded by the migration role (prepareQueueSchema, run by `npm start` and `gatehouse db migrate`).
  */
 export function postgresConnection(databaseUrl: string, schema?: string): PostgresPoolConfig {
   const { password, ...fields } = poolConfigFromUrl(databaseUrl);
@@ -42,7 +40,7 @@ export function postgresConnection(databaseUrl: string, schema?: string): Postgr
     ...fields,
     // poolConfigFromUrl only ever yields a string here; BullMQ's type has no room for pg's callback form.
     password: typeof password === 'string' ? password : undefined,
-    migrate: true,
+    migrate: false,
     ...(schema ? { schema } : {}),
     // Each Queue/Worker has its own pool plus one LISTEN connection; few are needed.
     max: 3,

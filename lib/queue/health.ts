@@ -41,7 +41,7 @@ async function pingRedis(url: string): Promise<void> {
 }
 
 async function pingPostgres(databaseUrl: string): Promise<void> {
-  // The login user, as the queues use (see postgresConnection), not the application role.
+  // The login user, as the queues use (see postgresConnection).
   const client = new pg.Client({ ...poolConfigFromUrl(databaseUrl), application_name: 'gatehouse-queue-probe', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   client.on('error', () => undefined);
   try {
@@ -53,8 +53,7 @@ async function pingPostgres(databaseUrl: string): Promise<void> {
 }
 
 /**
- * Whether the queue backend answers, over the same kind of connection the queues use (for the
- * PostgreSQL backend that is the login user, not the app role; see connection.ts). Used by /readyz.
+ * Whether the queue backend answers, over the same kind of connection the queues use. Used by /readyz.
  */
 export async function queueBackendReady(settings?: QueueBackendSettings): Promise<QueueBackendHealth> {
   let resolved: QueueBackendSettings;

@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareTestQueueBackend } from '@/lib/testing/database';
 import { DEFAULT_REDIS_PREFIX, queueBackendFromEnv, type QueueBackendSettings } from './connection';
 import { QueueClient, QueuePayloadError } from './client';
 import { queueBackendReady } from './health';
@@ -26,6 +27,8 @@ describe('queueBackendFromEnv', () => {
 
 describe.each(backends)('queue on %s', (backend, settings) => {
   const client = new QueueClient(settings());
+
+  beforeAll(() => prepareTestQueueBackend(settings()));
 
   afterAll(async () => {
     await client.queue('housekeeping').obliterate({ force: true });

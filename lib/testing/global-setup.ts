@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { withDatabase } from '@/lib/db/connection';
-import { dropDatabase, ensureDatabase } from '@/lib/db/admin';
+import { dropDatabase } from '@/lib/db/admin';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
-import { applyMigrations } from '@/lib/db/migrations';
+import { createTestDatabase } from './database';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +15,9 @@ declare module 'vitest' {
 
 /**
  * Each run gets a database of its own (on DATABASE_URL's server, or on an embedded cluster under
- * .test-data/), migrated from scratch and dropped afterwards, so runs never collide.
+ * .test-data/), migrated from scratch and dropped afterwards, so runs never collide. DATABASE_URL
+ * here is a superuser's; tests get the least-privileged application login instead, as the product
+ * runs, and the superuser's URL for the tests that tamper with rows.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -29,13 +30,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     adminUrl = embedded.adminUrl;
   }
   const database = `gatehouse_test_${runId}`;
-  await ensureDatabase(adminUrl, database);
-  const databaseUrl = withDatabase(adminUrl, database);
-  await applyMigrations(databaseUrl);
+  const { appUrl, superuserUrl } = await createTestDatabase(adminUrl, database);
 
-  project.provide('databaseUrl', databaseUrl);
-  // The login user itself (no app role): tests use it to play a superuser tampering with rows.
-  project.provide('adminDatabaseUrl', databaseUrl);
+  project.provide('databaseUrl', appUrl);
+  project.provide('adminDatabaseUrl', superuserUrl);
   project.provide('redisPrefix', `gatehouse-test-${runId}`);
 
   return async () => {
