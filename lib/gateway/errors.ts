@@ -1,3 +1,4 @@
+import { isDatabaseBusy } from '@/lib/db/pool';
 import { IncompleteRequestBodyError } from '@/lib/http/node-adapter';
 
 /**
@@ -63,7 +64,15 @@ export class GatewayError extends Error {
 export function knownErrorResponse(error: unknown): Response | null {
   if (error instanceof GatewayError) return error.toResponse();
   if (error instanceof IncompleteRequestBodyError) return anthropicError('invalid_request_error', error.message);
-  // Hook: a database that is out of connections (lib/db's typed overload error) belongs here, as
-  // 529 overloaded_error, so clients back off instead of reading it as Gatehouse being broken.
-  return null;
+  return overloadedResponse(error);
+}
+
+/**
+ * A database out of connections (lib/db's DatabaseBusyError: none free within the pool's connect
+ * timeout) is Gatehouse at capacity, not broken: 529 overloaded_error, which the SDK and Claude
+ * Code retry with backoff. Null for any other failure.
+ */
+export function overloadedResponse(error: unknown): Response | null {
+  if (!isDatabaseBusy(error)) return null;
+  return anthropicError('overloaded_error', 'Gatehouse is overloaded (no database connection free); try again shortly', { headers: { 'x-should-retry': 'true' } });
 }

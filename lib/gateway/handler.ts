@@ -6,7 +6,7 @@
  */
 import type { GatewayRequestContext } from './auth';
 import { UpstreamUnavailableError, type CompletionSummary, type DispatchResult, type GatewayCaller, type RouteDecision } from './contracts';
-import { anthropicError, GatewayError } from './errors';
+import { anthropicError, GatewayError, knownErrorResponse } from './errors';
 import { countPolicyDecision, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
 import { gatewayLimits, type Reservation } from './limits';
 import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, textSegments, type MessagesBody, type RedactionSummary } from './policy';
@@ -248,7 +248,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
   } catch (error) {
     await admission.reservation.release();
     console.error(`gateway: recording request ${caller.traceId} failed, refusing it: ${failureMessage(error)}`);
-    return anthropicError('api_error', 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
+    return knownErrorResponse(error) ?? anthropicError('api_error', 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
   }
 
   let result: DispatchResult;
