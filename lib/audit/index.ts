@@ -37,6 +37,11 @@ export {
   type StoredContent,
 } from './content';
 export { CHAIN_LINK_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, loadDocument, prepareManifest, type ManifestInput, type PreparedDocument, type SplitPlan } from './manifest';
-export { verifyAuditChains, type ChainBreak, type ChainReport, type VerifyOptions, type VerifyReport } from './verify';
+export { verifyAuditChains, verifyChainSegment, type ChainBreak, type ChainPoint, type ChainReport, type VerifyOptions, type VerifyReport } from './verify';
+export { signCheckpoints, type CheckpointRun, type SignCheckpointsOptions } from './checkpoints';
+export { verifyCheckpoints, type CheckpointReport, type CheckpointTrust } from './checkpoint-verify';
+export { CheckpointKeyError, loadCheckpointSigner, pinnedCheckpointKeys, publicKeyPem, type CheckpointSigner, type PinnedKey } from './checkpoint-keys';
+export { CheckpointMemory } from './checkpoint-memory';
+export { listCheckpoints, type StoredCheckpoint } from './checkpoint-store';
 export type { Queryable } from './queryable';
 export { countAuditEvent, flushCountedEvents, pendingCountedEvents, DEFAULT_COUNT_WINDOW_MS, type CountedEventInput } from './counted';

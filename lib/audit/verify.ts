@@ -1,4 +1,6 @@
 import { chainHash, GENESIS_HASH } from './canonical';
+import { checkpointTenants } from './checkpoint-store';
+import { verifyCheckpoints, type CheckpointReport, type CheckpointTrust } from './checkpoint-verify';
 import type { AuditEvent } from './event';
 import type { Queryable } from './queryable';
 
@@ -17,6 +19,8 @@ export interface ChainReport {
   last_seq: number;
   ok: boolean;
   break?: ChainBreak;
+  /** Only when verifying against checkpoints: what they say about this chain. */
+  checkpoints?: CheckpointReport;
 }
 
 export interface VerifyReport {
@@ -28,6 +32,11 @@ export interface VerifyOptions {
   tenantId?: string;
   /** Rows read per query; memory stays bounded by one page however long the chain is. */
   pageSize?: number;
+  /**
+   * Also check each chain against its signed checkpoints, trusting only these keys. This is what
+   * catches a rewrite whose hashes were all recomputed, which plain verification cannot.
+   */
+  checkpoints?: CheckpointTrust;
 }
 
 interface EventRow {
@@ -52,7 +61,10 @@ interface EventRow {
 const EVENT_COLUMNS = `seq, event_id, occurred_at, tenant_id, schema_version, event_type, action, outcome, trace_id,
   session_id, actor_user_id, cost_microdollars, event, prev_hash, hash`;
 
+// The walk resumes after (seq, event_id). A whole chain starts before any row at seq 0 (there
+// should be none: one is reported); a segment starts after every row at its starting seq.
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 /**
  * Re-walks every tenant chain (or one) by seq and recomputes each hash, reporting the first place
@@ -60,20 +72,82 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000';
  */
 export async function verifyAuditChains(database: Queryable, options: VerifyOptions = {}): Promise<VerifyReport> {
   const pageSize = options.pageSize ?? 500;
-  const tenants = options.tenantId ? [options.tenantId.toLowerCase()] : await chainTenants(database);
+  const tenants = options.tenantId ? [options.tenantId.toLowerCase()] : await chainTenants(database, options.checkpoints !== undefined);
   const chains: ChainReport[] = [];
-  for (const tenantId of tenants) chains.push(await verifyChain(database, tenantId, pageSize));
-  return { ok: chains.every((chain) => chain.ok), chains };
+  for (const tenantId of tenants) {
+    const chain = await verifyChain(database, tenantId, pageSize);
+    if (options.checkpoints) chain.checkpoints = await verifyCheckpoints(database, tenantId, options.checkpoints);
+    chains.push(chain);
+  }
+  return { ok: chains.every((chain) => chain.ok && (chain.checkpoints?.ok ?? true)), chains };
 }
 
-async function chainTenants(database: Queryable): Promise<string[]> {
-  // Events without a head row are a break too, so tenants come from both tables.
+async function chainTenants(database: Queryable, withCheckpoints: boolean): Promise<string[]> {
+  // Events without a head row are a break too, so tenants come from both tables; and a chain
+  // deleted outright still has its checkpoints.
   const { rows } = await database.query<{ tenant_id: string }>(
     `SELECT tenant_id::text AS tenant_id FROM audit_chain_heads
      UNION SELECT DISTINCT tenant_id::text FROM audit_events
      ORDER BY 1`,
   );
-  return rows.map((row) => row.tenant_id);
+  const tenants = rows.map((row) => row.tenant_id);
+  if (!withCheckpoints) return tenants;
+  return [...new Set([...tenants, ...(await checkpointTenants(database))])].sort();
+}
+
+/** Where a walk starts: after `seq`, whose hash is `hash` (seq 0 and the genesis hash for a whole chain). */
+export interface ChainPoint {
+  seq: number;
+  hash: Buffer;
+}
+
+interface Walk {
+  events: number;
+  last: ChainPoint;
+  lastRow?: EventRow;
+  break?: ChainBreak;
+}
+
+/**
+ * Re-walks the chain from `from` up to `toSeq` (or its end), recomputing each hash and checking
+ * each link, and stops at the first break. Memory stays bounded by one page.
+ */
+async function walkChain(database: Queryable, tenantId: string, from: ChainPoint, toSeq: number | null, pageSize: number): Promise<Walk> {
+  const walk: Walk = { events: 0, last: { ...from } };
+  let cursor = { seq: String(from.seq), eventId: from.seq === 0 ? NIL_UUID : MAX_UUID };
+  for (;;) {
+    const { rows } = await database.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM audit_events
+       WHERE tenant_id = $1 AND (seq, event_id) > ($2::bigint, $3::uuid) AND ($4::bigint IS NULL OR seq <= $4::bigint)
+       ORDER BY seq, event_id LIMIT $5`,
+      [tenantId, cursor.seq, cursor.eventId, toSeq, pageSize],
+    );
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      const reason = linkProblem(row, seq, walk.last.seq, walk.last.hash, walk.lastRow) ?? contentProblem(row, seq);
+      if (reason) return { ...walk, break: { seq, event_id: row.event_id, occurred_at: row.occurred_at.toISOString(), reason } };
+      walk.events += 1;
+      walk.last = { seq, hash: row.hash };
+      walk.lastRow = row;
+    }
+    if (rows.length < pageSize) return walk;
+    const last = rows[rows.length - 1]!;
+    cursor = { seq: last.seq, eventId: last.event_id };
+  }
+}
+
+/**
+ * Whether the chain runs intact from `from` (a point already trusted, such as the last signed
+ * checkpoint) to exactly `to`: every event in between links to the one before and hashes to its
+ * stored hash, and the event at `to.seq` has `to.hash`. The break found, or undefined.
+ */
+export async function verifyChainSegment(database: Queryable, tenantId: string, from: ChainPoint, to: ChainPoint, pageSize = 500): Promise<ChainBreak | undefined> {
+  const walk = await walkChain(database, tenantId, from, to.seq, pageSize);
+  if (walk.break) return walk.break;
+  const where = { event_id: walk.lastRow?.event_id ?? null, occurred_at: walk.lastRow?.occurred_at.toISOString() ?? null };
+  if (walk.last.seq !== to.seq) return { seq: walk.last.seq + 1, event_id: null, occurred_at: null, reason: `missing events: the chain ends at seq ${walk.last.seq}, before seq ${to.seq}` };
+  if (!walk.last.hash.equals(to.hash)) return { seq: to.seq, ...where, reason: `hash of seq ${to.seq} differs from the expected one` };
+  return undefined;
 }
 
 async function verifyChain(database: Queryable, tenantId: string, pageSize: number): Promise<ChainReport> {
@@ -87,32 +161,11 @@ async function verifyChain(database: Queryable, tenantId: string, pageSize: numb
   const headRow = headResult.rows[0];
   const head = headRow ? { seq: Number(headRow.seq), hash: headRow.hash ?? GENESIS_HASH } : undefined;
 
-  const report: ChainReport = { tenant_id: tenantId, events: 0, last_seq: 0, ok: true };
+  const walk = await walkChain(database, tenantId, { seq: 0, hash: GENESIS_HASH }, head ? head.seq : null, pageSize);
+  const report: ChainReport = { tenant_id: tenantId, events: walk.events, last_seq: walk.last.seq, ok: true };
   const fail = (found: ChainBreak): ChainReport => ({ ...report, ok: false, break: found });
-
-  let prevHash = GENESIS_HASH;
-  let lastRow: EventRow | undefined;
-  let cursor = { seq: '0', eventId: NIL_UUID };
-  for (;;) {
-    const { rows } = await database.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM audit_events
-       WHERE tenant_id = $1 AND (seq, event_id) > ($2::bigint, $3::uuid) AND ($4::bigint IS NULL OR seq <= $4::bigint)
-       ORDER BY seq, event_id LIMIT $5`,
-      [tenantId, cursor.seq, cursor.eventId, head ? head.seq : null, pageSize],
-    );
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      const reason = linkProblem(row, seq, report.last_seq, prevHash, lastRow) ?? contentProblem(row, seq);
-      if (reason) return fail({ seq, event_id: row.event_id, occurred_at: row.occurred_at.toISOString(), reason });
-      report.events += 1;
-      report.last_seq = seq;
-      prevHash = row.hash;
-      lastRow = row;
-    }
-    if (rows.length < pageSize) break;
-    const last = rows[rows.length - 1]!;
-    cursor = { seq: last.seq, eventId: last.event_id };
-  }
+  if (walk.break) return fail(walk.break);
+  const lastRow = walk.lastRow;
 
   if (!head) {
     return report.events === 0
@@ -127,7 +180,7 @@ async function verifyChain(database: Queryable, tenantId: string, pageSize: numb
       reason: `head mismatch: chain head is at seq ${head.seq} but the last event is seq ${report.last_seq} (truncated tail)`,
     });
   }
-  if (!head.hash.equals(prevHash)) {
+  if (!head.hash.equals(walk.last.hash)) {
     return fail({
       seq: head.seq,
       event_id: lastRow?.event_id ?? null,
