@@ -1,19 +1,34 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listCheckpoints, pinnedCheckpointKeys, verifyAuditChains } from '@/lib/audit';
+import { sampleEvent } from '@/lib/audit/testing/fixtures';
+import { AuditWriter } from '@/lib/audit/writer';
+import { dropDatabase } from '@/lib/db/admin';
+import { withDatabase } from '@/lib/db/connection';
+import { createAppPool } from '@/lib/db/pool';
 import { QueueClient } from '@/lib/queue';
+import { createTestDatabase, type TestDatabase } from '@/lib/testing/database';
 import { QUEUE_NAMES } from './queues';
 
 let directory: string;
+// The worker signs a checkpoint for every chain it finds, so it gets a database of its own
+// rather than signing the chains other test files are busy appending to and tampering with.
+const serverUrl = () => withDatabase(process.env.GATEHOUSE_TEST_SUPERUSER_URL!, 'postgres');
+const databaseName = `gatehouse_test_worker_${randomBytes(4).toString('hex')}`;
+let database: TestDatabase;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'gatehouse-worker-'));
+  database = await createTestDatabase(serverUrl(), databaseName);
 });
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
+  await dropDatabase(serverUrl(), databaseName);
 });
 
 interface Run {
@@ -26,7 +41,7 @@ interface Run {
 /** Starts `tsx workers/main.ts` as the supervisor does, with only the variables given. */
 function startWorker(env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', GATEHOUSE_CONFIG: path.join(directory, 'gatehouse.yaml'), ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', GATEHOUSE_CONFIG: path.join(directory, 'gatehouse.yaml'), GATEHOUSE_DATA_DIR: path.join(directory, 'data'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -53,18 +68,39 @@ function startWorker(env: Record<string, string>): Run {
 }
 
 describe('worker process', () => {
-  it('starts on the PostgreSQL backend without REDIS_URL, and stops cleanly on SIGTERM', async () => {
-    const worker = startWorker({ DATABASE_URL: process.env.DATABASE_URL! });
-    await worker.waitForLine(/^worker: ready \(queue backend: postgres\)$/m);
-    worker.stop('SIGTERM');
-    expect(await worker.exit).toBe(0);
-    expect(worker.output()).toMatch(/config: .*gatehouse\.yaml not found, using defaults \(pv_[0-9a-f]{16}\)/);
-    expect(worker.output()).toContain('worker: stopped');
+  it('starts on the PostgreSQL backend without REDIS_URL, signs checkpoints at start and at shutdown, and stops cleanly on SIGTERM', async () => {
+    const appPool = createAppPool(database.appUrl, 2);
+    const writer = new AuditWriter(appPool);
+    const tenant = randomUUID();
+    try {
+      await writer.appendMany([0, 1, 2].map((n) => sampleEvent(tenant, n)));
+      const worker = startWorker({ DATABASE_URL: database.appUrl });
+      await worker.waitForLine(/^worker: ready \(queue backend: postgres\)$/m);
+      // The startup run signs the chain as it was; events after it are signed on the way out.
+      const deadline = Date.now() + 10_000;
+      while ((await listCheckpoints(appPool, tenant)).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await writer.appendMany([3, 4].map((n) => sampleEvent(tenant, n)));
+      worker.stop('SIGTERM');
+      expect(await worker.exit).toBe(0);
+      expect(worker.output()).toMatch(/config: .*gatehouse\.yaml not found, using defaults \(pv_[0-9a-f]{16}\)/);
+      expect(worker.output()).toMatch(/^worker: signing audit checkpoints with key [0-9a-f]{16} \(.*checkpoint-key\.pem\)$/m);
+      expect(worker.output()).toMatch(/^worker: checkpoints at shutdown: 1 signed, 0 unchanged$/m);
+      expect(worker.output()).toContain('worker: stopped');
+
+      expect((await listCheckpoints(appPool, tenant)).map(({ number, seq }) => ({ number, seq }))).toEqual([{ number: 1, seq: 3 }, { number: 2, seq: 5 }]);
+      const keyFile = path.join(directory, 'data', 'checkpoint-key.pem');
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      const pinned = await pinnedCheckpointKeys({ dataDir: path.join(directory, 'data'), source: {} });
+      expect((await verifyAuditChains(appPool, { tenantId: tenant, checkpoints: { pinned } })).ok).toBe(true);
+    } finally {
+      await writer.close();
+      await appPool.end();
+    }
   });
 
   it('uses Redis when REDIS_URL is set, and stops cleanly on SIGINT', async () => {
     const prefix = `${process.env.GATEHOUSE_REDIS_PREFIX}-main-test`;
-    const worker = startWorker({ DATABASE_URL: process.env.DATABASE_URL!, REDIS_URL: 'redis://127.0.0.1:6379', GATEHOUSE_REDIS_PREFIX: prefix });
+    const worker = startWorker({ DATABASE_URL: database.appUrl, REDIS_URL: 'redis://127.0.0.1:6379', GATEHOUSE_REDIS_PREFIX: prefix });
     try {
       await worker.waitForLine(/^worker: ready \(queue backend: redis\)$/m);
       worker.stop('SIGINT');
@@ -78,7 +114,7 @@ describe('worker process', () => {
   });
 
   it('refuses to start with a superuser database login, in one line that says how to fix it', async () => {
-    const worker = startWorker({ DATABASE_URL: process.env.GATEHOUSE_TEST_SUPERUSER_URL! });
+    const worker = startWorker({ DATABASE_URL: database.superuserUrl });
     expect(await worker.exit).toBe(1);
     const lines = worker.output().trim().split('\n').filter((line) => line.startsWith('worker: '));
     expect(lines).toEqual([

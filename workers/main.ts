@@ -3,6 +3,7 @@
  *   tsx workers/main.ts
  * Needs DATABASE_URL; uses Redis when REDIS_URL is set, otherwise BullMQ's PostgreSQL backend.
  */
+import path from 'node:path';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeConfigStore, ConfigError, configStore } from '@/lib/config';
 import { closeDatabase } from '@/lib/db/client';
@@ -10,6 +11,7 @@ import { checkAppRole } from '@/lib/db/roles';
 import { EnvError, loadEnv } from '@/lib/env';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
+import { CheckpointsRefusedError, loadCheckpointContext, runCheckpoints, startCheckpoints, type CheckpointContext } from './jobs/checkpoints';
 import { startContentPurge } from './jobs/content-purge';
 import { startHousekeeping } from './jobs/housekeeping';
 
@@ -23,10 +25,12 @@ function fail(message: string): never {
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 let databaseUrl: string;
+let dataDir: string;
 try {
   const env = loadEnv();
   if (!env.DATABASE_URL) fail('DATABASE_URL is not set (npm start sets it for the embedded database)');
   databaseUrl = env.DATABASE_URL;
+  dataDir = path.resolve(env.GATEHOUSE_DATA_DIR);
   configStore();
 } catch (error) {
   if (error instanceof EnvError || error instanceof ConfigError) fail(error.message);
@@ -38,6 +42,24 @@ try {
 const roleVerdict = await checkAppRole(databaseUrl).catch((error: Error) => fail(`database: ${error.message}`));
 if (!roleVerdict.ok) fail(roleVerdict.reason);
 if (roleVerdict.warning) console.warn(`worker: ${roleVerdict.warning}`);
+
+let checkpoints: CheckpointContext;
+try {
+  checkpoints = await loadCheckpointContext(dataDir);
+} catch (error) {
+  fail(`checkpoint key: ${error instanceof Error ? error.message : String(error)}`);
+}
+console.log(`worker: signing audit checkpoints with key ${checkpoints.signer.keyId} (${checkpoints.signer.source})`);
+
+/** The last word before the pool closes: every chain head as it stands, signed. */
+async function signAtShutdown(): Promise<void> {
+  try {
+    const run = await runCheckpoints(checkpoints, (line) => console.error(`worker: ${line}`));
+    console.log(`worker: checkpoints at shutdown: ${run.signed.length} signed, ${run.unchanged} unchanged`);
+  } catch (error) {
+    if (!(error instanceof CheckpointsRefusedError)) console.error(`worker: checkpoints at shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 const client = queueClient();
 let stopping = false;
@@ -54,6 +76,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     await closeConfigStore();
     await drainBackgroundTasks();
     await closeAuditWriter();
+    await signAtShutdown();
     await closeDatabase();
     console.log('worker: stopped');
     process.exit(0);
@@ -73,7 +96,7 @@ function logFailures(worker: AnyWorker): void {
 }
 
 try {
-  const workers = [await startHousekeeping(client), await startContentPurge(client)];
+  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints)];
   workers.forEach(logFailures);
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   console.log(`worker: ready (queue backend: ${client.backend})`);

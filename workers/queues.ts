@@ -32,6 +32,11 @@ export const contentPurgePayload = z.strictObject({
   max_batches: z.int().min(1).max(100_000).default(1_000),
 });
 
+export const checkpointsPayload = z.strictObject({
+  /** Why the job runs (logged); the shutdown checkpoint is signed directly, not queued. */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+});
+
 export const QUEUES = {
   housekeeping: defineQueue({
     description: 'creates audit partitions ahead of time (hourly and at worker start)',
@@ -50,6 +55,16 @@ export const QUEUES = {
     defaultJobOptions: {
       attempts: 3,
       backoff: { type: 'exponential', delay: 30_000 },
+      removeOnComplete: { count: 200 },
+      removeOnFail: { count: 1_000 },
+    },
+  }),
+  checkpoints: defineQueue({
+    description: 'signs each tenant audit chain head with the checkpoint key (every 10 minutes and at worker start)',
+    schema: checkpointsPayload,
+    defaultJobOptions: {
+      // A refused chain is a finding for a person, not a glitch a retry fixes; the next run tries again.
+      attempts: 1,
       removeOnComplete: { count: 200 },
       removeOnFail: { count: 1_000 },
     },
