@@ -16,16 +16,19 @@ export class CliError extends Error {
 export const USAGE = `Usage: gatehouse <command> [options]
 
 Commands:
-  db migrate                 Apply pending database migrations
+  db migrate                 Apply pending database migrations (as the migration role)
   users create               Create a user (--email --name [--department] [--role ...] [--password])
   users list                 List users with department, roles and status
   users revoke               Disable a user and end their sessions (--email)
   token mint                 Print an access token for a user (--email [--ttl S] [--aud A])
   keys rotate | list         Rotate the token signing key, or list keys
-  audit verify               Verify every audit hash chain and report the first break
+  audit verify               Verify every audit hash chain and its signed checkpoints
+  audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
+  audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
 
 Run \`gatehouse <command> --help\` for a command's options.
-The database is DATABASE_URL, or the embedded one under GATEHOUSE_DATA_DIR (default .data/).`;
+The database is DATABASE_URL (GATEHOUSE_MIGRATION_DATABASE_URL for db migrate), or the embedded
+one under GATEHOUSE_DATA_DIR (default .data/).`;
 
 type Command = (args: string[]) => Promise<number>;
 

@@ -5,14 +5,12 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, pool } from '@/lib/db/client';
-import { canonicalJson, chainHash } from './canonical';
 import { CHECKPOINT_KEY_FILE, loadCheckpointSigner, pinnedCheckpointKeys, publicKeyPem, type CheckpointSigner } from './checkpoint-keys';
 import { CheckpointMemory } from './checkpoint-memory';
 import { checkpointStatement } from './checkpoint-statement';
 import { listCheckpoints } from './checkpoint-store';
 import { signCheckpoints } from './checkpoints';
-import type { AuditEvent } from './event';
-import { sampleEvent, superuserClient } from './testing/fixtures';
+import { asSuperuser as tamper, rewriteWithRecomputedHashes, sampleEvent, superuserClient } from './testing/fixtures';
 import { verifyAuditChains } from './verify';
 import { AuditWriter } from './writer';
 
@@ -52,40 +50,8 @@ async function append(tenant: string, count: number): Promise<void> {
   await writer.appendMany(Array.from({ length: count }, (_, i) => sampleEvent(tenant, i)));
 }
 
-/** What a superuser can do: bypass the triggers and change rows at will. */
-async function asSuperuser(sql: string, params: unknown[]): Promise<void> {
-  await superuser.query('SET session_replication_role = replica');
-  try {
-    await superuser.query(sql, params);
-  } finally {
-    await superuser.query('SET session_replication_role = origin');
-  }
-}
-
-/**
- * The attack plain verification cannot see: change one event, then recompute its hash, every
- * later prev_hash and hash, and the chain head, exactly as the writer would have.
- */
-async function rewriteAndRecompute(tenant: string, seq: number): Promise<void> {
-  const { rows } = await superuser.query<{ seq: string; event: AuditEvent; prev_hash: Buffer }>(
-    'SELECT seq, event, prev_hash FROM audit_events WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq',
-    [tenant, seq],
-  );
-  let prevHash = rows[0]!.prev_hash;
-  for (const row of rows) {
-    const event = Number(row.seq) === seq ? { ...row.event, outcome: 'denied' as const } : row.event;
-    const hash = chainHash(prevHash, Number(row.seq), event);
-    await asSuperuser('UPDATE audit_events SET event = $3::jsonb, outcome = $4, prev_hash = $5, hash = $6 WHERE tenant_id = $1 AND seq = $2', [
-      tenant,
-      row.seq,
-      canonicalJson(event),
-      event.outcome,
-      prevHash,
-      hash,
-    ]);
-    prevHash = hash;
-  }
-  await asSuperuser('UPDATE audit_chain_heads SET hash = $2 WHERE tenant_id = $1', [tenant, prevHash]);
+function asSuperuser(sql: string, params: unknown[]) {
+  return tamper(superuser, sql, params);
 }
 
 async function verifyWithCheckpoints(tenant: string, memory?: CheckpointMemory) {
@@ -131,7 +97,7 @@ describe('signed checkpoints', () => {
     await signCheckpoints(pool(), signer, { tenantIds: [tenant] });
     await append(tenant, 3);
 
-    await rewriteAndRecompute(tenant, 4);
+    await rewriteWithRecomputedHashes(superuser, tenant, 4);
 
     const plain = await verifyAuditChains(pool(), { tenantId: tenant });
     expect(plain).toEqual({ ok: true, chains: [{ tenant_id: tenant, events: 18, last_seq: 18, ok: true }] });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { poolConfigFromUrl } from '@/lib/db/connection';
-import type { AuditEventInput } from '../event';
+import { canonicalJson, chainHash } from '../canonical';
+import type { AuditEvent, AuditEventInput } from '../event';
 
 /** A small valid event for `tenant`; `n` lands in attributes so events differ. */
 export function sampleEvent(tenant: string, n: number, overrides: Partial<AuditEventInput> = {}): AuditEventInput {
@@ -31,4 +32,41 @@ export async function superuserClient(): Promise<pg.Client> {
 export async function awayFromWindowEdge(windowMs: number, marginMs: number): Promise<void> {
   const left = windowMs - (Date.now() % windowMs);
   if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 10));
+}
+
+/** Runs SQL as `superuser` with the append-only triggers bypassed: what database access allows. */
+export async function asSuperuser(superuser: pg.Client, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  await superuser.query('SET session_replication_role = replica');
+  try {
+    return await superuser.query(sql, params);
+  } finally {
+    await superuser.query('SET session_replication_role = origin');
+  }
+}
+
+/**
+ * The rewrite plain chain verification cannot see: the event at `seq` gets outcome "denied", then
+ * its hash, every later prev_hash and hash, and the chain head are recomputed exactly as the
+ * writer would have.
+ */
+export async function rewriteWithRecomputedHashes(superuser: pg.Client, tenant: string, seq: number): Promise<void> {
+  const { rows } = await superuser.query<{ seq: string; event: AuditEvent; prev_hash: Buffer }>(
+    'SELECT seq, event, prev_hash FROM audit_events WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq',
+    [tenant, seq],
+  );
+  let prevHash = rows[0]!.prev_hash;
+  for (const row of rows) {
+    const event = Number(row.seq) === seq ? { ...row.event, outcome: 'denied' as const } : row.event;
+    const hash = chainHash(prevHash, Number(row.seq), event);
+    await asSuperuser(superuser, 'UPDATE audit_events SET event = $3::jsonb, outcome = $4, prev_hash = $5, hash = $6 WHERE tenant_id = $1 AND seq = $2', [
+      tenant,
+      row.seq,
+      canonicalJson(event),
+      event.outcome,
+      prevHash,
+      hash,
+    ]);
+    prevHash = hash;
+  }
+  await asSuperuser(superuser, 'UPDATE audit_chain_heads SET hash = $2 WHERE tenant_id = $1', [tenant, prevHash]);
 }
