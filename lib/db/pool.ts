@@ -118,7 +118,11 @@ export function appPoolConfig(
 
 export function createAppPool(databaseUrl: string, max?: number, timeouts?: DatabaseTimeouts): pg.Pool {
   const pool = new AppPool(appPoolConfig(databaseUrl, max, timeouts));
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (error) => console.error(`database pool: ${error.message}`));
+  // An idle client losing its connection must not crash the process; the pool replaces it. Once
+  // the pool is ending, end() may resolve before every socket has closed, and a server stopping
+  // right after (the embedded one) terminates the stragglers: nothing worth reporting.
+  pool.on('error', (error) => {
+    if (!pool.ending) console.error(`database pool: ${error.message}`);
+  });
   return pool;
 }
