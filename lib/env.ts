@@ -48,6 +48,10 @@ const envSchema = z.object({
   GATEHOUSE_DB_CONNECT_TIMEOUT_MS: integer(1, 600_000).optional(),
   GATEHOUSE_DB_STATEMENT_TIMEOUT_MS: integer(1, 86_400_000).optional(),
   GATEHOUSE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(1, 86_400_000).optional(),
+  // The audit checkpoint signing key (PEM or base64 PKCS#8), or a file holding it; read by lib/audit/checkpoint-keys.ts.
+  GATEHOUSE_CHECKPOINT_KEY: z.string().optional(),
+  GATEHOUSE_CHECKPOINT_KEY_FILE: z.string().optional(),
+  GATEHOUSE_CHECKPOINT_PUBLIC_KEYS_FILE: z.string().optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 
