@@ -1,7 +1,5 @@
 import { applyMigrations } from '@/lib/db/migrations';
 import { withAnyDatabase } from '@/lib/db/server';
-import { queueBackendFromEnv } from '@/lib/queue';
-import { prepareQueueSchema } from '@/lib/queue/postgres-schema';
 import { CliError } from '../run';
 
 const HELP = `Usage: gatehouse db migrate
@@ -21,7 +19,12 @@ export async function dbCommand(args: string[]): Promise<number> {
   if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}"`, 2);
   const applied = await withAnyDatabase(async (url) => {
     const names = await applyMigrations(url);
-    if (queueBackendFromEnv({ ...process.env, DATABASE_URL: url }).kind === 'postgres') await prepareQueueSchema(url);
+    // Loaded here: BullMQ is heavy, and every other command starts without it.
+    const { queueBackendFromEnv } = await import('@/lib/queue/connection');
+    if (queueBackendFromEnv({ ...process.env, DATABASE_URL: url }).kind === 'postgres') {
+      const { prepareQueueSchema } = await import('@/lib/queue/postgres-schema');
+      await prepareQueueSchema(url);
+    }
     return names;
   }, 'migration').catch((error: Error) => {
     throw new CliError(error.message);
