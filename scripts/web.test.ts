@@ -8,7 +8,7 @@ describe('web process', () => {
   it('refuses a superuser database login before it serves anything, in one line that says how to fix it', async () => {
     // --dev skips the build check, so nothing but the role check stands between it and serving.
     const run = await exec(process.execPath, ['--import', 'tsx', 'scripts/web.ts', '--dev'], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: process.env.GATEHOUSE_TEST_SUPERUSER_URL!, HOST: '127.0.0.1', PORT: '1', GATEHOUSE_CONFIG: '/nonexistent/gatehouse.yaml' },
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: process.env.GATEHOUSE_TEST_SUPERUSER_URL!, HOST: '127.0.0.1', PORT: '1', GATEHOUSE_CONFIG: '/nonexistent/gatehouse.yaml' },
     }).then(
       () => ({ code: 0, stdout: '', stderr: '' }),
       (error: { code: number; stdout: string; stderr: string }) => error,

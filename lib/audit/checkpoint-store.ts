@@ -34,6 +34,21 @@ export async function listCheckpoints(database: Queryable, tenantId?: string): P
   return rows.map(fromRow);
 }
 
+/** A tenant's checkpoints from the newest down, `limit` at a time, below `belowNumber` when given. */
+export async function newestCheckpoints(database: Queryable, tenantId: string, limit: number, belowNumber?: number): Promise<StoredCheckpoint[]> {
+  const { rows } = await database.query<CheckpointRow>(
+    `SELECT ${COLUMNS} FROM audit_checkpoints WHERE tenant_id = $1 AND ($2::bigint IS NULL OR number < $2::bigint)
+     ORDER BY number DESC LIMIT $3`,
+    [tenantId, belowNumber ?? null, limit],
+  );
+  return rows.map(fromRow);
+}
+
+export async function checkpointNumbered(database: Queryable, tenantId: string, number: number): Promise<StoredCheckpoint | undefined> {
+  const { rows } = await database.query<CheckpointRow>(`SELECT ${COLUMNS} FROM audit_checkpoints WHERE tenant_id = $1 AND number = $2`, [tenantId, number]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
 /** Tenants that have checkpoints (a chain deleted outright still has them). */
 export async function checkpointTenants(database: Queryable): Promise<string[]> {
   const { rows } = await database.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id::text AS tenant_id FROM audit_checkpoints ORDER BY 1');

@@ -2,7 +2,7 @@ import { GENESIS_HASH } from './canonical';
 import type { CheckpointSigner, PinnedKey } from './checkpoint-keys';
 import type { CheckpointMemory } from './checkpoint-memory';
 import { checkpointProblem, checkpointStatement } from './checkpoint-statement';
-import { chainHeads, insertCheckpoint, listCheckpoints, type ChainHeadRow, type StoredCheckpoint } from './checkpoint-store';
+import { chainHeads, checkpointNumbered, insertCheckpoint, newestCheckpoints, type ChainHeadRow, type StoredCheckpoint } from './checkpoint-store';
 import type { Queryable } from './queryable';
 import { verifyChainSegment, type ChainPoint } from './verify';
 
@@ -25,21 +25,40 @@ export interface CheckpointRun {
 
 type Decision = { sign: { number: number; from: ChainPoint } } | { unchanged: true } | { refuse: string };
 
+const PAGE = 20;
+
+/**
+ * The newest checkpoint that verifies with a pinned key (forged rows are skipped, and reported
+ * by verification), and the highest number taken by any row. Reads from the newest down, so a
+ * long history costs nothing while its latest checkpoint is genuine.
+ */
+async function latestTrusted(database: Queryable, tenantId: string, pinned: readonly PinnedKey[]): Promise<{ trusted?: StoredCheckpoint; highest: number }> {
+  let highest = 0;
+  let below: number | undefined;
+  for (;;) {
+    const rows = await newestCheckpoints(database, tenantId, PAGE, below);
+    if (rows.length === 0) return { highest };
+    highest = Math.max(highest, rows[0]!.number);
+    const trusted = rows.find((row) => checkpointProblem(row, pinned) === undefined);
+    if (trusted) return { trusted, highest };
+    below = rows[rows.length - 1]!.number;
+  }
+}
+
 /**
  * Decides whether `head` may be signed for a tenant: it must extend the latest checkpoint that
  * verifies (never sign a chain that shrank or was rewritten under an earlier signature), and the
  * signer's memory must still be in the database.
  */
-async function decide(database: Queryable, head: ChainHeadRow, existing: StoredCheckpoint[], pinned: readonly PinnedKey[], memory: CheckpointMemory | undefined): Promise<Decision> {
+async function decide(database: Queryable, head: ChainHeadRow, pinned: readonly PinnedKey[], memory: CheckpointMemory | undefined): Promise<Decision> {
   const remembered = memory?.get(head.tenant_id);
   if (remembered) {
-    const row = existing.find((candidate) => candidate.number === remembered.number);
+    const row = await checkpointNumbered(database, head.tenant_id, remembered.number);
     if (!row || row.seq !== remembered.seq || row.hash.toString('hex') !== remembered.hash) {
       return { refuse: `checkpoint #${remembered.number} (seq ${remembered.seq}) that this signer made is missing or altered in the database` };
     }
   }
-  const trusted = existing.filter((row) => checkpointProblem(row, pinned) === undefined);
-  const base = trusted[trusted.length - 1];
+  const { trusted: base, highest } = await latestTrusted(database, head.tenant_id, pinned);
   const from: ChainPoint = base ? { seq: base.seq, hash: base.hash } : { seq: 0, hash: GENESIS_HASH };
   if (base && head.seq < base.seq) return { refuse: `chain head at seq ${head.seq} is behind checkpoint #${base.number} at seq ${base.seq} (events or head rolled back)` };
   if (base && head.seq === base.seq) {
@@ -51,7 +70,6 @@ async function decide(database: Queryable, head: ChainHeadRow, existing: StoredC
     return { refuse: `chain broken at seq ${broken.seq} ${since}: ${broken.reason}` };
   }
   // Numbers follow the highest row, trusted or not, so a forged row cannot make two rows share one.
-  const highest = existing.reduce((max, row) => Math.max(max, row.number), 0);
   return { sign: { number: highest + 1, from } };
 }
 
@@ -66,8 +84,7 @@ export async function signCheckpoints(database: Queryable, signer: CheckpointSig
   const now = options.now ?? (() => new Date());
   const run: CheckpointRun = { signed: [], unchanged: 0, refused: [] };
   for (const head of await chainHeads(database, options.tenantIds)) {
-    const existing = await listCheckpoints(database, head.tenant_id);
-    const decision = await decide(database, head, existing, pinned, options.memory);
+    const decision = await decide(database, head, pinned, options.memory);
     if ('unchanged' in decision) {
       run.unchanged += 1;
       continue;
