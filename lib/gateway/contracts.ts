@@ -3,7 +3,7 @@
  * upstream side (routing, adapters, failover) and the limits side (rate limits, budgets, prices)
  * can change independently. Everything here is Anthropic-shaped: adapters translate at the edge.
  */
-import type { ProviderType } from '@/lib/config';
+import type { ProviderType, RemoteImageMode } from '@/lib/config';
 import type { Principal } from '@/lib/tokens';
 
 /** Token counts as the Anthropic API reports them (upstreams' own counts are mapped to these). */
@@ -37,6 +37,8 @@ export interface UpstreamTarget {
   headers?: Record<string, string>;
   /** Azure OpenAI `api-version` (provider `api_version`). */
   apiVersion?: string;
+  /** What becomes of images given by URL (provider `remote_images`); unset: the type's default. */
+  remoteImages?: RemoteImageMode;
 }
 
 /** What the routing table decided for one request. */

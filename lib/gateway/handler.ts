@@ -100,6 +100,19 @@ export async function preflight(request: Request, context: GatewayRequestContext
     });
   }
 
+  const refusal = policy.upstreamFeatures.check(body, request.headers.get('anthropic-beta'));
+  if (refusal) {
+    return deny(record, anthropicError('invalid_request_error', refusal.message), {
+      action: 'upstream.features',
+      decision: 'deny',
+      rule: refusal.rule,
+      reason: refusal.message,
+      model,
+      status: 400,
+      attributes: { field: refusal.field },
+    });
+  }
+
   const tags = takeTags(body);
   const verdict = await inspectContent(textSegments(body), { blocklist: policy.blocklist, secretsMode: policy.secretsMode, cache: policy.scanCache });
   if (verdict.kind === 'block') {

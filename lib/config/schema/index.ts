@@ -62,7 +62,7 @@ export const gatehouseConfigSchema = baseSchema.check((ctx) => checkReferences(c
 export type GatehouseConfig = z.output<typeof gatehouseConfigSchema>;
 export type { TenantConfig } from './tenant';
 export type { AuditConfig } from './audit';
-export type { ProviderConfig, ProviderType } from './providers';
+export type { ProviderConfig, ProviderType, RemoteImageMode } from './providers';
 export type { ModelConfig, ModelPriceConfig, ModelTarget } from './models';
 export type { RouteConfig } from './routes';
 export type { PolicyConfig } from './policy';

@@ -33,6 +33,31 @@ const modelAccessRule = z.strictObject({
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Upstream server tools that act on their own: fetch or search the web, run code, drive a
+ * computer. The tools[] `type` names them with a version suffix (`web_fetch_20250910`).
+ */
+export const SERVER_TOOLS = ['web_search', 'web_fetch', 'code_execution', 'computer'] as const;
+
+/** A glob (`*`, `?`) for an anthropic-beta value (`web-fetch-*`) or an MCP server URL. */
+const featureGlob = z.string().trim().min(1).max(500);
+
+/**
+ * What the model provider may do on the request's behalf. Denied unless listed: a tool the
+ * provider runs itself, an MCP server it connects to, or a beta that switches such a thing on,
+ * reaches past every control Gatehouse has (the MCP allowlist included).
+ */
+const upstreamFeatures = z
+  .strictObject({
+    allow_server_tools: z.array(z.enum(SERVER_TOOLS)).default([]),
+    // false: no `mcp_servers`; true: any; a list: servers whose URL matches one of the globs.
+    allow_mcp_servers: z.union([z.boolean(), z.array(featureGlob)]).default(false),
+    // Further anthropic-beta values (globs) from the families that reach out; values outside
+    // those families always pass, as Claude Code's betas must.
+    allow_betas: z.array(featureGlob).default([]),
+  })
+  .prefault({});
+
 export const policySection = z
   .strictObject({
     blocklist: z
@@ -52,6 +77,7 @@ export const policySection = z
     // Which models people may use. No rules: every configured model. With rules, a model is
     // allowed when some rule matching the caller allows it.
     model_access: z.array(modelAccessRule).default([]),
+    upstream_features: upstreamFeatures,
     // Largest /v1/messages body accepted; Claude Code's requests with long histories and images
     // reach several MiB.
     max_body_bytes: z
@@ -64,3 +90,5 @@ export const policySection = z
 
 export type PolicyConfig = z.infer<typeof policySection>;
 export type ModelAccessRule = z.infer<typeof modelAccessRule>;
+export type UpstreamFeaturesConfig = z.infer<typeof upstreamFeatures>;
+export type ServerTool = (typeof SERVER_TOOLS)[number];

@@ -2,6 +2,13 @@ import { z } from 'zod';
 
 export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini', 'azure', 'groq', 'openai_compatible'] as const;
 
+/**
+ * What happens to an image given by URL (`source.type: url`) on the way to this provider:
+ * `fetch` — Gatehouse fetches it itself (public addresses only) and sends the bytes;
+ * `refuse` — the request is refused (400); `forward` — the URL goes on, for the provider to fetch.
+ */
+export const REMOTE_IMAGE_MODES = ['fetch', 'refuse', 'forward'] as const;
+
 /** Names are referenced from models and routes, so keep them simple to type and to grep. */
 export const providerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, {
   error: 'must start with a letter or digit and use only letters, digits, _ . -',
@@ -33,6 +40,9 @@ const provider = z.strictObject({
   // Extra request headers for this upstream (e.g. a routing hint for an internal proxy). Not for
   // credentials: those belong in the environment variable named by api_key_env.
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'must be an HTTP header name' }), z.string()).default({}),
+  // Default: forward for anthropic (Anthropic fetches from its own network), fetch for every
+  // other type, since a model server inside the company network would fetch from inside it.
+  remote_images: z.enum(REMOTE_IMAGE_MODES).optional(),
   // Azure OpenAI only: the api-version query parameter of the deployment URL.
   api_version: z.string().trim().min(1).optional(),
 });
@@ -40,4 +50,5 @@ const provider = z.strictObject({
 export const providersSection = z.record(providerName, provider).default({});
 
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
+export type RemoteImageMode = (typeof REMOTE_IMAGE_MODES)[number];
 export type ProviderConfig = z.infer<typeof provider>;

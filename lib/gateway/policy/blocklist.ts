@@ -1,10 +1,14 @@
 import AhoCorasick from 'modern-ahocorasick';
 import { RE2JS } from 're2js';
+import { patternView, plainTermView, skeletonTermView } from './normalize';
 
 /**
  * Blocked terms and patterns from gatehouse.yaml `policy.blocklist`, compiled once per policy
- * version. Terms: one Aho–Corasick automaton, matched case-insensitively on whole words.
- * Patterns: RE2 (re2js), linear in the text, so no prompt can make a pattern backtrack.
+ * version. Terms: Aho–Corasick automata, matched on whole words in two views of the text (see
+ * normalize.ts): the plain view (case, width, invisible characters, marks and separators folded)
+ * and the confusables skeleton (look-alike letters folded too). Patterns: RE2 (re2js), linear
+ * in the text, so no prompt can make a pattern backtrack; each runs on the raw text and on the
+ * pattern view (look-alikes and invisible characters folded, ASCII and case as written).
  */
 export interface BlocklistHit {
   /** The rule that fired, e.g. `policy.blocklist.terms[2]`; never the matched text. */
@@ -30,14 +34,6 @@ function isWordCodePoint(codePoint: number): boolean {
     classified.set(codePoint, known);
   }
   return known;
-}
-
-/**
- * Case-, width- and spacing-insensitive: `ＣＯＮＦＩＤＥＮＴＩＡＬ` and `Confidential` both fold to
- * `confidential`, `top  secret` to `top secret`.
- */
-function fold(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ');
 }
 
 const OPEN = '\u0001';
@@ -86,40 +82,59 @@ interface TermData {
   boundedEnd: boolean;
 }
 
+type TermAutomaton = AhoCorasick<TermData>;
+
+function automaton(terms: readonly string[], view: (text: string) => string): TermAutomaton | null {
+  const entries = terms.flatMap((term, index) => {
+    const folded = view(term).trim();
+    if (!folded) return [];
+    const codePoints = Array.from(folded, (char) => char.codePointAt(0)!);
+    const first = codePoints[0]!;
+    const last = codePoints.at(-1)!;
+    return [{ pattern: encode(folded), data: { rule: `policy.blocklist.terms[${index}]`, boundedStart: isWordCodePoint(first), boundedEnd: isWordCodePoint(last) } }];
+  });
+  return entries.length ? new AhoCorasick<TermData>(entries) : null;
+}
+
+/** The first term of the automaton found as a whole word in the (already folded) text. */
+function findTerm(terms: TermAutomaton, folded: string): BlocklistHit | null {
+  const encoded = encode(folded);
+  // Terms are spelt whole, so every match starts and ends on a code point of the text.
+  for (const match of terms.iterate(encoded)) {
+    const data = match.data!;
+    if ((data.boundedStart && wordBefore(encoded, match.start)) || (data.boundedEnd && wordAt(encoded, match.end))) continue;
+    return { rule: data.rule };
+  }
+  return null;
+}
+
 export class Blocklist {
-  private readonly terms: AhoCorasick<TermData> | null;
+  private readonly plainTerms: TermAutomaton | null;
+  private readonly skeletonTerms: TermAutomaton | null;
   private readonly patterns: { rule: string; regex: RE2JS }[];
 
   constructor(terms: readonly string[], patterns: readonly string[]) {
-    const entries = terms.flatMap((term, index) => {
-      const folded = fold(term);
-      if (!folded) return [];
-      const codePoints = Array.from(folded, (char) => char.codePointAt(0)!);
-      const first = codePoints[0]!;
-      const last = codePoints.at(-1)!;
-      return [{ pattern: encode(folded), data: { rule: `policy.blocklist.terms[${index}]`, boundedStart: isWordCodePoint(first), boundedEnd: isWordCodePoint(last) } }];
-    });
-    this.terms = entries.length ? new AhoCorasick<TermData>(entries) : null;
+    this.plainTerms = automaton(terms, plainTermView);
+    this.skeletonTerms = automaton(terms, skeletonTermView);
     // The config loader has compiled every pattern already; compile errors cannot happen here.
     this.patterns = patterns.map((pattern, index) => ({ rule: `policy.blocklist.patterns[${index}]`, regex: RE2JS.compile(pattern) }));
   }
 
   get empty(): boolean {
-    return this.terms === null && this.patterns.length === 0;
+    return this.plainTerms === null && this.patterns.length === 0;
   }
 
   /** The first rule the text breaks, or null. */
   check(text: string): BlocklistHit | null {
-    if (this.terms) {
-      const encoded = encode(fold(text));
-      // Terms are spelt whole, so every match starts and ends on a code point of the text.
-      for (const match of this.terms.iterate(encoded)) {
-        const data = match.data!;
-        if ((data.boundedStart && wordBefore(encoded, match.start)) || (data.boundedEnd && wordAt(encoded, match.end))) continue;
-        return { rule: data.rule };
-      }
+    // Both views: the skeleton folds more, but reads `|` and `1` as letters, which can join a
+    // term to its neighbour (`|secret|`) where the plain view still sees a word boundary.
+    const term = (this.plainTerms && findTerm(this.plainTerms, plainTermView(text))) ?? (this.skeletonTerms && findTerm(this.skeletonTerms, skeletonTermView(text)));
+    if (term) return term;
+    if (this.patterns.length === 0) return null;
+    const visible = patternView(text);
+    for (const { rule, regex } of this.patterns) {
+      if (regex.matcher(text).find() || (visible !== text && regex.matcher(visible).find())) return { rule };
     }
-    for (const { rule, regex } of this.patterns) if (regex.matcher(text).find()) return { rule };
     return null;
   }
 }

@@ -55,8 +55,9 @@ async function readCapped(request: Request, maxBytes: number, declared: number):
 }
 
 // Far deeper than any Messages request (tool schemas included); a body nesting deeper would
-// parse, but every later walk of it (serialising it upstream) would overflow the stack.
-const MAX_DEPTH = 128;
+// parse, but every later walk of it (serialising it upstream) would overflow the stack. Every
+// walk of a parsed body (the content inspection included) goes exactly this deep, no less.
+export const MAX_JSON_DEPTH = 128;
 
 /** The deepest nesting of arrays and objects in JSON text, counting only brackets outside strings. */
 function nestingDepth(bytes: Uint8Array): number {
@@ -78,7 +79,7 @@ function nestingDepth(bytes: Uint8Array): number {
 }
 
 function parseJson(bytes: Uint8Array): unknown {
-  if (nestingDepth(bytes) > MAX_DEPTH) throw invalid(`request body nests arrays and objects more than ${MAX_DEPTH} levels deep`);
+  if (nestingDepth(bytes) > MAX_JSON_DEPTH) throw invalid(`request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

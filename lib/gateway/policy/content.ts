@@ -28,7 +28,9 @@ interface SegmentScan {
 export class ScanCache {
   private readonly entries = new Map<string, SegmentScan>();
 
-  constructor(private readonly maxEntries = 4096) {}
+  // Every string of a request is a segment (tool schemas alone give a Claude Code request a few
+  // thousand), and most are a few bytes: room for the strings of many sessions.
+  constructor(private readonly maxEntries = 50_000) {}
 
   entry(text: string): SegmentScan {
     // Short texts are their own key; long ones are hashed so the cache holds no prompts.
@@ -54,7 +56,8 @@ export interface InspectOptions {
 
 /**
  * Blocklist first (on the text as sent), then secrets: the first blocking rule refuses the
- * request; in `redact` mode every secret found is replaced in the segments, in place.
+ * request; in `redact` mode every secret found is replaced in the segments, in place, except in
+ * signed segments (thinking), which cannot change: a secret there refuses the request.
  */
 export async function inspectContent(segments: readonly TextSegment[], options: InspectOptions): Promise<ContentVerdict> {
   const scans = segments.map((segment) => options.cache.entry(segment.text));
@@ -62,29 +65,41 @@ export async function inspectContent(segments: readonly TextSegment[], options: 
     for (let index = 0; index < segments.length; index++) {
       const scan = scans[index]!;
       if (scan.blocked === undefined) scan.blocked = options.blocklist.check(segments[index]!.text)?.rule ?? null;
-      if (scan.blocked) return { kind: 'block', rule: scan.blocked, message: `this request contains text blocked by policy (${scan.blocked})` };
+      if (scan.blocked) return { kind: 'block', rule: scan.blocked, message: `this request contains text blocked by policy (${scan.blocked}) in ${segments[index]!.path}` };
     }
   }
-
   const summaries = new Map<string, RedactionSummary>();
+  const redactions: { segment: TextSegment; findings: SecretFinding[] }[] = [];
   for (let index = 0; index < segments.length; index++) {
     const scan = scans[index]!;
-    scan.secrets ??= await findSecrets(segments[index]!.text);
+    const segment = segments[index]!;
+    scan.secrets ??= await findSecrets(segment.text);
     if (scan.secrets.length === 0) continue;
+    const first = scan.secrets[0]!;
     if (options.secretsMode === 'block') {
-      const first = scan.secrets[0]!;
       return {
         kind: 'block',
         rule: `policy.secrets.${first.rule}`,
-        message: `this request contains a secret (${first.kind}); remove it and send the request again`,
+        message: `this request contains a secret (${first.kind}) in ${segment.path}; remove it and send the request again`,
       };
     }
-    for (const finding of scan.secrets) {
+    if (segment.signed) {
+      return {
+        kind: 'block',
+        rule: `policy.secrets.${first.rule}`,
+        message: `this request contains a secret (${first.kind}) in ${segment.path}, a signed thinking block that cannot be redacted without invalidating its signature; remove that turn (or start a new conversation) and send the request again`,
+      };
+    }
+    redactions.push({ segment, findings: scan.secrets });
+  }
+  // Nothing is rewritten until the whole request is known to pass.
+  for (const { segment, findings } of redactions) {
+    for (const finding of findings) {
       const summary = summaries.get(finding.rule) ?? { rule: finding.rule, kind: finding.kind, count: 0 };
       summary.count += 1;
       summaries.set(finding.rule, summary);
     }
-    segments[index]!.replace(redactSecrets(segments[index]!.text, scan.secrets));
+    segment.replace(redactSecrets(segment.text, findings));
   }
   return { kind: 'allow', redactions: [...summaries.values()] };
 }

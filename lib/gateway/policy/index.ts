@@ -4,6 +4,7 @@ import type { GatehouseConfig } from '@/lib/config';
 import { Blocklist } from './blocklist';
 import { ScanCache } from './content';
 import { ModelAccess } from './model-access';
+import { UpstreamFeatures } from './upstream-features';
 
 export { readMessagesBody, type MessagesBody, type ReadBody, type ReadBodyOptions } from './body';
 export { inspectContent, ScanCache, type ContentVerdict, type RedactionSummary } from './content';
@@ -12,12 +13,14 @@ export { Blocklist, type BlocklistHit } from './blocklist';
 export { ModelAccess, type AccessSubject } from './model-access';
 export { findSecrets, redactSecrets, type SecretFinding } from './secrets';
 export { textSegments, type TextSegment } from './segments';
+export { UpstreamFeatures, type FeatureRefusal } from './upstream-features';
 
 export interface CompiledPolicy {
   maxBodyBytes: number;
   secretsMode: 'block' | 'redact';
   blocklist: Blocklist;
   modelAccess: ModelAccess;
+  upstreamFeatures: UpstreamFeatures;
   scanCache: ScanCache;
   /** Model ids configured under `models`, for /v1/models and the "not available" check. */
   configuredModels: ReadonlySet<string>;
@@ -33,6 +36,7 @@ export function compiledPolicy(config: GatehouseConfig): CompiledPolicy {
       secretsMode: config.policy.secrets.mode,
       blocklist: new Blocklist(config.policy.blocklist.terms, config.policy.blocklist.patterns),
       modelAccess: new ModelAccess(config.policy.model_access),
+      upstreamFeatures: new UpstreamFeatures(config.policy.upstream_features),
       scanCache: new ScanCache(),
       configuredModels: new Set(Object.keys(config.models)),
     };

@@ -1,23 +1,11 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import type { ModelAccessRule } from '@/lib/config/schema/policy';
+import { globToRegExp } from './glob';
 
 /** Who asks, as model access rules see them. */
 export interface AccessSubject {
   department: string | null;
   roles: readonly string[];
-}
-
-/**
- * `claude-sonnet-*` → ^claude-sonnet-.*$ ; everything but `*` and `?` is literal. RE2, because
- * the model id comes from the client and a glob with several stars would backtrack in a
- * JavaScript RegExp.
- */
-function globToRegExp(glob: string): RE2JS {
-  const source = glob
-    .split('')
-    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : RE2JS.quote(char)))
-    .join('');
-  return RE2JS.compile(`^${source}$`, RE2JS.DOTALL);
 }
 
 /** Same as routes and limits: `role` holds for a tenant-wide binding and for `role@department`. */

@@ -12,6 +12,7 @@ import type {
   SecretLintSourceNodePosition,
   SecretLintSourceNodeRange,
 } from '@secretlint/types';
+import { EXTRA_RULES } from './secret-rules';
 
 /** One credential found in a piece of text; never carries the credential itself. */
 export interface SecretFinding {
@@ -24,7 +25,7 @@ export interface SecretFinding {
 }
 
 /**
- * secretlint's rule corpus, run through its rule API (the interface rules are written against)
+ * secretlint's rule corpus (plus the rules of secret-rules.ts for what it misses), run through its rule API (the interface rules are written against)
  * rather than through lintSource(): lintSource removes duplicate reports with a quadratic pass,
  * so a prompt stuffed with thousands of fake tokens would stall the gateway for seconds, and it
  * honours `secretlint-disable` comments, which would let a prompt switch the scan off.
@@ -40,13 +41,31 @@ function corpus(): SecretLintRuleCreator[] {
   const ids = new Set(selected.map((rule) => rule.meta.id));
   // The preset bundles the Anthropic and OpenAI rules in recent versions; add them when it does not.
   for (const rule of [anthropicRule, openaiRule] as SecretLintRuleCreator[]) if (!ids.has(rule.meta.id)) selected.push(rule);
-  return selected;
+  return [...selected, ...EXTRA_RULES];
 }
 
 const RULES = corpus();
 
 function shortName(ruleId: string): string {
-  return ruleId.replace(/^@secretlint\/secretlint-rule-/, '');
+  return ruleId.replace(/^@secretlint\/secretlint-rule-|^gatehouse\//, '');
+}
+
+/**
+ * The range that covers the secret itself. Some secretlint rules report the length of the
+ * secret from where the whole match starts (`aws_secret_access_key = <key>`, `_authToken=<token>`,
+ * `https://<token>:x-oauth-basic@github.com`), which would leave the end of the secret in the
+ * clear; the secret they name in the message says where it really is.
+ */
+function secretRange(text: string, [start, end]: readonly [number, number], named: unknown): [number, number] {
+  if (typeof named !== 'object' || named === null) return [start, end];
+  const reported = text.slice(start, end);
+  for (const value of Object.values(named)) {
+    if (typeof value !== 'string' || value.length < 8 || reported.includes(value)) continue;
+    const at = text.indexOf(value, start);
+    // The prefix before a secret is a key name or a URL scheme: short.
+    if (at !== -1 && at - start <= 256) return [at, at + value.length];
+  }
+  return [start, end];
 }
 
 /**
@@ -123,9 +142,9 @@ export async function findSecrets(text: string): Promise<SecretFinding[]> {
     const context: SecretLintRuleContext = {
       sharedOptions: {},
       createTranslator: <T extends SecretLintRuleLocalizeMessages>(messages: T) =>
-        ((messageId: keyof T) => ({ message: '', messageId: String(messageId), data: undefined })) as SecretLintRuleMessageTranslate<T>,
+        ((messageId: keyof T, data?: unknown) => ({ message: '', messageId: String(messageId), data })) as SecretLintRuleMessageTranslate<T>,
       report: (descriptor: SecretLintRuleReportDescriptor) => {
-        const [start, end] = descriptor.range;
+        const [start, end] = secretRange(text, descriptor.range, descriptor.message.data);
         const key = `${start}:${end}:${name}`;
         if (end <= start || seen.has(key)) return;
         seen.add(key);

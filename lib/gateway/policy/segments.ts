@@ -1,12 +1,27 @@
 /**
- * The places in a Messages request where people put text: the system prompt, text blocks of
- * every turn, tool results (what a tool read from disk or the web, where credentials turn up
- * most) and the string values of tool calls sent back. Each is a handle that can rewrite its
- * text in place, so redaction edits exactly what goes upstream and leaves every other field,
- * known or not, as the client sent it. Thinking blocks are left alone: they carry a signature.
+ * Every string of a Messages request body that goes upstream: every string value at any depth
+ * (system, every block type of every turn, tool definitions, tool_choice, metadata,
+ * stop_sequences, fields nobody has heard of yet) and every object key. Each is a handle that
+ * can rewrite its text in place, so redaction edits exactly what goes upstream (and what the
+ * request event stores, which is the same body) and leaves everything else as the client sent it.
+ *
+ * Deliberately not inspected, because they are not text:
+ * - the base64 `data` of an image or PDF source (binary; an image's pixels are not read);
+ * - the `signature` of a thinking block and the `data` of a redacted_thinking block (opaque
+ *   values Anthropic issued, which only Anthropic can read).
+ *
+ * The text of a signed thinking block is inspected but cannot be changed (the signature covers
+ * it, and Anthropic refuses a turn whose thinking was edited): such segments are `signed`, and
+ * a secret in one blocks the request instead of being redacted.
  */
+import { MAX_JSON_DEPTH } from './body';
+
 export interface TextSegment {
   readonly text: string;
+  /** Where it is, e.g. `messages[2].content[0].thinking`; unknown keys show as `*`. */
+  readonly path: string;
+  /** Covered by an upstream signature: may be refused, never rewritten. */
+  readonly signed: boolean;
   replace(next: string): void;
 }
 
@@ -16,78 +31,109 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function field(owner: Json, key: string): TextSegment {
+// Key names of the Messages API shown as they are in a path. Any other key could be something a
+// person typed (a metadata key, a property of a tool's schema) and is shown as `*`, so a refusal
+// message or audit event never repeats text the request was refused for.
+const KNOWN_KEYS = new Set([
+  'system', 'messages', 'role', 'content', 'type', 'text', 'thinking', 'signature', 'data', 'source', 'media_type', 'url', 'file_id',
+  'title', 'context', 'citations', 'cache_control', 'id', 'name', 'input', 'tool_use_id', 'is_error', 'tools', 'description',
+  'input_schema', 'properties', 'items', 'enum', 'default', 'examples', 'pattern', 'required', 'tool_choice', 'metadata', 'user_id',
+  'stop_sequences', 'mcp_servers', 'container', 'skills', 'tool_configuration', 'allowed_tools', 'authorization_token',
+  'model', 'context_management', 'edits', 'output_config', 'output_format', 'schema', 'service_tier',
+  'search_result', 'document', 'image', 'tool_result', 'tool_use', 'server_tool_use',
+]);
+
+const BINARY_MEDIA = /^(?:image\/|application\/pdf$)/;
+
+function keyName(key: string): string {
+  return KNOWN_KEYS.has(key) ? key : '*';
+}
+
+/** Values that are not text, by the key that holds them and the object around it. */
+function notText(owner: Json, key: string): boolean {
+  if (key === 'data') {
+    // base64 sources: `{type: 'base64', media_type: 'image/png', data}`; a text media type is read.
+    if (owner.type === 'base64') return typeof owner.media_type !== 'string' || BINARY_MEDIA.test(owner.media_type);
+    return owner.type === 'redacted_thinking';
+  }
+  return key === 'signature' && owner.type === 'thinking';
+}
+
+function isSigned(owner: Json, key: string): boolean {
+  return key === 'thinking' && owner.type === 'thinking' && typeof owner.signature === 'string' && owner.signature !== '';
+}
+
+/** Where a value lives; an object key segment renames `key` when it rewrites the key. */
+interface Slot {
+  owner: unknown[] | Json;
+  key: string | number;
+}
+
+/** An object key as a segment: rewriting it renames the key and keeps the keys' order. */
+function keySegment(owner: Json, slot: Slot, path: string): TextSegment {
+  const key = slot.key as string;
   return {
-    text: owner[key] as string,
-    replace: (next) => {
-      owner[key] = next;
+    text: key,
+    path,
+    signed: false,
+    replace(next) {
+      if (next === key) return;
+      // Two keys redacted alike must not become one.
+      while (Object.hasOwn(owner, next)) next += '_';
+      const entries = Object.entries(owner).map(([name, value]): [string, unknown] => [name === key ? next : name, value]);
+      for (const name of Object.keys(owner)) delete owner[name];
+      for (const [name, value] of entries) owner[name] = value;
+      slot.key = next;
     },
   };
 }
 
-function element(owner: unknown[], index: number): TextSegment {
-  return {
-    text: owner[index] as string,
-    replace: (next) => {
-      owner[index] = next;
-    },
-  };
-}
+class Collector {
+  readonly segments: TextSegment[] = [];
 
-/** Every string leaf of a JSON value (tool call arguments). */
-function collectStrings(value: unknown, out: TextSegment[], depth = 0): void {
-  // Tool inputs are model-written JSON; the depth bound only stops a pathological nesting.
-  if (depth > 64) return;
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => {
-      if (typeof item === 'string') out.push(element(value, index));
-      else collectStrings(item, out, depth + 1);
-    });
-  } else if (isObject(value)) {
+  private value(slot: Slot, path: string, depth: number, signed = false): void {
+    const value = (slot.owner as Record<string | number, unknown>)[slot.key];
+    if (typeof value === 'string') {
+      this.segments.push({
+        text: value,
+        path,
+        signed,
+        replace(next) {
+          (slot.owner as Record<string | number, unknown>)[slot.key] = next;
+        },
+      });
+    } else if (Array.isArray(value)) {
+      this.array(value, path, depth + 1);
+    } else if (isObject(value)) {
+      this.object(value, path, depth + 1);
+    }
+  }
+
+  private enter(depth: number): void {
+    // The body parser refuses deeper nesting; met here, it came from somewhere else: refuse too.
+    if (depth > MAX_JSON_DEPTH) throw new Error(`request body nests more than ${MAX_JSON_DEPTH} levels deep`);
+  }
+
+  private array(value: unknown[], path: string, depth: number): void {
+    this.enter(depth);
+    for (let index = 0; index < value.length; index++) this.value({ owner: value, key: index }, `${path}[${index}]`, depth);
+  }
+
+  object(value: Json, path: string, depth: number): void {
+    this.enter(depth);
+    const prefix = path ? `${path}.` : '';
     for (const key of Object.keys(value)) {
-      const item = value[key];
-      if (typeof item === 'string') out.push(field(value, key));
-      else collectStrings(item, out, depth + 1);
+      const slot: Slot = { owner: value, key };
+      const keyPath = `${prefix}${keyName(key)}`;
+      this.segments.push(keySegment(value, slot, `${keyPath} (key)`));
+      if (!notText(value, key)) this.value(slot, keyPath, depth, isSigned(value, key));
     }
   }
 }
 
-function collectBlock(block: unknown, out: TextSegment[]): void {
-  if (!isObject(block)) return;
-  switch (block.type) {
-    case 'text':
-      if (typeof block.text === 'string') out.push(field(block, 'text'));
-      break;
-    case 'tool_result':
-      collectContent(block, 'content', out);
-      break;
-    case 'tool_use':
-    case 'server_tool_use':
-      collectStrings(block.input, out);
-      break;
-    case 'document':
-      if (isObject(block.source)) {
-        if (block.source.type === 'text' && typeof block.source.data === 'string') out.push(field(block.source, 'data'));
-        else if (block.source.type === 'content') collectContent(block.source, 'content', out);
-      }
-      break;
-    default:
-      break;
-  }
-}
-
-/** A `content` (or `system`) field: a plain string or an array of blocks. */
-function collectContent(owner: Json, key: string, out: TextSegment[]): void {
-  const content = owner[key];
-  if (typeof content === 'string') out.push(field(owner, key));
-  else if (Array.isArray(content)) for (const block of content) collectBlock(block, out);
-}
-
+/** Every string of the body, in document order. Throws for nesting deeper than the parser allows. */
 export function textSegments(body: Json): TextSegment[] {
-  const out: TextSegment[] = [];
-  collectContent(body, 'system', out);
-  if (Array.isArray(body.messages)) {
-    for (const message of body.messages) if (isObject(message)) collectContent(message, 'content', out);
-  }
-  return out;
+  const collector = new Collector();
+  collector.object(body, '', 1);
+  return collector.segments;
 }

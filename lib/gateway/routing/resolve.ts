@@ -44,6 +44,7 @@ function toUpstreamTargets(config: GatehouseConfig, targets: ModelTarget[]): Ups
     };
     if (provider.api_key_env !== undefined) upstream.apiKeyEnv = provider.api_key_env;
     if (provider.api_version !== undefined) upstream.apiVersion = provider.api_version;
+    if (provider.remote_images !== undefined) upstream.remoteImages = provider.remote_images;
     return [upstream];
   });
 }

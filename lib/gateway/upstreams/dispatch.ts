@@ -8,11 +8,12 @@
 import { UpstreamUnavailableError, type AttemptRecord, type CompletionSummary, type DispatchInput, type DispatchResult, type UpstreamTarget } from '@/lib/gateway/contracts';
 import { anthropicError } from '@/lib/gateway/errors';
 import type { ProviderType } from '@/lib/config';
-import type { UpstreamAdapter } from './adapter';
+import { TranslationError, type UpstreamAdapter } from './adapter';
 import { anthropicAdapter, prepareCountTokens } from './anthropic/adapter';
 import { attemptMessages, callUpstream, classifyErrorResponse, UpstreamCallFailed, type AttemptResult } from './attempt';
 import { admit, reportFailure, reportNeutral, reportSuccess } from './circuit-breaker';
 import { openAIAdapter } from './openai/adapter';
+import { withRemoteImages } from './remote-images';
 import { backoffMs, sleep } from './retry';
 import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
 import { deadlinesFor, upstreamTuning } from './tuning';
@@ -59,6 +60,21 @@ function rejectedResult(target: UpstreamTarget, attempts: AttemptRecord[], error
   return { target, attempts, status: response.status, headers: response.headers, body: response.body ?? new ReadableStream(), completion: Promise.resolve(completion) };
 }
 
+/** The input as this target gets it (remote images resolved by its provider's setting), or why it cannot. */
+async function inputFor(input: DispatchInput, target: UpstreamTarget): Promise<DispatchInput | TranslationError> {
+  try {
+    return await withRemoteImages(input, target);
+  } catch (error) {
+    if (error instanceof TranslationError) return error;
+    throw error;
+  }
+}
+
+function refusedBeforeSending(target: UpstreamTarget, attempts: AttemptRecord[], error: TranslationError): DispatchResult {
+  attempts.push(record(target, 'client_error', performance.now(), 400));
+  return rejectedResult(target, attempts, { status: 400, type: 'invalid_request_error', message: error.message });
+}
+
 function unavailable(requestedModel: string, attempts: AttemptRecord[], overloaded: boolean): UpstreamUnavailableError {
   const tried = attempts.map((attempt) => `${attempt.provider}/${attempt.model}: ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ''}`).join(', ');
   return new UpstreamUnavailableError(`no upstream could serve ${requestedModel}${tried ? ` (${tried})` : ''}`, attempts, overloaded);
@@ -81,6 +97,8 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
       attempts.push(record(target, 'connect_error', performance.now()));
       continue;
     }
+    const targetInput = await inputFor(input, target);
+    if (targetInput instanceof TranslationError) return refusedBeforeSending(target, attempts, targetInput);
     const maxRetries = target.maxRetries ?? upstreamTuning().defaultMaxRetries;
     for (let retry = 0; ; retry += 1) {
       const since = performance.now();
@@ -90,7 +108,7 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
       }
       let result: AttemptResult;
       try {
-        result = await attemptMessages(input, target, adapter, startedAt);
+        result = await attemptMessages(targetInput, target, adapter, startedAt);
       } catch (error) {
         reportNeutral(target);
         throw error;
@@ -137,10 +155,12 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
       attempts.push(record(target, 'circuit_open', since));
       continue;
     }
+    const targetInput = await inputFor(input, target);
+    if (targetInput instanceof TranslationError) return clientErrorResponse({ status: 400, type: 'invalid_request_error', message: targetInput.message });
     const { headersMs, idleMs } = deadlinesFor(target, false);
     let call;
     try {
-      call = await callUpstream(prepareCountTokens(input, target), input.signal, headersMs);
+      call = await callUpstream(prepareCountTokens(targetInput, target), input.signal, headersMs);
     } catch (error) {
       if (input.signal.aborted) {
         reportNeutral(target);

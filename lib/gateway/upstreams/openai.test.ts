@@ -18,7 +18,9 @@ afterEach(async () => {
   resetUpstreamTuning();
 });
 
-const target = (overrides: Parameters<typeof openAITarget>[1] = {}) => openAITarget(fake.url, { apiKeyEnv: 'GATEHOUSE_TEST_OPENAI_KEY', ...overrides });
+// `forward`: these tests follow the translation of an image URL; Gatehouse fetching it (the
+// default) is remote-images.test.ts's subject.
+const target = (overrides: Parameters<typeof openAITarget>[1] = {}) => openAITarget(fake.url, { apiKeyEnv: 'GATEHOUSE_TEST_OPENAI_KEY', remoteImages: 'forward', ...overrides });
 
 const weatherTool = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 

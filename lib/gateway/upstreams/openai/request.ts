@@ -3,7 +3,8 @@
  * Ollama, llama.cpp, TGI). Mappings follow the gateway translation notes (§4.2):
  * - `system` (string or text blocks) → a leading system message; `cache_control` has no
  *   equivalent (OpenAI-style servers cache prefixes on their own) and is dropped.
- * - user text/image blocks → content parts (images as data: or https URLs);
+ * - user text/image blocks → content parts (images as data: URLs; an image given by URL has been
+ *   fetched by Gatehouse unless the provider's remote_images says otherwise, see remote-images);
  * - user `tool_result` blocks → separate `role: tool` messages, before the rest of that turn;
  * - assistant `tool_use` → `tool_calls`; assistant thinking blocks are dropped (their signatures
  *   only mean something to Anthropic hosts);
@@ -32,9 +33,17 @@ function textOf(blocks: Json[]): string {
     .join('\n\n');
 }
 
+const IMAGE_MEDIA_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/**
+ * A URL source reaches this point only when the provider's `remote_images` is `forward`: by
+ * default Gatehouse has already fetched it (remote-images) and it arrives here as base64.
+ */
 function imagePart(block: Json): Json {
   const source = isObject(block.source) ? block.source : {};
   if (source.type === 'base64' && typeof source.data === 'string' && typeof source.media_type === 'string') {
+    // The media type goes into a data: URL; only the four image types the upstreams take.
+    if (!IMAGE_MEDIA_TYPES.has(source.media_type)) throw new TranslationError(`image media_type must be one of ${[...IMAGE_MEDIA_TYPES].join(', ')}`);
     return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
   }
   if (source.type === 'url' && typeof source.url === 'string') return { type: 'image_url', image_url: { url: source.url } };

@@ -1,0 +1,26 @@
+/**
+ * Which addresses Gatehouse may fetch a remote image from: global unicast only. ipaddr.js
+ * classifies the address (its range tables follow the IANA special-purpose registries): private
+ * (10/8, 172.16/12, 192.168/16), loopback, link-local (169.254/16, where cloud metadata lives,
+ * and fe80::/10), carrier-grade NAT (100.64/10), multicast, unique-local IPv6 (fc00::/7, which
+ * holds AWS's fd00:ec2::254), unspecified, broadcast, reserved, benchmarking, and the IPv6 forms
+ * that carry an IPv4 address (mapped, NAT64, 6to4, Teredo) are all refused.
+ */
+import ipaddr from 'ipaddr.js';
+
+/** Cloud metadata services by name, refused before any lookup (their addresses are refused too). */
+const METADATA_HOSTNAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
+
+export function isMetadataHostname(hostname: string): boolean {
+  return METADATA_HOSTNAMES.has(hostname.toLowerCase().replace(/\.$/, ''));
+}
+
+/** The address's range name (`unicast`, `private`, `loopback`, `linkLocal`…), IPv4-mapped IPv6 read as IPv4. */
+export function addressRange(address: string): string {
+  if (!ipaddr.isValid(address)) return 'invalid';
+  return ipaddr.process(address).range();
+}
+
+export function isPublicAddress(address: string): boolean {
+  return addressRange(address) === 'unicast';
+}
