@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '@/lib/gateway/errors';
 import { Blocklist } from './blocklist';
@@ -63,6 +64,78 @@ describe('secrets', () => {
     expect(redactSecrets('0123456789', [{ start: 2, end: 6, rule: 'a', kind: 'A' }, { start: 4, end: 8, rule: 'b', kind: 'B' }])).toBe('01[REDACTED:a]89');
   });
 
+  describe('private keys in PEM form', () => {
+    const ed25519 = generateKeyPairSync('ed25519').privateKey;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const passphrase = 'correct horse battery staple';
+    const keys: [string, string][] = [
+      ['PKCS#8 ed25519 (64 base64 characters)', ed25519.export({ type: 'pkcs8', format: 'pem' }) as string],
+      ['PKCS#8 RSA', rsa.export({ type: 'pkcs8', format: 'pem' }) as string],
+      ['PKCS#8 ENCRYPTED', ed25519.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string],
+      ['PKCS#1 with RFC 1421 encryption headers', rsa.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase }) as string],
+      ['SEC1 EC', ec.export({ type: 'sec1', format: 'pem' }) as string],
+    ];
+
+    it.each(keys)('finds and redacts a %s key whole', async (_kind, pem) => {
+      const text = `my key:\n${pem}\nthanks`;
+      const findings = await findSecrets(text);
+      expect(findings.map((finding) => finding.rule)).toContain('privatekey');
+      expect(redactSecrets(text, findings)).toBe('my key:\n[REDACTED:privatekey]\n\nthanks');
+    });
+
+    it('finds a key pasted as a JSON string, and one cut off before its END line', async () => {
+      const pem = keys[0]![1];
+      const json = `{"private_key": ${JSON.stringify(pem)}}`;
+      expect(redactSecrets(json, await findSecrets(json))).toBe('{"private_key": "[REDACTED:privatekey]\\n"}');
+      const cut = `key: ${pem.slice(0, pem.indexOf('-----END'))}`;
+      expect(redactSecrets(cut, await findSecrets(cut))).toBe('key: [REDACTED:privatekey]\n');
+    });
+
+    it('leaves headers without a key alone (code that parses PEM, placeholders)', async () => {
+      for (const text of ["if (line === '-----BEGIN PRIVATE KEY-----') {", '-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----']) {
+        expect(await findSecrets(text), text).toEqual([]);
+      }
+    });
+  });
+
+  describe('AWS secret access keys', () => {
+    // 40 characters of the secret key alphabet; the first ends in "/", which secretlint's pattern misses.
+    const secretEndingInSlash = 'Xq3Zr8Lm2Np7Vt4Ws9Yb1Cd6Ef0Gh5Jk3Mn8Pq2/';
+    const secret = 'Xq3Zr8Lm2Np7Vt4Ws9Yb1Cd6Ef0Gh5Jk3Mn8Pq2R';
+    const lines: [string, string, string][] = [
+      ['credentials file line', `aws_secret_access_key = ${secret}\n`, 'aws_secret_access_key = [REDACTED:aws]\n'],
+      ['key ending in /', `aws_secret_access_key = ${secretEndingInSlash}\n`, 'aws_secret_access_key = [REDACTED:aws]\n'],
+      ['environment variable', `export AWS_SECRET_ACCESS_KEY="${secret}"`, 'export AWS_SECRET_ACCESS_KEY="[REDACTED:aws]"'],
+      ['CLI flag', `aws configure --aws-secret-access-key ${secret} --profile x`, 'aws configure --aws-secret-access-key [REDACTED:aws] --profile x'],
+      ['JSON from create-access-key', `{"SecretAccessKey": "${secret}"}`, '{"SecretAccessKey": "[REDACTED:aws]"}'],
+      ['YAML without "access"', `aws_secret_key: ${secret}`, 'aws_secret_key: [REDACTED:aws]'],
+    ];
+    it.each(lines)('redacts the whole key in a %s', async (_kind, text, redacted) => {
+      expect(redactSecrets(text, await findSecrets(text))).toBe(redacted);
+    });
+
+    it('lets AWS\'s documented example keys through, as secretlint does on purpose', async () => {
+      expect(await findSecrets('aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toEqual([]);
+    });
+  });
+
+  it('corrects a secretlint range that starts before the secret (its AWS rule reports the key\'s length from the key name)', async () => {
+    const secret = 'Xq3Zr8Lm2Np7Vt4Ws9Yb1Cd6Ef0Gh5Jk3Mn8Pq2R';
+    const text = `aws_secret_access_key = ${secret}`;
+    const findings = await findSecrets(text);
+    expect(findings.length).toBeGreaterThanOrEqual(1);
+    for (const finding of findings) expect(text.slice(finding.start, finding.end)).toBe(secret);
+  });
+
+  it('stays linear on prompts stuffed with key headers and key names', async () => {
+    const started = performance.now();
+    await findSecrets(`${'-----BEGIN PRIVATE KEY-----\n'.repeat(30_000)}${' '.repeat(200_000)}x`);
+    await findSecrets(`-----BEGIN PRIVATE KEY-----${' \n'.repeat(300_000)}x`);
+    await findSecrets(`${'aws_secret_access_key '.repeat(20_000)}${' '.repeat(200_000)}=`);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
   it('stays linear on a prompt stuffed with thousands of fake tokens', async () => {
     const text = `xoxb-${'a1-'.repeat(30)}! `.repeat(11_000);
     const started = performance.now();
@@ -73,23 +146,74 @@ describe('secrets', () => {
 });
 
 describe('text segments and inspection', () => {
-  it('reaches system, text blocks, tool results, tool inputs and text documents, and rewrites them in place', async () => {
+  const inspect = (body: Record<string, unknown>, secretsMode: 'block' | 'redact' = 'redact') =>
+    inspectContent(textSegments(body), { blocklist: new Blocklist([], []), secretsMode, cache: new ScanCache() });
+
+  /** `value` nested `depth` arrays deep. */
+  const nested = (depth: number, value: unknown): unknown => (depth === 0 ? value : [nested(depth - 1, value)]);
+
+  it('reaches every string that goes upstream, at any depth the parser allows, and rewrites it in place', async () => {
     const body = {
       model: 'm',
       system: `sys ${AWS_KEY_ID}`,
+      tools: [{ name: 'deploy', description: `uses ${AWS_KEY_ID}`, input_schema: { type: 'object', properties: { key: { type: 'string', default: AWS_KEY_ID, enum: [AWS_KEY_ID] } } } }],
+      tool_choice: { type: 'tool', name: AWS_KEY_ID },
+      metadata: { user_id: AWS_KEY_ID },
+      stop_sequences: ['END', AWS_KEY_ID],
+      future_field: { anything: AWS_KEY_ID },
       messages: [
-        { role: 'user', content: [{ type: 'text', text: `t ${AWS_KEY_ID}` }, { type: 'image', source: { type: 'base64', data: AWS_KEY_ID } }] },
-        { role: 'assistant', content: [{ type: 'thinking', thinking: AWS_KEY_ID, signature: 'sig' }, { type: 'tool_use', id: 'x', name: 'n', input: { a: [AWS_KEY_ID] } }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'x', content: [{ type: 'text', text: AWS_KEY_ID }] }, { type: 'document', source: { type: 'text', media_type: 'text/plain', data: AWS_KEY_ID } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: `t ${AWS_KEY_ID}` },
+            { type: 'image', source: { type: 'url', url: `https://img.example/${AWS_KEY_ID}.png` } },
+            { type: 'search_result', source: `https://docs.example/${AWS_KEY_ID}`, title: AWS_KEY_ID, content: [{ type: 'text', text: AWS_KEY_ID }] },
+            { type: 'document', title: AWS_KEY_ID, context: AWS_KEY_ID, source: { type: 'text', media_type: 'text/plain', data: AWS_KEY_ID } },
+            { type: 'document', source: { type: 'content', content: [{ type: 'text', text: AWS_KEY_ID }] } },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'unsigned', signature: '' }, { type: 'tool_use', id: 'x', name: 'n', input: { a: nested(100, AWS_KEY_ID) } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'x', content: [{ type: 'text', text: AWS_KEY_ID }] }] },
       ],
     };
-    expect(textSegments(body)).toHaveLength(5);
-    const verdict = await inspectContent(textSegments(body), { blocklist: new Blocklist([], []), secretsMode: 'redact', cache: new ScanCache() });
-    expect(verdict).toEqual({ kind: 'allow', redactions: [{ rule: 'aws', kind: 'AWS Access Key ID', count: 5 }] });
-    const json = JSON.stringify(body);
-    // Thinking is signed and images are not text: both are left as sent.
-    expect(json.split(AWS_KEY_ID)).toHaveLength(3);
+    const verdict = await inspect(body);
+    expect(verdict).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 19 }] });
+    expect(JSON.stringify(body)).not.toContain(AWS_KEY_ID);
     expect(body.system).toBe('sys [REDACTED:aws]');
+    expect(body.stop_sequences).toEqual(['END', '[REDACTED:aws]']);
+  });
+
+  it('leaves binary data and thinking signatures alone, and renames a key that is a secret', async () => {
+    const body = {
+      model: 'm',
+      metadata: { [AWS_KEY_ID]: 'x', other: 'y' },
+      messages: [
+        { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: AWS_KEY_ID } }] },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'plain', signature: AWS_KEY_ID }, { type: 'redacted_thinking', data: AWS_KEY_ID }] },
+      ],
+    };
+    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 1 }] });
+    expect(Object.keys(body.metadata)).toEqual(['[REDACTED:aws]', 'other']);
+    // Not text: a base64 image, a signature and redacted thinking are sent as they came.
+    expect(JSON.stringify(body).split(AWS_KEY_ID)).toHaveLength(4);
+  });
+
+  it('refuses, even in redact mode, a secret inside signed thinking, which cannot change', async () => {
+    const body = { model: 'm', messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: `use ${AWS_KEY_ID}`, signature: 'EqQBCkgIAxABGAIiQL' }] }] };
+    const verdict = await inspect(body);
+    expect(verdict).toMatchObject({ kind: 'block', rule: 'policy.secrets.aws', message: expect.stringContaining('signed thinking block') });
+    expect((verdict as { message: string }).message).toContain('messages[0].content[0].thinking');
+    expect(body.messages[0]!.content[0]!.thinking).toContain(AWS_KEY_ID);
+  });
+
+  it('names where a secret is without repeating what a person typed', async () => {
+    const verdict = await inspect({ model: 'm', metadata: { 'my-private-field': { deeper: AWS_KEY_ID } } }, 'block');
+    expect(verdict).toMatchObject({ kind: 'block', message: expect.stringContaining('metadata.*.*') });
+    expect(JSON.stringify(verdict)).not.toContain('my-private-field');
+  });
+
+  it('refuses a body deeper than the parser allows instead of skipping what lies below', () => {
+    expect(() => textSegments({ model: 'm', messages: nested(200, 'x') as unknown[] })).toThrow(/levels deep/);
   });
 
   it('blocks in block mode without touching the body', async () => {

@@ -33,3 +33,4 @@ export {
 } from './fake-openai';
 export { anthropicTarget, dispatchInput, openAITarget, testCaller, type TestDispatchOptions } from './dispatch-input';
 export { eventNames, readAll, readText, sdkReading } from './stream-helpers';
+export { startFakeImageServer, TINY_PNG, type FakeImageServer } from './fake-images';
