@@ -17,6 +17,7 @@ export interface RedactionSummary {
 
 interface SegmentScan {
   blocked?: string | null;
+  /** Only for segments scanned on their own (see BATCH_BELOW). */
   secrets?: SecretFinding[];
 }
 
@@ -54,6 +55,53 @@ export interface InspectOptions {
   cache: ScanCache;
 }
 
+// Segments shorter than this are scanned for secrets together, one text per request: most
+// strings of a request are a few bytes (keys, names, types), and scanning each on its own costs
+// a pass of every rule. Longer ones are scanned one by one and remembered in the cache.
+const BATCH_BELOW = 512;
+
+/**
+ * The secrets in each segment: long segments through the cache, short ones joined by newlines
+ * into one text and the findings cut back to the segments they overlap (a secret split over
+ * neighbouring strings, like a PEM key given line by line, is found too).
+ */
+async function secretsPerSegment(segments: readonly TextSegment[], scans: readonly SegmentScan[]): Promise<SecretFinding[][]> {
+  const found: SecretFinding[][] = segments.map(() => []);
+  const batched: number[] = [];
+  const starts: number[] = [];
+  let joined = '';
+  for (let index = 0; index < segments.length; index++) {
+    const text = segments[index]!.text;
+    if (text.length >= BATCH_BELOW) {
+      const scan = scans[index]!;
+      scan.secrets ??= await findSecrets(text);
+      found[index] = scan.secrets;
+    } else if (text.length > 0) {
+      batched.push(index);
+      starts.push(joined.length);
+      joined += `${text}\n`;
+    }
+  }
+  if (joined === '') return found;
+  for (const finding of await findSecrets(joined)) {
+    // The last segment starting at or before the finding, then every one it reaches into.
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (starts[middle]! <= finding.start) low = middle;
+      else high = middle - 1;
+    }
+    for (let k = low; k < batched.length && starts[k]! < finding.end; k++) {
+      const index = batched[k]!;
+      const start = Math.max(finding.start - starts[k]!, 0);
+      const end = Math.min(finding.end - starts[k]!, segments[index]!.text.length);
+      if (start < end) found[index]!.push({ ...finding, start, end });
+    }
+  }
+  return found;
+}
+
 /**
  * Blocklist first (on the text as sent), then secrets: the first blocking rule refuses the
  * request; in `redact` mode every secret found is replaced in the segments, in place, except in
@@ -68,14 +116,13 @@ export async function inspectContent(segments: readonly TextSegment[], options: 
       if (scan.blocked) return { kind: 'block', rule: scan.blocked, message: `this request contains text blocked by policy (${scan.blocked}) in ${segments[index]!.path}` };
     }
   }
-  const summaries = new Map<string, RedactionSummary>();
+  const secrets = await secretsPerSegment(segments, scans);
   const redactions: { segment: TextSegment; findings: SecretFinding[] }[] = [];
   for (let index = 0; index < segments.length; index++) {
-    const scan = scans[index]!;
+    const findings = secrets[index]!;
+    if (findings.length === 0) continue;
     const segment = segments[index]!;
-    scan.secrets ??= await findSecrets(segment.text);
-    if (scan.secrets.length === 0) continue;
-    const first = scan.secrets[0]!;
+    const first = findings[0]!;
     if (options.secretsMode === 'block') {
       return {
         kind: 'block',
@@ -90,9 +137,10 @@ export async function inspectContent(segments: readonly TextSegment[], options: 
         message: `this request contains a secret (${first.kind}) in ${segment.path}, a signed thinking block that cannot be redacted without invalidating its signature; remove that turn (or start a new conversation) and send the request again`,
       };
     }
-    redactions.push({ segment, findings: scan.secrets });
+    redactions.push({ segment, findings });
   }
   // Nothing is rewritten until the whole request is known to pass.
+  const summaries = new Map<string, RedactionSummary>();
   for (const { segment, findings } of redactions) {
     for (const finding of findings) {
       const summary = summaries.get(finding.rule) ?? { rule: finding.rule, kind: finding.kind, count: 0 };

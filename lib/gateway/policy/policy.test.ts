@@ -212,6 +212,14 @@ describe('text segments and inspection', () => {
     expect(JSON.stringify(verdict)).not.toContain('my-private-field');
   });
 
+  it('finds a secret split over neighbouring short strings, and redacts each part', async () => {
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const body = { model: 'm', messages: [{ role: 'user', content: 'read this' }], future_field: { lines: pem.trim().split('\n') } };
+    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'privatekey' }] });
+    expect(JSON.stringify(body)).not.toContain(pem.split('\n')[1]);
+    expect(body.messages[0]!.content).toBe('read this');
+  });
+
   it('refuses a body deeper than the parser allows instead of skipping what lies below', () => {
     expect(() => textSegments({ model: 'm', messages: nested(200, 'x') as unknown[] })).toThrow(/levels deep/);
   });
