@@ -57,8 +57,9 @@ async function deny(record: CallRecord, response: Response, decision: Parameters
 /**
  * Everything before limits, shared by messages and count_tokens (the caller is authenticated and
  * holds inference.invoke: see withGatewayCaller): the body within the size cap, a route for the
- * model, model access, and the blocklist and secret scan (redactions applied to the body).
- * Refusals that are policy decisions are audited before the answer goes out.
+ * model, model access, the provider-side features the policy allows, and the blocklist and
+ * secret scan over every string of the body (redactions applied to the body). Refusals that are
+ * policy decisions are audited before the answer goes out.
  */
 export async function preflight(request: Request, context: GatewayRequestContext, options: PreflightOptions): Promise<Admitted | Response> {
   const { snapshot, caller, record } = context;
