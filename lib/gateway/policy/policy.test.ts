@@ -183,18 +183,21 @@ describe('text segments and inspection', () => {
     expect(body.stop_sequences).toEqual(['END', '[REDACTED:aws]']);
   });
 
-  it('leaves binary data and thinking signatures alone, and renames a key that is a secret', async () => {
+  it('leaves binary data and thinking signatures alone, reads "binary" data that is not, and renames a key that is a secret', async () => {
+    // base64 that really starts like a PNG (the key sits in it as base64 characters would).
+    const png = `iVBORw0KGgoAAAAN/${AWS_KEY_ID}/AA`;
     const body = {
       model: 'm',
       metadata: { [AWS_KEY_ID]: 'x', other: 'y' },
       messages: [
-        { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: AWS_KEY_ID } }] },
+        { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: `not an image: ${AWS_KEY_ID}` } }] },
         { role: 'assistant', content: [{ type: 'thinking', thinking: 'plain', signature: AWS_KEY_ID }, { type: 'redacted_thinking', data: AWS_KEY_ID }] },
       ],
     };
-    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 1 }] });
+    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 2 }] });
     expect(Object.keys(body.metadata)).toEqual(['[REDACTED:aws]', 'other']);
-    // Not text: a base64 image, a signature and redacted thinking are sent as they came.
+    expect(body.messages[0]!.content[1]).toMatchObject({ source: { data: 'not an image: [REDACTED:aws]' } });
+    // Not text: a real image's base64, a signature and redacted thinking are sent as they came.
     expect(JSON.stringify(body).split(AWS_KEY_ID)).toHaveLength(4);
   });
 

@@ -6,7 +6,8 @@
  * request event stores, which is the same body) and leaves everything else as the client sent it.
  *
  * Deliberately not inspected, because they are not text:
- * - the base64 `data` of an image or PDF source (binary; an image's pixels are not read);
+ * - the base64 `data` of an image or PDF source whose bytes are what its media_type says
+ *   (binary; an image's pixels are not read); `data` that is not is read as text;
  * - the `signature` of a thinking block and the `data` of a redacted_thinking block (opaque
  *   values Anthropic issued, which only Anthropic can read).
  *
@@ -15,6 +16,7 @@
  * a secret in one blocks the request instead of being redacted.
  */
 import { MAX_JSON_DEPTH } from './body';
+import { isBase64Of } from './media-type';
 
 export interface TextSegment {
   readonly text: string;
@@ -43,7 +45,6 @@ const KNOWN_KEYS = new Set([
   'search_result', 'document', 'image', 'tool_result', 'tool_use', 'server_tool_use',
 ]);
 
-const BINARY_MEDIA = /^(?:image\/|application\/pdf$)/;
 
 function keyName(key: string): string {
   return KNOWN_KEYS.has(key) ? key : '*';
@@ -52,8 +53,9 @@ function keyName(key: string): string {
 /** Values that are not text, by the key that holds them and the object around it. */
 function notText(owner: Json, key: string): boolean {
   if (key === 'data') {
-    // base64 sources: `{type: 'base64', media_type: 'image/png', data}`; a text media type is read.
-    if (owner.type === 'base64') return typeof owner.media_type !== 'string' || BINARY_MEDIA.test(owner.media_type);
+    // base64 sources, `{type: 'base64', media_type: 'image/png', data}`, whose bytes really are
+    // that image or PDF; anything else in `data` (plain text, a lie about the type) is read.
+    if (owner.type === 'base64') return typeof owner.media_type === 'string' && typeof owner.data === 'string' && isBase64Of(owner.media_type, owner.data);
     return owner.type === 'redacted_thinking';
   }
   return key === 'signature' && owner.type === 'thinking';

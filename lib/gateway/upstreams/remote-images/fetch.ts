@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
+import { sniffMediaType } from '@/lib/gateway/policy/media-type';
 import { addressRange, isMetadataHostname, isPublicAddress } from './address';
 
 export interface RemoteImageTuning {
@@ -58,17 +59,6 @@ export interface FetchedImage {
   mediaType: string;
   /** base64 */
   data: string;
-}
-
-const SIGNATURES: { mediaType: string; matches: (bytes: Buffer) => boolean }[] = [
-  { mediaType: 'image/png', matches: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
-  { mediaType: 'image/jpeg', matches: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
-  { mediaType: 'image/gif', matches: (b) => b.subarray(0, 6).toString('latin1') === 'GIF87a' || b.subarray(0, 6).toString('latin1') === 'GIF89a' },
-  { mediaType: 'image/webp', matches: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP' },
-];
-
-function sniff(bytes: Buffer): string | null {
-  return SIGNATURES.find((signature) => signature.matches(bytes))?.mediaType ?? null;
 }
 
 /** The address to connect to: the literal itself, or the host name's, every one of which must be public. */
@@ -162,8 +152,8 @@ async function fetchChecked(start: URL, tuning: RemoteImageTuning, signal: Abort
       throw new RemoteImageRefused(`it is larger than ${tuning.maxBytes} bytes`);
     }
     const bytes = await readCapped(response, tuning.maxBytes);
-    const mediaType = sniff(bytes);
-    if (!mediaType) throw new RemoteImageRefused('its bytes are not a PNG, JPEG, GIF or WebP image');
+    const mediaType = sniffMediaType(bytes);
+    if (!mediaType?.startsWith('image/')) throw new RemoteImageRefused('its bytes are not a PNG, JPEG, GIF or WebP image');
     return { mediaType, data: bytes.toString('base64') };
   }
 }
