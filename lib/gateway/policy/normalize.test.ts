@@ -78,6 +78,7 @@ describe('blocklist patterns after normalisation', () => {
 describe('normalised views', () => {
   it('fold case, width, invisible characters and separators in the plain view', () => {
     expect(plainTermView(`ＴＯＰ${ZWSP}_–SECRET Straße`)).toBe('top secret strasse');
+    expect(plainTermView('STRAẞE')).toBe(plainTermView('Straße'));
   });
 
   it('map look-alikes to their prototypes in the skeleton, whatever their case', () => {

@@ -80,8 +80,9 @@ function untilStable(start: string, step: (text: string) => string): string {
   return current;
 }
 
+// Folding again until nothing changes: `ẞ` lowers to `ß`, which folds to `ss`.
 function plainTermOf(char: string): string {
-  return separatorsToSpace(foldCase(decompose(char)));
+  return untilStable(decompose(char), (text) => separatorsToSpace(foldCase(text)));
 }
 
 // Prototypes first, case after: Cyrillic `Т` has the prototype `T`, its lower case `т` another one.
