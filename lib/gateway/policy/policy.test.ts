@@ -192,9 +192,11 @@ describe('text segments and inspection', () => {
       messages: [
         { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: `not an image: ${AWS_KEY_ID}` } }] },
         { role: 'assistant', content: [{ type: 'thinking', thinking: 'plain', signature: AWS_KEY_ID }, { type: 'redacted_thinking', data: AWS_KEY_ID }] },
+        // Not base64, so not something Anthropic issued: read as text.
+        { role: 'assistant', content: [{ type: 'redacted_thinking', data: `note: ${AWS_KEY_ID}` }] },
       ],
     };
-    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 2 }] });
+    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 3 }] });
     expect(Object.keys(body.metadata)).toEqual(['[REDACTED:aws]', 'other']);
     expect(body.messages[0]!.content[1]).toMatchObject({ source: { data: 'not an image: [REDACTED:aws]' } });
     // Not text: a real image's base64, a signature and redacted thinking are sent as they came.

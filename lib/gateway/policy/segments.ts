@@ -9,7 +9,8 @@
  * - the base64 `data` of an image or PDF source whose bytes are what its media_type says
  *   (binary; an image's pixels are not read); `data` that is not is read as text;
  * - the `signature` of a thinking block and the `data` of a redacted_thinking block (opaque
- *   values Anthropic issued, which only Anthropic can read).
+ *   base64 values Anthropic issued, which only Anthropic can read); one that is not base64 is
+ *   read as text.
  *
  * The text of a signed thinking block is inspected but cannot be changed (the signature covers
  * it, and Anthropic refuses a turn whose thinking was edited): such segments are `signed`, and
@@ -45,20 +46,23 @@ const KNOWN_KEYS = new Set([
   'search_result', 'document', 'image', 'tool_result', 'tool_use', 'server_tool_use',
 ]);
 
-
 function keyName(key: string): string {
   return KNOWN_KEYS.has(key) ? key : '*';
 }
 
+// What Anthropic issues as thinking signatures and redacted thinking: base64, nothing else.
+const OPAQUE_TOKEN = /^[A-Za-z0-9+/=_-]*$/;
+
 /** Values that are not text, by the key that holds them and the object around it. */
 function notText(owner: Json, key: string): boolean {
-  if (key === 'data') {
-    // base64 sources, `{type: 'base64', media_type: 'image/png', data}`, whose bytes really are
-    // that image or PDF; anything else in `data` (plain text, a lie about the type) is read.
-    if (owner.type === 'base64') return typeof owner.media_type === 'string' && typeof owner.data === 'string' && isBase64Of(owner.media_type, owner.data);
-    return owner.type === 'redacted_thinking';
-  }
-  return key === 'signature' && owner.type === 'thinking';
+  const value = owner[key];
+  if (typeof value !== 'string') return false;
+  // base64 sources, `{type: 'base64', media_type: 'image/png', data}`, whose bytes really are
+  // that image or PDF; anything else in `data` (plain text, a lie about the type) is read.
+  if (key === 'data' && owner.type === 'base64') return typeof owner.media_type === 'string' && isBase64Of(owner.media_type, value);
+  // Opaque values Anthropic issued; one that is not base64 was not issued by Anthropic: read it.
+  if ((key === 'signature' && owner.type === 'thinking') || (key === 'data' && owner.type === 'redacted_thinking')) return OPAQUE_TOKEN.test(value);
+  return false;
 }
 
 function isSigned(owner: Json, key: string): boolean {
