@@ -38,6 +38,18 @@ function picodollars(usdPerMillionTokens: number, where: string): number {
   return whole;
 }
 
+/**
+ * Per-use fees of server tools the upstream runs (Anthropic's web search: USD per thousand
+ * searches) → picodollars per use. None for a model whose price list has no such fee.
+ */
+function serverToolFees(prices: ModelPrice, where: string): SnapshotModel['server_tools'] {
+  const perThousand = prices.web_searches_kcount;
+  if (typeof perThousand !== 'number') return undefined;
+  const perUse = perThousand * 1e9;
+  if (!Number.isSafeInteger(Math.round(perUse)) || Math.abs(perUse - Math.round(perUse)) > 1e-6) throw new Error(`${where}: web search fee ${perThousand} $/k is not whole picodollars`);
+  return { web_search: Math.round(perUse) };
+}
+
 function isTiered(value: unknown): value is TieredPrices {
   return typeof value === 'object' && value !== null && 'base' in value && 'tiers' in value;
 }
@@ -105,7 +117,8 @@ for (const { id, keep } of PROVIDERS) {
     const prices = currentPrices(model, now);
     if (prices.input_mtok === undefined || prices.output_mtok === undefined) continue; // not priced per token
     const { tiers, ...base } = rates(prices, `${id}/${model.id}`);
-    models.push({ provider: id, id: model.id, match: model.match as MatchLogic, rates: base, ...(tiers ? { tiers } : {}) });
+    const serverTools = serverToolFees(prices, `${id}/${model.id}`);
+    models.push({ provider: id, id: model.id, match: model.match as MatchLogic, rates: base, ...(tiers ? { tiers } : {}), ...(serverTools ? { server_tools: serverTools } : {}) });
   }
 }
 

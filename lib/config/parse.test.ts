@@ -31,6 +31,7 @@ describe('parseGatehouseConfig', () => {
         max_body_bytes: 32 * 1024 * 1024,
       },
       limits: { rate: [], budgets: [], count_tokens_per_minute: 120 },
+      gateway: { reconcile_after_seconds: 3600 },
       managed_settings: [],
       sso: { providers: [] },
     });

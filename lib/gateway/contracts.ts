@@ -12,6 +12,12 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** Server tools the upstream ran and bills per use (Anthropic's `usage.server_tool_use`). */
+  server_tool_use?: ServerToolUse;
+}
+
+export interface ServerToolUse {
+  web_search_requests?: number;
 }
 
 /** One concrete upstream to try: a provider from gatehouse.yaml and that provider's model id. */
@@ -112,7 +118,18 @@ export interface DispatchResult {
 }
 
 export interface CompletionSummary {
+  /**
+   * The final usage the upstream reported (Anthropic: message_delta, or the message; OpenAI: the
+   * usage chunk or object). Null when it never did, e.g. a stream cut before its end.
+   */
   usage: Usage | null;
+  /** Usage reported at the start of a stream (message_start: the prompt side), when the final count never came. */
+  startUsage?: Usage | null;
+  /**
+   * UTF-8 bytes of output the upstream produced (text, tool input JSON and thinking, relayed or
+   * not), to estimate output tokens from when the usage is missing. Absent: nothing was produced.
+   */
+  outputBytes?: number;
   stopReason: string | null;
   responseModel: string | null;
   responseId: string | null;

@@ -4,13 +4,14 @@
  * relay the answer as it streams. The response event is written once the upstream's answer has
  * settled (or the client went away), with usage and cost, under the same trace id.
  */
+import { runInBackground } from '@/lib/platform/background';
 import type { GatewayRequestContext } from './auth';
 import { UpstreamUnavailableError, type CompletionSummary, type DispatchResult, type GatewayCaller, type RouteDecision } from './contracts';
 import { anthropicError, GatewayError, knownErrorResponse } from './errors';
-import { countPolicyDecision, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
-import { gatewayLimits, type Reservation } from './limits';
-import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, textSegments, type MessagesBody, type RedactionSummary } from './policy';
-import { costMicrodollars, priceBookFor } from './pricing';
+import { callOutcome, countPolicyDecision, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
+import { gatewayLimits, type Reservation, type SettleResult } from './limits';
+import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, serverToolAllowance, textSegments, type MessagesBody, type RedactionSummary } from './policy';
+import { billedUsage, costMicrodollars, priceBookFor, unseenCallUsage, type BilledUsage } from './pricing';
 import { resolveRoute } from './routing';
 import { dispatch } from './upstreams';
 
@@ -148,6 +149,10 @@ interface Settlement {
   reservation: Reservation;
   request: Request;
   stream: boolean;
+  /** The admission's prompt estimate: what the prompt is billed at if the upstream never says. */
+  estimatedInputTokens: number;
+  /** max_tokens: what an answer nobody saw may have produced. */
+  maxOutputTokens: number;
 }
 
 function failureMessage(error: unknown): string {
@@ -174,9 +179,27 @@ async function recordUnanswered(settlement: Settlement, input: Pick<ResponseEven
   });
 }
 
+function isSuccess(status: number | undefined): boolean {
+  return status !== undefined && status >= 200 && status < 300;
+}
+
 /**
- * After the answer: the actual cost from the usage the upstream reported, the reservation
- * settled to it, and the response event. Runs off the request path; never rejects.
+ * What an answered call is billed: the upstream's usage, or the estimate from what it produced
+ * (billedUsage). A non-streaming answer that broke after the upstream's 2xx showed nothing of what
+ * was produced, so it is billed as a call nobody saw end: the prompt estimate and all of max_tokens.
+ */
+function billFor(settlement: Settlement, completion: CompletionSummary | null): BilledUsage {
+  if (!settlement.stream && !completion?.usage && completion?.error) {
+    return { usage: unseenCallUsage(settlement.estimatedInputTokens, settlement.maxOutputTokens), estimated: true };
+  }
+  return billedUsage(completion, settlement);
+}
+
+/**
+ * After the answer: the cost of what the upstream reported, or of the estimate when it never did
+ * (a call the upstream accepted is never free), the call's ledger entry with the reservation
+ * settled to it, and the response event. An upstream refusal (non-2xx) bills nothing. Runs in the
+ * background registry off the request path.
  */
 async function finish(settlement: Settlement, result: DispatchResult): Promise<void> {
   const { admitted, context, reservation, request, stream } = settlement;
@@ -187,11 +210,26 @@ async function finish(settlement: Settlement, result: DispatchResult): Promise<v
   } catch (failure) {
     error = { type: 'api_error', message: failureMessage(failure) };
   }
-  const usage = completion?.usage ?? null;
-  const price = usage ? priceBookFor(context.snapshot.config).priceFor(admitted.body.model, result.target) : null;
-  const cost = usage && price ? costMicrodollars(usage, price) : null;
-  if (usage) await reservation.settle({ costMicrodollars: cost ?? 0, usage });
-  else await reservation.release();
+  const clientDisconnected = request.signal.aborted;
+  let billed: BilledUsage | null = null;
+  let cost: number | null = null;
+  let settled: SettleResult | null = null;
+  // The upstream's own status: a 2xx whose body then broke is answered 502/504 to the client but
+  // was accepted (and possibly billed) upstream.
+  if (isSuccess(result.attempts.at(-1)?.status ?? result.status)) {
+    billed = billFor(settlement, completion);
+    const price = priceBookFor(context.snapshot.config).priceFor(admitted.body.model, result.target);
+    cost = price ? costMicrodollars(billed.usage, price) : null;
+    settled = await reservation.settle({
+      costMicrodollars: cost ?? 0,
+      usage: billed.usage,
+      usageEstimated: billed.estimated,
+      outcome: callOutcome({ clientDisconnected, error, completion, status: result.status }),
+      upstream: `${result.target.provider}/${result.target.model}`,
+    });
+  } else {
+    await reservation.release();
+  }
   await recordInferenceResponse(admitted.record, {
     model: admitted.body.model,
     stream,
@@ -200,16 +238,20 @@ async function finish(settlement: Settlement, result: DispatchResult): Promise<v
     attempts: result.attempts,
     status: result.status,
     completion,
+    billedUsage: billed?.usage ?? null,
+    usageEstimated: billed?.estimated ?? false,
+    overBudget: settled?.overCap.map((cap) => cap.rule) ?? [],
     costMicrodollars: cost,
     durationMs: performance.now() - context.startedAt,
-    clientDisconnected: request.signal.aborted,
+    clientDisconnected,
     retentionDays: context.snapshot.config.audit.content_retention_days,
     error,
   });
 }
 
-function logEvidenceFailure(context: GatewayRequestContext) {
-  return (error: unknown) => console.error(`gateway: recording the response of trace ${context.headers.traceId} failed: ${failureMessage(error)}`);
+/** Work after the answer, tracked so shutdown waits for it (and the reconciler covers a crash). */
+function afterResponse(context: GatewayRequestContext, work: () => Promise<void>): void {
+  runInBackground(`gateway: recording the response of trace ${context.headers.traceId}`, work);
 }
 
 export async function handleMessages(request: Request, context: GatewayRequestContext): Promise<Response> {
@@ -218,12 +260,15 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
   const { caller, body, route, record } = admitted;
   const stream = body.stream === true;
   const estimatedInputTokens = estimateInputTokens(body);
+  const maxOutputTokens = body.max_tokens ?? 0;
 
   const admission = await gatewayLimits().admit({
     caller,
+    callId: record.callId,
     model: body.model,
     estimatedInputTokens,
-    maxOutputTokens: body.max_tokens ?? 0,
+    maxOutputTokens,
+    serverTools: serverToolAllowance(body),
     decision: route,
   });
   if (!admission.ok) {
@@ -236,7 +281,8 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
       status: admission.response.status,
     });
   }
-  const settlement: Settlement = { admitted, context, reservation: admission.reservation, request, stream };
+  const { reservation } = admission;
+  const settlement: Settlement = { admitted, context, reservation, request, stream, estimatedInputTokens, maxOutputTokens };
 
   // The request's evidence is committed before any byte goes upstream: if it cannot be written,
   // the request does not happen.
@@ -256,11 +302,14 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
         retentionDays: context.snapshot.config.audit.content_retention_days,
         tags: admitted.tags,
         estimatedInputTokens,
+        expectedOutputTokens: maxOutputTokens,
+        estimatedCostMicrodollars: reservation.price ? costMicrodollars(unseenCallUsage(estimatedInputTokens, maxOutputTokens), reservation.price) : null,
+        reservedMicrodollars: reservation.worstCaseMicrodollars,
         requestBytes: admitted.bytes,
       }),
     ]);
   } catch (error) {
-    await admission.reservation.release();
+    await reservation.release();
     console.error(`gateway: recording request ${caller.traceId} failed, refusing it: ${failureMessage(error)}`);
     return knownErrorResponse(error) ?? anthropicError('api_error', 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
   }
@@ -273,22 +322,26 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
       const response = error.overloaded
         ? anthropicError('overloaded_error', `the upstreams serving ${body.model} are overloaded; try again shortly`)
         : anthropicError('api_error', `no upstream could serve ${body.model} right now; try again shortly`);
-      void recordUnanswered(settlement, { status: response.status, attempts: error.attempts, error: { type: response.status === 529 ? 'overloaded_error' : 'api_error', message: error.message } }).catch(logEvidenceFailure(context));
+      afterResponse(context, () =>
+        recordUnanswered(settlement, { status: response.status, attempts: error.attempts, error: { type: response.status === 529 ? 'overloaded_error' : 'api_error', message: error.message } }),
+      );
       return response;
     }
     const clientDisconnected = request.signal.aborted;
-    void recordUnanswered(settlement, {
-      // 499: the client closed the request (no HTTP status exists for it; nginx's convention).
-      status: clientDisconnected ? 499 : 500,
-      attempts: [],
-      clientDisconnected,
-      error: { type: clientDisconnected ? 'client_disconnected' : 'api_error', message: failureMessage(error) },
-    }).catch(logEvidenceFailure(context));
+    afterResponse(context, () =>
+      recordUnanswered(settlement, {
+        // 499: the client closed the request (no HTTP status exists for it; nginx's convention).
+        status: clientDisconnected ? 499 : 500,
+        attempts: [],
+        clientDisconnected,
+        error: { type: clientDisconnected ? 'client_disconnected' : 'api_error', message: failureMessage(error) },
+      }),
+    );
     if (!clientDisconnected) console.error(`gateway: dispatch of ${caller.traceId} failed: ${failureMessage(error)}`);
     return anthropicError('api_error', 'Gatehouse failed to reach an upstream for this request');
   }
 
-  void finish(settlement, result).catch(logEvidenceFailure(context));
+  afterResponse(context, () => finish(settlement, result));
   const headers = new Headers(result.headers);
   if (result.status >= 200 && result.status < 300) admission.headers.forEach((value, name) => headers.set(name, value));
   return new Response(result.body, { status: result.status, headers });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { auditSection } from './audit';
+import { gatewaySection } from './gateway';
 import { limitsSection } from './limits';
 import { managedSettingsSection } from './managed-settings';
 import { modelsSection, type ModelTarget } from './models';
@@ -53,6 +54,7 @@ const baseSchema = z.strictObject({
   routes: routesSection,
   policy: policySection,
   limits: limitsSection,
+  gateway: gatewaySection,
   managed_settings: managedSettingsSection,
   sso: ssoSection,
 });
@@ -62,11 +64,12 @@ export const gatehouseConfigSchema = baseSchema.check((ctx) => checkReferences(c
 export type GatehouseConfig = z.output<typeof gatehouseConfigSchema>;
 export type { TenantConfig } from './tenant';
 export type { AuditConfig } from './audit';
+export type { GatewayConfig } from './gateway';
 export type { ProviderConfig, ProviderType, RemoteImageMode } from './providers';
 export type { ModelConfig, ModelPriceConfig, ModelTarget } from './models';
 export type { RouteConfig } from './routes';
 export type { PolicyConfig } from './policy';
-export type { BudgetPeriod, BudgetRule, LimitMatch, LimitsConfig, RateLimitRule } from './limits';
+export type { BudgetEnforcement, BudgetPeriod, BudgetRule, LimitMatch, LimitsConfig, RateLimitRule } from './limits';
 export type { ManagedSettingsConfig, ManagedSettingsEntry } from './managed-settings';
 export { BUDGET_PERIODS } from './limits';
 export { PROVIDER_TYPES } from './providers';

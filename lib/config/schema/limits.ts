@@ -30,6 +30,7 @@ const rateRule = z
   });
 
 export const BUDGET_PERIODS = ['daily', 'weekly', 'monthly'] as const;
+export const BUDGET_ENFORCEMENTS = ['strict', 'soft'] as const;
 
 const budget = z.strictObject({
   // Whose spend is added up: each user's own, their department's, or the whole organisation's.
@@ -41,6 +42,11 @@ const budget = z.strictObject({
   limit_microdollars: z.int().min(0),
   // Shown to people who reach the limit, after when it resets (e.g. where to ask for more).
   message: z.string().trim().min(1).max(300).optional(),
+  // strict: a request is admitted only if its worst case (whole prompt, all of max_tokens) still
+  // fits, so the cap is never passed. soft: admitted while spend plus the worst cases in flight
+  // is under the cap, and billed what it actually cost; the cap can be passed by at most one
+  // request's worst case.
+  enforcement: z.enum(BUDGET_ENFORCEMENTS).default('strict'),
 });
 
 export const limitsSection = z
@@ -58,4 +64,5 @@ export type LimitMatch = z.infer<typeof limitMatch>;
 export type RateLimitRule = z.infer<typeof rateRule>;
 export type BudgetRule = z.infer<typeof budget>;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+export type BudgetEnforcement = (typeof BUDGET_ENFORCEMENTS)[number];
 export type LimitsConfig = z.infer<typeof limitsSection>;

@@ -22,6 +22,9 @@ export const modelPrice = z.strictObject({
   // Prompt-cache writes (5-minute cache) and reads.
   cache_write_per_mtok_microdollars: microdollarsPerMillionTokens.optional(),
   cache_read_per_mtok_microdollars: microdollarsPerMillionTokens.optional(),
+  // Anthropic's web search server tool, microdollars per thousand searches ($10 per thousand is
+  // 10000000); left out, the public fee for the same model, else none.
+  web_search_per_thousand_microdollars: z.int().min(0).max(1_000_000_000_000).optional(),
 });
 
 const model = z.strictObject({

@@ -2,6 +2,7 @@
 // anything goes upstream) and the response event, all with the call's trace id; prompts and
 // completions in the content store under the configured retention, each committed in one
 // transaction with its event.
+import { v7 as uuidv7 } from 'uuid';
 import {
   appendAuditEvent,
   AuditWriteError,
@@ -22,6 +23,12 @@ type Attributes = Record<string, string | number | boolean>;
 
 /** What every event of one call shares: who, which call, under which policy, from where. */
 export interface CallRecord {
+  /**
+   * Names this one call (clients may reuse x-trace-id): the inference.request event's event_id,
+   * the `call_id` attribute of its request, response and policy-decision events (not of counted
+   * ones, which stand for many calls), and the key of its spend_entries row.
+   */
+  callId: string;
   caller: GatewayCaller;
   /** The policy version the client said it had (x-policy-version), when it said one. */
   clientPolicyVersion: string | null;
@@ -30,7 +37,7 @@ export interface CallRecord {
 }
 
 export function callRecord(caller: GatewayCaller, request: Request, clientPolicyVersion: string | null): CallRecord {
-  return { caller, clientPolicyVersion, ip: clientIp(request), userAgent: userAgent(request) };
+  return { callId: uuidv7(), caller, clientPolicyVersion, ip: clientIp(request), userAgent: userAgent(request) };
 }
 
 function base(record: CallRecord): AuditEventInput & { attributes: Attributes } {
@@ -88,9 +95,9 @@ function policyDecisionEvent(record: CallRecord, input: PolicyDecisionInput): Au
   return seal(event);
 }
 
-/** A `policy.decision` event; resolves once committed. */
+/** A `policy.decision` event of this call (its call id attached); resolves once committed. */
 export async function recordPolicyDecision(record: CallRecord, input: PolicyDecisionInput): Promise<void> {
-  await appendAuditEvent(policyDecisionEvent(record, input));
+  await appendAuditEvent(policyDecisionEvent(record, { ...input, attributes: { ...input.attributes, call_id: record.callId } }));
 }
 
 /**
@@ -173,6 +180,14 @@ export interface RequestEventInput {
   tags: Record<string, string>;
   estimatedInputTokens: number;
   requestBytes: number;
+  /**
+   * What the call is billed if its end is never seen (the reconciler's figures): the output it
+   * may produce (max_tokens), the cost of the prompt estimate plus that output, and the
+   * reservation held against budgets. Costs are null when nothing prices the model.
+   */
+  expectedOutputTokens: number;
+  estimatedCostMicrodollars: number | null;
+  reservedMicrodollars: number;
 }
 
 function targetName(target: UpstreamTarget): string {
@@ -186,6 +201,8 @@ function targetName(target: UpstreamTarget): string {
  */
 export async function recordInferenceRequest(record: CallRecord, input: RequestEventInput): Promise<void> {
   const event = base(record);
+  event.event_id = record.callId;
+  event.attributes.call_id = record.callId;
   event.gen_ai = {
     operation: 'chat',
     provider: input.route.targets[0]?.provider ?? 'none',
@@ -199,8 +216,11 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
     route: input.route.routeName,
     'route.targets': input.route.targets.map(targetName).join(', ').slice(0, 4000),
     estimated_input_tokens: input.estimatedInputTokens,
+    expected_output_tokens: input.expectedOutputTokens,
+    reserved_microdollars: input.reservedMicrodollars,
     request_bytes: input.requestBytes,
   });
+  if (input.estimatedCostMicrodollars !== null) event.attributes.estimated_cost_microdollars = input.estimatedCostMicrodollars;
   for (const [name, value] of Object.entries(input.tags)) event.attributes[`tags.${name}`] = value;
 
   const prompt = prepared<PreparedDocument>(() =>
@@ -225,6 +245,11 @@ export interface ResponseEventInput {
   /** HTTP status the client got. */
   status: number;
   completion: CompletionSummary | null;
+  /** The usage billed (the upstream's report, or the estimate when `usageEstimated`); null when nothing was billed. */
+  billedUsage?: Usage | null;
+  usageEstimated?: boolean;
+  /** Budget rules this call's cost took past their cap. */
+  overBudget?: string[];
   costMicrodollars: number | null;
   durationMs: number;
   clientDisconnected: boolean;
@@ -247,7 +272,8 @@ function describeAttempts(attempts: readonly AttemptRecord[]): string {
   return attempts.map((a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}:${a.durationMs}ms`).join(', ').slice(0, 4000);
 }
 
-function outcomeOf(input: ResponseEventInput): 'success' | 'failure' | 'unknown' {
+/** How a call ended, as its response event and its ledger entry say. */
+export function callOutcome(input: Pick<ResponseEventInput, 'clientDisconnected' | 'error' | 'completion' | 'status'>): 'success' | 'failure' | 'unknown' {
   // The client left before the end: what it received is unknown to us.
   if (input.clientDisconnected) return 'unknown';
   if (input.error || input.completion?.error || input.status >= 400) return 'failure';
@@ -262,7 +288,8 @@ function outcomeOf(input: ResponseEventInput): 'success' | 'failure' | 'unknown'
 export async function recordInferenceResponse(record: CallRecord, input: ResponseEventInput): Promise<void> {
   const event = base(record);
   event.event_type = 'inference.response';
-  event.outcome = outcomeOf(input);
+  event.attributes.call_id = record.callId;
+  event.outcome = callOutcome(input);
   const completion = input.completion;
   event.gen_ai = {
     operation: 'chat',
@@ -270,7 +297,7 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
     request_model: input.model.slice(0, 200),
     stream: input.stream,
     duration_ms: Math.max(0, Math.round(input.durationMs)),
-    ...usageFields(completion?.usage ?? null),
+    ...usageFields(input.billedUsage ?? completion?.usage ?? null),
   };
   if (completion?.responseModel) event.gen_ai.response_model = completion.responseModel.slice(0, 200);
   if (completion?.responseId) event.gen_ai.response_id = completion.responseId.slice(0, 200);
@@ -288,6 +315,10 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
   });
   if (input.target) event.attributes.upstream = targetName(input.target);
   if (input.clientDisconnected) event.attributes.client_disconnected = true;
+  if (input.usageEstimated) event.attributes.usage_estimated = true;
+  const searches = input.billedUsage?.server_tool_use?.web_search_requests;
+  if (searches) event.attributes.web_search_requests = searches;
+  if (input.overBudget?.length) event.attributes.over_budget = input.overBudget.join(', ');
 
   let content: PreparedContent[] = [];
   if (completion && completion.content.length > 0) {

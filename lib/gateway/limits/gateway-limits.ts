@@ -1,44 +1,70 @@
+import { randomUUID } from 'node:crypto';
 import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayCaller, RouteDecision, Usage } from '@/lib/gateway/contracts';
 import { anthropicError } from '@/lib/gateway/errors';
-import { priceBookFor, worstCaseCostMicrodollars, type Price } from '@/lib/gateway/pricing';
+import { priceBookFor, worstCaseCostMicrodollars, type Price, type ServerToolAllowance } from '@/lib/gateway/pricing';
 import type { Principal } from '@/lib/tokens';
-import { allowedHeaders, capReachedResponse, formatUsd, limitsUnavailableResponse, rateLimitedResponse, type CapStanding } from './headers';
+import { allowedHeaders, capDoesNotFitResponse, capReachedResponse, formatUsd, limitsUnavailableResponse, rateLimitedResponse, type CapStanding } from './headers';
 import { budgetCounterKey, rateCounterKey, type CounterSubject } from './keys';
-import type { SpendLedger } from './ledger';
+import type { RecordedSpend, SpendEntry, SpendLedger } from './ledger';
 import { dayString, periodBounds, type PeriodBounds } from './periods';
-import { planFor, type BudgetCounterPlan, type CallerPlan } from './plan';
-import type { AdmitResult, BudgetCounterInput, LimitStore, RateCounterInput } from './store';
+import { planFor, type BudgetCounterPlan, type CallerPlan, type PlanSubject } from './plan';
+import type { AdmitResult, BudgetCounterInput, BudgetStanding, LimitStore, RateCounterInput } from './store';
 import { retryAfterMs, WINDOW_MS, windowStart } from './window';
 
 export interface LimitsAdmitInput {
   caller: GatewayCaller;
+  /** The call id (the inference.request event's event_id); a fresh one when not given. */
+  callId?: string;
   /** The Anthropic-style model id the client asked for. */
   model: string;
   /** An upper estimate of the prompt's tokens (the pipeline's count). */
   estimatedInputTokens: number;
   /** The request's max_tokens. */
   maxOutputTokens: number;
+  /** Paid server tools the request allows (web searches), reserved at their per-use price. */
+  serverTools?: ServerToolAllowance;
   decision: RouteDecision;
 }
 
 export interface SettleInput {
-  /** The actual cost, integer microdollars (0 when nothing prices the model). */
+  /** The cost of `usage`, integer microdollars (0 when nothing prices the model). */
   costMicrodollars: number;
-  /** What the upstream reported; null when it never said. */
+  /** What is billed: the upstream's report, or Gatehouse's estimate when it never said. */
   usage: Usage | null;
+  /** True when `usage` is an estimate. */
+  usageEstimated?: boolean;
+  outcome?: SpendEntry['outcome'];
+  /** `provider/model` that answered. */
+  upstream?: string | null;
+}
+
+export interface SettleResult {
+  /** The ledger's answer; null when the ledger could not be written (the reservation is then kept for the reconciler). */
+  recorded: RecordedSpend | null;
+  /** Caps this call's actual cost took past their limit: the next admission is refused. */
+  overCap: CapStanding[];
 }
 
 /** What admission reserved; settle or release it exactly once (later calls do nothing). */
 export interface Reservation {
+  readonly callId: string;
   /** Reserved against every applicable budget, integer microdollars. */
   readonly worstCaseMicrodollars: number;
   /** The price the reservation was computed with (null when nothing prices the model). */
   readonly price: Price | null;
-  /** Replaces the reservation by the actual cost and token counts, and records the spend in the ledger. Never rejects. */
-  settle(input: SettleInput): Promise<void>;
+  /**
+   * Records the call in the ledger and replaces the reservation by what the ledger added (the
+   * actual cost, once), correcting the token estimate. Never rejects.
+   */
+  settle(input: SettleInput): Promise<SettleResult>;
   /** Gives the reservation back: the request failed before anything was spent. Never rejects. */
   release(): Promise<void>;
+}
+
+/** A call the reconciler closes: its request event said who, when and what it was estimated at. */
+export interface ReconciledCall extends Omit<SpendEntry, 'recordedBy'> {
+  roles: readonly string[];
 }
 
 export type LimitsAdmission = { ok: true; reservation: Reservation; headers: Headers } | { ok: false; response: Response; rule: string };
@@ -65,8 +91,11 @@ const SEED_ATTEMPTS = 3;
 // Budget counters outlive their period by a day, so late settles still land and are visible.
 const BUDGET_COUNTER_GRACE_MS = 86_400_000;
 
-function subjectOf(principal: Principal): CounterSubject {
-  return { tenantId: principal.tenantId, userId: principal.userId, department: principal.department };
+/** Whose counters a call adds to, and which rules hold them (a token's principal, or a request event's actor). */
+type LimitSubject = CounterSubject & PlanSubject;
+
+function counterSubject(subject: LimitSubject): CounterSubject {
+  return { tenantId: subject.tenantId, userId: subject.userId, department: subject.department };
 }
 
 function capOf(counter: BudgetCounter, spent: number): CapStanding | null {
@@ -106,6 +135,7 @@ export class GatewayLimits {
   async admit(input: LimitsAdmitInput): Promise<LimitsAdmission> {
     const { config } = this.options.config();
     const principal = input.caller.principal;
+    const callId = input.callId ?? randomUUID();
     const plan = planFor(config, principal);
     const priced = this.priceOf(config, input);
     const price = priced?.price ?? null;
@@ -130,7 +160,7 @@ export class GatewayLimits {
     if (capped && worstCase === null) return this.unpriced(input.model, 'limits.unpriced_model');
     // A request that could cost more than a whole cap would be refused however little was spent;
     // saying "limit reached" would be wrong, so it is told what to change instead.
-    const tooBig = plan.budgets.find((budget) => budget.limit !== null && worstCase !== null && worstCase > budget.limit);
+    const tooBig = plan.budgets.find((budget) => budget.enforcement === 'strict' && budget.limit !== null && worstCase !== null && worstCase > budget.limit);
     if (tooBig) {
       return {
         ok: false,
@@ -143,26 +173,36 @@ export class GatewayLimits {
     }
 
     const now = this.clock();
-    const subject = subjectOf(principal);
+    const subject = counterSubject(principal);
     const start = windowStart(now);
-    const estimate = Math.max(0, Math.ceil(input.estimatedInputTokens));
+    // Tokens per minute count what the request may use: its prompt and all of max_tokens, as the
+    // upstream's own limits do; settle corrects the count to the usage billed.
+    const expectedTokens = Math.max(0, Math.ceil(input.estimatedInputTokens)) + Math.max(0, Math.ceil(input.maxOutputTokens));
     const rates: RateCounterInput[] = plan.rate.map((rate) => ({
       currentKey: rateCounterKey(this.options.prefix, rate.scope, rate.metric, subject, start),
       previousKey: rateCounterKey(this.options.prefix, rate.scope, rate.metric, subject, start - WINDOW_MS),
       limit: rate.limit,
-      cost: rate.metric === 'requests' ? 1 : estimate,
+      cost: rate.metric === 'requests' ? 1 : expectedTokens,
     }));
     const counters = this.budgetCounters(plan, subject, now);
     const amount = worstCase ?? 0;
-    const budgets: BudgetCounterInput[] = counters.map((counter) => ({ key: counter.key, limit: counter.plan.limit, amount }));
+    const budgets: BudgetCounterInput[] = counters.map((counter) => ({ key: counter.key, limit: counter.plan.limit, amount, enforcement: counter.plan.enforcement }));
     const tokenKeys = rates.flatMap((rate, index) => (plan.rate[index]!.metric === 'tokens' ? [rate.currentKey] : []));
-    const reservation = this.reservation(input, price, amount, budgets, tokenKeys, estimate);
+    const reservation = this.reservation({ input, callId, at: new Date(now), price, amount, counters, tokenKeys, expectedTokens });
 
     if (!rates.length && !budgets.length) return { ok: true, reservation, headers: new Headers() };
 
     let result: AdmitResult;
     try {
-      result = await this.admitSeeded(counters, subject, { nowMs: now, windowStartMs: start, windowMs: WINDOW_MS, rates, budgets });
+      result = await this.admitSeeded(counters, subject, {
+        nowMs: now,
+        windowStartMs: start,
+        windowMs: WINDOW_MS,
+        rates,
+        budgets,
+        callId,
+        reservationTtlMs: config.gateway.reconcile_after_seconds * 1000,
+      });
     } catch (error) {
       this.logger.error(`limits: the counter store failed, refusing the request: ${(error as Error).message}`);
       return { ok: false, rule: 'limits.store_unavailable', response: limitsUnavailableResponse() };
@@ -173,12 +213,8 @@ export class GatewayLimits {
         const caps = counters.flatMap((counter, index) => capOf(counter, result.budgets[index]!.spent) ?? []);
         return { ok: true, reservation, headers: allowedHeaders(caps) };
       }
-      case 'over_budget': {
-        // Of the caps reached, describe the one that resets last: the client must wait for it.
-        const reached = result.indexes.flatMap((index) => capOf(counters[index]!, result.budgets[index]!.spent) ?? []);
-        const blocking = reached.reduce((latest, cap) => (cap.resetsAt > latest.resetsAt ? cap : latest));
-        return { ok: false, rule: blocking.rule, response: capReachedResponse(blocking, new Date(now)) };
-      }
+      case 'over_budget':
+        return this.overBudget(counters, result, amount, new Date(now));
       case 'rate_limited': {
         const rate = plan.rate[result.index]!;
         const counter = rates[result.index]!;
@@ -198,7 +234,7 @@ export class GatewayLimits {
   async standing(principal: Principal): Promise<CapStanding[]> {
     const { config } = this.options.config();
     const plan = planFor(config, principal);
-    const subject = subjectOf(principal);
+    const subject = counterSubject(principal);
     const counters = this.budgetCounters(plan, subject, this.clock()).filter((counter) => counter.plan.limit !== null);
     if (!counters.length) return [];
     const keys = counters.map((counter) => counter.key);
@@ -219,7 +255,7 @@ export class GatewayLimits {
   async admitRequestRate(principal: Principal, counter: string, limitPerMinute: number): Promise<{ ok: true } | { ok: false; response: Response; rule: string }> {
     const now = this.clock();
     const start = windowStart(now);
-    const subject = subjectOf(principal);
+    const subject = counterSubject(principal);
     const rule = `limits.${counter}_per_minute`;
     const rate: RateCounterInput = {
       currentKey: rateCounterKey(this.options.prefix, 'user', counter, subject, start),
@@ -229,7 +265,7 @@ export class GatewayLimits {
     };
     let result: AdmitResult;
     try {
-      result = await this.options.store.admit({ nowMs: now, windowStartMs: start, windowMs: WINDOW_MS, rates: [rate], budgets: [] });
+      result = await this.options.store.admit({ nowMs: now, windowStartMs: start, windowMs: WINDOW_MS, rates: [rate], budgets: [], callId: randomUUID(), reservationTtlMs: 0 });
     } catch (error) {
       this.logger.error(`limits: the counter store failed, refusing the request: ${(error as Error).message}`);
       return { ok: false, rule: 'limits.store_unavailable', response: anthropicError('api_error', 'rate limits cannot be checked right now; try again shortly', { status: 503 }) };
@@ -245,8 +281,49 @@ export class GatewayLimits {
     };
   }
 
+  /**
+   * Records a call the reconciler closed (its gateway never settled it) in the ledger and, when
+   * the ledger took it as new, releases its reservation if still held and adds the cost to the
+   * budget counters of the period it was admitted in. Throws when the ledger cannot be written.
+   */
+  async reconcile(call: ReconciledCall): Promise<RecordedSpend> {
+    const { roles, ...entry } = call;
+    const recorded = await this.options.ledger.record({ ...entry, recordedBy: 'reconciler' });
+    if (recorded.result === 'duplicate') return recorded;
+    const { config } = this.options.config();
+    const subject: LimitSubject = { tenantId: call.tenantId, userId: call.userId, department: call.department, roles };
+    const counters = this.budgetCounters(planFor(config, subject), counterSubject(subject), call.at.getTime());
+    if (counters.length) {
+      await this.options.store.settle({ callId: call.callId, budgets: counters.map((counter) => ({ key: counter.key, actual: recorded.addedMicrodollars })), tokens: [] });
+    }
+    return recorded;
+  }
+
   async close(): Promise<void> {
     await this.options.store.close();
+  }
+
+  /**
+   * A refusal that tells the truth: "limit reached" only for a cap whose settled spend has reached
+   * it (of those, the one that resets last: the client must wait for it); otherwise what this
+   * request could cost and what remains of the tightest cap in the way.
+   */
+  private overBudget(counters: BudgetCounter[], result: Extract<AdmitResult, { kind: 'over_budget' }>, worstCase: number, now: Date): LimitsAdmission {
+    const standing = (index: number): BudgetStanding => result.budgets[index]!;
+    const reached = result.indexes.flatMap((index) => {
+      const cap = capOf(counters[index]!, standing(index).spent);
+      return cap && cap.spent >= cap.limit ? [cap] : [];
+    });
+    if (reached.length) {
+      const blocking = reached.reduce((latest, cap) => (cap.resetsAt > latest.resetsAt ? cap : latest));
+      return { ok: false, rule: blocking.rule, response: capReachedResponse(blocking, now) };
+    }
+    const inTheWay = result.indexes.flatMap((index) => {
+      const cap = capOf(counters[index]!, standing(index).spent);
+      return cap ? [{ cap, reserved: standing(index).reserved, remaining: cap.limit - cap.spent - standing(index).reserved }] : [];
+    });
+    const tightest = inTheWay.reduce((least, entry) => (entry.remaining < least.remaining ? entry : least));
+    return { ok: false, rule: tightest.cap.rule, response: capDoesNotFitResponse(tightest.cap, { reserved: tightest.reserved, worstCase }) };
   }
 
   /**
@@ -259,7 +336,7 @@ export class GatewayLimits {
     let dearest: { price: Price; worstCase: number } | null = null;
     for (const price of prices) {
       if (!price) continue;
-      const worstCase = worstCaseCostMicrodollars(input.estimatedInputTokens, input.maxOutputTokens, price);
+      const worstCase = worstCaseCostMicrodollars(input.estimatedInputTokens, input.maxOutputTokens, price, input.serverTools);
       if (!dearest || worstCase > dearest.worstCase) dearest = { price, worstCase };
     }
     return dearest;
@@ -321,39 +398,77 @@ export class GatewayLimits {
     );
   }
 
-  private reservation(input: LimitsAdmitInput, price: Price | null, amount: number, budgets: BudgetCounterInput[], tokenKeys: string[], estimate: number): Reservation {
+  private reservation(context: {
+    input: LimitsAdmitInput;
+    callId: string;
+    /** When the call was admitted: the ledger counts it in this day, as the counters do in this period. */
+    at: Date;
+    price: Price | null;
+    amount: number;
+    counters: BudgetCounter[];
+    tokenKeys: string[];
+    expectedTokens: number;
+  }): Reservation {
     const { store, ledger } = this.options;
+    const { input, callId, at, amount, counters, tokenKeys, expectedTokens } = context;
     const principal = input.caller.principal;
-    const clock = this.clock;
     const logger = this.logger;
     let done = false;
     const report = (what: string) => (error: unknown) => logger.error(`limits: ${what} failed for trace ${input.caller.traceId}: ${(error as Error).message}`);
+    const budgetKeys = counters.map((counter) => counter.key);
 
     return {
+      callId,
       worstCaseMicrodollars: amount,
-      price,
-      async settle({ costMicrodollars, usage }) {
-        if (done) return;
+      price: context.price,
+      async settle(settled) {
+        if (done) return { recorded: null, overCap: [] };
         done = true;
-        const cost = Number.isFinite(costMicrodollars) && costMicrodollars > 0 ? Math.round(costMicrodollars) : 0;
-        const tokens = usage ? billedTokens(usage) : null;
-        await Promise.all([
-          store
-            .settle({
-              budgets: budgets.map((budget) => ({ key: budget.key, reserved: amount, actual: cost })),
-              tokens: tokens === null ? [] : tokenKeys.map((key) => ({ key, delta: tokens - estimate })),
-            })
-            .catch(report('settling the counters')),
-          ledger
-            .record({ tenantId: principal.tenantId, userId: principal.userId, department: principal.department, model: input.model, at: new Date(clock()), usage, costMicrodollars: cost })
-            .catch(report('recording spend in the ledger')),
-        ]);
+        const cost = Number.isFinite(settled.costMicrodollars) && settled.costMicrodollars > 0 ? Math.round(settled.costMicrodollars) : 0;
+        const tokens = settled.usage ? billedTokens(settled.usage) : null;
+        const tokenCorrections = tokens === null ? [] : tokenKeys.map((key) => ({ key, delta: tokens - expectedTokens }));
+        let recorded: RecordedSpend | null = null;
+        try {
+          recorded = await ledger.record({
+            callId,
+            traceId: input.caller.traceId,
+            tenantId: principal.tenantId,
+            userId: principal.userId,
+            department: principal.department,
+            model: input.model,
+            upstream: settled.upstream ?? null,
+            at,
+            usage: settled.usage,
+            costMicrodollars: cost,
+            usageEstimated: settled.usageEstimated ?? false,
+            outcome: settled.outcome ?? 'success',
+            recordedBy: 'gateway',
+          });
+        } catch (error) {
+          // Without a ledger entry the reservation (the worst case, never less than the cost) stays
+          // held until it lapses; the reconciler then writes the entry and adds the cost.
+          report('recording spend in the ledger')(error);
+          await store.settle({ callId, budgets: [], tokens: tokenCorrections }).catch(report('correcting the token count'));
+          return { recorded: null, overCap: [] };
+        }
+        const after = await store
+          .settle({ callId, budgets: budgetKeys.map((key) => ({ key, actual: recorded.addedMicrodollars })), tokens: tokenCorrections })
+          .catch((error: unknown) => {
+            report('settling the counters')(error);
+            return [] as (BudgetStanding | null)[];
+          });
+        const overCap = counters.flatMap((counter, index) => {
+          const standing = after[index];
+          const cap = standing ? capOf(counter, standing.spent) : null;
+          return cap && cap.spent > cap.limit ? [cap] : [];
+        });
+        return { recorded, overCap };
       },
       async release() {
         if (done) return;
         done = true;
         await store
-          .settle({ budgets: budgets.map((budget) => ({ key: budget.key, reserved: amount, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -estimate })) })
+          .settle({ callId, budgets: budgetKeys.map((key) => ({ key, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -expectedTokens })) })
           .catch(report('releasing the reservation'));
       },
     };

@@ -93,6 +93,25 @@ export function capReachedResponse(cap: CapStanding, now: Date): Response {
   return anthropicError('billing_error', message, { headers });
 }
 
+const OF_WHOSE: Record<CounterScope, string> = { user: 'your', department: "your department's", tenant: "your organisation's" };
+
+/**
+ * 429 billing_error for a strict budget the request does not fit although the cap is not
+ * reached: what the request could cost, what remains, and what holds the rest. The client prints
+ * the message as is (no representative-claim); nothing says "reached" or shows 100 %.
+ */
+export function capDoesNotFitResponse(cap: CapStanding, request: { reserved: number; worstCase: number }): Response {
+  const remaining = Math.max(0, cap.limit - cap.spent - request.reserved);
+  const held = request.reserved > 0 ? ` after ${formatUsd(request.reserved)} held for requests in progress` : '';
+  const advice = request.reserved > 0 ? 'lower max_tokens, or try again when those requests finish' : 'lower max_tokens or shorten the prompt';
+  const message = [
+    `this request could cost up to ${formatUsd(request.worstCase)}; ${formatUsd(remaining)} of ${OF_WHOSE[cap.scope]} ${formatUsd(cap.limit)} ${cap.period} spend limit remains${held}; ${advice}`,
+    `resets ${shortDate(cap.resetsAt)}`,
+    ...(cap.message ? [cap.message] : []),
+  ].join(' · ');
+  return anthropicError('billing_error', message, { headers: { 'x-should-retry': 'false' } });
+}
+
 /** Fail closed when the counters cannot be read: the contract's fetch_error shape, nothing else. */
 export function limitsUnavailableResponse(): Response {
   return anthropicError('billing_error', 'usage limits cannot be checked right now, so requests are paused; try again in a few minutes', {

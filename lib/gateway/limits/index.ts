@@ -6,9 +6,9 @@ import { postgresSpendLedger } from './ledger';
 import { MemoryLimitStore } from './memory-store';
 import { RedisLimitStore } from './redis-store';
 
-export { GatewayLimits, type GatewayLimitsOptions, type LimitsAdmission, type LimitsAdmitInput, type Reservation, type SettleInput } from './gateway-limits';
-export { allowedHeaders, capReachedResponse, formatUsd, fullestCap, limitsUnavailableResponse, utilization, utilizationPercent, type CapStanding } from './headers';
-export { postgresSpendLedger, userSpendSummary, type SpendEntry, type SpendLedger, type SpendScope } from './ledger';
+export { GatewayLimits, type GatewayLimitsOptions, type LimitsAdmission, type LimitsAdmitInput, type ReconciledCall, type Reservation, type SettleInput, type SettleResult } from './gateway-limits';
+export { allowedHeaders, capDoesNotFitResponse, capReachedResponse, formatUsd, fullestCap, limitsUnavailableResponse, utilization, utilizationPercent, type CapStanding } from './headers';
+export { postgresSpendLedger, userSpendSummary, type RecordedSpend, type SpendEntry, type SpendLedger, type SpendScope } from './ledger';
 export { MemoryLimitStore } from './memory-store';
 export { RedisLimitStore } from './redis-store';
 export { periodBounds, unixSeconds, type PeriodBounds } from './periods';

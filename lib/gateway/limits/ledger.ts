@@ -3,17 +3,37 @@ import type { Usage } from '@/lib/gateway/contracts';
 import type { CounterScope } from './plan';
 import { dayString, periodBounds } from './periods';
 
-/** One settled request, as the ledger adds it up. */
+/** One priced call, as the ledger keeps it (one spend_entries row, added to the day's aggregate). */
 export interface SpendEntry {
+  /** The call id: the inference.request event's event_id. */
+  callId: string;
+  traceId: string;
   tenantId: string;
   userId: string;
   department: string | null;
   /** The Anthropic-style model id the client asked for. */
   model: string;
-  /** When the request settled; its UTC day is the ledger row's. */
+  /** `provider/model` that answered; null when not known. */
+  upstream: string | null;
+  /** When the call was admitted; its UTC day is the ledger row's, as it is the budget period's. */
   at: Date;
+  /** The usage billed: reported by the upstream, or Gatehouse's estimate (usageEstimated). */
   usage: Usage | null;
   costMicrodollars: number;
+  usageEstimated: boolean;
+  outcome: 'success' | 'failure' | 'unknown';
+  /** The gateway settling its own call, or the reconciler closing one whose end nobody saw. */
+  recordedBy: 'gateway' | 'reconciler';
+}
+
+export interface RecordedSpend {
+  /**
+   * new: the entry was written and added to the aggregate. corrected: a reconciler's estimate was
+   * replaced by the gateway's late settle. duplicate: the call was already recorded; nothing changed.
+   */
+  result: 'new' | 'corrected' | 'duplicate';
+  /** How much the ledger's total changed, microdollars (negative when a correction lowered it). */
+  addedMicrodollars: number;
 }
 
 export interface SpendScope {
@@ -23,9 +43,10 @@ export interface SpendScope {
   department: string | null;
 }
 
-/** Where spend is recorded and summed: the spend_ledger table (PostgreSQL) in production. */
+/** Where spend is recorded and summed: spend_entries and spend_ledger (PostgreSQL) in production. */
 export interface SpendLedger {
-  record(entry: SpendEntry): Promise<void>;
+  /** Records a call once, whoever records it first; a later record of the same call changes nothing (see RecordedSpend). */
+  record(entry: SpendEntry): Promise<RecordedSpend>;
   /** Microdollars spent in [from, to) by the scope's subject; UTC days. */
   spent(scope: SpendScope, from: Date, to: Date): Promise<number>;
 }
@@ -34,38 +55,92 @@ function whole(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? Math.trunc(value) : 0;
 }
 
+const AGGREGATED = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'cost_microdollars'] as const;
+
 /**
- * The spend ledger in PostgreSQL. A settle is one INSERT … ON CONFLICT DO UPDATE adding to the
- * day's row, so concurrent settles of the same user and model never lose an increment.
+ * The entry, and its addition to the day's aggregate, in one statement: the aggregate grows only
+ * when the entry row is new, so no call is ever counted twice, and concurrent settles of the same
+ * user and model never lose an increment.
  */
+const INSERT_ENTRY = `
+WITH entry AS (
+  INSERT INTO spend_entries (call_id, trace_id, tenant_id, user_id, department, model, upstream, occurred_at, day,
+                             input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+                             web_search_requests, cost_microdollars, usage_estimated, outcome, recorded_by)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+  ON CONFLICT (call_id) DO NOTHING
+  RETURNING *
+), aggregate AS (
+  INSERT INTO spend_ledger AS l (tenant_id, user_id, day, model, department, requests, estimated_requests,
+                                 ${AGGREGATED.join(', ')}, updated_at)
+  SELECT tenant_id, user_id, day, model, department, 1, CASE WHEN usage_estimated THEN 1 ELSE 0 END, ${AGGREGATED.join(', ')}, now()
+    FROM entry
+  ON CONFLICT (tenant_id, user_id, day, model) DO UPDATE SET
+    requests = l.requests + 1,
+    estimated_requests = l.estimated_requests + EXCLUDED.estimated_requests,
+    ${AGGREGATED.map((column) => `${column} = l.${column} + EXCLUDED.${column}`).join(',\n    ')},
+    updated_at = now()
+  RETURNING 1
+)
+SELECT cost_microdollars::text AS added FROM entry`;
+
+/**
+ * A call the reconciler closed at an estimate, whose real end the gateway saw after all (a call
+ * that ran longer than gateway.reconcile_after_seconds): the entry takes the real figures and the
+ * aggregate moves by the difference, in one statement. Only a reconciler's entry is ever replaced.
+ */
+const CORRECT_ENTRY = `
+WITH prior AS (
+  SELECT * FROM spend_entries WHERE call_id = $1 AND recorded_by = 'reconciler' FOR UPDATE
+), updated AS (
+  UPDATE spend_entries e SET
+    upstream = $2, input_tokens = $3, output_tokens = $4, cache_creation_input_tokens = $5, cache_read_input_tokens = $6,
+    web_search_requests = $7, cost_microdollars = $8, usage_estimated = $9, outcome = $10, recorded_by = 'gateway', recorded_at = now()
+  FROM prior WHERE e.call_id = prior.call_id
+  RETURNING e.tenant_id, e.user_id, e.day, e.model,
+            (e.usage_estimated::int - prior.usage_estimated::int) AS estimated_requests,
+            ${AGGREGATED.map((column) => `e.${column} - prior.${column} AS ${column}`).join(', ')}
+)
+UPDATE spend_ledger l SET
+  estimated_requests = l.estimated_requests + u.estimated_requests,
+  ${AGGREGATED.map((column) => `${column} = l.${column} + u.${column}`).join(',\n  ')},
+  updated_at = now()
+FROM updated u
+WHERE l.tenant_id = u.tenant_id AND l.user_id = u.user_id AND l.day = u.day AND l.model = u.model
+RETURNING u.cost_microdollars::text AS added`;
+
+/** The spend ledger in PostgreSQL (spend_entries per call, spend_ledger per user, day and model). */
 export const postgresSpendLedger: SpendLedger = {
   async record(entry) {
     const usage = entry.usage;
-    await pool().query(
-      `INSERT INTO spend_ledger AS l (tenant_id, user_id, day, model, department, requests, input_tokens, output_tokens,
-                                      cache_creation_input_tokens, cache_read_input_tokens, cost_microdollars, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, now())
-       ON CONFLICT (tenant_id, user_id, day, model) DO UPDATE SET
-         requests = l.requests + 1,
-         input_tokens = l.input_tokens + EXCLUDED.input_tokens,
-         output_tokens = l.output_tokens + EXCLUDED.output_tokens,
-         cache_creation_input_tokens = l.cache_creation_input_tokens + EXCLUDED.cache_creation_input_tokens,
-         cache_read_input_tokens = l.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
-         cost_microdollars = l.cost_microdollars + EXCLUDED.cost_microdollars,
-         updated_at = now()`,
-      [
-        entry.tenantId,
-        entry.userId,
-        dayString(entry.at),
-        entry.model,
-        entry.department,
-        whole(usage?.input_tokens),
-        whole(usage?.output_tokens),
-        whole(usage?.cache_creation_input_tokens),
-        whole(usage?.cache_read_input_tokens),
-        whole(entry.costMicrodollars),
-      ],
-    );
+    const figures = [
+      whole(usage?.input_tokens),
+      whole(usage?.output_tokens),
+      whole(usage?.cache_creation_input_tokens),
+      whole(usage?.cache_read_input_tokens),
+      whole(usage?.server_tool_use?.web_search_requests),
+      whole(entry.costMicrodollars),
+      entry.usageEstimated,
+      entry.outcome,
+    ];
+    const inserted = await pool().query<{ added: string }>(INSERT_ENTRY, [
+      entry.callId,
+      entry.traceId,
+      entry.tenantId,
+      entry.userId,
+      entry.department,
+      entry.model,
+      entry.upstream,
+      entry.at,
+      dayString(entry.at),
+      ...figures,
+      entry.recordedBy,
+    ]);
+    if (inserted.rows.length) return { result: 'new', addedMicrodollars: Number(inserted.rows[0]!.added) };
+    if (entry.recordedBy !== 'gateway') return { result: 'duplicate', addedMicrodollars: 0 };
+    const corrected = await pool().query<{ added: string }>(CORRECT_ENTRY, [entry.callId, entry.upstream, ...figures]);
+    if (corrected.rows.length) return { result: 'corrected', addedMicrodollars: Number(corrected.rows[0]!.added) };
+    return { result: 'duplicate', addedMicrodollars: 0 };
   },
 
   async spent(scope, from, to) {

@@ -9,7 +9,7 @@ import { closeDatabase, pool } from '@/lib/db/client';
 import type { Usage } from '@/lib/gateway/contracts';
 import type { Principal } from '@/lib/tokens';
 import { GatewayLimits, type LimitsAdmission } from './gateway-limits';
-import { postgresSpendLedger } from './ledger';
+import { postgresSpendLedger, type SpendEntry } from './ledger';
 import { MemoryLimitStore } from './memory-store';
 import { periodBounds } from './periods';
 import { RedisLimitStore } from './redis-store';
@@ -172,7 +172,8 @@ describe.each(STORES)('limits on the %s store', (_name, makeStore) => {
       limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 1500, message: "request an increase at https://go.example.com/claude-limits" }\n'),
     );
     const principal = testPrincipal();
-    await admitted(await admit(limits, principal)).reservation.settle({ costMicrodollars: 1000, usage: usage(1, 1) });
+    // Settled spend reaches the cap exactly: this, and only this, is "limit reached".
+    await admitted(await admit(limits, principal)).reservation.settle({ costMicrodollars: 1500, usage: usage(1, 1) });
     const { response, rule } = rejected(await admit(limits, principal));
     expect(rule).toBe('limits.budgets[0]');
     expect(response.status).toBe(429);
@@ -211,7 +212,7 @@ describe.each(STORES)('limits on the %s store', (_name, makeStore) => {
     const tenantId = randomUUID();
     const researcher = testPrincipal({ tenantId, department: 'research' });
     const colleague = testPrincipal({ tenantId, department: 'research' });
-    await admitted(await admit(limits, researcher)).reservation.settle({ costMicrodollars: 1000, usage: usage(1, 1) });
+    await admitted(await admit(limits, researcher)).reservation.settle({ costMicrodollars: 1500, usage: usage(1, 1) });
     // Both caps are reached for the researcher; the monthly one resets last.
     const own = rejected(await admit(limits, researcher)).response;
     expect(own.headers.get('anthropic-ratelimit-unified-overage-period')).toBe('monthly');
@@ -242,21 +243,144 @@ describe.each(STORES)('limits on the %s store', (_name, makeStore) => {
     admitted(await admit(limits, principal));
   });
 
-  it('counts tokens per minute by estimate and corrects them from the reported usage', async () => {
+  it('counts tokens per minute as the prompt estimate plus max_tokens, corrected to the usage billed', async () => {
     const { limits } = harness(makeStore, limitsConfig('limits:\n  rate:\n    - { scope: department, tokens_per_minute: 1000 }\n'));
     const tenantId = randomUUID();
     const alice = testPrincipal({ tenantId });
     const bob = testPrincipal({ tenantId });
-    const first = admitted(await admit(limits, alice, { input: 600, output: 4000 }));
+    // 100 prompt + 500 output may be used: 600 counted.
+    const first = admitted(await admit(limits, alice, { input: 100, output: 500 }));
     // The department shares the counter: 600 + 600 > 1000.
-    expect(rejected(await admit(limits, bob, { input: 600, output: 4000 })).rule).toBe('limits.rate[0]');
-    // The first request really used 60 input + 40 output tokens.
+    expect(rejected(await admit(limits, bob, { input: 100, output: 500 })).rule).toBe('limits.rate[0]');
+    // The first request really used 60 input + 40 output tokens: the count drops to 100.
     await first.reservation.settle({ costMicrodollars: 100, usage: usage(60, 40) });
-    admitted(await admit(limits, bob, { input: 600, output: 4000 }));
-    // A prompt bigger than the whole limit still gets through once the window is empty.
+    const second = admitted(await admit(limits, bob, { input: 100, output: 500 }));
+    // A released request (nothing spent) gives its whole count back.
+    await second.reservation.release();
+    admitted(await admit(limits, bob, { input: 100, output: 800 }));
+    // A request bigger than the whole limit still gets through once the window is empty.
     const { limits: fresh } = harness(makeStore, limitsConfig('limits:\n  rate:\n    - { scope: user, tokens_per_minute: 1000 }\n'));
-    admitted(await admit(fresh, alice, { input: 5000, output: 10 }));
+    admitted(await admit(fresh, alice, { input: 10, output: 5000 }));
     rejected(await admit(fresh, alice, { input: 10, output: 10 }));
+  });
+
+  it('admits at most what fits when 100 requests asking for 100,000 output tokens arrive at once under 2,000 tokens per minute', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  rate:\n    - { scope: user, tokens_per_minute: 2000 }\n'));
+    const greedy = testPrincipal();
+    const asked = await Promise.all(Array.from({ length: 100 }, () => admit(limits, greedy, { input: 26, output: 100_000 })));
+    // Each could use 100,026 tokens: only a lone one passes, into an empty window.
+    expect(asked.filter((result) => result.ok)).toHaveLength(1);
+    // 26 + 174 = 200 tokens each: ten fit in 2,000.
+    const modest = testPrincipal();
+    const fitting = await Promise.all(Array.from({ length: 100 }, () => admit(limits, modest, { input: 26, output: 174 })));
+    expect(fitting.filter((result) => result.ok)).toHaveLength(10);
+  });
+
+  it('tells a request that does not fit a strict budget what it could cost and what remains, without saying the limit is reached', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 5000 }\n'));
+    const principal = testPrincipal();
+    // 92 % spent; a request that could cost 1000 µ$ does not fit the 400 µ$ left.
+    await admitted(await admit(limits, principal)).reservation.settle({ costMicrodollars: 4600, usage: usage(1, 1) });
+    const { response, rule } = rejected(await admit(limits, principal));
+    expect(rule).toBe('limits.budgets[0]');
+    expect(response.status).toBe(429);
+    expect(response.headers.get('x-should-retry')).toBe('false');
+    expect(response.headers.has('anthropic-ratelimit-unified-status')).toBe(false);
+    expect((await response.json()).error).toEqual({
+      type: 'billing_error',
+      message: 'this request could cost up to $0.001; $0.0004 of your $0.005 daily spend limit remains; lower max_tokens or shorten the prompt · resets Nov 26',
+    });
+    // One that could cost at most 300 µ$ fits.
+    admitted(await admit(limits, principal, { input: 100, output: 200 }));
+
+    // What requests in progress hold is said as such.
+    const { limits: busy } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: department, period: monthly, limit_microdollars: 2000 }\n'));
+    const colleague = testPrincipal();
+    admitted(await admit(busy, colleague));
+    admitted(await admit(busy, colleague));
+    expect((await rejected(await admit(busy, colleague)).response.json()).error.message).toBe(
+      "this request could cost up to $0.001; $0.00 of your department's $0.002 monthly spend limit remains after $0.002 held for requests in progress; lower max_tokens, or try again when those requests finish · resets Dec 1",
+    );
+  });
+
+  it('admits under a soft budget while spend and reservations are under the cap, and bounds the overshoot by one worst case', async () => {
+    const config = limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 10500, enforcement: soft }\n');
+    const { limits } = harness(makeStore, config);
+    const principal = testPrincipal();
+    // Worst case 1000 µ$ each: admitted while spent + reserved < 10,500, i.e. 11 of 50.
+    const results = await Promise.all(Array.from({ length: 50 }, () => admit(limits, principal)));
+    const passed = results.filter((result) => result.ok).map(admitted);
+    expect(passed).toHaveLength(11);
+    // Each costs its whole worst case: 11,000 µ$, over the cap by less than one worst case.
+    const settled = await Promise.all(passed.map((result) => result.reservation.settle({ costMicrodollars: 1000, usage: usage(500, 500) })));
+    expect(settled.some((result) => result.overCap.map((cap) => cap.rule).includes('limits.budgets[0]'))).toBe(true);
+    expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 11_000, limit: 10_500 })]);
+    // Now the cap is reached, and said so.
+    const { response } = rejected(await admit(limits, principal, { input: 1, output: 1 }));
+    expect((await response.json()).error.message).toBe('spend limit reached · resets Nov 26');
+
+    // A request costing more than the whole cap is still admitted while under it (strict refuses it outright).
+    const { limits: small } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 500, enforcement: soft }\n'));
+    admitted(await admit(small, testPrincipal()));
+  });
+
+  it('re-checks the cap at settle: an actual cost over the reservation is recorded and the next admission refused', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 2000 }\n'));
+    const principal = testPrincipal();
+    const first = admitted(await admit(limits, principal));
+    // The estimate was short (a server tool, a long prompt): 2,500 µ$ against 1,000 reserved.
+    const result = await first.reservation.settle({ costMicrodollars: 2500, usage: usage(1500, 1000) });
+    expect(result.recorded).toEqual({ result: 'new', addedMicrodollars: 2500 });
+    expect(result.overCap).toEqual([expect.objectContaining({ rule: 'limits.budgets[0]', spent: 2500, limit: 2000 })]);
+    expect((await rejected(await admit(limits, principal, { input: 1, output: 1 })).response.json()).error.message).toBe('spend limit reached · resets Nov 26');
+  });
+
+  it('lets a reservation nobody settles lapse after gateway.reconcile_after_seconds', async () => {
+    const { limits, setNow } = harness(makeStore, limitsConfig('gateway:\n  reconcile_after_seconds: 1\nlimits:\n  budgets:\n    - { scope: user, period: monthly, limit_microdollars: 2000 }\n'));
+    const principal = testPrincipal();
+    // Two calls whose gateway dies: nobody will settle them.
+    admitted(await admit(limits, principal));
+    const late = admitted(await admit(limits, principal));
+    rejected(await admit(limits, principal));
+    // Redis lapses them by its own clock, the memory store by the process's.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    setNow(NOW + 1_100);
+    const after = admitted(await admit(limits, principal));
+    expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 0 })]);
+    // A settle that comes after its reservation lapsed adds its cost without releasing anyone else's.
+    await late.reservation.settle({ costMicrodollars: 700, usage: usage(1, 1) });
+    admitted(await admit(limits, principal, { input: 150, output: 150 }));
+    rejected(await admit(limits, principal, { input: 1, output: 1 }));
+    await after.reservation.release();
+  });
+
+  it('adds a reconciled call to the budget counters once, releasing its reservation', async () => {
+    const { limits } = harness(makeStore, limitsConfig('limits:\n  budgets:\n    - { scope: user, period: daily, limit_microdollars: 3000 }\n'));
+    const principal = testPrincipal();
+    const { reservation } = admitted(await admit(limits, principal));
+    // The gateway died: the worker's reconciler closes the call at its estimate.
+    const call = {
+      callId: reservation.callId,
+      traceId: randomBytes(16).toString('hex'),
+      tenantId: principal.tenantId,
+      userId: principal.userId,
+      department: principal.department,
+      roles: principal.roles,
+      model: 'test-model',
+      upstream: null,
+      at: new Date(NOW),
+      usage: usage(500, 500),
+      costMicrodollars: 1000,
+      usageEstimated: true,
+      outcome: 'unknown' as const,
+    };
+    expect(await limits.reconcile(call)).toEqual({ result: 'new', addedMicrodollars: 1000 });
+    expect(await limits.reconcile(call)).toEqual({ result: 'duplicate', addedMicrodollars: 0 });
+    expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 1000 })]);
+    // Its reservation is gone: two more worst cases fit in what is left.
+    admitted(await admit(limits, principal));
+    admitted(await admit(limits, principal));
+    rejected(await admit(limits, principal));
   });
 
   it('refuses a request over the route cost ceiling, and an unpriced model under a budget', async () => {
@@ -283,6 +407,61 @@ describe.each(STORES)('limits on the %s store', (_name, makeStore) => {
     const { limits: open } = harness(makeStore, limitsConfig(''));
     const free = admitted(await open.admit({ caller: testCaller(principal), model: 'mystery', estimatedInputTokens: 10, maxOutputTokens: 10, decision: unpriced }));
     expect(free.reservation.price).toBeNull();
+  });
+});
+
+describe('the spend ledger', () => {
+  const entry = (principal: Principal, overrides: Partial<SpendEntry> = {}): SpendEntry => ({
+    callId: randomUUID(),
+    traceId: randomBytes(16).toString('hex'),
+    tenantId: principal.tenantId,
+    userId: principal.userId,
+    department: principal.department,
+    model: 'test-model',
+    upstream: 'local/test-upstream',
+    at: new Date(NOW),
+    usage: usage(100, 50),
+    costMicrodollars: 150,
+    usageEstimated: false,
+    outcome: 'success',
+    recordedBy: 'gateway',
+    ...overrides,
+  });
+
+  async function day(tenantId: string): Promise<Record<string, string>> {
+    const { rows } = await pool().query<Record<string, string>>(
+      `SELECT requests::text, estimated_requests::text, input_tokens::text, output_tokens::text, cost_microdollars::text FROM spend_ledger WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    expect(rows).toHaveLength(1);
+    return rows[0]!;
+  }
+
+  it('records a call once, whoever records it first', async () => {
+    const principal = testPrincipal();
+    const once = entry(principal);
+    expect(await postgresSpendLedger.record(once)).toEqual({ result: 'new', addedMicrodollars: 150 });
+    expect(await postgresSpendLedger.record(once)).toEqual({ result: 'duplicate', addedMicrodollars: 0 });
+    expect(await postgresSpendLedger.record({ ...once, recordedBy: 'reconciler', costMicrodollars: 9999 })).toEqual({ result: 'duplicate', addedMicrodollars: 0 });
+    // Concurrent records of one call: one wins.
+    const raced = entry(principal, { costMicrodollars: 10 });
+    const results = await Promise.all(Array.from({ length: 10 }, () => postgresSpendLedger.record(raced)));
+    expect(results.filter((result) => result.result === 'new')).toHaveLength(1);
+    expect(await day(principal.tenantId)).toEqual({ requests: '2', estimated_requests: '0', input_tokens: '200', output_tokens: '100', cost_microdollars: '160' });
+  });
+
+  it('replaces a reconciled estimate by the real figures when the gateway settles late, moving the day by the difference', async () => {
+    const principal = testPrincipal();
+    const callId = randomUUID();
+    const estimate = entry(principal, { callId, upstream: null, usage: usage(100, 1000), costMicrodollars: 1100, usageEstimated: true, outcome: 'unknown', recordedBy: 'reconciler' });
+    expect(await postgresSpendLedger.record(estimate)).toEqual({ result: 'new', addedMicrodollars: 1100 });
+    expect(await day(principal.tenantId)).toMatchObject({ requests: '1', estimated_requests: '1', cost_microdollars: '1100' });
+    expect(await postgresSpendLedger.record(entry(principal, { callId }))).toEqual({ result: 'corrected', addedMicrodollars: -950 });
+    expect(await day(principal.tenantId)).toEqual({ requests: '1', estimated_requests: '0', input_tokens: '100', output_tokens: '50', cost_microdollars: '150' });
+    const { rows } = await pool().query('SELECT recorded_by, usage_estimated, outcome, upstream FROM spend_entries WHERE call_id = $1', [callId]);
+    expect(rows).toEqual([{ recorded_by: 'gateway', usage_estimated: false, outcome: 'success', upstream: 'local/test-upstream' }]);
+    // Only once: a second late settle is a duplicate.
+    expect(await postgresSpendLedger.record(entry(principal, { callId }))).toEqual({ result: 'duplicate', addedMicrodollars: 0 });
   });
 });
 
@@ -322,13 +501,17 @@ describe('limits across processes and outages', () => {
     const prefix = runPrefix();
     const { limits } = harness(() => RedisLimitStore.connect(REDIS_URL), limitsConfig('limits:\n  budgets:\n    - { scope: tenant, period: monthly, limit_microdollars: 5000 }\n'), prefix);
     const principal = testPrincipal();
-    admitted(await admit(limits, principal));
+    const { reservation } = admitted(await admit(limits, principal));
     const redis = new Redis(REDIS_URL);
     try {
       const keys = await redis.keys(`${prefix}:*`);
-      expect(keys).toEqual([`${prefix}:limits:{${principal.tenantId}}:spend:tenant:all:monthly:2026-11-01`]);
-      expect(await redis.hgetall(keys[0]!)).toEqual({ spent: '0', reserved: '1000' });
-      expect(await redis.pttl(keys[0]!)).toBeGreaterThan(0);
+      const counter = `${prefix}:limits:{${principal.tenantId}}:spend:tenant:all:monthly:2026-11-01`;
+      expect(keys.sort()).toEqual([counter, `${counter}:held`]);
+      // The reservation is kept by call id, with its own expiry in the held set.
+      expect(await redis.hgetall(counter)).toEqual({ spent: '0', reserved: '1000', [`r:${reservation.callId}`]: '1000' });
+      expect(await redis.zrange(`${counter}:held`, 0, -1)).toEqual([reservation.callId]);
+      expect(await redis.pttl(counter)).toBeGreaterThan(0);
+      expect(await redis.pttl(`${counter}:held`)).toBeGreaterThan(0);
     } finally {
       redis.disconnect();
     }

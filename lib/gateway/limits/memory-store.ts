@@ -5,6 +5,11 @@ interface Expiring<T> {
   expiresAtMs: number;
 }
 
+interface BudgetCounter extends BudgetStanding {
+  /** Reservations in flight by call id; `reserved` is their sum. */
+  held: Map<string, { amount: number; expiresAtMs: number }>;
+}
+
 // Sweeping every entry on every call would cost O(n) per request; every few hundred calls is enough.
 const SWEEP_EVERY = 500;
 
@@ -15,7 +20,7 @@ const SWEEP_EVERY = 500;
 export class MemoryLimitStore implements LimitStore {
   readonly kind = 'memory';
   private readonly counters = new Map<string, Expiring<number>>();
-  private readonly budgets = new Map<string, Expiring<BudgetStanding>>();
+  private readonly budgets = new Map<string, Expiring<BudgetCounter>>();
   private operations = 0;
 
   constructor(private readonly clock: () => number = Date.now) {}
@@ -38,16 +43,29 @@ export class MemoryLimitStore implements LimitStore {
     }
   }
 
+  /** Drops reservations past their expiry: their gateway never settled them. */
+  private lapse(counter: BudgetCounter): void {
+    const now = this.clock();
+    for (const [callId, reservation] of counter.held) {
+      if (reservation.expiresAtMs > now) continue;
+      counter.held.delete(callId);
+      counter.reserved = Math.max(0, counter.reserved - reservation.amount);
+    }
+  }
+
   async admit(input: AdmitInput): Promise<AdmitResult> {
     this.sweep();
     const budgets = input.budgets.map((budget) => this.live(this.budgets, budget.key));
     const unseeded = budgets.flatMap((entry, index) => (entry ? [] : [index]));
     if (unseeded.length) return { kind: 'unseeded', indexes: unseeded };
-    const standings = budgets.map((entry) => ({ ...entry!.value }));
+    for (const entry of budgets) this.lapse(entry!.value);
+    const standings = budgets.map((entry) => ({ spent: entry!.value.spent, reserved: entry!.value.reserved }));
 
     const over = input.budgets.flatMap((budget, index) => {
       const { spent, reserved } = standings[index]!;
-      return budget.limit !== null && spent + reserved + budget.amount > budget.limit ? [index] : [];
+      if (budget.limit === null) return [];
+      const refused = budget.enforcement === 'soft' ? spent + reserved >= budget.limit : spent + reserved + budget.amount > budget.limit;
+      return refused ? [index] : [];
     });
     if (over.length) return { kind: 'over_budget', indexes: over, budgets: standings };
 
@@ -66,35 +84,47 @@ export class MemoryLimitStore implements LimitStore {
       this.counters.set(rate.currentKey, { value: (entry?.value ?? 0) + rate.cost, expiresAtMs });
     }
     input.budgets.forEach((budget, index) => {
-      budgets[index]!.value.reserved += budget.amount;
+      if (budget.amount <= 0) return;
+      const counter = budgets[index]!.value;
+      counter.reserved += budget.amount;
+      counter.held.set(input.callId, { amount: budget.amount, expiresAtMs: this.clock() + input.reservationTtlMs });
     });
     return { kind: 'admitted', budgets: standings };
   }
 
-  async settle(input: SettleInput): Promise<void> {
-    for (const budget of input.budgets) {
+  async settle(input: SettleInput): Promise<(BudgetStanding | null)[]> {
+    const standings = input.budgets.map((budget) => {
       const entry = this.live(this.budgets, budget.key);
-      if (!entry) continue;
-      entry.value.reserved = Math.max(0, entry.value.reserved - budget.reserved);
-      entry.value.spent += budget.actual;
-    }
+      if (!entry) return null;
+      const counter = entry.value;
+      const reservation = counter.held.get(input.callId);
+      if (reservation) {
+        counter.held.delete(input.callId);
+        counter.reserved = Math.max(0, counter.reserved - reservation.amount);
+      }
+      counter.spent += budget.actual;
+      return { spent: counter.spent, reserved: counter.reserved };
+    });
     for (const correction of input.tokens) {
       const entry = this.live(this.counters, correction.key);
       if (entry) entry.value = Math.max(0, entry.value + correction.delta);
     }
+    return standings;
   }
 
   async seed(entries: SeedInput[]): Promise<void> {
     for (const entry of entries) {
       if (this.live(this.budgets, entry.key)) continue;
-      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved: 0 }, expiresAtMs: this.clock() + entry.ttlMs });
+      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved: 0, held: new Map() }, expiresAtMs: this.clock() + entry.ttlMs });
     }
   }
 
   async read(keys: string[]): Promise<(BudgetStanding | null)[]> {
     return keys.map((key) => {
       const entry = this.live(this.budgets, key);
-      return entry ? { ...entry.value } : null;
+      if (!entry) return null;
+      this.lapse(entry.value);
+      return { spent: entry.value.spent, reserved: entry.value.reserved };
     });
   }
 

@@ -1,4 +1,4 @@
-import type { BudgetPeriod, GatehouseConfig, LimitMatch } from '@/lib/config';
+import type { BudgetEnforcement, BudgetPeriod, GatehouseConfig, LimitMatch } from '@/lib/config';
 
 export type CounterScope = 'user' | 'department' | 'tenant';
 export type RateMetric = 'requests' | 'tokens';
@@ -24,6 +24,8 @@ export interface BudgetCounterPlan {
   limit: number | null;
   rule: string | null;
   message: string | null;
+  /** How the binding rule holds requests to the limit (strict when there is none). */
+  enforcement: BudgetEnforcement;
 }
 
 export interface CallerPlan {
@@ -86,9 +88,9 @@ export function compilePlan(config: GatehouseConfig, subject: PlanSubject): Call
   config.limits.budgets.forEach((rule, index) => {
     if (!tracked(rule.scope, rule.match, subject)) return;
     const key = `${rule.scope}:${rule.period}`;
-    const counter = budgets.get(key) ?? { scope: rule.scope, period: rule.period, limit: null, rule: null, message: null };
+    const counter: BudgetCounterPlan = budgets.get(key) ?? { scope: rule.scope, period: rule.period, limit: null, rule: null, message: null, enforcement: 'strict' };
     if (matchesSubject(rule.match, subject) && tighter(counter, rule.limit_microdollars)) {
-      Object.assign(counter, { limit: rule.limit_microdollars, rule: `limits.budgets[${index}]`, message: rule.message ?? null });
+      Object.assign(counter, { limit: rule.limit_microdollars, rule: `limits.budgets[${index}]`, message: rule.message ?? null, enforcement: rule.enforcement });
     }
     budgets.set(key, counter);
   });

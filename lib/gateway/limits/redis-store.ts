@@ -1,46 +1,78 @@
 import { Redis } from 'ioredis';
 import { rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStanding, type LimitStore, type SeedInput, type SettleInput } from './store';
 
-// Budget counters are hashes {spent, reserved}; rate counters are plain integers per window.
-// -1 stands for "no limit" (count only). Results are flat integer arrays: status first.
+// Budget counters are hashes {spent, reserved, r:<call id> → amount}, each with a sorted set
+// `<key>:held` of the call ids holding a reservation, scored by when it lapses (Redis's own clock,
+// so replicas' clocks do not matter). Rate counters are plain integers per window. -1 stands for
+// "no limit" (count only). Results are flat integer arrays: status first. Amounts computed in Lua
+// are written with %.0f: Lua would print a large number as 1e+14, which HINCRBY refuses.
+
+/** Shared by the scripts: Redis's clock in ms, and the release of lapsed reservations. */
+const COMMON = `
+local function int(value) return string.format('%.0f', value) end
+local function clockMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local function lapse(key, held, now)
+  local expired = redis.call('ZRANGEBYSCORE', held, '-inf', now)
+  if #expired == 0 then return end
+  local released = 0
+  for _, id in ipairs(expired) do
+    released = released + (tonumber(redis.call('HGET', key, 'r:' .. id)) or 0)
+    redis.call('HDEL', key, 'r:' .. id)
+  end
+  redis.call('ZREMRANGEBYSCORE', held, '-inf', now)
+  if redis.call('HINCRBY', key, 'reserved', int(-released)) < 0 then redis.call('HSET', key, 'reserved', 0) end
+end
+`;
 
 /**
- * KEYS: for each rate counter its current and previous window, then the budget counters.
- * ARGV: #rates, #budgets, now, window start, window length, how long window counters live (ms),
- * then (limit, cost) per rate counter, then (limit, amount) per budget counter. Lifetimes are
- * relative, so a replica's clock drifting from Redis's cannot expire counters early.
+ * KEYS: for each rate counter its current and previous window, then for each budget counter the
+ * counter and its held set. ARGV: #rates, #budgets, now, window start, window length, how long
+ * window counters live (ms), call id, reservation lifetime (ms), then (limit, cost) per rate
+ * counter, then (limit, amount, soft 0|1) per budget counter. Lifetimes are relative, so a
+ * replica's clock drifting from Redis's cannot expire counters early.
  */
-const ADMIT = `
+const ADMIT = `${COMMON}
 local nRates = tonumber(ARGV[1])
 local nBudgets = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
 local windowStart = tonumber(ARGV[4])
 local windowMs = tonumber(ARGV[5])
 local ttl = ARGV[6]
-local rateArg = 7
-local budgetArg = 7 + 2 * nRates
+local callId = ARGV[7]
+local reservationTtl = tonumber(ARGV[8])
+local rateArg = 9
+local budgetArg = 9 + 2 * nRates
 local budgetKey = 2 * nRates
 
 local result = {}
 for j = 1, nBudgets do
-  if redis.call('EXISTS', KEYS[budgetKey + j]) == 0 then result[#result + 1] = j - 1 end
+  if redis.call('EXISTS', KEYS[budgetKey + 2 * j - 1]) == 0 then result[#result + 1] = j - 1 end
 end
 if #result > 0 then
   table.insert(result, 1, 3)
   return result
 end
 
+local clock = clockMs()
 local standing = {}
 local over = {}
 for j = 1, nBudgets do
-  local values = redis.call('HMGET', KEYS[budgetKey + j], 'spent', 'reserved')
+  local key = KEYS[budgetKey + 2 * j - 1]
+  lapse(key, KEYS[budgetKey + 2 * j], clock)
+  local values = redis.call('HMGET', key, 'spent', 'reserved')
   local spent = tonumber(values[1]) or 0
   local reserved = tonumber(values[2]) or 0
   standing[#standing + 1] = spent
   standing[#standing + 1] = reserved
-  local limit = tonumber(ARGV[budgetArg + 2 * (j - 1)])
-  local amount = tonumber(ARGV[budgetArg + 2 * (j - 1) + 1])
-  if limit >= 0 and spent + reserved + amount > limit then over[#over + 1] = j - 1 end
+  local limit = tonumber(ARGV[budgetArg + 3 * (j - 1)])
+  local amount = tonumber(ARGV[budgetArg + 3 * (j - 1) + 1])
+  local soft = ARGV[budgetArg + 3 * (j - 1) + 2] == '1'
+  if limit >= 0 then
+    if (soft and spent + reserved >= limit) or (not soft and spent + reserved + amount > limit) then over[#over + 1] = j - 1 end
+  end
 end
 if #over > 0 then
   result = {2, #over}
@@ -66,7 +98,16 @@ for i = 1, nRates do
   redis.call('PEXPIRE', KEYS[2 * i - 1], ttl)
 end
 for j = 1, nBudgets do
-  redis.call('HINCRBY', KEYS[budgetKey + j], 'reserved', ARGV[budgetArg + 2 * (j - 1) + 1])
+  local amount = ARGV[budgetArg + 3 * (j - 1) + 1]
+  if tonumber(amount) > 0 then
+    local key = KEYS[budgetKey + 2 * j - 1]
+    local held = KEYS[budgetKey + 2 * j]
+    redis.call('HINCRBY', key, 'reserved', amount)
+    redis.call('HSET', key, 'r:' .. callId, amount)
+    redis.call('ZADD', held, clock + reservationTtl, callId)
+    local lifetime = redis.call('PTTL', key)
+    if lifetime > 0 then redis.call('PEXPIRE', held, lifetime) end
+  end
 end
 result = {0}
 for _, value in ipairs(standing) do result[#result + 1] = value end
@@ -74,26 +115,36 @@ return result
 `;
 
 /**
- * KEYS: budget counters, then token counters. ARGV: #budgets, (minus the reservation, actual
- * cost) per budget, delta per token counter. Amounts go to Redis as the strings they arrived
- * as: Lua would print a large number as 1e+14, which HINCRBY refuses.
+ * KEYS: (counter, held set) per budget, then token counters. ARGV: #budgets, call id, actual cost
+ * per budget, delta per token counter. Replies (spent, reserved) per budget afterwards, -1 -1 for
+ * a counter that is gone.
  */
-const SETTLE = `
+const SETTLE = `${COMMON}
 local nBudgets = tonumber(ARGV[1])
+local callId = ARGV[2]
+local result = {}
 for j = 1, nBudgets do
-  local key = KEYS[j]
+  local key = KEYS[2 * j - 1]
   if redis.call('EXISTS', key) == 1 then
-    if redis.call('HINCRBY', key, 'reserved', ARGV[2 * j]) < 0 then redis.call('HSET', key, 'reserved', 0) end
-    redis.call('HINCRBY', key, 'spent', ARGV[2 * j + 1])
+    if redis.call('ZREM', KEYS[2 * j], callId) == 1 then
+      local amount = tonumber(redis.call('HGET', key, 'r:' .. callId)) or 0
+      redis.call('HDEL', key, 'r:' .. callId)
+      if redis.call('HINCRBY', key, 'reserved', int(-amount)) < 0 then redis.call('HSET', key, 'reserved', 0) end
+    end
+    result[#result + 1] = redis.call('HINCRBY', key, 'spent', ARGV[2 + j])
+    result[#result + 1] = tonumber(redis.call('HGET', key, 'reserved')) or 0
+  else
+    result[#result + 1] = -1
+    result[#result + 1] = -1
   end
 end
-for i = nBudgets + 1, #KEYS do
+for i = 2 * nBudgets + 1, #KEYS do
   local key = KEYS[i]
   if redis.call('EXISTS', key) == 1 then
-    if redis.call('INCRBY', key, ARGV[2 * nBudgets + 1 + (i - nBudgets)]) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
+    if redis.call('INCRBY', key, ARGV[2 + nBudgets + (i - 2 * nBudgets)]) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
   end
 end
-return 0
+return result
 `;
 
 /** KEYS: budget counters. ARGV: (spent, lifetime ms) per counter. Only absent counters are set. */
@@ -107,11 +158,31 @@ end
 return 0
 `;
 
+/** KEYS: budget counters and their held sets. Replies (spent, reserved) per counter, -1 -1 when absent, after lapsing expired reservations. */
+const READ = `${COMMON}
+local clock = clockMs()
+local result = {}
+for j = 1, #KEYS / 2 do
+  local key = KEYS[2 * j - 1]
+  if redis.call('EXISTS', key) == 1 then
+    lapse(key, KEYS[2 * j], clock)
+    local values = redis.call('HMGET', key, 'spent', 'reserved')
+    result[#result + 1] = tonumber(values[1]) or 0
+    result[#result + 1] = tonumber(values[2]) or 0
+  else
+    result[#result + 1] = -1
+    result[#result + 1] = -1
+  end
+end
+return result
+`;
+
 type ScriptArgs = (string | number)[];
 interface LimitScripts {
   gatehouseLimitsAdmit(numberOfKeys: number, ...args: ScriptArgs): Promise<number[]>;
-  gatehouseLimitsSettle(numberOfKeys: number, ...args: ScriptArgs): Promise<number>;
+  gatehouseLimitsSettle(numberOfKeys: number, ...args: ScriptArgs): Promise<number[]>;
   gatehouseLimitsSeed(numberOfKeys: number, ...args: ScriptArgs): Promise<number>;
+  gatehouseLimitsRead(numberOfKeys: number, ...args: ScriptArgs): Promise<number[]>;
 }
 
 /** Limits fail closed, so an unreachable Redis must surface as an error within a request's patience. */
@@ -123,6 +194,20 @@ function limitArg(limit: number | null): number {
 
 function standings(values: number[], count: number): BudgetStanding[] {
   return Array.from({ length: count }, (_, j) => ({ spent: values[2 * j]!, reserved: values[2 * j + 1]! }));
+}
+
+/** Standings where -1 -1 marks a counter that does not exist. */
+function standingsOrGone(values: number[], count: number): (BudgetStanding | null)[] {
+  return standings(values, count).map((standing) => (standing.spent < 0 ? null : standing));
+}
+
+/** The sorted set of call ids holding a reservation on a budget counter (same hash tag, same slot). */
+export function heldKey(budgetKey: string): string {
+  return `${budgetKey}:held`;
+}
+
+function budgetKeys(keys: string[]): string[] {
+  return keys.flatMap((key) => [key, heldKey(key)]);
 }
 
 /**
@@ -138,6 +223,7 @@ export class RedisLimitStore implements LimitStore {
     redis.defineCommand('gatehouseLimitsAdmit', { lua: ADMIT });
     redis.defineCommand('gatehouseLimitsSettle', { lua: SETTLE });
     redis.defineCommand('gatehouseLimitsSeed', { lua: SEED });
+    redis.defineCommand('gatehouseLimitsRead', { lua: READ });
     this.redis = redis as Redis & LimitScripts;
   }
 
@@ -149,7 +235,7 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async admit(input: AdmitInput): Promise<AdmitResult> {
-    const keys = [...input.rates.flatMap((rate) => [rate.currentKey, rate.previousKey]), ...input.budgets.map((budget) => budget.key)];
+    const keys = [...input.rates.flatMap((rate) => [rate.currentKey, rate.previousKey]), ...budgetKeys(input.budgets.map((budget) => budget.key))];
     const args: ScriptArgs = [
       input.rates.length,
       input.budgets.length,
@@ -157,8 +243,10 @@ export class RedisLimitStore implements LimitStore {
       input.windowStartMs,
       input.windowMs,
       rateCounterExpiry(input.windowStartMs, input.windowMs) - input.nowMs,
+      input.callId,
+      Math.max(1, Math.ceil(input.reservationTtlMs)),
       ...input.rates.flatMap((rate) => [limitArg(rate.limit), rate.cost]),
-      ...input.budgets.flatMap((budget) => [limitArg(budget.limit), budget.amount]),
+      ...input.budgets.flatMap((budget) => [limitArg(budget.limit), budget.amount, budget.enforcement === 'soft' ? 1 : 0]),
     ];
     const reply = await this.redis.gatehouseLimitsAdmit(keys.length, ...keys, ...args);
     const [status, ...rest] = reply;
@@ -178,11 +266,12 @@ export class RedisLimitStore implements LimitStore {
     }
   }
 
-  async settle(input: SettleInput): Promise<void> {
-    if (!input.budgets.length && !input.tokens.length) return;
-    const keys = [...input.budgets.map((budget) => budget.key), ...input.tokens.map((token) => token.key)];
-    const args: ScriptArgs = [input.budgets.length, ...input.budgets.flatMap((budget) => [-budget.reserved, budget.actual]), ...input.tokens.map((token) => token.delta)];
-    await this.redis.gatehouseLimitsSettle(keys.length, ...keys, ...args);
+  async settle(input: SettleInput): Promise<(BudgetStanding | null)[]> {
+    if (!input.budgets.length && !input.tokens.length) return [];
+    const keys = [...budgetKeys(input.budgets.map((budget) => budget.key)), ...input.tokens.map((token) => token.key)];
+    const args: ScriptArgs = [input.budgets.length, input.callId, ...input.budgets.map((budget) => budget.actual), ...input.tokens.map((token) => token.delta)];
+    const reply = await this.redis.gatehouseLimitsSettle(keys.length, ...keys, ...args);
+    return standingsOrGone(reply, input.budgets.length);
   }
 
   async seed(entries: SeedInput[]): Promise<void> {
@@ -192,14 +281,8 @@ export class RedisLimitStore implements LimitStore {
 
   async read(keys: string[]): Promise<(BudgetStanding | null)[]> {
     if (!keys.length) return [];
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.hmget(key, 'spent', 'reserved');
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, value]) => {
-      if (error) throw error;
-      const [spent, reserved] = value as (string | null)[];
-      return spent === null || spent === undefined ? null : { spent: Number(spent), reserved: Number(reserved ?? 0) };
-    });
+    const reply = await this.redis.gatehouseLimitsRead(keys.length * 2, ...budgetKeys(keys));
+    return standingsOrGone(reply, keys.length);
   }
 
   async close(): Promise<void> {

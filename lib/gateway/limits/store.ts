@@ -3,6 +3,10 @@
  * across replicas, or process memory for a single process). Each operation is atomic: every
  * check of an admission happens together with every increment, so concurrent requests can
  * neither overspend a budget nor pass a rate limit together.
+ *
+ * A budget counter holds the settled spend and each admitted call's reservation by call id, with
+ * an expiry of its own: a reservation nobody settles (the gateway crashed) lapses after
+ * `reservationTtlMs` instead of holding the budget until the period ends.
  */
 
 /** A sliding one-minute window: the current fixed window plus the previous one, weighted by overlap. */
@@ -21,6 +25,12 @@ export interface BudgetCounterInput {
   limit: number | null;
   /** Worst-case microdollars to reserve. */
   amount: number;
+  /**
+   * strict: refused when spent + reserved + amount would pass the limit (the cap is never passed
+   * while actual costs stay within their reservations). soft: refused only once spent + reserved
+   * has reached the limit.
+   */
+  enforcement: 'strict' | 'soft';
 }
 
 export interface AdmitInput {
@@ -29,6 +39,10 @@ export interface AdmitInput {
   windowMs: number;
   rates: RateCounterInput[];
   budgets: BudgetCounterInput[];
+  /** Names this call's reservations, so settle finds them and they can lapse on their own. */
+  callId: string;
+  /** How long a reservation holds when nobody settles it. */
+  reservationTtlMs: number;
 }
 
 /** Settled spend and reservations still in flight, integer microdollars. */
@@ -46,8 +60,9 @@ export type AdmitResult =
   | { kind: 'unseeded'; indexes: number[] };
 
 export interface SettleInput {
-  /** Reservations to replace by the actual cost (0 to release). */
-  budgets: { key: string; reserved: number; actual: number }[];
+  callId: string;
+  /** Counters whose reservation for the call (if still held) is released, and `actual` added to the spend (0 to only release). */
+  budgets: { key: string; actual: number }[];
   /** Corrections of the admission-time token estimate. */
   tokens: { key: string; delta: number }[];
 }
@@ -62,8 +77,11 @@ export interface SeedInput {
 export interface LimitStore {
   readonly kind: 'redis' | 'memory';
   admit(input: AdmitInput): Promise<AdmitResult>;
-  /** Applies to counters that still exist; a counter gone (period over, store flushed) is left to the ledger. */
-  settle(input: SettleInput): Promise<void>;
+  /**
+   * Applies to counters that still exist; a counter gone (period over, store flushed) is left to
+   * the ledger. Resolves with each budget counter's standing afterwards (null: gone).
+   */
+  settle(input: SettleInput): Promise<(BudgetStanding | null)[]>;
   /** Sets counters that have no value yet; one that has is left alone (another request seeded it first). */
   seed(entries: SeedInput[]): Promise<void>;
   /** Null for a counter that has no value yet. */

@@ -180,7 +180,11 @@ describe('a daily budget under 200 concurrent requests', () => {
     for (const answer of refused) {
       expect(answer.status).toBe(429);
       expect(answer.headers.get('x-should-retry')).toBe('false');
-      expect(answer.body).toMatchObject({ type: 'error', error: { type: 'billing_error', message: expect.stringContaining('spend limit reached') } });
+      // Nothing is spent yet: the budget is held by the 50 requests in flight, and the message says so.
+      expect(answer.body).toMatchObject({
+        type: 'error',
+        error: { type: 'billing_error', message: expect.stringContaining('this request could cost up to $0.001; $0.00 of your $0.05 daily spend limit remains after $0.05 held for requests in progress') },
+      });
     }
     for (const answer of succeeded) expect(answer.body).toMatchObject({ type: 'message', usage: UPSTREAM_USAGE });
 

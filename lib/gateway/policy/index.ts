@@ -8,7 +8,7 @@ import { UpstreamFeatures } from './upstream-features';
 
 export { readMessagesBody, type MessagesBody, type ReadBody, type ReadBodyOptions } from './body';
 export { inspectContent, ScanCache, type ContentVerdict, type RedactionSummary } from './content';
-export { estimateInputTokens } from './estimate';
+export { estimateInputTokens, estimateOutputTokens, serverToolAllowance } from './estimate';
 export { Blocklist, type BlocklistHit } from './blocklist';
 export { ModelAccess, type AccessSubject } from './model-access';
 export { findSecrets, redactSecrets, type SecretFinding } from './secrets';

@@ -20,7 +20,7 @@ function fromSnapshotRates(rates: SnapshotRates): TokenRates {
 
 function fromSnapshot(model: SnapshotModel): Price {
   const tiers: PriceTier[] = (model.tiers ?? []).map((tier) => ({ abovePromptTokens: tier.above_prompt_tokens, ...fromSnapshotRates(tier) }));
-  return { source: 'snapshot', id: `${model.provider}/${model.id}`, ...fromSnapshotRates(model.rates), tiers };
+  return { source: 'snapshot', id: `${model.provider}/${model.id}`, ...fromSnapshotRates(model.rates), tiers, webSearch: model.server_tools?.web_search ?? 0 };
 }
 
 // Bounded so a stream of made-up model names cannot grow memory without end.
@@ -73,6 +73,8 @@ export class PriceBook {
         cacheRead: configured.cache_read_per_mtok_microdollars ?? published?.cacheRead ?? input,
         // A configured price is the whole price: public long-context tiers would contradict it.
         tiers: [],
+        // Microdollars per thousand searches → picodollars per search.
+        webSearch: configured.web_search_per_thousand_microdollars !== undefined ? configured.web_search_per_thousand_microdollars * 1000 : (published?.webSearch ?? 0),
       };
       this.overrides.set(modelId, price);
     }

@@ -21,6 +21,13 @@ export interface Price extends TokenRates {
   id: string;
   /** Ascending by threshold; empty for a flat price. */
   tiers: readonly PriceTier[];
+  /** Integer picodollars per web search the upstream runs (Anthropic's server tool); 0 when no fee is known. */
+  webSearch: number;
+}
+
+/** Paid server-tool uses a request allows, reserved at their per-use price before it runs. */
+export interface ServerToolAllowance {
+  webSearches: number;
 }
 
 const PICODOLLARS_PER_MICRODOLLAR = 1_000_000n;
@@ -56,9 +63,14 @@ export function costMicrodollars(usage: Usage, price: Price): number {
   const output = tokens(usage.output_tokens);
   const cacheWrite = tokens(usage.cache_creation_input_tokens);
   const cacheRead = tokens(usage.cache_read_input_tokens);
+  const searches = tokens(usage.server_tool_use?.web_search_requests ?? 0);
   const rates = ratesFor(price, Number(input + cacheWrite + cacheRead));
   const picodollars =
-    input * BigInt(rates.input) + output * BigInt(rates.output) + cacheWrite * BigInt(rates.cacheWrite) + cacheRead * BigInt(rates.cacheRead);
+    input * BigInt(rates.input) +
+    output * BigInt(rates.output) +
+    cacheWrite * BigInt(rates.cacheWrite) +
+    cacheRead * BigInt(rates.cacheRead) +
+    searches * BigInt(price.webSearch);
   return toMicrodollars(picodollars, 'half_up');
 }
 
@@ -67,11 +79,13 @@ export function costMicrodollars(usage: Usage, price: Price): number {
  * dearer of the input and cache-write rates (the client may ask to cache the whole prompt) and
  * the full `max_tokens` of output. This is what a budget reserves, so concurrent requests can
  * never together spend past it. The tier is chosen by the estimate, so the estimate should err
- * long (the pipeline counts characters generously).
+ * long (the pipeline counts characters generously). Server tools the request allows are
+ * reserved at their per-use fee.
  */
-export function worstCaseCostMicrodollars(estimatedInputTokens: number, maxOutputTokens: number, price: Price): number {
+export function worstCaseCostMicrodollars(estimatedInputTokens: number, maxOutputTokens: number, price: Price, serverTools?: ServerToolAllowance): number {
   const prompt = tokens(estimatedInputTokens);
   const rates = ratesFor(price, Number(prompt));
-  const picodollars = prompt * BigInt(Math.max(rates.input, rates.cacheWrite)) + tokens(maxOutputTokens) * BigInt(rates.output);
+  const picodollars =
+    prompt * BigInt(Math.max(rates.input, rates.cacheWrite)) + tokens(maxOutputTokens) * BigInt(rates.output) + tokens(serverTools?.webSearches ?? 0) * BigInt(price.webSearch);
   return toMicrodollars(picodollars, 'up');
 }

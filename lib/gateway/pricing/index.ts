@@ -6,8 +6,9 @@ import type { Price } from './cost';
 import snapshotJson from './snapshot.json' with { type: 'json' };
 import type { PriceSnapshot } from './snapshot-types';
 
-export { costMicrodollars, ratesFor, worstCaseCostMicrodollars, type Price, type PriceTier, type TokenRates } from './cost';
+export { costMicrodollars, ratesFor, worstCaseCostMicrodollars, type Price, type PriceTier, type ServerToolAllowance, type TokenRates } from './cost';
 export { PriceBook } from './book';
+export { billedUsage, unseenCallUsage, type BilledUsage } from './billed-usage';
 export type { PriceSnapshot } from './snapshot-types';
 
 /** The pinned public price data (scripts/pricing-snapshot.ts). */

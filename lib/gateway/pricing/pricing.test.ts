@@ -11,7 +11,7 @@ const usage = (input: number, output: number, cacheWrite = 0, cacheRead = 0): Us
   cache_read_input_tokens: cacheRead,
 });
 
-const flat = (input: number, output: number, cacheWrite = input, cacheRead = input): Price => ({ source: 'config', id: 'test', input, output, cacheWrite, cacheRead, tiers: [] });
+const flat = (input: number, output: number, cacheWrite = input, cacheRead = input): Price => ({ source: 'config', id: 'test', input, output, cacheWrite, cacheRead, tiers: [], webSearch: 0 });
 
 const target = (providerType: UpstreamTarget['providerType'], model: string): UpstreamTarget => ({ provider: providerType, providerType, baseUrl: 'http://127.0.0.1:1', model });
 

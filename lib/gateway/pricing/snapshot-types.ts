@@ -22,6 +22,8 @@ export interface SnapshotModel {
   match: MatchLogic;
   rates: SnapshotRates;
   tiers?: SnapshotTier[];
+  /** Per-use fees of server tools, picodollars per use (web_search: one search). */
+  server_tools?: { web_search?: number };
 }
 
 /** lib/gateway/pricing/snapshot.json, written by scripts/pricing-snapshot.ts. */

@@ -3,7 +3,7 @@
  * request, and turn a successful answer into Anthropic's format. Everything else (timeouts,
  * retries, failover, pings, the completion record) is shared.
  */
-import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import type { CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 
 export interface PreparedRequest {
   url: string;
@@ -15,6 +15,22 @@ export interface PreparedRequest {
 export interface StreamFacts {
   /** False when the upstream never reported token usage (the counts sent to the client are placeholders). */
   usageReported: boolean;
+  /**
+   * Output the upstream produced that the Anthropic answer does not carry (reasoning dropped in
+   * translation), in UTF-8 bytes: it is billed, so an estimate must count it.
+   */
+  hiddenOutputBytes?: number;
+}
+
+/** Adds what only the translation knew to the completion record of an answer. */
+export function applyStreamFacts(summary: CompletionSummary, facts: StreamFacts): CompletionSummary {
+  if (!facts.usageReported) {
+    // The counts the client saw are placeholders: none of them are the upstream's.
+    summary.usage = null;
+    summary.startUsage = null;
+  }
+  if (facts.hiddenOutputBytes) summary.outputBytes = (summary.outputBytes ?? 0) + facts.hiddenOutputBytes;
+  return summary;
 }
 
 export interface UpstreamAdapter {

@@ -7,7 +7,7 @@
  */
 import { anthropicErrorBody } from '@/lib/gateway/errors';
 import type { AttemptRecord, CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import { TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
+import { applyStreamFacts, TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
 import { summaryFromMessage } from './anthropic/summary';
 import { relayedResponseHeaders } from './headers';
 import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
@@ -164,8 +164,7 @@ async function readMessage(call: UpstreamCall, input: DispatchInput, adapter: Up
     call.controller.abort(error);
     return brokenAnswer(response.status, error);
   }
-  const summary = summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs);
-  if (!facts.usageReported) summary.usage = null;
+  const summary = applyStreamFacts(summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs), facts);
   headers.set('content-type', 'application/json');
   return { kind: 'committed', status: response.status, upstreamStatus: response.status, headers, body: bodyOf(bytes), completion: Promise.resolve(summary) };
 }

@@ -10,7 +10,7 @@
  * Either way `completion` settles with what was seen, so the audit record is always completed.
  */
 import type { CompletionSummary } from '@/lib/gateway/contracts';
-import type { StreamFacts } from './adapter';
+import { applyStreamFacts, type StreamFacts } from './adapter';
 import { AnthropicStreamTap } from './anthropic/summary';
 import { endOfLastEvent, errorFrame, PING_FRAME } from './sse';
 
@@ -82,9 +82,7 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
     if (settled) return;
     settled = true;
     pending?.catch(() => {});
-    const summary = tap.summary(timeToFirstByteMs, error);
-    if (!options.facts.usageReported) summary.usage = null;
-    resolveCompletion(summary);
+    resolveCompletion(applyStreamFacts(tap.summary(timeToFirstByteMs, error), options.facts));
     options.onSettled?.();
   };
 

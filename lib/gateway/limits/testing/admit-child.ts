@@ -9,7 +9,7 @@ import { limitsConfig, testCaller, testDecision, testPrincipal } from './fixture
 const [redisUrl, prefix, tenantId, userId, nowMs, count, limit] = process.argv.slice(2);
 // Rate limits only: no budget counter is ever seeded, so no ledger is consulted.
 const noLedger: SpendLedger = {
-  record: async () => undefined,
+  record: async () => ({ result: 'new', addedMicrodollars: 0 }),
   spent: async () => {
     throw new Error('not expected');
   },

@@ -19,12 +19,28 @@ function count(value: unknown): number | null {
 /** Overwrites counters present in `reported` (message_delta usage is cumulative: never add). */
 function mergeUsage(into: Usage | null, reported: unknown): Usage | null {
   if (!isObject(reported)) return into;
-  const usage: Usage = into ?? { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const usage: Usage = into ? { ...into } : { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   for (const field of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
     const value = count(reported[field]);
     if (value !== null) usage[field] = value;
   }
+  const serverTools = isObject(reported.server_tool_use) ? reported.server_tool_use : null;
+  const searches = serverTools ? count(serverTools.web_search_requests) : null;
+  if (searches !== null) usage.server_tool_use = { web_search_requests: searches };
   return usage;
+}
+
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** Bytes of what a content block says (text, thinking, tool input): the model's output. */
+function blockOutputBytes(block: unknown): number {
+  if (!isObject(block)) return 0;
+  if (typeof block.text === 'string') return utf8Bytes(block.text);
+  if (typeof block.thinking === 'string') return utf8Bytes(block.thinking);
+  if (block.type === 'tool_use' && block.input !== undefined) return utf8Bytes(JSON.stringify(block.input));
+  return 0;
 }
 
 function parseJson(text: string): unknown {
@@ -37,12 +53,14 @@ function parseJson(text: string): unknown {
 
 export function summaryFromMessage(message: unknown, timeToFirstByteMs: number | null): CompletionSummary {
   const body = isObject(message) ? message : {};
+  const content = Array.isArray(body.content) ? body.content : [];
   return {
     usage: mergeUsage(null, body.usage),
     stopReason: typeof body.stop_reason === 'string' ? body.stop_reason : null,
     responseModel: typeof body.model === 'string' ? body.model : null,
     responseId: typeof body.id === 'string' ? body.id : null,
-    content: Array.isArray(body.content) ? body.content : [],
+    content,
+    outputBytes: content.reduce((sum: number, block) => sum + blockOutputBytes(block), 0),
     timeToFirstByteMs,
   };
 }
@@ -52,6 +70,10 @@ export class AnthropicStreamTap {
   private readonly decoder = new TextDecoder();
   private readonly parser: EventSourceParser;
   private usage: Usage | null = null;
+  /** What message_start said; the final counts come in message_delta. */
+  private startUsage: Usage | null = null;
+  private finalUsageSeen = false;
+  private outputBytes = 0;
   private stopReason: string | null = null;
   private responseModel: string | null = null;
   private responseId: string | null = null;
@@ -75,7 +97,9 @@ export class AnthropicStreamTap {
 
   summary(timeToFirstByteMs: number | null, error?: { type: string; message: string }): CompletionSummary {
     const summary: CompletionSummary = {
-      usage: this.usage,
+      usage: this.finalUsageSeen ? this.usage : null,
+      startUsage: this.startUsage,
+      outputBytes: this.outputBytes,
       stopReason: this.stopReason,
       responseModel: this.responseModel,
       responseId: this.responseId,
@@ -96,10 +120,14 @@ export class AnthropicStreamTap {
         this.responseId = typeof message.id === 'string' ? message.id : null;
         this.responseModel = typeof message.model === 'string' ? message.model : null;
         this.usage = mergeUsage(this.usage, message.usage);
+        this.startUsage = this.usage;
         break;
       }
       case 'content_block_start':
-        if (typeof event.index === 'number' && isObject(event.content_block)) this.blocks[event.index] = { ...event.content_block };
+        if (typeof event.index === 'number' && isObject(event.content_block)) {
+          this.blocks[event.index] = { ...event.content_block };
+          if (event.content_block.type !== 'tool_use') this.outputBytes += blockOutputBytes(event.content_block);
+        }
         break;
       case 'content_block_delta':
         if (typeof event.index === 'number' && isObject(event.delta)) this.applyDelta(event.index, event.delta);
@@ -110,6 +138,7 @@ export class AnthropicStreamTap {
       case 'message_delta': {
         const delta = isObject(event.delta) ? event.delta : {};
         if (typeof delta.stop_reason === 'string') this.stopReason = delta.stop_reason;
+        if (isObject(event.usage)) this.finalUsageSeen = true;
         this.usage = mergeUsage(this.usage, event.usage);
         break;
       }
@@ -130,6 +159,10 @@ export class AnthropicStreamTap {
   }
 
   private applyDelta(index: number, delta: Json): void {
+    for (const field of ['text', 'thinking', 'partial_json'] as const) {
+      const value = delta[field];
+      if (typeof value === 'string') this.outputBytes += utf8Bytes(value);
+    }
     const block = this.blocks[index];
     if (!block) return;
     if (delta.type === 'text_delta' && typeof delta.text === 'string') block.text = `${typeof block.text === 'string' ? block.text : ''}${delta.text}`;

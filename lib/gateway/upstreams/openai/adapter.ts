@@ -44,8 +44,8 @@ export const openAIAdapter: UpstreamAdapter = {
   translateMessage(body) {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
     if (typeof parsed !== 'object' || parsed === null || !('choices' in parsed)) throw new Error('upstream answered 2xx with a body that is not a chat completion');
-    const { message, usageReported } = translateCompletion(parsed);
-    return { bytes: encoder.encode(JSON.stringify(message)), facts: { usageReported } };
+    const translated = translateCompletion(parsed);
+    return { bytes: encoder.encode(JSON.stringify(translated.message)), facts: { usageReported: translated.usageReported, hiddenOutputBytes: translated.reasoningBytes } };
   },
   translateStream: (body, _input, facts) => translateOpenAIStream(body, facts),
 };

@@ -67,11 +67,24 @@ export function messageId(id: unknown): string {
 }
 
 /**
+ * Bytes of reasoning an OpenAI-compatible server streamed or returned (`reasoning_content` in
+ * vLLM, DeepSeek and Qwen; `reasoning` in others). It is never relayed, but it is billed.
+ */
+export function reasoningBytes(message: Json): number {
+  let bytes = 0;
+  for (const field of ['reasoning_content', 'reasoning'] as const) {
+    const value = message[field];
+    if (typeof value === 'string') bytes += Buffer.byteLength(value, 'utf8');
+  }
+  return bytes;
+}
+
+/**
  * Reasoning (`reasoning_content`) is left out of the answer: as an unsigned thinking block it
  * would poison the conversation when a later turn fails over to an Anthropic host, which rejects
  * unsigned thinking.
  */
-export function translateCompletion(completion: unknown): { message: Json; usageReported: boolean } {
+export function translateCompletion(completion: unknown): { message: Json; usageReported: boolean; reasoningBytes: number } {
   const body = isObject(completion) ? completion : {};
   const choice = Array.isArray(body.choices) && isObject(body.choices[0]) ? body.choices[0] : {};
   const message = isObject(choice.message) ? choice.message : {};
@@ -86,6 +99,7 @@ export function translateCompletion(completion: unknown): { message: Json; usage
   const usage = usageFrom(body.usage);
   return {
     usageReported: usage !== null,
+    reasoningBytes: reasoningBytes(message),
     message: {
       id: messageId(body.id),
       type: 'message',

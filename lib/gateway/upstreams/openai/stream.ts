@@ -16,7 +16,7 @@ import type { StreamFacts } from '../adapter';
 import { chunksOf } from '../adapter';
 import { sseFrame } from '../sse';
 import { upstreamTuning } from '../tuning';
-import { isObject, messageId, stopReasonFor, toolUseId, usageFrom, ZERO_USAGE } from './response';
+import { isObject, messageId, reasoningBytes, stopReasonFor, toolUseId, usageFrom, ZERO_USAGE } from './response';
 
 interface ToolCall {
   id: string;
@@ -46,9 +46,15 @@ export class OpenAIStreamTranslator {
   private usage: Usage | null = null;
   private id: string | null = null;
   private model = '';
+  private reasoning = 0;
 
   get usageReported(): boolean {
     return this.usage !== null;
+  }
+
+  /** Bytes of reasoning the upstream streamed: not relayed (see translateCompletion), but billed. */
+  get reasoningBytes(): number {
+    return this.reasoning;
   }
 
   get done(): boolean {
@@ -71,6 +77,7 @@ export class OpenAIStreamTranslator {
     const choice = choices.find((candidate) => (candidate.index ?? 0) === 0);
     if (!choice) return frames;
     const delta = isObject(choice.delta) ? choice.delta : {};
+    this.reasoning += reasoningBytes(delta);
     if (typeof delta.content === 'string' && delta.content !== '') frames.push(...this.text(delta.content));
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls.filter(isObject)) frames.push(...this.toolCall(call));
     if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
@@ -202,6 +209,7 @@ export async function* translateOpenAIStream(body: ReadableStream<Uint8Array>, f
     const bytes = encoder.encode(frames.join(''));
     frames = [];
     facts.usageReported = translator.usageReported;
+    facts.hiddenOutputBytes = translator.reasoningBytes;
     return bytes;
   };
 
