@@ -13,7 +13,8 @@
  *              {"index":i,"function":{"arguments":"<fragment>"}} continues it;
  *            a chunk with finish_reason (stop | length | tool_calls | content_filter),
  *            then — only when stream_options.include_usage — a chunk with "choices":[] and usage,
- *            then `data: [DONE]`.
+ *            then `data: [DONE]`. A reply with `omitUsage` plays a server that never reports usage:
+ *            no usage chunk whatever the request asked, no `usage` in the JSON.
  *
  * Errors use OpenAI's envelope {"error":{"message","type","param","code"}}.
  */
@@ -51,6 +52,8 @@ export interface FakeOpenAIReply extends FakeReplyIdentity {
   usage?: { prompt_tokens?: number; completion_tokens?: number; cached_tokens?: number };
   /** Stream the argument fragments of parallel tool calls interleaved (call 0, call 1, call 0…). */
   interleaveToolCalls?: boolean;
+  /** Never report usage, as some servers do (stream_options.include_usage ignored, no `usage` in JSON). */
+  omitUsage?: boolean;
 }
 
 export type FakeOpenAIBehaviour = FakeBehaviour<FakeOpenAIReply>;
@@ -93,6 +96,7 @@ interface ResolvedReply {
   finishReason: string;
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details: { cached_tokens: number } };
   interleave: boolean;
+  omitUsage: boolean;
 }
 
 let completionCounter = 0;
@@ -115,6 +119,7 @@ function resolveReply(reply: FakeOpenAIReply | undefined, request: RecordedReque
     finishReason: reply?.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
     usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: reply?.usage?.cached_tokens ?? 0 } },
     interleave: reply?.interleaveToolCalls ?? false,
+    omitUsage: reply?.omitUsage ?? false,
   };
 }
 
@@ -130,7 +135,7 @@ export function openAICompletion(reply: ResolvedReply): Record<string, unknown> 
     created: reply.created,
     model: reply.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: reply.finishReason }],
-    usage: reply.usage,
+    ...(reply.omitUsage ? {} : { usage: reply.usage }),
   };
 }
 
@@ -201,7 +206,7 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOp
       const reply = resolveReply(behaviour.reply, request);
       const headers = { 'x-request-id': `req_${reply.id}`, 'x-ratelimit-remaining-requests': '99' };
       if (body.stream === true) {
-        await playStream(res, openAIStreamFrames(reply, body.stream_options?.include_usage === true), behaviour, headers);
+        await playStream(res, openAIStreamFrames(reply, body.stream_options?.include_usage === true && !reply.omitUsage), behaviour, headers);
       } else {
         await playJson(res, openAICompletion(reply), behaviour, headers);
       }
