@@ -106,7 +106,7 @@ describe('worker process', () => {
       worker.stop('SIGINT');
       expect(await worker.exit).toBe(0);
     } finally {
-      // The hourly schedule stays in Redis after a clean stop, as it should; remove this run's.
+      // The schedules stay in Redis after a clean stop, as they should; remove this run's.
       const client = new QueueClient({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix });
       for (const name of QUEUE_NAMES) await client.queue(name).obliterate({ force: true });
       await client.close();

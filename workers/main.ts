@@ -9,11 +9,13 @@ import { closeConfigStore, ConfigError, configStore } from '@/lib/config';
 import { closeDatabase } from '@/lib/db/client';
 import { checkAppRole } from '@/lib/db/roles';
 import { EnvError, loadEnv } from '@/lib/env';
+import { closeGatewayLimits } from '@/lib/gateway/limits';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
 import { CheckpointsRefusedError, loadCheckpointContext, runCheckpoints, startCheckpoints, type CheckpointContext } from './jobs/checkpoints';
 import { startContentPurge } from './jobs/content-purge';
 import { startHousekeeping } from './jobs/housekeeping';
+import { startReconciler } from './jobs/reconcile';
 
 function fail(message: string): never {
   console.error(`worker: ${message}`);
@@ -75,6 +77,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     await closeQueueClient();
     await closeConfigStore();
     await drainBackgroundTasks();
+    await closeGatewayLimits();
     await closeAuditWriter();
     await signAtShutdown();
     await closeDatabase();
@@ -96,7 +99,7 @@ function logFailures(worker: AnyWorker): void {
 }
 
 try {
-  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints)];
+  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client)];
   workers.forEach(logFailures);
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   console.log(`worker: ready (queue backend: ${client.backend})`);

@@ -37,6 +37,11 @@ export const checkpointsPayload = z.strictObject({
   trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
 });
 
+export const reconcilePayload = z.strictObject({
+  /** Why the job runs (only runs that closed something are recorded in the audit trail). */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+});
+
 export const QUEUES = {
   housekeeping: defineQueue({
     description: 'creates audit partitions ahead of time (hourly and at worker start)',
@@ -67,6 +72,16 @@ export const QUEUES = {
       attempts: 1,
       removeOnComplete: { count: 200 },
       removeOnFail: { count: 1_000 },
+    },
+  }),
+  reconcile: defineQueue({
+    description: 'closes gateway calls whose end was never recorded (every minute and at worker start)',
+    schema: reconcilePayload,
+    defaultJobOptions: {
+      // The next scheduled run covers the same window again: retrying a failed run is not needed.
+      attempts: 1,
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
     },
   }),
 };

@@ -344,3 +344,4 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
     await appendAuditEvent(seal(event));
   }
 }
+export { recordReconciledResponse, type ReconciledResponse } from './reconciled';

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChains, type AuditEvent } from '@/lib/audit';
 import { pool } from '@/lib/db/client';
+import { drainBackgroundTasks, pendingBackgroundTasks } from '@/lib/platform/background';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { resetCircuitBreakers } from '@/lib/gateway/upstreams';
@@ -193,6 +194,26 @@ describe('an answered call is never free', () => {
     const refusal = await closedCall(refused);
     expect(refusal.response.cost).toBeUndefined();
     expect(await ledgerEntry(refusal.callId)).toBeUndefined();
+  });
+});
+
+describe('nothing after the answer is lost', () => {
+  it('tracks settling and the response event as background work that shutdown drains', async () => {
+    resetCircuitBreakers();
+    expect(await drainBackgroundTasks(10_000)).toBe(0);
+    anthropic.setBehaviour({ kind: 'stall', afterEvents: 4, reply: textReply('Still thinking about it.') });
+    const traceId = newTestTraceId();
+    const controller = new AbortController();
+    const response = await post(traceId, { model: 'claude-opus-5-5', stream: true }, { signal: controller.signal });
+    await response.body!.getReader().read();
+    // While the answer streams, its settlement waits in the registry shutdown drains.
+    expect(pendingBackgroundTasks()).toBe(1);
+    controller.abort();
+    // Drained: the ledger entry and the response event are committed, with no polling.
+    expect(await drainBackgroundTasks(10_000)).toBe(0);
+    const { rows } = await pool().query<{ event: AuditEvent }>("SELECT event FROM audit_events WHERE trace_id = $1 AND event_type = 'inference.response'", [traceId]);
+    expect(rows).toHaveLength(1);
+    expect(await ledgerEntry(String(rows[0]!.event.attributes?.call_id))).toMatchObject({ usage_estimated: true, outcome: 'unknown' });
   });
 });
 
