@@ -1,8 +1,9 @@
 /**
  * Counters for rate limits and budgets, with one meaning whichever store holds them (Redis
  * across replicas, or process memory for a single process). Each operation is atomic: every
- * check of an admission happens together with every increment, so concurrent requests can
- * neither overspend a budget nor pass a rate limit together.
+ * check of an admission happens together with every increment, so concurrent requests see each
+ * other's reservations: they can neither pass a rate limit together nor reserve past a strict
+ * budget together.
  *
  * A budget counter holds the settled spend and each admitted call's reservation by call id, with
  * an expiry of its own: a reservation nobody settles (the gateway crashed) lapses after

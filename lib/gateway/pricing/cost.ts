@@ -77,10 +77,10 @@ export function costMicrodollars(usage: Usage, price: Price): number {
 /**
  * The most a request can cost before it runs, rounded up: every prompt token billed at the
  * dearer of the input and cache-write rates (the client may ask to cache the whole prompt) and
- * the full `max_tokens` of output. This is what a budget reserves, so concurrent requests can
- * never together spend past it. The tier is chosen by the estimate, so the estimate should err
- * long (the pipeline counts characters generously). Server tools the request allows are
- * reserved at their per-use fee.
+ * the full `max_tokens` of output. This is what a budget reserves, so concurrent requests cannot
+ * together spend past a strict budget while each costs no more than its reservation. The tier is
+ * chosen by the estimate, so the estimate should err long (the pipeline counts characters
+ * generously). Server tools the request allows are reserved at their per-use fee.
  */
 export function worstCaseCostMicrodollars(estimatedInputTokens: number, maxOutputTokens: number, price: Price, serverTools?: ServerToolAllowance): number {
   const prompt = tokens(estimatedInputTokens);
