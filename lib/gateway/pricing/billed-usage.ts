@@ -17,7 +17,9 @@ export interface BilledUsage {
  */
 export function billedUsage(completion: CompletionSummary | null, admission: { estimatedInputTokens: number }): BilledUsage {
   if (completion?.usage) return { usage: completion.usage, estimated: false };
-  const start = completion?.startUsage ?? null;
+  // A prompt is never zero tokens: a start reporting none is a translation's placeholder.
+  const reported = completion?.startUsage ?? null;
+  const start = reported && reported.input_tokens + reported.cache_creation_input_tokens + reported.cache_read_input_tokens > 0 ? reported : null;
   const produced = estimateOutputTokens(completion?.outputBytes ?? 0);
   const usage: Usage = {
     input_tokens: start ? start.input_tokens : Math.max(0, Math.ceil(admission.estimatedInputTokens)),

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { calcPrice } from '@pydantic/genai-prices';
 import { parseGatehouseConfig } from '@/lib/config';
 import type { UpstreamTarget, Usage } from '@/lib/gateway/contracts';
-import { costMicrodollars, PRICE_SNAPSHOT, priceBookFor, worstCaseCostMicrodollars, type Price } from './index';
+import type { CompletionSummary } from '@/lib/gateway/contracts';
+import { billedUsage, costMicrodollars, PRICE_SNAPSHOT, priceBookFor, worstCaseCostMicrodollars, type Price } from './index';
 
 const usage = (input: number, output: number, cacheWrite = 0, cacheRead = 0): Usage => ({
   input_tokens: input,
@@ -128,5 +129,28 @@ describe('priceFor', () => {
     for (const model of PRICE_SNAPSHOT.models) {
       for (const value of Object.values(model.rates)) expect(Number.isSafeInteger(value) && value >= 0).toBe(true);
     }
+  });
+});
+
+describe('billedUsage', () => {
+  const completion = (overrides: Partial<CompletionSummary>): CompletionSummary => ({ usage: null, stopReason: null, responseModel: null, responseId: null, content: [], timeToFirstByteMs: null, ...overrides });
+
+  it('bills the final usage the upstream reported as is', () => {
+    expect(billedUsage(completion({ usage: usage(10, 20), outputBytes: 3000 }), { estimatedInputTokens: 99 })).toEqual({ usage: usage(10, 20), estimated: false });
+  });
+
+  it('estimates when the final usage never came: the prompt from the stream start, the output from what was produced', () => {
+    expect(billedUsage(completion({ startUsage: usage(12, 1, 5, 7), outputBytes: 60 }), { estimatedInputTokens: 99 })).toEqual({ usage: usage(12, 20, 5, 7), estimated: true });
+    // No start, or a translation's all-zero placeholder: the admission estimate.
+    expect(billedUsage(completion({ outputBytes: 61 }), { estimatedInputTokens: 99 })).toEqual({ usage: usage(99, 21), estimated: true });
+    expect(billedUsage(completion({ startUsage: usage(0, 0), outputBytes: 0 }), { estimatedInputTokens: 99 })).toEqual({ usage: usage(99, 0), estimated: true });
+    expect(billedUsage(null, { estimatedInputTokens: 5 })).toEqual({ usage: usage(5, 0), estimated: true });
+  });
+
+  it('prices web searches at the per-search fee the snapshot publishes', () => {
+    const price = book.priceFor('claude-opus-4-5', target('anthropic', 'claude-opus-4-5-20251101'))!;
+    expect(price.webSearch).toBe(10_000_000_000);
+    expect(costMicrodollars({ ...usage(0, 0), server_tool_use: { web_search_requests: 3 } }, price)).toBe(30_000);
+    expect(worstCaseCostMicrodollars(0, 0, price, { webSearches: 2 })).toBe(20_000);
   });
 });
