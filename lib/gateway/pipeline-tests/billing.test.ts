@@ -17,6 +17,7 @@ const OPUS = { input: 5, output: 25 };
 const INHOUSE = { input: 2, output: 10 };
 const WEB_SEARCH_MICRODOLLARS = 10_000;
 const TPM_LIMITED = `tpm-limited-${randomBytes(3).toString('hex')}`;
+const SMALL_BUDGET = `small-budget-${randomBytes(3).toString('hex')}`;
 
 let anthropic: FakeAnthropic;
 let openai: FakeOpenAI;
@@ -39,6 +40,8 @@ models:
 limits:
   rate:
     - { scope: user, match: { department: ${TPM_LIMITED} }, tokens_per_minute: 2000 }
+  budgets:
+    - { scope: user, match: { department: ${SMALL_BUDGET} }, period: daily, limit_microdollars: 20000 }
 `;
 }
 
@@ -244,5 +247,22 @@ describe('admission counts what a request can cost', () => {
     // The reservation held the prompt estimate, all of max_tokens and the three searches allowed.
     const estimate = Number(request.attributes?.estimated_input_tokens);
     expect(request.attributes?.reserved_microdollars).toBe(estimate * OPUS.input + 100 * OPUS.output + 3 * WEB_SEARCH_MICRODOLLARS);
+  });
+
+  it('re-checks the cap at settle: a call that costs more than it reserved marks the budget it passed, and the next request is refused', async () => {
+    resetCircuitBreakers();
+    const spender = await createTestUser(['member'], SMALL_BUDGET);
+    const bearer = await tokenFor(gateway, spender);
+    // Reserved: the prompt, 10 output tokens and the one search allowed (about 10,400 µ$ of 20,000);
+    // the upstream ran two searches anyway: 20,750 µ$.
+    anthropic.setBehaviour({ kind: 'reply', reply: textReply('Searched.', { usage: { input_tokens: 100, output_tokens: 10, server_tool_use: { web_search_requests: 2 } } }) });
+    const traceId = newTestTraceId();
+    const response = await post(traceId, { model: 'claude-opus-5-5', max_tokens: 10, tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }] }, { bearer });
+    expect(response.status).toBe(200);
+    const { response: answer } = await closedCall(traceId);
+    expect(answer).toMatchObject({ cost: { microdollars: 20_750 }, attributes: { over_budget: 'limits.budgets[0]' } });
+    const next = await post(newTestTraceId(), { model: 'claude-opus-5-5', max_tokens: 10 }, { bearer });
+    expect(next.status).toBe(429);
+    expect(((await next.json()) as { error: { message: string } }).error.message).toMatch(/^spend limit reached · resets /);
   });
 });
