@@ -181,7 +181,7 @@ describe('an answered call is never free', () => {
     expect(await ledgerEntry(second.callId)).toMatchObject({ input_tokens: '15', output_tokens: '9', cost_microdollars: String(15 * INHOUSE.input + 9 * INHOUSE.output), usage_estimated: false });
   });
 
-  it('prices a stream whose upstream dies mid-way at the estimate, and bills nothing for an upstream refusal', async () => {
+  it('prices a stream or a JSON answer whose upstream dies after its 200 at the estimate, and bills nothing for an upstream refusal', async () => {
     resetCircuitBreakers();
     const text = 'abc'.repeat(10); // 30 bytes: 10 tokens
     anthropic.setBehaviour({ kind: 'die', afterEvents: 6, reply: textReply(text) });
@@ -190,6 +190,16 @@ describe('an answered call is never free', () => {
     const call = await closedCall(died);
     expect(call.response).toMatchObject({ outcome: 'failure', gen_ai: { input_tokens: 12, output_tokens: 10 }, attributes: { usage_estimated: true } });
     expect(await ledgerEntry(call.callId)).toMatchObject({ output_tokens: '10', usage_estimated: true, outcome: 'failure' });
+
+    // A JSON answer that breaks after the 200 showed nothing of what was produced: billed as a
+    // call nobody saw end, the prompt estimate and all of max_tokens.
+    anthropic.setBehaviour({ kind: 'die', afterEvents: 0, reply: textReply(text) });
+    const broken = newTestTraceId();
+    expect((await post(broken, { model: 'claude-opus-5-5', max_tokens: 300 })).status).toBe(502);
+    const half = await closedCall(broken);
+    const estimate = Number(half.request.attributes?.estimated_input_tokens);
+    expect(half.response).toMatchObject({ outcome: 'failure', gen_ai: { input_tokens: estimate, output_tokens: 300 }, cost: { microdollars: estimate * OPUS.input + 300 * OPUS.output } });
+    expect(await ledgerEntry(half.callId)).toMatchObject({ output_tokens: '300', usage_estimated: true, outcome: 'failure' });
 
     anthropic.setBehaviour({ kind: 'error', status: 400, errorType: 'invalid_request_error', message: 'messages: bad' });
     const refused = newTestTraceId();
