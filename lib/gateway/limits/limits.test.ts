@@ -448,6 +448,8 @@ describe('the spend ledger', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => postgresSpendLedger.record(raced)));
     expect(results.filter((result) => result.result === 'new')).toHaveLength(1);
     expect(await day(principal.tenantId)).toEqual({ requests: '2', estimated_requests: '0', input_tokens: '200', output_tokens: '100', cost_microdollars: '160' });
+    // The application's role adds and corrects entries; it cannot remove one.
+    await expect(pool().query('DELETE FROM spend_entries WHERE call_id = $1', [once.callId])).rejects.toThrow(/permission denied/);
   });
 
   it('replaces a reconciled estimate by the real figures when the gateway settles late, moving the day by the difference', async () => {
