@@ -37,6 +37,9 @@ models:
   qwen-inhouse:
     targets: [{ provider: inhouse, model: qwen3 }]
     price: { input_per_mtok_microdollars: ${INHOUSE.input * 1_000_000}, output_per_mtok_microdollars: ${INHOUSE.output * 1_000_000} }
+policy:
+  # Web search runs at the provider: allowed here so its fee can be billed.
+  upstream_features: { allow_server_tools: [web_search] }
 limits:
   rate:
     - { scope: user, match: { department: ${TPM_LIMITED} }, tokens_per_minute: 2000 }
