@@ -130,11 +130,14 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
         while (!settled) {
           pending ??= options.rest.next();
           const now = Date.now();
-          const wait = Math.max(0, Math.min(options.idleTimeoutMs - (now - lastUpstreamAt), options.pingIntervalMs - (now - lastSentAt)));
-          const raced = await race(pending, wait);
+          const idleLeft = options.idleTimeoutMs - (now - lastUpstreamAt);
+          const pingLeft = options.pingIntervalMs - (now - lastSentAt);
+          const raced = await race(pending, Math.max(0, Math.min(idleLeft, pingLeft)));
           if (settled) return; // the client went away while we waited
           if (raced.kind === 'timeout') {
-            if (Date.now() - lastUpstreamAt >= options.idleTimeoutMs) {
+            // Decided by which deadline the wait was for, not by re-reading the clock: a timer may
+            // fire a millisecond early, which would turn a stall into one more ping.
+            if (idleLeft <= pingLeft) {
               const message = `upstream stream stalled: no data for ${Math.round(options.idleTimeoutMs / 1000)} s`;
               fail(controller, message, new Error(message));
               return;
