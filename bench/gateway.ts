@@ -125,6 +125,8 @@ async function main(): Promise<void> {
     else res.writeHead(404).end();
   });
   const gatewayUrl = await listenOnLoopback(server);
+  // The issuer and the gateway audience come from the public URL, as in production.
+  process.env.GATEHOUSE_PUBLIC_URL = gatewayUrl;
 
   const { ensureTenant } = await import('@/lib/users/tenant');
   const { createUser } = await import('@/lib/users/users');

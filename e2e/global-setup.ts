@@ -149,6 +149,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       HOST: '127.0.0.1',
       GATEHOUSE_SECRET: secret,
       NEXTAUTH_SECRET: secret,
+      // The issuer, token audiences and next-auth's URL: the address the browser uses.
+      GATEHOUSE_PUBLIC_URL: baseUrl,
       NEXTAUTH_URL: baseUrl,
       // The scratch gatehouse.yaml (defaults plus the fake IdP), whatever the developer keeps in the checkout.
       GATEHOUSE_CONFIG: path.join(scratch, 'gatehouse.yaml'),

@@ -15,7 +15,8 @@ import { EnvError, loadEnv, type Env } from '@/lib/env';
 import { ConfigError, loadGatehouseConfig } from '@/lib/config';
 import { displayName } from '@/lib/config/load';
 import { loadOrCreateSecret } from '@/lib/platform/secret';
-import { startTsProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
+import { publicUrl as configuredPublicUrl } from '@/lib/platform/public-url';
+import { childEnvironment, startTsProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import path from 'node:path';
 
@@ -43,9 +44,19 @@ try {
 }
 
 const dataDir = path.resolve(env.GATEHOUSE_DATA_DIR);
+// Settled once here and handed to every child and, through the runtime file, to the CLI.
+const publicUrl = configuredPublicUrl(env);
 let embedded: EmbeddedServer | undefined;
 const children: ManagedProcess[] = [];
 let stopping = false;
+let runtimeRecorded = false;
+
+/** Writes the runtime file the CLI reads (lib/db/server.ts); removed again at shutdown. */
+async function recordRuntime(embeddedUrls?: DatabaseUrls): Promise<void> {
+  const database = embeddedUrls ? { databaseUrl: embeddedUrls.appUrl, migrationDatabaseUrl: embeddedUrls.migrationUrl } : {};
+  await writeRuntimeInfo({ ...database, publicUrl, pid: process.pid });
+  runtimeRecorded = true;
+}
 
 async function shutdown(exitCode: number): Promise<never> {
   if (!stopping) {
@@ -54,9 +65,9 @@ async function shutdown(exitCode: number): Promise<never> {
     await Promise.all(children.map((child) => stopProcess(child)));
     await closeAuditWriter().catch(() => undefined);
     await closeDatabase().catch(() => undefined);
+    if (runtimeRecorded) await removeRuntimeInfo();
     if (embedded) {
       await embedded.stop();
-      await removeRuntimeInfo();
       say('database', 'embedded PostgreSQL stopped');
     }
   }
@@ -81,7 +92,7 @@ async function openDatabase(): Promise<{ appUrl: string; migrationUrl?: string }
   // the web server and worker first, so our orderly shutdown replaces them.
   installSignalHandlers();
   const urls: DatabaseUrls = await embeddedDatabaseUrls(embedded, dataDir);
-  await writeRuntimeInfo({ databaseUrl: urls.appUrl, migrationDatabaseUrl: urls.migrationUrl, pid: process.pid });
+  await recordRuntime(urls);
   say('database', `embedded PostgreSQL on ${new URL(urls.appUrl).host}, data in ${path.relative(process.cwd(), path.join(dataDir, 'pg')) || dataDir}`);
   return urls;
 }
@@ -113,6 +124,8 @@ function installSignalHandlers(): void {
 installSignalHandlers();
 try {
   const { appUrl: databaseUrl, migrationUrl } = await openDatabase();
+  // With the embedded cluster, openDatabase recorded it; otherwise the CLI still needs the public URL.
+  if (!embedded) await recordRuntime();
   await migrate(databaseUrl, migrationUrl);
 
   // Web and worker refuse a privileged login role too; saying so here stops before either starts.
@@ -136,17 +149,9 @@ try {
   await closeDatabase();
 
   const secret = await loadOrCreateSecret(env.GATEHOUSE_SECRET, dataDir);
-  const publicUrl = env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   // The migration role's URL stays here: web and worker get only the application role's.
   const { [MIGRATION_URL_VARIABLE]: _migrationUrl, ...inherited } = process.env;
-  const childEnv: NodeJS.ProcessEnv = {
-    ...inherited,
-    DATABASE_URL: databaseUrl,
-    GATEHOUSE_SECRET: secret,
-    NEXTAUTH_URL: publicUrl,
-    PORT: String(env.PORT),
-    HOST: env.HOST,
-  };
+  const childEnv = childEnvironment(inherited, { databaseUrl, secret, publicUrl, port: env.PORT, host: env.HOST });
   say('queue', env.REDIS_URL ? `Redis at ${redactUrl(env.REDIS_URL)}` : 'BullMQ PostgreSQL backend (no REDIS_URL)');
 
   const web = startTsProcess('web', 'scripts/web.ts', childEnv, dev ? ['--dev'] : []);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { checkAppRole } from '@/lib/db/roles';
 import { EnvError, loadEnv, type Env } from '@/lib/env';
+import { publicUrl } from '@/lib/platform/public-url';
 import { deriveSecret } from '@/lib/platform/secret';
 
 const dev = process.argv.includes('--dev');
@@ -36,7 +37,7 @@ process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 // next-auth reads its own variable names; Gatehouse has one secret and one public URL. (Guarded:
 // assigning undefined to process.env stores the string "undefined", which would pass as a secret.)
 if (!process.env.NEXTAUTH_SECRET && env.GATEHOUSE_SECRET) process.env.NEXTAUTH_SECRET = deriveSecret(env.GATEHOUSE_SECRET, 'nextauth-session');
-if (!process.env.NEXTAUTH_URL && env.GATEHOUSE_PUBLIC_URL) process.env.NEXTAUTH_URL = env.GATEHOUSE_PUBLIC_URL;
+if (!process.env.NEXTAUTH_URL) process.env.NEXTAUTH_URL = publicUrl(env);
 
 if (!dev && !process.env.NEXTAUTH_SECRET) fail('GATEHOUSE_SECRET (or NEXTAUTH_SECRET) must be set to sign dashboard sessions');
 if (!dev && !existsSync(path.join(process.cwd(), '.next', 'BUILD_ID'))) fail('no production build found: run `npx next build` first, or pass --dev');

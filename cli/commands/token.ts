@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { readRuntimeInfo } from '@/lib/db/server';
 import { mintAccessToken } from '@/lib/oauth/mint';
+import { publicUrl } from '@/lib/platform/public-url';
 import { MAX_MINTED_TOKEN_TTL_SECONDS } from '@/lib/tokens/config';
 import { UserInputError } from '@/lib/users/tenant';
 import { CliError } from '../run';
@@ -11,12 +13,12 @@ const HELP = `Usage:
 mint  Prints an access token for the user, for scripts and load tests. It is a sign-in of its
       own: \`gatehouse users revoke\` stops it like any other. --ttl defaults to 900 seconds
       (at most ${MAX_MINTED_TOKEN_TTL_SECONDS}); --aud defaults to the gateway, <issuer>/v1.
-      The issuer is GATEHOUSE_PUBLIC_URL, or http://localhost:$PORT.`;
+      The issuer is the public URL of the running \`npm start\` (from its runtime file in
+      the data directory), else GATEHOUSE_PUBLIC_URL, else http://localhost:$PORT.`;
 
+/** The running server's public URL when one runs on this data directory: its tokens must verify there. */
 function issuer(): string {
-  const configured = process.env.GATEHOUSE_PUBLIC_URL;
-  if (configured) return configured.replace(/\/+$/, '');
-  return `http://localhost:${process.env.PORT ?? '3000'}`;
+  return readRuntimeInfo()?.publicUrl ?? publicUrl();
 }
 
 async function mint(args: string[]): Promise<number> {

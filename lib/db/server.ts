@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { appRolePassword, startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { withDatabase } from './connection';
 import { ensureDatabase } from './admin';
@@ -67,15 +68,17 @@ export async function withDatabaseServer<T>(work: (databaseUrl: string) => Promi
 }
 
 /**
- * While `npm start` runs the embedded cluster, it records where in `<dataDir>/runtime.json`, so
- * the CLI can talk to the running cluster instead of trying to start a second one on the same
- * data directory (which PostgreSQL refuses).
+ * While `npm start` runs, it records in `<dataDir>/runtime.json` what the CLI must agree with:
+ * the public URL the server issues tokens as (so `gatehouse token mint` mints for it), and, with
+ * the embedded cluster, where that cluster listens (so the CLI talks to it instead of trying to
+ * start a second one on the same data directory, which PostgreSQL refuses).
  */
 export interface RuntimeInfo {
-  /** The application role's URL (what web and worker use). */
-  databaseUrl: string;
+  /** The application role's URL (what web and worker use); set when start runs the embedded cluster. */
+  databaseUrl?: string;
   /** The superuser's, for `gatehouse db migrate`; the file is mode 0600 like pg-password beside it. */
-  migrationDatabaseUrl: string;
+  migrationDatabaseUrl?: string;
+  publicUrl: string;
   pid: number;
 }
 
@@ -92,13 +95,23 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
+const runtimeInfoSchema = z.object({
+  databaseUrl: z.string().min(1).optional(),
+  migrationDatabaseUrl: z.string().min(1).optional(),
+  publicUrl: z.string().min(1),
+  pid: z.number().int().positive(),
+});
+
+/** The running `npm start`'s record, or null when none runs (no file, a stale one, or one from an older version). */
 export function readRuntimeInfo(): RuntimeInfo | null {
+  let content: unknown;
   try {
-    const info = JSON.parse(readFileSync(runtimeFile(), 'utf8')) as RuntimeInfo;
-    return processIsAlive(info.pid) ? info : null;
+    content = JSON.parse(readFileSync(runtimeFile(), 'utf8'));
   } catch {
     return null;
   }
+  const parsed = runtimeInfoSchema.safeParse(content);
+  return parsed.success && processIsAlive(parsed.data.pid) ? parsed.data : null;
 }
 
 export async function writeRuntimeInfo(info: RuntimeInfo): Promise<void> {
@@ -115,6 +128,7 @@ export async function removeRuntimeInfo(): Promise<void> {
  */
 export async function withAnyDatabase<T>(work: (databaseUrl: string) => Promise<T>, purpose: DatabasePurpose = 'app'): Promise<T> {
   const running = process.env.DATABASE_URL ? null : readRuntimeInfo();
-  if (running) return work(purpose === 'app' ? running.databaseUrl : running.migrationDatabaseUrl);
+  const url = purpose === 'app' ? running?.databaseUrl : running?.migrationDatabaseUrl;
+  if (url) return work(url);
   return withDatabaseServer(work, purpose);
 }

@@ -1,6 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, pool } from '@/lib/db/client';
+import { writeRuntimeInfo } from '@/lib/db/server';
 import { keysCommand } from '@/cli/commands/keys';
 import { tokenCommand } from '@/cli/commands/token';
 import { setRevocationCacheTtl } from '@/lib/tokens/revocation';
@@ -11,6 +16,8 @@ import type { UserIdentity } from './identity';
 import { configureTestEnvironment, createTestUser } from './test-harness';
 
 let user: UserIdentity;
+/** Never revoked, unlike `user`. */
+let other: UserIdentity;
 
 /** Runs a CLI command and returns what it printed. */
 async function run(command: (args: string[]) => Promise<number>, args: string[]): Promise<{ code: number; output: string }> {
@@ -28,6 +35,7 @@ beforeAll(async () => {
   configureTestEnvironment();
   setRevocationCacheTtl(0);
   user = await createTestUser(['finance']);
+  other = await createTestUser(['member']);
 });
 
 afterAll(async () => {
@@ -48,6 +56,33 @@ describe('gatehouse token mint', () => {
 
     await revokeUser(user.email, { call_source: 'cli' });
     await expect(verifyAccessToken(output.trim(), { audience: 'https://gw.example.com/v1' })).rejects.toMatchObject({ reason: 'user_disabled' });
+  });
+
+  it('mints for the public URL of the running server, read from its runtime file, else the environment', async () => {
+    const previousDataDir = process.env.GATEHOUSE_DATA_DIR;
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-runtime-'));
+    process.env.GATEHOUSE_DATA_DIR = dataDir;
+    process.env.GATEHOUSE_PUBLIC_URL = 'https://from-env.example';
+    const issued = async () => {
+      const { output } = await run(tokenCommand, ['mint', '--email', other.email]);
+      return decodeJwt(output.trim());
+    };
+    try {
+      expect(await issued()).toMatchObject({ iss: 'https://from-env.example', aud: 'https://from-env.example/v1' });
+
+      // This process stands in for the running `npm start` (its pid is what makes the file current).
+      await writeRuntimeInfo({ publicUrl: 'https://gatehouse.corp.example', pid: process.pid });
+      expect(await issued()).toMatchObject({ iss: 'https://gatehouse.corp.example', aud: 'https://gatehouse.corp.example/v1' });
+
+      // A file left behind by a server that is gone is not believed.
+      await writeFile(path.join(dataDir, 'runtime.json'), JSON.stringify({ publicUrl: 'https://stale.example', pid: 2 ** 22 + 1 }));
+      expect(await issued()).toMatchObject({ iss: 'https://from-env.example' });
+    } finally {
+      delete process.env.GATEHOUSE_PUBLIC_URL;
+      if (previousDataDir === undefined) delete process.env.GATEHOUSE_DATA_DIR;
+      else process.env.GATEHOUSE_DATA_DIR = previousDataDir;
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('explains bad arguments', async () => {

@@ -1,25 +1,20 @@
+import { publicUrl } from '@/lib/platform/public-url';
+
 /**
- * The issuer identifier: GATEHOUSE_PUBLIC_URL when set (what users and clients know Gatehouse
- * as, behind any proxy), else the origin the request was addressed to (development, tests).
- * The Host header is preferred to request.url because Next rebuilds request.url from its own
- * configured hostname, which need not be the one the client used.
+ * The issuer identifier: the configured public URL (GATEHOUSE_PUBLIC_URL, else
+ * http://localhost:$PORT). It deliberately takes no request: a Host or X-Forwarded-Host header
+ * is the client's to choose, and an issuer that followed it would let anyone obtain tokens and
+ * discovery documents naming an origin of their choice.
  */
-export function issuerFor(request: Request): string {
-  const configured = process.env.GATEHOUSE_PUBLIC_URL;
-  if (configured) return configured.replace(/\/+$/, '');
-  const url = new URL(request.url);
-  const host = request.headers.get('host');
-  if (!host) return url.origin;
-  try {
-    const origin = new URL(`${url.protocol}//${host}`).origin;
-    return origin === 'null' ? url.origin : origin;
-  } catch {
-    return url.origin;
-  }
+export function configuredIssuer(): string {
+  return publicUrl();
 }
 
-/** The audience of tokens for the Anthropic-compatible gateway, and the default one. */
-export function gatewayAudience(issuer: string): string {
+/**
+ * The audience of tokens for the Anthropic-compatible gateway, and the default one: `<issuer>/v1`.
+ * Without an argument, for the configured issuer (what every gateway endpoint checks tokens against).
+ */
+export function gatewayAudience(issuer: string = configuredIssuer()): string {
   return `${issuer}/v1`;
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OAuthError } from './errors';
-import { issuerFor } from './issuer';
+import { configuredIssuer, gatewayAudience } from './issuer';
 import { verifyPkce, s256 } from './pkce';
 import { redirectUriMatches, redirectUriProblem } from './redirect-uris';
 import { resolveAudience } from './resource';
@@ -21,13 +21,20 @@ afterEach(() => {
 });
 
 describe('issuer', () => {
-  it('is GATEHOUSE_PUBLIC_URL when set, else the origin the client addressed', () => {
-    const request = new Request('http://localhost:3000/oauth/token', { headers: { host: '127.0.0.1:4000' } });
-    expect(issuerFor(request)).toBe('http://127.0.0.1:4000');
-    expect(issuerFor(new Request('http://localhost:3000/x'))).toBe('http://localhost:3000');
-    expect(issuerFor(new Request('http://localhost:3000/x', { headers: { host: 'bad host/evil' } }))).toBe('http://localhost:3000');
+  afterEach(() => {
+    delete process.env.PORT;
+  });
+
+  it('is GATEHOUSE_PUBLIC_URL when set, else http://localhost:$PORT, and never the request host', () => {
+    delete process.env.PORT;
+    expect(configuredIssuer()).toBe('http://localhost:3000');
+    process.env.PORT = '4100';
+    expect(configuredIssuer()).toBe('http://localhost:4100');
+    expect(gatewayAudience()).toBe('http://localhost:4100/v1');
     process.env.GATEHOUSE_PUBLIC_URL = 'https://gw.example.com/';
-    expect(issuerFor(request)).toBe('https://gw.example.com');
+    expect(configuredIssuer()).toBe('https://gw.example.com');
+    expect(gatewayAudience()).toBe('https://gw.example.com/v1');
+    expect(gatewayAudience('https://other.example')).toBe('https://other.example/v1');
   });
 });
 

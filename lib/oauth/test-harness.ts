@@ -20,9 +20,18 @@ export function configureTestEnvironment(): void {
   const runSecret = (purpose: string) => createHash('sha256').update(`${purpose}:${process.env.DATABASE_URL}`).digest('base64url');
   process.env.GATEHOUSE_SECRET ||= runSecret('gatehouse');
   process.env.NEXTAUTH_SECRET ||= runSecret('nextauth');
-  // The issuer must follow the random test port, and session cookies must be the http ones.
+  // Session cookies must be the http ones; the public URL is the test server's (servePublicly).
   delete process.env.GATEHOUSE_PUBLIC_URL;
   delete process.env.NEXTAUTH_URL;
+}
+
+/**
+ * Makes a loopback test server the installation's public URL, as GATEHOUSE_PUBLIC_URL does in
+ * production: the issuer and every audience are built from it (never from a request's Host).
+ */
+export function servePublicly(url: string): string {
+  process.env.GATEHOUSE_PUBLIC_URL = url;
+  return url;
 }
 
 export interface TestServer {
@@ -34,7 +43,7 @@ export async function startOAuthServer(): Promise<TestServer> {
   const server: Server = createServer((req, res) => {
     void serveWithWebHandler(req, res, (request) => routeOAuth(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
   });
-  const url = await listenOnLoopback(server);
+  const url = servePublicly(await listenOnLoopback(server));
   return {
     url,
     close: () =>

@@ -7,6 +7,33 @@ export interface ManagedProcess {
   exited: Promise<number | null>;
 }
 
+/** What `npm start` has settled by the time it starts the web server and the worker. */
+export interface ChildSettings {
+  databaseUrl: string;
+  secret: string;
+  /** The one public URL (lib/platform/public-url): issuer, audiences, next-auth's URL. */
+  publicUrl: string;
+  port: number;
+  host: string;
+}
+
+/**
+ * The environment of the web and worker processes: the parent's, with what start settled made
+ * explicit, so every process (and the CLI, through the runtime file) agrees on one public URL
+ * instead of each deriving its own.
+ */
+export function childEnvironment(parent: NodeJS.ProcessEnv, settings: ChildSettings): NodeJS.ProcessEnv {
+  return {
+    ...parent,
+    DATABASE_URL: settings.databaseUrl,
+    GATEHOUSE_SECRET: settings.secret,
+    GATEHOUSE_PUBLIC_URL: settings.publicUrl,
+    NEXTAUTH_URL: settings.publicUrl,
+    PORT: String(settings.port),
+    HOST: settings.host,
+  };
+}
+
 /** Starts a TypeScript entry point under tsx as a child that shares our stdout/stderr. */
 export function startTsProcess(name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = []): ManagedProcess {
   const root = process.cwd();

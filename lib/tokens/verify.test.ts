@@ -3,7 +3,7 @@ import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, db } from '@/lib/db/client';
-import { configureTestEnvironment, createTestUser } from '@/lib/oauth/test-harness';
+import { configureTestEnvironment, createTestUser, servePublicly } from '@/lib/oauth/test-harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { AccessTokenError, type AccessTokenFailure } from './errors';
 import { decryptPrivateKey } from './key-encryption';
@@ -33,9 +33,9 @@ async function sessionFor(identity: UserIdentity): Promise<string> {
   return session.id;
 }
 
-async function mint(identity: UserIdentity, overrides: { audience?: string; ttlSeconds?: number; now?: Date } = {}) {
+async function mint(identity: UserIdentity, overrides: { issuer?: string; audience?: string; ttlSeconds?: number; now?: Date } = {}) {
   return signAccessToken({
-    issuer: ISSUER,
+    issuer: overrides.issuer ?? ISSUER,
     subject: identity,
     sessionId: await sessionFor(identity),
     clientId: 'test-client',
@@ -67,6 +67,7 @@ async function foreignToken(kid: string, alg: 'ES256' | 'RS256' = 'ES256'): Prom
 
 beforeAll(async () => {
   configureTestEnvironment();
+  servePublicly(ISSUER);
   user = await createTestUser(['member'], 'research');
 });
 
@@ -111,7 +112,22 @@ describe('verifyAccessToken', () => {
     expect(await refusal(minted.token)).toBe('wrong_audience');
     await expect(verifyAccessToken(minted.token, { audience: [AUDIENCE, `${ISSUER}/mcp/github`] })).resolves.toBeTruthy();
     await expect(verifyAccessToken(minted.token, { audience: { origin: ISSUER } })).resolves.toBeTruthy();
-    await expect(verifyAccessToken(minted.token, { audience: `${ISSUER}/mcp/github`, issuer: 'https://other.example' })).rejects.toMatchObject({ reason: 'wrong_audience' });
+    await expect(verifyAccessToken(minted.token, { audience: `${ISSUER}/mcp/github`, issuer: 'https://other.example' })).rejects.toMatchObject({ reason: 'wrong_issuer' });
+  });
+
+  it('refuses a token another issuer signed with our key, even for the audience asked for', async () => {
+    // What a Host-following issuer used to mint: iss and aud naming an origin the caller chose.
+    const evil = await mint(user, { issuer: 'http://evil.example', audience: 'http://evil.example/v1' });
+    expect(await refusal(evil.token, 'http://evil.example/v1')).toBe('wrong_issuer');
+    const foreignIssuer = await mint(user, { issuer: 'http://evil.example', audience: AUDIENCE });
+    expect(await refusal(foreignIssuer.token)).toBe('wrong_issuer');
+    // Only the configured public URL counts.
+    servePublicly('http://evil.example');
+    try {
+      await expect(verifyAccessToken(evil.token, { audience: 'http://evil.example/v1' })).resolves.toBeTruthy();
+    } finally {
+      servePublicly(ISSUER);
+    }
   });
 
   it('refuses expired tokens', async () => {

@@ -1,4 +1,5 @@
 import { compactVerify, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type ProtectedHeaderParameters } from 'jose';
+import { publicUrl } from '@/lib/platform/public-url';
 import { accessTokenClaimsSchema, principalFromClaims, type AccessTokenClaims, type Principal } from './claims';
 import { ACCESS_TOKEN_TYPE, SIGNING_ALGORITHM } from './config';
 import { AccessTokenError } from './errors';
@@ -13,7 +14,7 @@ export type AudienceMatcher = string | readonly string[] | { origin: string };
 
 export interface VerifyAccessTokenOptions {
   audience: AudienceMatcher;
-  /** When set, the token's `iss` must equal it. */
+  /** What the token's `iss` must equal: the configured public URL unless another is given. */
   issuer?: string;
   /** The time to judge expiry by; defaults to now. */
   now?: Date;
@@ -72,8 +73,10 @@ function parseClaims(payload: unknown): AccessTokenClaims {
 
 /**
  * The one access-token verifier: every resource server (gateway, MCP proxy, userinfo, managed
- * settings) calls this. Checks algorithm, key, signature, expiry, audience, then the revocation
- * view (disabled users, revoked sessions). Throws AccessTokenError with the reason.
+ * settings) calls this. Checks algorithm, key, signature, expiry, issuer (always: by default the
+ * configured public URL, so a token minted for another origin is refused whatever Host a request
+ * names), audience, then the revocation view (disabled users, revoked sessions). Throws
+ * AccessTokenError with the reason.
  */
 export async function verifyAccessToken(token: string | null | undefined, options: VerifyAccessTokenOptions): Promise<Principal> {
   if (!token) throw new AccessTokenError('missing');
@@ -91,7 +94,7 @@ export async function verifyAccessToken(token: string | null | undefined, option
   } catch (error) {
     mapJoseError(error);
   }
-  if (options.issuer !== undefined && claims.iss !== options.issuer) throw new AccessTokenError('wrong_audience', 'the access token was issued by a different Gatehouse');
+  if (claims.iss !== (options.issuer ?? publicUrl())) throw new AccessTokenError('wrong_issuer');
   if (!audienceMatches(claims.aud, options.audience)) throw new AccessTokenError('wrong_audience');
   const view = await revocationView();
   if (view.disabledUsers.has(claims.sub)) throw new AccessTokenError('user_disabled');

@@ -2,7 +2,7 @@ import type { ConfigSnapshot } from '@/lib/config';
 import type { GatewayCaller } from '@/lib/gateway/contracts';
 import { anthropicError } from '@/lib/gateway/errors';
 import { callRecord, countRejectedToken, recordPolicyDecision, type CallRecord } from '@/lib/gateway/evidence';
-import { gatewayAudience, issuerFor } from '@/lib/oauth/issuer';
+import { gatewayAudience } from '@/lib/oauth/issuer';
 import { AccessTokenError, anthropicAuthenticationError, bearerToken, type Principal } from '@/lib/tokens';
 import { tenantSlug } from '@/lib/users/tenant';
 import type { CanonicalHeaders } from './headers';
@@ -48,7 +48,7 @@ export async function authenticateCaller(request: Request, headers: CanonicalHea
   const token = tokenOf(request);
   let principal: Principal;
   try {
-    principal = await verifyGatewayToken(token, gatewayAudience(issuerFor(request)));
+    principal = await verifyGatewayToken(token, gatewayAudience());
   } catch (error) {
     if (!(error instanceof AccessTokenError)) throw error;
     await countRejectedToken(request, token, error, headers.traceId);

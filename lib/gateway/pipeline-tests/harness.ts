@@ -16,7 +16,7 @@ import { matchDataPlane, pathOf } from '@/lib/http/data-plane';
 import { serveWithWebHandler, type WebHandler } from '@/lib/http/node-adapter';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
-import { configureTestEnvironment } from '@/lib/oauth/test-harness';
+import { configureTestEnvironment, servePublicly } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
 
 export interface GatewayHarness {
@@ -48,7 +48,7 @@ export async function startGateway(yaml: string, name: string, handler?: WebHand
     }
     void serveWithWebHandler(req, res, serve);
   });
-  const url = await listenOnLoopback(server);
+  const url = servePublicly(await listenOnLoopback(server));
 
   return {
     url,

@@ -11,7 +11,7 @@ import { AUTHORIZATION_CODE_GRANT } from '../grants';
 import { consentPage } from '../html/consent';
 import { errorPage } from '../html/layout';
 import type { UserIdentity } from '../identity';
-import { issuerFor } from '../issuer';
+import { configuredIssuer } from '../issuer';
 import { isValidS256Challenge } from '../pkce';
 import { matchRedirectUri } from '../redirect-uris';
 import { resolveAudience } from '../resource';
@@ -133,7 +133,7 @@ async function parseRequest(url: URL, issuer: string): Promise<AuthorizationRequ
  */
 export async function handleAuthorize(request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const issuer = issuerFor(request);
+  const issuer = configuredIssuer();
   const parsed = await parseRequest(url, issuer);
   if (parsed instanceof Response) return parsed;
 

@@ -5,7 +5,7 @@ import { oauthSettings } from '../config';
 import { cleanSurface, createDeviceAuthorization, formatUserCode } from '../device';
 import { NO_STORE, OAuthError } from '../errors';
 import { DEVICE_CODE_GRANT } from '../grants';
-import { endpointsFor, issuerFor } from '../issuer';
+import { configuredIssuer, endpointsFor } from '../issuer';
 import { hitRateLimit } from '../rate-limit';
 import { resolveAudience } from '../resource';
 import { formatScope, parseScope } from '../scopes';
@@ -26,7 +26,7 @@ export async function handleDeviceAuthorization(request: Request): Promise<Respo
       if (!limit.allowed) throw new OAuthError('slow_down', 'too many sign-in requests from this address; wait a minute', { status: 429, headers: { 'retry-after': String(limit.retryAfterSeconds) } });
       const client = await authenticateClient(readClientCredentials(request, form));
       if (client && !clientAllowsGrant(client, DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'this client may not use the device grant');
-      const issuer = issuerFor(request);
+      const issuer = configuredIssuer();
       const codes = await createDeviceAuthorization({
         client,
         surface: cleanSurface(form.get('surface')),

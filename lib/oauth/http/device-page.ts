@@ -7,7 +7,7 @@ import { decideDeviceAuthorization, findPendingDeviceAuthorization, formatUserCo
 import { deviceConfirmPage, deviceEntryPage, deviceResultPage } from '../html/device';
 import { errorPage } from '../html/layout';
 import type { UserIdentity } from '../identity';
-import { issuerFor } from '../issuer';
+import { configuredIssuer } from '../issuer';
 import { hitRateLimit } from '../rate-limit';
 import { readForm } from './body';
 
@@ -74,7 +74,7 @@ export async function handleDevicePage(request: Request): Promise<Response> {
   if (!user) {
     return new Response(null, { status: 302, headers: { location: signInPath(`${url.pathname}${url.search}`), 'cache-control': 'no-store' } });
   }
-  const issuer = issuerFor(request);
+  const issuer = configuredIssuer();
   if (request.method === 'POST') return decide(request, user, issuer);
   const typed = url.searchParams.get('user_code');
   return typed ? showCode(request, user, issuer, typed) : deviceEntryPage();

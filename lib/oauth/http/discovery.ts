@@ -1,21 +1,29 @@
 import { publishedJwks } from '@/lib/tokens/signing-keys';
-import { issuerFor } from '../issuer';
+import { configuredIssuer } from '../issuer';
 import { authorizationServerMetadata, openIdConfiguration } from '../metadata';
 import { withCors } from './cors';
 
-// Short caching: the issuer follows the request origin when GATEHOUSE_PUBLIC_URL is unset.
-const CACHE = 'public, max-age=300';
+/**
+ * The metadata documents are built from the configured issuer alone, so no request header can
+ * change them. They are still never stored by any cache: `Vary: Host` would add nothing (the
+ * host is already part of every cache key, and it is not the header a poisoned cache would
+ * miss), while `no-store` guarantees no cache anywhere keeps serving an issuer other than the one
+ * configured now, for example just after GATEHOUSE_PUBLIC_URL changed. Building them costs no
+ * I/O, and clients fetch them once per sign-in.
+ */
+const METADATA_CACHE = 'no-store';
 
-export async function handleAuthorizationServerMetadata(request: Request): Promise<Response> {
-  return withCors(Response.json(authorizationServerMetadata(issuerFor(request)), { headers: { 'cache-control': CACHE } }));
+export async function handleAuthorizationServerMetadata(): Promise<Response> {
+  return withCors(Response.json(authorizationServerMetadata(configuredIssuer()), { headers: { 'cache-control': METADATA_CACHE } }));
 }
 
-export async function handleOpenIdConfiguration(request: Request): Promise<Response> {
-  return withCors(Response.json(openIdConfiguration(issuerFor(request)), { headers: { 'cache-control': CACHE } }));
+export async function handleOpenIdConfiguration(): Promise<Response> {
+  return withCors(Response.json(openIdConfiguration(configuredIssuer()), { headers: { 'cache-control': METADATA_CACHE } }));
 }
 
 export async function handleJwks(): Promise<Response> {
   const jwks = await publishedJwks();
-  // Shorter than the metadata: a client meeting a new kid after a rotation refetches soon.
+  // The key set is the same whatever the host (keys come from the database), so it may be shared;
+  // shorter than a typical metadata cache so a client meeting a new kid after a rotation refetches soon.
   return withCors(Response.json(jwks, { headers: { 'cache-control': 'public, max-age=60', 'content-type': 'application/jwk-set+json' } }));
 }

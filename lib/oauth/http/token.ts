@@ -7,7 +7,7 @@ import { pollDeviceAuthorization } from '../device';
 import { NO_STORE, OAuthError } from '../errors';
 import { AUTHORIZATION_CODE_GRANT, DEVICE_CODE_GRANT, isSupportedGrantType, REFRESH_TOKEN_GRANT, type GrantType } from '../grants';
 import { countOAuthRefusal } from '../audit';
-import { issuerFor } from '../issuer';
+import { configuredIssuer } from '../issuer';
 import { RefreshRefusedError, refreshSignIn, type TokenResponseBody } from '../sessions';
 import { readForm, single } from './body';
 import { withCors } from './cors';
@@ -28,7 +28,7 @@ async function grant(request: Request, form: URLSearchParams): Promise<TokenResp
   if (!isSupportedGrantType(grantType)) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported`);
   const client = await authenticateClient(readClientCredentials(request, form));
   checkGrantAllowed(client, grantType);
-  const issuer = issuerFor(request);
+  const issuer = configuredIssuer();
 
   switch (grantType) {
     case AUTHORIZATION_CODE_GRANT: {

@@ -2,12 +2,12 @@ import { AccessTokenError } from '@/lib/tokens/errors';
 import { bearerChallengeResponse, bearerToken } from '@/lib/tokens/responses';
 import { verifyAccessToken } from '@/lib/tokens/verify';
 import { loadUserIdentity } from '../identity';
-import { issuerFor } from '../issuer';
+import { configuredIssuer } from '../issuer';
 import { withCors } from './cors';
 
 /** GET/POST /oauth/userinfo (OIDC Core §5.3): claims about the token's user, per its scopes. */
 export async function handleUserinfo(request: Request): Promise<Response> {
-  const issuer = issuerFor(request);
+  const issuer = configuredIssuer();
   try {
     // Any token this issuer minted for its own resources will do; the openid scope is what counts.
     const principal = await verifyAccessToken(bearerToken(request), { audience: { origin: new URL(issuer).origin }, issuer });
