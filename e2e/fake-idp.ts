@@ -14,7 +14,8 @@ export interface FakeIdentity {
   name: string;
   department?: string;
   groups: string[];
-  email_verified?: boolean;
+  /** Sent as is; true when left out, and null leaves the claim out of the id_token (as some IdPs do). */
+  email_verified?: boolean | null;
 }
 
 export interface FakeIdp {
@@ -64,8 +65,8 @@ export async function startFakeIdp(options: { clientId: string; clientSecret: st
   let issuer = '';
 
   async function idToken(code: PendingCode, key: CryptoKey): Promise<string> {
-    const { sub, ...claims } = code.identity;
-    return new SignJWT({ ...claims, email_verified: code.identity.email_verified ?? true, ...(code.nonce ? { nonce: code.nonce } : {}) })
+    const { sub, email_verified: verified, ...claims } = code.identity;
+    return new SignJWT({ ...claims, ...(verified === null ? {} : { email_verified: verified ?? true }), ...(code.nonce ? { nonce: code.nonce } : {}) })
       .setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' })
       .setIssuer(issuer)
       .setSubject(sub)

@@ -81,6 +81,48 @@ describe('single sign-on', () => {
     await admin.context().close();
   });
 
+  it('keeps the IdP account on the same user when the IdP changes the address', async () => {
+    const renamed = `grace.hopper.${suffix}@idp.example`;
+    await signInThroughIdp({ ...grace, email: renamed });
+    await browsing.page.waitForURL((url) => url.pathname === '/');
+    const admin = await adminPage();
+    const cells = await userRowCells(admin, renamed);
+    expect(cells.slice(0, 3)).toEqual([renamed, 'Grace Hopper', 'research']);
+    expect(await admin.getByRole('row').filter({ hasText: grace.email }).count()).toBe(0);
+    await admin.context().close();
+
+    // And back: still the one user.
+    await browsing.page.context().clearCookies();
+    await signInThroughIdp(grace);
+    await browsing.page.waitForURL((url) => url.pathname === '/');
+  });
+
+  it('refuses an address the IdP does not say it verified', async () => {
+    await signInThroughIdp({ ...grace, sub: `unverified-${suffix}`, email: `unverified.${suffix}@idp.example`, email_verified: null });
+    await browsing.page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('error') === 'sso_email_unverified');
+    expect(await browsing.page.locator('#signin-error').textContent()).toBe('Your identity provider has not verified your email address');
+  });
+
+  it('does not sign in to a password account through an IdP that has the same address', async () => {
+    const email = `lin.${suffix}@idp.example`;
+    const admin = await adminPage();
+    await admin.goto('/users');
+    const addUser = admin.getByRole('form', { name: 'Add user' });
+    await addUser.getByLabel('Email', { exact: true }).fill(email);
+    await addUser.getByLabel('Name', { exact: true }).fill('Lin Password');
+    await addUser.getByRole('button', { name: 'Create user' }).click();
+    await addUser.getByLabel('Generated password').waitFor();
+    await admin.context().close();
+
+    await signInThroughIdp({ ...grace, sub: `lin-${suffix}`, email, name: 'Lin at the IdP', groups: ['gatehouse-security'] });
+    await browsing.page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('error') === 'sso_account_exists');
+    expect(await browsing.page.locator('#signin-error').textContent()).toContain('Ask a Gatehouse administrator to link it');
+    const check = await adminPage();
+    expect((await userRowCells(check, email)).slice(0, 2)).toEqual([email, 'Lin Password']);
+    expect(await roleBadges(check, email)).toEqual(['member']);
+    await check.context().close();
+  });
+
   it('refuses a disabled account and an email domain the provider does not allow', async () => {
     const admin = await adminPage();
     await admin.goto('/users');

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { linkSsoIdentity } from '@/lib/auth/sso-identities';
 import { UserInputError } from '@/lib/users/tenant';
 import { revokeUser } from '@/lib/users/revoke';
 import { createUser, listUsers, type UserSummary } from '@/lib/users/users';
@@ -9,13 +10,18 @@ const HELP = `Usage:
   gatehouse users create --email EMAIL --name NAME [--department DEPT] [--role ROLE ...] [--password PASSWORD]
   gatehouse users list [--json]
   gatehouse users revoke --email EMAIL
+  gatehouse users link-sso --email EMAIL --provider ID --issuer ISSUER --subject SUBJECT
 
 create  Adds a local account. --role may repeat (default: member); built-in roles are
         admin, security, finance, author and member. Without --password a password is
         generated and printed once.
 list    Prints every user with department, roles, status and last sign-in.
 revoke  Disables the account and ends all its sessions in one update: the next token refresh
-        fails and existing access tokens are refused within seconds.`;
+        fails and existing access tokens are refused within seconds.
+link-sso  Lets an existing account sign in through single sign-on: binds the identity-provider
+        account (issuer and subject) to it. Single sign-on never takes over an existing account
+        by its email address; when it refuses one, the auth.sign_in event in the audit log
+        carries this command, filled in. A password, if the account has one, keeps working.`;
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
@@ -67,6 +73,15 @@ async function revoke(args: string[]): Promise<number> {
   return 0;
 }
 
+async function linkSso(args: string[]): Promise<number> {
+  const { values } = parse(args, { email: { type: 'string' }, provider: { type: 'string' }, issuer: { type: 'string' }, subject: { type: 'string' } });
+  for (const name of ['email', 'provider', 'issuer', 'subject'] as const) if (!values[name]) throw new CliError(`--${name} is required`, 2);
+  const input = { email: String(values.email), providerId: String(values.provider), issuer: String(values.issuer), subject: String(values.subject) };
+  const linked = await withCliDatabase(() => linkSsoIdentity(input, { call_source: 'cli' })).catch(asCliError);
+  console.log(`linked ${linked.email} to ${input.subject} at ${input.issuer}: single sign-on through ${input.providerId} now signs in as this account`);
+  return 0;
+}
+
 async function list(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
   const users = await withCliDatabase(listUsers);
@@ -83,5 +98,6 @@ export async function usersCommand(args: string[]): Promise<number> {
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
   if (sub === 'revoke') return revoke(rest);
+  if (sub === 'link-sso') return linkSso(rest);
   throw new CliError(`unknown users command "${sub}" (try gatehouse users --help)`, 2);
 }

@@ -47,7 +47,6 @@ const columns: ColumnDef<ManagedUserRow>[] = [
     cell: ({ row }) => (
       <span className="flex gap-1">
         <Badge tone={row.original.status === 'active' ? 'green' : 'slate'}>{row.original.status}</Badge>
-        {row.original.locked ? <Badge tone="amber">locked</Badge> : null}
       </span>
     ),
   },

@@ -18,7 +18,6 @@ import { bindingLabel } from '@/lib/rbac/labels';
 export interface ManagedUserRow extends ListedUser {
   /** ISO timestamp, or null if the user never signed in. */
   lastSignInAt: string | null;
-  locked: boolean;
   /** Users created by SSO have no password: they can only sign in through their IdP. */
   hasPassword: boolean;
 }
@@ -42,11 +41,10 @@ export interface ManagedUserDetail extends ManagedUserRow {
   canManageBindings: boolean;
 }
 
-function toRow(user: UserWithRoles, now: Date): ManagedUserRow {
+function toRow(user: UserWithRoles): ManagedUserRow {
   return {
     ...listedUser(user, user.department?.name ?? null),
     lastSignInAt: user.lastSignInAt?.toISOString() ?? null,
-    locked: user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime(),
     hasPassword: user.passwordHash !== null,
   };
 }
@@ -58,20 +56,20 @@ async function findTenantUser(actor: AdminActor, userId: string): Promise<UserWi
 }
 
 /** The users the viewer may see: everyone with tenant-wide users.read, else their departments' users. */
-export async function listManagedUsers(actor: AdminActor, now = new Date()): Promise<ManagedUserRow[]> {
+export async function listManagedUsers(actor: AdminActor): Promise<ManagedUserRow[]> {
   const scope = await permissionScope(principalOf(actor), 'users.read');
   if (!scope.tenantWide && scope.departmentIds.size === 0) throw new ForbiddenError('users.read');
   const users = await listUsersWithRoles({ tenantId: actor.tenantId, ...(scope.tenantWide ? {} : { departmentId: { in: [...scope.departmentIds] } }) });
-  return users.map((user) => toRow(user, now));
+  return users.map((user) => toRow(user));
 }
 
-export async function getManagedUser(actor: AdminActor, userId: string, now = new Date()): Promise<ManagedUserDetail> {
+export async function getManagedUser(actor: AdminActor, userId: string): Promise<ManagedUserDetail> {
   const user = await findTenantUser(actor, userId);
   const principal = principalOf(actor);
   if (!(await authorize(principal, 'users.read', { departmentId: user.departmentId }))) throw new ForbiddenError('users.read', user.departmentId);
   const canManage = await canManageUser(actor, user);
   return {
-    ...toRow(user, now),
+    ...toRow(user),
     departmentId: user.departmentId,
     createdAt: user.createdAt.toISOString(),
     bindings: user.roleBindings.map((binding) => ({
@@ -169,7 +167,7 @@ export async function updateManagedUser(actor: AdminActor, userId: string, chang
 
 /**
  * Disables a user the way `gatehouse users revoke` does (account off, every sign-in ended), or
- * enables them again (which also lifts a lockout). Nobody disables themselves, and the last
+ * enables them again. Nobody disables themselves, and the last
  * administrator stays.
  */
 export async function setManagedUserStatus(actor: AdminActor, userId: string, status: 'active' | 'disabled'): Promise<void> {
@@ -181,8 +179,8 @@ export async function setManagedUserStatus(actor: AdminActor, userId: string, st
     await assertAdministratorRemains(db(), actor.tenantId, user.id);
     await revokeUser(user.email, changeActorOf(actor));
   } else {
-    if (user.status === 'active' && !user.lockedUntil) return;
-    await db().user.update({ where: { id: user.id }, data: { status: 'active', failedSignIns: 0, lockedUntil: null } });
+    if (user.status === 'active') return;
+    await db().user.update({ where: { id: user.id }, data: { status: 'active' } });
     invalidateRevocationCache();
     await recordAdminChange(actor, 'user.enable', { type: 'user', id: user.id, name: user.email }, { status: 'active', previous_status: user.status });
   }

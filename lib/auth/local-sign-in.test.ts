@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, db, pool } from '@/lib/db/client';
-import { authenticateLocalUser, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './local-sign-in';
+import type { CredentialsConfig } from 'next-auth/providers/credentials';
+import { randomTestIp } from '@/lib/oauth/test-harness';
+import { authenticateLocalUser, type LocalSignInResult } from './local-sign-in';
+import { authOptionsForRequest } from './options';
+import { settleSignInThrottles } from './sign-in-audit';
+import { encodeSignInError, signInErrorMessage } from './sign-in-errors';
+import { ACCOUNT_RULE, ADDRESS_RULE } from './sign-in-throttle';
 import { hashPassword } from './password';
 
 const PASSWORD = 'correct horse battery staple';
@@ -43,7 +49,7 @@ async function createUser(options: { status?: 'active' | 'disabled'; roles?: str
 interface SignInEventRow {
   outcome: string;
   action: string;
-  event: { actor?: { email?: string; user_id?: string }; attributes?: Record<string, string>; call_source?: string };
+  event: { actor?: { email?: string; user_id?: string }; attributes?: Record<string, string | number>; call_source?: string; origin?: { ip?: string } };
 }
 
 async function signInEvents(email: string): Promise<SignInEventRow[]> {
@@ -56,10 +62,32 @@ async function signInEvents(email: string): Promise<SignInEventRow[]> {
   return result.rows;
 }
 
+/** Events of refusals aggregated by a throttle, for one address or account name. */
+async function throttledEvents(subject: string): Promise<SignInEventRow[]> {
+  const result = await pool().query<SignInEventRow>(
+    `SELECT outcome, action, event FROM audit_events
+      WHERE event_type = 'auth.sign_in' AND event->'attributes'->>'reason' = 'throttled' AND event->'attributes'->>'throttled_subject' = $1
+      ORDER BY occurred_at, seq`,
+    [subject],
+  );
+  return result.rows;
+}
+
+/** What the person at the sign-in form sees: the message next-auth carries to the form. */
+function shown(result: LocalSignInResult): string | null {
+  if (result.ok) return 'signed in';
+  return signInErrorMessage(encodeSignInError(result.reason, result.reason === 'throttled' ? result.retryAfterSeconds : undefined));
+}
+
+async function failTimes(times: number, email: string, ip: string): Promise<LocalSignInResult[]> {
+  const results: LocalSignInResult[] = [];
+  for (let attempt = 0; attempt < times; attempt++) results.push(await authenticateLocalUser(email, `wrong ${attempt}`, { ip }));
+  return results;
+}
+
 describe('authenticateLocalUser', () => {
-  it('signs in with the right password, records it, and resets the failure count', async () => {
+  it('signs in with the right password and records it', async () => {
     const user = await createUser({ roles: ['security'], department: 'platform' });
-    await db().user.update({ where: { id: user.id }, data: { failedSignIns: 3 } });
 
     const result = await authenticateLocalUser(`  ${user.email.toUpperCase()} `, PASSWORD, { ip: '203.0.113.7', userAgent: 'vitest' });
 
@@ -68,55 +96,95 @@ describe('authenticateLocalUser', () => {
       user: { id: user.id, email: user.email, name: 'Test User', tenantId, departmentId: user.departmentId, departmentSlug: user.departmentSlug, roles: ['security'] },
     });
     const stored = await db().user.findUniqueOrThrow({ where: { id: user.id } });
-    expect(stored.failedSignIns).toBe(0);
-    expect(stored.lockedUntil).toBeNull();
     expect(stored.lastSignInAt).toBeInstanceOf(Date);
 
     const events = await signInEvents(user.email);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ outcome: 'success', action: 'session.create', event: { call_source: 'dashboard', actor: { user_id: user.id } } });
+    expect(events[0]).toMatchObject({ outcome: 'success', action: 'session.create', event: { call_source: 'dashboard', actor: { user_id: user.id }, origin: { ip: '203.0.113.7' } } });
     expect(events[0]?.event.attributes?.reason).toBe('signed_in');
   });
 
-  it('refuses a wrong password, counts it, and records the failure with its reason', async () => {
+  it('refuses a wrong password and records the failure with its reason', async () => {
     const user = await createUser();
-    expect(await authenticateLocalUser(user.email, 'wrong password')).toEqual({ ok: false, reason: 'invalid_credentials' });
-    expect((await db().user.findUniqueOrThrow({ where: { id: user.id } })).failedSignIns).toBe(1);
+    expect(await authenticateLocalUser(user.email, 'wrong password', { ip: randomTestIp() })).toEqual({ ok: false, reason: 'invalid_credentials' });
     const events = await signInEvents(user.email);
-    expect(events.map((e) => [e.outcome, e.event.attributes?.reason])).toEqual([['failure', 'invalid_credentials']]);
+    expect(events.map((e) => [e.outcome, e.event.attributes?.reason, e.event.attributes?.cause])).toEqual([['failure', 'invalid_credentials', 'wrong_password']]);
   });
 
-  it(`locks the account for ${LOCKOUT_MINUTES} minutes after ${MAX_FAILED_SIGN_INS} consecutive failures`, async () => {
-    const user = await createUser();
-    for (let attempt = 1; attempt < MAX_FAILED_SIGN_INS; attempt++) {
-      expect(await authenticateLocalUser(user.email, `wrong ${attempt}`)).toEqual({ ok: false, reason: 'invalid_credentials' });
-    }
-    const before = Date.now();
-    const locking = await authenticateLocalUser(user.email, 'wrong again');
-    expect(locking).toMatchObject({ ok: false, reason: 'locked' });
-    const lockedUntil = (locking as { lockedUntil: Date }).lockedUntil.getTime();
-    expect(lockedUntil).toBeGreaterThan(before + (LOCKOUT_MINUTES - 1) * 60_000);
-    expect(lockedUntil).toBeLessThanOrEqual(Date.now() + LOCKOUT_MINUTES * 60_000 + 1_000);
+  it('throttles an address the same way whether the email exists or not, and never says which', { timeout: 120_000 }, async () => {
+    const known = await createUser();
+    const unknown = `nobody-${randomUUID()}@example.test`;
+    const [knownAddress, unknownAddress] = [randomTestIp(), randomTestIp()];
 
-    // While locked even the right password is refused, and the attempt is recorded as denied.
-    expect(await authenticateLocalUser(user.email, PASSWORD)).toMatchObject({ ok: false, reason: 'locked' });
-    const events = await signInEvents(user.email);
-    expect(events.at(-1)).toMatchObject({ outcome: 'denied', event: { attributes: { reason: 'locked' } } });
+    const knownResults = await failTimes(ADDRESS_RULE.failures, known.email, knownAddress);
+    const unknownResults = await failTimes(ADDRESS_RULE.failures, unknown, unknownAddress);
+    expect(knownResults).toEqual(unknownResults);
+    expect(new Set(knownResults.map(shown))).toEqual(new Set(['Email or password is incorrect']));
 
-    // Once the lock has expired, the right password works and the slate is clean.
-    await db().user.update({ where: { id: user.id }, data: { lockedUntil: new Date(Date.now() - 1_000) } });
-    expect(await authenticateLocalUser(user.email, PASSWORD)).toMatchObject({ ok: true });
-    const stored = await db().user.findUniqueOrThrow({ where: { id: user.id } });
-    expect(stored.failedSignIns).toBe(0);
-    expect(stored.lockedUntil).toBeNull();
+    // The next attempt is refused before any check, with the same answer for both; even the
+    // right password does not get through from that address meanwhile.
+    const knownThrottled = await authenticateLocalUser(known.email, PASSWORD, { ip: knownAddress });
+    const unknownThrottled = await authenticateLocalUser(unknown, PASSWORD, { ip: unknownAddress });
+    expect(knownThrottled).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(unknownThrottled).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(shown(knownThrottled)).toBe(shown(unknownThrottled));
+    expect(shown(knownThrottled)).toMatch(/^Too many sign-in attempts — try again in \d+ minutes?$/);
+    expect(shown(knownThrottled)).not.toMatch(/account/i);
+    expect(encodeSignInError('throttled', (knownThrottled as { retryAfterSeconds: number }).retryAfterSeconds)).toBe(
+      encodeSignInError('throttled', (unknownThrottled as { retryAfterSeconds: number }).retryAfterSeconds),
+    );
   });
 
-  it('counts concurrent failures exactly, so parallel guessing cannot skip the lock', async () => {
-    const user = await createUser();
-    const results = await Promise.all(Array.from({ length: MAX_FAILED_SIGN_INS }, (_, i) => authenticateLocalUser(user.email, `parallel ${i}`)));
-    expect(results.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(1);
-    const stored = await db().user.findUniqueOrThrow({ where: { id: user.id } });
-    expect(stored.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+  // Forty real password checks (scrypt) on a shared machine: more time than the default.
+  it('throttles an account name tried from many addresses the same way whether it exists or not', { timeout: 120_000 }, async () => {
+    const known = await createUser();
+    const unknown = `nobody-${randomUUID()}@example.test`;
+    const outcomes = async (email: string) => {
+      // Spread over addresses, each below its own limit: only the account counter can stop this.
+      for (let spent = 0; spent < ACCOUNT_RULE.freeFailures; spent += ADDRESS_RULE.failures - 1) {
+        await failTimes(Math.min(ADDRESS_RULE.failures - 1, ACCOUNT_RULE.freeFailures - spent), email, randomTestIp());
+      }
+      return authenticateLocalUser(email, PASSWORD, { ip: randomTestIp() });
+    };
+    const [knownNext, unknownNext] = await Promise.all([outcomes(known.email), outcomes(unknown)]);
+    expect(knownNext).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: ACCOUNT_RULE.firstDelaySeconds });
+    expect(unknownNext).toEqual(knownNext);
+    // A delay, not a lock: once it has passed, the owner's right password works again.
+    await new Promise((resolve) => setTimeout(resolve, ACCOUNT_RULE.firstDelaySeconds * 1000 + 100));
+    expect(await authenticateLocalUser(known.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: true });
+  });
+
+  it('lets the owner in from another address while one address hammers the account', async () => {
+    const owner = await createUser();
+    const attacker = randomTestIp();
+    const hammered = await failTimes(ADDRESS_RULE.failures * 3, owner.email, attacker);
+    expect(hammered.filter((result) => !result.ok && result.reason === 'throttled')).toHaveLength(ADDRESS_RULE.failures * 2);
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: true });
+    // And the attacker's address is still held back.
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: attacker })).toMatchObject({ ok: false, reason: 'throttled' });
+  });
+
+  it('counts parallel attempts exactly, and records the refusals aggregated instead of one event each', async () => {
+    const email = `burst-${randomUUID()}@example.test`;
+    const address = randomTestIp();
+    const burst = 3 * ADDRESS_RULE.failures;
+    const results = await Promise.all(Array.from({ length: burst }, (_, i) => authenticateLocalUser(email, `parallel ${i}`, { ip: address })));
+    expect(results.filter((r) => !r.ok && r.reason === 'invalid_credentials')).toHaveLength(ADDRESS_RULE.failures);
+    const refused = burst - ADDRESS_RULE.failures;
+    expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(refused);
+
+    // Each checked attempt has its event; the refusals so far are one event, the rest are counted.
+    expect(await signInEvents(email)).toHaveLength(ADDRESS_RULE.failures);
+    const first = await throttledEvents(address);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ outcome: 'denied', event: { origin: { ip: address }, attributes: { throttled_by: 'address', refused_attempts: 1, method: 'password' } } });
+
+    // Housekeeping writes what is left once the minute since the last report has passed.
+    await pool().query(`UPDATE sign_in_throttles SET reported_at = reported_at - interval '2 minutes' WHERE label = $1`, [address]);
+    await settleSignInThrottles();
+    const all = await throttledEvents(address);
+    expect(all).toHaveLength(2);
+    expect(all.reduce((sum, row) => sum + Number(row.event.attributes?.refused_attempts), 0)).toBe(refused);
   });
 
   it('tells only someone with the right password that the account is disabled', async () => {
@@ -133,7 +201,7 @@ describe('authenticateLocalUser', () => {
 
   it('treats an unknown email like a wrong password, and still records the attempt', async () => {
     const email = `nobody-${randomUUID()}@example.test`;
-    expect(await authenticateLocalUser(email, PASSWORD)).toEqual({ ok: false, reason: 'invalid_credentials' });
+    expect(await authenticateLocalUser(email, PASSWORD, { ip: randomTestIp() })).toEqual({ ok: false, reason: 'invalid_credentials' });
     const events = await signInEvents(email);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ outcome: 'failure', event: { attributes: { reason: 'invalid_credentials', cause: 'unknown_email' } } });
@@ -142,6 +210,22 @@ describe('authenticateLocalUser', () => {
 
   it('refuses malformed input without failing the audit record', async () => {
     expect(await authenticateLocalUser('not an email\u0000', PASSWORD, { ip: 'not-an-ip' })).toEqual({ ok: false, reason: 'invalid_credentials' });
-    expect(await authenticateLocalUser('', '')).toEqual({ ok: false, reason: 'invalid_credentials' });
+    expect(await authenticateLocalUser('', '', { ip: randomTestIp() })).toEqual({ ok: false, reason: 'invalid_credentials' });
+  });
+});
+
+describe('the password provider', () => {
+  it('keys throttling and the audit record on the client address the trusted proxies vouch for, not the first X-Forwarded-For entry', async () => {
+    const user = await createUser();
+    const peer = randomTestIp();
+    // The Node server appends the socket peer (here not a trusted proxy); the first entry is the client's own claim.
+    const headers = { 'x-forwarded-for': `6.6.6.6, ${peer}`, 'user-agent': 'vitest' };
+    const options = authOptionsForRequest(new Request('http://127.0.0.1/api/auth/callback/credentials', { method: 'POST', headers }));
+    const provider = options.providers.find((candidate) => candidate.id === 'credentials') as CredentialsConfig;
+    await expect(provider.options.authorize({ email: user.email, password: 'wrong' }, { headers, method: 'POST', body: {}, query: {} })).rejects.toThrow('invalid_credentials');
+    const events = await signInEvents(user.email);
+    expect(events.at(-1)?.event.origin).toEqual({ ip: peer, user_agent: 'vitest' });
+    const counted = await pool().query<{ key: string }>(`SELECT key FROM sign_in_throttles WHERE label = $1`, [peer]);
+    expect(counted.rows).toEqual([{ key: `address:${peer}` }]);
   });
 });

@@ -18,38 +18,30 @@ const credentialsSchema = z.object({
   password: z.string().max(1024),
 });
 
-type HeaderBag = Record<string, string | string[] | undefined> | undefined;
-
-function firstHeader(headers: HeaderBag, name: string): string | undefined {
-  const value = headers?.[name];
-  return Array.isArray(value) ? value[0] : value;
+/**
+ * Password sign-in. `origin` is the request's, with the client address from
+ * lib/http/client-ip.ts (X-Forwarded-For believed only as far as trusted proxies vouch for it):
+ * it keys the per-address throttle, so it must not be whatever the client wrote in a header.
+ */
+function passwordProvider(origin: SignInOrigin): Provider {
+  return CredentialsProvider({
+    id: 'credentials',
+    name: 'Email and password',
+    credentials: {
+      email: { label: 'Email', type: 'email' },
+      password: { label: 'Password', type: 'password' },
+    },
+    async authorize(credentials) {
+      const parsed = credentialsSchema.safeParse(credentials);
+      if (!parsed.success) throw new Error(encodeSignInError('invalid_credentials'));
+      const result = await authenticateLocalUser(parsed.data.email, parsed.data.password, origin);
+      // A thrown message reaches the sign-in form as signIn()'s `error`.
+      if (!result.ok) throw new Error(encodeSignInError(result.reason, result.reason === 'throttled' ? result.retryAfterSeconds : undefined));
+      const { user } = result;
+      return { id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, departmentSlug: user.departmentSlug };
+    },
+  });
 }
-
-function originOf(headers: HeaderBag): SignInOrigin {
-  return {
-    // Next sets x-forwarded-for from the socket when no proxy did; the first hop is the client.
-    ip: firstHeader(headers, 'x-forwarded-for')?.split(',')[0]?.trim(),
-    userAgent: firstHeader(headers, 'user-agent'),
-  };
-}
-
-const passwordProvider = CredentialsProvider({
-  id: 'credentials',
-  name: 'Email and password',
-  credentials: {
-    email: { label: 'Email', type: 'email' },
-    password: { label: 'Password', type: 'password' },
-  },
-  async authorize(credentials, req) {
-    const parsed = credentialsSchema.safeParse(credentials);
-    if (!parsed.success) throw new Error(encodeSignInError('invalid_credentials'));
-    const result = await authenticateLocalUser(parsed.data.email, parsed.data.password, originOf(req.headers as HeaderBag));
-    // A thrown message reaches the sign-in form as signIn()'s `error`.
-    if (!result.ok) throw new Error(encodeSignInError(result.reason, result.lockedUntil));
-    const { user } = result;
-    return { id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, departmentSlug: user.departmentSlug };
-  },
-});
 
 const shared: Omit<NextAuthOptions, 'providers'> = {
   session: { strategy: 'jwt', maxAge: SESSION_MAX_AGE_SECONDS },
@@ -98,17 +90,18 @@ const shared: Omit<NextAuthOptions, 'providers'> = {
 
 /**
  * For reading sessions (getServerSession): the providers play no part there, so this copy has
- * only the password provider and never reads the SSO configuration.
+ * none (signing in goes through authOptionsForRequest) and never reads the SSO configuration.
  */
-export const authOptions: NextAuthOptions = { ...shared, providers: [passwordProvider] };
+export const authOptions: NextAuthOptions = { ...shared, providers: [] };
 
 /**
  * For the next-auth route: password sign-in plus every SSO provider gatehouse.yaml lists right
  * now. Built per request (a handful of plain objects), so SSO edits apply without a restart;
- * the request's origin goes into the SSO sign-in audit events.
+ * the request's origin (trusted client address, user agent) keys the password throttle and goes
+ * into every sign-in audit event.
  */
 export function authOptionsForRequest(request: Request): NextAuthOptions {
   const origin: SignInOrigin = { ip: clientIp(request), userAgent: userAgent(request) };
-  const providers: Provider[] = [passwordProvider, ...usableSsoProviders().map((provider) => ssoProvider(provider, origin))];
+  const providers: Provider[] = [passwordProvider(origin), ...usableSsoProviders().map((provider) => ssoProvider(provider, origin))];
   return { ...shared, providers };
 }

@@ -1,24 +1,29 @@
 /**
  * next-auth passes a failed sign-in to the browser as one string (the `error` of signIn()).
- * These helpers put the failure reason, and for a lockout the minutes left, into that string and
- * turn it back into the sentence the sign-in form shows. No server imports: the form uses it.
+ * These helpers put the failure reason, and for a throttled attempt the minutes to wait, into
+ * that string and turn it back into the sentence the sign-in form shows. No server imports: the
+ * form uses it.
+ *
+ * A throttled attempt reads the same whether or not the account exists, and says nothing about
+ * an account at all: the throttle counts addresses and names typed, not accounts.
  */
 
-export type SignInErrorReason = 'invalid_credentials' | 'locked' | 'disabled';
+export type SignInErrorReason = 'invalid_credentials' | 'throttled' | 'disabled';
 
-export function encodeSignInError(reason: SignInErrorReason, lockedUntil?: Date, now = new Date()): string {
-  if (reason !== 'locked' || !lockedUntil) return reason;
-  const minutes = Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 60_000));
-  return `locked:${minutes}`;
+export function encodeSignInError(reason: SignInErrorReason, retryAfterSeconds?: number): string {
+  if (reason !== 'throttled') return reason;
+  // Whole minutes: precise enough to act on, and the same for every attempt refused together.
+  const minutes = Math.max(1, Math.ceil((retryAfterSeconds ?? 60) / 60));
+  return `throttled:${minutes}`;
 }
 
 export function signInErrorMessage(code: string | null | undefined): string | null {
   if (!code) return null;
   if (code === 'disabled') return 'Account disabled';
-  if (code.startsWith('locked')) {
+  if (code.startsWith('throttled')) {
     const minutes = Number(code.split(':')[1]);
-    if (!Number.isInteger(minutes) || minutes < 1) return 'Account locked — try again later';
-    return `Account locked — try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
+    if (!Number.isInteger(minutes) || minutes < 1) return 'Too many sign-in attempts — try again later';
+    return `Too many sign-in attempts — try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
   }
   // invalid_credentials, next-auth's own CredentialsSignin, and anything unexpected.
   if (code === 'invalid_credentials' || code === 'CredentialsSignin') return 'Email or password is incorrect';

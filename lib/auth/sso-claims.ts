@@ -2,11 +2,13 @@ import type { SsoProviderConfig } from '@/lib/config/schema/sso';
 
 /** What Gatehouse takes from an upstream id_token, by the claim names the provider configures. */
 export interface SsoIdentity {
-  /** The IdP's `sub`: recorded for the audit trail, never used to match (users match by email). */
+  /** The id_token's `iss` (openid-client checked it against discovery), without a trailing slash. */
+  issuer: string;
+  /** The IdP's `sub`: with the issuer, what binds the IdP account to a Gatehouse user. */
   subject: string;
   /** Lower-cased; null when the IdP sent none. */
   email: string | null;
-  /** False only when the IdP says so explicitly (`email_verified: false`). */
+  /** True only when the IdP says so (`email_verified: true`); absent counts as unverified. */
   emailVerified: boolean;
   name: string | null;
   departmentValue: string | null;
@@ -39,13 +41,20 @@ function claimAt(claims: Claims, name: string): unknown {
   return current;
 }
 
+/** Issuers compared without trailing slashes (some IdPs put one in `iss`, gatehouse.yaml never does). */
+export function normalizeIssuer(issuer: string): string {
+  return issuer.trim().replace(/\/+$/, '');
+}
+
 export function readSsoIdentity(provider: SsoProviderConfig, claims: Claims): SsoIdentity {
   const email = firstString(claimAt(claims, provider.claims.email));
   const verified = claims.email_verified;
   return {
+    issuer: normalizeIssuer(typeof claims.iss === 'string' ? claims.iss : provider.issuer),
     subject: firstString(claims.sub) ?? '',
     email: email ? email.toLowerCase() : null,
-    emailVerified: verified !== false && verified !== 'false',
+    // Some IdPs send the boolean as a string; nothing else counts.
+    emailVerified: verified === true || verified === 'true',
     name: firstString(claimAt(claims, provider.claims.name)),
     departmentValue: firstString(claimAt(claims, provider.claims.department)),
     groups: [...new Set(stringList(claimAt(claims, provider.claims.groups)))],

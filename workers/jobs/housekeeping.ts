@@ -1,4 +1,5 @@
 import { appendAuditEvent } from '@/lib/audit';
+import { settleSignInThrottles } from '@/lib/auth/sign-in-audit';
 import { configStore, systemTenantId, type GatehouseConfig } from '@/lib/config';
 import { pool } from '@/lib/db/client';
 import { pruneExpiredOAuthState } from '@/lib/oauth/prune';
@@ -54,6 +55,13 @@ export async function runHousekeeping(
   } catch (error) {
     failure ??= error as Error;
   }
+  // Refusals of a sign-in flood that ended since its last report, and drained throttle counters.
+  let prunedSignInThrottles = 0;
+  try {
+    prunedSignInThrottles = await settleSignInThrottles();
+  } catch (error) {
+    failure ??= error as Error;
+  }
 
   const tenantId = await systemTenantId(config.tenant.slug);
   if (tenantId) {
@@ -69,6 +77,7 @@ export async function runHousekeeping(
         months_ahead: monthsAhead,
         partitions: partitions.join(','),
         pruned_oauth_rows: prunedOAuthRows,
+        pruned_sign_in_throttles: prunedSignInThrottles,
         duration_ms: Math.round(performance.now() - started),
       },
       ...(failure ? { error: { type: 'partition_ensure_failed', message: failure.message.slice(0, 4000) } } : {}),

@@ -48,7 +48,6 @@ function StatusBadges({ detail }: { detail: ManagedUserDetail }) {
   return (
     <span className="flex gap-1">
       <Badge tone={detail.status === 'active' ? 'green' : 'slate'}>{detail.status}</Badge>
-      {detail.locked ? <Badge tone="amber">locked</Badge> : null}
       <Badge tone="indigo">{detail.hasPassword ? 'password' : 'SSO only'}</Badge>
     </span>
   );
@@ -127,14 +126,6 @@ export default async function UserPage({ params }: UserPageProps) {
               <Hidden name="status" value="active" />
             </ActionForm>
           )}
-          {detail.canManage && detail.status === 'active' && detail.locked ? (
-            <div className="mt-4">
-              <ActionForm action={setUserStatusAction} label="Unlock account" submitLabel="Unlock" tone="secondary">
-                <Hidden name="userId" value={detail.id} />
-                <Hidden name="status" value="active" />
-              </ActionForm>
-            </div>
-          ) : null}
         </Section>
 
         <div className="lg:col-span-2">

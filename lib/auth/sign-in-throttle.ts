@@ -1,0 +1,218 @@
+import { isIP } from 'node:net';
+import { db } from '@/lib/db/client';
+
+/**
+ * Password sign-in throttling, shared by every web process through PostgreSQL (the one store
+ * every deployment has; sign-in is far too rare for the round trip to matter).
+ *
+ * Two counters vouch for each attempt: one for the client address, one for the account name
+ * typed, whether or not such an account exists, so an unknown email is throttled exactly like a
+ * known one and the answer never tells them apart. Each counter is a failure score that decays
+ * linearly (a leaky bucket): it drains at `failures / windowSeconds` per second.
+ *
+ *  - Address: at most `ADDRESS_RULE.failures` failures per window; after that the address waits
+ *    until the score has drained below the limit. This is what stops a guesser at one address.
+ *  - Account: the first `ACCOUNT_RULE.freeFailures` failures per window cost nothing; beyond them,
+ *    each attempt must wait a delay that doubles (1 s, 2 s, 4 s …, at most `maxDelaySeconds`)
+ *    after the previous one. The free allowance is larger than the address limit, so a guesser
+ *    at one address never slows down the account's owner at another; only a guess spread over
+ *    several addresses does, and then by a bounded delay, never a lock.
+ *
+ * An attempt is charged to both counters before the password is checked, in one transaction
+ * with the rows locked, so parallel attempts cannot slip past together; a successful sign-in
+ * gives the charge back. Refused attempts are not charged: hammering a throttled counter does
+ * not extend anyone's wait.
+ */
+
+export const ADDRESS_RULE = { failures: 10, windowSeconds: 15 * 60 } as const;
+export const ACCOUNT_RULE = { freeFailures: 20, windowSeconds: 15 * 60, firstDelaySeconds: 1, maxDelaySeconds: 5 * 60 } as const;
+/** Refused attempts of one counter are written to the audit trail at most this often, aggregated. */
+export const REFUSAL_REPORT_INTERVAL_SECONDS = 60;
+
+export type ThrottleKind = 'address' | 'account';
+
+// A burst of parallel attempts queues on the counter rows; each transaction is a few statements,
+// so waiting longer than Prisma's default 2 s for a connection beats failing the attempt.
+const BURST_TOLERANT = { maxWait: 10_000, timeout: 10_000 };
+
+/** The two counters of one attempt. */
+export interface SignInSubject {
+  /** The client address (lib/http/client-ip.ts); undefined shares one counter for all such attempts. */
+  ip?: string;
+  /** The account name as typed. */
+  email: string;
+}
+
+interface CounterKey {
+  kind: ThrottleKind;
+  key: string;
+  /** The address or email, for aggregated audit events. */
+  label: string | null;
+}
+
+/** Refused attempts of one counter since its last report, due for the audit trail now. */
+export interface RefusalReport {
+  kind: ThrottleKind;
+  label: string | null;
+  refusedAttempts: number;
+  since: Date;
+}
+
+export type ThrottleVerdict =
+  | { allowed: true }
+  | { allowed: false; limitedBy: ThrottleKind; retryAfterSeconds: number; report: RefusalReport | null };
+
+/** One IPv6 host usually owns a whole /64, so that is what an IPv6 address counts as. */
+function addressKey(ip: string | undefined): string {
+  if (!ip || !isIP(ip)) return 'address:unknown';
+  if (isIP(ip) === 4) return `address:${ip}`;
+  const groups = ipv6Groups(ip);
+  return groups ? `address:${groups.slice(0, 4).join(':')}::/64` : `address:${ip.toLowerCase()}`;
+}
+
+/** The eight groups of an IPv6 address (the URL parser first rewrites an embedded IPv4 tail as hex). */
+function ipv6Groups(ip: string): string[] | null {
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return null;
+  }
+  const [head = '', tail] = canonical.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const missing = tail === undefined ? 0 : 8 - left.length - right.length;
+  return [...left, ...Array<string>(missing).fill('0'), ...right];
+}
+
+/**
+ * The name typed, as sign-in matches it (trimmed, lower case); bounded so a key stays small, and
+ * storable (PostgreSQL text holds neither NUL nor unpaired surrogates, and anything can be typed).
+ */
+export function accountName(email: string): string {
+  return email.trim().toLowerCase().slice(0, 320).toWellFormed().replaceAll('\u0000', '\uFFFD');
+}
+
+function countersOf(subject: SignInSubject): CounterKey[] {
+  const name = accountName(subject.email);
+  return [
+    { kind: 'address', key: addressKey(subject.ip), label: subject.ip && isIP(subject.ip) ? subject.ip : null },
+    { kind: 'account', key: `account:${name}`, label: name || null },
+  ];
+}
+
+interface CounterRow {
+  key: string;
+  score: number;
+  updated_at: Date;
+  refused: number;
+  refused_since: Date | null;
+  reported_at: Date | null;
+  now: Date;
+}
+
+function drainRate(kind: ThrottleKind): number {
+  return kind === 'address' ? ADDRESS_RULE.failures / ADDRESS_RULE.windowSeconds : ACCOUNT_RULE.freeFailures / ACCOUNT_RULE.windowSeconds;
+}
+
+/** The failure score now, after draining since it was last charged. */
+export function drainedScore(kind: ThrottleKind, score: number, elapsedSeconds: number): number {
+  return Math.max(0, score - Math.max(0, elapsedSeconds) * drainRate(kind));
+}
+
+/** Seconds until one more failure may be tried on this counter (0: now). */
+export function waitSeconds(kind: ThrottleKind, score: number, elapsedSeconds: number): number {
+  const drained = drainedScore(kind, score, elapsedSeconds);
+  if (kind === 'address') {
+    const excess = drained + 1 - ADDRESS_RULE.failures;
+    return excess <= 0 ? 0 : excess / drainRate(kind);
+  }
+  const over = drained + 1 - ACCOUNT_RULE.freeFailures;
+  if (over <= 0) return 0;
+  const gap = Math.min(ACCOUNT_RULE.maxDelaySeconds, ACCOUNT_RULE.firstDelaySeconds * 2 ** (Math.ceil(over) - 1));
+  return Math.max(0, gap - Math.max(0, elapsedSeconds));
+}
+
+function secondsBetween(from: Date, to: Date): number {
+  return (to.getTime() - from.getTime()) / 1000;
+}
+
+/**
+ * Decides an attempt before its password is checked. Allowed: both counters are charged one
+ * failure (give it back with signInSucceeded). Refused: nothing is charged, the refusal is
+ * counted for the audit trail, and a report is returned when one is due.
+ */
+export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdict> {
+  // Sorted, so two attempts sharing a counter always lock in the same order (no deadlock).
+  const counters = countersOf(subject).sort((a, b) => a.key.localeCompare(b.key));
+  const keys = counters.map((counter) => counter.key);
+  return db().$transaction(async (tx) => {
+    await tx.$executeRaw`
+      INSERT INTO sign_in_throttles (key, score, updated_at)
+      SELECT key, 0, now() FROM unnest(${keys}::text[]) AS key
+      ON CONFLICT (key) DO NOTHING`;
+    const rows = await tx.$queryRaw<CounterRow[]>`
+      SELECT key, score, updated_at, refused, refused_since, reported_at, now() AS now
+        FROM sign_in_throttles WHERE key = ANY(${keys}::text[]) ORDER BY key FOR UPDATE`;
+    const waits = counters.map((counter) => {
+      const row = rows.find((candidate) => candidate.key === counter.key)!;
+      return { counter, row, wait: waitSeconds(counter.kind, row.score, secondsBetween(row.updated_at, row.now)) };
+    });
+    const blocking = waits.filter((entry) => entry.wait > 0).sort((a, b) => b.wait - a.wait)[0];
+    if (!blocking) {
+      for (const { counter, row } of waits) {
+        const score = drainedScore(counter.kind, row.score, secondsBetween(row.updated_at, row.now)) + 1;
+        await tx.$executeRaw`UPDATE sign_in_throttles SET score = ${score}, updated_at = now(), label = ${counter.label} WHERE key = ${counter.key}`;
+      }
+      return { allowed: true };
+    }
+    const { counter, row, wait } = blocking;
+    const refused = row.refused + 1;
+    const since = row.refused_since ?? row.now;
+    const due = !row.reported_at || secondsBetween(row.reported_at, row.now) >= REFUSAL_REPORT_INTERVAL_SECONDS;
+    if (due) {
+      await tx.$executeRaw`UPDATE sign_in_throttles SET refused = 0, refused_since = NULL, reported_at = now(), label = ${counter.label} WHERE key = ${counter.key}`;
+    } else {
+      await tx.$executeRaw`UPDATE sign_in_throttles SET refused = ${refused}, refused_since = ${since}, label = ${counter.label} WHERE key = ${counter.key}`;
+    }
+    return {
+      allowed: false,
+      limitedBy: counter.kind,
+      retryAfterSeconds: Math.ceil(wait),
+      report: due ? { kind: counter.kind, label: counter.label, refusedAttempts: refused, since } : null,
+    };
+  }, BURST_TOLERANT);
+}
+
+/** Gives back the charge of an attempt whose password was right: the owner's success clears the account. */
+export async function signInSucceeded(subject: SignInSubject): Promise<void> {
+  const [address, account] = countersOf(subject);
+  await db().$transaction([
+    db().$executeRaw`
+      UPDATE sign_in_throttles
+         SET score = greatest(0, score - extract(epoch FROM now() - updated_at) * ${drainRate('address')} - 1), updated_at = now()
+       WHERE key = ${address!.key}`,
+    db().$executeRaw`UPDATE sign_in_throttles SET score = 0, updated_at = now() WHERE key = ${account!.key}`,
+  ]);
+}
+
+/**
+ * Housekeeping: takes the refusals not yet reported (a flood that stopped within a minute of its
+ * last report) for the audit trail, and deletes counters that have drained and have nothing left
+ * to report.
+ */
+export async function collectUnreportedRefusals(): Promise<RefusalReport[]> {
+  const rows = await db().$queryRaw<{ key: string; label: string | null; refused: number; refused_since: Date }[]>`
+    UPDATE sign_in_throttles AS t SET refused = 0, refused_since = NULL, reported_at = now()
+      FROM (SELECT key, refused, refused_since FROM sign_in_throttles
+             WHERE refused > 0 AND (reported_at IS NULL OR reported_at < now() - make_interval(secs => ${REFUSAL_REPORT_INTERVAL_SECONDS}))
+             FOR UPDATE SKIP LOCKED) AS due
+     WHERE t.key = due.key
+     RETURNING t.key, t.label, due.refused, due.refused_since`;
+  return rows.map((row) => ({ kind: row.key.startsWith('address:') ? 'address' : 'account', label: row.label, refusedAttempts: row.refused, since: row.refused_since }));
+}
+
+/** Deletes counters idle for a day (long drained) with no refusal left to report. */
+export async function pruneSignInThrottles(): Promise<number> {
+  return db().$executeRaw`DELETE FROM sign_in_throttles WHERE refused = 0 AND updated_at < now() - interval '1 day'`;
+}

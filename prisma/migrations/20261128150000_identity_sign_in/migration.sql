@@ -1,0 +1,43 @@
+-- Issue 7, item 13. Password sign-in is throttled per client address and per account name
+-- (sign_in_throttles) instead of locking accounts (the two lockout columns go); single sign-on
+-- binds IdP accounts by (issuer, subject) (user_sso_identities) instead of matching on email.
+
+-- AlterTable
+ALTER TABLE "users" DROP COLUMN "failed_sign_ins",
+DROP COLUMN "locked_until";
+
+-- CreateTable
+CREATE TABLE "user_sso_identities" (
+    "id" UUID NOT NULL,
+    "user_id" UUID NOT NULL,
+    "issuer" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "provider_id" TEXT NOT NULL,
+    "email" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "last_sign_in_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "user_sso_identities_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "sign_in_throttles" (
+    "key" TEXT NOT NULL,
+    "score" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+    "refused" INTEGER NOT NULL DEFAULT 0,
+    "refused_since" TIMESTAMPTZ(3),
+    "reported_at" TIMESTAMPTZ(3),
+    "label" TEXT,
+
+    CONSTRAINT "sign_in_throttles_pkey" PRIMARY KEY ("key")
+);
+
+-- CreateIndex
+CREATE INDEX "user_sso_identities_user_id_idx" ON "user_sso_identities"("user_id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "user_sso_identities_issuer_subject_key" ON "user_sso_identities"("issuer", "subject");
+
+-- AddForeignKey
+ALTER TABLE "user_sso_identities" ADD CONSTRAINT "user_sso_identities_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
