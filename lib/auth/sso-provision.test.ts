@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { usersCommand } from '@/cli/commands/users';
 import { closeAuditWriter } from '@/lib/audit';
 import { ssoSection } from '@/lib/config/schema/sso';
 import { closeDatabase, db, pool } from '@/lib/db/client';
@@ -131,8 +132,11 @@ describe('SSO provisioning', () => {
     const command = String(refusal!.event.attributes?.link_command);
     expect(command).toBe(`gatehouse users link-sso --email ${email} --provider okta --issuer ${ISSUER} --subject sub-${email}`);
 
-    // What the refusal tells the administrator to run: from then on the IdP account is this user.
-    await linkSsoIdentity({ email, providerId: 'okta', issuer: ISSUER, subject: `sub-${email}` }, { call_source: 'cli' });
+    // What the refusal tells the administrator to run, run: from then on the IdP account is this user.
+    const [, , ...args] = command.split(' ');
+    const printed = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    expect(await usersCommand(args)).toBe(0);
+    printed.mockRestore();
     const linked = await provisionSsoUser(provider, identity(email, ['gh-authors']), { tenantId });
     expect(linked).toMatchObject({ ok: true, created: false, user: { id: local.id, email } });
     expect((await db().user.findUniqueOrThrow({ where: { id: local.id } })).passwordHash).not.toBeNull();
