@@ -36,6 +36,8 @@ export interface ManagedUserDetail extends ManagedUserRow {
   departmentId: string | null;
   createdAt: string;
   bindings: ManagedBinding[];
+  /** Identity-provider accounts bound to the user: single sign-on signs in as them only through these. */
+  ssoIdentities: number;
   /** What the viewer may do here, so the page offers only that. */
   canManage: boolean;
   canManageBindings: boolean;
@@ -80,6 +82,7 @@ export async function getManagedUser(actor: AdminActor, userId: string): Promise
       departmentName: binding.department?.name ?? null,
       label: bindingLabel(binding),
     })),
+    ssoIdentities: await db().userSsoIdentity.count({ where: { userId: user.id } }),
     canManage,
     canManageBindings: await authorize(principal, 'users.admin'),
   };

@@ -38,10 +38,17 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-/** How this user can sign in, given whether any SSO provider is configured at all. */
-function signInMethods(hasPassword: boolean, ssoConfigured: boolean): string {
-  if (!hasPassword) return ssoConfigured ? 'SSO only' : 'SSO only (no SSO provider is configured: set a password or add one)';
-  return ssoConfigured ? 'Password or SSO' : 'Password';
+/**
+ * How this user can sign in. Single sign-on reaches an account only through a bound IdP account,
+ * or, for an account with no password and none bound yet, by binding at its first SSO sign-in.
+ */
+function signInMethods(detail: ManagedUserDetail, ssoConfigured: boolean): string {
+  if (detail.hasPassword) {
+    if (detail.ssoIdentities > 0) return 'Password or SSO';
+    return ssoConfigured ? 'Password (SSO after an administrator links it: gatehouse users link-sso)' : 'Password';
+  }
+  if (detail.ssoIdentities > 0) return 'SSO only';
+  return ssoConfigured ? 'SSO only (bound at the first SSO sign-in)' : 'SSO only (no SSO provider is configured: set a password or add one)';
 }
 
 function StatusBadges({ detail }: { detail: ManagedUserDetail }) {
@@ -90,7 +97,7 @@ export default async function UserPage({ params }: UserPageProps) {
             <Fact label="Department">{detail.department ?? '—'}</Fact>
             <Fact label="Last sign-in">{detail.lastSignInAt ? formatUtcTimestamp(detail.lastSignInAt) : 'never'}</Fact>
             <Fact label="Created">{formatUtcTimestamp(detail.createdAt)}</Fact>
-            <Fact label="Sign-in">{signInMethods(detail.hasPassword, ssoSignInOptions().length > 0)}</Fact>
+            <Fact label="Sign-in">{signInMethods(detail, ssoSignInOptions().length > 0)}</Fact>
           </dl>
           {detail.canManage ? (
             <ActionForm action={updateUserAction} label="Edit profile" submitLabel="Save profile" pendingLabel="Saving…">
