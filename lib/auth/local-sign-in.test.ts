@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAuditWriter } from '@/lib/audit';
+import { closeAuditWriter, flushCountedEvents } from '@/lib/audit';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import type { CredentialsConfig } from 'next-auth/providers/credentials';
 import { randomTestIp } from '@/lib/oauth/test-harness';
 import { authenticateLocalUser, type LocalSignInResult } from './local-sign-in';
 import { authOptionsForRequest } from './options';
-import { settleSignInThrottles } from './sign-in-audit';
 import { encodeSignInError, signInErrorMessage } from './sign-in-errors';
 import { ACCOUNT_RULE, ADDRESS_RULE } from './sign-in-throttle';
 import { hashPassword } from './password';
@@ -62,13 +61,13 @@ async function signInEvents(email: string): Promise<SignInEventRow[]> {
   return result.rows;
 }
 
-/** Events of refusals aggregated by a throttle, for one address or account name. */
-async function throttledEvents(subject: string): Promise<SignInEventRow[]> {
+/** Events of refusals counted by a throttle, for one counter (`address:…` or `account:…`). */
+async function throttledEvents(counter: string): Promise<SignInEventRow[]> {
   const result = await pool().query<SignInEventRow>(
     `SELECT outcome, action, event FROM audit_events
-      WHERE event_type = 'auth.sign_in' AND event->'attributes'->>'reason' = 'throttled' AND event->'attributes'->>'throttled_subject' = $1
+      WHERE event_type = 'auth.sign_in' AND event->'attributes'->>'reason' = 'throttled' AND event->'attributes'->>'throttled_key' = $1
       ORDER BY occurred_at, seq`,
-    [subject],
+    [counter],
   );
   return result.rows;
 }
@@ -164,7 +163,7 @@ describe('authenticateLocalUser', () => {
     expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: attacker })).toMatchObject({ ok: false, reason: 'throttled' });
   });
 
-  it('counts parallel attempts exactly, and records the refusals aggregated instead of one event each', async () => {
+  it('counts parallel attempts exactly, and records the refusals counted instead of one event each', async () => {
     const email = `burst-${randomUUID()}@example.test`;
     const address = randomTestIp();
     const burst = 3 * ADDRESS_RULE.failures;
@@ -173,18 +172,15 @@ describe('authenticateLocalUser', () => {
     const refused = burst - ADDRESS_RULE.failures;
     expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(refused);
 
-    // Each checked attempt has its event; the refusals so far are one event, the rest are counted.
+    // Each checked attempt has its event; the refusals are counted into one event for the counter.
     expect(await signInEvents(email)).toHaveLength(ADDRESS_RULE.failures);
-    const first = await throttledEvents(address);
-    expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ outcome: 'denied', event: { origin: { ip: address }, attributes: { throttled_by: 'address', refused_attempts: 1, method: 'password' } } });
-
-    // Housekeeping writes what is left once the minute since the last report has passed.
-    await pool().query(`UPDATE sign_in_throttles SET reported_at = reported_at - interval '2 minutes' WHERE label = $1`, [address]);
-    await settleSignInThrottles();
-    const all = await throttledEvents(address);
-    expect(all).toHaveLength(2);
-    expect(all.reduce((sum, row) => sum + Number(row.event.attributes?.refused_attempts), 0)).toBe(refused);
+    await flushCountedEvents({ all: true });
+    const counted = await throttledEvents(`address:${address}`);
+    expect(counted).toHaveLength(1);
+    expect(counted[0]).toMatchObject({
+      outcome: 'denied',
+      event: { origin: { ip: address }, attributes: { throttled_by: 'address', count: refused, email: `${email}:${refused}`, method: 'password' } },
+    });
   });
 
   it('tells only someone with the right password that the account is disabled', async () => {
@@ -225,7 +221,8 @@ describe('the password provider', () => {
     await expect(provider.options.authorize({ email: user.email, password: 'wrong' }, { headers, method: 'POST', body: {}, query: {} })).rejects.toThrow('invalid_credentials');
     const events = await signInEvents(user.email);
     expect(events.at(-1)?.event.origin).toEqual({ ip: peer, user_agent: 'vitest' });
-    const counted = await pool().query<{ key: string }>(`SELECT key FROM sign_in_throttles WHERE label = $1`, [peer]);
-    expect(counted.rows).toEqual([{ key: `address:${peer}` }]);
+    const counted = await pool().query<{ score: number }>(`SELECT score FROM sign_in_throttles WHERE key = $1`, [`address:${peer}`]);
+    expect(counted.rows).toEqual([{ score: 1 }]);
+    expect((await pool().query(`SELECT 1 FROM sign_in_throttles WHERE key = 'address:6.6.6.6'`)).rows).toEqual([]);
   });
 });

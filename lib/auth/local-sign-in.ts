@@ -4,7 +4,7 @@ import { hashPassword, verifyPassword } from '@/lib/auth/password';
 import { db } from '@/lib/db/client';
 import { roleLabels } from '@/lib/rbac/labels';
 import { userProfile, withDepartmentAndRoles, type UserProfile } from '@/lib/users/with-roles';
-import { auditOrigin, fallbackTenantId, recordThrottledSignIns, type SignInOrigin } from './sign-in-audit';
+import { auditOrigin, countThrottledSignIn, fallbackTenantId, type SignInOrigin } from './sign-in-audit';
 import { accountName, admitSignIn, signInSucceeded, type SignInSubject } from './sign-in-throttle';
 
 export type { SignInOrigin } from './sign-in-audit';
@@ -83,7 +83,7 @@ export async function authenticateLocalUser(email: string, password: string, ori
   const subject: SignInSubject = { ip: origin.ip, email: normalized };
   const verdict = await admitSignIn(subject);
   if (!verdict.allowed) {
-    if (verdict.report) await recordThrottledSignIns(verdict.report, origin);
+    await countThrottledSignIn(verdict.limitedBy, normalized, origin);
     return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
   }
 

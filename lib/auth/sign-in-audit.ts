@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { appendAuditEvent } from '@/lib/audit';
+import { countAuditEvent } from '@/lib/audit';
 import { db } from '@/lib/db/client';
-import { collectUnreportedRefusals, pruneSignInThrottles, type RefusalReport } from './sign-in-throttle';
+import type { ThrottleKind } from './sign-in-throttle';
 
 /** Where a sign-in attempt came from, recorded with it. */
 export interface SignInOrigin {
@@ -27,38 +27,28 @@ export async function fallbackTenantId(): Promise<string | null> {
 }
 
 /**
- * One `auth.sign_in` event for the attempts a throttle refused since its last report: a flood
- * of guesses leaves one event per counter and minute, not one per guess. The user is not looked
- * up (a refusal must cost the same whether the account exists), so it names the email typed.
+ * A throttled attempt, counted: a flood of guesses is one `auth.sign_in` event per refusing
+ * counter and minute (lib/audit/counted.ts), with the count and the addresses and names tried
+ * tallied, not one event per guess. The user is not looked up (a refusal must cost the same
+ * whether the account exists), so the event names only what was typed.
  */
-export async function recordThrottledSignIns(report: RefusalReport, origin?: SignInOrigin): Promise<void> {
+export async function countThrottledSignIn(refusal: { kind: ThrottleKind; key: string }, email: string, origin: SignInOrigin): Promise<void> {
   const tenantId = await fallbackTenantId();
   if (!tenantId) return; // no tenant yet: nothing exists to sign in to or to record against
-  const email = report.kind === 'account' && emailSchema.safeParse(report.label).success ? report.label! : undefined;
-  await appendAuditEvent({
-    tenant_id: tenantId,
-    event_type: 'auth.sign_in',
-    action: 'session.create',
-    outcome: 'denied',
-    actor: { email, roles: [] },
-    call_source: 'dashboard',
-    origin: auditOrigin(origin ?? (report.kind === 'address' && report.label ? { ip: report.label } : undefined)),
-    attributes: {
-      method: 'password',
-      reason: 'throttled',
-      throttled_by: report.kind,
-      ...(report.label ? { throttled_subject: report.label.slice(0, 320) } : {}),
-      refused_attempts: report.refusedAttempts,
-      refused_since: report.since.toISOString(),
+  const ip = auditOrigin(origin)?.ip;
+  const typed = emailSchema.safeParse(email).success ? email : 'malformed';
+  countAuditEvent({
+    key: `auth.sign_in.throttled\u0000${tenantId}\u0000${refusal.key}`,
+    event: {
+      tenant_id: tenantId,
+      event_type: 'auth.sign_in',
+      action: 'session.create',
+      outcome: 'denied',
+      actor: { email: refusal.kind === 'account' && typed !== 'malformed' ? typed : undefined, roles: [] },
+      call_source: 'dashboard',
+      origin: refusal.kind === 'address' ? auditOrigin(origin) : undefined,
+      attributes: { method: 'password', reason: 'throttled', throttled_by: refusal.kind, throttled_key: refusal.key.slice(0, 400) },
     },
+    tally: refusal.kind === 'address' ? { email: typed } : { ip: ip ?? 'unknown' },
   });
-}
-
-/**
- * Housekeeping: records the refusals no later attempt reported (a flood that ended within a minute
- * of its last report), then deletes drained counters. Returns how many counters were deleted.
- */
-export async function settleSignInThrottles(): Promise<number> {
-  for (const report of await collectUnreportedRefusals()) await recordThrottledSignIns(report);
-  return pruneSignInThrottles();
 }

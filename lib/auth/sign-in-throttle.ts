@@ -26,8 +26,6 @@ import { db } from '@/lib/db/client';
 
 export const ADDRESS_RULE = { failures: 10, windowSeconds: 15 * 60 } as const;
 export const ACCOUNT_RULE = { freeFailures: 20, windowSeconds: 15 * 60, firstDelaySeconds: 1, maxDelaySeconds: 5 * 60 } as const;
-/** Refused attempts of one counter are written to the audit trail at most this often, aggregated. */
-export const REFUSAL_REPORT_INTERVAL_SECONDS = 60;
 
 export type ThrottleKind = 'address' | 'account';
 
@@ -46,21 +44,11 @@ export interface SignInSubject {
 interface CounterKey {
   kind: ThrottleKind;
   key: string;
-  /** The address or email, for aggregated audit events. */
-  label: string | null;
-}
-
-/** Refused attempts of one counter since its last report, due for the audit trail now. */
-export interface RefusalReport {
-  kind: ThrottleKind;
-  label: string | null;
-  refusedAttempts: number;
-  since: Date;
 }
 
 export type ThrottleVerdict =
   | { allowed: true }
-  | { allowed: false; limitedBy: ThrottleKind; retryAfterSeconds: number; report: RefusalReport | null };
+  | { allowed: false; /** The counter that refused, as stored (`address:…` or `account:…`). */ limitedBy: { kind: ThrottleKind; key: string }; retryAfterSeconds: number };
 
 /** One IPv6 host usually owns a whole /64, so that is what an IPv6 address counts as. */
 function addressKey(ip: string | undefined): string {
@@ -96,8 +84,8 @@ export function accountName(email: string): string {
 function countersOf(subject: SignInSubject): CounterKey[] {
   const name = accountName(subject.email);
   return [
-    { kind: 'address', key: addressKey(subject.ip), label: subject.ip && isIP(subject.ip) ? subject.ip : null },
-    { kind: 'account', key: `account:${name}`, label: name || null },
+    { kind: 'address', key: addressKey(subject.ip) },
+    { kind: 'account', key: `account:${name}` },
   ];
 }
 
@@ -105,9 +93,6 @@ interface CounterRow {
   key: string;
   score: number;
   updated_at: Date;
-  refused: number;
-  refused_since: Date | null;
-  reported_at: Date | null;
   now: Date;
 }
 
@@ -139,8 +124,7 @@ function secondsBetween(from: Date, to: Date): number {
 
 /**
  * Decides an attempt before its password is checked. Allowed: both counters are charged one
- * failure (give it back with signInSucceeded). Refused: nothing is charged, the refusal is
- * counted for the audit trail, and a report is returned when one is due.
+ * failure (give it back with signInSucceeded). Refused: nothing is charged.
  */
 export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdict> {
   // Sorted, so two attempts sharing a counter always lock in the same order (no deadlock).
@@ -152,7 +136,7 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
       SELECT key, 0, now() FROM unnest(${keys}::text[]) AS key
       ON CONFLICT (key) DO NOTHING`;
     const rows = await tx.$queryRaw<CounterRow[]>`
-      SELECT key, score, updated_at, refused, refused_since, reported_at, now() AS now
+      SELECT key, score, updated_at, now() AS now
         FROM sign_in_throttles WHERE key = ANY(${keys}::text[]) ORDER BY key FOR UPDATE`;
     const waits = counters.map((counter) => {
       const row = rows.find((candidate) => candidate.key === counter.key)!;
@@ -162,25 +146,11 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
     if (!blocking) {
       for (const { counter, row } of waits) {
         const score = drainedScore(counter.kind, row.score, secondsBetween(row.updated_at, row.now)) + 1;
-        await tx.$executeRaw`UPDATE sign_in_throttles SET score = ${score}, updated_at = now(), label = ${counter.label} WHERE key = ${counter.key}`;
+        await tx.$executeRaw`UPDATE sign_in_throttles SET score = ${score}, updated_at = now() WHERE key = ${counter.key}`;
       }
       return { allowed: true };
     }
-    const { counter, row, wait } = blocking;
-    const refused = row.refused + 1;
-    const since = row.refused_since ?? row.now;
-    const due = !row.reported_at || secondsBetween(row.reported_at, row.now) >= REFUSAL_REPORT_INTERVAL_SECONDS;
-    if (due) {
-      await tx.$executeRaw`UPDATE sign_in_throttles SET refused = 0, refused_since = NULL, reported_at = now(), label = ${counter.label} WHERE key = ${counter.key}`;
-    } else {
-      await tx.$executeRaw`UPDATE sign_in_throttles SET refused = ${refused}, refused_since = ${since}, label = ${counter.label} WHERE key = ${counter.key}`;
-    }
-    return {
-      allowed: false,
-      limitedBy: counter.kind,
-      retryAfterSeconds: Math.ceil(wait),
-      report: due ? { kind: counter.kind, label: counter.label, refusedAttempts: refused, since } : null,
-    };
+    return { allowed: false, limitedBy: { kind: blocking.counter.kind, key: blocking.counter.key }, retryAfterSeconds: Math.ceil(blocking.wait) };
   }, BURST_TOLERANT);
 }
 
@@ -196,23 +166,7 @@ export async function signInSucceeded(subject: SignInSubject): Promise<void> {
   ]);
 }
 
-/**
- * Housekeeping: takes the refusals not yet reported (a flood that stopped within a minute of its
- * last report) for the audit trail, and deletes counters that have drained and have nothing left
- * to report.
- */
-export async function collectUnreportedRefusals(): Promise<RefusalReport[]> {
-  const rows = await db().$queryRaw<{ key: string; label: string | null; refused: number; refused_since: Date }[]>`
-    UPDATE sign_in_throttles AS t SET refused = 0, refused_since = NULL, reported_at = now()
-      FROM (SELECT key, refused, refused_since FROM sign_in_throttles
-             WHERE refused > 0 AND (reported_at IS NULL OR reported_at < now() - make_interval(secs => ${REFUSAL_REPORT_INTERVAL_SECONDS}))
-             FOR UPDATE SKIP LOCKED) AS due
-     WHERE t.key = due.key
-     RETURNING t.key, t.label, due.refused, due.refused_since`;
-  return rows.map((row) => ({ kind: row.key.startsWith('address:') ? 'address' : 'account', label: row.label, refusedAttempts: row.refused, since: row.refused_since }));
-}
-
-/** Deletes counters idle for a day (long drained) with no refusal left to report. */
+/** Housekeeping: deletes counters idle for a day (long drained). Returns how many. */
 export async function pruneSignInThrottles(): Promise<number> {
-  return db().$executeRaw`DELETE FROM sign_in_throttles WHERE refused = 0 AND updated_at < now() - interval '1 day'`;
+  return db().$executeRaw`DELETE FROM sign_in_throttles WHERE updated_at < now() - interval '1 day'`;
 }

@@ -1,5 +1,5 @@
 import { appendAuditEvent } from '@/lib/audit';
-import { settleSignInThrottles } from '@/lib/auth/sign-in-audit';
+import { pruneSignInThrottles } from '@/lib/auth/sign-in-throttle';
 import { configStore, systemTenantId, type GatehouseConfig } from '@/lib/config';
 import { pool } from '@/lib/db/client';
 import { pruneExpiredOAuthState } from '@/lib/oauth/prune';
@@ -55,10 +55,10 @@ export async function runHousekeeping(
   } catch (error) {
     failure ??= error as Error;
   }
-  // Refusals of a sign-in flood that ended since its last report, and drained throttle counters.
+  // Sign-in throttle counters long drained (one per address and per name ever tried).
   let prunedSignInThrottles = 0;
   try {
-    prunedSignInThrottles = await settleSignInThrottles();
+    prunedSignInThrottles = await pruneSignInThrottles();
   } catch (error) {
     failure ??= error as Error;
   }

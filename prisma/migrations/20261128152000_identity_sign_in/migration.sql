@@ -25,10 +25,6 @@ CREATE TABLE "sign_in_throttles" (
     "key" TEXT NOT NULL,
     "score" DOUBLE PRECISION NOT NULL DEFAULT 0,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
-    "refused" INTEGER NOT NULL DEFAULT 0,
-    "refused_since" TIMESTAMPTZ(3),
-    "reported_at" TIMESTAMPTZ(3),
-    "label" TEXT,
 
     CONSTRAINT "sign_in_throttles_pkey" PRIMARY KEY ("key")
 );
@@ -38,6 +34,9 @@ CREATE INDEX "user_sso_identities_user_id_idx" ON "user_sso_identities"("user_id
 
 -- CreateIndex
 CREATE UNIQUE INDEX "user_sso_identities_issuer_subject_key" ON "user_sso_identities"("issuer", "subject");
+
+-- CreateIndex
+CREATE INDEX "sign_in_throttles_updated_at_idx" ON "sign_in_throttles"("updated_at");
 
 -- AddForeignKey
 ALTER TABLE "user_sso_identities" ADD CONSTRAINT "user_sso_identities_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
