@@ -40,3 +40,7 @@ CREATE INDEX "sign_in_throttles_updated_at_idx" ON "sign_in_throttles"("updated_
 
 -- AddForeignKey
 ALTER TABLE "user_sso_identities" ADD CONSTRAINT "user_sso_identities_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Explicit, whatever role runs this migration (the default privileges of the audit_spine
+-- migration cover only tables created by the role that ran it).
+GRANT SELECT, INSERT, UPDATE, DELETE ON sign_in_throttles, user_sso_identities TO gatehouse_app;
