@@ -30,11 +30,13 @@ afterAll(async () => {
 async function scratchLogin(grants: (role: string) => string[]): Promise<string> {
   const role = `gatehouse_test_${randomBytes(4).toString('hex')}`;
   scratchRoles.push(role);
-  await superuser.query(`CREATE ROLE ${role} LOGIN`);
+  // A password too: the embedded cluster (npm test without DATABASE_URL) checks passwords.
+  const password = randomBytes(12).toString('hex');
+  await superuser.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
   for (const sql of grants(role)) await superuser.query(sql);
   const url = new URL(superuserUrl());
   url.username = role;
-  url.password = '';
+  url.password = password;
   return url.toString();
 }
 
