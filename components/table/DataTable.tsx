@@ -60,7 +60,8 @@ export function DataTable<Row>({ caption, data, columns, emptyMessage, searchLab
           </p>
         </div>
       ) : null}
-      <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+      {/* relative: screen-reader-only text inside is absolutely positioned and would otherwise widen the page past the scroller. */}
+      <div className="relative overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
         <table className="min-w-full divide-y divide-slate-200 text-sm">
           <caption className="sr-only">{caption}</caption>
           <thead className="bg-slate-50">
@@ -99,8 +100,9 @@ export function DataTable<Row>({ caption, data, columns, emptyMessage, searchLab
           <tbody className="divide-y divide-slate-100">
             {rows.length === 0 ? (
               <tr>
-                <td colSpan={columns.length} className="px-4 py-10 text-center text-slate-500">
-                  {data.length === 0 ? emptyMessage : 'No rows match the search.'}
+                <td colSpan={columns.length} className="px-4 py-10 text-slate-500">
+                  {/* Sticky and no wider than the screen: on a phone the table scrolls sideways, the message must not. */}
+                  <p className="sticky left-4 max-w-[calc(100vw-5rem)] text-center sm:max-w-none">{data.length === 0 ? emptyMessage : 'No rows match the search.'}</p>
                 </td>
               </tr>
             ) : (

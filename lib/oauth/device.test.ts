@@ -156,6 +156,19 @@ describe('device authorization grant as Claude Code runs it', () => {
     expect(await page.text()).toContain('not valid, has expired');
   });
 
+  it('asks the user in a sentence that reads right, naming the application or saying it is unidentified', async () => {
+    const named = await startDeviceFlow();
+    const page = await fetch(named.codes.verification_uri_complete, { headers: { cookie: await sessionCookie(user), 'x-forwarded-for': randomTestIp() } });
+    const html = await page.text();
+    expect(html).toContain(`<h1>Sign in as ${user.email}?</h1>`);
+    expect(html).toContain('<strong>Claude Code</strong> is asking to act as you.');
+
+    const response = await postForm(`${server.url}/oauth/device_authorization`, {}, { 'x-forwarded-for': randomTestIp() });
+    const anonymous = (await response.json()) as DeviceAuthorization;
+    const unnamed = await (await fetch(anonymous.verification_uri_complete, { headers: { cookie: await sessionCookie(user), 'x-forwarded-for': randomTestIp() } })).text();
+    expect(unnamed).toContain('<strong>An unidentified application</strong> is asking to act as you.');
+  });
+
   it('answers invalid_grant for an unknown device code and invalid_request without one', async () => {
     const unknown = await poll({ device_code: 'ghd_nope' } as DeviceAuthorization);
     expect(unknown.status).toBe(400);

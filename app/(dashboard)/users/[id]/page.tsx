@@ -91,7 +91,8 @@ export default async function UserPage({ params }: UserPageProps) {
       <PageHeader title={detail.name} description={detail.email}>
         <StatusBadges detail={detail} />
       </PageHeader>
-      <div className="grid gap-6 lg:grid-cols-2">
+      {/* grid-cols-1 sizes the track minmax(0, 1fr): without it a wide table would widen the page on phones. */}
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <Section title="Profile">
           <dl className="mb-5 grid grid-cols-2 gap-4">
             <Fact label="Department">{detail.department ?? '—'}</Fact>
