@@ -56,6 +56,13 @@ const columns: ColumnDef<ManagedUserRow>[] = [
     header: 'Last sign-in',
     cell: ({ row }) => (row.original.lastSignInAt ? formatUtcTimestamp(row.original.lastSignInAt) : <span className="text-slate-400">never</span>),
   },
+  {
+    // Sorting by it puts the seats nobody uses first.
+    id: 'lastActiveAt',
+    accessorFn: (user) => user.lastActiveAt ?? '',
+    header: 'Last active',
+    cell: ({ row }) => (row.original.lastActiveAt ? formatUtcTimestamp(row.original.lastActiveAt) : <span className="text-slate-400">never</span>),
+  },
 ];
 
 export function UsersTable({ users }: { users: ManagedUserRow[] }) {

@@ -18,6 +18,8 @@ import { bindingLabel } from '@/lib/rbac/labels';
 export interface ManagedUserRow extends ListedUser {
   /** ISO timestamp, or null if the user never signed in. */
   lastSignInAt: string | null;
+  /** ISO timestamp of the last gateway request (to within minutes), or null if there was none. */
+  lastActiveAt: string | null;
   /** Users created by SSO have no password: they can only sign in through their IdP. */
   hasPassword: boolean;
 }
@@ -47,6 +49,7 @@ function toRow(user: UserWithRoles): ManagedUserRow {
   return {
     ...listedUser(user, user.department?.name ?? null),
     lastSignInAt: user.lastSignInAt?.toISOString() ?? null,
+    lastActiveAt: user.lastActiveAt?.toISOString() ?? null,
     hasPassword: user.passwordHash !== null,
   };
 }

@@ -16,6 +16,7 @@ import { anthropicError, GatewayError, knownErrorResponse } from '@/lib/gateway/
 import { countPolicyDecision, recordPolicyDecision } from '@/lib/gateway/evidence';
 import { gatewayLimits } from '@/lib/gateway/limits';
 import { authorize, PERMISSION_DESCRIPTIONS, type Permission } from '@/lib/rbac';
+import { noteActivity } from '@/lib/users/activity';
 import { readCanonicalHeaders, readTraceIdLeniently } from './headers';
 import { authenticateCaller, type GatewayRequestBasics, type GatewayRequestContext } from './index';
 
@@ -94,6 +95,7 @@ async function run(request: Request, basics: GatewayRequestBasics, options: Call
   const authentication = await authenticateCaller(request, basics.headers, basics.snapshot);
   if (!authentication.ok) return authentication.response;
   const context: GatewayRequestContext = { ...basics, caller: authentication.caller, record: authentication.record };
+  noteActivity(authentication.caller.principal);
   const refused = (await authorised(context, options.permission)) ?? (options.rateLimit ? await withinRate(context, options.rateLimit) : null);
   if (refused) return refused;
   return handler(request, context);

@@ -97,6 +97,7 @@ export default async function UserPage({ params }: UserPageProps) {
           <dl className="mb-5 grid grid-cols-2 gap-4">
             <Fact label="Department">{detail.department ?? '—'}</Fact>
             <Fact label="Last sign-in">{detail.lastSignInAt ? formatUtcTimestamp(detail.lastSignInAt) : 'never'}</Fact>
+            <Fact label="Last active">{detail.lastActiveAt ? formatUtcTimestamp(detail.lastActiveAt) : 'never'}</Fact>
             <Fact label="Created">{formatUtcTimestamp(detail.createdAt)}</Fact>
             <Fact label="Sign-in">{signInMethods(detail, ssoSignInOptions().length > 0)}</Fact>
           </dl>
