@@ -518,6 +518,31 @@ describe('limits across processes and outages', () => {
       redis.disconnect();
     }
   });
+
+  it('settles and lapses reservations whose counter Redis evicted and the ledger re-seeded, the held set surviving', async () => {
+    const prefix = runPrefix();
+    const config = limitsConfig('gateway:\n  reconcile_after_seconds: 1\nlimits:\n  budgets:\n    - { scope: tenant, period: monthly, limit_microdollars: 5000 }\n');
+    const { limits } = harness(() => RedisLimitStore.connect(REDIS_URL), config, prefix);
+    const principal = testPrincipal();
+    const counter = `${prefix}:limits:{${principal.tenantId}}:spend:tenant:all:monthly:2026-11-01`;
+    const settled = admitted(await admit(limits, principal));
+    admitted(await admit(limits, principal));
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Both keys carry a TTL, so volatile-* eviction may take one and leave the other.
+      await redis.del(counter);
+      expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 0 })]);
+      // Its reservation went with the evicted counter; its cost still counts.
+      await settled.reservation.settle({ costMicrodollars: 700, usage: usage(1, 1) });
+      expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 700 })]);
+      // The other lapses, releasing nothing the re-seeded counter holds, and admission goes on.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      admitted(await admit(limits, principal));
+      expect(await redis.hmget(counter, 'spent', 'reserved')).toEqual(['700', '1000']);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
 
 describe('periods and windows', () => {

@@ -5,11 +5,14 @@ import { rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStandi
 // `<key>:held` of the call ids holding a reservation, scored by when it lapses (Redis's own clock,
 // so replicas' clocks do not matter). Rate counters are plain integers per window. -1 stands for
 // "no limit" (count only). Results are flat integer arrays: status first. Amounts computed in Lua
-// are written with %.0f: Lua would print a large number as 1e+14, which HINCRBY refuses.
+// are written with %.0f: Lua would print a large number as 1e+14, which HINCRBY refuses; and
+// negating 0 gives -0, which %.0f prints as "-0", which HINCRBY refuses too (adding +0 clears
+// the sign). A held call id can outlive its r: field when eviction takes the counter but not its
+// held set, so 0 does occur.
 
 /** Shared by the scripts: Redis's clock in ms, and the release of lapsed reservations. */
 const COMMON = `
-local function int(value) return string.format('%.0f', value) end
+local function int(value) return string.format('%.0f', value + 0) end
 local function clockMs()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
