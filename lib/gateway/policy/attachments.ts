@@ -132,7 +132,11 @@ function pagesInObjectStreams(bytes: Buffer, text: string): number {
 export function pdfPageCount(bytes: Buffer): number | null {
   if (sniffMediaType(bytes) !== 'application/pdf') return null;
   const text = bytes.toString('latin1');
-  const pages = countPageObjects(text) || Number(LINEARIZED_PAGES.exec(text.slice(0, 4096))?.[1] ?? 0) || pagesInObjectStreams(bytes, text);
+  // Page objects in the file and in object streams add up (an incremental update appends plain
+  // objects to a compressed PDF): taking the first kind found alone would count one page for a
+  // plain page object in front of a hundred compressed ones.
+  const objects = countPageObjects(text) + pagesInObjectStreams(bytes, text);
+  const pages = Math.max(objects, Number(LINEARIZED_PAGES.exec(text.slice(0, 4096))?.[1] ?? 0));
   return pages > 0 ? pages : null;
 }
 

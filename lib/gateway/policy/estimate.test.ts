@@ -61,6 +61,15 @@ describe('PDF estimates', () => {
     expect(pdfPageCount(Buffer.from('%PDF-1.4\nnothing here\n'))).toBeNull();
   });
 
+  it('counts the pages of both kinds when a PDF has page objects in the file and in object streams', () => {
+    // An incremental update appends plain objects to an object-stream PDF (and anyone can write
+    // one plain page object in front of a hundred compressed ones).
+    const header = '%PDF-1.7\n';
+    const mixed = Buffer.concat([Buffer.from(`${header}2 0 obj << /Type /Page /Parent 2 0 R >> endobj\n`, 'latin1'), objectStreamPdf(7).subarray(header.length)]);
+    expect(pdfPageCount(mixed)).toBe(8);
+    expect(pdfTokens(mixed)).toBe(8 * TOKENS_PER_PDF_PAGE);
+  });
+
   it('prices a PDF by its pages, else by its size, at most 100 pages', () => {
     expect(pdfTokens(fixture('3-pages-chromium.pdf'))).toBe(3 * TOKENS_PER_PDF_PAGE);
     expect(pdfTokens(objectStreamPdf(250))).toBe(MAX_PDF_PAGES * TOKENS_PER_PDF_PAGE);
