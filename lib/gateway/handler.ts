@@ -286,32 +286,40 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
 
   // The request's evidence is committed before any byte goes upstream: if it cannot be written,
   // the request does not happen.
-  try {
-    await Promise.all([
-      ...redactionEvents(admitted),
-      recordInferenceRequest(record, {
-        model: body.model,
-        stream,
-        maxTokens: body.max_tokens,
-        temperature: body.temperature,
-        route,
-        decision: admitted.redactions.length
-          ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
-          : { decision: 'allow' },
-        prompt: body,
-        retentionDays: context.snapshot.config.audit.content_retention_days,
-        tags: admitted.tags,
-        estimatedInputTokens,
-        expectedOutputTokens: maxOutputTokens,
-        estimatedCostMicrodollars: reservation.price ? costMicrodollars(unseenCallUsage(estimatedInputTokens, maxOutputTokens), reservation.price) : null,
-        reservedMicrodollars: reservation.worstCaseMicrodollars,
-        requestBytes: admitted.bytes,
-      }),
-    ]);
-  } catch (error) {
-    await reservation.release();
+  const [requestEvent, ...otherEvents] = await Promise.allSettled([
+    recordInferenceRequest(record, {
+      model: body.model,
+      stream,
+      maxTokens: body.max_tokens,
+      temperature: body.temperature,
+      route,
+      decision: admitted.redactions.length
+        ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
+        : { decision: 'allow' },
+      prompt: body,
+      retentionDays: context.snapshot.config.audit.content_retention_days,
+      tags: admitted.tags,
+      estimatedInputTokens,
+      expectedOutputTokens: maxOutputTokens,
+      estimatedCostMicrodollars: reservation.price ? costMicrodollars(unseenCallUsage(estimatedInputTokens, maxOutputTokens), reservation.price) : null,
+      reservedMicrodollars: reservation.worstCaseMicrodollars,
+      requestBytes: admitted.bytes,
+    }),
+    ...redactionEvents(admitted),
+  ]);
+  const unrecorded = [requestEvent, ...otherEvents].find((outcome) => outcome.status === 'rejected');
+  if (unrecorded) {
+    const error: unknown = unrecorded.reason;
     console.error(`gateway: recording request ${caller.traceId} failed, refusing it: ${failureMessage(error)}`);
-    return knownErrorResponse(error) ?? anthropicError('api_error', 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
+    const response = knownErrorResponse(error) ?? anthropicError('api_error', 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
+    if (requestEvent.status === 'fulfilled') {
+      // Its request event is committed: closed now, billing nothing, or the reconciler would
+      // bill it at the estimate as a call that went upstream.
+      afterResponse(context, () => recordUnanswered(settlement, { status: response.status, attempts: [], error: { type: 'api_error', message: `not sent: ${failureMessage(error)}` } }));
+    } else {
+      await reservation.release();
+    }
+    return response;
   }
 
   let result: DispatchResult;

@@ -32,6 +32,8 @@ models:
   claude-sonnet-5-5:
     targets: [{ provider: fake, model: claude-sonnet-5-5-upstream }]
     price: { input_per_mtok_microdollars: 3000000, output_per_mtok_microdollars: 15000000 }
+policy:
+  secrets: { mode: redact }
 `;
 
 function sdk(traceId: string): Anthropic {
@@ -55,6 +57,25 @@ async function withContentRefused(marker: string, work: () => Promise<void>): Pr
     await work();
   } finally {
     await admin.query(`DROP TRIGGER IF EXISTS ${name} ON audit_content`);
+    await admin.query(`DROP FUNCTION IF EXISTS ${name}()`);
+    await admin.end();
+  }
+}
+
+/** Makes the database refuse the trace's events of `eventType`, for the duration of `work`. */
+async function withEventsRefused(traceId: string, eventType: string, work: () => Promise<void>): Promise<void> {
+  const name = `refuse_events_${randomBytes(4).toString('hex')}`;
+  const admin = await superuserClient();
+  try {
+    await admin.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.trace_id = '${traceId}' AND NEW.event_type = '${eventType}' THEN RAISE EXCEPTION 'event refused for the test' USING ERRCODE = 'check_violation'; END IF;
+        RETURN NEW;
+      END $$`);
+    await admin.query(`CREATE TRIGGER ${name} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    await work();
+  } finally {
+    await admin.query(`DROP TRIGGER IF EXISTS ${name} ON audit_events`);
     await admin.query(`DROP FUNCTION IF EXISTS ${name}()`);
     await admin.end();
   }
@@ -166,6 +187,33 @@ describe('gateway evidence', () => {
     // Neither the event nor any of its content: a request event always has its prompt (or says why not).
     expect((await eventsOf(traceId)).map((event) => event.event_type)).not.toContain('inference.request');
     const { rows } = await pool().query('SELECT 1 FROM audit_content WHERE position($1 IN body) > 0', [marker]);
+    expect(rows).toEqual([]);
+  });
+
+  it('closes, unbilled, a call refused because one of its events failed after its request event was committed', async () => {
+    const before = upstream.requests.length;
+    const traceId = newTestTraceId();
+    // Redacted: its policy.decision event is written beside the request event, and refused.
+    const secret = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    await withEventsRefused(traceId, 'policy.decision', async () => {
+      const refused = await sdk(traceId)
+        .messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: `deploy with ${secret}` }] })
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      expect(refused).toBeInstanceOf(Anthropic.InternalServerError);
+    });
+    expect(upstream.requests.length).toBe(before);
+    const events = await waitForEvents(traceId, ['inference.request', 'inference.response']);
+    const request = events.find((event) => event.event_type === 'inference.request');
+    // The committed request event is answered at once, billing nothing: the reconciler would
+    // otherwise close it an hour later at the estimate, as if it had gone upstream.
+    expect(request).toBeDefined();
+    const response = events.find((event) => event.event_type === 'inference.response');
+    expect(response).toMatchObject({ outcome: 'failure', attributes: { call_id: request!.event_id, status: 500 } });
+    expect(response!.cost).toBeUndefined();
+    const { rows } = await pool().query('SELECT 1 FROM spend_entries WHERE call_id = $1', [request!.event_id]);
     expect(rows).toEqual([]);
   });
 
