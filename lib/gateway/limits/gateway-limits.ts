@@ -320,10 +320,10 @@ export class GatewayLimits {
     }
     const inTheWay = result.indexes.flatMap((index) => {
       const cap = capOf(counters[index]!, standing(index).spent);
-      return cap ? [{ cap, reserved: standing(index).reserved, remaining: cap.limit - cap.spent - standing(index).reserved }] : [];
+      return cap ? [{ cap, enforcement: counters[index]!.plan.enforcement, reserved: standing(index).reserved, remaining: cap.limit - cap.spent - standing(index).reserved }] : [];
     });
     const tightest = inTheWay.reduce((least, entry) => (entry.remaining < least.remaining ? entry : least));
-    return { ok: false, rule: tightest.cap.rule, response: capDoesNotFitResponse(tightest.cap, { reserved: tightest.reserved, worstCase }) };
+    return { ok: false, rule: tightest.cap.rule, response: capDoesNotFitResponse(tightest.cap, { reserved: tightest.reserved, worstCase, enforcement: tightest.enforcement }) };
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from '@/lib/config';
+import type { BudgetEnforcement, BudgetPeriod } from '@/lib/config';
 import { anthropicError } from '@/lib/gateway/errors';
 import type { CounterScope } from './plan';
 import { shortDate, unixSeconds } from './periods';
@@ -96,16 +96,21 @@ export function capReachedResponse(cap: CapStanding, now: Date): Response {
 const OF_WHOSE: Record<CounterScope, string> = { user: 'your', department: "your department's", tenant: "your organisation's" };
 
 /**
- * 429 billing_error for a strict budget the request does not fit although the cap is not
- * reached: what the request could cost, what remains, and what holds the rest. The client prints
- * the message as is (no representative-claim); nothing says "reached" or shows 100 %.
+ * 429 billing_error for a budget the request does not fit although the cap is not reached: for a
+ * strict budget, what the request could cost, what remains, and what holds the rest; for a soft
+ * one (which refuses whatever the request's size once spend and reservations fill the cap), that
+ * requests in progress hold the rest. The client prints the message as is (no
+ * representative-claim); nothing says "reached" or shows 100 %.
  */
-export function capDoesNotFitResponse(cap: CapStanding, request: { reserved: number; worstCase: number }): Response {
+export function capDoesNotFitResponse(cap: CapStanding, request: { reserved: number; worstCase: number; enforcement: BudgetEnforcement }): Response {
   const remaining = Math.max(0, cap.limit - cap.spent - request.reserved);
   const held = request.reserved > 0 ? ` after ${formatUsd(request.reserved)} held for requests in progress` : '';
   const advice = request.reserved > 0 ? 'lower max_tokens, or try again when those requests finish' : 'lower max_tokens or shorten the prompt';
+  const limit = `${OF_WHOSE[cap.scope]} ${formatUsd(cap.limit)} ${cap.period} spend limit`;
   const message = [
-    `this request could cost up to ${formatUsd(request.worstCase)}; ${formatUsd(remaining)} of ${OF_WHOSE[cap.scope]} ${formatUsd(cap.limit)} ${cap.period} spend limit remains${held}; ${advice}`,
+    request.enforcement === 'soft'
+      ? `${formatUsd(cap.spent)} of ${limit} is spent and requests in progress hold the rest; try again when they finish`
+      : `this request could cost up to ${formatUsd(request.worstCase)}; ${formatUsd(remaining)} of ${limit} remains${held}; ${advice}`,
     `resets ${shortDate(cap.resetsAt)}`,
     ...(cap.message ? [cap.message] : []),
   ].join(' · ');

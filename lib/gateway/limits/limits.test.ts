@@ -311,6 +311,10 @@ describe.each(STORES)('limits on the %s store', (_name, makeStore) => {
     const results = await Promise.all(Array.from({ length: 50 }, () => admit(limits, principal)));
     const passed = results.filter((result) => result.ok).map(admitted);
     expect(passed).toHaveLength(11);
+    // Nothing is spent yet: what is in progress holds the cap, and a smaller request would not fit either.
+    expect((await rejected(await admit(limits, principal, { input: 1, output: 1 })).response.json()).error.message).toBe(
+      '$0.00 of your $0.01 daily spend limit is spent and requests in progress hold the rest; try again when they finish · resets Nov 26',
+    );
     // Each costs its whole worst case: 11,000 µ$, over the cap by less than one worst case.
     const settled = await Promise.all(passed.map((result) => result.reservation.settle({ costMicrodollars: 1000, usage: usage(500, 500) })));
     expect(settled.some((result) => result.overCap.map((cap) => cap.rule).includes('limits.budgets[0]'))).toBe(true);
