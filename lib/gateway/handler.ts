@@ -179,6 +179,35 @@ async function recordUnanswered(settlement: Settlement, input: Pick<ResponseEven
   });
 }
 
+/**
+ * A call the client abandoned before the upstream's answer began: the upstream may have worked on
+ * it, and what it produced is unknown, so it is billed as a call nobody saw end (the prompt
+ * estimate and all of max_tokens, at the price the reservation was made with), marked estimated.
+ */
+async function recordAbandoned(settlement: Settlement, input: Pick<ResponseEventInput, 'status' | 'attempts' | 'error'> & { clientDisconnected: boolean }): Promise<void> {
+  const { admitted, context, reservation, stream } = settlement;
+  const usage = unseenCallUsage(settlement.estimatedInputTokens, settlement.maxOutputTokens);
+  const cost = reservation.price ? costMicrodollars(usage, reservation.price) : null;
+  const settled = await reservation.settle({ costMicrodollars: cost ?? 0, usage, usageEstimated: true, outcome: 'unknown', upstream: null });
+  await recordInferenceResponse(admitted.record, {
+    model: admitted.body.model,
+    stream,
+    route: admitted.route,
+    target: null,
+    completion: null,
+    billedUsage: usage,
+    usageEstimated: true,
+    overBudget: settled.overCap.map((cap) => cap.rule),
+    costMicrodollars: cost,
+    durationMs: performance.now() - context.startedAt,
+    clientDisconnected: true,
+    retentionDays: context.snapshot.config.audit.content_retention_days,
+    status: input.status,
+    attempts: input.attempts,
+    error: input.error,
+  });
+}
+
 function isSuccess(status: number | undefined): boolean {
   return status !== undefined && status >= 200 && status < 300;
 }
@@ -336,15 +365,16 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
       return response;
     }
     const clientDisconnected = request.signal.aborted;
-    afterResponse(context, () =>
-      recordUnanswered(settlement, {
-        // 499: the client closed the request (no HTTP status exists for it; nginx's convention).
-        status: clientDisconnected ? 499 : 500,
-        attempts: [],
-        clientDisconnected,
-        error: { type: clientDisconnected ? 'client_disconnected' : 'api_error', message: failureMessage(error) },
-      }),
-    );
+    const failure = {
+      // 499: the client closed the request (no HTTP status exists for it; nginx's convention).
+      status: clientDisconnected ? 499 : 500,
+      attempts: [],
+      clientDisconnected,
+      error: { type: clientDisconnected ? 'client_disconnected' : 'api_error', message: failureMessage(error) },
+    };
+    // A client that leaves while the upstream works on its request left a call nobody saw end:
+    // billed the estimate like one, or leaving just before the answer would make every call free.
+    afterResponse(context, () => (clientDisconnected ? recordAbandoned(settlement, failure) : recordUnanswered(settlement, failure)));
     if (!clientDisconnected) console.error(`gateway: dispatch of ${caller.traceId} failed: ${failureMessage(error)}`);
     return anthropicError('api_error', 'Gatehouse failed to reach an upstream for this request');
   }

@@ -213,6 +213,29 @@ describe('an answered call is never free', () => {
   });
 });
 
+describe('leaving early is never free', () => {
+  it('bills a non-streaming request the client abandons before the answer as a call nobody saw end', async () => {
+    resetCircuitBreakers();
+    // The upstream works on it for a while; the client gives up just before the answer.
+    anthropic.setBehaviour({ kind: 'reply', reply: textReply('A long considered answer.'), latencyMs: 1_500 });
+    const traceId = newTestTraceId();
+    const controller = new AbortController();
+    const pending = post(traceId, { model: 'claude-opus-5-5', max_tokens: 200 }, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    const call = await closedCall(traceId);
+    const estimate = Number(call.request.attributes?.estimated_input_tokens);
+    expect(call.response).toMatchObject({
+      outcome: 'unknown',
+      gen_ai: { input_tokens: estimate, output_tokens: 200 },
+      cost: { microdollars: estimate * OPUS.input + 200 * OPUS.output },
+      attributes: { usage_estimated: true, client_disconnected: true },
+    });
+    expect(await ledgerEntry(call.callId)).toMatchObject({ output_tokens: '200', usage_estimated: true, outcome: 'unknown' });
+  });
+});
+
 describe('nothing after the answer is lost', () => {
   it('tracks settling and the response event as background work that shutdown drains', async () => {
     resetCircuitBreakers();
