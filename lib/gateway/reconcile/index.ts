@@ -130,15 +130,28 @@ async function reconcileTenant(options: ReconcileOptions, tenantId: string, now:
   const previous = await reconciledUntil(tenantId);
   const from = previous ? new Date(previous.getTime() - SLACK_MS) : new Date(until.getTime() - FIRST_RUN_LOOKBACK_MS);
   let after: { occurredAt: Date; eventId: string } | null = null;
+  let failures = 0;
+  let firstFailure: unknown;
   for (;;) {
     const page = await openCalls(tenantId, from, until, after, PAGE);
     for (const call of page) {
-      if ((await closeCall(options, call, now)) === 'closed') result.closed += 1;
-      else result.ledgerRepaired += 1;
+      // One call that cannot be closed must not hold up the others: it stays open (the
+      // watermark does not move past it) and is tried again on the next run.
+      try {
+        if ((await closeCall(options, call, now)) === 'closed') result.closed += 1;
+        else result.ledgerRepaired += 1;
+      } catch (error) {
+        failures += 1;
+        firstFailure ??= error;
+      }
     }
     if (page.length < PAGE) break;
     const last = page.at(-1)!;
     after = { occurredAt: last.occurredAt, eventId: last.request.event_id };
+  }
+  if (failures > 0) {
+    const reason = firstFailure instanceof Error ? firstFailure.message : String(firstFailure);
+    throw new Error(`${failures} call(s) of tenant ${tenantId} could not be closed (first: ${reason})`);
   }
   await setReconciledUntil(tenantId, until);
 }
@@ -147,9 +160,19 @@ async function reconcileTenant(options: ReconcileOptions, tenantId: string, now:
 export async function reconcileGatewayCalls(options: ReconcileOptions): Promise<ReconcileResult> {
   const now = options.now ?? new Date();
   const result: ReconcileResult = { ran: true, closed: 0, ledgerRepaired: 0 };
+  const failed: string[] = [];
   const ran = await withReconcileLock(async () => {
-    for (const tenantId of options.tenantId ? [options.tenantId] : await tenantIds()) await reconcileTenant(options, tenantId, now, result);
+    // Tenants are independent: one whose calls fail to close does not stop the others.
+    for (const tenantId of options.tenantId ? [options.tenantId] : await tenantIds()) {
+      try {
+        await reconcileTenant(options, tenantId, now, result);
+      } catch (error) {
+        failed.push(error instanceof Error ? error.message : String(error));
+      }
+    }
     return true;
   });
+  // Reported after every tenant had its turn, so the job fails (and is retried) with the reasons.
+  if (failed.length) throw new Error(`reconciling gateway calls: ${failed.join('; ')}`);
   return ran ? result : { ran: false, closed: 0, ledgerRepaired: 0 };
 }
