@@ -31,6 +31,7 @@ describe('blocklist terms after normalisation', () => {
     ['soft hyphens', `top se${SOFT_HYPHEN}cret`, 'policy.blocklist.terms[1]'],
     ['combining low line under every letter', [...'falcon'].map((char) => `${char}${LOW_LINE}`).join(''), 'policy.blocklist.terms[2]'],
     ['accents', 'fálcön', 'policy.blocklist.terms[2]'],
+    ['control characters (NUL, backspace, ESC, DEL, a C1 control)', 'fal\u0000c\u0008o\u001b\u007f\u009bn', 'policy.blocklist.terms[2]'],
     ['underscore for the dash', 'PROJECT_NIGHTINGALE', 'policy.blocklist.terms[0]'],
     ['space for the dash', 'project nightingale', 'policy.blocklist.terms[0]'],
     ['en dash', 'project–nightingale', 'policy.blocklist.terms[0]'],
@@ -61,6 +62,7 @@ describe('blocklist patterns after normalisation', () => {
     ['Cyrillic С for C', 'ticket СUST-123456', 'policy.blocklist.patterns[0]'],
     ['zero-width space inside', `ticket CUST${ZWSP}-123456`, 'policy.blocklist.patterns[0]'],
     ['soft hyphen inside', `ticket CU${SOFT_HYPHEN}ST-123456`, 'policy.blocklist.patterns[0]'],
+    ['control characters inside', 'ticket CU\u0000ST-12\u0008345\u007f6', 'policy.blocklist.patterns[0]'],
     ['en dash', 'ticket CUST–123456', 'policy.blocklist.patterns[0]'],
     ['combining marks', `ACME-${'X'}${LOW_LINE}YZ`, 'policy.blocklist.patterns[1]'],
   ];

@@ -5,8 +5,10 @@
  *   letters and circled digits become their plain letters.
  * - Invisible characters are dropped: default-ignorable code points (zero-width space and
  *   joiners, soft hyphen, variation selectors), every other format character (Cf: bidi controls,
- *   tags, U+FEFF…) and combining marks (Mn, Me), so `p̲r̲o̲j̲e̲c̲t`, `pro\u00ADject` and
- *   `pro\u200Bject` read `project`. Accents go with the marks: `résumé` reads `resume`.
+ *   tags, U+FEFF…), control characters that are not white space (NUL, backspace, ESC, DEL, the
+ *   C1 controls) and combining marks (Mn, Me), so `p̲r̲o̲j̲e̲c̲t`, `pro\u00ADject`,
+ *   `pro\u200Bject` and `pro\u0000ject` read `project`. Accents go with the marks: `résumé`
+ *   reads `resume`.
  * - For terms, case is folded (`ß` is `ss`), and every run of spaces, dashes, underscores and
  *   other separators reads as one space: `top_secret`, `top–secret` and `top secret` are alike.
  * - The skeleton view also maps every character to its prototype in Unicode's confusables table
@@ -21,9 +23,10 @@
 import table from './unicode/confusables.json';
 
 // Default_Ignorable_Code_Point covers the zero-width characters and the soft hyphen; Cf adds
-// the remaining format characters; Mn/Me are the marks that draw on a neighbour.
-const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Mn}\p{Me}]/gu;
-const SEPARATOR = /^[\s\p{Z}\p{Pd}\p{Pc}\u2212]$/u;
+// the remaining format characters; Cc minus White_Space the controls a model reads past
+// (`fal\u0008con`); Mn/Me are the marks that draw on a neighbour.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Mn}\p{Me}]|(?!\p{White_Space})\p{Cc}/gu;
+const SEPARATOR = /^[\s\p{White_Space}\p{Z}\p{Pd}\p{Pc}\u2212]$/u;
 const DASH = /^[\p{Pd}\u2212]$/u;
 const SPACE = /^\p{Zs}$/u;
 const LINE_BREAK = /^[\p{Zl}\p{Zp}]$/u;
@@ -96,7 +99,7 @@ function skeletonTermOf(char: string): string {
 
 /** Patterns keep ASCII and case as written; other characters become what they imitate. */
 function patternOf(char: string): string {
-  if (char.charCodeAt(0) < 0x80) return char;
+  if (char.charCodeAt(0) < 0x80) return asciiPattern(char);
   return untilStable(decompose(char), (text) => {
     let out = '';
     for (const part of text) {
@@ -168,9 +171,21 @@ class CodePointView {
 }
 
 const ASCII_SEPARATORS = /[\s\-_]/g;
+// ASCII controls that are not white space (see INVISIBLE).
+const ASCII_CONTROLS = /[\x00-\x08\x0e-\x1f\x7f]/g;
+
+function withoutControls(run: string): string {
+  ASCII_CONTROLS.lastIndex = 0;
+  return ASCII_CONTROLS.test(run) ? run.replace(ASCII_CONTROLS, '') : run;
+}
 
 function plainAscii(run: string): string {
-  return run.toLowerCase().replace(ASCII_SEPARATORS, ' ');
+  return withoutControls(run).toLowerCase().replace(ASCII_SEPARATORS, ' ');
+}
+
+/** ASCII as patterns see it: as written, invisible controls dropped. */
+function asciiPattern(run: string): string {
+  return withoutControls(run);
 }
 
 /** The ASCII characters the skeleton changes after case folding (`0`, `1`, `i`, `m`, `|`…), and into what. */
@@ -181,7 +196,12 @@ function asciiSkeleton(): (run: string) => string {
     const skeleton = skeletonTermOf(char);
     const plain = plainAscii(char);
     // Both hold for every ASCII character; the checks keep a future table from breaking them quietly.
-    if (plain.length !== 1 || plain !== plainTermOf(char)) throw new Error(`ASCII ${code} does not fold to one character`);
+    if (plain.length > 1 || plain !== plainTermOf(char)) throw new Error(`ASCII ${code} does not fold to at most one character`);
+    // A control is dropped before the replacements run: it has no skeleton of its own.
+    if (plain === '') {
+      if (skeleton !== '') throw new Error(`ASCII ${code} is dropped in one view and not the other`);
+      continue;
+    }
     if ((replacements.get(plain) ?? skeleton) !== skeleton) throw new Error(`ASCII ${code} and another character share a case but not a skeleton`);
     if (skeleton !== plain) replacements.set(plain, skeleton);
   }
@@ -191,7 +211,7 @@ function asciiSkeleton(): (run: string) => string {
 
 const plainTerms = new CodePointView(plainTermOf, plainAscii);
 const skeletonTerms = new CodePointView(skeletonTermOf, asciiSkeleton());
-const patterns = new CodePointView(patternOf, (run) => run);
+const patterns = new CodePointView(patternOf, asciiPattern);
 
 /** For the tests: every view treats ASCII the same on its fast path as character by character. */
 export function asciiFastPathsAgree(): boolean {
