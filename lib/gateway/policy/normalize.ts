@@ -170,7 +170,9 @@ class CodePointView {
   }
 }
 
-const ASCII_SEPARATORS = /[\s\-_]/g;
+// ASCII separators other than the space itself: replacing each space of a prompt by a space
+// made this the slowest step of the blocklist (~0.2 s per 2 MB view) for nothing.
+const ASCII_SEPARATORS = /[\t\n\v\f\r\-_]/g;
 // ASCII controls that are not white space (see INVISIBLE).
 const ASCII_CONTROLS = /[\x00-\x08\x0e-\x1f\x7f]/g;
 
