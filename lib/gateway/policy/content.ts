@@ -17,7 +17,7 @@ export interface RedactionSummary {
 
 interface SegmentScan {
   blocked?: string | null;
-  /** Only for segments scanned on their own (see BATCH_BELOW). */
+  /** Of a segment scanned on its own, or of a batch's joined text (see BATCH_BELOW). */
   secrets?: SecretFinding[];
 }
 
@@ -55,35 +55,28 @@ export interface InspectOptions {
   cache: ScanCache;
 }
 
-// Segments shorter than this are scanned for secrets together, one text per request: most
-// strings of a request are a few bytes (keys, names, types), and scanning each on its own costs
-// a pass of every rule. Longer ones are scanned one by one and remembered in the cache.
+// Segments shorter than this are scanned for secrets together, one text per message (or per
+// other top-level field: system, tools…): most strings of a request are a few bytes (keys, names,
+// types), and scanning each on its own costs a pass of every rule. Longer ones are scanned one by
+// one. Both are remembered in the cache, so the history a client resends every turn is not
+// scanned again: only the new turn is.
 const BATCH_BELOW = 512;
 
-/**
- * The secrets in each segment: long segments through the cache, short ones joined by newlines
- * into one text and the findings cut back to the segments they overlap (a secret split over
- * neighbouring strings, like a PEM key given line by line, is found too).
- */
-async function secretsPerSegment(segments: readonly TextSegment[], scans: readonly SegmentScan[]): Promise<SecretFinding[][]> {
-  const found: SecretFinding[][] = segments.map(() => []);
-  const batched: number[] = [];
-  const starts: number[] = [];
-  let joined = '';
-  for (let index = 0; index < segments.length; index++) {
-    const text = segments[index]!.text;
-    if (text.length >= BATCH_BELOW) {
-      const scan = scans[index]!;
-      scan.secrets ??= await findSecrets(text);
-      found[index] = scan.secrets;
-    } else if (text.length > 0) {
-      batched.push(index);
-      starts.push(joined.length);
-      joined += `${text}\n`;
-    }
-  }
-  if (joined === '') return found;
-  for (const finding of await findSecrets(joined)) {
+/** The short segments of one message joined by newlines, with where each starts. */
+interface Batch {
+  indices: number[];
+  starts: number[];
+  joined: string;
+}
+
+/** What a segment is batched with: its message, or its top-level field. */
+function batchOf(path: string): string {
+  return /^messages\[\d+\]|^[^.[ ]*/.exec(path)![0];
+}
+
+/** A batch's findings, cut back to the segments each overlaps. */
+function spreadFindings({ indices, starts }: Batch, findings: readonly SecretFinding[], segments: readonly TextSegment[], found: SecretFinding[][]): void {
+  for (const finding of findings) {
     // The last segment starting at or before the finding, then every one it reaches into.
     let low = 0;
     let high = starts.length - 1;
@@ -92,12 +85,42 @@ async function secretsPerSegment(segments: readonly TextSegment[], scans: readon
       if (starts[middle]! <= finding.start) low = middle;
       else high = middle - 1;
     }
-    for (let k = low; k < batched.length && starts[k]! < finding.end; k++) {
-      const index = batched[k]!;
+    for (let k = low; k < indices.length && starts[k]! < finding.end; k++) {
+      const index = indices[k]!;
       const start = Math.max(finding.start - starts[k]!, 0);
       const end = Math.min(finding.end - starts[k]!, segments[index]!.text.length);
       if (start < end) found[index]!.push({ ...finding, start, end });
     }
+  }
+}
+
+/**
+ * The secrets in each segment: long segments on their own, short ones joined by newlines per
+ * message and the findings cut back to the segments they overlap (a secret split over
+ * neighbouring strings of a message, like a PEM key given line by line, is found too).
+ */
+async function secretsPerSegment(segments: readonly TextSegment[], scans: readonly SegmentScan[], cache: ScanCache): Promise<SecretFinding[][]> {
+  const found: SecretFinding[][] = segments.map(() => []);
+  const batches = new Map<string, Batch>();
+  for (let index = 0; index < segments.length; index++) {
+    const { text, path } = segments[index]!;
+    if (text.length >= BATCH_BELOW) {
+      const scan = scans[index]!;
+      scan.secrets ??= await findSecrets(text);
+      found[index] = scan.secrets;
+    } else if (text.length > 0) {
+      const name = batchOf(path);
+      let batch = batches.get(name);
+      if (!batch) batches.set(name, (batch = { indices: [], starts: [], joined: '' }));
+      batch.indices.push(index);
+      batch.starts.push(batch.joined.length);
+      batch.joined += `${text}\n`;
+    }
+  }
+  for (const batch of batches.values()) {
+    const scan = cache.entry(batch.joined);
+    scan.secrets ??= await findSecrets(batch.joined);
+    spreadFindings(batch, scan.secrets, segments, found);
   }
   return found;
 }
@@ -116,7 +139,7 @@ export async function inspectContent(segments: readonly TextSegment[], options: 
       if (scan.blocked) return { kind: 'block', rule: scan.blocked, message: `this request contains text blocked by policy (${scan.blocked}) in ${segments[index]!.path}` };
     }
   }
-  const secrets = await secretsPerSegment(segments, scans);
+  const secrets = await secretsPerSegment(segments, scans, options.cache);
   const redactions: { segment: TextSegment; findings: SecretFinding[] }[] = [];
   for (let index = 0; index < segments.length; index++) {
     const findings = secrets[index]!;
