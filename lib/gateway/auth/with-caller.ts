@@ -7,13 +7,13 @@
  *   → per-endpoint rate limit → handler (which parses its body) → error map → response headers
  *
  * Refusals the wrapper makes are audited here: rejected tokens counted per user or address and
- * minute, spoofed identity headers and missing permissions as policy decisions, rate-limited
+ * minute, spoofed identity headers as policy decisions, missing permissions and rate-limited
  * requests counted per user and minute. Every 401 and 403 carries `x-should-retry: false`, so
  * clients ask the user instead of retrying into the same answer.
  */
 import { configStore, type ConfigSnapshot } from '@/lib/config';
 import { anthropicError, GatewayError, knownErrorResponse } from '@/lib/gateway/errors';
-import { countPolicyDecision, recordPolicyDecision } from '@/lib/gateway/evidence';
+import { countPolicyDecision } from '@/lib/gateway/evidence';
 import { gatewayLimits } from '@/lib/gateway/limits';
 import { authorize, PERMISSION_DESCRIPTIONS, type Permission } from '@/lib/rbac';
 import { noteActivity } from '@/lib/users/activity';
@@ -69,16 +69,16 @@ function methodNotAllowed(options: CallerOptions): Response {
   return anthropicError('invalid_request_error', `use ${options.methods[0]} here`, { status: 405, headers: { allow } });
 }
 
-async function authorised(context: GatewayRequestContext, permission: Permission): Promise<Response | null> {
+async function authorised(request: Request, context: GatewayRequestContext, permission: Permission): Promise<Response | null> {
   const { principal } = context.caller;
   if (await authorize(principal, permission, { departmentSlug: principal.department })) return null;
-  await recordPolicyDecision(context.record, {
-    action: `${permission.split('.')[0]}.authorize`,
-    decision: 'deny',
-    rule: `rbac.${permission}`,
-    reason: `no role of the caller grants ${permission}`,
-    status: 403,
-  });
+  // Counted per user and minute: a client without the permission keeps calling (an OTLP exporter
+  // every few seconds, Claude Code polling its settings), and must not write an event each time.
+  countPolicyDecision(
+    context.record,
+    { action: `${permission.split('.')[0]}.authorize`, decision: 'deny', rule: `rbac.${permission}`, reason: `no role of the caller grants ${permission}`, status: 403 },
+    { endpoint: new URL(request.url).pathname.slice(0, 100) },
+  );
   return anthropicError('permission_error', `your roles in Gatehouse do not allow this (${PERMISSION_DESCRIPTIONS[permission].toLowerCase()}: permission ${permission})`);
 }
 
@@ -96,7 +96,7 @@ async function run(request: Request, basics: GatewayRequestBasics, options: Call
   if (!authentication.ok) return authentication.response;
   const context: GatewayRequestContext = { ...basics, caller: authentication.caller, record: authentication.record };
   noteActivity(authentication.caller.principal);
-  const refused = (await authorised(context, options.permission)) ?? (options.rateLimit ? await withinRate(context, options.rateLimit) : null);
+  const refused = (await authorised(request, context, options.permission)) ?? (options.rateLimit ? await withinRate(context, options.rateLimit) : null);
   if (refused) return refused;
   return handler(request, context);
 }

@@ -99,18 +99,32 @@ afterAll(async () => {
 });
 
 describe('every endpoint through one wrapper', () => {
-  it('refuses a token without the permission on every endpoint: 403 with x-should-retry: false, audited', async () => {
+  it('refuses a token without the permission on every endpoint: 403 with x-should-retry: false, counted into one event per user and minute', async () => {
+    await awayFromWindowEdge(60_000, 15_000);
+    const traceIds: string[] = [];
     for (const endpoint of ENDPOINTS) {
       const traceId = newTestTraceId();
+      traceIds.push(traceId);
       const response = await call(endpoint, { authorization: `Bearer ${financeToken}`, 'x-trace-id': traceId });
       expect(response.status, endpoint.path).toBe(403);
       expect(response.headers.get('x-should-retry'), endpoint.path).toBe('false');
       expect(response.headers.get('x-trace-id'), endpoint.path).toBe(traceId);
       expect(((await response.json()) as { error: { type: string } }).error.type, endpoint.path).toBe('permission_error');
-      const decision = (await waitForEvents(traceId, ['policy.decision'])).find((event) => event.event_type === 'policy.decision');
-      expect(decision, endpoint.path).toMatchObject({ outcome: 'denied', actor: { user_id: finance.userId }, policy: { decision: 'deny', rule: 'rbac.inference.invoke' } });
     }
+    // An OTLP exporter without the permission keeps exporting: still the same one event.
+    for (let index = 0; index < 40; index++) expect((await call(ENDPOINTS[6]!, { authorization: `Bearer ${financeToken}` })).status).toBe(403);
     expect(upstream.requests).toHaveLength(0);
+
+    const events = await flushedEvents(`event_type = 'policy.decision' AND actor_user_id = $1`, [finance.userId]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      trace_id: traceIds[0],
+      outcome: 'denied',
+      actor: { user_id: finance.userId },
+      policy: { decision: 'deny', rule: 'rbac.inference.invoke' },
+      error: { status: 403 },
+      attributes: { count: ENDPOINTS.length + 40, endpoint: expect.stringContaining('/v1/metrics:41') },
+    });
   });
 
   it('refuses spoofed identity headers on every endpoint: 403 with x-should-retry: false, audited', async () => {

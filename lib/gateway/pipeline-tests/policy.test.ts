@@ -7,6 +7,7 @@ import { verifyAuditChains, type AuditEvent } from '@/lib/audit';
 import { db, pool } from '@/lib/db/client';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
+import { drainBackgroundTasks } from '@/lib/platform/background';
 import { startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
 import { newTestTraceId, startGateway, storedContent, tokenFor, waitForEvents, type GatewayHarness } from './harness';
 
@@ -141,7 +142,9 @@ describe('permissions and model access', () => {
     const refused = await send(await tokenFor(gateway, finance), ask('hi'));
     expect(refused.status).toBe(403);
     expect(refused.body.error?.type).toBe('permission_error');
-    expect(await decisionOf(refused.traceId)).toMatchObject({ action: 'inference.authorize', policy: { decision: 'deny', rule: 'rbac.inference.invoke' } });
+    // Counted per user and minute (see one-way-in.test.ts): written once the window is flushed.
+    await drainBackgroundTasks();
+    expect(await decisionOf(refused.traceId)).toMatchObject({ action: 'inference.authorize', policy: { decision: 'deny', rule: 'rbac.inference.invoke' }, attributes: { count: 1 } });
 
     const engineer = await createTestUser([CUSTOM_ROLE]);
     expect((await send(await tokenFor(gateway, engineer), ask('hi'))).status).toBe(200);
