@@ -153,18 +153,20 @@ async function readMessage(call: UpstreamCall, input: DispatchInput, adapter: Up
   const { response } = call;
   const headers = relayedResponseHeaders(response.headers);
   let bytes: Uint8Array;
-  let facts: StreamFacts;
-  let timeToFirstByteMs: number;
+  let summary: CompletionSummary;
   try {
     const raw = await readBodyWithIdleLimit(response.body, idleMs);
-    timeToFirstByteMs = Math.round(performance.now() - startedAt);
+    const timeToFirstByteMs = Math.round(performance.now() - startedAt);
+    let facts: StreamFacts;
     ({ bytes, facts } = adapter.translateMessage(raw, input));
+    // A 2xx whose body is not JSON (a proxy's page, a truncated answer) is broken like one that
+    // stalled: the upstream may have billed it, so it is neither retried nor left unrecorded.
+    summary = applyStreamFacts(summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs), facts);
   } catch (error) {
     if (input.signal.aborted) throw input.signal.reason;
     call.controller.abort(error);
     return brokenAnswer(response.status, error);
   }
-  const summary = applyStreamFacts(summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs), facts);
   headers.set('content-type', 'application/json');
   return { kind: 'committed', status: response.status, upstreamStatus: response.status, headers, body: bodyOf(bytes), completion: Promise.resolve(summary) };
 }

@@ -2,7 +2,9 @@
 // limit for the body, and nothing retried or failed over once an upstream has answered 2xx. The
 // timings are scaled down: a 300 ms deadline stands for the 60 s default, a 1.2 s answer for a
 // 70 s one.
+import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from '@/lib/platform/net';
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
 import { anthropicTarget, dispatchInput, eventNames, readText, startFakeAnthropic, textReply, type FakeAnthropic } from '@/lib/gateway/testing';
 import { circuitState, dispatch, dispatchCountTokens, resetCircuitBreakers, resetUpstreamTuning, tuneUpstreams } from '.';
@@ -130,6 +132,22 @@ describe('a body that stops after the 2xx', () => {
       expect(sse).toContain('upstream stream stalled');
       expect(primary.requests.length - before).toBe(1);
       expect(secondary.requests).toHaveLength(0);
+    }
+  });
+
+  it('ends a non-streaming 2xx whose body is not JSON with 502 api_error: committed (billable), not retried, not a Gatehouse failure', async () => {
+    // A proxy in front of the upstream answering 200 with a page of its own.
+    const proxy = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>signed out</html>'));
+    const url = await listenOnLoopback(proxy);
+    try {
+      const result = await dispatch(dispatchInput([anthropicTarget(url, { provider: 'proxied', ...DEADLINES }), ...targets().slice(1)]));
+      expect(result.status).toBe(502);
+      expect(JSON.parse(await readText(result.body))).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+      expect((await result.completion).error?.type).toBe('api_error');
+      expect(result.attempts.map((attempt) => [attempt.provider, attempt.outcome, attempt.status])).toEqual([['proxied', 'server_error', 200]]);
+      expect(secondary.requests).toHaveLength(0);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 
