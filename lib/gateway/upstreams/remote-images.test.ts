@@ -91,6 +91,8 @@ describe('remote images for an OpenAI-compatible upstream (default: Gatehouse fe
     ['the cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/iam/security-credentials/', /not public \(linkLocal\)/],
     ['the metadata address as IPv4-mapped IPv6', () => 'http://[::ffff:169.254.169.254]/latest/meta-data/', /not public \(linkLocal\)/],
     ["AWS's IPv6 metadata address", () => 'http://[fd00:ec2::254]/latest/meta-data/', /not public \(uniqueLocal\)/],
+    ['127.0.0.1 as an IPv4-compatible IPv6 address', () => `http://[::127.0.0.1]:${imagePort}/cat.png`, /not public/],
+    ['the metadata address as an IPv4-compatible IPv6 address', () => 'http://[::a9fe:a9fe]/latest/meta-data/', /not public \(outsideGlobalUnicast\)/],
     ['GCP metadata by name', () => 'http://metadata.google.internal/computeMetadata/v1/', /cloud metadata service/],
     ['[::1]', () => `http://[::1]:${imagePort}/cat.png`, /not public \(loopback\)/],
     ['a CGNAT address', () => 'http://100.64.1.2/cat.png', /not public \(carrierGradeNat\)/],
@@ -127,6 +129,17 @@ describe('remote images for an OpenAI-compatible upstream (default: Gatehouse fe
     const started = performance.now();
     expect((await send(`${images.url}/slow.png`)).text).toMatch(/did not arrive within 200 ms/);
     expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it('fetches at most maxImages images for one request, refusing one with more before fetching any', async () => {
+    tuneRemoteImages({ maxImages: 2 });
+    const body = withImage(`${images.url}/cat.png?1`);
+    body.messages[0]!.content.push({ type: 'image', source: { type: 'url', url: `${images.url}/cat.png?2` } }, { type: 'image', source: { type: 'url', url: `${images.url}/cat.png?3` } });
+    const result = await dispatch(dispatchInput([openaiTarget()], { body }));
+    expect(result.status).toBe(400);
+    expect(await readText(result.body)).toContain('more than 2 images by URL');
+    expect(images.requests).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
   });
 
   it('fetches each image once, whichever targets need it', async () => {

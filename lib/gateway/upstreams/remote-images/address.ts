@@ -3,8 +3,9 @@
  * classifies the address (its range tables follow the IANA special-purpose registries): private
  * (10/8, 172.16/12, 192.168/16), loopback, link-local (169.254/16, where cloud metadata lives,
  * and fe80::/10), carrier-grade NAT (100.64/10), multicast, unique-local IPv6 (fc00::/7, which
- * holds AWS's fd00:ec2::254), unspecified, broadcast, reserved, benchmarking, and the IPv6 forms
- * that carry an IPv4 address (mapped, NAT64, 6to4, Teredo) are all refused.
+ * holds AWS's fd00:ec2::254), unspecified, broadcast, reserved, benchmarking, the IPv6 forms
+ * that carry an IPv4 address (mapped, IPv4-compatible, NAT64, 6to4, Teredo) and any IPv6 address
+ * outside 2000::/3 are all refused.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -15,10 +16,17 @@ export function isMetadataHostname(hostname: string): boolean {
   return METADATA_HOSTNAMES.has(hostname.toLowerCase().replace(/\.$/, ''));
 }
 
+// IANA allocates global unicast IPv6 from 2000::/3 only. ipaddr.js names what it has no range
+// for `unicast`, the deprecated IPv4-compatible form `::a.b.c.d` (::/96) included.
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3') as [ipaddr.IPv6, number];
+
 /** The address's range name (`unicast`, `private`, `loopback`, `linkLocal`…), IPv4-mapped IPv6 read as IPv4. */
 export function addressRange(address: string): string {
   if (!ipaddr.isValid(address)) return 'invalid';
-  return ipaddr.process(address).range();
+  const parsed = ipaddr.process(address);
+  const range = parsed.range();
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && !(parsed as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) return 'outsideGlobalUnicast';
+  return range;
 }
 
 export function isPublicAddress(address: string): boolean {

@@ -18,6 +18,8 @@ import { sniffMediaType } from '@/lib/gateway/policy/media-type';
 import { addressRange, isMetadataHostname, isPublicAddress } from './address';
 
 export interface RemoteImageTuning {
+  /** Images by URL one request may have fetched: each is a connection Gatehouse opens for the client. */
+  maxImages: number;
   maxBytes: number;
   /** For the whole fetch, redirects included. */
   timeoutMs: number;
@@ -29,7 +31,7 @@ export interface RemoteImageTuning {
   allowAddress?: (address: string, port: number) => boolean;
 }
 
-const defaults: RemoteImageTuning = { maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 3 };
+const defaults: RemoteImageTuning = { maxImages: 20, maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 3 };
 let current: RemoteImageTuning = { ...defaults };
 
 export function remoteImageTuning(): RemoteImageTuning {

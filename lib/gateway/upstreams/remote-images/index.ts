@@ -12,7 +12,7 @@
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import type { RemoteImageMode } from '@/lib/config';
 import { TranslationError } from '../adapter';
-import { fetchRemoteImage, RemoteImageRefused, type FetchedImage } from './fetch';
+import { fetchRemoteImage, RemoteImageRefused, remoteImageTuning, type FetchedImage } from './fetch';
 
 export { remoteImageTuning, resetRemoteImageTuning, tuneRemoteImages, type RemoteImageTuning } from './fetch';
 
@@ -77,6 +77,12 @@ export async function withRemoteImages(input: DispatchInput, target: UpstreamTar
     if (mode === 'refuse' || kind === 'document') {
       throw new TranslationError(`${path} is a${kind === 'image' ? 'n image' : ' document'} given by URL, which this gateway does not pass to ${target.provider} (${setting}); send it inline as base64`);
     }
+  }
+  // Each URL is a connection Gatehouse opens and up to maxBytes it holds: a body of thousands of
+  // URLs must not turn one request into thousands of fetches.
+  const { maxImages } = remoteImageTuning();
+  if (new Set(sources.map(({ url }) => url)).size > maxImages) {
+    throw new TranslationError(`this request gives more than ${maxImages} images by URL, more than this gateway fetches for one request (${setting}); send them inline as base64`);
   }
   const images = await Promise.all(
     sources.map(async ({ path, url }) => {
