@@ -72,6 +72,10 @@ const AWS_DOCUMENTED_EXAMPLE = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 /** [start, end) of the value of every AWS secret access key assignment in `text`. */
 export function awsSecretAccessKeys(text: string): [number, number][] {
+  // test() runs on RE2's DFA, ten times faster than a matcher (which this case-insensitive pattern
+  // sends through the NFA: ~0.9 s per 2 MB prompt, more than all of secretlint's rules together);
+  // the matcher only runs on the rare text that holds such a line.
+  if (!AWS_SECRET.test(text)) return [];
   const found: [number, number][] = [];
   const matcher = AWS_SECRET.matcher(text);
   while (matcher.find()) {
