@@ -133,7 +133,8 @@ export class Blocklist {
     if (this.patterns.length === 0) return null;
     const visible = patternView(text);
     for (const { rule, regex } of this.patterns) {
-      if (regex.matcher(text).find() || (visible !== text && regex.matcher(visible).find())) return { rule };
+      // test() runs on RE2's DFA: several times faster than a matcher, and a yes or no is all we need.
+      if (regex.test(text) || (visible !== text && regex.test(visible))) return { rule };
     }
     return null;
   }
