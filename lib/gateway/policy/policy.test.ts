@@ -203,6 +203,13 @@ describe('text segments and inspection', () => {
     expect(JSON.stringify(body).split(AWS_KEY_ID)).toHaveLength(4);
   });
 
+  it('keeps a JSON key named __proto__ when it renames a neighbouring key', async () => {
+    const body = JSON.parse(`{"model": "m", "messages": [], "metadata": {"__proto__": {"x": "kept"}, "${AWS_KEY_ID}": "v"}}`) as Record<string, unknown>;
+    expect(await inspect(body)).toMatchObject({ kind: 'allow', redactions: [{ rule: 'aws', count: 1 }] });
+    expect(JSON.stringify(body.metadata)).toBe('{"__proto__":{"x":"kept"},"[REDACTED:aws]":"v"}');
+    expect(Object.getPrototypeOf(body.metadata)).toBe(Object.prototype);
+  });
+
   it('refuses, even in redact mode, a secret inside signed thinking, which cannot change', async () => {
     const body = { model: 'm', messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: `use ${AWS_KEY_ID}`, signature: 'EqQBCkgIAxABGAIiQL' }] }] };
     const verdict = await inspect(body);

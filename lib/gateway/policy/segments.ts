@@ -88,7 +88,9 @@ function keySegment(owner: Json, slot: Slot, path: string): TextSegment {
       while (Object.hasOwn(owner, next)) next += '_';
       const entries = Object.entries(owner).map(([name, value]): [string, unknown] => [name === key ? next : name, value]);
       for (const name of Object.keys(owner)) delete owner[name];
-      for (const [name, value] of entries) owner[name] = value;
+      // Defined, not assigned: assigning a JSON key named `__proto__` would set the prototype
+      // instead, and the field would vanish from what is sent and stored.
+      for (const [name, value] of entries) Object.defineProperty(owner, name, { value, writable: true, enumerable: true, configurable: true });
       slot.key = next;
     },
   };
