@@ -92,6 +92,16 @@ describe('the application database role', () => {
     expect(found).toMatchObject({ what: `the owner of table public.${table}` });
   });
 
+  it('refuses a login role that may create objects where the SECURITY DEFINER audit functions look names up', async () => {
+    // PUBLIC has CREATE on public before PostgreSQL 15: a planted public.convert_to(text, text)
+    // would then win over pg_catalog's inside audit_store_content and run as the schema owner.
+    const creator = await scratchLogin((role) => [`GRANT CREATE ON SCHEMA public TO ${role}`]);
+    expect(await checkAppRole(creator, {})).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^database role: the app logs in as "gatehouse_test_[0-9a-f]+", allowed to create objects in schema public, where functions that run as the owner look names up, so it could rewrite the audit trail; /),
+    });
+  });
+
   it('migrates with GATEHOUSE_MIGRATION_DATABASE_URL, or with DATABASE_URL only when a privileged role is allowed', () => {
     expect(migrationDatabaseUrl({ DATABASE_URL: 'postgres://app@db/g', GATEHOUSE_MIGRATION_DATABASE_URL: 'postgres://owner@db/g' })).toBe('postgres://owner@db/g');
     expect(migrationDatabaseUrl({ DATABASE_URL: 'postgres://app@db/g' })).toBeUndefined();

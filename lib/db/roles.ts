@@ -100,7 +100,8 @@ const ESCAPE_ROLES = ['pg_execute_server_program', 'pg_write_server_files', 'pg_
 /**
  * The privileges that would let a connection logging in with `appUrl` escape the append-only
  * rules, most serious first: superuser, CREATEROLE or BYPASSRLS, the predefined roles that write
- * anything, ownership of the database, of the audit tables' schema or of any table. Each counts
+ * anything, ownership of the database or of the audit tables' schema, CREATE on that schema
+ * (PUBLIC has it by default before PostgreSQL 15), ownership of any table. Each counts
  * for the login role and for every role it is a member of (it can SET ROLE to those, and RESET
  * ROLE always returns to the login role, whatever the pool's `-c role=` says). Empty when none.
  */
@@ -125,10 +126,16 @@ export async function appRolePrivileges(appUrl: string): Promise<RolePrivilege[]
          UNION ALL SELECT r.rolname, 6, 'the owner of schema ' || quote_ident(n.nspname)
            FROM reachable r JOIN pg_namespace n ON n.nspowner = r.oid
           WHERE n.oid = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass('audit_events'))
-         UNION ALL SELECT r.rolname, 7, 'the owner of table ' || t.name
+         -- The audit functions that run as their owner (SECURITY DEFINER) look names up in this
+         -- schema: a function planted there with a better-matching signature would run as the owner.
+         UNION ALL SELECT r.rolname, 7, 'allowed to create objects in schema ' || quote_ident(n.nspname) || ', where functions that run as the owner look names up'
+           FROM reachable r JOIN pg_namespace n ON has_schema_privilege(r.oid, n.oid, 'CREATE')
+          WHERE n.oid = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass('audit_events'))
+         UNION ALL SELECT r.rolname, 8, 'the owner of table ' || t.name
            FROM reachable r JOIN owned_table t ON t.relowner = r.oid
        )
-       SELECT session_user::text AS login_role, rolname::text AS role, what FROM findings ORDER BY rank, rolname`,
+       SELECT session_user::text AS login_role, rolname::text AS role, what FROM findings
+        ORDER BY rank, rolname = session_user DESC, rolname`,
       [ESCAPE_ROLES],
     );
     return rows.map((row) => ({ loginRole: row.login_role, role: row.role, what: row.what }));
