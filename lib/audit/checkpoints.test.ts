@@ -159,6 +159,19 @@ describe('signed checkpoints', () => {
     expect((await signCheckpoints(pool(), signer, { tenantIds: [tenant] })).signed).toEqual([{ tenant_id: tenant, number: 5, seq: 4 }]);
   });
 
+  it('refuses, and reports, a tenant whose numbers a forged row used up, and still signs the others', async () => {
+    const [used, other] = [await chainOf(2), await chainOf(2)];
+    // All the app role needs: one junk row at the largest number PostgreSQL's bigint holds.
+    await pool().query(
+      `INSERT INTO audit_checkpoints (tenant_id, number, seq, hash, signed_at, key_id, public_key, statement, signature)
+       VALUES ($1, 9223372036854775807, 1, '\\x00', now(), 'junk', 'junk', 'junk', '\\x00')`,
+      [used],
+    );
+    const run = await signCheckpoints(pool(), signer, { tenantIds: [used, other].sort() });
+    expect(run.signed).toEqual([{ tenant_id: other, number: 1, seq: 2 }]);
+    expect(run.refused).toEqual([{ tenant_id: used, reason: expect.stringMatching(/^no checkpoint number left after #\d+ \(a forged checkpoint row took it\)$/) }]);
+  });
+
   it('detects deleted checkpoints: a gap in the numbers, and the latest against the key holder’s memory', async () => {
     const tenant = await chainOf(2);
     const memory = await CheckpointMemory.open(keyDir);

@@ -39,6 +39,8 @@ async function latestTrusted(database: Queryable, tenantId: string, pinned: read
     const rows = await newestCheckpoints(database, tenantId, PAGE, below);
     if (rows.length === 0) return { highest };
     highest = Math.max(highest, rows[0]!.number);
+    // Numbers are read as JavaScript numbers: past 2^53 neither paging nor numbering is exact.
+    if (!Number.isSafeInteger(highest + 1)) return { highest };
     const trusted = rows.find((row) => checkpointProblem(row, pinned) === undefined);
     if (trusted) return { trusted, highest };
     below = rows[rows.length - 1]!.number;
@@ -59,6 +61,9 @@ async function decide(database: Queryable, head: ChainHeadRow, pinned: readonly 
     }
   }
   const { trusted: base, highest } = await latestTrusted(database, head.tenant_id, pinned);
+  // A forged row can take a number so high that none follows it exactly: refused and reported,
+  // rather than signed under a wrong number or not at all.
+  if (!Number.isSafeInteger(highest + 1)) return { refuse: `no checkpoint number left after #${highest} (a forged checkpoint row took it)` };
   const from: ChainPoint = base ? { seq: base.seq, hash: base.hash } : { seq: 0, hash: GENESIS_HASH };
   if (base && head.seq < base.seq) return { refuse: `chain head at seq ${head.seq} is behind checkpoint #${base.number} at seq ${base.seq} (events or head rolled back)` };
   if (base && head.seq === base.seq) {
@@ -84,7 +89,11 @@ export async function signCheckpoints(database: Queryable, signer: CheckpointSig
   const now = options.now ?? (() => new Date());
   const run: CheckpointRun = { signed: [], unchanged: 0, refused: [] };
   for (const head of await chainHeads(database, options.tenantIds)) {
-    const decision = await decide(database, head, pinned, options.memory);
+    // A chain that cannot be checked is that tenant's refusal: the other tenants' heads are still
+    // signed, so tampering with one tenant cannot stop every checkpoint.
+    const decision = await decide(database, head, pinned, options.memory).catch(
+      (error: unknown): Decision => ({ refuse: `could not check: ${error instanceof Error ? error.message : String(error)}` }),
+    );
     if ('unchanged' in decision) {
       run.unchanged += 1;
       continue;
