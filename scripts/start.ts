@@ -122,6 +122,12 @@ function installSignalHandlers(): void {
 }
 
 installSignalHandlers();
+// Started by bootstrap.mjs in a process group of its own (see there): if bootstrap dies without
+// forwarding a signal, stop as if told to. The channel alone must not keep us running.
+if (process.channel) {
+  process.channel.unref();
+  process.on('disconnect', () => void shutdown(1));
+}
 try {
   const { appUrl: databaseUrl, migrationUrl } = await openDatabase();
   // With the embedded cluster, openDatabase recorded it; otherwise the CLI still needs the public URL.
