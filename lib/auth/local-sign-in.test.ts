@@ -153,6 +153,19 @@ describe('authenticateLocalUser', () => {
     expect(await authenticateLocalUser(known.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: true });
   });
 
+  it('lets the owner in from an address they signed in from while guesses from many addresses hold the account back', { timeout: 120_000 }, async () => {
+    const owner = await createUser();
+    const home = randomTestIp();
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home })).toMatchObject({ ok: true });
+    // Guesses spread over addresses, each below its own limit, until the account counter holds
+    // every new address back; a guesser polling for free would take each attempt it lets through.
+    for (let spent = 0; spent < ACCOUNT_RULE.freeFailures; spent += ADDRESS_RULE.failures - 1) {
+      await failTimes(Math.min(ADDRESS_RULE.failures - 1, ACCOUNT_RULE.freeFailures - spent), owner.email, randomTestIp());
+    }
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home })).toMatchObject({ ok: true });
+  });
+
   it('lets the owner in from another address while one address hammers the account', async () => {
     const owner = await createUser();
     const attacker = randomTestIp();

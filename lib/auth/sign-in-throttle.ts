@@ -17,6 +17,10 @@ import { db } from '@/lib/db/client';
  *    after the previous one. The free allowance is larger than the address limit, so a guesser
  *    at one address never slows down the account's owner at another; only a guess spread over
  *    several addresses does, and then by a bounded delay, never a lock.
+ *  - Known address: an address the account signed in from successfully (within `KNOWN_ADDRESS_DAYS`)
+ *    is not held back by the account counter, only by its own. Without this, a guesser with a few
+ *    addresses (one IPv6 /56 is 256 of them) keeps the account's delay up and, polling for free,
+ *    takes every attempt the delay lets through: the owner would never get one.
  *
  * An attempt is charged to both counters before the password is checked, in one transaction
  * with the rows locked, so parallel attempts cannot slip past together; a successful sign-in
@@ -26,6 +30,8 @@ import { db } from '@/lib/db/client';
 
 export const ADDRESS_RULE = { failures: 10, windowSeconds: 15 * 60 } as const;
 export const ACCOUNT_RULE = { freeFailures: 20, windowSeconds: 15 * 60, firstDelaySeconds: 1, maxDelaySeconds: 5 * 60 } as const;
+
+export const KNOWN_ADDRESS_DAYS = 30;
 
 export type ThrottleKind = 'address' | 'account';
 
@@ -89,6 +95,15 @@ function countersOf(subject: SignInSubject): CounterKey[] {
   ];
 }
 
+/**
+ * The row saying this account signed in from this address (not a counter: its score stays 0).
+ * None without an address: every such attempt shares one, which can vouch for nobody.
+ */
+function knownAddressKey(subject: SignInSubject): string | null {
+  const [address, account] = countersOf(subject);
+  return address!.key === addressKey(undefined) ? null : `known:${account!.key} ${address!.key}`;
+}
+
 interface CounterRow {
   key: string;
   score: number;
@@ -130,17 +145,23 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
   // Sorted, so two attempts sharing a counter always lock in the same order (no deadlock).
   const counters = countersOf(subject).sort((a, b) => a.key.localeCompare(b.key));
   const keys = counters.map((counter) => counter.key);
+  const known = knownAddressKey(subject);
   return db().$transaction(async (tx) => {
     await tx.$executeRaw`
       INSERT INTO sign_in_throttles (key, score, updated_at)
       SELECT key, 0, now() FROM unnest(${keys}::text[]) AS key
       ON CONFLICT (key) DO NOTHING`;
+    // The known-address row is read in the same statement whatever the answer, so it costs the
+    // same for every email typed.
     const rows = await tx.$queryRaw<CounterRow[]>`
       SELECT key, score, updated_at, now() AS now
-        FROM sign_in_throttles WHERE key = ANY(${keys}::text[]) ORDER BY key FOR UPDATE`;
+        FROM sign_in_throttles WHERE key = ANY(${known ? [...keys, known] : keys}::text[]) ORDER BY key FOR UPDATE`;
+    const knownRow = rows.find((row) => row.key === known);
+    const fromKnownAddress = knownRow !== undefined && secondsBetween(knownRow.updated_at, knownRow.now) < KNOWN_ADDRESS_DAYS * 86_400;
     const waits = counters.map((counter) => {
       const row = rows.find((candidate) => candidate.key === counter.key)!;
-      return { counter, row, wait: waitSeconds(counter.kind, row.score, secondsBetween(row.updated_at, row.now)) };
+      const exempt = counter.kind === 'account' && fromKnownAddress;
+      return { counter, row, wait: exempt ? 0 : waitSeconds(counter.kind, row.score, secondsBetween(row.updated_at, row.now)) };
     });
     const blocking = waits.filter((entry) => entry.wait > 0).sort((a, b) => b.wait - a.wait)[0];
     if (!blocking) {
@@ -154,19 +175,28 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
   }, BURST_TOLERANT);
 }
 
-/** Gives back the charge of an attempt whose password was right: the owner's success clears the account. */
+/**
+ * Gives back the charge of an attempt whose password was right: the owner's success clears the
+ * account, and makes the address a known one for it.
+ */
 export async function signInSucceeded(subject: SignInSubject): Promise<void> {
   const [address, account] = countersOf(subject);
+  const known = knownAddressKey(subject);
   await db().$transaction([
     db().$executeRaw`
       UPDATE sign_in_throttles
          SET score = greatest(0, score - extract(epoch FROM now() - updated_at) * ${drainRate('address')} - 1), updated_at = now()
        WHERE key = ${address!.key}`,
     db().$executeRaw`UPDATE sign_in_throttles SET score = 0, updated_at = now() WHERE key = ${account!.key}`,
+    ...(known
+      ? [db().$executeRaw`INSERT INTO sign_in_throttles (key, score, updated_at) VALUES (${known}, 0, now()) ON CONFLICT (key) DO UPDATE SET updated_at = now()`]
+      : []),
   ]);
 }
 
-/** Housekeeping: deletes counters idle for a day (long drained). Returns how many. */
+/** Housekeeping: deletes counters idle for a day (long drained) and known addresses past their time. Returns how many. */
 export async function pruneSignInThrottles(): Promise<number> {
-  return db().$executeRaw`DELETE FROM sign_in_throttles WHERE updated_at < now() - interval '1 day'`;
+  return db().$executeRaw`
+    DELETE FROM sign_in_throttles
+     WHERE updated_at < now() - CASE WHEN key LIKE 'known:%' THEN make_interval(days => ${KNOWN_ADDRESS_DAYS}::int) ELSE interval '1 day' END`;
 }
