@@ -182,12 +182,14 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
 export async function signInSucceeded(subject: SignInSubject): Promise<void> {
   const [address, account] = countersOf(subject);
   const known = knownAddressKey(subject);
+  // In admitSignIn's lock order (by key: account, address, known), so an attempt admitted at the
+  // same moment for the same account and address cannot deadlock with this one.
   await db().$transaction([
+    db().$executeRaw`UPDATE sign_in_throttles SET score = 0, updated_at = now() WHERE key = ${account!.key}`,
     db().$executeRaw`
       UPDATE sign_in_throttles
          SET score = greatest(0, score - extract(epoch FROM now() - updated_at) * ${drainRate('address')} - 1), updated_at = now()
        WHERE key = ${address!.key}`,
-    db().$executeRaw`UPDATE sign_in_throttles SET score = 0, updated_at = now() WHERE key = ${account!.key}`,
     ...(known
       ? [db().$executeRaw`INSERT INTO sign_in_throttles (key, score, updated_at) VALUES (${known}, 0, now()) ON CONFLICT (key) DO UPDATE SET updated_at = now()`]
       : []),
