@@ -20,9 +20,17 @@ export function auditOrigin(origin: SignInOrigin | undefined): { ip?: string; us
   return ip || userAgent ? { ip, user_agent: userAgent } : undefined;
 }
 
-/** The tenant an attempt that names no known user is recorded against: the installation's first. */
+let firstTenantId: string | undefined;
+
+/**
+ * The tenant an attempt that names no known user is recorded against: the installation's first.
+ * Looked up once per process (the first tenant stays the first), so an unknown email costs no
+ * database round trip that a known one does not: the answer's timing does not tell them apart.
+ */
 export async function fallbackTenantId(): Promise<string | null> {
+  if (firstTenantId) return firstTenantId;
   const tenant = await db().tenant.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } });
+  firstTenantId = tenant?.id;
   return tenant?.id ?? null;
 }
 
