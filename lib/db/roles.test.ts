@@ -92,13 +92,13 @@ describe('the application database role', () => {
     expect(found).toMatchObject({ what: `the owner of table public.${table}` });
   });
 
-  it('refuses a login role that may create objects where the SECURITY DEFINER audit functions look names up', async () => {
+  it('refuses a login role that may create objects where the owner looks names up', async () => {
     // PUBLIC has CREATE on public before PostgreSQL 15: a planted public.convert_to(text, text)
-    // would then win over pg_catalog's inside audit_store_content and run as the schema owner.
+    // wins over pg_catalog's in the owner's next migration that calls convert_to, and runs as the owner.
     const creator = await scratchLogin((role) => [`GRANT CREATE ON SCHEMA public TO ${role}`]);
     expect(await checkAppRole(creator, {})).toEqual({
       ok: false,
-      reason: expect.stringMatching(/^database role: the app logs in as "gatehouse_test_[0-9a-f]+", allowed to create objects in schema public, where functions that run as the owner look names up, so it could rewrite the audit trail; /),
+      reason: expect.stringMatching(/^database role: the app logs in as "gatehouse_test_[0-9a-f]+", allowed to create objects in schema public, where the owner's migrations look names up, so it could rewrite the audit trail; /),
     });
   });
 

@@ -126,9 +126,10 @@ export async function appRolePrivileges(appUrl: string): Promise<RolePrivilege[]
          UNION ALL SELECT r.rolname, 6, 'the owner of schema ' || quote_ident(n.nspname)
            FROM reachable r JOIN pg_namespace n ON n.nspowner = r.oid
           WHERE n.oid = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass('audit_events'))
-         -- The audit functions that run as their owner (SECURITY DEFINER) look names up in this
-         -- schema: a function planted there with a better-matching signature would run as the owner.
-         UNION ALL SELECT r.rolname, 7, 'allowed to create objects in schema ' || quote_ident(n.nspname) || ', where functions that run as the owner look names up'
+         -- The owner's migrations (and any function running as the owner that does not pin its
+         -- search_path) look names up in this schema: a function planted there with a
+         -- better-matching signature, convert_to(text, text) say, would run as the owner.
+         UNION ALL SELECT r.rolname, 7, 'allowed to create objects in schema ' || quote_ident(n.nspname) || ', where the owner''s migrations look names up'
            FROM reachable r JOIN pg_namespace n ON has_schema_privilege(r.oid, n.oid, 'CREATE')
           WHERE n.oid = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass('audit_events'))
          UNION ALL SELECT r.rolname, 8, 'the owner of table ' || t.name
