@@ -7,7 +7,7 @@ import { randomTestIp } from '@/lib/oauth/test-harness';
 import { authenticateLocalUser, type LocalSignInResult } from './local-sign-in';
 import { authOptionsForRequest } from './options';
 import { encodeSignInError, signInErrorMessage } from './sign-in-errors';
-import { ACCOUNT_RULE, ADDRESS_RULE } from './sign-in-throttle';
+import { ACCOUNT_RULE, ADDRESS_RULE, KNOWN_ADDRESS_DAYS, pruneSignInThrottles } from './sign-in-throttle';
 import { hashPassword } from './password';
 
 const PASSWORD = 'correct horse battery staple';
@@ -164,6 +164,22 @@ describe('authenticateLocalUser', () => {
     }
     expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: false, reason: 'throttled' });
     expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home })).toMatchObject({ ok: true });
+  });
+
+  it('keeps an account\'s known address for its 30 days when housekeeping prunes idle counters', async () => {
+    const owner = await createUser();
+    const home = randomTestIp();
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home })).toMatchObject({ ok: true });
+    const keys = [`address:${home}`, `account:${owner.email}`, `known:account:${owner.email} address:${home}`];
+    const age = (days: number) => pool().query(`UPDATE sign_in_throttles SET updated_at = now() - make_interval(days => $2) WHERE key = ANY($1)`, [keys, days]);
+    const left = async () => (await pool().query<{ key: string }>('SELECT key FROM sign_in_throttles WHERE key = ANY($1) ORDER BY key', [keys])).rows.map((row) => row.key);
+
+    await age(2);
+    await pruneSignInThrottles();
+    expect(await left()).toEqual([keys[2]]);
+    await age(KNOWN_ADDRESS_DAYS + 1);
+    await pruneSignInThrottles();
+    expect(await left()).toEqual([]);
   });
 
   it('lets the owner in from another address while one address hammers the account', async () => {
