@@ -31,8 +31,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `server` on a kernel-chosen port of 127.0.0.1; resolves to its base URL (no trailing slash). */
-export async function listenOnLoopback(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+/**
+ * Starts `server` on 127.0.0.1, on `port` or else one the kernel picks; resolves to its base URL
+ * (no trailing slash). A port already taken rejects with the listen error (code EADDRINUSE).
+ */
+export async function listenOnLoopback(server: Server, port = 0): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

@@ -12,7 +12,7 @@
  *   anything else         404
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startFakeServer, type FakeServer } from './fake-server';
+import { startFakeServer, type FakeServer } from '@/lib/gateway/fake-upstreams/server';
 
 export const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 

@@ -8,7 +8,7 @@ export {
   type FakeServerOptions,
   type FakeUpstreamOptions,
   type RecordedRequest,
-} from './fake-server';
+} from '@/lib/gateway/fake-upstreams/server';
 export {
   anthropicFailures,
   DEFAULT_ANTHROPIC_TEXT,
@@ -20,7 +20,7 @@ export {
   type FakeAnthropicBlock,
   type FakeAnthropicOptions,
   type FakeAnthropicReply,
-} from './fake-anthropic';
+} from '@/lib/gateway/fake-upstreams/anthropic';
 export {
   DEFAULT_OPENAI_TEXT,
   openAIFailures,
@@ -30,7 +30,7 @@ export {
   type FakeOpenAIOptions,
   type FakeOpenAIReply,
   type FakeOpenAIToolCall,
-} from './fake-openai';
+} from '@/lib/gateway/fake-upstreams/openai';
 export { anthropicTarget, dispatchInput, openAITarget, testCaller, type TestDispatchOptions } from './dispatch-input';
 export { eventNames, readAll, readText, sdkReading } from './stream-helpers';
 export { startFakeImageServer, TINY_PNG, type FakeImageServer } from './fake-images';

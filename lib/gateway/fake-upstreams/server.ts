@@ -1,7 +1,8 @@
 /**
  * Plumbing shared by the fake upstreams: a node:http server on 127.0.0.1 that records every request
- * and lets a test script how each one is answered. The wire formats live in fake-anthropic.ts and
- * fake-openai.ts; this file only knows about HTTP, timing and sockets.
+ * and lets a test script how each one is answered. The wire formats live in anthropic.ts and
+ * openai.ts; this file only knows about HTTP, timing and sockets. Tests reach these through
+ * lib/gateway/testing; the demo upstream (lib/demo) and the benchmark use them as they are.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +72,10 @@ export interface FakeServerOptions<R> {
   behaviour?: BehaviourScript<R>;
   /** Awaited before answering each request (e.g. to check the database saw the audit event first). */
   onRequest?: (request: RecordedRequest) => Promise<void> | void;
+  /** Port on 127.0.0.1; default: one the kernel picks. A taken port rejects the start. */
+  port?: number;
+  /** Keep every request in `requests` (default true); a long-running server turns it off. */
+  recordRequests?: boolean;
 }
 
 export interface FakeServer<R> {
@@ -197,6 +202,7 @@ export async function startFakeServer<R>(options: FakeServerOptions<R>, defaultB
   const requests: RecordedRequest[] = [];
   const hookErrors: unknown[] = [];
   let script: BehaviourScript<R> = options.behaviour ?? defaultBehaviour;
+  let served = 0;
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -215,8 +221,9 @@ export async function startFakeServer<R>(options: FakeServerOptions<R>, defaultB
         body: parseJson(rawBody),
         finished,
       };
-      const index = requests.length;
-      requests.push(request);
+      const index = served;
+      served += 1;
+      if (options.recordRequests ?? true) requests.push(request);
       try {
         await options.onRequest?.(request);
       } catch (error) {
@@ -232,7 +239,7 @@ export async function startFakeServer<R>(options: FakeServerOptions<R>, defaultB
     });
   });
 
-  const url = await listenOnLoopback(server);
+  const url = await listenOnLoopback(server, options.port);
 
   return {
     url,

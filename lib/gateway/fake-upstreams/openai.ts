@@ -32,7 +32,8 @@ import {
   type FakeServer,
   type FakeUpstreamOptions,
   type RecordedRequest,
-} from './fake-server';
+  type WireFormat,
+} from './server';
 
 export interface FakeOpenAIToolCall {
   id?: string;
@@ -194,22 +195,25 @@ function errorResponse(res: ServerResponse, behaviour: FakeErrorBehaviour): void
   );
 }
 
+/** The Chat Completions wire format: paths, key check, error envelope and answers. */
+export const openAIWire: WireFormat<FakeOpenAIReply> = {
+  serves: (request) => request.method === 'POST' && request.path.endsWith('/chat/completions'),
+  notFound: (request) => ({ kind: 'error', status: 404, errorType: 'invalid_request_error', code: 'unknown_url', message: `Unknown request URL: ${request.method} ${request.path}` }),
+  presentsKey: (request, apiKey) => request.headers.authorization === `Bearer ${apiKey}` || request.headers['api-key'] === apiKey,
+  badKey: { kind: 'error', status: 401, errorType: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
+  sendError: errorResponse,
+  async answer({ request, behaviour, res }) {
+    const body = (request.body ?? {}) as { stream?: unknown; stream_options?: { include_usage?: unknown } };
+    const reply = resolveReply(behaviour.reply, request);
+    const headers = { 'x-request-id': `req_${reply.id}`, 'x-ratelimit-remaining-requests': '99' };
+    if (body.stream === true) {
+      await playStream(res, openAIStreamFrames(reply, body.stream_options?.include_usage === true && !reply.omitUsage), behaviour, headers);
+    } else {
+      await playJson(res, openAICompletion(reply), behaviour, headers);
+    }
+  },
+};
+
 export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-  return startFakeUpstream<FakeOpenAIReply>(options, {
-    serves: (request) => request.method === 'POST' && request.path.endsWith('/chat/completions'),
-    notFound: (request) => ({ kind: 'error', status: 404, errorType: 'invalid_request_error', code: 'unknown_url', message: `Unknown request URL: ${request.method} ${request.path}` }),
-    presentsKey: (request, apiKey) => request.headers.authorization === `Bearer ${apiKey}` || request.headers['api-key'] === apiKey,
-    badKey: { kind: 'error', status: 401, errorType: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
-    sendError: errorResponse,
-    async answer({ request, behaviour, res }) {
-      const body = (request.body ?? {}) as { stream?: unknown; stream_options?: { include_usage?: unknown } };
-      const reply = resolveReply(behaviour.reply, request);
-      const headers = { 'x-request-id': `req_${reply.id}`, 'x-ratelimit-remaining-requests': '99' };
-      if (body.stream === true) {
-        await playStream(res, openAIStreamFrames(reply, body.stream_options?.include_usage === true && !reply.omitUsage), behaviour, headers);
-      } else {
-        await playJson(res, openAICompletion(reply), behaviour, headers);
-      }
-    },
-  });
+  return startFakeUpstream<FakeOpenAIReply>(options, openAIWire);
 }

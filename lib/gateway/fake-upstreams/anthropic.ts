@@ -31,7 +31,8 @@ import {
   type FakeServer,
   type FakeUpstreamOptions,
   type RecordedRequest,
-} from './fake-server';
+  type WireFormat,
+} from './server';
 
 export type FakeAnthropicBlock =
   | { type: 'text'; text: string }
@@ -200,30 +201,34 @@ function errorResponse(res: ServerResponse, behaviour: FakeErrorBehaviour): void
   );
 }
 
-function estimateInputTokens(body: unknown): number {
+/** What count_tokens answers: about one token per 4 characters of system, messages and tools. */
+export function estimateInputTokens(body: unknown): number {
   const { messages, system, tools } = (body ?? {}) as Record<string, unknown>;
   return Math.max(1, Math.ceil(JSON.stringify([system ?? null, messages ?? [], tools ?? []]).length / 4));
 }
 
+/** The Messages API wire format: paths, key check, error envelope and answers. */
+export const anthropicWire: WireFormat<FakeAnthropicReply> = {
+  serves: (request) => request.method === 'POST' && (request.path === '/v1/messages' || request.path === '/v1/messages/count_tokens'),
+  notFound: (request) => ({ kind: 'error', status: 404, errorType: 'not_found_error', message: `Not found: ${request.method} ${request.path}` }),
+  presentsKey: (request, apiKey) => request.headers['x-api-key'] === apiKey || request.headers.authorization === `Bearer ${apiKey}`,
+  badKey: { kind: 'error', status: 401, errorType: 'authentication_error', message: 'invalid x-api-key' },
+  sendError: errorResponse,
+  async answer({ request, behaviour, res }) {
+    if (request.path === '/v1/messages/count_tokens') {
+      await playJson(res, { input_tokens: estimateInputTokens(request.body) }, behaviour);
+      return;
+    }
+    const reply = resolveReply(behaviour.reply, request);
+    const headers = { 'request-id': `req_${reply.id}`, ...UPSTREAM_RATE_LIMIT_HEADERS };
+    if ((request.body as { stream?: unknown } | null)?.stream === true) {
+      await playStream(res, anthropicStreamFrames(reply), behaviour, headers);
+    } else {
+      await playJson(res, anthropicMessage(reply), behaviour, headers);
+    }
+  },
+};
+
 export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
-  return startFakeUpstream<FakeAnthropicReply>(options, {
-    serves: (request) => request.method === 'POST' && (request.path === '/v1/messages' || request.path === '/v1/messages/count_tokens'),
-    notFound: (request) => ({ kind: 'error', status: 404, errorType: 'not_found_error', message: `Not found: ${request.method} ${request.path}` }),
-    presentsKey: (request, apiKey) => request.headers['x-api-key'] === apiKey || request.headers.authorization === `Bearer ${apiKey}`,
-    badKey: { kind: 'error', status: 401, errorType: 'authentication_error', message: 'invalid x-api-key' },
-    sendError: errorResponse,
-    async answer({ request, behaviour, res }) {
-      if (request.path === '/v1/messages/count_tokens') {
-        await playJson(res, { input_tokens: estimateInputTokens(request.body) }, behaviour);
-        return;
-      }
-      const reply = resolveReply(behaviour.reply, request);
-      const headers = { 'request-id': `req_${reply.id}`, ...UPSTREAM_RATE_LIMIT_HEADERS };
-      if ((request.body as { stream?: unknown } | null)?.stream === true) {
-        await playStream(res, anthropicStreamFrames(reply), behaviour, headers);
-      } else {
-        await playJson(res, anthropicMessage(reply), behaviour, headers);
-      }
-    },
-  });
+  return startFakeUpstream<FakeAnthropicReply>(options, anthropicWire);
 }
