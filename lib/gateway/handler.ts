@@ -12,7 +12,7 @@ import { callOutcome, countPolicyDecision, recordInferenceRequest, recordInferen
 import { gatewayLimits, type Reservation, type SettleResult } from './limits';
 import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, serverToolAllowance, textSegments, type MessagesBody, type RedactionSummary } from './policy';
 import { billedUsage, costMicrodollars, priceBookFor, unseenCallUsage, type BilledUsage } from './pricing';
-import { resolveRoute } from './routing';
+import { routeOrDefault } from './routing';
 import { dispatch } from './upstreams';
 
 /** A request that passed authentication and policy, ready for limits and the upstream. */
@@ -23,6 +23,8 @@ export interface Admitted {
   body: MessagesBody;
   bytes: number;
   route: RouteDecision;
+  /** The model id the client asked for when gateway.map_unknown_claude_models served it with the default model. */
+  mappedFrom: string | null;
   /** Request tags (billing group), recorded in the audit trail and never sent upstream. */
   tags: Record<string, string>;
   redactions: RedactionSummary[];
@@ -84,13 +86,15 @@ export async function preflight(request: Request, context: GatewayRequestContext
     });
   }
 
-  const model = body.model;
-  const route = resolveRoute(snapshot.config, { model, department: principal.department, roles: principal.roles, callSource: caller.callSource });
+  const requested = body.model;
+  const { route, model, mappedFrom } = routeOrDefault(snapshot.config, { model: requested, department: principal.department, roles: principal.roles, callSource: caller.callSource });
   if (!route || route.targets.length === 0) {
     // Counted per user and minute: a client retrying a made-up model id must not flood the chain.
-    countPolicyDecision(record, { action: 'inference.route', decision: 'deny', rule: 'routing.unknown_model', reason: 'no route or model entry serves the requested model', status: 400 }, { model: model.slice(0, 200) });
-    return anthropicError('invalid_request_error', `model ${model} is not available on this gateway`);
+    countPolicyDecision(record, { action: 'inference.route', decision: 'deny', rule: 'routing.unknown_model', reason: 'no route or model entry serves the requested model', status: 400 }, { model: requested.slice(0, 200) });
+    return anthropicError('invalid_request_error', `model ${requested} is not available on this gateway`);
   }
+  // From here on the request is the served model's: access, limits, prices and the upstream.
+  body.model = model;
   if (!policy.modelAccess.allows(model, principal)) {
     return deny(record, anthropicError('invalid_request_error', `model ${model} is not available to you under your organisation's policy`), {
       action: 'inference.authorize',
@@ -127,7 +131,7 @@ export async function preflight(request: Request, context: GatewayRequestContext
       status: 400,
     });
   }
-  return { caller, record, body, bytes, route, tags, redactions: verdict.redactions };
+  return { caller, record, body, bytes, route, mappedFrom, tags, redactions: verdict.redactions };
 }
 
 function redactionEvents(admitted: Admitted): Promise<void>[] {
@@ -322,6 +326,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
       maxTokens: body.max_tokens,
       temperature: body.temperature,
       route,
+      mappedFrom: admitted.mappedFrom,
       decision: admitted.redactions.length
         ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
         : { decision: 'allow' },

@@ -44,6 +44,13 @@ function checkReferences(config: z.output<typeof baseSchema>, issues: Issues): v
     }
     if (route.targets) checkTargets(route.targets, ['routes', index, 'targets']);
   });
+  const { default_model: defaultModel, map_unknown_claude_models: mapUnknown } = config.gateway;
+  if (defaultModel !== undefined && !Object.hasOwn(config.models, defaultModel)) {
+    issues.push({ code: 'custom', input: defaultModel, path: ['gateway', 'default_model'], message: `unknown model "${defaultModel}" (define it under models)` });
+  }
+  if (mapUnknown && defaultModel === undefined) {
+    issues.push({ code: 'custom', input: mapUnknown, path: ['gateway', 'map_unknown_claude_models'], message: 'needs gateway.default_model: the model unknown Claude ids are served by' });
+  }
 }
 
 const baseSchema = z.strictObject({

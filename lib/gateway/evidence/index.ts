@@ -173,6 +173,8 @@ export interface RequestEventInput {
   maxTokens: number | undefined;
   temperature: unknown;
   route: RouteDecision;
+  /** The id the client asked for, when gateway.map_unknown_claude_models served it as `model`. */
+  mappedFrom?: string | null;
   decision: { decision: 'allow' | 'redact'; rule?: string; reason?: string };
   /** The request body as it goes upstream (redactions applied, tags removed). */
   prompt: Readonly<Record<string, unknown>>;
@@ -221,6 +223,12 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
     request_bytes: input.requestBytes,
   });
   if (input.estimatedCostMicrodollars !== null) event.attributes.estimated_cost_microdollars = input.estimatedCostMicrodollars;
+  if (input.mappedFrom) {
+    // gen_ai.request_model is the served id (limits, prices and access are its); both are named here.
+    event.attributes.requested_model = input.mappedFrom.slice(0, 200);
+    event.attributes.served_model = input.model.slice(0, 200);
+    event.attributes.model_mapping = 'gateway.map_unknown_claude_models';
+  }
   for (const [name, value] of Object.entries(input.tags)) event.attributes[`tags.${name}`] = value;
 
   const prompt = prepared<PreparedDocument>(() =>

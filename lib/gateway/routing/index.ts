@@ -1,1 +1,1 @@
-export { resolveRoute } from './resolve';
+export { resolveRoute, routeOrDefault } from './resolve';

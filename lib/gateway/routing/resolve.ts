@@ -108,3 +108,22 @@ export function resolveRoute(config: GatehouseConfig, request: RouteRequest): Ro
   table.memo.set(key, decision);
   return decision;
 }
+
+/** Claude ids as Anthropic spells them (`claude-opus-4-7`, `claude-3-5-haiku-20241022`). */
+const CLAUDE_ID = /^claude-/i;
+
+/**
+ * The model id a request is served under. Normally the one it names; but when nothing here serves
+ * a Claude id and the administrator opted in (`gateway.map_unknown_claude_models`), the gateway's
+ * `default_model`, so a client's built-in default (Claude Code asks for its own) still gets an
+ * answer. Returns the route for the served id, and the id asked for when it was mapped.
+ */
+export function routeOrDefault(config: GatehouseConfig, request: RouteRequest): { route: RouteDecision | null; model: string; mappedFrom: string | null } {
+  const route = resolveRoute(config, request);
+  const served = route !== null && route.targets.length > 0;
+  const { default_model: defaultModel, map_unknown_claude_models: mapUnknown } = config.gateway;
+  if (served || !mapUnknown || defaultModel === undefined || defaultModel === request.model || !CLAUDE_ID.test(request.model)) {
+    return { route, model: request.model, mappedFrom: null };
+  }
+  return { route: resolveRoute(config, { ...request, model: defaultModel }), model: defaultModel, mappedFrom: request.model };
+}
