@@ -48,7 +48,7 @@ async function purgeEvents(): Promise<{ outcome: string; attributes: Record<stri
 beforeAll(async () => {
   const slug = `content-purge-${randomBytes(3).toString('hex')}`;
   systemTenant = (await db().tenant.create({ data: { slug, name: 'Content purge test' } })).id;
-  config = parseGatehouseConfig(`tenant: { name: Content purge test, slug: ${slug} }\naudit: { content_retention_days: 30 }\n`, 'gatehouse.yaml');
+  config = parseGatehouseConfig('audit: { content_retention_days: 30 }\n', 'gatehouse.yaml');
 });
 
 afterAll(async () => {
@@ -78,7 +78,7 @@ describe('content purge job', () => {
     await appendAuditEvent(sampleEvent(tenant, 2, { content_refs: [expired, unexpired, forever, reReferenced] }));
     const { rows: before } = await pool().query<{ n: number }>('SELECT count(*)::int AS n FROM audit_content WHERE tenant_id = $1', [tenant]);
 
-    const worker = await startContentPurge(client, () => config);
+    const worker = await startContentPurge(client, () => config, async () => systemTenant);
     const waitFor = outcomeOf(worker);
     const startup = await waitFor((job) => (job.data as { trigger?: string }).trigger === 'startup');
     expect(startup.error).toBeUndefined();

@@ -12,6 +12,7 @@ import { EnvError, loadEnv } from '@/lib/env';
 import { closeGatewayLimits } from '@/lib/gateway/limits';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
+import { followTenantConfig } from '@/lib/users/tenant';
 import { CheckpointsRefusedError, loadCheckpointContext, runCheckpoints, startCheckpoints, type CheckpointContext } from './jobs/checkpoints';
 import { startContentPurge } from './jobs/content-purge';
 import { startHousekeeping } from './jobs/housekeeping';
@@ -44,6 +45,13 @@ try {
 const roleVerdict = await checkAppRole(databaseUrl).catch((error: Error) => fail(`database: ${error.message}`));
 if (!roleVerdict.ok) fail(roleVerdict.reason);
 if (roleVerdict.warning) console.warn(`worker: ${roleVerdict.warning}`);
+
+// gatehouse.yaml's `tenant` names the installation's tenant: an edit renames it, once, here.
+await followTenantConfig(configStore(), {
+  info: (line) => console.log(`worker: ${line}`),
+  warn: (line) => console.warn(`worker: ${line}`),
+  error: (line) => console.error(`worker: ${line}`),
+}).catch((error: Error) => console.error(`worker: tenant: ${error.message}`));
 
 let checkpoints: CheckpointContext;
 try {

@@ -4,9 +4,10 @@ import { ConfigStore } from './store';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors';
 export { loadGatehouseConfig, type ConfigSnapshot } from './load';
+export { noModelsNotice } from './notices';
 export { parseGatehouseConfig } from './parse';
 export { policyVersion } from './policy-version';
-export { recordConfigReloadAudit, systemTenantId } from './reload-audit';
+export { recordConfigReloadAudit, systemTenantId, type SystemTenant } from './reload-audit';
 export { ConfigStore, type ConfigLogger, type ConfigReloadRecord, type ConfigReloadRecorder, type ConfigStoreOptions, type ReloadResult } from './store';
 export * from './schema';
 

@@ -17,14 +17,14 @@ afterAll(async () => {
 });
 
 describe('config.reload audit events', () => {
-  it('records accepted and refused edits on the tenant named in the config', async () => {
+  it('records accepted and refused edits on the system tenant', async () => {
     const slug = `config-${randomBytes(3).toString('hex')}`;
     const tenant = await db().tenant.create({ data: { slug, name: 'Config test' } });
     const directory = await mkdtemp(path.join(tmpdir(), 'gatehouse-config-audit-'));
     const file = path.join(directory, 'gatehouse.yaml');
     const good = `tenant: { name: Config test, slug: ${slug} }\n`;
     await writeFile(file, good);
-    const store = new ConfigStore({ path: file, watch: false, logger: quiet, recordReload: recordConfigReloadAudit });
+    const store = new ConfigStore({ path: file, watch: false, logger: quiet, recordReload: (record) => recordConfigReloadAudit(record, async () => tenant.id) });
     try {
       const first = store.current().policyVersion;
       await writeFile(file, `${good}policy: { secrets: { mode: block } }\n`);

@@ -4,27 +4,27 @@ import { displayName } from './load';
 import type { ConfigReloadRecord } from './store';
 
 /**
- * The tenant a system event belongs to: the one named in the config, else the installation's
- * oldest. Read-only on purpose: recording an event must never create a tenant as a side effect.
+ * The tenant system events belong to: the installation's own, recorded once at first start
+ * (lib/users/tenant.ts), whatever tenant.slug gatehouse.yaml says today. Null before the first
+ * start. Read-only on purpose: recording an event must never create a tenant as a side effect.
  */
-export async function systemTenantId(slug?: string): Promise<string | null> {
-  if (slug) {
-    const named = await db().tenant.findUnique({ where: { slug }, select: { id: true } });
-    if (named) return named.id;
-  }
-  const oldest = await db().tenant.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } });
-  return oldest?.id ?? null;
+export async function systemTenantId(): Promise<string | null> {
+  const installation = await db().installation.findUnique({ where: { id: 1 }, select: { tenantId: true } });
+  return installation?.tenantId ?? null;
 }
+
+/** Where a system event is recorded: the installation's tenant, or (tests) a tenant of their own. */
+export type SystemTenant = () => Promise<string | null>;
 
 /**
  * Appends a `config.reload` audit event. Changing policy is itself an auditable act, and a refused
  * edit is recorded too: someone tried to change what Gatehouse enforces. Without a database
  * (CLI checks, unit runs) or before bootstrap created a tenant there is no chain to append to.
  */
-export async function recordConfigReloadAudit(record: ConfigReloadRecord): Promise<void> {
+export async function recordConfigReloadAudit(record: ConfigReloadRecord, systemTenant: SystemTenant = systemTenantId): Promise<void> {
   if (!process.env.DATABASE_URL) return;
   const effective = record.outcome === 'success' ? record.next : record.previous;
-  const tenantId = await systemTenantId(effective.config.tenant.slug);
+  const tenantId = await systemTenant();
   if (!tenantId) return;
   await appendAuditEvent({
     tenant_id: tenantId,

@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { encode } from 'next-auth/jwt';
 import { serveWithWebHandler } from '@/lib/http/node-adapter';
 import { listenOnLoopback } from '@/lib/platform/net';
-import { ensureTenant } from '@/lib/users/tenant';
+import { db } from '@/lib/db/client';
+import { ensureBuiltInRoles, ensureDepartment, ensureTenant } from '@/lib/users/tenant';
 import { createUser } from '@/lib/users/users';
 import { loadUserIdentity, type UserIdentity } from './identity';
 import { routeOAuth } from './routes';
@@ -56,14 +57,25 @@ export async function startOAuthServer(): Promise<TestServer> {
 
 let tenantReady: Promise<unknown> | undefined;
 
-/** A fresh active user with the given roles (default: member). */
-export async function createTestUser(roles: string[] = ['member'], department?: string): Promise<UserIdentity> {
-  // Test files run in parallel: the first ensureTenant of each may race on the tenant row.
-  tenantReady ??= ensureTenant().catch(() => ensureTenant());
-  await tenantReady;
+/**
+ * A fresh active user with the given roles (default: member), in the installation's tenant, or in
+ * `tenantId` for a file whose work must touch no other file's tenant.
+ */
+export async function createTestUser(roles: string[] = ['member'], department?: string, tenantId?: string): Promise<UserIdentity> {
   const email = `oauth-${randomBytes(6).toString('hex')}@example.com`;
-  const created = await createUser({ email, name: `Test ${email}`, roles, department }, { call_source: 'system' });
-  const identity = await loadUserIdentity(created.id);
+  let id: string;
+  if (tenantId) {
+    await ensureBuiltInRoles(tenantId);
+    const bindings = await db().role.findMany({ where: { tenantId, name: { in: roles } }, select: { id: true } });
+    const departmentId = department ? (await ensureDepartment(tenantId, department)).id : null;
+    ({ id } = await db().user.create({ data: { tenantId, email, name: `Test ${email}`, departmentId, roleBindings: { create: bindings.map((role) => ({ roleId: role.id })) } } }));
+  } else {
+    // Test files run in parallel: the first ensureTenant of each may race on the tenant row.
+    tenantReady ??= ensureTenant().catch(() => ensureTenant());
+    await tenantReady;
+    ({ id } = await createUser({ email, name: `Test ${email}`, roles, department }, { call_source: 'system' }));
+  }
+  const identity = await loadUserIdentity(id);
   if (!identity) throw new Error('created user not found');
   return identity;
 }

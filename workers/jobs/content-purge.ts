@@ -1,5 +1,5 @@
 import { appendAuditEvent, ContentPurgeError, purgeExpiredContent, type PurgeResult } from '@/lib/audit';
-import { systemTenantId } from '@/lib/config';
+import { systemTenantId, type SystemTenant } from '@/lib/config';
 import type { QueueClient } from '@/lib/queue';
 import type { QueuePayload } from '@/workers/queues';
 import { liveConfig, type ConfigSource } from './housekeeping';
@@ -14,7 +14,7 @@ export const CONTENT_PURGE_SCHEDULE = { id: 'content-purge-hourly', pattern: '37
  * `system.housekeeping` / `content.purge` event with the count, whatever the outcome, so the
  * audit trail shows that retention is enforced and when.
  */
-export async function runContentPurge(payload: QueuePayload<'content-purge'>, currentConfig: ConfigSource = liveConfig): Promise<PurgeResult> {
+export async function runContentPurge(payload: QueuePayload<'content-purge'>, currentConfig: ConfigSource = liveConfig, systemTenant: SystemTenant = systemTenantId): Promise<PurgeResult> {
   const config = currentConfig();
   const started = performance.now();
   let result: PurgeResult = { purged: 0, batches: 0, complete: false };
@@ -26,7 +26,7 @@ export async function runContentPurge(payload: QueuePayload<'content-purge'>, cu
     if (error instanceof ContentPurgeError) result = { ...result, purged: error.purged };
   }
 
-  const tenantId = await systemTenantId(config.tenant.slug);
+  const tenantId = await systemTenant();
   if (tenantId) {
     await appendAuditEvent({
       tenant_id: tenantId,
@@ -53,8 +53,8 @@ export async function runContentPurge(payload: QueuePayload<'content-purge'>, cu
 }
 
 /** Starts the content-purge worker, schedules it hourly and queues one run now. */
-export async function startContentPurge(client: QueueClient, currentConfig: ConfigSource = liveConfig) {
-  const worker = client.createWorker('content-purge', (payload) => runContentPurge(payload, currentConfig));
+export async function startContentPurge(client: QueueClient, currentConfig: ConfigSource = liveConfig, systemTenant: SystemTenant = systemTenantId) {
+  const worker = client.createWorker('content-purge', (payload) => runContentPurge(payload, currentConfig, systemTenant));
   await client.schedule('content-purge', CONTENT_PURGE_SCHEDULE.id, { pattern: CONTENT_PURGE_SCHEDULE.pattern }, { trigger: 'schedule' });
   await client.enqueue('content-purge', { trigger: 'startup' });
   return worker;

@@ -1,6 +1,6 @@
 import { appendAuditEvent } from '@/lib/audit';
 import { pruneSignInThrottles } from '@/lib/auth/sign-in-throttle';
-import { configStore, systemTenantId, type GatehouseConfig } from '@/lib/config';
+import { configStore, systemTenantId, type GatehouseConfig, type SystemTenant } from '@/lib/config';
 import { pool } from '@/lib/db/client';
 import { pruneExpiredOAuthState } from '@/lib/oauth/prune';
 import type { QueueClient } from '@/lib/queue';
@@ -13,7 +13,7 @@ export interface HousekeepingResult {
   prunedOAuthRows: number;
 }
 
-/** Where the job reads `audit.partitions_ahead` and the tenant slug; the live config by default. */
+/** Where the job reads `audit.partitions_ahead`; the live config by default. */
 export type ConfigSource = () => GatehouseConfig;
 
 /** The live configuration, as every worker job reads it by default. */
@@ -32,6 +32,7 @@ export const HOUSEKEEPING_SCHEDULE = { id: 'housekeeping-hourly', pattern: '7 * 
 export async function runHousekeeping(
   payload: QueuePayload<'housekeeping'>,
   currentConfig: ConfigSource = liveConfig,
+  systemTenant: SystemTenant = systemTenantId,
 ): Promise<HousekeepingResult> {
   const config = currentConfig();
   const monthsAhead = payload.partitions_ahead ?? config.audit.partitions_ahead;
@@ -63,7 +64,7 @@ export async function runHousekeeping(
     failure ??= error as Error;
   }
 
-  const tenantId = await systemTenantId(config.tenant.slug);
+  const tenantId = await systemTenant();
   if (tenantId) {
     await appendAuditEvent({
       tenant_id: tenantId,
@@ -89,8 +90,8 @@ export async function runHousekeeping(
 }
 
 /** Starts the housekeeping worker, schedules it hourly and queues one run now. */
-export async function startHousekeeping(client: QueueClient, currentConfig: ConfigSource = liveConfig) {
-  const worker = client.createWorker('housekeeping', (payload) => runHousekeeping(payload, currentConfig));
+export async function startHousekeeping(client: QueueClient, currentConfig: ConfigSource = liveConfig, systemTenant: SystemTenant = systemTenantId) {
+  const worker = client.createWorker('housekeeping', (payload) => runHousekeeping(payload, currentConfig, systemTenant));
   await client.schedule('housekeeping', HOUSEKEEPING_SCHEDULE.id, { pattern: HOUSEKEEPING_SCHEDULE.pattern }, { trigger: 'schedule' });
   await client.enqueue('housekeeping', { trigger: 'startup' });
   return worker;

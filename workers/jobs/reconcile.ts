@@ -1,5 +1,5 @@
 import { appendAuditEvent } from '@/lib/audit';
-import { configStore, systemTenantId, type GatehouseConfig } from '@/lib/config';
+import { configStore, systemTenantId, type GatehouseConfig, type SystemTenant } from '@/lib/config';
 import { gatewayLimits, type GatewayLimits } from '@/lib/gateway/limits';
 import { reconcileGatewayCalls, type ReconcileResult } from '@/lib/gateway/reconcile';
 import type { QueueClient } from '@/lib/queue';
@@ -11,6 +11,8 @@ export const RECONCILE_SCHEDULE = { id: 'gateway-reconcile', pattern: '* * * * *
 export interface ReconcileSources {
   config: () => GatehouseConfig;
   limits: () => GatewayLimits;
+  /** Where the pass's system.housekeeping event goes; the installation's tenant by default. */
+  systemTenant?: SystemTenant;
 }
 
 const live: ReconcileSources = { config: () => configStore().current().config, limits: gatewayLimits };
@@ -24,7 +26,7 @@ export async function runReconcile(payload: QueuePayload<'reconcile'>, sources: 
   const started = performance.now();
   const result = await reconcileGatewayCalls({ config, limits: sources.limits() });
   if (result.closed + result.ledgerRepaired > 0) {
-    const tenantId = await systemTenantId(config.tenant.slug);
+    const tenantId = await (sources.systemTenant ?? systemTenantId)();
     if (tenantId) {
       await appendAuditEvent({
         tenant_id: tenantId,

@@ -11,7 +11,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvent, closeAuditWriter, verifyAuditChains, type AuditEvent, type AuditEventInput } from '@/lib/audit';
 import { parseGatehouseConfig, type GatehouseConfig } from '@/lib/config';
-import { closeDatabase, pool } from '@/lib/db/client';
+import { closeDatabase, db, pool } from '@/lib/db/client';
 import { GatewayLimits, postgresSpendLedger, RedisLimitStore } from '@/lib/gateway/limits';
 import { budgetCounterKey } from '@/lib/gateway/limits/keys';
 import { deleteRedisKeys } from '@/lib/gateway/limits/testing/fixtures';
@@ -38,7 +38,6 @@ let limits: GatewayLimits | undefined;
 
 function yaml(upstreamUrl: string): string {
   return `
-tenant: { name: Reconcile test, slug: reconcile-${randomBytes(4).toString('hex')} }
 gateway: { reconcile_after_seconds: 1 }
 providers:
   upstream: { type: anthropic, base_url: ${upstreamUrl}, max_retries: 0, timeout_ms: 60000 }
@@ -87,7 +86,6 @@ beforeAll(async () => {
   const text = yaml(upstream.url);
   writeFileSync(configFile, text);
   config = parseGatehouseConfig(text, configFile);
-  // This file's users belong to a tenant of their own, so reconciling it touches no other test's calls.
   process.env.GATEHOUSE_CONFIG = configFile;
 });
 
@@ -107,8 +105,9 @@ describe('the reconciler after kill -9', () => {
   it(`closes all ${STREAMS} streams a killed gateway had in flight with priced, estimated records`, async () => {
     const gateway = await startGatewayProcess();
     redisPrefix = gateway.redisPrefix;
-    user = await createTestUser(['member']);
-    expect(user.tenantId).not.toBe((await pool().query<{ id: string }>("SELECT id FROM tenants WHERE slug = 'default'")).rows[0]?.id);
+    // This file's users belong to a tenant of their own, so reconciling it touches no other test's calls.
+    const tenant = await db().tenant.create({ data: { slug: `reconcile-${randomBytes(4).toString('hex')}`, name: 'Reconcile test' } });
+    user = await createTestUser(['member'], undefined, tenant.id);
     const { accessToken } = await mintAccessToken({ email: user.email, issuer: gateway.url });
 
     const streams = await Promise.all(
