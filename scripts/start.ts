@@ -12,7 +12,7 @@ import { unappliedMigrations } from '@/lib/http/migration-status';
 import { queueBackendFromEnv } from '@/lib/queue';
 import { prepareQueueSchema } from '@/lib/queue/postgres-schema';
 import { EnvError, loadEnv, type Env } from '@/lib/env';
-import { ConfigError, loadGatehouseConfig } from '@/lib/config';
+import { ConfigError, loadGatehouseConfig, noModelsNotice } from '@/lib/config';
 import { displayName } from '@/lib/config/load';
 import { loadOrCreateSecret } from '@/lib/platform/secret';
 import { publicUrl as configuredPublicUrl } from '@/lib/platform/public-url';
@@ -38,6 +38,8 @@ const env = loadEnvOrExit();
 try {
   const snapshot = loadGatehouseConfig(env.GATEHOUSE_CONFIG);
   say('config', snapshot.source === 'file' ? `${displayName(snapshot.path)} (policy version ${snapshot.policyVersion})` : `no ${env.GATEHOUSE_CONFIG}, using defaults (policy version ${snapshot.policyVersion})`);
+  const notice = noModelsNotice(snapshot);
+  if (notice) say('config', notice);
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `config: ${(error as Error).message}`);
   process.exit(2);

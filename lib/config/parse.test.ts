@@ -31,7 +31,7 @@ describe('parseGatehouseConfig', () => {
         max_body_bytes: 32 * 1024 * 1024,
       },
       limits: { rate: [], budgets: [], count_tokens_per_minute: 120 },
-      gateway: { reconcile_after_seconds: 3600 },
+      gateway: { reconcile_after_seconds: 3600, map_unknown_claude_models: false },
       managed_settings: [],
       sso: { providers: [] },
     });
@@ -42,10 +42,15 @@ describe('parseGatehouseConfig', () => {
     expect(snapshot.source).toBe('file');
     expect(snapshot.policyVersion).toMatch(/^pv_[0-9a-f]{16}$/);
     expect(snapshot.config.tenant.slug).toBe('example');
-    expect(snapshot.config.models['claude-sonnet-4-5']?.targets.map((t) => t.provider)).toEqual(['anthropic', 'bedrock-us']);
+    // Works out of the box: every model is served by the demo upstream, free; real providers are commented out.
+    expect(Object.keys(snapshot.config.providers)).toEqual(['demo', 'demo-openai']);
+    expect(Object.values(snapshot.config.models).flatMap((model) => model.targets.map((t) => t.provider))).toEqual(['demo', 'demo', 'demo-openai']);
+    expect(Object.values(snapshot.config.models).map((model) => model.price)).toEqual(Array(3).fill({ input_per_mtok_microdollars: 0, output_per_mtok_microdollars: 0 }));
     expect(snapshot.config.routes).toHaveLength(3);
-    expect(snapshot.config.providers.inhouse).toMatchObject({ type: 'openai_compatible', forward_attribution: true });
-    expect(snapshot.config.sso.providers.map((p) => p.id)).toEqual(['okta']);
+    expect(snapshot.config.gateway).toMatchObject({ default_model: 'claude-sonnet-4-5', map_unknown_claude_models: true });
+    // Claude Code exports nothing without the protocol; it starts on a model the gateway serves.
+    expect(snapshot.config.managed_settings[0]?.settings).toMatchObject({ model: 'claude-sonnet-4-5', env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', CLAUDE_CODE_ENABLE_TELEMETRY: '1' } });
+    expect(snapshot.config.sso.providers).toEqual([]);
     expect(readFileSync('gatehouse.example.yaml', 'utf8')).toContain('# ');
   });
 
