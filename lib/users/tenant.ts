@@ -26,10 +26,11 @@ export async function installationTenant(): Promise<Tenant | null> {
  * The installation's tenant with its built-in roles, created from gatehouse.yaml's `tenant` on
  * first use (the first start, or a CLI command before it). Concurrent first uses agree on one row.
  */
-export async function ensureTenant(tenant: TenantConfig = configuredTenant()): Promise<Tenant> {
+export async function ensureTenant(tenant?: TenantConfig): Promise<Tenant> {
   let row = await installationTenant();
   if (!row) {
-    const created = await db().tenant.upsert({ where: { slug: tenant.slug }, create: tenant, update: {} });
+    const named = tenant ?? configuredTenant();
+    const created = await db().tenant.upsert({ where: { slug: named.slug }, create: named, update: {} });
     await db().$executeRaw`INSERT INTO installation (tenant_id) VALUES (${created.id}::uuid) ON CONFLICT DO NOTHING`;
     row = await installationTenant();
     if (!row) throw new Error('the installation tenant could not be recorded');
