@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { countAuditEvent } from '@/lib/audit';
-import { db } from '@/lib/db/client';
+import { systemTenantId } from '@/lib/config';
 import type { ThrottleKind } from './sign-in-throttle';
 
 /** Where a sign-in attempt came from, recorded with it. */
@@ -20,18 +20,16 @@ export function auditOrigin(origin: SignInOrigin | undefined): { ip?: string; us
   return ip || userAgent ? { ip, user_agent: userAgent } : undefined;
 }
 
-let firstTenantId: string | undefined;
+let installationTenantId: string | undefined;
 
 /**
- * The tenant an attempt that names no known user is recorded against: the installation's first.
- * Looked up once per process (the first tenant stays the first), so an unknown email costs no
- * database round trip that a known one does not: the answer's timing does not tell them apart.
+ * The tenant an attempt that names no known user is recorded against: the installation's own.
+ * Looked up once per process (it never changes), so an unknown email costs no database round
+ * trip that a known one does not: the answer's timing does not tell them apart.
  */
 export async function fallbackTenantId(): Promise<string | null> {
-  if (firstTenantId) return firstTenantId;
-  const tenant = await db().tenant.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } });
-  firstTenantId = tenant?.id;
-  return tenant?.id ?? null;
+  installationTenantId ??= (await systemTenantId()) ?? undefined;
+  return installationTenantId ?? null;
 }
 
 /**
