@@ -35,20 +35,20 @@ describe('gatehouse CLI', () => {
     const users = JSON.parse(listed.stdout) as Array<{ email: string; department: string; roles: string[] }>;
     expect(users.find((u) => u.email === email)).toMatchObject({ department: 'finance-ops', roles: ['finance', 'member'] });
 
-    const duplicate = await gatehouse('users', 'create', '--email', email, '--name', 'Again');
+    // Independent refusals run side by side: each is a process start (seconds on a loaded machine).
+    const [duplicate, badRole, badEmail, missing] = await Promise.all([
+      gatehouse('users', 'create', '--email', email, '--name', 'Again'),
+      gatehouse('users', 'create', '--email', `x-${email}`, '--name', 'X', '--role', 'wizard'),
+      gatehouse('users', 'create', '--email', 'not-an-email', '--name', 'X'),
+      gatehouse('users', 'create', '--name', 'X'),
+    ]);
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr.trim()).toBe(`gatehouse: a user with email ${email} already exists`);
-
-    const badRole = await gatehouse('users', 'create', '--email', `x-${email}`, '--name', 'X', '--role', 'wizard');
     expect(badRole.stderr).toMatch(/^gatehouse: unknown role wizard \(known: .*admin.*\)\n$/);
-
-    const badEmail = await gatehouse('users', 'create', '--email', 'not-an-email', '--name', 'X');
     expect(badEmail.stderr.trim()).toBe('gatehouse: email: must be an email address');
-
-    const missing = await gatehouse('users', 'create', '--name', 'X');
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toBe('gatehouse: --email is required');
-  });
+  }, 90_000);
 
   it('reports migrations as up to date', async () => {
     const result = await gatehouse('db', 'migrate');
