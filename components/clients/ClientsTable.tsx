@@ -39,6 +39,8 @@ export function ClientsTable({ clients, statusAction }: { clients: ClientRow[]; 
             Dynamically
             {row.original.registrationIp ? <span className="block text-xs text-slate-500">from {row.original.registrationIp}</span> : null}
           </span>
+        ) : row.original.registeredVia === 'metadata_document' ? (
+          'By its metadata document (client id URL)'
         ) : (
           'By an administrator'
         ),

@@ -9,7 +9,7 @@ export interface ClientRow {
   clientId: string;
   name: string;
   type: 'public' | 'confidential';
-  registeredVia: 'admin' | 'dynamic';
+  registeredVia: 'admin' | 'dynamic' | 'metadata_document';
   trusted: boolean;
   redirectUris: string[];
   grantTypes: string[];

@@ -1,4 +1,5 @@
 import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
+import { handleProtectedResourceMetadata, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp/resource';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handleHealthz, handleReadyz } from './health';
 import type { WebHandler } from './node-adapter';
@@ -23,6 +24,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: '/healthz', handler: handleHealthz },
   { path: '/readyz', handler: handleReadyz },
   ...OAUTH_PATHS.map((path) => ({ path, handler: oauthHandler })),
+  // RFC 9728 metadata of the skills MCP server (/mcp).
+  ...PROTECTED_RESOURCE_METADATA_PATHS.map((path) => ({ path, handler: handleProtectedResourceMetadata })),
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
   ...GATEWAY_PATHS.map((path) => ({ path, handler: handleGatewayRequest })),
 ];

@@ -1,6 +1,7 @@
 import { appendAuditEvent, countAuditEvent, type AuditEventInput } from '@/lib/audit';
 import type { AuditOutcome } from '@/lib/audit/event';
 import { clientIp, userAgent } from '@/lib/http/client-ip';
+import { primaryTenantId } from '@/lib/users/tenant';
 
 /**
  * The shared audit vocabulary has no token-specific event types, so the identity plane records
@@ -70,4 +71,12 @@ export function countOAuthRefusal(event: OAuthAuditEvent, tally: Record<string, 
   const ip = event.request ? clientIp(event.request) : undefined;
   const subject = event.actor?.userId ? `user:${event.actor.userId}` : `ip:${ip ?? 'unknown'}`;
   countAuditEvent({ key: `${event.action}\u0000${event.tenantId}\u0000${subject}`, event: oauthAuditEvent(event), tally });
+}
+
+/** A client metadata document Gatehouse would not use: counted per address and minute. */
+export async function countClientMetadataRefusal(request: Request, clientId: string, error: Error): Promise<void> {
+  countOAuthRefusal(
+    { tenantId: await primaryTenantId(), type: 'admin.change', action: 'client.metadata_document', outcome: 'denied', request, clientId: clientId.slice(0, 2000) },
+    { reason: error.message.slice(0, 100) },
+  );
 }

@@ -1,5 +1,6 @@
 import type { OAuthClient } from '@/lib/generated/prisma/client';
-import { findClient } from './clients';
+import { ClientMetadataDocumentError, lookupClient } from './client-metadata-document';
+import { countClientMetadataRefusal } from './audit';
 import { OAuthError } from './errors';
 import { constantTimeEqual, hashSecret } from './secrets';
 
@@ -45,13 +46,20 @@ export function readClientCredentials(request: Request, form: URLSearchParams): 
  * The client making the request, or null when none was named (Claude Code's device flow and
  * refresh send no client_id). Confidential clients must prove their secret.
  */
-export async function authenticateClient(credentials: ClientCredentials): Promise<OAuthClient | null> {
+export async function authenticateClient(credentials: ClientCredentials, request?: Request): Promise<OAuthClient | null> {
   if (!credentials.clientId) {
     if (credentials.clientSecret) throw new OAuthError('invalid_client', 'client_secret without client_id');
     return null;
   }
   const challenge = credentials.method === 'client_secret_basic' ? { 'www-authenticate': 'Basic realm="gatehouse"' } : undefined;
-  const client = await findClient(credentials.clientId);
+  let client: OAuthClient | null;
+  try {
+    client = await lookupClient(credentials.clientId, request);
+  } catch (error) {
+    if (!(error instanceof ClientMetadataDocumentError)) throw error;
+    if (request) await countClientMetadataRefusal(request, credentials.clientId, error);
+    throw new OAuthError('invalid_client', `client_id ${error.message}`);
+  }
   if (!client || client.disabledAt) throw new OAuthError('invalid_client', 'unknown or disabled client', { headers: challenge });
   if (client.tokenEndpointAuthMethod === 'none') return client; // public: nothing to prove
   if (!credentials.clientSecret || !client.clientSecretHash || !constantTimeEqual(hashSecret(credentials.clientSecret), client.clientSecretHash)) {

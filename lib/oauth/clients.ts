@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { db } from '@/lib/db/client';
 import type { OAuthClient } from '@/lib/generated/prisma/client';
-import type { OAuthClientAuthMethod } from '@/lib/generated/prisma/enums';
+import type { OAuthClientAuthMethod, OAuthClientOrigin } from '@/lib/generated/prisma/enums';
 import { invalidateRevocationCache } from '@/lib/tokens/revocation';
 import { primaryTenant, UserInputError } from '@/lib/users/tenant';
 import type { ChangeActor } from '@/lib/users/users';
@@ -20,7 +20,7 @@ const MAX_REDIRECT_URIS = 10;
 export interface ClientSummary {
   clientId: string;
   name: string;
-  origin: 'admin' | 'dynamic';
+  origin: OAuthClientOrigin;
   trusted: boolean;
   confidential: boolean;
   tokenEndpointAuthMethod: OAuthClientAuthMethod;
@@ -50,7 +50,8 @@ function summarize(client: OAuthClient): ClientSummary {
 }
 
 export async function findClient(clientId: string): Promise<OAuthClient | null> {
-  if (clientId.length === 0 || clientId.length > 200) return null;
+  // 2000: metadata document URLs (client-metadata-document.ts); other ids are at most 100.
+  if (clientId.length === 0 || clientId.length > 2000) return null;
   return db().oAuthClient.findUnique({ where: { clientId } });
 }
 

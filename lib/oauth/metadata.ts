@@ -25,6 +25,8 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     authorization_response_iss_parameter_supported: true,
+    // An https URL as client_id names the client's metadata document (client-metadata-document.ts).
+    client_id_metadata_document_supported: true,
   };
 }
 

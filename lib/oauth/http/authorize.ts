@@ -1,8 +1,9 @@
 import { signInPath } from '@/lib/auth/callback-url';
 import type { OAuthClient } from '@/lib/generated/prisma/client';
-import { auditOAuth } from '../audit';
+import { auditOAuth, countClientMetadataRefusal } from '../audit';
 import { signedInUser } from '../browser-session';
-import { clientAllowsGrant, findClient } from '../clients';
+import { clientAllowsGrant } from '../clients';
+import { ClientMetadataDocumentError, lookupClient } from '../client-metadata-document';
 import { createAuthorizationCode } from '../codes';
 import { hasConsent, recordConsent } from '../consent';
 import { checkCsrf, csrfTokenFor } from '../csrf';
@@ -43,7 +44,7 @@ class UntrustedRedirect extends Error {}
  * Step one: the client and redirect URI. Until both are known good, nothing may be sent to the
  * redirect URI (RFC 6749 §4.1.2.1), or the endpoint would be an open redirector.
  */
-async function identifyClient(params: URLSearchParams): Promise<{ client: OAuthClient; redirectUri: string; requested: string | null }> {
+async function identifyClient(params: URLSearchParams, request: Request): Promise<{ client: OAuthClient; redirectUri: string; requested: string | null }> {
   const first = (name: string) => {
     const values = params.getAll(name);
     if (values.length > 1) throw new UntrustedRedirect(`The ${name} parameter was sent more than once.`);
@@ -51,7 +52,14 @@ async function identifyClient(params: URLSearchParams): Promise<{ client: OAuthC
   };
   const clientId = first('client_id');
   if (!clientId) throw new UntrustedRedirect('The request does not say which application is asking (client_id is missing).');
-  const client = await findClient(clientId);
+  let client: OAuthClient | null;
+  try {
+    client = await lookupClient(clientId, request);
+  } catch (error) {
+    if (!(error instanceof ClientMetadataDocumentError)) throw error;
+    await countClientMetadataRefusal(request, clientId, error);
+    throw new UntrustedRedirect(`The application identified itself by ${clientId.slice(0, 200)}, but Gatehouse cannot use it: ${error.message}.`);
+  }
   if (!client || client.disabledAt) throw new UntrustedRedirect('The application asking to sign you in is not registered with Gatehouse, or has been disabled.');
   const requested = first('redirect_uri') ?? null;
   if (requested === null) {
@@ -107,10 +115,10 @@ async function issueCode(request: AuthorizationRequest, user: UserIdentity, issu
   return redirectWith(request.redirectUri, { code, state: request.state, iss: issuer });
 }
 
-async function parseRequest(url: URL, issuer: string): Promise<AuthorizationRequest | Response> {
+async function parseRequest(request: Request, url: URL, issuer: string): Promise<AuthorizationRequest | Response> {
   let identified;
   try {
-    identified = await identifyClient(url.searchParams);
+    identified = await identifyClient(url.searchParams, request);
   } catch (error) {
     if (error instanceof UntrustedRedirect) return errorPage('Cannot sign in to this application', error.message);
     throw error;
@@ -134,7 +142,7 @@ async function parseRequest(url: URL, issuer: string): Promise<AuthorizationRequ
 export async function handleAuthorize(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const issuer = configuredIssuer();
-  const parsed = await parseRequest(url, issuer);
+  const parsed = await parseRequest(request, url, issuer);
   if (parsed instanceof Response) return parsed;
 
   const user = await signedInUser(request);

@@ -24,7 +24,7 @@ export async function handleDeviceAuthorization(request: Request): Promise<Respo
       const ip = clientIp(request);
       const limit = await hitRateLimit('device_authorization', ip ?? 'unknown', oauthSettings().deviceAuthorizationsPerIpPerMinute, 60);
       if (!limit.allowed) throw new OAuthError('slow_down', 'too many sign-in requests from this address; wait a minute', { status: 429, headers: { 'retry-after': String(limit.retryAfterSeconds) } });
-      const client = await authenticateClient(readClientCredentials(request, form));
+      const client = await authenticateClient(readClientCredentials(request, form), request);
       if (client && !clientAllowsGrant(client, DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'this client may not use the device grant');
       const issuer = configuredIssuer();
       const codes = await createDeviceAuthorization({

@@ -15,7 +15,7 @@ export async function handleRevoke(request: Request): Promise<Response> {
       const form = await readForm(request);
       const token = single(form, 'token');
       if (!token) throw new OAuthError('invalid_request', 'token is required');
-      const client = await authenticateClient(readClientCredentials(request, form));
+      const client = await authenticateClient(readClientCredentials(request, form), request);
       if (token.length <= 8192) await revokeToken(token, client, request);
       return new Response(null, { status: 200, headers: NO_STORE });
     }),

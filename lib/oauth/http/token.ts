@@ -26,7 +26,7 @@ function checkGrantAllowed(client: OAuthClient | null, grant: GrantType): void {
 async function grant(request: Request, form: URLSearchParams): Promise<TokenResponseBody> {
   const grantType = required(form, 'grant_type');
   if (!isSupportedGrantType(grantType)) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported`);
-  const client = await authenticateClient(readClientCredentials(request, form));
+  const client = await authenticateClient(readClientCredentials(request, form), request);
   checkGrantAllowed(client, grantType);
   const issuer = configuredIssuer();
 

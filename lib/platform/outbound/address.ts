@@ -1,5 +1,6 @@
 /**
- * Which addresses Gatehouse may fetch a remote image from: global unicast only. ipaddr.js
+ * Which addresses Gatehouse may fetch from on a caller's behalf (remote images, client metadata
+ * documents): global unicast only. ipaddr.js
  * classifies the address (its range tables follow the IANA special-purpose registries): private
  * (10/8, 172.16/12, 192.168/16), loopback, link-local (169.254/16, where cloud metadata lives,
  * and fe80::/10), carrier-grade NAT (100.64/10), multicast, unique-local IPv6 (fc00::/7, which
