@@ -8,7 +8,7 @@
  * then through the gateway; the difference is the gateway's added latency.
  *
  * Needs PostgreSQL: a fresh database on DATABASE_URL's server (dropped afterwards), or an embedded
- * cluster under .data/bench/ when DATABASE_URL is unset. REDIS_URL, when set, holds the limits.
+ * cluster under <GATEHOUSE_DATA_DIR>/bench/ (default .data/bench/) when DATABASE_URL is unset. REDIS_URL, when set, holds the limits.
  * Tunables: BENCH_CONNECTIONS (default 16), BENCH_SECONDS (8), BENCH_UPSTREAM_LATENCY_MS (20).
  */
 import { spawn } from 'node:child_process';
@@ -33,7 +33,8 @@ async function prepareDatabase(): Promise<{ url: string; cleanUp: () => Promise<
   if (process.env.DATABASE_URL) adminUrl = process.env.DATABASE_URL;
   else {
     const { startEmbeddedPostgres } = await import('@/lib/db/embedded');
-    const embedded = await startEmbeddedPostgres(path.resolve('.data/bench'));
+    const { dataDir } = await import('@/lib/db/server');
+    const embedded = await startEmbeddedPostgres(path.join(dataDir(), 'bench'));
     adminUrl = embedded.adminUrl;
     stopEmbedded = () => embedded.stop();
   }

@@ -149,7 +149,9 @@ try {
   const seed = await seedFirstAdmin({ email: env.GATEHOUSE_ADMIN_EMAIL, password: env.GATEHOUSE_ADMIN_PASSWORD, dataDir });
   if (seed.generatedPassword) {
     say('admin', `created ${seed.email} with password ${seed.generatedPassword}`);
-    say('admin', `(shown once; also saved in ${path.relative(process.cwd(), seed.credentialsFile!)} with mode 0600)`);
+    say('admin', `(shown once; also saved in ${displayName(seed.credentialsFile!)} with mode 0600)`);
+  } else if (!seed.created && seed.credentialsFile) {
+    say('admin', `${seed.email} (existing; the password generated at the first start is in ${displayName(seed.credentialsFile)})`);
   } else {
     say('admin', seed.created ? `created ${seed.email}` : `${seed.email} (existing)`);
   }

@@ -11,6 +11,9 @@ import { publicUrl } from '@/lib/platform/public-url';
 import { deriveSecret } from '@/lib/platform/secret';
 
 const dev = process.argv.includes('--dev');
+// The worker reports gatehouse.yaml's reloads (printed and audited once); this process applies them
+// silently (lib/config, configStore). An environment variable, so it reaches Next's own workers too.
+process.env.GATEHOUSE_PROCESS = 'web';
 
 function fail(message: string): never {
   console.error(`web: ${message}`);

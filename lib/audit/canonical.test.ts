@@ -46,6 +46,36 @@ describe('canonical JSON (RFC 8785)', () => {
   });
 });
 
+/** Computed with canonicalize 5.1.0 before the pin to 4.0.0 (Node 20): the bytes every stored chain hash depends on. */
+describe('canonical bytes pinned across canonicalize versions', () => {
+  it('matches the RFC 8785 section 3.2.2 example byte for byte', () => {
+    const input = JSON.parse('{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}');
+    expect(canonicalJson(input)).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+  });
+
+  it('sorts by UTF-16 code unit, escapes control characters and serialises dates as before', () => {
+    const value = { z: [1, { b: null, a: 'x', when: new Date(0) }], é: 1, Z: 2, '\u{1F600}': 'a', '\uFFFF': 'b', e: [], o: {}, u: undefined, s: 'tab\tnl\ncr\r\u0001\u007f\u2028' };
+    expect(canonicalJson(value)).toBe('{"Z":2,"e":[],"o":{},"s":"tab\\tnl\\ncr\\r\\u0001\u007f\u2028","z":[1,{"a":"x","b":null,"when":"1970-01-01T00:00:00.000Z"}],"é":1,"😀":"a","\uFFFF":"b"}');
+  });
+
+  it('gives the same chain hash for a fixed event', () => {
+    const fixed = parseAuditEvent({
+      event_id: '01a2224b-f0a6-7763-a3e8-a92795395560',
+      trace_id: '69c9b0c74c1cc23e188dd026c1bb8ce0',
+      tenant_id: '6f1c2a4e-0b7d-4c1e-9a53-2f7e8d9c0b1a',
+      occurred_at: '2026-01-02T03:04:05.678Z',
+      event_type: 'inference.response',
+      action: 'messages.create',
+      outcome: 'success',
+      actor: { user_id: '0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b', email: 'ada@example.com', roles: ['member', 'author'] },
+      gen_ai: { operation: 'chat', provider: 'anthropic', input_tokens: 10, output_tokens: 20, finish_reasons: ['end_turn'] },
+      cost: { microdollars: 1234 },
+      attributes: { ratio: 0.5, flag: true, note: 'é ✓ 😀', big: 1e21, tiny: 1.5e-7, neg: -0 },
+    });
+    expect(chainHash(GENESIS_HASH, 7, fixed).toString('hex')).toBe('5a2563931d763384f35d93f5093dd79b607e2546ec8483e443182566e0e0e70d');
+  });
+});
+
 describe('chainHash', () => {
   it('is SHA-256 over prev_hash followed by the canonical {seq, event}', () => {
     const expected = createHash('sha256').update(GENESIS_HASH).update(canonicalJson({ seq: 1, event })).digest();

@@ -17,11 +17,19 @@ const globalStore = globalThis as typeof globalThis & { __gatehouseConfigStore?:
 /**
  * The process's configuration, loaded from GATEHOUSE_CONFIG on first use and kept current as the
  * file changes. Throws ConfigError on first use when the file is invalid.
+ *
+ * The web server and the worker both watch the file and apply every edit, but only the worker
+ * reports it (the reload line and the `config.reload` audit event): otherwise each change would be
+ * printed and audited twice. scripts/web.ts marks its process GATEHOUSE_PROCESS=web. Under
+ * `npm start` (GATEHOUSE_SUPERVISED=1) the supervisor has already said which file it loaded.
  */
 export function configStore(): ConfigStore {
+  const report = process.env.GATEHOUSE_PROCESS !== 'web';
   globalStore.__gatehouseConfigStore ??= new ConfigStore({
     path: loadEnv().GATEHOUSE_CONFIG,
     recordReload: recordConfigReloadAudit,
+    report,
+    announceLoad: report && process.env.GATEHOUSE_SUPERVISED !== '1',
   });
   return globalStore.__gatehouseConfigStore;
 }

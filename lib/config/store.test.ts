@@ -47,6 +47,30 @@ describe('ConfigStore', () => {
     expect(logger.lines).toEqual([`info config: ${file} not found, using defaults (${current.policyVersion})`]);
   });
 
+  it('applies edits silently where another process reports them: no lines, no audit record', async () => {
+    await writeFile(file, GOOD);
+    const records: ConfigReloadRecord[] = [];
+    const logger = capturingLogger();
+    store = new ConfigStore({ path: file, pollIntervalMs: 250, debounceMs: 20, logger, recordReload: async (r) => void records.push(r), report: false });
+    const changed = once(store, 'change');
+    await writeFile(file, GOOD.replace('partitions_ahead: 2', 'partitions_ahead: 3'));
+    await changed;
+    expect(store.current().config.audit.partitions_ahead).toBe(3);
+    const refused = once(store, 'invalid');
+    await writeFile(file, 'audit:\n  partitions_ahead: lots\n');
+    await refused;
+    expect(logger.lines).toEqual([]);
+    expect(records).toEqual([]);
+  });
+
+  it('leaves the first load unannounced when a supervisor already named the file', async () => {
+    await writeFile(file, GOOD);
+    const logger = capturingLogger();
+    store = new ConfigStore({ path: file, watch: false, logger, announceLoad: false });
+    expect(store.current().source).toBe('file');
+    expect(logger.lines).toEqual([]);
+  });
+
   it('refuses to start on an invalid file, naming line and field', async () => {
     await writeFile(file, 'audit:\n  partitions_ahead: lots\n');
     expect(() => openStore()).toThrow(ConfigError);

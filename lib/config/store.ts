@@ -30,6 +30,14 @@ export interface ConfigStoreOptions {
   logger?: ConfigLogger;
   /** Records reloads (the audit trail in production); absent = nothing recorded. */
   recordReload?: ConfigReloadRecorder;
+  /**
+   * Whether this store speaks for the file: logs what each load and reload did and records it.
+   * False where another process watching the same file reports it (see configStore()); the
+   * store still applies every edit. Default true.
+   */
+  report?: boolean;
+  /** Whether to log the first load (default: `report`); false when a supervisor already did. */
+  announceLoad?: boolean;
 }
 
 export type ReloadResult = 'changed' | 'unchanged' | 'rejected';
@@ -42,6 +50,8 @@ interface ConfigStoreEvents {
 function fileSignature(stats: { mtimeMs: number; size: number; ino: number } | null): string {
   return stats ? `${stats.mtimeMs}:${stats.size}:${stats.ino}` : 'missing';
 }
+
+const SILENT: ConfigLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
 /** One line however many issues, so log search for "config rejected" shows the whole story. */
 function oneLine(error: ConfigError): string {
@@ -63,6 +73,8 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
   private lastSignature = '';
   private readonly logger: ConfigLogger;
   private readonly recordReload: ConfigReloadRecorder | undefined;
+  /** Where outcomes (loaded, reloaded, rejected, removed) go: the logger, or nowhere when another process reports them. */
+  private readonly outcomes: ConfigLogger;
   private readonly debounceMs: number;
   private readonly pollIntervalMs: number;
   private watcher: FSWatcher | undefined;
@@ -76,15 +88,19 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
     super();
     this.path = path.resolve(options.path);
     this.logger = options.logger ?? console;
-    this.recordReload = options.recordReload;
+    const report = options.report ?? true;
+    this.outcomes = report ? this.logger : SILENT;
+    this.recordReload = report ? options.recordReload : undefined;
     this.debounceMs = options.debounceMs ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
     this.lastText = readConfigTextSync(this.path);
     this.snapshot = snapshotFromText(this.lastText, this.path);
-    if (this.snapshot.source === 'defaults') {
-      this.logger.info(`config: ${displayName(this.path)} not found, using defaults (${this.snapshot.policyVersion})`);
-    } else {
-      this.logger.info(`config: loaded ${displayName(this.path)} (${this.snapshot.policyVersion})`);
+    if (options.announceLoad ?? report) {
+      if (this.snapshot.source === 'defaults') {
+        this.logger.info(`config: ${displayName(this.path)} not found, using defaults (${this.snapshot.policyVersion})`);
+      } else {
+        this.logger.info(`config: loaded ${displayName(this.path)} (${this.snapshot.policyVersion})`);
+      }
     }
     if (options.watch ?? true) this.startWatching();
   }
@@ -168,7 +184,7 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
     if (text === null) {
       // Treating a vanished file as "defaults" would silently drop policy mid-flight (and
       // editors remove files briefly while saving), so the last good version stays.
-      this.logger.warn(`config: ${displayName(this.path)} was removed; keeping ${this.snapshot.policyVersion}`);
+      this.outcomes.warn(`config: ${displayName(this.path)} was removed; keeping ${this.snapshot.policyVersion}`);
       return 'unchanged';
     }
 
@@ -182,11 +198,11 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
     this.lastError = null;
     const previous = this.snapshot;
     if (next.policyVersion === previous.policyVersion) {
-      this.logger.info(`config: ${displayName(this.path)} edited, policy unchanged (${previous.policyVersion})`);
+      this.outcomes.info(`config: ${displayName(this.path)} edited, policy unchanged (${previous.policyVersion})`);
       return 'unchanged';
     }
     this.snapshot = next;
-    this.logger.info(`config reloaded: ${previous.policyVersion} → ${next.policyVersion}`);
+    this.outcomes.info(`config reloaded: ${previous.policyVersion} → ${next.policyVersion}`);
     this.emit('change', next, previous);
     await this.record({ outcome: 'success', previous, next });
     return 'changed';
@@ -196,7 +212,7 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
   private async reject(error: ConfigError, text?: string): Promise<ReloadResult> {
     if (text !== undefined) this.lastText = text;
     this.lastError = error;
-    this.logger.error(`config rejected, keeping ${this.snapshot.policyVersion}: ${oneLine(error)}`);
+    this.outcomes.error(`config rejected, keeping ${this.snapshot.policyVersion}: ${oneLine(error)}`);
     this.emit('invalid', error);
     await this.record({ outcome: 'failure', previous: this.snapshot, error });
     return 'rejected';

@@ -31,6 +31,8 @@ export function childEnvironment(parent: NodeJS.ProcessEnv, settings: ChildSetti
     NEXTAUTH_URL: settings.publicUrl,
     PORT: String(settings.port),
     HOST: settings.host,
+    // The supervisor has printed what it loaded (gatehouse.yaml); children do not repeat it.
+    GATEHOUSE_SUPERVISED: '1',
   };
 }
 

@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { db } from '@/lib/db/client';
 import { ensureTenant } from './tenant';
@@ -8,9 +8,17 @@ export interface SeedResult {
   /** False when an admin already existed: nothing was changed. */
   created: boolean;
   email?: string;
-  /** Set only when the password was generated; also written to `credentialsFile`. */
+  /** Set only when the password was generated now; also written to `credentialsFile`. */
   generatedPassword?: string;
+  /** Where the generated password is kept: set when it was generated now, or at an earlier start for this admin. */
   credentialsFile?: string;
+}
+
+/** The credentials file an earlier start wrote for `email`, if it is still there. */
+async function savedCredentialsFile(dataDir: string, email: string): Promise<string | undefined> {
+  const file = path.join(dataDir, 'admin-credentials');
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return /^email=(.*)$/m.exec(text)?.[1] === email ? file : undefined;
 }
 
 /**
@@ -27,7 +35,7 @@ export async function seedFirstAdmin(options: {
   const existingAdmin = await db().user.findFirst({
     where: { tenantId: tenant.id, roleBindings: { some: { role: { name: 'admin' } } } },
   });
-  if (existingAdmin) return { created: false, email: existingAdmin.email };
+  if (existingAdmin) return { created: false, email: existingAdmin.email, credentialsFile: await savedCredentialsFile(options.dataDir, existingAdmin.email) };
 
   const email = options.email ?? 'admin@gatehouse.local';
   const created = await createUser(
