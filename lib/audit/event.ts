@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'policy.decision',
   'system.housekeeping',
   'config.reload',
+  'skill.change',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -4,6 +4,7 @@ import { configStore, systemTenantId, type GatehouseConfig, type SystemTenant } 
 import { pool } from '@/lib/db/client';
 import { pruneExpiredOAuthState } from '@/lib/oauth/prune';
 import type { QueueClient } from '@/lib/queue';
+import { purgeDeletedSkills } from '@/lib/skills/service';
 import type { QueuePayload } from '@/workers/queues';
 
 export interface HousekeepingResult {
@@ -64,6 +65,14 @@ export async function runHousekeeping(
     failure ??= error as Error;
   }
 
+  // Skills deleted longer ago than their owners may restore them (lib/skills).
+  let purgedSkills = 0;
+  try {
+    purgedSkills = await purgeDeletedSkills();
+  } catch (error) {
+    failure ??= error as Error;
+  }
+
   const tenantId = await systemTenant();
   if (tenantId) {
     await appendAuditEvent({
@@ -79,6 +88,7 @@ export async function runHousekeeping(
         partitions: partitions.join(','),
         pruned_oauth_rows: prunedOAuthRows,
         pruned_sign_in_throttles: prunedSignInThrottles,
+        purged_skills: purgedSkills,
         duration_ms: Math.round(performance.now() - started),
       },
       ...(failure ? { error: { type: 'partition_ensure_failed', message: failure.message.slice(0, 4000) } } : {}),
