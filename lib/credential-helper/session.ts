@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { HelperError } from './errors';
+import { discover, probeToken, OAuthRefusal, pollDeviceAuthorization, refresh, revoke, startDeviceAuthorization, type TokenSet } from './oauth-client';
+import { identityOf } from './claims';
+import type { SecretStore } from './secret-store';
+import { clearState, readState, withStateLock, writeState, type HelperState } from './state';
+
+export interface HelperContext {
+  home: string;
+  store: SecretStore;
+  env: NodeJS.ProcessEnv;
+  /** Where prompts and progress go (never stdout: stdout carries only the credential). */
+  log: (line: string) => void;
+}
+
+/** A token is renewed this long before it expires, so a request made with it does not die in flight. */
+const EARLY_RENEWAL_SECONDS = 120;
+
+function fresh(state: HelperState | null, now = Date.now() / 1000): state is HelperState & { accessToken: string; expiresAt: number } {
+  if (!state?.accessToken || !state.expiresAt) return false;
+  return state.expiresAt - now > EARLY_RENEWAL_SECONDS;
+}
+
+/** Desktop sets CLAUDE_HELPER_CONTEXT; only `interactive` means a person is there to use a browser. */
+export function isInteractive(env: NodeJS.ProcessEnv): boolean {
+  return env.CLAUDE_HELPER_CONTEXT === 'interactive';
+}
+
+function notSignedIn(server: string | null): HelperError {
+  const where = server ? ` --server ${server}` : ' --server https://YOUR-GATEHOUSE';
+  return new HelperError(`not signed in to Gatehouse: run \`gatehouse-helper login${where}\``, 3);
+}
+
+/** Opens the URL in the user's browser; GATEHOUSE_HELPER_BROWSER names another opener (or `none`). */
+function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
+  const chosen = env.GATEHOUSE_HELPER_BROWSER;
+  if (chosen === 'none') return;
+  const [command, args] = chosen
+    ? [chosen, [url]]
+    : process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['rundll32', ['url.dll,FileProtocolHandler', url]]
+        : ['xdg-open', [url]];
+  try {
+    const child = spawn(command, args, { stdio: 'ignore', detached: true, windowsHide: true });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // the URL is printed too; a missing opener is not a failure
+  }
+}
+
+async function saveTokens(context: HelperContext, server: string, tokens: TokenSet): Promise<HelperState> {
+  if (tokens.refreshToken) context.store.write(server, tokens.refreshToken);
+  const state: HelperState = {
+    server,
+    email: identityOf(tokens.accessToken).email ?? undefined,
+    accessToken: tokens.accessToken,
+    expiresAt: tokens.expiresAt,
+    policyVersion: (await probeToken(server, tokens.accessToken)).policyVersion ?? undefined,
+  };
+  writeState(context.home, state);
+  return state;
+}
+
+/** The browser sign-in (OAuth device flow): prints where to go on stderr, waits for approval. */
+export async function signIn(context: HelperContext, server: string, options: { browser: boolean }): Promise<HelperState> {
+  const metadata = await discover(server);
+  const codes = await startDeviceAuthorization(metadata);
+  const url = codes.verificationUriComplete ?? codes.verificationUri;
+  context.log(`To sign in to Gatehouse, open ${url} and confirm the code ${codes.userCode}`);
+  if (options.browser) openBrowser(url, context.env);
+  const tokens = await pollDeviceAuthorization(metadata, codes);
+  return withStateLock(context.home, () => saveTokens(context, server, tokens));
+}
+
+/** Ends the sign-in: revokes the refresh token on the server (best effort) and forgets it here. */
+export async function signOut(context: HelperContext): Promise<{ server: string | null; revoked: boolean }> {
+  return withStateLock(context.home, async () => {
+    const state = readState(context.home);
+    if (!state) return { server: null, revoked: false };
+    const refreshToken = context.store.read(state.server);
+    let revoked = false;
+    if (refreshToken) {
+      try {
+        revoked = await revoke(await discover(state.server), refreshToken);
+      } catch {
+        revoked = false;
+      }
+    }
+    context.store.remove(state.server);
+    clearState(context.home);
+    return { server: state.server, revoked };
+  });
+}
+
+/**
+ * A usable access token: the cached one while it has time left, else a silent refresh (under the
+ * lock, re-reading state another helper may have just refreshed), else — only when a person is
+ * present — a browser sign-in. A refused refresh forgets the sign-in at once, so the next run
+ * fails fast instead of retrying a dead credential.
+ */
+export async function currentToken(context: HelperContext, requestedServer: string | null): Promise<HelperState & { accessToken: string }> {
+  const initial = readState(context.home);
+  const server = requestedServer ?? initial?.server ?? null;
+  if (!server) throw notSignedIn(null);
+  // Clients run the helper again when the gateway answers 401, so a cached token is checked
+  // before it is handed out again: a revoked sign-in must fail here, not loop on a dead token.
+  let rejectedToken: string | null = null;
+  if (initial && server === initial.server && fresh(initial)) {
+    const probe = await probeToken(server, initial.accessToken);
+    if (!probe.rejected) {
+      if (probe.policyVersion && probe.policyVersion !== initial.policyVersion) {
+        await withStateLock(context.home, async () => writeState(context.home, { ...(readState(context.home) ?? initial), policyVersion: probe.policyVersion! }));
+        return { ...initial, policyVersion: probe.policyVersion };
+      }
+      return initial;
+    }
+    rejectedToken = initial.accessToken;
+  }
+
+  const renewed = await withStateLock(context.home, async (): Promise<HelperState | { ended: string } | null> => {
+    const state = readState(context.home);
+    if (state?.server === server && fresh(state) && state.accessToken !== rejectedToken) return state;
+    const refreshToken = state?.server === server ? context.store.read(server) : null;
+    if (!refreshToken) return null;
+    try {
+      return await saveTokens(context, server, await refresh(await discover(server), refreshToken));
+    } catch (error) {
+      if (!(error instanceof OAuthRefusal) || error.exitCode !== 3) throw error;
+      context.store.remove(server);
+      clearState(context.home);
+      return { ended: error.message };
+    }
+  });
+  if (renewed && 'accessToken' in renewed && renewed.accessToken) return renewed as HelperState & { accessToken: string };
+  if (!isInteractive(context.env)) {
+    if (renewed && 'ended' in renewed) throw new HelperError(`your Gatehouse sign-in has ended (${renewed.ended}); run \`gatehouse-helper login --server ${server}\``, 3);
+    throw notSignedIn(server);
+  }
+  return (await signIn(context, server, { browser: true })) as HelperState & { accessToken: string };
+}

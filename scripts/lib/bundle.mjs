@@ -1,0 +1,65 @@
+// One-file builds of the programs that run on employees' machines (they need only Node there).
+// `npm run build:clients` makes them; the bin launchers rebuild a stale one on first use.
+import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The client programs: entry file and the source folders whose changes make the bundle stale. */
+export const CLIENTS = {
+  'gatehouse-helper': { entry: 'cli/gatehouse-helper.ts', sources: ['lib/credential-helper'] },
+};
+
+export function bundlePath(name) {
+  return path.join(root, 'dist', `${name}.mjs`);
+}
+
+function newestChange(paths) {
+  let newest = 0;
+  for (const relative of paths) {
+    const full = path.join(root, relative);
+    const stat = statSync(full);
+    if (stat.isDirectory()) newest = Math.max(newest, newestChange(readdirSync(full).map((entry) => path.join(relative, entry))));
+    else newest = Math.max(newest, stat.mtimeMs);
+  }
+  return newest;
+}
+
+function isStale(name) {
+  const client = CLIENTS[name];
+  try {
+    return statSync(bundlePath(name)).mtimeMs < newestChange([client.entry, ...client.sources]);
+  } catch {
+    return true;
+  }
+}
+
+/** Builds dist/NAME.mjs (ESM, Node ≥ 20, no dependencies outside Node itself). */
+export async function buildClient(name) {
+  const client = CLIENTS[name];
+  if (!client) throw new Error(`no client program named ${name}`);
+  const { build } = await import('esbuild');
+  const outfile = bundlePath(name);
+  mkdirSync(path.dirname(outfile), { recursive: true });
+  // Written beside and renamed: two first runs at once must not execute a half-written file.
+  const temporary = `${outfile}.${process.pid}.tmp.mjs`;
+  await build({
+    absWorkingDir: root,
+    entryPoints: [client.entry],
+    outfile: temporary,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    tsconfig: path.join(root, 'tsconfig.json'),
+    banner: { js: `#!/usr/bin/env node\n// ${name}: built from the Gatehouse repository by scripts/lib/bundle.mjs` },
+    logLevel: 'error',
+  });
+  renameSync(temporary, outfile);
+  return outfile;
+}
+
+export async function ensureClient(name) {
+  return isStale(name) ? buildClient(name) : bundlePath(name);
+}
