@@ -17,6 +17,7 @@ import { CheckpointsRefusedError, loadCheckpointContext, runCheckpoints, startCh
 import { startContentPurge } from './jobs/content-purge';
 import { startHousekeeping } from './jobs/housekeeping';
 import { startReconciler } from './jobs/reconcile';
+import { startSiemForwarder } from './jobs/siem-forward';
 
 function fail(message: string): never {
   console.error(`worker: ${message}`);
@@ -107,7 +108,7 @@ function logFailures(worker: AnyWorker): void {
 }
 
 try {
-  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client)];
+  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client), await startSiemForwarder(client)];
   workers.forEach(logFailures);
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   console.log(`worker: ready (queue backend: ${client.backend})`);

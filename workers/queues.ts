@@ -42,6 +42,11 @@ export const reconcilePayload = z.strictObject({
   trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
 });
 
+export const siemForwardPayload = z.strictObject({
+  /** Why the job runs (passes that moved nothing are not logged). */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+});
+
 export const QUEUES = {
   housekeeping: defineQueue({
     description: 'creates audit partitions ahead of time (hourly and at worker start)',
@@ -79,6 +84,16 @@ export const QUEUES = {
     schema: reconcilePayload,
     defaultJobOptions: {
       // The next scheduled run covers the same window again: retrying a failed run is not needed.
+      attempts: 1,
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
+    },
+  }),
+  'siem-forward': defineQueue({
+    description: 'forwards audit events and signed checkpoints to the SIEM sinks (every 5 seconds and at worker start)',
+    schema: siemForwardPayload,
+    defaultJobOptions: {
+      // Delivery state lives in siem_batches, not in the job: the next pass picks up where this one stopped.
       attempts: 1,
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },

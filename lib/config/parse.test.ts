@@ -34,6 +34,7 @@ describe('parseGatehouseConfig', () => {
       gateway: { reconcile_after_seconds: 3600, map_unknown_claude_models: false },
       managed_settings: [],
       sso: { providers: [] },
+      siem: { sinks: [] },
     });
   });
 

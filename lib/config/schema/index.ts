@@ -7,6 +7,7 @@ import { modelsSection, type ModelTarget } from './models';
 import { policySection } from './policy';
 import { providersSection } from './providers';
 import { routesSection } from './routes';
+import { siemSection } from './siem';
 import { ssoSection } from './sso';
 import { tenantSection } from './tenant';
 
@@ -64,6 +65,7 @@ const baseSchema = z.strictObject({
   gateway: gatewaySection,
   managed_settings: managedSettingsSection,
   sso: ssoSection,
+  siem: siemSection,
 });
 
 export const gatehouseConfigSchema = baseSchema.check((ctx) => checkReferences(ctx.value, ctx.issues));
@@ -75,6 +77,8 @@ export type { GatewayConfig } from './gateway';
 export type { ProviderConfig, ProviderType, RemoteImageMode } from './providers';
 export type { ModelConfig, ModelPriceConfig, ModelTarget } from './models';
 export type { RouteConfig } from './routes';
+export type { SiemConfig, SiemConfigSink, SiemSinkType } from './siem';
+export { SIEM_SINK_TYPES } from './siem';
 export type { PolicyConfig } from './policy';
 export type { BudgetEnforcement, BudgetPeriod, BudgetRule, LimitMatch, LimitsConfig, RateLimitRule } from './limits';
 export type { ManagedSettingsConfig, ManagedSettingsEntry } from './managed-settings';
