@@ -56,6 +56,7 @@ const { startWebServer } = await import('@/lib/http/server');
 const { closeDatabase } = await import('@/lib/db/client');
 const { closeAuditWriter } = await import('@/lib/audit');
 const { drainBackgroundTasks } = await import('@/lib/platform/background');
+const { closeMcpSessions } = await import('@/lib/mcp');
 
 const server = await startWebServer({ port: env.PORT, host: env.HOST, dev });
 console.log(`web: listening on ${server.url}${dev ? ' (development)' : ''}`);
@@ -66,6 +67,8 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   stopping = true;
   console.log(`web: ${signal} received, closing`);
   try {
+    // MCP notification streams stay open until closed; ending the sessions lets close() finish.
+    await closeMcpSessions();
     await server.close();
     // Work that outlives its response (settlements, response events, ledger rows) finishes next,
     // then queued audit events are committed, and only then does the pool go.

@@ -1,5 +1,5 @@
 import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
-import { handleProtectedResourceMetadata, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp/resource';
+import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handleHealthz, handleReadyz } from './health';
 import type { WebHandler } from './node-adapter';
@@ -26,6 +26,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   ...OAUTH_PATHS.map((path) => ({ path, handler: oauthHandler })),
   // RFC 9728 metadata of the skills MCP server (/mcp).
   ...PROTECTED_RESOURCE_METADATA_PATHS.map((path) => ({ path, handler: handleProtectedResourceMetadata })),
+  // The skills MCP server (Streamable HTTP).
+  { path: MCP_PATH, handler: handleMcpRequest },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
   ...GATEWAY_PATHS.map((path) => ({ path, handler: handleGatewayRequest })),
 ];

@@ -1,7 +1,7 @@
 // Skills (issue 9): SKILL.md parsing, storage with immutable versions, sharing, and what each
 // user sees. The MCP server uses listVisibleSkills / getVisibleSkill / renderSkill and the change
 // signals; the dashboard and the CLI use the service functions. Interface notes: README "Skills".
-export { publishSkillsChanged, subscribeSkillsChanged, type SkillsChange, type SkillsChangeListener } from './changes';
+export { publishSkillsChanged, skillsChangesReady, subscribeSkillsChanged, type SkillsChange, type SkillsChangeListener } from './changes';
 export { MAX_SKILL_FILE_BYTES, MAX_SKILL_FILES, MAX_SKILL_FILES_TOTAL_BYTES, cleanSkillFilePath } from './files';
 export {
   SKILL_MARKDOWN_MAX_BYTES,

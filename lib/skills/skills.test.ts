@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import { ForbiddenError } from '@/lib/rbac';
@@ -18,6 +18,7 @@ import {
   saveSkill,
   shareSkill,
   skillHistory,
+  skillsChangesReady,
   SkillValidationError,
   subscribeSkillsChanged,
   type SkillActor,
@@ -138,6 +139,8 @@ describe('skills', () => {
     const ada = await person([{ role: 'member' }], null);
     const changes: SkillsChange[] = [];
     const unsubscribe = subscribeSkillsChanged((change) => changes.push(change));
+    // Signals travel through PostgreSQL NOTIFY: listening first, then they arrive shortly after each change.
+    await skillsChangesReady();
     try {
       const created = await createSkill(ada, { content: skillMd('drafts', 'first') });
       const second = await saveSkill(ada, created.id, { content: skillMd('drafts', 'second'), baseVersion: 1 });
@@ -155,8 +158,8 @@ describe('skills', () => {
       // Rename through the frontmatter.
       const renamed = await saveSkill(ada, created.id, { content: skillMd('drafts-v2', 'first'), baseVersion: 3 });
       expect(renamed.skill.name).toBe('drafts-v2');
-      expect(changes.filter((change) => change.skillId === created.id)).toHaveLength(4);
-      expect(changes.every((change) => change.tenantId === tenantId && change.ownerId === ada.userId)).toBe(true);
+      await vi.waitFor(() => expect(changes.filter((change) => change.skillId === created.id)).toHaveLength(4), { timeout: 20_000 });
+      expect(changes.filter((change) => change.skillId === created.id).every((change) => change.tenantId === tenantId && change.ownerId === ada.userId)).toBe(true);
       expect(await skillEvents(created.id)).toEqual(['skill.create success', 'skill.edit success', 'skill.version_restore success', 'skill.edit success']);
       expect(renderSkill((await getVisibleSkill(ada, 'drafts-v2'))!, { arguments: 'x' })).toBe('first\n\nARGUMENTS: x\n');
     } finally {

@@ -57,6 +57,9 @@ export const limitsSection = z
     // to the upstream on the organisation's account, so it has a limit of its own (not the
     // requests_per_minute of messages, which it would otherwise eat into).
     count_tokens_per_minute: z.int().min(1).default(120),
+    // Requests to the skills MCP server (/mcp) per user and minute: every prompts/list, get,
+    // resource read and tool call is one.
+    mcp_requests_per_minute: z.int().min(1).default(600),
   })
   .prefault({});
 

@@ -1,0 +1,9 @@
+// The skills MCP server (/mcp) and its protected resource metadata, served by the data plane.
+import { withMcpCaller } from './caller';
+import { handleMcp } from './sessions';
+
+export { MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS, handleProtectedResourceMetadata, mcpResource, protectedResourceMetadataUrl } from './resource';
+export { closeMcpSessions, mcpSessionCount } from './sessions';
+
+/** The /mcp endpoint: the protocol wrapper around the session handler. */
+export const handleMcpRequest = withMcpCaller(handleMcp);

@@ -1,0 +1,152 @@
+/**
+ * MCP sessions of this web process: one SDK server and Streamable HTTP transport per connected
+ * client, bound to the user who opened it (a session id presented with another user's token is
+ * unknown). A client's notification stream (GET /mcp) lives in the process it connected to; skill
+ * changes reach every process through lib/skills/changes.ts, and each sends
+ * notifications/prompts/list_changed to its own sessions that can see the changed skill.
+ */
+import { randomUUID } from 'node:crypto';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { listVisibleSkills, subscribeSkillsChanged, type SkillsChange } from '@/lib/skills';
+import type { McpCaller } from './caller';
+import { McpHttpError } from './errors';
+import { createSkillsServer } from './server';
+
+interface McpSession {
+  id: string;
+  userId: string;
+  tenantId: string;
+  server: Server;
+  transport: WebStandardStreamableHTTPServerTransport;
+  /** Skill ids the client was last shown: a change to one of them is signalled even once it is gone. */
+  listed: Set<string>;
+  lastSeen: number;
+}
+
+const IDLE_MS = 60 * 60_000;
+const MAX_SESSIONS_PER_USER = 20;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const sessions = new Map<string, McpSession>();
+let unsubscribe: (() => void) | null = null;
+let sweeper: NodeJS.Timeout | null = null;
+
+async function closeSession(session: McpSession): Promise<void> {
+  sessions.delete(session.id);
+  await session.transport.close().catch(() => undefined);
+}
+
+function sweepIdle(): void {
+  const now = Date.now();
+  for (const session of sessions.values()) if (now - session.lastSeen > IDLE_MS) void closeSession(session);
+}
+
+async function affects(session: McpSession, change: SkillsChange): Promise<boolean> {
+  if (session.tenantId !== change.tenantId) return false;
+  if (change.ownerId === session.userId || session.listed.has(change.skillId)) return true;
+  const visible = await listVisibleSkills({ tenantId: session.tenantId, userId: session.userId });
+  return visible.some((skill) => skill.id === change.skillId);
+}
+
+async function signal(change: SkillsChange): Promise<void> {
+  for (const session of [...sessions.values()]) {
+    try {
+      if (!(await affects(session, change))) continue;
+      await session.server.sendPromptListChanged();
+      await session.server.sendResourceListChanged();
+    } catch (error) {
+      console.error(`mcp: signalling a skill change to session ${session.id} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+/** Starts listening for skill changes and sweeping idle sessions, once per process. */
+function ensureBackgroundWork(): void {
+  unsubscribe ??= subscribeSkillsChanged((change) => void signal(change));
+  if (!sweeper) {
+    sweeper = setInterval(sweepIdle, 60_000);
+    sweeper.unref();
+  }
+}
+
+function limitUserSessions(userId: string): void {
+  const own = [...sessions.values()].filter((session) => session.userId === userId).sort((a, b) => a.lastSeen - b.lastSeen);
+  for (const session of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_USER + 1))) void closeSession(session);
+}
+
+async function openSession(request: Request, caller: McpCaller, body: unknown): Promise<Response> {
+  ensureBackgroundWork();
+  const { principal } = caller;
+  limitUserSessions(principal.userId);
+  const listed = new Set<string>();
+  const server = createSkillsServer({
+    listed: (ids) => {
+      listed.clear();
+      for (const id of ids) listed.add(id);
+    },
+  });
+  const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: () => randomUUID(),
+    maxRequestBodySize: MAX_BODY_BYTES,
+    onsessioninitialized: (id) => {
+      sessions.set(id, { id, userId: principal.userId, tenantId: principal.tenantId, server, transport, listed, lastSeen: Date.now() });
+    },
+    onsessionclosed: (id) => {
+      sessions.delete(id);
+    },
+  });
+  await server.connect(transport);
+  return transport.handleRequest(request, { parsedBody: body, authInfo: authInfo(caller) });
+}
+
+function authInfo(caller: McpCaller) {
+  const { principal } = caller;
+  return { token: '', clientId: principal.clientId, scopes: principal.scopes, expiresAt: Math.floor(principal.expiresAt.getTime() / 1000), extra: { caller } };
+}
+
+function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize');
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const length = Number(request.headers.get('content-length'));
+  if (Number.isFinite(length) && length > MAX_BODY_BYTES) throw new McpHttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES) throw new McpHttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new McpHttpError(400, 'the body is not JSON', {}, -32700);
+  }
+}
+
+/** POST, GET (notification stream) and DELETE /mcp for an authenticated, authorised caller. */
+export async function handleMcp(request: Request, caller: McpCaller): Promise<Response> {
+  if (!['GET', 'POST', 'DELETE'].includes(request.method)) throw new McpHttpError(405, 'use POST, GET or DELETE', { allow: 'GET, POST, DELETE' });
+  const sessionId = request.headers.get('mcp-session-id');
+  const body = request.method === 'POST' ? await readJson(request) : undefined;
+  if (!sessionId) {
+    if (request.method === 'POST' && isInitialize(body)) return openSession(request, caller, body);
+    throw new McpHttpError(400, 'send initialize first (no Mcp-Session-Id)');
+  }
+  const session = sessions.get(sessionId);
+  // Unknown, expired, opened in another process, or another user's: the client starts a new one.
+  if (!session || session.userId !== caller.principal.userId) throw new McpHttpError(404, 'session not found; initialize a new one', {}, -32001);
+  session.lastSeen = Date.now();
+  return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo(caller) });
+}
+
+/** Closes every session of this process (shutdown, tests). */
+export async function closeMcpSessions(): Promise<void> {
+  await Promise.all([...sessions.values()].map(closeSession));
+  unsubscribe?.();
+  unsubscribe = null;
+  if (sweeper) clearInterval(sweeper);
+  sweeper = null;
+}
+
+export function mcpSessionCount(): number {
+  return sessions.size;
+}
