@@ -1,6 +1,7 @@
 import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
 import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
+import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
 import { handleHealthz, handleReadyz } from './health';
 import type { WebHandler } from './node-adapter';
 
@@ -30,6 +31,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: MCP_PATH, handler: handleMcpRequest },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
   ...GATEWAY_PATHS.map((path) => ({ path, handler: handleGatewayRequest })),
+  // Org plugins: signed entitled sets, archives, sync reports, the marketplace, the org keys.
+  ...PLUGIN_PATHS.map((path) => ({ path, handler: handlePluginRequest })),
 ];
 
 function matches(route: DataPlaneRoute, pathname: string): boolean {

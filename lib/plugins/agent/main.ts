@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_FRESHNESS_SECONDS, reportSync, syncOnce, SyncError, type SyncOptions, type SyncResult } from './sync';
+
+const USAGE = `usage: gatehouse-sync --server URL [--token T] [--dir DIR] [--once] [--interval SECONDS]
+                      [--org-key FILE] [--state DIR] [--freshness SECONDS]
+
+Writes your entitled org plugins, verified against the pinned organisation key, into DIR
+(default: the Claude org-plugins folder of this OS). The token comes from --token or
+GATEHOUSE_TOKEN; the organisation key from --org-key, GATEHOUSE_ORG_KEY (JWK JSON), or the copy
+pinned at install in the state folder. Without --once it syncs every --interval seconds (300).`;
+
+function defaultDir(): string | null {
+  if (process.platform === 'darwin') return '/Library/Application Support/Claude/org-plugins';
+  if (process.platform === 'win32') return path.join(process.env.ProgramFiles ?? 'C:\\Program Files', 'Claude', 'org-plugins');
+  return null;
+}
+
+function defaultStateDir(): string {
+  if (process.platform === 'darwin') return '/Library/Application Support/Gatehouse/sync';
+  if (process.platform === 'win32') return path.join(process.env.ProgramData ?? 'C:\\ProgramData', 'Gatehouse', 'sync');
+  return path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'gatehouse-sync');
+}
+
+function describe(result: SyncResult): string {
+  const parts = [`sequence ${result.seq}`];
+  if (result.installed.length) parts.push(`installed ${result.installed.map((entry) => `${entry.name}@${entry.version}`).join(', ')}`);
+  if (result.removed.length) parts.push(`removed ${result.removed.join(', ')}`);
+  parts.push(`${result.present.length} plugin(s) present`);
+  if (result.failed.length) parts.push(`FAILED ${result.failed.map((entry) => `${entry.name}: ${entry.error}`).join('; ')}`);
+  return parts.join('; ');
+}
+
+async function runOnce(options: SyncOptions, first: boolean): Promise<boolean> {
+  let result: SyncResult | null = null;
+  let failure: string | undefined;
+  try {
+    result = await syncOnce(options);
+    console.log(`gatehouse-sync: ${describe(result)}`);
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+    console.error(`gatehouse-sync: ${failure}`);
+  }
+  const changed = !result || first || result.installed.length > 0 || result.removed.length > 0 || result.failed.length > 0;
+  if (changed) {
+    try {
+      await reportSync(options, result, failure);
+    } catch (error) {
+      console.error(`gatehouse-sync: could not report to the server: ${(error as Error).message}`);
+    }
+  }
+  return Boolean(result) && result!.failed.length === 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        server: { type: 'string' },
+        token: { type: 'string' },
+        dir: { type: 'string' },
+        state: { type: 'string' },
+        'org-key': { type: 'string' },
+        once: { type: 'boolean' },
+        interval: { type: 'string' },
+        freshness: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    console.error(`gatehouse-sync: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const values = parsed.values;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const token = values.token ?? process.env.GATEHOUSE_TOKEN;
+  const dir = values.dir ?? defaultDir();
+  if (!values.server || !token || !dir) {
+    console.error(`gatehouse-sync: ${!values.server ? '--server is required' : !token ? 'a token is required (--token or GATEHOUSE_TOKEN)' : '--dir is required on this OS'}\n${USAGE}`);
+    return 2;
+  }
+  let pinnedKeys: string | undefined = process.env.GATEHOUSE_ORG_KEY || undefined;
+  if (values['org-key']) pinnedKeys = await readFile(values['org-key'], 'utf8');
+  const options: SyncOptions = {
+    server: values.server,
+    token,
+    dir: path.resolve(dir),
+    stateDir: path.resolve(values.state ?? defaultStateDir()),
+    ...(pinnedKeys ? { pinnedKeys } : {}),
+    freshnessSeconds: values.freshness ? Number(values.freshness) : DEFAULT_FRESHNESS_SECONDS,
+    log: (line) => console.log(`gatehouse-sync: ${line}`),
+  };
+  if (values.once) return (await runOnce(options, true)) ? 0 : 1;
+
+  const interval = Math.max(5, Number(values.interval ?? 300)) * 1000;
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      wake?.();
+    });
+  }
+  let first = true;
+  while (!stopping) {
+    await runOnce(options, first);
+    first = false;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, interval).unref();
+    });
+  }
+  return 0;
+}
+
+export { SyncError };

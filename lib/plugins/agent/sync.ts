@@ -1,0 +1,383 @@
+import { randomBytes, createHash, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { followRollovers, JWS_TYPES, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
+import { treeDigest } from '../digest';
+import { checkFileSet, type PluginFile } from '../paths';
+import { readZip } from '../zip';
+
+/**
+ * gatehouse-sync's work: make the org-plugins directory hold exactly the user's entitled set,
+ * trusting nothing it is sent until the organisation key it was pinned with (or a key that key
+ * endorsed) has vouched for it. Imports only node: modules and pure project files, so it bundles
+ * into one file that runs with Node alone.
+ */
+
+export interface SyncOptions {
+  server: string;
+  token: string;
+  /** The org-plugins directory it owns plugins in. */
+  dir: string;
+  /** Where it keeps its state, lock and trusted keys (never inside `dir`). */
+  stateDir: string;
+  /** The pinned organisation key(s), as a JWK, a JWK Set, or a key document; else the state's. */
+  pinnedKeys?: string;
+  /** Refuse a set signed longer ago than this. */
+  freshnessSeconds?: number;
+  fetch?: typeof fetch;
+  log?: (line: string) => void;
+}
+
+export interface SyncResult {
+  seq: number;
+  installed: { name: string; version: string; digest: string }[];
+  removed: string[];
+  present: { name: string; version: string }[];
+  failed: { name: string; error: string }[];
+}
+
+export class SyncError extends Error {
+  override name = 'SyncError';
+}
+
+interface InstalledPlugin {
+  version: string;
+  digest: string;
+}
+
+interface AgentState {
+  deviceId: string;
+  last: { seq: number; iat: number } | null;
+  /** Plugins this agent wrote, by folder name: the only ones it will ever replace or remove. */
+  installed: Record<string, InstalledPlugin>;
+}
+
+interface SetEntry {
+  name: string;
+  version: string;
+  digest: string;
+  archiveSha256: string;
+  archive: string;
+  signature: string;
+}
+
+interface SignedSet {
+  iss: string;
+  sub: string;
+  tenant: string;
+  seq: number;
+  iat: number;
+  exp: number;
+  plugins: SetEntry[];
+}
+
+interface SignedVersion {
+  tenant: string;
+  plugin: string;
+  version: string;
+  digest: string;
+  archiveSha256: string;
+}
+
+export const DEFAULT_FRESHNESS_SECONDS = 900;
+const CLOCK_SKEW_SECONDS = 120;
+const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const STAGING_PREFIX = '.gatehouse-staging-';
+const OLD_PREFIX = '.gatehouse-old-';
+const ORG_KEYS_PATH = '/.well-known/gatehouse/org-keys.json';
+
+const stateFile = (options: SyncOptions) => path.join(options.stateDir, 'state.json');
+const keysFile = (options: SyncOptions) => path.join(options.stateDir, 'org-keys.json');
+
+async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}
+
+async function readState(options: SyncOptions): Promise<AgentState> {
+  try {
+    const state = JSON.parse(await readFile(stateFile(options), 'utf8')) as AgentState;
+    return { deviceId: state.deviceId, last: state.last ?? null, installed: state.installed ?? {} };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SyncError(`state file ${stateFile(options)} is unreadable: ${(error as Error).message}`);
+    return { deviceId: `dev-${randomBytes(12).toString('hex')}`, last: null, installed: {} };
+  }
+}
+
+function parseKeys(text: string, source: string): Ed25519Jwk[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SyncError(`${source}: not JSON (expected a JWK or a JWK Set)`);
+  }
+  const keys = (value as { keys?: unknown }).keys ?? [value];
+  if (!Array.isArray(keys) || keys.length === 0) throw new SyncError(`${source}: no keys in it`);
+  return keys as Ed25519Jwk[];
+}
+
+/** The trusted keys: those pinned at install (option, or the state copy), plus followed rollovers. */
+async function trustedKeys(options: SyncOptions): Promise<Map<string, KeyObject>> {
+  let text: string | null = options.pinnedKeys ?? null;
+  let source = 'pinned organisation key';
+  if (!text && existsSync(keysFile(options))) {
+    text = await readFile(keysFile(options), 'utf8');
+    source = keysFile(options);
+  }
+  if (!text) throw new SyncError('no organisation key is pinned: install it with --org-key FILE (from the Rollout page or MDM); refusing to trust anything');
+  try {
+    return trustedKeysFrom({ keys: parseKeys(text, source) });
+  } catch (error) {
+    throw new SyncError(`${source}: ${(error as Error).message}`);
+  }
+}
+
+async function saveTrusted(options: SyncOptions, keys: Ed25519Jwk[]): Promise<void> {
+  await writeFileAtomic(keysFile(options), `${JSON.stringify({ keys }, null, 2)}\n`);
+}
+
+async function http(options: SyncOptions, pathname: string, init: RequestInit = {}): Promise<Response> {
+  const doFetch = options.fetch ?? fetch;
+  const response = await doFetch(new URL(pathname, options.server), {
+    ...init,
+    headers: { authorization: `Bearer ${options.token}`, 'user-agent': 'gatehouse-sync/1', ...(init.headers as Record<string, string> | undefined) },
+    redirect: 'error',
+  });
+  return response;
+}
+
+async function fetchSet(options: SyncOptions): Promise<string> {
+  const response = await http(options, '/api/v1/plugins/entitled');
+  if (!response.ok) throw new SyncError(`the server refused the entitled set: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
+  const body = (await response.json()) as { jws?: unknown };
+  if (typeof body.jws !== 'string') throw new SyncError('the server sent no signed set');
+  return body.jws;
+}
+
+/** Verifies a signature, following key rollovers the pinned keys endorse when the kid is new. */
+async function verifyWithRollovers<T>(options: SyncOptions, trusted: Map<string, KeyObject>, jws: string, typ: string): Promise<T> {
+  try {
+    return verifyCompact<T>(jws, trusted, typ).payload;
+  } catch (error) {
+    if (!/not trusted here/.test((error as Error).message)) throw new SyncError(`signature refused: ${(error as Error).message}`);
+  }
+  const response = await (options.fetch ?? fetch)(new URL(ORG_KEYS_PATH, options.server), { redirect: 'error' });
+  if (!response.ok) throw new SyncError(`signed by an unknown key and the key document is unavailable (HTTP ${response.status})`);
+  const document = (await response.json()) as { keys?: Ed25519Jwk[]; rollovers?: string[] };
+  const added = followRollovers(trusted, document.rollovers ?? []);
+  if (added.length > 0) {
+    const keys = (document.keys ?? []).filter((key) => trusted.has(createHash('sha256').update(JSON.stringify({ crv: key.crv, kty: key.kty, x: key.x })).digest('base64url')));
+    await saveTrusted(options, keys);
+    options.log?.(`trusting rotated organisation key(s) ${added.join(', ')} (endorsed by a pinned key)`);
+  }
+  try {
+    return verifyCompact<T>(jws, trusted, typ).payload;
+  } catch (error) {
+    throw new SyncError(`signature refused: ${(error as Error).message}`);
+  }
+}
+
+function checkFreshness(set: SignedSet, state: AgentState, options: SyncOptions): void {
+  const now = Math.floor(Date.now() / 1000);
+  const window = options.freshnessSeconds ?? DEFAULT_FRESHNESS_SECONDS;
+  if (!Number.isInteger(set.seq) || !Number.isInteger(set.iat)) throw new SyncError('the signed set has no sequence or time');
+  if (set.iat > now + CLOCK_SKEW_SECONDS) throw new SyncError(`the signed set is dated ${set.iat - now}s in the future; check this device's clock`);
+  if (now - set.iat > window || now > set.exp + CLOCK_SKEW_SECONDS) throw new SyncError(`the signed set is ${now - set.iat}s old, outside the ${window}s freshness window (a replay?)`);
+  if (state.last && (set.seq < state.last.seq || (set.seq === state.last.seq && set.iat < state.last.iat))) {
+    throw new SyncError(`the signed set (sequence ${set.seq}) is older than the one applied last (sequence ${state.last.seq}): refusing a rollback or replay`);
+  }
+}
+
+async function readTree(root: string, relative = ''): Promise<PluginFile[]> {
+  const files: PluginFile[] = [];
+  for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
+    const name = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await readTree(root, name)));
+    else if (entry.isFile()) files.push({ path: name, content: await readFile(path.join(root, name)) });
+    else files.push({ path: name, content: Buffer.from(`not a regular file: ${randomBytes(8).toString('hex')}`) });
+  }
+  return files;
+}
+
+async function diskDigest(folder: string): Promise<string | null> {
+  try {
+    return treeDigest(await readTree(folder));
+  } catch {
+    return null;
+  }
+}
+
+async function downloadVerified(options: SyncOptions, entry: SetEntry): Promise<PluginFile[]> {
+  const response = await http(options, entry.archive);
+  if (!response.ok) throw new SyncError(`archive download failed: HTTP ${response.status}`);
+  const zip = Buffer.from(await response.arrayBuffer());
+  const sha256 = createHash('sha256').update(zip).digest('hex');
+  if (sha256 !== entry.archiveSha256) throw new SyncError(`archive sha256 ${sha256} does not match the signed ${entry.archiveSha256}`);
+  const files = checkFileSet(readZip(zip).filter((item) => !item.isDirectory));
+  const digest = treeDigest(files);
+  if (digest !== entry.digest) throw new SyncError(`file tree digest ${digest} does not match the signed ${entry.digest}`);
+  return files;
+}
+
+async function writeTree(folder: string, files: PluginFile[]): Promise<void> {
+  await mkdir(folder, { recursive: true, mode: 0o755 });
+  for (const file of files) {
+    const target = path.join(folder, ...file.path.split('/'));
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    // A script (#!) keeps working after the trip through the archive: hooks run them.
+    const executable = file.content.subarray(0, 2).toString('latin1') === '#!';
+    await writeFile(target, file.content, { mode: executable ? 0o755 : 0o644, flag: 'wx' });
+    await chmod(target, executable ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * Puts `files` at dir/name: written completely into a staging folder beside it, then swapped in
+ * by rename. The previous copy is moved aside first and removed after; a crash between the two
+ * renames is repaired by the next run (recoverInterrupted).
+ */
+async function swapIn(options: SyncOptions, name: string, files: PluginFile[]): Promise<void> {
+  const suffix = randomBytes(6).toString('hex');
+  const staging = path.join(options.dir, `${STAGING_PREFIX}${name}-${suffix}`);
+  const target = path.join(options.dir, name);
+  const old = path.join(options.dir, `${OLD_PREFIX}${name}-${suffix}`);
+  await writeTree(staging, files);
+  const hadOld = existsSync(target);
+  if (hadOld) await rename(target, old);
+  await rename(staging, target);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** Repairs what a killed run left: staging folders go; a plugin moved aside and not replaced comes back. */
+async function recoverInterrupted(options: SyncOptions): Promise<void> {
+  for (const entry of await readdir(options.dir)) {
+    if (entry.startsWith(STAGING_PREFIX)) await rm(path.join(options.dir, entry), { recursive: true, force: true });
+    if (entry.startsWith(OLD_PREFIX)) {
+      const name = entry.slice(OLD_PREFIX.length).replace(/-[0-9a-f]{12}$/, '');
+      const target = path.join(options.dir, name);
+      if (existsSync(target)) await rm(path.join(options.dir, entry), { recursive: true, force: true });
+      else await rename(path.join(options.dir, entry), target);
+    }
+  }
+}
+
+async function acquireLock(options: SyncOptions): Promise<() => Promise<void>> {
+  const file = path.join(options.stateDir, 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (holder && holder !== process.pid && isAlive(holder)) throw new SyncError(`another gatehouse-sync (pid ${holder}) is running on ${options.dir}`);
+      // The holder died (kill -9, power loss): its lock is stale.
+      await rm(file, { force: true });
+    }
+  }
+  throw new SyncError(`cannot take the lock ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The device id this agent reports under (created with its state). */
+export async function deviceIdOf(options: SyncOptions): Promise<string> {
+  return (await readState(options)).deviceId;
+}
+
+/** One sync run. Throws SyncError when the set itself is refused (nothing on disk is changed then). */
+export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
+  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(options.dir, { recursive: true, mode: 0o755 });
+  if (path.resolve(options.stateDir).startsWith(`${path.resolve(options.dir)}${path.sep}`)) throw new SyncError('the state directory must not be inside the plugins directory');
+  const release = await acquireLock(options);
+  try {
+    await recoverInterrupted(options);
+    const state = await readState(options);
+    if (!existsSync(stateFile(options))) await writeFileAtomic(stateFile(options), JSON.stringify(state));
+    const trusted = await trustedKeys(options);
+    if (options.pinnedKeys && !existsSync(keysFile(options))) await saveTrusted(options, parseKeys(options.pinnedKeys, 'pinned organisation key'));
+    const set = await verifyWithRollovers<SignedSet>(options, trusted, await fetchSet(options), JWS_TYPES.pluginSet);
+    checkFreshness(set, state, options);
+
+    const result: SyncResult = { seq: set.seq, installed: [], removed: [], present: [], failed: [] };
+    const wanted = new Map<string, SetEntry>();
+    for (const entry of set.plugins) {
+      try {
+        if (!NAME.test(entry.name)) throw new SyncError('not a valid plugin name');
+        const signed = await verifyWithRollovers<SignedVersion>(options, trusted, entry.signature, JWS_TYPES.pluginVersion);
+        if (signed.plugin !== entry.name || signed.version !== entry.version || signed.digest !== entry.digest || signed.archiveSha256 !== entry.archiveSha256 || signed.tenant !== set.tenant) {
+          throw new SyncError('the set does not match the signed version');
+        }
+        wanted.set(entry.name, entry);
+      } catch (error) {
+        result.failed.push({ name: entry.name, error: (error as Error).message });
+      }
+    }
+
+    for (const [name, entry] of wanted) {
+      const target = path.join(options.dir, name);
+      const mine = state.installed[name];
+      if (!mine && existsSync(target)) {
+        result.failed.push({ name, error: `${target} exists and was not written by gatehouse-sync; leaving it alone` });
+        continue;
+      }
+      if (mine && mine.digest === entry.digest && (await diskDigest(target)) === entry.digest) {
+        result.present.push({ name, version: entry.version });
+        continue;
+      }
+      try {
+        const files = await downloadVerified(options, entry);
+        await swapIn(options, name, files);
+        state.installed[name] = { version: entry.version, digest: entry.digest };
+        await writeFileAtomic(stateFile(options), JSON.stringify(state));
+        result.installed.push({ name, version: entry.version, digest: entry.digest });
+        result.present.push({ name, version: entry.version });
+        options.log?.(`installed ${name}@${entry.version}`);
+      } catch (error) {
+        result.failed.push({ name, error: (error as Error).message });
+        if (mine) result.present.push({ name, version: mine.version });
+      }
+    }
+
+    for (const name of Object.keys(state.installed)) {
+      if (wanted.has(name) || result.failed.some((failure) => failure.name === name && set.plugins.some((entry) => entry.name === name))) continue;
+      await rm(path.join(options.dir, name), { recursive: true, force: true });
+      delete state.installed[name];
+      result.removed.push(name);
+      options.log?.(`removed ${name} (no longer entitled, withdrawn or revoked)`);
+    }
+    state.last = { seq: set.seq, iat: set.iat };
+    await writeFileAtomic(stateFile(options), JSON.stringify(state));
+    return result;
+  } finally {
+    await release();
+  }
+}
+
+/** Tells Gatehouse what this run did (audit event plugin.sync, and the device's current versions). */
+export async function reportSync(options: SyncOptions, result: SyncResult | null, error?: string): Promise<void> {
+  const deviceId = await deviceIdOf(options);
+  const body = result
+    ? { device_id: deviceId, seq: result.seq, installed: result.installed, removed: result.removed, present: result.present, failed: result.failed }
+    : { device_id: deviceId, seq: 0, installed: [], removed: [], present: [], failed: [], error: (error ?? 'sync failed').slice(0, 2000) };
+  const response = await http(options, '/api/v1/plugins/sync-report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new SyncError(`the server did not take the sync report: HTTP ${response.status}`);
+}
