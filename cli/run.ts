@@ -1,6 +1,7 @@
 import { auditCommand } from './commands/audit';
 import { dbCommand } from './commands/db';
 import { keysCommand } from './commands/keys';
+import { skillsCommand } from './commands/skills';
 import { tokenCommand } from './commands/token';
 import { usersCommand } from './commands/users';
 
@@ -25,6 +26,7 @@ Commands:
   audit verify               Verify every audit hash chain and its signed checkpoints
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
+  skills import|export|list  A user's skills in and out (--user EMAIL; see skills --help)
 
 Run \`gatehouse <command> --help\` for a command's options.
 The database is DATABASE_URL (GATEHOUSE_MIGRATION_DATABASE_URL for db migrate), or the embedded
@@ -38,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   audit: auditCommand,
   keys: keysCommand,
   token: tokenCommand,
+  skills: skillsCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -20,12 +20,21 @@ export function pluginFromFiles(files: readonly { name: string; data: Buffer }[]
 }
 
 /** Finder and Explorer droppings that would otherwise fail the path rules of a zipped folder. */
-function isJunk(name: string): boolean {
+export function isJunk(name: string): boolean {
   return name.startsWith('__MACOSX/') || name.split('/').some((segment) => segment === '.DS_Store' || segment === 'Thumbs.db');
 }
 
 /** Reads a plugin folder from disk: symlinks, devices and other special files are refused. */
 export async function pluginFromDirectory(root: string, limits: UploadLimits = UPLOAD_LIMITS): Promise<ValidatedPlugin> {
+  return pluginFromFiles(await readFolderFiles(root, limits), limits);
+}
+
+/**
+ * Every regular file below `root` with its relative `/` path (skipping .git and node_modules),
+ * within `limits`; symlinks, devices and other special files are refused. Skill imports read
+ * folders with it too.
+ */
+export async function readFolderFiles(root: string, limits: UploadLimits = UPLOAD_LIMITS): Promise<{ name: string; data: Buffer }[]> {
   const files: { name: string; data: Buffer }[] = [];
   let total = 0;
   async function walk(relative: string): Promise<void> {
@@ -44,5 +53,5 @@ export async function pluginFromDirectory(root: string, limits: UploadLimits = U
     }
   }
   await walk('');
-  return pluginFromFiles(files, limits);
+  return files;
 }

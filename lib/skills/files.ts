@@ -2,6 +2,7 @@
  * Extra files of a skill (templates, examples, scripts next to SKILL.md): safe relative paths
  * and size limits, checked the same way whether they come from the editor, an import or the CLI.
  */
+import { checkPath } from '@/lib/plugins/paths';
 import { UserInputError } from '@/lib/users/tenant';
 import type { SkillFileContent } from './repository';
 
@@ -9,25 +10,16 @@ export const MAX_SKILL_FILES = 100;
 export const MAX_SKILL_FILE_BYTES = 1024 * 1024;
 export const MAX_SKILL_FILES_TOTAL_BYTES = 5 * 1024 * 1024;
 
-const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._ -]*$/;
-
-/** `a/b.md` for a safe relative path, null for anything that could leave the folder or confuse a file system. */
-export function cleanSkillFilePath(raw: string): string | null {
-  const path = raw.replace(/^\.\//, '');
-  if (!path || path.length > 300 || path.includes('\\') || path.includes('\0')) return null;
-  const segments = path.split('/');
-  if (segments.some((segment) => !SEGMENT.test(segment) || segment.endsWith('.') || segment.endsWith(' '))) return null;
-  return segments.join('/');
-}
-
 /** Validated, sorted by path; throws UserInputError naming the first problem. */
 export function checkSkillFiles(skillName: string, files: readonly SkillFileContent[]): SkillFileContent[] {
   if (files.length > MAX_SKILL_FILES) throw new UserInputError(`skill "${skillName}" has ${files.length} extra files; at most ${MAX_SKILL_FILES}`);
   const seen = new Set<string>();
   let total = 0;
   const checked = files.map((file) => {
-    const path = cleanSkillFilePath(file.path);
-    if (!path) throw new UserInputError(`skill "${skillName}": "${file.path}" is not a usable file name (letters, digits, . _ - and spaces, in folders; no "..")`);
+    // The same path rules as plugin uploads: a skill's folder ends up in plugins too.
+    const checked = checkPath(file.path);
+    if ('error' in checked) throw new UserInputError(`skill "${skillName}": "${file.path}" is not a usable file name: ${checked.error}`);
+    const path = checked.path;
     if (path === 'SKILL.md') throw new UserInputError(`skill "${skillName}": SKILL.md is the skill itself, not an extra file`);
     if (seen.has(path)) throw new UserInputError(`skill "${skillName}": "${path}" is given twice`);
     seen.add(path);

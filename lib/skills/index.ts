@@ -2,7 +2,7 @@
 // user sees. The MCP server uses listVisibleSkills / getVisibleSkill / renderSkill and the change
 // signals; the dashboard and the CLI use the service functions. Interface notes: README "Skills".
 export { publishSkillsChanged, skillsChangesReady, subscribeSkillsChanged, type SkillsChange, type SkillsChangeListener } from './changes';
-export { MAX_SKILL_FILE_BYTES, MAX_SKILL_FILES, MAX_SKILL_FILES_TOTAL_BYTES, cleanSkillFilePath } from './files';
+export { MAX_SKILL_FILE_BYTES, MAX_SKILL_FILES, MAX_SKILL_FILES_TOTAL_BYTES } from './files';
 export {
   SKILL_MARKDOWN_MAX_BYTES,
   SKILL_NAME_PATTERN,
@@ -35,6 +35,7 @@ export {
   restoreSkillVersion,
   saveSkill,
   shareSkill,
+  skillActorByEmail,
   skillHistory,
   skillVersion,
   validateSkillMarkdown,
@@ -46,3 +47,17 @@ export {
   type SkillVersionDetail,
 } from './service';
 export { getVisibleSkill, listVisibleSkills, type SkillActorRef, type VisibleSkill } from './visible';
+export {
+  SkillImportError,
+  bundlesFromFiles,
+  bundlesFromFolder,
+  bundlesFromUpload,
+  departmentSkillsPlugin,
+  exportOwnSkills,
+  importSkillBundles,
+  ownSkillsPlugin,
+  skillsPluginZip,
+  skillsZip,
+  type ImportedSkill,
+  type SkillBundle,
+} from './archive';

@@ -81,18 +81,29 @@ export interface NewVersion {
   restoredFrom?: number;
 }
 
+type Transaction = Parameters<Parameters<ReturnType<typeof db>['$transaction']>[0]>[0];
+
+/**
+ * One version row and its files, written one statement at a time (a nested create makes the
+ * pg adapter overlap queries on the transaction's connection).
+ */
+async function writeVersion(tx: Transaction, skillId: string, number: number, version: NewVersion): Promise<void> {
+  const row = await tx.skillVersion.create({
+    data: { skillId, version: number, content: version.content, authorId: version.authorId, source: version.source, restoredFrom: version.restoredFrom ?? null },
+    select: { id: true },
+  });
+  if (version.files.length) await tx.skillFile.createMany({ data: toBytes(version.files).map((file) => ({ versionId: row.id, ...file })) });
+}
+
 export async function insertSkill(input: { tenantId: string; ownerId: string; name: string }, version: NewVersion): Promise<SkillWithLatest> {
   try {
-    return await db().skill.create({
-      data: {
-        tenantId: input.tenantId,
-        ownerId: input.ownerId,
-        name: input.name,
-        latestVersion: 1,
-        versions: { create: { version: 1, content: version.content, authorId: version.authorId, source: version.source, restoredFrom: version.restoredFrom ?? null, files: { create: toBytes(version.files) } } },
-      },
-      include: latestVersion,
+    const skillId = await db().$transaction(async (tx) => {
+      const skill = await tx.skill.create({ data: { tenantId: input.tenantId, ownerId: input.ownerId, name: input.name, latestVersion: 1 }, select: { id: true } });
+      await writeVersion(tx, skill.id, 1, version);
+      return skill.id;
     });
+    // Read after commit: a read with relations inside the transaction overlaps queries on its connection.
+    return await db().skill.findUniqueOrThrow({ where: { id: skillId }, include: latestVersion });
   } catch (error) {
     if (isUniqueViolation(error)) throw new DuplicateSkillNameError(input.name);
     throw error;
@@ -106,17 +117,15 @@ export async function insertSkill(input: { tenantId: string; ownerId: string; na
  */
 export async function appendVersion(skillId: string, basedOn: number, version: NewVersion, options: { name?: string; undelete?: boolean } = {}): Promise<SkillWithLatest> {
   try {
-    return await db().$transaction(async (tx) => {
+    await db().$transaction(async (tx) => {
       const moved = await tx.skill.updateMany({
         where: { id: skillId, latestVersion: basedOn },
         data: { latestVersion: basedOn + 1, ...(options.name ? { name: options.name } : {}), ...(options.undelete ? { deletedAt: null } : {}) },
       });
       if (moved.count !== 1) throw new StaleVersionError(`the skill changed since version ${basedOn}`);
-      await tx.skillVersion.create({
-        data: { skillId, version: basedOn + 1, content: version.content, authorId: version.authorId, source: version.source, restoredFrom: version.restoredFrom ?? null, files: { create: toBytes(version.files) } },
-      });
-      return tx.skill.findUniqueOrThrow({ where: { id: skillId }, include: latestVersion });
+      await writeVersion(tx, skillId, basedOn + 1, version);
     });
+    return await db().skill.findUniqueOrThrow({ where: { id: skillId }, include: latestVersion });
   } catch (error) {
     if (isUniqueViolation(error) && options.name) throw new DuplicateSkillNameError(options.name);
     throw error;

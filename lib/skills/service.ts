@@ -13,6 +13,7 @@ import { authorize } from '@/lib/rbac/authorize';
 import { ForbiddenError } from '@/lib/rbac/errors';
 import type { Permission } from '@/lib/rbac/permissions';
 import { UserInputError } from '@/lib/users/tenant';
+import { findUserWithRoles, userProfile } from '@/lib/users/with-roles';
 import { publishSkillsChanged } from './changes';
 import { checkSkillFiles, sameSkillFiles } from './files';
 import { describeSkillIssues, parseSkillMarkdown, type ParsedSkill, type SkillIssue } from './frontmatter';
@@ -32,6 +33,14 @@ export interface SkillActor {
   /** Role labels at the time, for the audit trail only. */
   roles: string[];
   callSource: 'dashboard' | 'cli';
+}
+
+/** The active user with this email as a SkillActor (the CLI acts as the user it names). */
+export async function skillActorByEmail(email: string, callSource: SkillActor['callSource']): Promise<SkillActor> {
+  const user = await findUserWithRoles({ email: email.trim().toLowerCase(), status: 'active' });
+  if (!user) throw new UserInputError(`no active user with email ${email}`);
+  const profile = userProfile(user);
+  return { tenantId: profile.tenantId, userId: profile.id, email: profile.email, roles: profile.roles, callSource };
 }
 
 /** A SKILL.md that does not validate: the issues carry the line each points at. */
