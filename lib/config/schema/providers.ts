@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini', 'azure', 'groq', 'openai_compatible'] as const;
+export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini', 'foundry', 'azure', 'groq', 'openai_compatible'] as const;
 
 /**
  * What happens to an image given by URL (`source.type: url`) on the way to this provider:
@@ -16,7 +16,9 @@ export const providerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, {
 
 const provider = z.strictObject({
   type: z.enum(PROVIDER_TYPES),
-  base_url: z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? undefined : 'must be an http(s) URL') }),
+  // Optional only for the cloud types, whose public endpoint follows from region (and project):
+  // set it for VPC endpoints, Private Service Connect, proxies and tests.
+  base_url: z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? undefined : 'must be an http(s) URL') }).optional(),
   // The key itself never lives in this file: only the name of the variable that holds it.
   api_key_env: z
     .string()
@@ -45,10 +47,40 @@ const provider = z.strictObject({
   remote_images: z.enum(REMOTE_IMAGE_MODES).optional(),
   // Azure OpenAI only: the api-version query parameter of the deployment URL.
   api_version: z.string().trim().min(1).optional(),
+  // bedrock and vertex: the cloud region (SigV4 scope, Vertex location); `global`, `us` and `eu` work on Vertex.
+  region: z.string().regex(/^[a-z0-9-]+$/, { error: 'must be a region name like us-east-1 or europe-west1' }).optional(),
+  // vertex: the Google Cloud project id the models are enabled in.
+  project: z.string().regex(/^[a-z0-9][a-z0-9-]{3,61}[a-z0-9]$/, { error: 'must be a Google Cloud project id' }).optional(),
 });
 
-export const providersSection = z.record(providerName, provider).default({});
+type ProviderInput = z.output<typeof provider>;
+
+/** The public endpoint of a cloud provider, when base_url is not set. */
+function defaultBaseUrl(config: ProviderInput): string | undefined {
+  if (config.type === 'bedrock' && config.region) return `https://bedrock-runtime.${config.region}.amazonaws.com`;
+  if (config.type === 'vertex' && config.region) {
+    if (config.region === 'global') return 'https://aiplatform.googleapis.com';
+    if (config.region === 'us' || config.region === 'eu') return `https://aiplatform.${config.region}.rep.googleapis.com`;
+    return `https://${config.region}-aiplatform.googleapis.com`;
+  }
+  if (config.type === 'gemini') return 'https://generativelanguage.googleapis.com';
+  return undefined;
+}
+
+const providerWithEndpoint = provider
+  .superRefine((config, ctx) => {
+    if ((config.type === 'bedrock' || config.type === 'vertex') && !config.region) {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: `required for type ${config.type}` });
+    }
+    if (config.type === 'vertex' && !config.project) ctx.addIssue({ code: 'custom', path: ['project'], message: 'required for type vertex' });
+    if (config.base_url === undefined && defaultBaseUrl(config) === undefined && config.type !== 'bedrock' && config.type !== 'vertex') {
+      ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'required' });
+    }
+  })
+  .transform((config) => ({ ...config, base_url: config.base_url ?? defaultBaseUrl(config) ?? '' }));
+
+export const providersSection = z.record(providerName, providerWithEndpoint).default({});
 
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type RemoteImageMode = (typeof REMOTE_IMAGE_MODES)[number];
-export type ProviderConfig = z.infer<typeof provider>;
+export type ProviderConfig = z.output<typeof providerWithEndpoint>;

@@ -95,7 +95,7 @@ export const anthropicFailures = {
   }),
 };
 
-interface ResolvedReply {
+export interface ResolvedReply {
   id: string;
   model: string;
   content: FakeAnthropicBlock[];
@@ -105,7 +105,7 @@ interface ResolvedReply {
 
 let messageCounter = 0;
 
-function resolveReply(reply: FakeAnthropicReply | undefined, request: RecordedRequest): ResolvedReply {
+export function resolveReply(reply: FakeAnthropicReply | undefined, request: RecordedRequest): ResolvedReply {
   const content = reply?.content ?? [{ type: 'text', text: DEFAULT_ANTHROPIC_TEXT }];
   let toolCounter = 0;
   const withIds = content.map((block) => (block.type === 'tool_use' ? { ...block, id: block.id ?? `toolu_fake_${(toolCounter += 1)}` } : block));

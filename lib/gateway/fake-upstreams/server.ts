@@ -278,7 +278,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * Streams pre-rendered SSE frames the way the behaviour says: all of them, some then die, some then
  * stall. Each frame is flushed on its own so the client sees real chunk boundaries.
  */
-export async function playStream<R>(res: ServerResponse, frames: string[], behaviour: FakeBehaviour<R>, headers: Record<string, string>): Promise<void> {
+export async function playStream<R>(res: ServerResponse, frames: (string | Uint8Array)[], behaviour: FakeBehaviour<R>, headers: Record<string, string>): Promise<void> {
   if (behaviour.kind === 'reply' && behaviour.latencyMs) await sleep(behaviour.latencyMs);
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
   res.flushHeaders();

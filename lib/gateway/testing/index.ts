@@ -31,6 +31,7 @@ export {
   type FakeOpenAIReply,
   type FakeOpenAIToolCall,
 } from '@/lib/gateway/fake-upstreams/openai';
+export { bedrockFailures, exceptionFrame, FAKE_AWS_CREDENTIALS, startFakeBedrock, type FakeBedrock, type FakeBedrockBehaviour, type FakeBedrockOptions, type FakeBedrockReply } from '@/lib/gateway/fake-upstreams/bedrock';
 export { anthropicTarget, dispatchInput, openAITarget, testCaller, type TestDispatchOptions } from './dispatch-input';
 export { eventNames, readAll, readText, sdkReading } from './stream-helpers';
 export { startFakeImageServer, TINY_PNG, type FakeImageServer } from './fake-images';

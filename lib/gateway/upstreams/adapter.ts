@@ -34,15 +34,34 @@ export function applyStreamFacts(summary: CompletionSummary, facts: StreamFacts)
 }
 
 export interface UpstreamAdapter {
-  /** Throws TranslationError for a request this upstream cannot serve (answered 400, not retried). */
-  prepareMessages(input: DispatchInput, target: UpstreamTarget): PreparedRequest;
+  /**
+   * Throws TranslationError for a request this upstream cannot serve (answered 400, not retried).
+   * Cloud adapters sign or fetch a token here, hence the promise.
+   */
+  prepareMessages(input: DispatchInput, target: UpstreamTarget): PreparedRequest | Promise<PreparedRequest>;
   /** Anthropic Messages JSON from a successful non-streaming answer. */
-  translateMessage(body: Uint8Array, input: DispatchInput): { bytes: Uint8Array; facts: StreamFacts };
+  translateMessage(body: Uint8Array, input: DispatchInput, target: UpstreamTarget): { bytes: Uint8Array; facts: StreamFacts };
   /**
    * Anthropic SSE bytes from a successful streaming answer. May yield empty arrays as a sign of
    * life when upstream data produced no output yet (it keeps the idle timer from firing).
    */
-  translateStream(body: ReadableStream<Uint8Array>, input: DispatchInput, facts: StreamFacts): AsyncIterable<Uint8Array>;
+  translateStream(body: ReadableStream<Uint8Array>, input: DispatchInput, facts: StreamFacts, target: UpstreamTarget): AsyncIterable<Uint8Array>;
+  /**
+   * count_tokens on this upstream, when it can count: the request, and the upstream's answer as
+   * Anthropic's `{"input_tokens": N}`. Null from prepareCountTokens: not for this model.
+   */
+  countTokens?: {
+    prepare(input: DispatchInput, target: UpstreamTarget): PreparedRequest | null | Promise<PreparedRequest | null>;
+    translate(body: Uint8Array): Uint8Array;
+  };
+}
+
+/** The upstream's credential could not be obtained (no AWS credentials, ADC unset…): that target fails, others are tried. */
+export class CredentialError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CredentialError';
+  }
 }
 
 /** A request the target cannot express (e.g. an Anthropic server tool on an OpenAI upstream). */

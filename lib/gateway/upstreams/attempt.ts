@@ -7,7 +7,7 @@
  */
 import { anthropicErrorBody } from '@/lib/gateway/errors';
 import type { AttemptRecord, CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import { applyStreamFacts, TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
+import { applyStreamFacts, CredentialError, TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
 import { summaryFromMessage } from './anthropic/summary';
 import { relayedResponseHeaders } from './headers';
 import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
@@ -149,7 +149,7 @@ function brokenAnswer(upstreamStatus: number, error: unknown): AttemptResult {
 }
 
 /** A non-streaming 2xx: the whole body under the idle limit, translated to an Anthropic message. */
-async function readMessage(call: UpstreamCall, input: DispatchInput, adapter: UpstreamAdapter, idleMs: number, startedAt: number): Promise<AttemptResult> {
+async function readMessage(call: UpstreamCall, input: DispatchInput, target: UpstreamTarget, adapter: UpstreamAdapter, idleMs: number, startedAt: number): Promise<AttemptResult> {
   const { response } = call;
   const headers = relayedResponseHeaders(response.headers);
   let bytes: Uint8Array;
@@ -158,7 +158,7 @@ async function readMessage(call: UpstreamCall, input: DispatchInput, adapter: Up
     const raw = await readBodyWithIdleLimit(response.body, idleMs);
     const timeToFirstByteMs = Math.round(performance.now() - startedAt);
     let facts: StreamFacts;
-    ({ bytes, facts } = adapter.translateMessage(raw, input));
+    ({ bytes, facts } = adapter.translateMessage(raw, input, target));
     // A 2xx whose body is not JSON (a proxy's page, a truncated answer) is broken like one that
     // stalled: the upstream may have billed it, so it is neither retried nor left unrecorded.
     summary = applyStreamFacts(summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs), facts);
@@ -172,12 +172,12 @@ async function readMessage(call: UpstreamCall, input: DispatchInput, adapter: Up
 }
 
 /** A streaming 2xx: committed at once; the guard relays it, with pings, under the idle limit. */
-function relayStream(call: UpstreamCall, input: DispatchInput, adapter: UpstreamAdapter, idleMs: number, startedAt: number): AttemptResult {
+function relayStream(call: UpstreamCall, input: DispatchInput, target: UpstreamTarget, adapter: UpstreamAdapter, idleMs: number, startedAt: number): AttemptResult {
   const { response } = call;
   const headers = relayedResponseHeaders(response.headers);
   const facts: StreamFacts = { usageReported: true };
   const empty = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
-  const iterator = adapter.translateStream(response.body ?? empty, input, facts)[Symbol.asyncIterator]();
+  const iterator = adapter.translateStream(response.body ?? empty, input, facts, target)[Symbol.asyncIterator]();
   const guarded = guardStream({
     rest: iterator,
     facts,
@@ -197,9 +197,14 @@ function relayStream(call: UpstreamCall, input: DispatchInput, adapter: Upstream
 export async function attemptMessages(input: DispatchInput, target: UpstreamTarget, adapter: UpstreamAdapter, startedAt: number): Promise<AttemptResult> {
   let prepared: PreparedRequest;
   try {
-    prepared = adapter.prepareMessages(input, target);
+    prepared = await adapter.prepareMessages(input, target);
   } catch (error) {
     if (error instanceof TranslationError) return { kind: 'rejected', error: { status: 400, type: 'invalid_request_error', message: error.message } };
+    if (error instanceof CredentialError) {
+      // Like a 401 from the upstream: our side is misconfigured, the next target may still serve.
+      upstreamTuning().logger.warn('upstream credential unavailable', { provider: target.provider, trace_id: input.caller.traceId, reason: error.message, cause: String(error.cause ?? '') });
+      return { kind: 'failed', outcome: 'client_error', retryable: false, retryAfterMs: null, overloaded: false };
+    }
     throw error;
   }
 
@@ -212,9 +217,9 @@ export async function attemptMessages(input: DispatchInput, target: UpstreamTarg
     return failedConnection(error);
   }
 
-  if (call.response.ok && input.stream) return relayStream(call, input, adapter, idleMs, startedAt);
+  if (call.response.ok && input.stream) return relayStream(call, input, target, adapter, idleMs, startedAt);
   try {
-    if (call.response.ok) return await readMessage(call, input, adapter, idleMs, startedAt);
+    if (call.response.ok) return await readMessage(call, input, target, adapter, idleMs, startedAt);
     return await classifyErrorResponse(target, call.response, input.caller.traceId);
   } catch (error) {
     if (input.signal.aborted) throw input.signal.reason;

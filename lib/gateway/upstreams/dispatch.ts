@@ -8,8 +8,9 @@
 import { UpstreamUnavailableError, type AttemptRecord, type CompletionSummary, type DispatchInput, type DispatchResult, type UpstreamTarget } from '@/lib/gateway/contracts';
 import { anthropicError } from '@/lib/gateway/errors';
 import type { ProviderType } from '@/lib/config';
-import { TranslationError, type UpstreamAdapter } from './adapter';
-import { anthropicAdapter, prepareCountTokens } from './anthropic/adapter';
+import { CredentialError, TranslationError, type UpstreamAdapter } from './adapter';
+import { anthropicAdapter } from './anthropic/adapter';
+import { bedrockAdapter } from './bedrock/adapter';
 import { attemptMessages, callUpstream, classifyErrorResponse, UpstreamCallFailed, type AttemptResult } from './attempt';
 import { admit, reportFailure, reportNeutral, reportSuccess } from './circuit-breaker';
 import { openAIAdapter } from './openai/adapter';
@@ -19,9 +20,10 @@ import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
 import { deadlinesFor, upstreamTuning } from './tuning';
 import { clientErrorResponse, type ClientError } from './upstream-errors';
 
-/** Bedrock, Vertex and Gemini need their own translation and signing; not available yet. */
+/** Vertex, Gemini and Foundry need their own translation and credentials; not available yet. */
 const ADAPTERS: Partial<Record<ProviderType, UpstreamAdapter>> = {
   anthropic: anthropicAdapter,
+  bedrock: bedrockAdapter,
   openai: openAIAdapter,
   groq: openAIAdapter,
   azure: openAIAdapter,
@@ -138,18 +140,27 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
 
 const NOT_SUPPORTED = 'count_tokens is not available for this model: its upstream cannot count tokens';
 
+/** The route's targets that can count tokens, each with the request that asks it to. */
+async function countingTargets(input: DispatchInput): Promise<{ target: UpstreamTarget; count: NonNullable<UpstreamAdapter['countTokens']> }[]> {
+  const found = [];
+  for (const target of input.decision.targets) {
+    const count = ADAPTERS[target.providerType]?.countTokens;
+    if (count) found.push({ target, count });
+  }
+  return found;
+}
+
 /**
- * POST /v1/messages/count_tokens: passed through to the route's Anthropic targets in order; a
- * route without one answers 501 not_supported with x-should-retry: false (Claude Code then counts
- * another way). Throws UpstreamUnavailableError when every Anthropic target failed.
+ * POST /v1/messages/count_tokens: sent to the route's targets that can count (Anthropic, Bedrock
+ * CountTokens…) in order; a route without one answers 501 not_supported with x-should-retry: false
+ * (Claude Code then counts another way). Throws UpstreamUnavailableError when every one failed.
  */
 export async function dispatchCountTokens(input: DispatchInput): Promise<Response> {
-  const targets = input.decision.targets.filter((target) => target.providerType === 'anthropic');
-  if (targets.length === 0) return anthropicError('not_supported', NOT_SUPPORTED, { headers: { 'x-should-retry': 'false' } });
-
+  const targets = await countingTargets(input);
   const attempts: AttemptRecord[] = [];
   let overloaded = false;
-  for (const target of targets) {
+  let asked = 0;
+  for (const { target, count } of targets) {
     const since = performance.now();
     if (admit(target) === 'rejected') {
       attempts.push(record(target, 'circuit_open', since));
@@ -157,10 +168,22 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
     }
     const targetInput = await inputFor(input, target);
     if (targetInput instanceof TranslationError) return clientErrorResponse({ status: 400, type: 'invalid_request_error', message: targetInput.message });
+    let prepared;
+    try {
+      prepared = await count.prepare(targetInput, target);
+    } catch (error) {
+      if (!(error instanceof CredentialError)) throw error;
+      upstreamTuning().logger.warn('upstream credential unavailable', { provider: target.provider, trace_id: input.caller.traceId, reason: error.message });
+      attempts.push(record(target, 'client_error', since));
+      asked += 1;
+      continue;
+    }
+    if (prepared === null) continue;
+    asked += 1;
     const { headersMs, idleMs } = deadlinesFor(target, false);
     let call;
     try {
-      call = await callUpstream(prepareCountTokens(targetInput, target), input.signal, headersMs);
+      call = await callUpstream(prepared, input.signal, headersMs);
     } catch (error) {
       if (input.signal.aborted) {
         reportNeutral(target);
@@ -176,7 +199,7 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
         // Answered 2xx: the count is this target's, read to its end or reported as broken (not failed over).
         reportSuccess(target);
         try {
-          return new Response(await readBodyWithIdleLimit(response.body, idleMs), { status: response.status, headers: { 'content-type': 'application/json' } });
+          return new Response(new Uint8Array(count.translate(await readBodyWithIdleLimit(response.body, idleMs))), { status: response.status, headers: { 'content-type': 'application/json' } });
         } catch (error) {
           if (input.signal.aborted) throw input.signal.reason;
           const timedOut = error instanceof UpstreamBodyError && error.timedOut;
@@ -198,5 +221,6 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
       call.controller.abort();
     }
   }
+  if (asked === 0) return anthropicError('not_supported', NOT_SUPPORTED, { headers: { 'x-should-retry': 'false' } });
   throw unavailable(input.decision.requestedModel, attempts, overloaded);
 }

@@ -108,10 +108,12 @@ describe('failover before the upstream answers 2xx', () => {
     expect(broken.message).not.toContain('127.0.0.1');
   });
 
-  it('skips a provider type without an adapter and uses the next target', async () => {
-    const result = await dispatch(dispatchInput([{ provider: 'bedrock', providerType: 'bedrock', baseUrl: 'https://bedrock.invalid', model: 'm' }, ...targets()]));
+  it('skips a target whose credential cannot be had (its key variable unset) and uses the next one', async () => {
+    delete process.env.GATEHOUSE_TEST_UNSET_BEDROCK_KEY;
+    const bedrock: UpstreamTarget = { provider: 'bedrock', providerType: 'bedrock', baseUrl: 'https://bedrock.invalid', model: 'anthropic.claude-x', region: 'us-east-1', apiKeyEnv: 'GATEHOUSE_TEST_UNSET_BEDROCK_KEY' };
+    const result = await dispatch(dispatchInput([bedrock, ...targets()]));
     expect(result.target.provider).toBe('primary');
-    expect(result.attempts.map((attempt) => attempt.outcome)).toEqual(['connect_error', 'success']);
+    expect(result.attempts.map((attempt) => attempt.outcome)).toEqual(['client_error', 'success']);
   });
 
   it('fails over on a connection refused', async () => {

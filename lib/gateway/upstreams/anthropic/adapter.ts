@@ -20,8 +20,5 @@ export const anthropicAdapter: UpstreamAdapter = {
   prepareMessages: (input, target) => prepare('messages', input, target),
   translateMessage: (body) => ({ bytes: body, facts: { usageReported: true } }),
   translateStream: (body: ReadableStream<Uint8Array>, _input: DispatchInput, _facts: StreamFacts) => chunksOf(body),
+  countTokens: { prepare: (input, target) => prepare('messages/count_tokens', input, target), translate: (body) => body },
 };
-
-export function prepareCountTokens(input: DispatchInput, target: UpstreamTarget): PreparedRequest {
-  return prepare('messages/count_tokens', input, target);
-}

@@ -1,0 +1,29 @@
+/**
+ * `type: bedrock`: Claude models through InvokeModel with the native Anthropic body (invoke.ts);
+ * other models (Llama, Mistral, Nova…) through Converse with full translation (converse.ts).
+ * A target's model is the Bedrock model id, a cross-region inference profile id
+ * (`us.anthropic.claude-…`) or an inference-profile ARN, as the YAML maps it.
+ */
+import type { UpstreamTarget } from '@/lib/gateway/contracts';
+import { TranslationError, type UpstreamAdapter } from '../adapter';
+import { bedrockInvokeAdapter } from './invoke';
+
+/** Whether the Bedrock model id (or profile ARN) names an Anthropic model. */
+export function isClaudeOnBedrock(target: UpstreamTarget): boolean {
+  return /(^|[./])anthropic\.|claude/i.test(target.model);
+}
+
+function pick(target: UpstreamTarget): UpstreamAdapter {
+  if (isClaudeOnBedrock(target)) return bedrockInvokeAdapter;
+  throw new TranslationError(`model ${target.model} on ${target.provider} is not a Claude model; only Claude models are served from Bedrock`);
+}
+
+export const bedrockAdapter: UpstreamAdapter = {
+  prepareMessages: (input, target) => pick(target).prepareMessages(input, target),
+  translateMessage: (body, input, target) => pick(target).translateMessage(body, input, target),
+  translateStream: (body, input, facts, target) => pick(target).translateStream(body, input, facts, target),
+  countTokens: {
+    prepare: (input, target) => (isClaudeOnBedrock(target) ? bedrockInvokeAdapter.countTokens!.prepare(input, target) : null),
+    translate: (body) => bedrockInvokeAdapter.countTokens!.translate(body),
+  },
+};
