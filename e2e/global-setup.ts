@@ -20,6 +20,8 @@ declare module 'vitest' {
     e2eBaseUrl: string;
     e2eAdminEmail: string;
     e2eAdminPassword: string;
+    /** The app role's URL of the e2e database, for tests that seed what no page can create (spend). */
+    e2eDatabaseUrl: string;
   }
 }
 
@@ -163,6 +165,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('e2eBaseUrl', baseUrl);
     project.provide('e2eAdminEmail', ADMIN_EMAIL);
     project.provide('e2eAdminPassword', adminPassword);
+    project.provide('e2eDatabaseUrl', databaseUrl);
     project.provide('e2eIdpUrl', sso.idp.issuer);
   } catch (error) {
     await teardown();

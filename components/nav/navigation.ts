@@ -12,6 +12,7 @@ interface NavEntry extends NavItem {
 
 const NAV: readonly NavEntry[] = [
   { href: '/', label: 'Overview' },
+  { href: '/connect', label: 'Connect' },
   { href: '/users', label: 'Users', permission: 'users.read' },
   { href: '/departments', label: 'Departments', permission: 'users.read' },
   { href: '/roles', label: 'Roles', permission: 'users.read' },

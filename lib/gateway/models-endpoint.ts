@@ -5,7 +5,6 @@
  */
 import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayRequestContext } from './auth';
-import type { GatewayCaller } from './contracts';
 import { anthropicError } from './errors';
 import { compiledPolicy } from './policy';
 import { resolveRoute } from './routing';
@@ -41,16 +40,22 @@ function createdAt(id: string): string {
   return '1970-01-01T00:00:00Z';
 }
 
-/** Ids the caller can reach: configured models and ids routes match on, that route and are allowed. */
-function visibleModels(config: GatehouseConfig, caller: GatewayCaller): string[] {
+/** Who is asking which models they may use: the gateway's caller, or a dashboard user. */
+export interface ModelSubject {
+  department: string | null;
+  roles: string[];
+  callSource: string | null;
+}
+
+/** Ids the subject can reach: configured models and ids routes match on, that route and are allowed. */
+export function visibleModels(config: GatehouseConfig, subject: ModelSubject): string[] {
   const candidates = new Set(Object.keys(config.models));
   for (const route of config.routes) if (route.match.model) candidates.add(route.match.model);
   const policy = compiledPolicy(config);
-  const { principal } = caller;
   return [...candidates]
     .filter((id) => {
-      const decision = resolveRoute(config, { model: id, department: principal.department, roles: principal.roles, callSource: caller.callSource });
-      return decision !== null && decision.targets.length > 0 && policy.modelAccess.allows(id, principal);
+      const decision = resolveRoute(config, { model: id, department: subject.department, roles: subject.roles, callSource: subject.callSource });
+      return decision !== null && decision.targets.length > 0 && policy.modelAccess.allows(id, subject);
     })
     .sort();
 }
@@ -64,7 +69,7 @@ export async function handleModels(request: Request, context: GatewayRequestCont
   const config = context.snapshot.config;
   if (Object.keys(config.models).length === 0 && config.routes.length === 0) return anthropicError('not_found_error', 'this gateway has no model list; use your built-in models');
 
-  const ids = visibleModels(config, caller);
+  const ids = visibleModels(config, { department: caller.principal.department, roles: caller.principal.roles, callSource: caller.callSource });
   const { pathname } = new URL(request.url);
   if (pathname.startsWith('/v1/models/')) {
     let single: string;

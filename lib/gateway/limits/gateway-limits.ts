@@ -92,7 +92,8 @@ const SEED_ATTEMPTS = 3;
 const BUDGET_COUNTER_GRACE_MS = 86_400_000;
 
 /** Whose counters a call adds to, and which rules hold them (a token's principal, or a request event's actor). */
-type LimitSubject = CounterSubject & PlanSubject;
+/** Whose limits: a token's principal, or a dashboard user (tenant, user, department, roles). */
+export type LimitSubject = CounterSubject & PlanSubject;
 
 function counterSubject(subject: LimitSubject): CounterSubject {
   return { tenantId: subject.tenantId, userId: subject.userId, department: subject.department };
@@ -231,7 +232,7 @@ export class GatewayLimits {
    * Where the principal stands against every cap that applies to them (for GET /api/oauth/usage).
    * Empty for a user with no cap. Throws when the counter store cannot be read.
    */
-  async standing(principal: Principal): Promise<CapStanding[]> {
+  async standing(principal: LimitSubject): Promise<CapStanding[]> {
     const { config } = this.options.config();
     const plan = planFor(config, principal);
     const subject = counterSubject(principal);

@@ -8,7 +8,7 @@ import { RedisLimitStore } from './redis-store';
 
 export { GatewayLimits, type GatewayLimitsOptions, type LimitsAdmission, type LimitsAdmitInput, type ReconciledCall, type Reservation, type SettleInput, type SettleResult } from './gateway-limits';
 export { allowedHeaders, capDoesNotFitResponse, capReachedResponse, formatUsd, fullestCap, limitsUnavailableResponse, utilization, utilizationPercent, type CapStanding } from './headers';
-export { postgresSpendLedger, userSpendSummary, type RecordedSpend, type SpendEntry, type SpendLedger, type SpendScope } from './ledger';
+export { postgresSpendLedger, userSpendSummary, tenantSpendSummary, type RecordedSpend, type SpendEntry, type SpendLedger, type SpendScope } from './ledger';
 export { MemoryLimitStore } from './memory-store';
 export { RedisLimitStore } from './redis-store';
 export { periodBounds, unixSeconds, type PeriodBounds } from './periods';

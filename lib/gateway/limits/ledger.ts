@@ -174,3 +174,18 @@ export async function userSpendSummary(tenantId: string, userId: string, now: Da
   const row = result.rows[0];
   return { day: Number(row?.day ?? 0), week: Number(row?.week ?? 0), month: Number(row?.month ?? 0) };
 }
+
+/** The whole tenant's spend today and this UTC month (microdollars), for holders of costs.read. */
+export async function tenantSpendSummary(tenantId: string, now: Date): Promise<{ day: number; month: number }> {
+  const day = periodBounds('daily', now).start;
+  const month = periodBounds('monthly', now).start;
+  const result = await pool().query<{ day: string | null; month: string | null }>(
+    `SELECT sum(cost_microdollars) FILTER (WHERE day >= $3)::text AS day,
+            sum(cost_microdollars)::text                          AS month
+       FROM spend_ledger
+      WHERE tenant_id = $1 AND day >= $2`,
+    [tenantId, dayString(month), dayString(day)],
+  );
+  const row = result.rows[0];
+  return { day: Number(row?.day ?? 0), month: Number(row?.month ?? 0) };
+}
