@@ -57,6 +57,8 @@ async function approve(url: string): Promise<URL> {
   expect(page.status).toBe(200);
   const html = await page.text();
   expect(html).toContain('Metadata Inspector');
+  // Self-described: the consent page says where the description came from, unverified.
+  expect(html).toContain(`describes itself at <strong>${new URL(documents.url).host}</strong>`);
   const decision = await postForm(url, { csrf: hiddenInput(html, 'csrf')!, decision: 'approve' }, { cookie: `${cookie}; ${cookiesFrom(page)}` });
   expect(decision.status).toBe(302);
   return new URL(decision.headers.get('location')!);
@@ -157,6 +159,23 @@ describe('Client ID Metadata Documents', () => {
     }
     // http is no client id URL at all: an unknown client.
     expect(await errorPageFor(`http://127.0.0.1:1/client.json`)).toContain('not registered');
+  });
+
+  it('limits how many new documents one address can make Gatehouse fetch', async () => {
+    process.env.GATEHOUSE_CLIENT_METADATA_FETCHES_PER_IP_PER_MINUTE = '2';
+    try {
+      const ip = randomTestIp();
+      const open = async (clientId: string) => fetch(authorizeUrl(clientId), { headers: { cookie: await sessionCookie(user), 'x-forwarded-for': ip }, redirect: 'manual' });
+      expect((await open(publish())).status).toBe(200);
+      expect((await open(publish())).status).toBe(200);
+      const third = publish();
+      const refused = await open(third);
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain('too many new client metadata documents');
+      expect(fetches.get(new URL(third).pathname)).toBeUndefined();
+    } finally {
+      delete process.env.GATEHOUSE_CLIENT_METADATA_FETCHES_PER_IP_PER_MINUTE;
+    }
   });
 
   it('accepts the Claude connector callbacks by dynamic registration', async () => {

@@ -10,10 +10,12 @@ import { z } from 'zod';
 import { db } from '@/lib/db/client';
 import type { OAuthClient } from '@/lib/generated/prisma/client';
 import { fetchPublicUrl, OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
+import { clientIp } from '@/lib/http/client-ip';
 import { primaryTenant } from '@/lib/users/tenant';
 import { auditOAuth } from './audit';
 import { oauthSettings } from './config';
 import { findClient } from './clients';
+import { hitRateLimit } from './rate-limit';
 import { AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT } from './grants';
 import { redirectUriProblem } from './redirect-uris';
 
@@ -162,6 +164,9 @@ export async function resolveMetadataDocumentClient(clientId: string, request?: 
   const cached = await db().oAuthClient.findUnique({ where: { clientId } });
   if (cached && cached.origin !== 'metadata_document') return cached;
   if (cached && (cached.disabledAt || (cached.metadataExpiresAt && cached.metadataExpiresAt > new Date()))) return cached;
+  // Anyone can name any URL: the fetches one address can cause are limited, like registrations.
+  const limit = await hitRateLimit('client_metadata_fetch', (request && clientIp(request)) ?? 'unknown', oauthSettings().clientMetadataFetchesPerIpPerMinute, 60);
+  if (!limit.allowed) throw new ClientMetadataDocumentError(`too many new client metadata documents from this address; try again in ${limit.retryAfterSeconds} s`);
   const { document, expiresAt } = await fetchDocument(clientId);
   const name = document.client_name?.trim() || new URL(clientId).host;
   const metadata = Object.fromEntries(

@@ -25,6 +25,8 @@ const oauthEnvSchema = z.object({
   // RFC 8628 §5.1: code entry attempts per IP per minute on the verification page.
   GATEHOUSE_DEVICE_CODE_ENTRY_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
   GATEHOUSE_DEVICE_AUTHORIZATIONS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+  // Client ID Metadata Documents Gatehouse fetches (not cached yet, or expired) per address per minute.
+  GATEHOUSE_CLIENT_METADATA_FETCHES_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
 });
 
 export interface OAuthSettings {
@@ -35,6 +37,7 @@ export interface OAuthSettings {
   registrationsPerIpPerHour: number;
   deviceCodeEntriesPerIpPerMinute: number;
   deviceAuthorizationsPerIpPerMinute: number;
+  clientMetadataFetchesPerIpPerMinute: number;
 }
 
 /** OAuth knobs from the environment (read per call: cheap, and tests can change them). */
@@ -53,5 +56,6 @@ export function oauthSettings(source: Record<string, string | undefined> = proce
     registrationsPerIpPerHour: env.GATEHOUSE_DCR_MAX_PER_IP_PER_HOUR,
     deviceCodeEntriesPerIpPerMinute: env.GATEHOUSE_DEVICE_CODE_ENTRY_PER_IP_PER_MINUTE,
     deviceAuthorizationsPerIpPerMinute: env.GATEHOUSE_DEVICE_AUTHORIZATIONS_PER_IP_PER_MINUTE,
+    clientMetadataFetchesPerIpPerMinute: env.GATEHOUSE_CLIENT_METADATA_FETCHES_PER_IP_PER_MINUTE,
   };
 }

@@ -12,6 +12,8 @@ export interface ConsentPageInput {
   clientName: string;
   /** Self-registered clients chose their own name; say so. */
   unverified: boolean;
+  /** A metadata document client: the URL that describes it (its client_id). */
+  describedAt?: string;
   scopes: readonly string[];
   audience: string;
   redirectUri: string;
@@ -34,7 +36,7 @@ export function consentPage(input: ConsentPageInput): Response {
   const abilities = [`Use Gatehouse at ${input.audience} as you`, ...input.scopes.map((s) => SCOPE_DESCRIPTIONS[s] ?? s)];
   const body = html`
 <h1>Allow <strong>${input.clientName}</strong> to access your account?</h1>
-${input.unverified ? html`<p class="note">This application registered itself. Gatehouse has not verified that it is what its name says.</p>` : ''}
+${input.unverified ? html`<p class="note">This application ${input.describedAt ? html`describes itself at <strong>${redirectHost(input.describedAt)}</strong>` : 'registered itself'}. Gatehouse has not verified that it is what its name says.</p>` : ''}
 <p>It will be able to:</p>
 <ul>${abilities.map((a) => html`<li>${a}</li>`)}</ul>
 <p>You are signed in as <strong>${input.userEmail}</strong>. Approving sends you back to <strong>${redirectHost(input.redirectUri)}</strong>.</p>

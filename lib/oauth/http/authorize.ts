@@ -178,7 +178,8 @@ export async function handleAuthorize(request: Request): Promise<Response> {
   const csrf = await csrfTokenFor(request, user.userId, issuer.startsWith('https://'));
   return consentPage({
     clientName: parsed.client.name,
-    unverified: parsed.client.origin === 'dynamic',
+    unverified: parsed.client.origin !== 'admin',
+    describedAt: parsed.client.origin === 'metadata_document' ? parsed.client.clientId : undefined,
     scopes: parsed.scopes,
     audience: parsed.audience,
     redirectUri: parsed.redirectUri,
