@@ -16,7 +16,7 @@ export const CLIENTS = {
 };
 
 export function bundlePath(name) {
-  return path.join(root, 'dist', `${name}.mjs`);
+  return path.join(root, 'dist', `${name}.cjs`);
 }
 
 function newestChange(paths) {
@@ -39,7 +39,10 @@ function isStale(name) {
   }
 }
 
-/** Builds dist/NAME.mjs (ESM, Node ≥ 20, no dependencies outside Node itself). */
+/**
+ * Builds dist/NAME.cjs (Node ≥ 20, no dependencies outside Node itself). CommonJS, because
+ * laptops install it under a name without an extension, which Node runs as CommonJS.
+ */
 export async function buildClient(name) {
   const client = CLIENTS[name];
   if (!client) throw new Error(`no client program named ${name}`);
@@ -47,14 +50,14 @@ export async function buildClient(name) {
   const outfile = bundlePath(name);
   mkdirSync(path.dirname(outfile), { recursive: true });
   // Written beside and renamed: two first runs at once must not execute a half-written file.
-  const temporary = `${outfile}.${process.pid}.tmp.mjs`;
+  const temporary = `${outfile}.${process.pid}.tmp.cjs`;
   await build({
     absWorkingDir: root,
     entryPoints: [client.entry],
     outfile: temporary,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     tsconfig: path.join(root, 'tsconfig.json'),
     banner: { js: `#!/usr/bin/env node\n// ${name}: built from the Gatehouse repository by scripts/lib/bundle.mjs` },
