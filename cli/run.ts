@@ -2,6 +2,7 @@ import { auditCommand } from './commands/audit';
 import { dbCommand } from './commands/db';
 import { keysCommand } from './commands/keys';
 import { skillsCommand } from './commands/skills';
+import { mdmCommand } from './commands/mdm';
 import { tokenCommand } from './commands/token';
 import { usersCommand } from './commands/users';
 
@@ -27,6 +28,8 @@ Commands:
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
   skills import|export|list  A user's skills in and out (--user EMAIL; see skills --help)
+  mdm macos | windows | claude-code
+                             Device profiles for Claude Desktop and Claude Code ([--out FILE])
 
 Run \`gatehouse <command> --help\` for a command's options.
 The database is DATABASE_URL (GATEHOUSE_MIGRATION_DATABASE_URL for db migrate), or the embedded
@@ -41,6 +44,7 @@ const COMMANDS: Record<string, Command> = {
   keys: keysCommand,
   token: tokenCommand,
   skills: skillsCommand,
+  mdm: mdmCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

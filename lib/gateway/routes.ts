@@ -6,7 +6,7 @@
  */
 import { withGatewayCaller } from './auth/with-caller';
 import { handleCountTokens } from './count-tokens';
-import { handleManagedSettings, handleTelemetry, handleUsage } from './endpoints';
+import { handleBootstrap, handleManagedSettings, handleTelemetry, handleUsage } from './endpoints';
 import { anthropicError } from './errors';
 import { handleMessages } from './handler';
 import { handleModels } from './models-endpoint';
@@ -31,6 +31,7 @@ const ROUTES: Record<string, Route> = {
   '/v1/traces': withGatewayCaller({ methods: ['POST'], permission: USE }, (request, context) => handleTelemetry(request, context, 'traces')),
   '/managed/settings': withGatewayCaller({ methods: ['GET'], permission: USE }, handleManagedSettings),
   '/api/oauth/usage': withGatewayCaller({ methods: ['GET'], permission: USE }, handleUsage),
+  '/api/v1/bootstrap': withGatewayCaller({ methods: ['GET'], permission: USE }, handleBootstrap),
 };
 
 function routeFor(pathname: string): Route | null {

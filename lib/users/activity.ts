@@ -1,5 +1,6 @@
 import { pool } from '@/lib/db/client';
 import { runInBackground } from '@/lib/platform/background';
+import { createThrottle, type Throttle } from '@/lib/platform/throttle';
 
 /**
  * "Last active" for people and their sign-in sessions, so an administrator can find seats nobody
@@ -7,13 +8,11 @@ import { runInBackground } from '@/lib/platform/background';
  * interval: the hot path pays a map lookup, and the timestamps are accurate to a few minutes.
  */
 const TOUCH_INTERVAL_MS = 5 * 60_000;
-// Sessions remembered per process; forgetting them all only costs one extra write each.
-const MAX_REMEMBERED = 50_000;
 
-const globalActivity = globalThis as typeof globalThis & { __gatehouseActivity?: Map<string, number> };
+const globalActivity = globalThis as typeof globalThis & { __gatehouseActivity?: Throttle };
 
-function lastTouches(): Map<string, number> {
-  globalActivity.__gatehouseActivity ??= new Map();
+function touches(): Throttle {
+  globalActivity.__gatehouseActivity ??= createThrottle(TOUCH_INTERVAL_MS);
   return globalActivity.__gatehouseActivity;
 }
 
@@ -39,10 +38,6 @@ export async function recordActivity(caller: ActiveCaller, at: Date = new Date()
 
 /** Notes a request by `caller`; writes in the background when the session was not noted lately. */
 export function noteActivity(caller: ActiveCaller, now: number = Date.now()): void {
-  const touches = lastTouches();
-  const last = touches.get(caller.sessionId);
-  if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
-  if (touches.size >= MAX_REMEMBERED) touches.clear();
-  touches.set(caller.sessionId, now);
+  if (!touches().due(caller.sessionId, now)) return;
   runInBackground(`recording activity of user ${caller.userId}`, () => recordActivity(caller, new Date(now)));
 }

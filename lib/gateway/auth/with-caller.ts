@@ -16,6 +16,7 @@ import { anthropicError, GatewayError, knownErrorResponse } from '@/lib/gateway/
 import { countPolicyDecision } from '@/lib/gateway/evidence';
 import { gatewayLimits } from '@/lib/gateway/limits';
 import { authorize, PERMISSION_DESCRIPTIONS, type Permission } from '@/lib/rbac';
+import { noteSettingsReport } from '@/lib/mdm/checksums';
 import { noteActivity } from '@/lib/users/activity';
 import { readCanonicalHeaders, readTraceIdLeniently } from './headers';
 import { authenticateCaller, type GatewayRequestBasics, type GatewayRequestContext } from './index';
@@ -96,6 +97,7 @@ async function run(request: Request, basics: GatewayRequestBasics, options: Call
   if (!authentication.ok) return authentication.response;
   const context: GatewayRequestContext = { ...basics, caller: authentication.caller, record: authentication.record };
   noteActivity(authentication.caller.principal);
+  noteSettingsReport(request.headers, authentication.caller.principal);
   const refused = (await authorised(request, context, options.permission)) ?? (options.rateLimit ? await withinRate(context, options.rateLimit) : null);
   if (refused) return refused;
   return handler(request, context);

@@ -4,6 +4,7 @@ import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { anthropicError } from '@/lib/gateway/errors';
 import { matchesSubject, type PlanSubject } from '@/lib/gateway/limits/plan';
+import { noteIssuedChecksum } from '@/lib/mdm/checksums';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -106,6 +107,7 @@ function revalidated(ifNoneMatch: string | null, checksum: string): boolean {
 export async function handleManagedSettings(request: Request, context: GatewayRequestContext): Promise<Response> {
   const document = managedSettingsFor(context.snapshot.config, context.caller.principal);
   if (!document) return anthropicError('not_found_error', 'no managed settings apply to you', { headers: { 'cache-control': 'private, no-cache' } });
+  noteIssuedChecksum(context.caller.principal.tenantId, document.checksum, 'served');
   const headers = { etag: `"${document.checksum}"`, 'cache-control': 'private, no-cache' };
   if (revalidated(request.headers.get('if-none-match'), document.checksum)) return new Response(null, { status: 304, headers });
   return Response.json(document, { headers });

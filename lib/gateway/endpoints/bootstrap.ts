@@ -1,0 +1,16 @@
+import type { GatewayRequestContext } from '@/lib/gateway/auth';
+import { bootstrapOverlay, BOOTSTRAP_TTL_SECONDS } from '@/lib/mdm/bootstrap';
+import { rolloutContext } from '@/lib/mdm/context';
+import { authorize } from '@/lib/rbac';
+
+/**
+ * GET /api/v1/bootstrap: the JSON overlay Claude Desktop fetches from its `bootstrapUrl` with the
+ * person's gateway credential, computed from the organisation's rollout settings and the person's
+ * department and roles. Private to the person; Desktop caches it until `expiresAt`.
+ */
+export async function handleBootstrap(_request: Request, context: GatewayRequestContext): Promise<Response> {
+  const { principal } = context.caller;
+  const rollout = await rolloutContext(principal.tenantId);
+  const mayUseSkills = await authorize(principal, 'skills.read', { departmentSlug: principal.department });
+  return Response.json(bootstrapOverlay(rollout, { mayUseSkills }), { headers: { 'cache-control': `private, max-age=${BOOTSTRAP_TTL_SECONDS}` } });
+}

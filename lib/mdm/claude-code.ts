@@ -1,0 +1,124 @@
+import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
+import { MdmError } from './errors';
+import { gatewayUrlOf, modelList, type RolloutContext } from './profile';
+import { buildRegFile, type RegistryHive } from './reg';
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type ClaudeCodeSettings = { [key: string]: Json };
+
+/** Where Claude Code reads the machine-wide managed-settings.json on each system. */
+export const CLAUDE_CODE_SETTINGS_PATHS = {
+  macos: '/Library/Application Support/ClaudeCode/managed-settings.json',
+  linux: '/etc/claude-code/managed-settings.json',
+  windows: 'C:\\Program Files\\ClaudeCode\\managed-settings.json',
+} as const;
+
+/**
+ * Top-level keys of Claude Code's settings that Gatehouse writes or lets gatehouse.yaml's
+ * managed_settings pass through (from the client's embedded settings schema). Anything else is
+ * refused: a misspelt key would be silently ignored on every laptop.
+ */
+export const CLAUDE_CODE_SETTINGS_KEYS: ReadonlySet<string> = new Set([
+  'apiKeyHelper',
+  'otelHeadersHelper',
+  'env',
+  'model',
+  'availableModels',
+  'enforceAvailableModels',
+  'forceLoginMethod',
+  'forceLoginGatewayUrl',
+  'gatewayInternalNetworks',
+  'permissions',
+  'hooks',
+  'allowManagedHooksOnly',
+  'allowManagedPermissionRulesOnly',
+  'allowedHttpHookUrls',
+  'allowedMcpServers',
+  'deniedMcpServers',
+  'allowManagedMcpServersOnly',
+  'desktopMcpServersListScope',
+  'strictKnownMarketplaces',
+  'allowedMarketplaces',
+  'extraKnownMarketplaces',
+  'additionalMarketplaces',
+  'blockedMarketplaces',
+  'enabledPlugins',
+  'strictPluginOnlyCustomization',
+  'disableCommandPluginSources',
+  'parentSettingsBehavior',
+  'cleanupPeriodDays',
+  'includeCoAuthoredBy',
+  'disableAllHooks',
+  'statusLine',
+  'outputStyle',
+]);
+
+/** The seven-header set's static part: values the same for every person on the machine. */
+function customHeaders(context: RolloutContext): string {
+  return [`x-tenant-id: ${context.tenant.id}`, 'x-call-source: claude_code'].join('\n');
+}
+
+function quoteForShell(path: string): string {
+  return `'${path.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * Claude Code's managed-settings.json for the organisation. `gateway`: people sign in with /login
+ * through the gateway (Claude Code then also reads /managed/settings per person). `helper`: Claude
+ * Code calls the gateway at ANTHROPIC_BASE_URL with keys from gatehouse-helper. Both report
+ * telemetry to the gateway and send the managed-settings checksum hint so stale machines show up on
+ * the Rollout page; settings from gatehouse.yaml that apply to everyone are merged in.
+ */
+export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSettings {
+  const gateway = gatewayUrlOf(context);
+  const env: Record<string, string> = {
+    CLAUDE_CODE_GATEWAY_HINT_HEADERS: '1',
+    CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_LOGS_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_ENDPOINT: gateway,
+    CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY: '1',
+  };
+  const settings: ClaudeCodeSettings = {};
+  if (context.settings.claudeCodeSignIn === 'gateway') {
+    settings.forceLoginMethod = 'gateway';
+    settings.forceLoginGatewayUrl = gateway;
+  } else {
+    const helper = quoteForShell(context.settings.helperPath);
+    settings.apiKeyHelper = `${helper} --server ${gateway}`;
+    settings.otelHeadersHelper = `${helper} otel-headers --server ${gateway}`;
+    env.ANTHROPIC_BASE_URL = gateway;
+    env.ANTHROPIC_CUSTOM_HEADERS = customHeaders(context);
+  }
+  // For everyone: entries of gatehouse.yaml's managed_settings without a match.
+  for (const entry of context.config.managed_settings) {
+    if (entry.match && Object.keys(entry.match).length) continue;
+    for (const [key, value] of Object.entries(entry.settings as ClaudeCodeSettings)) {
+      if (key === 'env' && value && typeof value === 'object' && !Array.isArray(value)) Object.assign(env, value);
+      else settings[key] = value;
+    }
+  }
+  const models = modelList(context.config);
+  if (models.length && settings.availableModels === undefined) settings.availableModels = models;
+  if (settings.model === undefined && context.config.gateway.default_model) settings.model = context.config.gateway.default_model;
+  settings.env = env;
+  for (const key of Object.keys(settings)) {
+    if (!CLAUDE_CODE_SETTINGS_KEYS.has(key)) throw new MdmError(`${key} is not a Claude Code setting Gatehouse writes (check managed_settings in gatehouse.yaml)`);
+  }
+  return settings;
+}
+
+export function claudeCodeSettingsFile(settings: ClaudeCodeSettings): string {
+  return `${JSON.stringify(settings, null, 2)}\n`;
+}
+
+/** The same settings for Windows machines managed through the registry (value `Settings`, one JSON string). */
+export function claudeCodeRegFile(settings: ClaudeCodeSettings, hive: RegistryHive): Buffer {
+  return buildRegFile(`${hive}\\SOFTWARE\\Policies\\ClaudeCode`, { Settings: JSON.stringify(settings) });
+}
+
+/** The checksum Claude Code reports for these settings when it runs under exactly them. */
+export function claudeCodeSettingsChecksum(settings: ClaudeCodeSettings): string {
+  return settingsChecksum(settings);
+}

@@ -1,0 +1,79 @@
+import type { GatehouseConfig } from '@/lib/config';
+import { encodeDesktopPolicy, type DesktopPolicy, type PolicyValue } from './encode';
+import type { RolloutSettings } from './settings';
+
+/** Everything a device profile is computed from, read fresh whenever one is generated. */
+export interface RolloutContext {
+  tenant: { id: string; name: string; slug: string };
+  /** The installation's public URL (the issuer). */
+  publicUrl: string;
+  config: GatehouseConfig;
+  accessTokenTtlSeconds: number;
+  settings: RolloutSettings;
+  /** The skills MCP server's URL when this installation serves one. */
+  skillsMcpUrl: string | null;
+}
+
+/** The URL devices reach the gateway at: the Rollout page's choice, else the public URL. */
+export function gatewayUrlOf(context: RolloutContext): string {
+  return context.settings.gatewayUrl || context.publicUrl;
+}
+
+/** The models the gateway serves, the default one first (Desktop's first entry is its default). */
+export function modelList(config: GatehouseConfig): string[] {
+  const ids = Object.keys(config.models);
+  const preferred = config.gateway.default_model;
+  return preferred && ids.includes(preferred) ? [preferred, ...ids.filter((id) => id !== preferred)] : ids;
+}
+
+/**
+ * How long Desktop may reuse the helper's answer: the access token's lifetime less two minutes,
+ * matching the helper's own early renewal, so Desktop never sends a token about to expire.
+ */
+export function helperTtlSeconds(context: RolloutContext): number {
+  return Math.max(60, context.accessTokenTtlSeconds - 120);
+}
+
+/** The helper's arguments: the server, and Cowork's JSON form with the canonical headers. */
+export function helperArgs(context: RolloutContext): string[] {
+  return ['--server', gatewayUrlOf(context), '--format', 'json'];
+}
+
+/**
+ * The Claude Desktop (Cowork) policy for the organisation, as structured values: third-party
+ * inference through the gateway, credentials from gatehouse-helper, no login-mode chooser, no
+ * local MCP servers or unsigned extensions, the gateway's models, telemetry to the gateway, and
+ * whatever the administrator added on the Rollout page (which wins).
+ */
+export function desktopPolicyValues(context: RolloutContext): Record<string, PolicyValue> {
+  const gateway = gatewayUrlOf(context);
+  const values: Record<string, PolicyValue> = {
+    inferenceProvider: 'gateway',
+    inferenceGatewayBaseUrl: gateway,
+    inferenceGatewayAuthScheme: 'bearer',
+    inferenceCredentialKind: 'helper-script',
+    inferenceCredentialHelper: context.settings.helperPath,
+    inferenceCredentialHelperWindows: context.settings.helperPathWindows,
+    inferenceCredentialHelperArgs: helperArgs(context),
+    inferenceCredentialHelperTtlSec: helperTtlSeconds(context),
+    // A first sign-in opens the browser from the helper; give the person time to finish it.
+    inferenceCredentialHelperTimeoutSec: 300,
+    inferenceCredentialHelperSilentRefreshEnabled: true,
+    disableDeploymentModeChooser: true,
+    deploymentDisplayName: context.tenant.name.slice(0, 60),
+    isLocalDevMcpEnabled: false,
+    isDesktopExtensionSignatureRequired: true,
+    otlpEndpoint: gateway,
+    otlpProtocol: 'http/protobuf',
+    otlpAuthMode: 'inference-credential',
+  };
+  const models = modelList(context.config);
+  if (models.length) values.inferenceModels = models;
+  if (context.skillsMcpUrl) values.managedMcpServers = [{ name: 'gatehouse-skills', transport: 'http', url: context.skillsMcpUrl, oauth: true }];
+  if (context.settings.organizationInstructions) values.organizationInstructions = context.settings.organizationInstructions;
+  return { ...values, ...(context.settings.extraDesktopKeys as Record<string, PolicyValue>) };
+}
+
+export function desktopPolicy(context: RolloutContext): DesktopPolicy {
+  return encodeDesktopPolicy(desktopPolicyValues(context));
+}
