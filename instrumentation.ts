@@ -1,8 +1,8 @@
-import { registerOTel } from '@vercel/otel';
+import { registerTracing } from '@/lib/tracing/register';
 
-// Next.js calls this once per server start. Spans of the dashboard and App Router routes are
-// exported only when the operator configures an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT and
-// friends); without one nothing leaves the process.
+// Next.js calls this once per server start. Spans of the dashboard, App Router routes and the data
+// plane (lib/tracing) are exported only when the operator configures an OTLP endpoint
+// (OTEL_EXPORTER_OTLP_ENDPOINT and friends); without one nothing leaves the process.
 export function register(): void {
-  registerOTel({ serviceName: 'gatehouse' });
+  registerTracing();
 }

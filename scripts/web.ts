@@ -52,6 +52,8 @@ if (env.DATABASE_URL) {
   if (verdict.warning) console.warn(`web: ${verdict.warning}`);
 }
 
+// Before anything serves: data-plane spans carry the audit trace ids (lib/tracing).
+(await import('@/lib/tracing/register')).registerTracing();
 const { startWebServer } = await import('@/lib/http/server');
 const { closeDatabase } = await import('@/lib/db/client');
 const { closeAuditWriter } = await import('@/lib/audit');

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { pool } from '@/lib/db/client';
+import { spanForAuditEvent } from '@/lib/tracing/active';
 import type { AuditEventInput } from './event';
 import { AuditWriter, type AppendOptions, type StoredAuditEvent } from './writer';
 
@@ -18,8 +19,11 @@ export function auditWriter(): AuditWriter {
 }
 
 /** Records one event (with its content, if given); resolves once both are committed. */
-export function appendAuditEvent(input: AuditEventInput, options?: AppendOptions): Promise<StoredAuditEvent> {
-  return auditWriter().append(input, options);
+export async function appendAuditEvent(input: AuditEventInput, options?: AppendOptions): Promise<StoredAuditEvent> {
+  const stored = await auditWriter().append(input, options);
+  // Inference and tool calls also become OpenTelemetry spans when an OTLP endpoint is configured.
+  spanForAuditEvent(stored);
+  return stored;
 }
 
 /** Records several events; all are validated before any is queued. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
+import { activeTraceId } from '@/lib/tracing/active';
 
 /**
  * The one audit event shape, version 1. Everything that happens in Gatehouse and matters to an
@@ -224,9 +225,12 @@ export class AuditEventValidationError extends Error {
   }
 }
 
-/** W3C trace-context trace id: 16 random bytes as lowercase hex. */
+/**
+ * W3C trace-context trace id: the traced request's when the event is recorded inside one (so the
+ * event and the span share it), else 16 random bytes as lowercase hex.
+ */
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return activeTraceId() ?? randomBytes(16).toString('hex');
 }
 
 /**

@@ -2,6 +2,8 @@ import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
 import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
+import { clientTraceId } from '@/lib/gateway/auth/headers';
+import { traceRequest } from '@/lib/tracing/active';
 import { handleHealthz, handleReadyz } from './health';
 import type { WebHandler } from './node-adapter';
 
@@ -21,16 +23,26 @@ function oauthHandler(request: Request): Promise<Response> {
   return routeOAuth(request) ?? Promise.resolve(new Response('not found', { status: 404 }));
 }
 
+/**
+ * The handler inside an OpenTelemetry SERVER span (when an OTLP endpoint is configured) whose trace
+ * id is the one the request's audit events get: the client's x-trace-id or traceparent, or else
+ * the span's own, which the gateway and the audit trail then adopt (lib/tracing).
+ */
+function traced(route: string, handler: WebHandler): WebHandler {
+  return (request) => traceRequest(request, route, clientTraceId(request.headers), () => handler(request));
+}
+
 export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
+  // Probes are not traced: an orchestrator polls them every few seconds.
   { path: '/healthz', handler: handleHealthz },
   { path: '/readyz', handler: handleReadyz },
-  ...OAUTH_PATHS.map((path) => ({ path, handler: oauthHandler })),
+  ...OAUTH_PATHS.map((path) => ({ path, handler: traced(path, oauthHandler) })),
   // RFC 9728 metadata of the skills MCP server (/mcp).
-  ...PROTECTED_RESOURCE_METADATA_PATHS.map((path) => ({ path, handler: handleProtectedResourceMetadata })),
+  ...PROTECTED_RESOURCE_METADATA_PATHS.map((path) => ({ path, handler: traced(path, handleProtectedResourceMetadata) })),
   // The skills MCP server (Streamable HTTP).
-  { path: MCP_PATH, handler: handleMcpRequest },
+  { path: MCP_PATH, handler: traced(MCP_PATH, handleMcpRequest) },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
-  ...GATEWAY_PATHS.map((path) => ({ path, handler: handleGatewayRequest })),
+  ...GATEWAY_PATHS.map((path) => ({ path, handler: traced(path, handleGatewayRequest) })),
   // Org plugins: signed entitled sets, archives, sync reports, the marketplace, the org keys.
   ...PLUGIN_PATHS.map((path) => ({ path, handler: handlePluginRequest })),
 ];

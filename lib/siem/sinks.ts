@@ -32,7 +32,12 @@ export class SinkUnusableError extends Error {
 }
 
 /** The definition a dashboard sink stores (the secret is sealed apart). */
-export const dashboardSinkSchema = z.strictObject({ ...siemSinkFields, url: z.url({ protocol: /^https?$/ }).optional() });
+export const dashboardSinkSchema = z.strictObject({
+  ...siemSinkFields,
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  // Scheme, host and port only, for display: the full URL is sealed (a Sumo Logic URL is the secret).
+  destination: z.string().max(300).optional(),
+});
 export type DashboardSinkDefinition = z.output<typeof dashboardSinkSchema>;
 
 interface SealedParts {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '@/lib/gateway/errors';
+import { activeTraceId } from '@/lib/tracing/active';
 
 /**
  * Gatehouse's canonical request headers. Identity always comes from the token: the identity
@@ -50,7 +51,18 @@ function traceIdOf(headers: Headers): { traceId: string; generated: boolean } {
   }
   const parent = TRACEPARENT.exec(headers.get('traceparent')?.trim().toLowerCase() ?? '');
   if (parent && !ALL_ZEROS.test(parent[1]!)) return { traceId: parent[1]!, generated: false };
-  return { traceId: generateTraceId(), generated: true };
+  // Inside a traced request the span's trace id is the request's: spans and audit events agree.
+  return { traceId: activeTraceId() ?? generateTraceId(), generated: true };
+}
+
+/** The trace id the client sent (x-trace-id or traceparent), if valid; undefined otherwise. */
+export function clientTraceId(headers: Headers): string | undefined {
+  try {
+    const { traceId, generated } = traceIdOf(headers);
+    return generated ? undefined : traceId;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

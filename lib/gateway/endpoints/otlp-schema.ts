@@ -2,8 +2,9 @@ import protobuf from 'protobufjs';
 
 /**
  * Just enough of the OTLP protobuf schema (opentelemetry-proto, collector/*\/v1) to summarise an
- * export: resources and their attributes, metric names and data points, log records with their
- * event names, span names. Field numbers are the spec's; data points are declared empty so their
+ * export and read Claude Code's figures: resources and their attributes, metric names and the
+ * number points of sums and gauges, log records with their time, attributes and event names,
+ * span names. Field numbers are the spec's; histogram-like points are declared empty so their
  * contents are skipped. Field names are the lowerCamelCase of OTLP/JSON, so a decoded protobuf
  * export and a parsed JSON one have the same shape.
  */
@@ -36,21 +37,43 @@ const descriptor = {
     Metric: {
       fields: {
         name: field('string', 1),
-        gauge: field('DataPoints', 5),
-        sum: field('DataPoints', 7),
+        gauge: field('NumberPoints', 5),
+        sum: field('Sum', 7),
         histogram: field('DataPoints', 9),
         exponentialHistogram: field('DataPoints', 10),
         summary: field('DataPoints', 11),
       },
     },
     // Gauge, Sum, Histogram, ExponentialHistogram and Summary all keep their points in field 1.
+    // Histogram-like points are skipped; the number points of sums and gauges are read
+    // (Claude Code's token, cost and active-time counters are sums).
     DataPoints: { fields: { dataPoints: repeated('DataPoint', 1) } },
     DataPoint: { fields: {} },
+    NumberPoints: { fields: { dataPoints: repeated('NumberDataPoint', 1) } },
+    Sum: { fields: { dataPoints: repeated('NumberDataPoint', 1), aggregationTemporality: field('int32', 2), isMonotonic: field('bool', 3) } },
+    NumberDataPoint: {
+      oneofs: { value: { oneof: ['asDouble', 'asInt'] } },
+      fields: {
+        attributes: repeated('KeyValue', 7),
+        startTimeUnixNano: field('fixed64', 2),
+        timeUnixNano: field('fixed64', 3),
+        asDouble: field('double', 4),
+        asInt: field('sfixed64', 6),
+      },
+    },
 
     ExportLogsServiceRequest: { fields: { resourceLogs: repeated('ResourceLogs', 1) } },
     ResourceLogs: { fields: { resource: field('Resource', 1), scopeLogs: repeated('ScopeLogs', 2) } },
     ScopeLogs: { fields: { scope: field('InstrumentationScope', 1), logRecords: repeated('LogRecord', 2) } },
-    LogRecord: { fields: { attributes: repeated('KeyValue', 6), eventName: field('string', 12) } },
+    LogRecord: {
+      fields: {
+        timeUnixNano: field('fixed64', 1),
+        observedTimeUnixNano: field('fixed64', 11),
+        body: field('AnyValue', 5),
+        attributes: repeated('KeyValue', 6),
+        eventName: field('string', 12),
+      },
+    },
 
     ExportTraceServiceRequest: { fields: { resourceSpans: repeated('ResourceSpans', 1) } },
     ResourceSpans: { fields: { resource: field('Resource', 1), scopeSpans: repeated('ScopeSpans', 2) } },

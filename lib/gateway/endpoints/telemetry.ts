@@ -1,6 +1,9 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { countAuditEvent } from '@/lib/audit';
+import { recordClientTelemetry } from '@/lib/client-telemetry';
+import { pool } from '@/lib/db/client';
+import { runInBackground } from '@/lib/platform/background';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { OTLP_SIGNALS, OTLP_STATUS, type OtlpSignal } from './otlp-schema';
 
@@ -209,16 +212,23 @@ function countExport(context: GatewayRequestContext, signal: OtlpSignal, encodin
 
 /**
  * POST /v1/metrics, /v1/logs, /v1/traces: OTLP/HTTP in JSON or protobuf, attributed to the
- * bearer's user. Nothing is forwarded; the export is counted into the user's summary event, then
- * 200 — a 404 would make the client's exporter log an error on every flush.
+ * bearer's user. Nothing is forwarded; the export is counted into the user's summary event, Claude
+ * Code's own figures (lib/client-telemetry) are stored per user and day, then 200 — a 404 would
+ * make the client's exporter log an error on every flush.
  */
 export async function handleTelemetry(request: Request, context: GatewayRequestContext, signal: OtlpSignal): Promise<Response> {
   const encoding = encodingOf(request);
   if (!encoding) return errorResponse(null, 415, 'send OTLP as application/json or application/x-protobuf');
   try {
     const body = await readBody(request);
-    const summary = summariseExport(signal, decode(signal, encoding, body));
+    const exportRequest = decode(signal, encoding, body);
+    const summary = summariseExport(signal, exportRequest);
     countExport(context, signal, encoding, body.byteLength, summary);
+    if (signal !== 'traces') {
+      // Token counts, cost, active time and tool decisions, per user and day, beside the gateway's figures.
+      const { tenantId, userId } = context.caller.principal;
+      runInBackground('client telemetry', () => recordClientTelemetry(pool(), tenantId, userId, signal, exportRequest));
+    }
   } catch (error) {
     if (error instanceof TelemetryError) return errorResponse(encoding, error.status, error.message);
     throw error;
