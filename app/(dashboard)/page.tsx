@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { PageHeader } from '@/components/layout/PageHeader';
 import { StatCard } from '@/components/overview/StatCard';
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
@@ -25,6 +26,13 @@ export default async function OverviewPage() {
   return (
     <>
       <PageHeader title="Overview" description="Today so far, counted from 00:00 UTC." />
+      <p className="mb-6 rounded-md border border-indigo-200 bg-indigo-50 px-4 py-3 text-sm text-indigo-900">
+        Connecting Claude Desktop, Cowork or Claude Code, your skills, your budget and where you are signed in:{' '}
+        <Link href="/connect" className="font-medium underline">
+          Connect
+        </Link>
+        .
+      </p>
       <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
         <StatCard id="my-requests-today" label="Your requests today" value={formatCount(own.requestsToday)} hint="Your inference requests through the gateway" />
         <StatCard id="my-spend-today" label="Your spend today" value={formatMicrodollars(own.spendTodayMicrodollars)} hint="Provider cost of your responses" />

@@ -15,6 +15,7 @@ import { serveWithWebHandler } from '@/lib/http/node-adapter';
 import { resetClientMetadataTuning, tuneClientMetadataDocuments } from '@/lib/oauth/client-metadata-document';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
+import { revokeSession } from '@/lib/oauth/sessions';
 import { configureTestEnvironment, cookiesFrom, createTestUser, hiddenInput, postForm, servePublicly, sessionCookie } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
 import { createSkill, shareSkill, skillsChangesReady, type SkillActor } from '@/lib/skills';
@@ -275,6 +276,25 @@ describe('the skills MCP server with the real SDK client', () => {
     const metadata = (await (await fetch(metadataUrl)).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({ resource: `${baseUrl}/mcp`, authorization_servers: [baseUrl] });
     expect(await (await fetch(`${baseUrl}/.well-known/oauth-protected-resource`)).json()).toEqual(metadata);
+  });
+
+  it('closes the notification stream of a sign-in that was revoked instead of signalling it', async () => {
+    const minted = await mintAccessToken({ email: alice.email, issuer: baseUrl, audience: `${baseUrl}/mcp` });
+    const opened = await mcpPost(minted.accessToken);
+    expect(opened.status).toBe(200);
+    await opened.text();
+    const sessionId = opened.headers.get('mcp-session-id')!;
+    const headers = { authorization: `Bearer ${minted.accessToken}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+    const initialized = await fetch(`${baseUrl}/mcp`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    expect(initialized.status).toBe(202);
+    const stream = await fetch(`${baseUrl}/mcp`, { headers: { ...headers, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+
+    await revokeSession(minted.sessionId, 'admin_revoked');
+    await createSkill(aliceActor, { content: skillMd(`after-revoke-${tag}`, 'New.') });
+    // The stream ends without carrying the change.
+    const received = await stream.text();
+    expect(received).not.toContain('list_changed');
   });
 
   it('refuses a user whose roles do not grant skills.read', async () => {

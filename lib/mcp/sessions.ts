@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { listVisibleSkills, subscribeSkillsChanged, type SkillsChange } from '@/lib/skills';
+import { revocationView } from '@/lib/tokens';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
 import { createSkillsServer } from './server';
@@ -22,6 +23,9 @@ interface McpSession {
   /** Skill ids the client was last shown: a change to one of them is signalled even once it is gone. */
   listed: Set<string>;
   lastSeen: number;
+  /** The sign-in and expiry of the last token the client presented. */
+  signInId: string;
+  tokenExpiresAt: number;
 }
 
 const IDLE_MS = 60 * 60_000;
@@ -37,9 +41,24 @@ async function closeSession(session: McpSession): Promise<void> {
   await session.transport.close().catch(() => undefined);
 }
 
-function sweepIdle(): void {
+/**
+ * Whether the session's notification stream may still carry anything: the last token it showed
+ * has not expired and its sign-in is not revoked. A stream opened with a token outlives it, so
+ * one whose token lapsed is closed; the client reopens it with a fresh token (authenticated
+ * again, refused if the sign-in ended).
+ */
+async function streamStillAuthorised(session: McpSession, now: number): Promise<boolean> {
+  if (session.tokenExpiresAt <= now) return false;
+  const view = await revocationView();
+  return !view.revokedSessions.has(session.signInId) && !view.disabledUsers.has(session.userId);
+}
+
+async function sweep(): Promise<void> {
   const now = Date.now();
-  for (const session of sessions.values()) if (now - session.lastSeen > IDLE_MS) void closeSession(session);
+  for (const session of [...sessions.values()]) {
+    if (now - session.lastSeen > IDLE_MS) await closeSession(session);
+    else if (!(await streamStillAuthorised(session, now))) session.transport.closeStandaloneSSEStream();
+  }
 }
 
 async function affects(session: McpSession, change: SkillsChange): Promise<boolean> {
@@ -53,6 +72,10 @@ async function signal(change: SkillsChange): Promise<void> {
   for (const session of [...sessions.values()]) {
     try {
       if (!(await affects(session, change))) continue;
+      if (!(await streamStillAuthorised(session, Date.now()))) {
+        session.transport.closeStandaloneSSEStream();
+        continue;
+      }
       await session.server.sendPromptListChanged();
       await session.server.sendResourceListChanged();
     } catch (error) {
@@ -65,7 +88,7 @@ async function signal(change: SkillsChange): Promise<void> {
 function ensureBackgroundWork(): void {
   unsubscribe ??= subscribeSkillsChanged((change) => void signal(change));
   if (!sweeper) {
-    sweeper = setInterval(sweepIdle, 60_000);
+    sweeper = setInterval(() => void sweep().catch((error: Error) => console.error(`mcp: session sweep failed: ${error.message}`)), 30_000);
     sweeper.unref();
   }
 }
@@ -90,7 +113,7 @@ async function openSession(request: Request, caller: McpCaller, body: unknown): 
     sessionIdGenerator: () => randomUUID(),
     maxRequestBodySize: MAX_BODY_BYTES,
     onsessioninitialized: (id) => {
-      sessions.set(id, { id, userId: principal.userId, tenantId: principal.tenantId, server, transport, listed, lastSeen: Date.now() });
+      sessions.set(id, { id, userId: principal.userId, tenantId: principal.tenantId, server, transport, listed, lastSeen: Date.now(), signInId: principal.sessionId, tokenExpiresAt: principal.expiresAt.getTime() });
     },
     onsessionclosed: (id) => {
       sessions.delete(id);
@@ -135,6 +158,8 @@ export async function handleMcp(request: Request, caller: McpCaller): Promise<Re
   // Unknown, expired, opened in another process, or another user's: the client starts a new one.
   if (!session || session.userId !== caller.principal.userId) throw new McpHttpError(404, 'session not found; initialize a new one', {}, -32001);
   session.lastSeen = Date.now();
+  session.signInId = caller.principal.sessionId;
+  session.tokenExpiresAt = caller.principal.expiresAt.getTime();
   return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo(caller) });
 }
 
