@@ -15,11 +15,14 @@ const OUTPUT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../lib/g
 
 /**
  * Which public price lists to keep, in lookup order, and which of their models: Anthropic's in
- * full, and the chat models of the providers an OpenAI-compatible route typically reaches.
+ * full, Gemini's chat models, and the chat models of the providers an OpenAI-compatible route
+ * typically reaches.
  */
 const PROVIDERS: { id: string; keep: (model: ModelInfo) => boolean }[] = [
   { id: 'anthropic', keep: () => true },
   { id: 'openai', keep: (m) => /^(gpt-|o\d|chatgpt-|codex-)/.test(m.id) && !/(audio|realtime|transcribe|tts|image|search|embedding|moderation|instruct|vision|0301|0613|1106|16k|32k)/.test(m.id) },
+  // Gemini, for the gemini and vertex provider types (Vertex's Claude models are Anthropic's).
+  { id: 'google', keep: (m) => /^gemini-/.test(m.id) && !/(embedding|image|tts|live|audio)/.test(m.id) },
   { id: 'groq', keep: (m) => !/^(whisper|llama-guard|meta-llama\/llama-guard)/.test(m.id) },
   { id: 'deepseek', keep: () => true },
   { id: 'mistral', keep: (m) => !/(embed|ocr|voxtral)/.test(m.id) },

@@ -8,7 +8,9 @@ import type { PriceSnapshot, SnapshotModel, SnapshotRates } from './snapshot-typ
 const SNAPSHOT_PROVIDERS: Partial<Record<ProviderType, readonly string[]>> = {
   anthropic: ['anthropic'],
   bedrock: ['anthropic'],
-  vertex: ['anthropic'],
+  vertex: ['anthropic', 'google'],
+  gemini: ['google'],
+  foundry: ['anthropic'],
   openai: ['openai'],
   azure: ['openai'],
   groq: ['groq'],

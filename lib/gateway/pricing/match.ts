@@ -26,11 +26,13 @@ export function matchesModel(logic: MatchLogic, name: string): boolean {
 
 /**
  * The names a provider's model id may be listed under publicly: itself, without a cloud's
- * prefix (Bedrock `us.anthropic.claude-…`, `anthropic.claude-…`), and without an
+ * prefix (Bedrock `us.anthropic.claude-…`, `anthropic.claude-…`), Vertex's `@` version written
+ * the Anthropic way (`claude-sonnet-4-5@20250929` → `claude-sonnet-4-5-20250929`), and without an
  * `organisation/` prefix (`Qwen/Qwen3-32B` served by vLLM).
  */
 export function candidateNames(model: string): string[] {
   const names = [model];
+  if (/^claude-[^@]+@\d{8}$/.test(model)) names.push(model.replace('@', '-'));
   const bedrock = /^(?:[a-z]{2,4}\.)?anthropic\.(.+)$/.exec(model);
   if (bedrock) names.push(bedrock[1]!);
   const slash = model.lastIndexOf('/');

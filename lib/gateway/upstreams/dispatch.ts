@@ -11,6 +11,8 @@ import type { ProviderType } from '@/lib/config';
 import { CredentialError, TranslationError, type UpstreamAdapter } from './adapter';
 import { anthropicAdapter } from './anthropic/adapter';
 import { bedrockAdapter } from './bedrock/adapter';
+import { geminiAdapter } from './gemini/adapter';
+import { vertexAdapter } from './vertex/adapter';
 import { attemptMessages, callUpstream, classifyErrorResponse, UpstreamCallFailed, type AttemptResult } from './attempt';
 import { admit, reportFailure, reportNeutral, reportSuccess } from './circuit-breaker';
 import { openAIAdapter } from './openai/adapter';
@@ -20,10 +22,12 @@ import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
 import { deadlinesFor, upstreamTuning } from './tuning';
 import { clientErrorResponse, type ClientError } from './upstream-errors';
 
-/** Vertex, Gemini and Foundry need their own translation and credentials; not available yet. */
+/** Foundry needs its own credential handling; not available yet. */
 const ADAPTERS: Partial<Record<ProviderType, UpstreamAdapter>> = {
   anthropic: anthropicAdapter,
   bedrock: bedrockAdapter,
+  vertex: vertexAdapter,
+  gemini: geminiAdapter,
   openai: openAIAdapter,
   groq: openAIAdapter,
   azure: openAIAdapter,

@@ -21,12 +21,12 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function blocksOf(content: unknown): Json[] {
+export function blocksOf(content: unknown): Json[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
   return Array.isArray(content) ? content.filter(isObject) : [];
 }
 
-function textOf(blocks: Json[]): string {
+export function textOf(blocks: Json[]): string {
   return blocks
     .map((block) => (typeof block.text === 'string' ? block.text : ''))
     .filter(Boolean)

@@ -1,0 +1,34 @@
+/**
+ * Vertex AI's credential: an OAuth2 access token (scope cloud-platform) from google-auth-library's
+ * Application Default Credentials — GOOGLE_APPLICATION_CREDENTIALS (a service-account key, or a
+ * workload identity federation config), `gcloud auth application-default login`, or the metadata
+ * server (GKE Workload Identity, Cloud Run, GCE). The library caches and refreshes the token.
+ */
+import { GoogleAuth } from 'google-auth-library';
+import { CredentialError } from '../adapter';
+
+const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+
+/** One per project: told the project, the library never goes looking for one (a network call). */
+const clients = new Map<string, GoogleAuth>();
+
+export async function googleAccessToken(project: string): Promise<string> {
+  let auth = clients.get(project);
+  if (!auth) {
+    auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM], projectId: project });
+    clients.set(project, auth);
+  }
+  let token: string | null | undefined;
+  try {
+    token = await auth.getAccessToken();
+  } catch (error) {
+    throw new CredentialError('no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS, or run where Application Default Credentials exist', { cause: error });
+  }
+  if (!token) throw new CredentialError('Google Application Default Credentials gave no access token');
+  return token;
+}
+
+/** Forgets the credentials found (tests change GOOGLE_APPLICATION_CREDENTIALS between cases). */
+export function resetGoogleAuth(): void {
+  clients.clear();
+}
