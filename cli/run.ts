@@ -27,6 +27,8 @@ Commands:
   audit verify               Verify every audit hash chain and its signed checkpoints
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
+  audit query                Filter audit events (the explorer's filters) as a table or --json lines
+  audit export               Stream events as CSV or NDJSON (--format --since [--until] [--out FILE])
   skills import|export|list  A user's skills in and out (--user EMAIL; see skills --help)
   mdm macos | windows | claude-code
                              Device profiles for Claude Desktop and Claude Code ([--out FILE])

@@ -61,7 +61,7 @@ describe('the dashboard on a desktop and on a phone', () => {
       }
       // An empty filtered log says which filter emptied it, readable without scrolling sideways.
       await page.goto('/audit?type=plugin.lifecycle');
-      const empty = page.getByText('No plugin.lifecycle events recorded yet. Clear the filter to see every event.');
+      const empty = page.getByText('No events match these filters in this time range. Widen the range or clear a filter.');
       await empty.waitFor();
       const box = (await empty.boundingBox())!;
       expect(box.x >= 0 && box.x + box.width <= width).toBe(true);

@@ -6,12 +6,14 @@ import { verifyAuditChains, type ChainReport } from '@/lib/audit/verify';
 import { pool } from '@/lib/db/client';
 import { dataDir } from '@/lib/db/server';
 import { CliError } from '../run';
+import { QUERY_HELP, auditExport, auditQuery } from './audit-query';
 import { withCliDatabase } from './with-database';
 
 const HELP = `Usage:
   gatehouse audit verify [--tenant TENANT_ID] [--json]
   gatehouse audit checkpoints [--tenant TENANT_ID] [--json]
   gatehouse audit checkpoint-key
+  gatehouse audit query …   gatehouse audit export …   (below)
 
 verify          Re-walks every tenant's audit hash chain (or only --tenant's), recomputing each
                 event's hash, and prints one line per chain with the first break found: an edited
@@ -27,7 +29,9 @@ checkpoints     Exports the signed checkpoints (tenant, number, seq, hash, time,
                 key, the signed statement and its signature), one line each or --json, for a SIEM
                 or an auditor to keep outside Gatehouse.
 checkpoint-key  Prints the pinned checkpoint public key(s) as PEM, with their key ids, to give to
-                whoever verifies checkpoints elsewhere.`;
+                whoever verifies checkpoints elsewhere.
+
+${QUERY_HELP}`;
 
 export function describeChain(chain: ChainReport): string {
   if (chain.ok) return `chain ${chain.tenant_id}: ${chain.events} events ok`;
@@ -122,5 +126,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   if (sub === 'verify') return verify(rest);
   if (sub === 'checkpoints') return exportCheckpoints(rest);
   if (sub === 'checkpoint-key') return printKeys(rest);
+  if (sub === 'query') return auditQuery(rest);
+  if (sub === 'export') return auditExport(rest);
   throw new CliError(`unknown audit command "${sub}" (try gatehouse audit --help)`, 2);
 }

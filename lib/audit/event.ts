@@ -25,6 +25,8 @@ export const AUDIT_EVENT_TYPES = [
   'system.housekeeping',
   'config.reload',
   'skill.change',
+  // Someone read stored evidence that is permissioned apart from events (prompts, completions).
+  'audit.access',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,4 +1,4 @@
-import { appendAuditEvent } from '@/lib/audit';
+import { appendAuditEvent, prepareContent, type JsonValue, type PreparedContent } from '@/lib/audit';
 import { db } from '@/lib/db/client';
 import { displayName } from './load';
 import type { ConfigReloadRecord } from './store';
@@ -26,6 +26,12 @@ export async function recordConfigReloadAudit(record: ConfigReloadRecord, system
   const effective = record.outcome === 'success' ? record.next : record.previous;
   const tenantId = await systemTenant();
   if (!tenantId) return;
+  // Both configurations in the content store ([previous, next] in content_refs), so the policy
+  // page can show what a reload changed and name the terms an old decision's rule points at.
+  const content: PreparedContent[] =
+    record.outcome === 'success'
+      ? [record.previous, record.next].map((snapshot) => prepareContent({ tenant_id: tenantId, kind: 'other', body: snapshot.config as unknown as JsonValue }))
+      : [];
   await appendAuditEvent({
     tenant_id: tenantId,
     event_type: 'config.reload',
@@ -40,6 +46,6 @@ export async function recordConfigReloadAudit(record: ConfigReloadRecord, system
     },
     ...(record.outcome === 'failure'
       ? { error: { type: 'config_invalid', message: record.error.message.slice(0, 4000) } }
-      : {}),
-  });
+      : { content_refs: content.map((prepared) => prepared.ref) }),
+  }, { content });
 }
