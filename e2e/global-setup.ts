@@ -22,6 +22,8 @@ declare module 'vitest' {
     e2eAdminPassword: string;
     /** The app role's URL of the e2e database, for tests that seed what no page can create (spend). */
     e2eDatabaseUrl: string;
+    /** The gatehouse.yaml the server watches: a test may edit it (the server reloads it live). */
+    e2eConfigPath: string;
   }
 }
 
@@ -167,6 +169,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('e2eAdminPassword', adminPassword);
     project.provide('e2eDatabaseUrl', databaseUrl);
     project.provide('e2eIdpUrl', sso.idp.issuer);
+    project.provide('e2eConfigPath', path.join(scratch, 'gatehouse.yaml'));
   } catch (error) {
     await teardown();
     throw error;

@@ -18,6 +18,7 @@ const NAV: readonly NavEntry[] = [
   { href: '/roles', label: 'Roles', permission: 'users.read' },
   { href: '/clients', label: 'OAuth clients', permission: 'policy.admin', tenantWide: true },
   { href: '/audit', label: 'Audit log', permission: 'audit.read', tenantWide: true },
+  { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },
 ];
 

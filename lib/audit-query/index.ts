@@ -19,3 +19,5 @@ export {
 export { AUDIT_COLUMNS, csvHeader, csvRow, jsonRow } from './columns';
 export { describeDecision } from './decision';
 export { ContentAccessDenied, policyForVersion, viewEventContent, type ContentViewer, type ViewedContent } from './evidence';
+export { traceTimeline, type StageKind, type TimelineStep } from './timeline';
+export { parseAttempts, type UpstreamAttempt } from './attempts';

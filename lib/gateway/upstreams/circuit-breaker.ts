@@ -14,9 +14,12 @@ interface Circuit {
   probeInFlight: boolean;
 }
 
-const circuits = new Map<string, Circuit>();
+// On globalThis: the dashboard (Next's bundle) reads the same circuits the data plane keeps in
+// this process (the policy page shows them live), as with the config store.
+const globalCircuits = globalThis as typeof globalThis & { __gatehouseCircuits?: Map<string, Circuit> };
+const circuits = (globalCircuits.__gatehouseCircuits ??= new Map<string, Circuit>());
 
-function keyOf(target: UpstreamTarget): string {
+function keyOf(target: Pick<UpstreamTarget, 'provider' | 'model'>): string {
   return `${target.provider}\u0000${target.model}`;
 }
 
@@ -69,7 +72,7 @@ export function reportNeutral(target: UpstreamTarget): void {
   if (circuit) circuit.probeInFlight = false;
 }
 
-export function circuitState(target: UpstreamTarget): 'closed' | 'open' | 'half_open' {
+export function circuitState(target: Pick<UpstreamTarget, 'provider' | 'model'>): 'closed' | 'open' | 'half_open' {
   const circuit = circuits.get(keyOf(target));
   if (!circuit || circuit.openUntil === 0) return 'closed';
   return Date.now() < circuit.openUntil ? 'open' : 'half_open';
