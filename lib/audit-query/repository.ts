@@ -80,7 +80,7 @@ function likePrefix(value: string): string {
 
 /**
  * The filters as SQL over audit_events (no alias), `$1` being the tenant. Each condition has an
- * index ending in occurred_at (migration 20261130160000_audit_explorer_indexes).
+ * index ending in occurred_at (migration 20261201100000_audit_explorer_indexes).
  */
 export function whereClause(tenantId: string, filters: AuditFilters): { sql: string; values: unknown[] } {
   const values: unknown[] = [tenantId, filters.from, filters.to];
