@@ -15,6 +15,7 @@ import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
 import { followTenantConfig } from '@/lib/users/tenant';
 import { CheckpointsRefusedError, loadCheckpointContext, runCheckpoints, startCheckpoints, type CheckpointContext } from './jobs/checkpoints';
 import { startContentPurge } from './jobs/content-purge';
+import { startCostRollup } from './jobs/cost-rollup';
 import { startHousekeeping } from './jobs/housekeeping';
 import { startReconciler } from './jobs/reconcile';
 import { startSiemForwarder } from './jobs/siem-forward';
@@ -108,7 +109,7 @@ function logFailures(worker: AnyWorker): void {
 }
 
 try {
-  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client), await startSiemForwarder(client)];
+  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client), await startSiemForwarder(client), await startCostRollup(client)];
   workers.forEach(logFailures);
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   console.log(`worker: ready (queue backend: ${client.backend})`);

@@ -47,6 +47,13 @@ export const siemForwardPayload = z.strictObject({
   trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
 });
 
+export const costRollupPayload = z.strictObject({
+  /** Why the job runs (logged). */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+  /** Compare every day ever recorded rather than the last few weeks. */
+  full: z.boolean().default(false),
+});
+
 export const QUEUES = {
   housekeeping: defineQueue({
     description: 'creates audit partitions ahead of time (hourly and at worker start)',
@@ -94,6 +101,16 @@ export const QUEUES = {
     schema: siemForwardPayload,
     defaultJobOptions: {
       // Delivery state lives in siem_batches, not in the job: the next pass picks up where this one stopped.
+      attempts: 1,
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
+    },
+  }),
+  'cost-rollup': defineQueue({
+    description: 'rolls spend_entries up into daily cost_rollups and reconciles them (every two minutes; all days at worker start)',
+    schema: costRollupPayload,
+    defaultJobOptions: {
+      // The next scheduled run compares every recent day again.
       attempts: 1,
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },

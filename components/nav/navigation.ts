@@ -20,6 +20,7 @@ const NAV: readonly NavEntry[] = [
   { href: '/audit', label: 'Audit log', permission: 'audit.read', tenantWide: true },
   { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },
+  { href: '/costs', label: 'Costs', permission: 'costs.read', tenantWide: true },
 ];
 
 /** The pages the user may open, in menu order; asked of lib/rbac like the pages themselves. */

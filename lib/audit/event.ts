@@ -27,6 +27,8 @@ export const AUDIT_EVENT_TYPES = [
   'skill.change',
   // Someone read stored evidence that is permissioned apart from events (prompts, completions).
   'audit.access',
+  // A budget's spend crossed 75, 95 or 100 % of its cap in the current period.
+  'budget.alert',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -30,7 +30,7 @@ describe('parseGatehouseConfig', () => {
         upstream_features: { allow_server_tools: [], allow_mcp_servers: false, allow_betas: [] },
         max_body_bytes: 32 * 1024 * 1024,
       },
-      limits: { rate: [], budgets: [], count_tokens_per_minute: 120, mcp_requests_per_minute: 600 },
+      limits: { rate: [], budgets: [], budget_alerts: {}, count_tokens_per_minute: 120, mcp_requests_per_minute: 600 },
       gateway: { reconcile_after_seconds: 3600, map_unknown_claude_models: false },
       managed_settings: [],
       sso: { providers: [] },

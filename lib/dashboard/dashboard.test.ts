@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvents, closeAuditWriter, type AuditEventInput } from '@/lib/audit';
 import { closeDatabase, db } from '@/lib/db/client';
-import { personalOverview, tenantOverview } from './overview';
+import { postgresSpendLedger } from '@/lib/gateway/limits';
+import { activityOverview, overviewRange, parseOverviewWindow, ratePercent } from './overview';
 
 let tenantId: string;
 let otherTenantId: string;
@@ -53,7 +54,18 @@ beforeAll(async () => {
     inference('inference.response', yesterday, 9_000_000),
     inference('inference.request', now, undefined, otherTenantId),
     { tenant_id: tenantId, event_type: 'admin.change', action: 'user.create', outcome: 'success', occurred_at: now, call_source: 'cli' },
+    { ...inference('inference.response', now), outcome: 'failure' },
+    // Refusals: one counted event standing for six, and one on its own.
+    { tenant_id: tenantId, event_type: 'policy.decision', action: 'content.inspect', outcome: 'denied', occurred_at: now, policy: { decision: 'block', rule: 'policy.blocklist' }, attributes: { count: 6 } },
+    { tenant_id: tenantId, event_type: 'policy.decision', action: 'content.inspect', outcome: 'denied', occurred_at: now, policy: { decision: 'block', rule: 'policy.blocklist' } },
   ]);
+  // Spend is read from the ledger: Ada's calls now and yesterday.
+  for (const [at, cost] of [[now, 3_000_000], [yesterday, 0]] as const) {
+    await postgresSpendLedger.record({
+      callId: randomUUID(), traceId: randomUUID().replaceAll('-', ''), tenantId, userId: adaId, department: 'research', model: 'm', upstream: null,
+      at, usage: null, costMicrodollars: cost, usageEstimated: false, outcome: 'success', recordedBy: 'gateway',
+    });
+  }
 });
 
 afterAll(async () => {
@@ -62,19 +74,39 @@ afterAll(async () => {
 });
 
 describe('overview numbers', () => {
-  it("counts today's requests, spend and events for one tenant, and the users active today (not every account)", async () => {
-    const stats = await tenantOverview(tenantId, now);
-    // Three accounts exist in the tenant (one disabled); only Ada made a request today.
-    expect(stats).toEqual({ activeUsers: 1, requestsToday: 2, spendTodayMicrodollars: 1_500_000n, auditEventsToday: 5 });
+  it('counts the last 24 hours per hour: requests, blocked, errors, spend, and users who made requests (not every account)', async () => {
+    const overview = await activityOverview(tenantId, '24h', { now });
+    expect(overview.buckets).toHaveLength(24);
+    // Three accounts exist in the tenant (one disabled); only Ada made a request (the other request names no user).
+    expect(overview.totals).toEqual({ requests: 2, blocked: 7, responses: 3, errors: 1, spendMicrodollars: 3_000_000n, activeUsers: 1, auditEvents: 8 });
+    const current = overview.buckets.at(-1)!;
+    expect(current).toMatchObject({ requests: 2, blocked: 7, responses: 3, errors: 1, spendMicrodollars: 3_000_000 });
+    expect(overview.buckets.slice(0, -1).every((bucket) => bucket.requests === 0 && bucket.spendMicrodollars === 0)).toBe(true);
   });
 
-  it("gives a user their own figures only", async () => {
-    expect(await personalOverview(tenantId, adaId, now)).toEqual({ requestsToday: 1, spendTodayMicrodollars: 1_250_000n });
-    expect(await personalOverview(tenantId, randomUUID(), now)).toEqual({ requestsToday: 0, spendTodayMicrodollars: 0n });
+  it('takes in yesterday over 7 days, in 6-hour buckets', async () => {
+    const week = await activityOverview(tenantId, '7d', { now });
+    expect(week.buckets).toHaveLength(28);
+    expect(week.totals.requests).toBe(3);
+    expect(week.totals.spendMicrodollars).toBe(3_000_000n);
+  });
+
+  it('gives a user their own figures only', async () => {
+    expect((await activityOverview(tenantId, '24h', { userId: adaId, now })).totals).toMatchObject({ requests: 1, responses: 1, spendMicrodollars: 3_000_000n, activeUsers: 1 });
+    expect((await activityOverview(tenantId, '24h', { userId: randomUUID(), now })).totals).toMatchObject({ requests: 0, spendMicrodollars: 0n, activeUsers: 0 });
   });
 
   it('reports zero, not nothing, for a quiet tenant', async () => {
     const quiet = await db().tenant.create({ data: { slug: `quiet-${randomUUID().slice(0, 8)}`, name: 'Quiet' } });
-    expect(await tenantOverview(quiet.id, now)).toEqual({ activeUsers: 0, requestsToday: 0, spendTodayMicrodollars: 0n, auditEventsToday: 0 });
+    expect((await activityOverview(quiet.id, '24h', { now })).totals).toEqual({ requests: 0, blocked: 0, responses: 0, errors: 0, spendMicrodollars: 0n, activeUsers: 0, auditEvents: 0 });
+  });
+
+  it('aligns windows to the hour and reads its parameters strictly', () => {
+    const range = overviewRange('24h', new Date('2026-11-25T10:20:00Z'));
+    expect([range.start.toISOString(), range.end.toISOString()]).toEqual(['2026-11-24T11:00:00.000Z', '2026-11-25T11:00:00.000Z']);
+    expect(parseOverviewWindow('7d')).toBe('7d');
+    expect(parseOverviewWindow('1y')).toBe('24h');
+    expect(ratePercent(1, 3)).toBe(33.3);
+    expect(ratePercent(0, 0)).toBe(0);
   });
 });

@@ -1,68 +1,132 @@
 import { pool } from '@/lib/db/client';
-import { utcDayRange } from './time';
 
-/** The organisation's headline numbers for today (UTC); shown only to holders of the permissions. */
-export interface TenantOverview {
-  /** Distinct users who used the gateway or signed in today. */
+/** The overview's periods: the last 24 hours in hourly buckets, or the last 7 days in 6-hour ones. */
+export const OVERVIEW_WINDOWS = { '24h': { hours: 24, bucketHours: 1 }, '7d': { hours: 168, bucketHours: 6 } } as const;
+export type OverviewWindow = keyof typeof OVERVIEW_WINDOWS;
+
+export function parseOverviewWindow(value: string | string[] | undefined): OverviewWindow {
+  const single = Array.isArray(value) ? value[0] : value;
+  return single === '7d' ? '7d' : '24h';
+}
+
+const HOUR_MS = 3_600_000;
+
+export interface OverviewTotals {
+  /** `inference.request` events: requests the gateway admitted. */
+  requests: number;
+  /** Requests refused by policy (policy.decision, outcome denied; a counted event adds its count). */
+  blocked: number;
+  /** `inference.response` events, and those whose call failed. */
+  responses: number;
+  errors: number;
+  /** Spend in the ledger for calls admitted in the window (microdollars). */
+  spendMicrodollars: bigint;
+  /** Distinct users who made at least one request in the window (signing in alone does not count). */
   activeUsers: number;
-  /** `inference.request` events since 00:00 UTC. */
-  requestsToday: number;
-  /** Sum of `cost_microdollars` over today's `inference.response` events. */
-  spendTodayMicrodollars: bigint;
-  auditEventsToday: number;
+  auditEvents: number;
 }
 
-/** One person's own numbers for today: what every signed-in user may see about themselves. */
-export interface PersonalOverview {
-  requestsToday: number;
-  spendTodayMicrodollars: bigint;
+export interface OverviewBucket {
+  /** ISO start of the bucket (UTC). */
+  start: string;
+  requests: number;
+  blocked: number;
+  responses: number;
+  errors: number;
+  spendMicrodollars: number;
 }
 
-interface TenantRow {
-  active_users: string;
+export interface ActivityOverview {
+  window: OverviewWindow;
+  start: Date;
+  end: Date;
+  totals: OverviewTotals;
+  buckets: OverviewBucket[];
+}
+
+/** The window ending at the next whole hour, so buckets line up with the clock. */
+export function overviewRange(window: OverviewWindow, now: Date): { start: Date; end: Date; bucketMs: number } {
+  const end = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS);
+  const { hours, bucketHours } = OVERVIEW_WINDOWS[window];
+  return { start: new Date(end.getTime() - hours * HOUR_MS), end, bucketMs: bucketHours * HOUR_MS };
+}
+
+/** Share of `part` in `whole`, in percent with one decimal; 0 when there is nothing to share. */
+export function ratePercent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0;
+}
+
+interface EventRow {
+  bucket: number;
   requests: string;
-  spend: string;
+  blocked: string;
+  responses: string;
+  errors: string;
   events: string;
 }
 
-// Activity that makes a user "active": using a model through the gateway, or signing in.
-const ACTIVITY_TYPES = ['inference.request', 'auth.sign_in'];
-
-/** One tenant's figures, straight from the database (no caching: they are cheap). */
-export async function tenantOverview(tenantId: string, now: Date = new Date()): Promise<TenantOverview> {
-  const { start, end } = utcDayRange(now);
-  // Bounded on occurred_at both ways so PostgreSQL only opens this month's partition, and on
-  // tenant so audit_events_type_time_idx serves it.
-  const { rows } = await pool().query<TenantRow>(
-    `SELECT count(DISTINCT actor_user_id) FILTER (WHERE event_type = ANY($4::text[]) AND outcome = 'success') AS active_users,
-            count(*) FILTER (WHERE event_type = 'inference.request')                                        AS requests,
-            coalesce(sum(cost_microdollars) FILTER (WHERE event_type = 'inference.response'), 0)          AS spend,
-            count(*)                                                                                     AS events
+/**
+ * Requests, blocked requests, errors and spend over the window, per bucket and in total: the
+ * organisation's (no `userId`) or one person's own. Bounded on occurred_at both ways so
+ * PostgreSQL opens only the partitions it needs, and on tenant and type so
+ * audit_events_type_time_idx serves it; spend comes from spend_entries by day and time.
+ */
+export async function activityOverview(tenantId: string, window: OverviewWindow, options: { userId?: string; now?: Date } = {}): Promise<ActivityOverview> {
+  const { start, end, bucketMs } = overviewRange(window, options.now ?? new Date());
+  const seconds = bucketMs / 1000;
+  const events = await pool().query<EventRow>(
+    `SELECT floor(extract(epoch FROM occurred_at - $2::timestamptz) / $4)::int AS bucket,
+            count(*) FILTER (WHERE event_type = 'inference.request') AS requests,
+            coalesce(sum(CASE WHEN event_type = 'policy.decision' AND outcome = 'denied'
+                              THEN coalesce((event->'attributes'->>'count')::bigint, 1) END), 0) AS blocked,
+            count(*) FILTER (WHERE event_type = 'inference.response') AS responses,
+            count(*) FILTER (WHERE event_type = 'inference.response' AND outcome = 'failure') AS errors,
+            count(*) AS events
        FROM audit_events
-      WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
-    [tenantId, start, end, ACTIVITY_TYPES],
+      WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+        AND ($5::uuid IS NULL OR actor_user_id = $5::uuid)
+      GROUP BY 1`,
+    [tenantId, start, end, seconds, options.userId ?? null],
   );
-  const row = rows[0];
-  // count() is bigint and sum() numeric: pg returns both as strings, which BigInt/Number take exactly.
-  return {
-    activeUsers: Number(row?.active_users ?? 0),
-    requestsToday: Number(row?.requests ?? 0),
-    spendTodayMicrodollars: BigInt(row?.spend ?? 0),
-    auditEventsToday: Number(row?.events ?? 0),
-  };
-}
+  const active = await pool().query<{ users: string }>(
+    `SELECT count(DISTINCT actor_user_id) AS users FROM audit_events
+      WHERE tenant_id = $1 AND event_type = 'inference.request' AND occurred_at >= $2 AND occurred_at < $3
+        AND ($4::uuid IS NULL OR actor_user_id = $4::uuid)`,
+    [tenantId, start, end, options.userId ?? null],
+  );
+  const spend = await pool().query<{ bucket: number; spend: string }>(
+    `SELECT floor(extract(epoch FROM occurred_at - $2::timestamptz) / $4)::int AS bucket, sum(cost_microdollars)::text AS spend
+       FROM spend_entries
+      WHERE tenant_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day <= ($3::timestamptz AT TIME ZONE 'UTC')::date
+        AND occurred_at >= $2 AND occurred_at < $3 AND ($5::uuid IS NULL OR user_id = $5::uuid)
+      GROUP BY 1`,
+    [tenantId, start, end, seconds, options.userId ?? null],
+  );
 
-/** The user's own requests and spend today. */
-export async function personalOverview(tenantId: string, userId: string, now: Date = new Date()): Promise<PersonalOverview> {
-  const { start, end } = utcDayRange(now);
-  const { rows } = await pool().query<{ requests: string; spend: string }>(
-    `SELECT count(*) FILTER (WHERE event_type = 'inference.request')                               AS requests,
-            coalesce(sum(cost_microdollars) FILTER (WHERE event_type = 'inference.response'), 0) AS spend
-       FROM audit_events
-      WHERE tenant_id = $1 AND actor_user_id = $2 AND event_type IN ('inference.request', 'inference.response')
-        AND occurred_at >= $3 AND occurred_at < $4`,
-    [tenantId, userId, start, end],
-  );
-  const row = rows[0];
-  return { requestsToday: Number(row?.requests ?? 0), spendTodayMicrodollars: BigInt(row?.spend ?? 0) };
+  const count = (end.getTime() - start.getTime()) / bucketMs;
+  const buckets: OverviewBucket[] = Array.from({ length: count }, (_, index) => ({
+    start: new Date(start.getTime() + index * bucketMs).toISOString(),
+    requests: 0,
+    blocked: 0,
+    responses: 0,
+    errors: 0,
+    spendMicrodollars: 0,
+  }));
+  const totals: OverviewTotals = { requests: 0, blocked: 0, responses: 0, errors: 0, spendMicrodollars: 0n, activeUsers: Number(active.rows[0]?.users ?? 0), auditEvents: 0 };
+  for (const row of events.rows) {
+    const bucket = buckets[row.bucket];
+    const figures = { requests: Number(row.requests), blocked: Number(row.blocked), responses: Number(row.responses), errors: Number(row.errors) };
+    if (bucket) Object.assign(bucket, figures);
+    totals.requests += figures.requests;
+    totals.blocked += figures.blocked;
+    totals.responses += figures.responses;
+    totals.errors += figures.errors;
+    totals.auditEvents += Number(row.events);
+  }
+  for (const row of spend.rows) {
+    const bucket = buckets[row.bucket];
+    if (bucket) bucket.spendMicrodollars = Number(row.spend);
+    totals.spendMicrodollars += BigInt(row.spend ?? 0);
+  }
+  return { window, start, end, totals, buckets };
 }

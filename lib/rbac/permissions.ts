@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'audit.read',
   'audit.content',
   'costs.read',
+  'costs.admin',
   'policy.admin',
   'users.read',
   'users.admin',
@@ -36,7 +37,7 @@ const MEMBER: readonly Permission[] = ['inference.invoke', 'skills.read', 'skill
 export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
   { name: 'admin', description: 'Everything, including users, policy and the MCP allowlist', permissions: PERMISSIONS },
   { name: 'security', description: 'Reads the audit trail and governs MCP servers and policy', permissions: [...MEMBER, 'audit.read', 'mcp.admin', 'policy.admin', 'users.read'] },
-  { name: 'finance', description: 'Reads costs and budgets', permissions: ['costs.read', 'users.read'] },
+  { name: 'finance', description: 'Reads costs and sets budgets', permissions: ['costs.read', 'costs.admin', 'users.read'] },
   { name: 'author', description: 'Publishes skills and plugins for others', permissions: [...MEMBER, 'plugins.publish'] },
   { name: 'member', description: 'Uses Claude through Gatehouse', permissions: MEMBER },
 ];
@@ -54,6 +55,7 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
   'audit.read': 'Read the audit log',
   'audit.content': 'Read stored prompts and completions in the audit log (each viewing is audited)',
   'costs.read': 'Read costs and budgets',
+  'costs.admin': 'Create, change and delete budgets in the dashboard',
   'policy.admin': 'Change policy and manage OAuth clients',
   'users.read': 'See users, their roles and sessions',
   'users.admin': 'Manage users, departments, roles and sessions',

@@ -82,5 +82,5 @@ export { SIEM_SINK_TYPES } from './siem';
 export type { PolicyConfig } from './policy';
 export type { BudgetEnforcement, BudgetPeriod, BudgetRule, LimitMatch, LimitsConfig, RateLimitRule } from './limits';
 export type { ManagedSettingsConfig, ManagedSettingsEntry } from './managed-settings';
-export { BUDGET_PERIODS } from './limits';
+export { BUDGET_ENFORCEMENTS, BUDGET_PERIODS, budgetId, budgetRule } from './limits';
 export { PROVIDER_TYPES } from './providers';

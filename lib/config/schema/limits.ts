@@ -32,7 +32,12 @@ const rateRule = z
 export const BUDGET_PERIODS = ['daily', 'weekly', 'monthly'] as const;
 export const BUDGET_ENFORCEMENTS = ['strict', 'soft'] as const;
 
-const budget = z.strictObject({
+/** Names a budget across gatehouse.yaml and the dashboard: a dashboard budget with a YAML budget's id replaces it. */
+export const budgetId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lowercase letters, digits, - or _ (starting with a letter or digit)');
+
+export const budgetRule = z.strictObject({
+  // Optional in gatehouse.yaml; names the cap in refusals, alerts and the Budgets page (budgets.<id>).
+  id: budgetId.optional(),
   // Whose spend is added up: each user's own, their department's, or the whole organisation's.
   scope: z.enum(['user', 'department', 'tenant']),
   match: limitMatch,
@@ -52,7 +57,25 @@ const budget = z.strictObject({
 export const limitsSection = z
   .strictObject({
     rate: z.array(rateRule).default([]),
-    budgets: z.array(budget).default([]),
+    budgets: z
+      .array(budgetRule)
+      .default([])
+      .check((ctx) => {
+        const seen = new Set<string>();
+        ctx.value.forEach((rule, index) => {
+          if (rule.id === undefined) return;
+          if (seen.has(rule.id)) ctx.issues.push({ code: 'custom', input: rule.id, path: [index, 'id'], message: `budget id "${rule.id}" is used twice` });
+          seen.add(rule.id);
+        });
+      }),
+    // Alerts at 75, 95 and 100 % of every budget are audit events (budget.alert); a webhook, when
+    // set, also receives each one as JSON (a bearer token from the named variable, if any).
+    budget_alerts: z
+      .strictObject({
+        webhook_url: z.url({ protocol: /^https?$/ }).optional(),
+        webhook_token_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
+      })
+      .prefault({}),
     // POST /v1/messages/count_tokens per user and minute. Counting is free for the user but goes
     // to the upstream on the organisation's account, so it has a limit of its own (not the
     // requests_per_minute of messages, which it would otherwise eat into).
@@ -65,7 +88,7 @@ export const limitsSection = z
 
 export type LimitMatch = z.infer<typeof limitMatch>;
 export type RateLimitRule = z.infer<typeof rateRule>;
-export type BudgetRule = z.infer<typeof budget>;
+export type BudgetRule = z.infer<typeof budgetRule>;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 export type BudgetEnforcement = (typeof BUDGET_ENFORCEMENTS)[number];
 export type LimitsConfig = z.infer<typeof limitsSection>;

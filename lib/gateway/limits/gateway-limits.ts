@@ -438,6 +438,7 @@ export class GatewayLimits {
             department: principal.department,
             model: input.model,
             upstream: settled.upstream ?? null,
+            route: input.decision.routeName,
             at,
             usage: settled.usage,
             costMicrodollars: cost,

@@ -15,6 +15,8 @@ export interface SpendEntry {
   model: string;
   /** `provider/model` that answered; null when not known. */
   upstream: string | null;
+  /** The route that served the call (`routes[0]`, `model:…`), for the cost breakdowns; null when not known. */
+  route?: string | null;
   /** When the call was admitted; its UTC day is the ledger row's, as it is the budget period's. */
   at: Date;
   /** The usage billed: reported by the upstream, or Gatehouse's estimate (usageEstimated). */
@@ -66,8 +68,8 @@ const INSERT_ENTRY = `
 WITH entry AS (
   INSERT INTO spend_entries (call_id, trace_id, tenant_id, user_id, department, model, upstream, occurred_at, day,
                              input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
-                             web_search_requests, cost_microdollars, usage_estimated, outcome, recorded_by)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                             web_search_requests, cost_microdollars, usage_estimated, outcome, recorded_by, route)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
   ON CONFLICT (call_id) DO NOTHING
   RETURNING *
 ), aggregate AS (
@@ -135,6 +137,7 @@ export const postgresSpendLedger: SpendLedger = {
       dayString(entry.at),
       ...figures,
       entry.recordedBy,
+      entry.route ?? null,
     ]);
     if (inserted.rows.length) return { result: 'new', addedMicrodollars: Number(inserted.rows[0]!.added) };
     if (entry.recordedBy !== 'gateway') return { result: 'duplicate', addedMicrodollars: 0 };

@@ -65,6 +65,11 @@ function tighter(current: { limit: number | null }, limit: number): boolean {
   return current.limit === null || limit < current.limit;
 }
 
+/** How a budget is named in refusals, headers and alerts: by its id when it has one, else by position in gatehouse.yaml. */
+export function budgetRuleName(rule: { id?: string }, index: number): string {
+  return rule.id ? `budgets.${rule.id}` : `limits.budgets[${index}]`;
+}
+
 /** Which counters a caller adds to and which limits they are held to, under one configuration. */
 export function compilePlan(config: GatehouseConfig, subject: PlanSubject): CallerPlan {
   const rate = new Map<string, RateCounterPlan>();
@@ -90,7 +95,7 @@ export function compilePlan(config: GatehouseConfig, subject: PlanSubject): Call
     const key = `${rule.scope}:${rule.period}`;
     const counter: BudgetCounterPlan = budgets.get(key) ?? { scope: rule.scope, period: rule.period, limit: null, rule: null, message: null, enforcement: 'strict' };
     if (matchesSubject(rule.match, subject) && tighter(counter, rule.limit_microdollars)) {
-      Object.assign(counter, { limit: rule.limit_microdollars, rule: `limits.budgets[${index}]`, message: rule.message ?? null, enforcement: rule.enforcement });
+      Object.assign(counter, { limit: rule.limit_microdollars, rule: budgetRuleName(rule, index), message: rule.message ?? null, enforcement: rule.enforcement });
     }
     budgets.set(key, counter);
   });

@@ -45,8 +45,10 @@ function numberAttribute(event: AuditEvent, name: string): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function who(request: AuditEvent): Pick<ReconciledCall, 'callId' | 'traceId' | 'tenantId' | 'userId' | 'department' | 'roles' | 'model'> {
+function who(request: AuditEvent): Pick<ReconciledCall, 'callId' | 'traceId' | 'tenantId' | 'userId' | 'department' | 'roles' | 'model' | 'route'> {
+  const route = request.attributes?.route;
   return {
+    route: typeof route === 'string' ? route : null,
     callId: request.event_id,
     traceId: request.trace_id,
     tenantId: request.tenant_id,

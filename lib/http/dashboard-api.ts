@@ -1,0 +1,94 @@
+// The one wrapper for the dashboard's JSON/CSV API (`/api/v1/...` under Next.js, signed in with
+// the dashboard session): authenticate → RBAC → rate limit → parse → handler → error map → audit.
+import { appendAuditEvent, countAuditEvent } from '@/lib/audit';
+import { getDashboardUser, dashboardPrincipal, type DashboardUser } from '@/lib/auth/session';
+import { hitRateLimit } from '@/lib/oauth/rate-limit';
+import { authorize } from '@/lib/rbac/authorize';
+import type { Permission } from '@/lib/rbac/permissions';
+
+export type DashboardApiErrorType = 'unauthorized' | 'forbidden' | 'invalid_request' | 'rate_limited' | 'internal_error';
+
+const STATUS: Record<DashboardApiErrorType, number> = { unauthorized: 401, forbidden: 403, invalid_request: 400, rate_limited: 429, internal_error: 500 };
+
+/** The API's one error: `{"error": {"type": …, "message": …}}` with the type's status. */
+export class DashboardApiError extends Error {
+  constructor(
+    readonly type: DashboardApiErrorType,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'DashboardApiError';
+  }
+
+  toResponse(): Response {
+    return Response.json({ error: { type: this.type, message: this.message } }, { status: STATUS[this.type], headers: { 'cache-control': 'no-store', ...this.headers } });
+  }
+}
+
+export interface DashboardApiContext<Input> {
+  request: Request;
+  user: DashboardUser;
+  input: Input;
+}
+
+export interface DashboardApiRoute<Input> {
+  /** The audit action, e.g. `costs.export`. */
+  action: string;
+  /** Needed tenant-wide: these endpoints read the whole organisation. */
+  permission: Permission;
+  /** Requests per user and minute. */
+  perMinute: number;
+  /** Reads the request; throw DashboardApiError('invalid_request', …) for bad input. */
+  parse(request: Request): Input;
+  handle(context: DashboardApiContext<Input>): Promise<Response>;
+  /** What the success event records about the input (filters, range); nothing secret. */
+  describe?(input: Input): Record<string, string | number | boolean>;
+}
+
+function actorOf(user: DashboardUser) {
+  return { user_id: user.id, email: user.email, roles: user.roles };
+}
+
+export function dashboardApiRoute<Input>(route: DashboardApiRoute<Input>): (request: Request) => Promise<Response> {
+  return async (request) => {
+    try {
+      const user = await getDashboardUser();
+      if (!user) throw new DashboardApiError('unauthorized', 'sign in to the dashboard first');
+      if (!(await authorize(dashboardPrincipal(user), route.permission))) {
+        // A refused user can retry in a loop: one counted event per user and minute.
+        countAuditEvent({
+          key: `dashboard-api:${user.tenantId}:${user.id}:${route.action}`,
+          event: {
+            tenant_id: user.tenantId,
+            event_type: 'admin.change',
+            action: route.action,
+            outcome: 'denied',
+            actor: actorOf(user),
+            call_source: 'dashboard',
+            attributes: { permission: route.permission, path: new URL(request.url).pathname },
+          },
+        });
+        throw new DashboardApiError('forbidden', `this needs the ${route.permission} permission, granted tenant-wide`);
+      }
+      const limit = await hitRateLimit('dashboard-api', `${route.action}:${user.id}`, route.perMinute, 60);
+      if (!limit.allowed) throw new DashboardApiError('rate_limited', `at most ${route.perMinute} requests a minute; try again in ${limit.retryAfterSeconds} s`, { 'retry-after': String(limit.retryAfterSeconds) });
+      const input = route.parse(request);
+      const response = await route.handle({ request, user, input });
+      await appendAuditEvent({
+        tenant_id: user.tenantId,
+        event_type: 'admin.change',
+        action: route.action,
+        outcome: 'success',
+        actor: actorOf(user),
+        call_source: 'dashboard',
+        attributes: route.describe?.(input) ?? {},
+      });
+      return response;
+    } catch (error) {
+      if (error instanceof DashboardApiError) return error.toResponse();
+      console.error(`dashboard api: ${route.action} failed: ${error instanceof Error ? error.message : String(error)}`);
+      return new DashboardApiError('internal_error', 'the request failed; the server log says why').toResponse();
+    }
+  };
+}
