@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvents, closeAuditWriter, type AuditEventInput } from '@/lib/audit';
 import { closeDatabase, db } from '@/lib/db/client';
 import { postgresSpendLedger } from '@/lib/gateway/limits';
-import { activityOverview, overviewRange, parseOverviewWindow, ratePercent } from './overview';
+import { activityOverview, overviewRange, parseOverviewWindow, personalOverview, ratePercent, tenantOverview } from './overview';
 
 let tenantId: string;
 let otherTenantId: string;
@@ -94,6 +94,12 @@ describe('overview numbers', () => {
   it('gives a user their own figures only', async () => {
     expect((await activityOverview(tenantId, '24h', { userId: adaId, now })).totals).toMatchObject({ requests: 1, responses: 1, spendMicrodollars: 3_000_000n, activeUsers: 1 });
     expect((await activityOverview(tenantId, '24h', { userId: randomUUID(), now })).totals).toMatchObject({ requests: 0, spendMicrodollars: 0n, activeUsers: 0 });
+  });
+
+  it("counts today's (UTC) figures for the Connect page the same way", async () => {
+    const today = await tenantOverview(tenantId, now);
+    expect(today).toMatchObject({ activeUsers: 1, requestsToday: 2, spendTodayMicrodollars: 3_000_000n });
+    expect(await personalOverview(tenantId, adaId, now)).toEqual({ requestsToday: 1, spendTodayMicrodollars: 3_000_000n });
   });
 
   it('reports zero, not nothing, for a quiet tenant', async () => {

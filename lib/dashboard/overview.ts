@@ -73,6 +73,10 @@ interface EventRow {
  */
 export async function activityOverview(tenantId: string, window: OverviewWindow, options: { userId?: string; now?: Date } = {}): Promise<ActivityOverview> {
   const { start, end, bucketMs } = overviewRange(window, options.now ?? new Date());
+  return { window, start, end, ...(await activityBetween(tenantId, start, end, bucketMs, options.userId)) };
+}
+
+async function activityBetween(tenantId: string, start: Date, end: Date, bucketMs: number, userId?: string): Promise<Pick<ActivityOverview, 'totals' | 'buckets'>> {
   const seconds = bucketMs / 1000;
   const events = await pool().query<EventRow>(
     `SELECT floor(extract(epoch FROM occurred_at - $2::timestamptz) / $4)::int AS bucket,
@@ -86,13 +90,13 @@ export async function activityOverview(tenantId: string, window: OverviewWindow,
       WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
         AND ($5::uuid IS NULL OR actor_user_id = $5::uuid)
       GROUP BY 1`,
-    [tenantId, start, end, seconds, options.userId ?? null],
+    [tenantId, start, end, seconds, userId ?? null],
   );
   const active = await pool().query<{ users: string }>(
     `SELECT count(DISTINCT actor_user_id) AS users FROM audit_events
       WHERE tenant_id = $1 AND event_type = 'inference.request' AND occurred_at >= $2 AND occurred_at < $3
         AND ($4::uuid IS NULL OR actor_user_id = $4::uuid)`,
-    [tenantId, start, end, options.userId ?? null],
+    [tenantId, start, end, userId ?? null],
   );
   const spend = await pool().query<{ bucket: number; spend: string }>(
     `SELECT floor(extract(epoch FROM occurred_at - $2::timestamptz) / $4)::int AS bucket, sum(cost_microdollars)::text AS spend
@@ -100,7 +104,7 @@ export async function activityOverview(tenantId: string, window: OverviewWindow,
       WHERE tenant_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day <= ($3::timestamptz AT TIME ZONE 'UTC')::date
         AND occurred_at >= $2 AND occurred_at < $3 AND ($5::uuid IS NULL OR user_id = $5::uuid)
       GROUP BY 1`,
-    [tenantId, start, end, seconds, options.userId ?? null],
+    [tenantId, start, end, seconds, userId ?? null],
   );
 
   const count = (end.getTime() - start.getTime()) / bucketMs;
@@ -128,5 +132,35 @@ export async function activityOverview(tenantId: string, window: OverviewWindow,
     if (bucket) bucket.spendMicrodollars = Number(row.spend);
     totals.spendMicrodollars += BigInt(row.spend ?? 0);
   }
-  return { window, start, end, totals, buckets };
+  return { totals, buckets };
+}
+
+/** Today's (UTC) organisation figures, as the Connect page shows them beside the person's own. */
+export interface TenantOverview {
+  /** Distinct users who made a request today. */
+  activeUsers: number;
+  requestsToday: number;
+  spendTodayMicrodollars: bigint;
+  auditEventsToday: number;
+}
+
+export interface PersonalOverview {
+  requestsToday: number;
+  spendTodayMicrodollars: bigint;
+}
+
+/** The UTC day holding `now`, counted by the same statements as the overview's windows. */
+async function todayTotals(tenantId: string, now: Date, userId?: string): Promise<OverviewTotals> {
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  return (await activityBetween(tenantId, start, new Date(start.getTime() + 24 * HOUR_MS), HOUR_MS, userId)).totals;
+}
+
+export async function tenantOverview(tenantId: string, now: Date = new Date()): Promise<TenantOverview> {
+  const totals = await todayTotals(tenantId, now);
+  return { activeUsers: totals.activeUsers, requestsToday: totals.requests, spendTodayMicrodollars: totals.spendMicrodollars, auditEventsToday: totals.auditEvents };
+}
+
+export async function personalOverview(tenantId: string, userId: string, now: Date = new Date()): Promise<PersonalOverview> {
+  const totals = await todayTotals(tenantId, now, userId);
+  return { requestsToday: totals.requests, spendTodayMicrodollars: totals.spendMicrodollars };
 }
