@@ -18,6 +18,8 @@ const nextConfig: NextConfig = {
     '@azure/identity',
   ],
   poweredByHeader: false,
+  // Plugin uploads (lib/plugins limits: 10 MB archives) arrive as Server Action bodies.
+  experimental: { serverActions: { bodySizeLimit: '12mb' } },
   reactStrictMode: true,
 };
 

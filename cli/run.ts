@@ -3,6 +3,7 @@ import { dbCommand } from './commands/db';
 import { keysCommand } from './commands/keys';
 import { skillsCommand } from './commands/skills';
 import { mdmCommand } from './commands/mdm';
+import { pluginsCommand } from './commands/plugins';
 import { tokenCommand } from './commands/token';
 import { usersCommand } from './commands/users';
 
@@ -24,6 +25,7 @@ Commands:
   users revoke               Disable a user and end their sessions (--email)
   token mint                 Print an access token for a user (--email [--ttl S] [--aud A])
   keys rotate | list         Rotate the token signing key, or list keys
+  plugins …                  Publish, approve, entitle, withdraw and list org plugins
   audit verify               Verify every audit hash chain and its signed checkpoints
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   users: usersCommand,
   audit: auditCommand,
   keys: keysCommand,
+  plugins: pluginsCommand,
   token: tokenCommand,
   skills: skillsCommand,
   mdm: mdmCommand,

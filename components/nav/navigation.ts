@@ -21,6 +21,8 @@ const NAV: readonly NavEntry[] = [
   { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },
   { href: '/costs', label: 'Costs', permission: 'costs.read', tenantWide: true },
+  { href: '/marketplace', label: 'Marketplace', permission: 'plugins.install' },
+  { href: '/plugins/review', label: 'Plugin reviews', permission: 'plugins.review' },
 ];
 
 /** The pages the user may open, in menu order; asked of lib/rbac like the pages themselves. */
