@@ -68,6 +68,15 @@ function startAgent(device: Device, token: string, url = server.url, extra: stri
   return { child, done };
 }
 
+function runAgent(args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 async function sync(device: Device, user: UserIdentity, url?: string, extra?: string[]): Promise<Run> {
   return startAgent(device, await tokenFor(server, user), url, extra).done;
 }
@@ -250,17 +259,18 @@ describe('gatehouse-sync', () => {
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/freshness window/);
 
+    // Spawned asynchronously: this process serves Gatehouse, so it must not block while the agent runs.
     const unpinned = newDevice();
-    const noKey = spawnSync(process.execPath, [bundle, '--server', server.url, '--token', await tokenFor(server, people.researcher), '--dir', unpinned.dir, '--state', unpinned.state, '--once'], { encoding: 'utf8' });
-    expect(noKey.status).toBe(1);
+    const noKey = await runAgent([bundle, '--server', server.url, '--token', await tokenFor(server, people.researcher), '--dir', unpinned.dir, '--state', unpinned.state, '--once']);
+    expect(noKey.code).toBe(1);
     expect(noKey.stderr).toMatch(/no organisation key is pinned/);
 
     const foreignKey = path.join(work, 'foreign.json');
     const { generateKeyPairSync } = await import('node:crypto');
     writeFileSync(foreignKey, JSON.stringify(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })));
     const other = newDevice();
-    const wrong = spawnSync(process.execPath, [bundle, '--server', server.url, '--token', await tokenFor(server, people.researcher), '--dir', other.dir, '--state', other.state, '--org-key', foreignKey, '--once'], { encoding: 'utf8' });
-    expect(wrong.status).toBe(1);
+    const wrong = await runAgent([bundle, '--server', server.url, '--token', await tokenFor(server, people.researcher), '--dir', other.dir, '--state', other.state, '--org-key', foreignKey, '--once']);
+    expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/not trusted here|signature refused/);
     expect(entries(other)).toEqual([]);
   });

@@ -82,6 +82,8 @@ interface SignedVersion {
 
 export const DEFAULT_FRESHNESS_SECONDS = 900;
 const CLOCK_SKEW_SECONDS = 120;
+// A server that stops answering must not hold the lock forever.
+const REQUEST_TIMEOUT_MS = 120_000;
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const STAGING_PREFIX = '.gatehouse-staging-';
 const OLD_PREFIX = '.gatehouse-old-';
@@ -150,6 +152,7 @@ async function http(options: SyncOptions, pathname: string, init: RequestInit = 
     ...init,
     headers: { authorization: `Bearer ${options.token}`, 'user-agent': 'gatehouse-sync/1', ...(init.headers as Record<string, string> | undefined) },
     redirect: 'error',
+    signal: init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   return response;
 }
@@ -169,7 +172,7 @@ async function verifyWithRollovers<T>(options: SyncOptions, trusted: Map<string,
   } catch (error) {
     if (!/not trusted here/.test((error as Error).message)) throw new SyncError(`signature refused: ${(error as Error).message}`);
   }
-  const response = await (options.fetch ?? fetch)(new URL(ORG_KEYS_PATH, options.server), { redirect: 'error' });
+  const response = await (options.fetch ?? fetch)(new URL(ORG_KEYS_PATH, options.server), { redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   if (!response.ok) throw new SyncError(`signed by an unknown key and the key document is unavailable (HTTP ${response.status})`);
   const document = (await response.json()) as { keys?: Ed25519Jwk[]; rollovers?: string[] };
   const added = followRollovers(trusted, document.rollovers ?? []);
