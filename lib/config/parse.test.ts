@@ -91,6 +91,21 @@ describe('parseGatehouseConfig', () => {
     ]);
   });
 
+  it('derives a cloud provider\'s endpoint from its region and needs what the cloud needs', () => {
+    const config = parseGatehouseConfig(
+      ['providers:', '  aws: { type: bedrock, region: eu-west-1 }', '  gcp: { type: vertex, region: global, project: my-project-1 }', '  ai: { type: gemini, api_key_env: GEMINI_API_KEY }'].join('\n'),
+      'gatehouse.yaml',
+    );
+    expect(config.providers.aws?.base_url).toBe('https://bedrock-runtime.eu-west-1.amazonaws.com');
+    expect(config.providers.gcp?.base_url).toBe('https://aiplatform.googleapis.com');
+    expect(config.providers.ai?.base_url).toBe('https://generativelanguage.googleapis.com');
+    expect(problems(['providers:', '  aws: { type: bedrock }', '  gcp: { type: vertex, region: us-east5 }', '  az: { type: foundry, api_key_env: FOUNDRY_KEY }'].join('\n'))).toEqual([
+      'gatehouse.yaml:2: providers.aws.region: required for type bedrock',
+      'gatehouse.yaml:3: providers.gcp.project: required for type vertex',
+      'gatehouse.yaml:4: providers.az.base_url: required',
+    ]);
+  });
+
   it('checks provider and model fields', () => {
     expect(
       problems(

@@ -45,7 +45,7 @@ const provider = z.strictObject({
   // Default: forward for anthropic (Anthropic fetches from its own network), fetch for every
   // other type, since a model server inside the company network would fetch from inside it.
   remote_images: z.enum(REMOTE_IMAGE_MODES).optional(),
-  // Azure OpenAI only: the api-version query parameter of the deployment URL.
+  // Azure OpenAI only: the api-version query parameter of the deployment URL (`v1`: Azure's v1 API).
   api_version: z.string().trim().min(1).optional(),
   // bedrock and vertex: the cloud region (SigV4 scope, Vertex location); `global`, `us` and `eu` work on Vertex.
   region: z.string().regex(/^[a-z0-9-]+$/, { error: 'must be a region name like us-east-1 or europe-west1' }).optional(),

@@ -34,6 +34,7 @@ export {
 export { bedrockFailures, exceptionFrame, FAKE_AWS_CREDENTIALS, startFakeBedrock, type FakeBedrock, type FakeBedrockBehaviour, type FakeBedrockOptions, type FakeBedrockReply } from '@/lib/gateway/fake-upstreams/bedrock';
 export { DEFAULT_GEMINI_TEXT, geminiFailures, startFakeGemini, type FakeGemini, type FakeGeminiBehaviour, type FakeGeminiOptions, type FakeGeminiReply } from '@/lib/gateway/fake-upstreams/gemini';
 export { startFakeVertex, type FakeVertex, type FakeVertexBehaviour, type FakeVertexReply } from '@/lib/gateway/fake-upstreams/vertex';
+export { startFakeFoundry } from '@/lib/gateway/fake-upstreams/foundry';
 export { anthropicTarget, dispatchInput, openAITarget, testCaller, type TestDispatchOptions } from './dispatch-input';
 export { eventNames, readAll, readText, sdkReading } from './stream-helpers';
 export { startFakeImageServer, TINY_PNG, type FakeImageServer } from './fake-images';

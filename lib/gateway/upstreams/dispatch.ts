@@ -11,6 +11,7 @@ import type { ProviderType } from '@/lib/config';
 import { CredentialError, TranslationError, type UpstreamAdapter } from './adapter';
 import { anthropicAdapter } from './anthropic/adapter';
 import { bedrockAdapter } from './bedrock/adapter';
+import { foundryAdapter } from './foundry/adapter';
 import { geminiAdapter } from './gemini/adapter';
 import { vertexAdapter } from './vertex/adapter';
 import { attemptMessages, callUpstream, classifyErrorResponse, UpstreamCallFailed, type AttemptResult } from './attempt';
@@ -22,12 +23,13 @@ import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
 import { deadlinesFor, upstreamTuning } from './tuning';
 import { clientErrorResponse, type ClientError } from './upstream-errors';
 
-/** Foundry needs its own credential handling; not available yet. */
-const ADAPTERS: Partial<Record<ProviderType, UpstreamAdapter>> = {
+/** Every provider type's adapter (Azure OpenAI, Groq and self-hosted servers share the OpenAI one). */
+const ADAPTERS: Record<ProviderType, UpstreamAdapter> = {
   anthropic: anthropicAdapter,
   bedrock: bedrockAdapter,
   vertex: vertexAdapter,
   gemini: geminiAdapter,
+  foundry: foundryAdapter,
   openai: openAIAdapter,
   groq: openAIAdapter,
   azure: openAIAdapter,
@@ -98,11 +100,6 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
 
   for (const target of input.decision.targets) {
     const adapter = ADAPTERS[target.providerType];
-    if (!adapter) {
-      upstreamTuning().logger.warn('provider type has no adapter; target skipped', { provider: target.provider, type: target.providerType });
-      attempts.push(record(target, 'connect_error', performance.now()));
-      continue;
-    }
     const targetInput = await inputFor(input, target);
     if (targetInput instanceof TranslationError) return refusedBeforeSending(target, attempts, targetInput);
     const maxRetries = target.maxRetries ?? upstreamTuning().defaultMaxRetries;
@@ -148,7 +145,7 @@ const NOT_SUPPORTED = 'count_tokens is not available for this model: its upstrea
 async function countingTargets(input: DispatchInput): Promise<{ target: UpstreamTarget; count: NonNullable<UpstreamAdapter['countTokens']> }[]> {
   const found = [];
   for (const target of input.decision.targets) {
-    const count = ADAPTERS[target.providerType]?.countTokens;
+    const count = ADAPTERS[target.providerType].countTokens;
     if (count) found.push({ target, count });
   }
   return found;

@@ -212,6 +212,12 @@ describe('OpenAI-compatible upstreams through dispatch', () => {
     await dispatch(dispatchInput([target({ providerType: 'groq', baseUrl: `${fake.url}/openai/v1` })]));
     expect(fake.requests[1]?.url).toBe('/openai/v1/chat/completions');
     expect(fake.requests[1]?.headers.authorization).toBe('Bearer sk-company-openai');
+
+    // Azure's v1 API: no deployment in the path, no api-version; the deployment is the model.
+    await dispatch(dispatchInput([target({ providerType: 'azure', model: 'gpt-4o-prod', apiVersion: 'v1' })]));
+    expect(fake.requests[2]?.url).toBe('/openai/v1/chat/completions');
+    expect(fake.requests[2]?.headers['api-key']).toBe('sk-company-openai');
+    expect(fake.requests[2]?.body).toMatchObject({ model: 'gpt-4o-prod' });
   });
 
   it('turns a context-length error into the message Claude Code compacts on, and keeps account details out', async () => {

@@ -1,19 +1,26 @@
 /**
- * Anthropic passthrough (api.anthropic.com, Azure AI Foundry's /anthropic, or any host speaking
- * the Messages API). The body goes up unchanged except `model`, so unknown fields and betas keep
- * working; the answer comes back byte for byte.
+ * Anthropic passthrough (api.anthropic.com, or any host speaking the Messages API; Azure AI
+ * Foundry's /anthropic is the same with its own credential, foundry/adapter.ts). The body goes up
+ * unchanged except `model`, so unknown fields and betas keep working; the answer comes back byte
+ * for byte.
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { chunksOf, endpoint, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from '../adapter';
 import { applyProviderHeaders, forwardedAnthropicHeaders, upstreamApiKey } from '../headers';
 
-function prepare(path: string, input: DispatchInput, target: UpstreamTarget): PreparedRequest {
+/** The request without its credential: the Anthropic headers, the provider's, the body with the target's model. */
+export function preparePassthrough(path: string, input: DispatchInput, target: UpstreamTarget): PreparedRequest {
   const headers = forwardedAnthropicHeaders(input.headers);
   applyProviderHeaders(headers, target, input.caller);
-  const key = upstreamApiKey(target);
-  if (key !== undefined) headers.set('x-api-key', key);
   // Spread keeps every other field, in order, exactly as the client sent it.
   return { url: endpoint(target.baseUrl, path), headers, body: JSON.stringify({ ...input.body, model: target.model }) };
+}
+
+function prepare(path: string, input: DispatchInput, target: UpstreamTarget): PreparedRequest {
+  const prepared = preparePassthrough(path, input, target);
+  const key = upstreamApiKey(target);
+  if (key !== undefined) prepared.headers.set('x-api-key', key);
+  return prepared;
 }
 
 export const anthropicAdapter: UpstreamAdapter = {

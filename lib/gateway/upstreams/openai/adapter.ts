@@ -7,7 +7,8 @@
  * - azure (Azure OpenAI): the target's model is the DEPLOYMENT name:
  *     POST {base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}
  *     with `api-key: <key>`; base_url is the resource endpoint, e.g. https://corp.openai.azure.com,
- *     and api_version defaults to 2024-10-21 (the current GA version).
+ *     and api_version defaults to 2024-10-21 (the current GA version). `api_version: v1` selects
+ *     Azure's v1 API instead: POST {base_url}/openai/v1/chat/completions, the deployment as `model`.
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { endpoint, type PreparedRequest, type UpstreamAdapter } from '../adapter';
@@ -21,6 +22,7 @@ export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 function url(target: UpstreamTarget): string {
   if (target.providerType !== 'azure') return endpoint(target.baseUrl, 'chat/completions');
   const base = target.baseUrl.replace(/\/+$/, '');
+  if (target.apiVersion === 'v1') return `${base}/openai/v1/chat/completions`;
   const version = encodeURIComponent(target.apiVersion ?? DEFAULT_AZURE_API_VERSION);
   return `${base}/openai/deployments/${encodeURIComponent(target.model)}/chat/completions?api-version=${version}`;
 }
