@@ -3,12 +3,13 @@
 // (scripts/start.ts), which runs the database, migrations, web server and worker.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { buildIfStale, generatePrismaClient, installDependencies, root } from './lib/prepare.mjs';
+import { buildClientsIfStale, buildIfStale, generatePrismaClient, installDependencies, root } from './lib/prepare.mjs';
 
 const log = (line) => console.log(`gatehouse: ${line}`);
 installDependencies(log);
 generatePrismaClient(log);
 if (!process.argv.includes('--dev')) buildIfStale(log);
+await buildClientsIfStale(log);
 
 // Its own process group: Ctrl-C reaches the terminal's foreground group, and the embedded
 // PostgreSQL the supervisor starts must not be in it, or it shuts down at once, under the web

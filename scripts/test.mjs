@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildIfStale, generatePrismaClient, installDependencies, root } from './lib/prepare.mjs';
+import { buildClientsIfStale, buildIfStale, generatePrismaClient, installDependencies, root } from './lib/prepare.mjs';
 
 const log = (line) => console.log(`test: ${line}`);
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,6 +51,7 @@ installDependencies(log);
 generatePrismaClient(log);
 const unit = runVitest('unit', []);
 buildIfStale(log);
+await buildClientsIfStale(log);
 ensureChromium();
 const e2e = runVitest('e2e', ['-c', 'e2e/vitest.config.ts']);
 

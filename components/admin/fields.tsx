@@ -60,3 +60,21 @@ export function CheckboxField({ label, name, value = 'on', defaultChecked = fals
 export function Hidden({ name, value }: { name: string; value: string }) {
   return <input type="hidden" name={name} value={value} />;
 }
+
+export function TextAreaField({ label, name, defaultValue, rows = 4, placeholder, hint, monospace = false }: {
+  label: string;
+  name: string;
+  defaultValue?: string;
+  rows?: number;
+  placeholder?: string;
+  hint?: string;
+  monospace?: boolean;
+}) {
+  return (
+    <label className="block space-y-1.5">
+      <span className={LABEL}>{label}</span>
+      <textarea aria-label={label} name={name} defaultValue={defaultValue} rows={rows} placeholder={placeholder} spellCheck={false} className={`${INPUT}${monospace ? ' font-mono text-xs' : ''}`} />
+      {hint ? <span className="block text-xs text-slate-500">{hint}</span> : null}
+    </label>
+  );
+}

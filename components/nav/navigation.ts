@@ -17,6 +17,7 @@ const NAV: readonly NavEntry[] = [
   { href: '/departments', label: 'Departments', permission: 'users.read' },
   { href: '/roles', label: 'Roles', permission: 'users.read' },
   { href: '/clients', label: 'OAuth clients', permission: 'policy.admin', tenantWide: true },
+  { href: '/rollout', label: 'Rollout', permission: 'policy.admin', tenantWide: true },
   { href: '/audit', label: 'Audit log', permission: 'audit.read', tenantWide: true },
   { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },

@@ -30,7 +30,7 @@ function newestChange(paths) {
   return newest;
 }
 
-function isStale(name) {
+export function isStale(name) {
   const client = CLIENTS[name];
   try {
     return statSync(bundlePath(name)).mtimeMs < newestChange([client.entry, ...client.sources]);

@@ -64,3 +64,13 @@ export function buildIfStale(log) {
   log(built ? 'web: sources changed, rebuilding (next build)' : 'web: first run, building (next build)');
   run(process.execPath, ['node_modules/next/dist/bin/next', 'build'], 'next build');
 }
+
+/** The one-file programs for employees' machines (dist/), offered on the Rollout page. */
+export async function buildClientsIfStale(log) {
+  const { CLIENTS, isStale, buildClient } = await import('./bundle.mjs');
+  for (const name of Object.keys(CLIENTS)) {
+    if (!isStale(name)) continue;
+    log(`clients: building dist/${name}.cjs`);
+    await buildClient(name);
+  }
+}

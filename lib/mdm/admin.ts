@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { AdminActor } from '@/lib/admin/actor';
+import { recordAdminChange } from '@/lib/admin/audit';
+import { requireAdmin } from '@/lib/admin/guard';
+import { generateArtifact, type Artifact, type ArtifactKind } from './artifacts';
+import { rolloutContext } from './context';
+import { MdmError } from './errors';
+import { loadRolloutSettings, saveRolloutSettings, validateRolloutSettings, type RolloutSettings } from './settings';
+
+// The Rollout page's operations: policy.admin tenant-wide, every change and download audited.
+
+const TARGET = { type: 'rollout_settings' as const, name: 'device rollout' };
+
+export async function requireRolloutAdmin(actor: AdminActor, action: string): Promise<void> {
+  await requireAdmin(actor, 'policy.admin', undefined, action, TARGET);
+}
+
+function changedKeys(before: RolloutSettings, after: RolloutSettings): string[] {
+  return (Object.keys(after) as (keyof RolloutSettings)[]).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+}
+
+/** Saves the page's settings as a new version; refused unless `expectedVersion` is still current. */
+export async function updateRolloutSettings(actor: AdminActor, input: unknown, expectedVersion: number): Promise<{ version: number; changed: string[] }> {
+  await requireRolloutAdmin(actor, 'rollout.settings.update');
+  const settings = validateRolloutSettings(input);
+  const before = await loadRolloutSettings(actor.tenantId);
+  // A profile that cannot be generated is refused here, not at download time.
+  await generateArtifact(await rolloutContext(actor.tenantId, { settings }), 'desktop-mobileconfig');
+  const version = await saveRolloutSettings(actor.tenantId, settings, expectedVersion, actor.userId);
+  const changed = changedKeys(before.settings, settings);
+  await recordAdminChange(actor, 'rollout.settings.update', TARGET, { version, changed: changed.join(',') });
+  return { version, changed };
+}
+
+/** A profile or settings file for download, generated now from live configuration. */
+export async function downloadArtifact(actor: AdminActor, kind: ArtifactKind): Promise<Artifact> {
+  await requireRolloutAdmin(actor, 'rollout.download');
+  const artifact = await generateArtifact(await rolloutContext(actor.tenantId), kind);
+  await recordAdminChange(actor, 'rollout.download', TARGET, { file: artifact.filename, sha256: createHash('sha256').update(artifact.body).digest('hex') });
+  return artifact;
+}
+
+/** The one-file programs employees' machines run, built by `npm start` into dist/. */
+export const CLIENT_PROGRAMS = ['gatehouse-helper', 'gatehouse-sync'] as const;
+export type ClientProgram = (typeof CLIENT_PROGRAMS)[number];
+
+export interface ClientBundle {
+  name: ClientProgram;
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+function bundleFile(name: ClientProgram): string {
+  return path.join(process.cwd(), 'dist', `${name}.cjs`);
+}
+
+/** The built program with its SHA-256, or null when dist/ does not have it (npm run build:clients). */
+export function clientBundle(name: ClientProgram): ClientBundle | null {
+  const file = bundleFile(name);
+  try {
+    const body = readFileSync(file);
+    return { name, file, bytes: statSync(file).size, sha256: createHash('sha256').update(body).digest('hex') };
+  } catch {
+    return null;
+  }
+}
+
+export async function downloadClientProgram(actor: AdminActor, name: ClientProgram): Promise<Artifact> {
+  await requireRolloutAdmin(actor, 'rollout.download');
+  const bundle = clientBundle(name);
+  if (!bundle) throw new MdmError(`${name} is not built on this server: run npm run build:clients`);
+  await recordAdminChange(actor, 'rollout.download', TARGET, { file: name, sha256: bundle.sha256 });
+  return { filename: name, contentType: 'application/javascript', body: readFileSync(bundle.file) };
+}
