@@ -28,7 +28,7 @@ describe('Rollout', () => {
     await form.getByRole('status').filter({ hasText: 'Saved as version' }).waitFor();
 
     // The preview follows the saved settings.
-    await page.getByRole('table', { name: 'Claude Desktop policy' }).getByText(gateway, { exact: true }).first().waitFor();
+    await page.getByLabel('Claude Desktop policy').getByText(gateway, { exact: true }).first().waitFor();
     expect(await page.getByLabel('Claude Code managed settings').textContent()).toContain(`"ANTHROPIC_BASE_URL": "${gateway}"`);
 
     const [profileDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'macOS profile (.mobileconfig)' }).click()]);
@@ -47,7 +47,7 @@ describe('Rollout', () => {
     // A bad value is refused on the form, naming the key, and nothing is saved.
     await form.getByLabel('Other Desktop keys (JSON)').fill('{"isLocalDevMcpEnabled": "sometimes"}');
     await form.getByRole('button', { name: 'Save settings' }).click();
-    await form.getByRole('alert').filter({ hasText: 'IsLocalDevMcpEnabled must be true or false' }).waitFor();
+    await form.getByRole('alert').filter({ hasText: 'Desktop key isLocalDevMcpEnabled must be true or false' }).waitFor();
 
     for (const width of [1440, 390]) {
       await page.setViewportSize({ width, height: 900 });

@@ -19,10 +19,10 @@ function structured(key: string, value: PolicyValue, want: 'array' | 'object'): 
     try {
       parsed = JSON.parse(value);
     } catch {
-      throw new MdmError(`${key} must be a JSON ${want} (it is stored as one string), got text that is not JSON`);
+      throw new MdmError(`Desktop key ${key} must be a JSON ${want} (it is stored as one string), got text that is not JSON`);
     }
   }
-  if (want === 'array' ? !Array.isArray(parsed) : !isRecord(parsed)) throw new MdmError(`${key} must be a JSON ${want}`);
+  if (want === 'array' ? !Array.isArray(parsed) : !isRecord(parsed)) throw new MdmError(`Desktop key ${key} must be a JSON ${want}`);
   return parsed as PolicyValue;
 }
 
@@ -31,17 +31,17 @@ function encodeWith(key: string, spec: DesktopKeySpec, value: PolicyValue): stri
     case 'boolean':
       if (value === true || value === 'true') return 'true';
       if (value === false || value === 'false') return 'false';
-      throw new MdmError(`${key} must be true or false`);
+      throw new MdmError(`Desktop key ${key} must be true or false`);
     case 'integer': {
       const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
-      if (!INTEGER.test(text) || !Number.isSafeInteger(Number(text))) throw new MdmError(`${key} must be a whole number`);
+      if (!INTEGER.test(text) || !Number.isSafeInteger(Number(text))) throw new MdmError(`Desktop key ${key} must be a whole number`);
       return String(Number(text));
     }
     case 'enum':
-      if (typeof value !== 'string' || !spec.values!.includes(value)) throw new MdmError(`${key} must be one of ${spec.values!.join(', ')}`);
+      if (typeof value !== 'string' || !spec.values!.includes(value)) throw new MdmError(`Desktop key ${key} must be one of ${spec.values!.join(', ')}`);
       return value;
     case 'string':
-      if (typeof value !== 'string' || !value.trim()) throw new MdmError(`${key} must be a non-empty string`);
+      if (typeof value !== 'string' || !value.trim()) throw new MdmError(`Desktop key ${key} must be a non-empty string`);
       return value.trim();
     case 'json-array':
       return JSON.stringify(structured(key, value, 'array'));
@@ -57,8 +57,8 @@ function encodeWith(key: string, spec: DesktopKeySpec, value: PolicyValue): stri
  */
 export function encodeDesktopValue(key: string, value: PolicyValue): string {
   const spec = DESKTOP_POLICY_KEYS[key];
-  if (!spec) throw new MdmError(`${key} is not a Claude Desktop managed-configuration key`);
-  if (value === null || value === undefined) throw new MdmError(`${key} has no value`);
+  if (!spec) throw new MdmError(`there is no Claude Desktop managed-configuration key named ${key}`);
+  if (value === null || value === undefined) throw new MdmError(`Desktop key ${key} has no value`);
   return encodeWith(key, spec, value);
 }
 

@@ -125,7 +125,7 @@ describe('Desktop values', () => {
 
   it('validates the Rollout page settings and saves them as versions', async () => {
     expect(() => validateRolloutSettings({ gatewayUrl: 'http://gw.example.com' })).toThrow(/https/);
-    expect(() => validateRolloutSettings({ extraDesktopKeys: { madeUpKey: 'x' } })).toThrow(/madeUpKey is not a Claude Desktop/);
+    expect(() => validateRolloutSettings({ extraDesktopKeys: { madeUpKey: 'x' } })).toThrow(/no Claude Desktop managed-configuration key named madeUpKey/);
     expect(() => validateRolloutSettings({ extraDesktopKeys: { isLocalDevMcpEnabled: 'maybe' } })).toThrow(/true or false/);
     expect(() => validateRolloutSettings({ helperPath: 'gatehouse-helper' })).toThrow(/absolute/);
     expect(() => validateRolloutSettings({ extensionSigningCaPem: 'not a cert' })).toThrow(/PEM/);

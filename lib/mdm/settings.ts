@@ -59,7 +59,7 @@ export function validateRolloutSettings(input: unknown): RolloutSettings {
   if (!/^[A-Za-z]:\\/.test(settings.helperPathWindows) || /["%]/.test(settings.helperPathWindows)) throw new MdmError('the Windows helper path must be an absolute path such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
   if (settings.extensionSigningCaPem && !PEM.test(settings.extensionSigningCaPem)) throw new MdmError('the extension-signing CA must be one PEM certificate (-----BEGIN CERTIFICATE----- …)');
   for (const [key, value] of Object.entries(settings.extraDesktopKeys)) {
-    if (!DESKTOP_POLICY_KEYS[key]) throw new MdmError(`${key} is not a Claude Desktop managed-configuration key`);
+    if (!DESKTOP_POLICY_KEYS[key]) throw new MdmError(`there is no Claude Desktop managed-configuration key named ${key}`);
     encodeDesktopValue(key, value as PolicyValue);
   }
   return settings;

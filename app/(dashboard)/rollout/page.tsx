@@ -106,24 +106,14 @@ export default async function RolloutPage() {
             </div>
           }
         >
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm" aria-label="Claude Desktop policy">
-              <thead className="text-xs uppercase text-slate-500">
-                <tr>
-                  <th className="py-2 pr-4 font-medium">Key</th>
-                  <th className="py-2 font-medium">Value</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {Object.entries(policy).map(([key, value]) => (
-                  <tr key={key}>
-                    <td className="py-1.5 pr-4 align-top font-mono text-xs text-slate-700">{key}</td>
-                    <td className="break-all py-1.5 font-mono text-xs text-slate-900">{value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <dl aria-label="Claude Desktop policy" className="divide-y divide-slate-100 text-xs">
+            {Object.entries(policy).map(([key, value]) => (
+              <div key={key} className="grid grid-cols-1 gap-x-4 py-1.5 sm:grid-cols-[minmax(0,18rem)_minmax(0,1fr)]">
+                <dt className="font-mono text-slate-500 sm:text-slate-700">{key}</dt>
+                <dd className="break-all font-mono text-slate-900">{value}</dd>
+              </div>
+            ))}
+          </dl>
         </Section>
 
         <Section
@@ -161,7 +151,7 @@ export default async function RolloutPage() {
                 </li>
               ))}
             </ul>
-            <div className="grid grid-cols-1 gap-4 xl:grid-cols-3">
+            <div className="grid grid-cols-1 gap-4">
               <CopyField label="Install on macOS" value={steps.macos} multiline />
               <CopyField label="Install on Linux" value={steps.linux} multiline />
               <CopyField label="Install on Windows (PowerShell as administrator)" value={steps.windows} multiline />
