@@ -18,7 +18,8 @@ const nextConfig: NextConfig = {
     '@azure/identity',
   ],
   poweredByHeader: false,
-  // Plugin uploads (lib/plugins limits: 10 MB archives) arrive as Server Action bodies.
+  // Plugin uploads (lib/plugins limits: 10 MB archives) and skill imports (zips of skill folders)
+  // arrive as Server Action bodies; the default limit is 1 MB.
   experimental: { serverActions: { bodySizeLimit: '12mb' } },
   reactStrictMode: true,
 };

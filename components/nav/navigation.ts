@@ -13,6 +13,7 @@ interface NavEntry extends NavItem {
 const NAV: readonly NavEntry[] = [
   { href: '/', label: 'Overview' },
   { href: '/connect', label: 'Connect' },
+  { href: '/skills', label: 'Skills', permission: 'skills.read' },
   { href: '/users', label: 'Users', permission: 'users.read' },
   { href: '/departments', label: 'Departments', permission: 'users.read' },
   { href: '/roles', label: 'Roles', permission: 'users.read' },

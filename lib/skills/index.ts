@@ -61,3 +61,4 @@ export {
   type ImportedSkill,
   type SkillBundle,
 } from './archive';
+export { dashboardSkillActor, filterSkills, parseSkillFilters, shareTargets, type ShareTargets, type SkillFilters } from './dashboard';
