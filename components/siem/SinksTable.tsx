@@ -1,5 +1,6 @@
 'use client';
 
+import { createContext, useContext } from 'react';
 import type { ColumnDef } from '@tanstack/react-table';
 import { ActionForm, type FormAction } from '@/components/admin/ActionForm';
 import { Hidden } from '@/components/admin/fields';
@@ -19,7 +20,7 @@ function lag(sink: SinkView) {
   if (sink.lagEvents === 0) return <Badge tone="green">up to date</Badge>;
   return (
     <span className="tabular-nums">
-      {formatCount(sink.lagEvents)} events
+      {formatCount(sink.lagEvents)} {sink.lagEvents === 1 ? 'event' : 'events'}
       {sink.oldestPendingAt ? <span className="block text-xs text-slate-500">oldest {formatUtcTimestamp(sink.oldestPendingAt)}</span> : null}
     </span>
   );
@@ -32,97 +33,104 @@ function state(sink: SinkView) {
   return <Badge tone="green">healthy</Badge>;
 }
 
-export function SinksTable({ sinks, actions }: { sinks: SinkView[]; actions?: SinkActions }) {
-  const columns: ColumnDef<SinkView>[] = [
-    {
-      accessorKey: 'name',
-      header: 'Sink',
-      cell: ({ row }) => (
-        <div className="space-y-1">
-          <span className="font-medium text-slate-900">{row.original.name}</span>
-          <div className="flex flex-wrap gap-1">
-            <Badge tone="indigo">{SIEM_TYPE_LABELS[row.original.type]}</Badge>
-            <Badge>{row.original.origin === 'config' ? 'gatehouse.yaml' : 'dashboard'}</Badge>
-          </div>
-        </div>
-      ),
-    },
-    {
-      accessorKey: 'destination',
-      header: 'Sends',
-      cell: ({ row }) => (
-        <div className="max-w-64 space-y-1 text-xs">
-          <span className="block break-all font-mono text-slate-800">{row.original.destination}</span>
-          <span className="block text-slate-500">{row.original.filter}</span>
-          {row.original.redact.length > 0 ? <span className="block text-slate-500">redacts {row.original.redact.join(', ')}</span> : null}
-        </div>
-      ),
-    },
-    { id: 'state', header: 'State', accessorFn: (sink) => (sink.deadBatches > 0 ? 2 : sink.retryingBatches > 0 ? 1 : 0), cell: ({ row }) => state(row.original) },
-    { accessorKey: 'lagEvents', header: 'Lag', cell: ({ row }) => lag(row.original) },
-    {
-      accessorKey: 'retryingBatches',
-      header: 'Failures',
-      cell: ({ row }) => (
-        <div className="max-w-72 space-y-1 text-xs">
-          <span className="tabular-nums">{formatCount(row.original.retryingBatches)} retrying</span>
-          {row.original.lastError ? <span className="block break-words text-rose-700">{row.original.lastError}</span> : null}
-        </div>
-      ),
-    },
-    {
-      accessorKey: 'deadEvents',
-      header: 'Dead letters',
-      cell: ({ row }) => (
-        <span className="tabular-nums">
-          {formatCount(row.original.deadBatches)} batches
-          <span className="block text-xs text-slate-500">{formatCount(row.original.deadEvents)} events</span>
-        </span>
-      ),
-    },
-    { accessorKey: 'lastDeliveredAt', header: 'Last delivery', cell: ({ row }) => (row.original.lastDeliveredAt ? formatUtcTimestamp(row.original.lastDeliveredAt) : 'never') },
-  ];
-  if (actions) {
-    columns.push({
-      id: 'actions',
-      header: 'Actions',
-      enableSorting: false,
-      cell: ({ row }) => (
-        <div className="flex min-w-56 flex-col gap-2">
-          {row.original.deadBatches > 0 ? (
-            <ActionForm action={actions.retryDead} label={`Retry dead letters of ${row.original.name}`} submitLabel="Retry dead letters" tone="secondary" inline>
-              <Hidden name="sinkId" value={row.original.id} />
-            </ActionForm>
-          ) : null}
-          <ActionForm action={actions.replay} label={`Replay ${row.original.name}`} submitLabel="Replay" tone="secondary" inline>
-            <Hidden name="sinkId" value={row.original.id} />
-            <label className="sr-only" htmlFor={`replay-${row.original.id}`}>
-              Replay period for {row.original.name}
-            </label>
-            <select id={`replay-${row.original.id}`} name="hours" defaultValue="24" className={`${INPUT} w-32`}>
-              <option value="1">last hour</option>
-              <option value="24">last 24 h</option>
-              <option value="168">last 7 days</option>
-            </select>
-          </ActionForm>
-          {row.original.origin === 'dashboard' ? (
-            <ActionForm action={actions.remove} label={`Remove ${row.original.name}`} submitLabel="Remove" tone="danger" confirm={`Remove ${row.original.name} and its undelivered batches?`} inline>
-              <Hidden name="sinkId" value={row.original.id} />
-            </ActionForm>
-          ) : null}
-        </div>
-      ),
-    });
-  }
+// The actions reach the cells through context so the column definitions stay the same objects
+// across renders: new cell functions would remount the forms and lose their messages.
+const ActionsContext = createContext<SinkActions | undefined>(undefined);
+
+function SinkActionsCell({ sink }: { sink: SinkView }) {
+  const actions = useContext(ActionsContext);
+  if (!actions) return null;
   return (
-    <DataTable
-      caption="SIEM sinks"
-      data={sinks}
-      columns={columns}
-      getRowId={(sink) => sink.id}
-      searchLabel="Search sinks"
-      emptyMessage="No sinks yet: add one below or under siem.sinks in gatehouse.yaml."
-      initialSorting={[{ id: 'name', desc: false }]}
-    />
+    <div className="flex min-w-48 flex-col gap-2">
+      {sink.deadBatches > 0 ? (
+        <ActionForm action={actions.retryDead} label={`Retry dead letters of ${sink.name}`} submitLabel="Retry dead letters" tone="secondary" inline>
+          <Hidden name="sinkId" value={sink.id} />
+        </ActionForm>
+      ) : null}
+      <ActionForm action={actions.replay} label={`Replay ${sink.name}`} submitLabel="Replay" tone="secondary" inline>
+        <Hidden name="sinkId" value={sink.id} />
+        <label className="sr-only" htmlFor={`replay-${sink.id}`}>
+          Replay period for {sink.name}
+        </label>
+        <select id={`replay-${sink.id}`} name="hours" defaultValue="24" className={`${INPUT} w-28`}>
+          <option value="1">last hour</option>
+          <option value="24">last 24 h</option>
+          <option value="168">last 7 days</option>
+        </select>
+      </ActionForm>
+      {sink.origin === 'dashboard' ? (
+        <ActionForm action={actions.remove} label={`Remove ${sink.name}`} submitLabel="Remove" tone="danger" confirm={`Remove ${sink.name} and its undelivered batches?`} inline>
+          <Hidden name="sinkId" value={sink.id} />
+        </ActionForm>
+      ) : null}
+    </div>
+  );
+}
+
+const COLUMNS: ColumnDef<SinkView>[] = [
+  {
+    accessorKey: 'name',
+    header: 'Sink',
+    cell: ({ row }) => (
+      <div className="space-y-1">
+        <span className="font-medium text-slate-900">{row.original.name}</span>
+        <div className="flex flex-wrap gap-1">
+          <Badge tone="indigo">{SIEM_TYPE_LABELS[row.original.type]}</Badge>
+          <Badge>{row.original.origin === 'config' ? 'gatehouse.yaml' : 'dashboard'}</Badge>
+        </div>
+      </div>
+    ),
+  },
+  {
+    accessorKey: 'destination',
+    header: 'Sends',
+    cell: ({ row }) => (
+      <div className="max-w-64 space-y-1 text-xs">
+        <span className="block break-all font-mono text-slate-800">{row.original.destination}</span>
+        <span className="block text-slate-500">{row.original.filter}</span>
+        {row.original.redact.length > 0 ? <span className="block text-slate-500">redacts {row.original.redact.join(', ')}</span> : null}
+      </div>
+    ),
+  },
+  { id: 'state', header: 'State', accessorFn: (sink) => (sink.deadBatches > 0 ? 2 : sink.retryingBatches > 0 ? 1 : 0), cell: ({ row }) => state(row.original) },
+  { accessorKey: 'lagEvents', header: 'Lag', cell: ({ row }) => lag(row.original) },
+  {
+    accessorKey: 'retryingBatches',
+    header: 'Failures',
+    cell: ({ row }) => (
+      <div className="max-w-72 space-y-1 text-xs">
+        <span className="tabular-nums">{formatCount(row.original.retryingBatches)} retrying</span>
+        {row.original.lastError ? <span className="block break-words text-rose-700">{row.original.lastError}</span> : null}
+      </div>
+    ),
+  },
+  {
+    accessorKey: 'deadEvents',
+    header: 'Dead letters',
+    cell: ({ row }) => (
+      <span className="tabular-nums">
+        {formatCount(row.original.deadBatches)} batches
+        <span className="block text-xs text-slate-500">{formatCount(row.original.deadEvents)} events</span>
+      </span>
+    ),
+  },
+  { accessorKey: 'lastDeliveredAt', header: 'Last delivery', cell: ({ row }) => (row.original.lastDeliveredAt ? formatUtcTimestamp(row.original.lastDeliveredAt) : 'never') },
+];
+
+const COLUMNS_WITH_ACTIONS: ColumnDef<SinkView>[] = [...COLUMNS, { id: 'actions', header: 'Actions', enableSorting: false, cell: ({ row }) => <SinkActionsCell sink={row.original} /> }];
+
+export function SinksTable({ sinks, actions }: { sinks: SinkView[]; actions?: SinkActions }) {
+  return (
+    <ActionsContext.Provider value={actions}>
+      <DataTable
+        caption="SIEM sinks"
+        data={sinks}
+        columns={actions ? COLUMNS_WITH_ACTIONS : COLUMNS}
+        getRowId={(sink) => sink.id}
+        searchLabel="Search sinks"
+        emptyMessage="No sinks yet: add one below or under siem.sinks in gatehouse.yaml."
+        initialSorting={[{ id: 'name', desc: false }]}
+      />
+    </ActionsContext.Provider>
   );
 }
