@@ -9,6 +9,12 @@
  *        A failure after the 200 is a :message-type exception frame (:exception-type
  *        throttlingException, modelStreamErrorException…) with {"message"}.
  *   POST /model/{modelId}/count-tokens                 {"input":{"invokeModel":{"body":"<base64>"}}} → {"inputTokens":N}
+ *   POST /model/{modelId}/converse                     Converse: {messages:[{role, content:[{text}|{image}|{toolUse}|
+ *        {toolResult}|{cachePoint}…]}], system, inferenceConfig, toolConfig} → {output:{message}, stopReason, usage}
+ *   POST /model/{modelId}/converse-stream              event-stream frames by :event-type: messageStart,
+ *        contentBlockStart (tool use only), contentBlockDelta, contentBlockStop, messageStop, then
+ *        metadata with the usage. Converse refuses toolUse/toolResult blocks without toolConfig, and
+ *        turns that do not alternate, as Bedrock does.
  *
  * The model id is URL-encoded in the path (`anthropic.claude-…-v1%3A0`, ARNs too). Every request
  * must be SigV4-signed (service bedrock) with the fake's credentials, recomputed here (sigv4.ts),
@@ -57,7 +63,7 @@ export const bedrockFailures = {
   validation: (message = 'The provided model identifier is invalid for arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.fake'): FakeErrorBehaviour => ({ kind: 'error', status: 400, errorType: 'ValidationException', message }),
 };
 
-const PATH = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens)$/;
+const PATH = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens|converse|converse-stream)$/;
 
 function sendBedrockError(res: ServerResponse, behaviour: FakeErrorBehaviour): void {
   sendJson(res, behaviour.status, { message: behaviour.message }, {
@@ -126,9 +132,10 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       sendBedrockError(res, { kind: 'error', status: 403, errorType: 'InvalidSignatureException', message: problem });
       return;
     }
-    const action = route[2];
+    const action = route[2]!;
+    const converse = action.startsWith('converse');
     const invokeBody = action === 'count-tokens' ? decodeCountTokensBody(request.body) : request.body;
-    const invalid = invalidInvokeBody(invokeBody);
+    const invalid = converse ? invalidConverseBody(request.body) : invalidInvokeBody(invokeBody);
     if (invalid) {
       sendBedrockError(res, { kind: 'error', status: 400, errorType: 'ValidationException', message: invalid });
       return;
@@ -144,6 +151,14 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
     }
     const reply = resolveReply({ model: modelOf(request), ...behaviour.reply }, request);
     const headers = { 'x-amzn-requestid': `req-${reply.id}`, 'x-amzn-bedrock-invocation-latency': '321' };
+    if (action === 'converse-stream') {
+      await playStream(res, converseStreamFrames(reply, behaviour.reply?.exceptionAfterEvents), behaviour, { ...headers, 'content-type': 'application/vnd.amazon.eventstream' });
+      return;
+    }
+    if (action === 'converse') {
+      await playJson(res, converseResponse(reply), behaviour, headers);
+      return;
+    }
     if (action === 'invoke-with-response-stream') {
       await playStream(res, invokeStreamFrames(reply, behaviour.reply?.exceptionAfterEvents), behaviour, { ...headers, 'content-type': 'application/vnd.amazon.eventstream' });
     } else {
@@ -161,4 +176,67 @@ function decodeCountTokensBody(body: unknown): unknown {
   } catch {
     return null;
   }
+}
+
+type Json = Record<string, unknown>;
+
+const CONVERSE_BLOCKS = new Set(['text', 'image', 'document', 'toolUse', 'toolResult', 'reasoningContent', 'cachePoint', 'video', 'guardContent']);
+
+/** Why Converse would refuse this body; null when it would not. */
+function invalidConverseBody(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as Json).messages)) return 'Malformed input request: messages is required';
+  const record = body as Json;
+  for (const key of ['anthropic_version', 'model', 'max_tokens']) if (key in record) return `Malformed input request: extraneous key [${key}] is not permitted`;
+  let previousRole: unknown = null;
+  let usesTools = false;
+  for (const [index, message] of (record.messages as Json[]).entries()) {
+    if (index === 0 && message.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+    if (message.role === previousRole) return 'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.';
+    previousRole = message.role;
+    for (const block of Array.isArray(message.content) ? (message.content as Json[]) : []) {
+      const keys = Object.keys(block);
+      if (keys.length !== 1 || !CONVERSE_BLOCKS.has(keys[0]!)) return `The content block ${JSON.stringify(keys)} is not a valid ContentBlock member.`;
+      if (keys[0] === 'toolUse' || keys[0] === 'toolResult') usesTools = true;
+    }
+  }
+  if (usesTools && record.toolConfig === undefined) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
+  return null;
+}
+
+function converseUsage(reply: ReturnType<typeof resolveReply>): Json {
+  const { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens } = reply.usage;
+  return { inputTokens: input_tokens, outputTokens: output_tokens, totalTokens: input_tokens + output_tokens + cache_read_input_tokens + cache_creation_input_tokens, cacheReadInputTokens: cache_read_input_tokens, cacheWriteInputTokens: cache_creation_input_tokens };
+}
+
+function converseResponse(reply: ReturnType<typeof resolveReply>): Json {
+  const content = reply.content.map((block) => {
+    if (block.type === 'text') return { text: block.text };
+    if (block.type === 'thinking') return { reasoningContent: { reasoningText: { text: block.thinking, signature: block.signature } } };
+    return { toolUse: { toolUseId: block.id, name: block.name, input: block.input } };
+  });
+  return { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, usage: converseUsage(reply), metrics: { latencyMs: 321 } };
+}
+
+function eventFrame(type: string, payload: Json): Uint8Array {
+  return codec.encode({ headers: frameHeaders({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }), body: fromUtf8(JSON.stringify({ ...payload, p: 'abcdefgh' })) });
+}
+
+function converseStreamFrames(reply: ReturnType<typeof resolveReply>, exception?: FakeBedrockReply['exceptionAfterEvents']): Uint8Array[] {
+  const pieces = (text: string) => (text.length < 2 ? [text] : [text.slice(0, Math.ceil(text.length / 2)), text.slice(Math.ceil(text.length / 2))]);
+  const frames = [eventFrame('messageStart', { role: 'assistant' })];
+  reply.content.forEach((block, contentBlockIndex) => {
+    if (block.type === 'text') {
+      for (const text of pieces(block.text)) frames.push(eventFrame('contentBlockDelta', { contentBlockIndex, delta: { text } }));
+    } else if (block.type === 'thinking') {
+      for (const text of pieces(block.thinking)) frames.push(eventFrame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { text } } }));
+      frames.push(eventFrame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { signature: block.signature } } }));
+    } else {
+      frames.push(eventFrame('contentBlockStart', { contentBlockIndex, start: { toolUse: { toolUseId: block.id, name: block.name } } }));
+      for (const input of pieces(JSON.stringify(block.input))) frames.push(eventFrame('contentBlockDelta', { contentBlockIndex, delta: { toolUse: { input } } }));
+    }
+    frames.push(eventFrame('contentBlockStop', { contentBlockIndex }));
+  });
+  frames.push(eventFrame('messageStop', { stopReason: reply.stopReason }), eventFrame('metadata', { usage: converseUsage(reply), metrics: { latencyMs: 321 } }));
+  if (!exception) return frames;
+  return [...frames.slice(0, exception.afterEvents), exceptionFrame(exception.type, exception.message)];
 }

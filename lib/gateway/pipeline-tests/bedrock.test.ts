@@ -13,6 +13,7 @@ import { newTestTraceId, startGateway, tokenFor, type GatewayHarness } from './h
 import { rejectionOf, responseEvent, sdkClient } from './cloud';
 
 const BEDROCK_MODEL = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+const LLAMA_MODEL = 'meta.llama3-3-70b-instruct-v1:0';
 // µ$ per token: 3 in, 15 out, 3.75 cache write, 0.3 cache read (as per Mtok in the YAML).
 const PRICE = { input: 3_000_000, output: 15_000_000, cacheWrite: 3_750_000, cacheRead: 300_000 };
 
@@ -29,6 +30,9 @@ models:
   claude-sonnet-4-5:
     targets: [{ provider: aws, model: "${BEDROCK_MODEL}" }]
     price: { input_per_mtok_microdollars: ${PRICE.input}, output_per_mtok_microdollars: ${PRICE.output}, cache_write_per_mtok_microdollars: ${PRICE.cacheWrite}, cache_read_per_mtok_microdollars: ${PRICE.cacheRead} }
+  llama-bedrock:
+    targets: [{ provider: aws, model: "${LLAMA_MODEL}" }]
+    price: { input_per_mtok_microdollars: 720000, output_per_mtok_microdollars: 720000 }
 `;
 
 beforeAll(async () => {
@@ -215,5 +219,64 @@ describe('Claude on Bedrock (InvokeModel)', () => {
       process.env.AWS_SECRET_ACCESS_KEY = FAKE_AWS_CREDENTIALS.secretAccessKey;
       resetAwsCredentials();
     }
+  });
+});
+
+describe('other models on Bedrock (Converse)', () => {
+  it('streams through ConverseStream with the usage that comes after messageStop, and prices it', async () => {
+    bedrock.setBehaviour({ kind: 'reply', reply: { content: [{ type: 'text', text: 'Llama says hello.' }], usage: { input_tokens: 25, output_tokens: 5, cache_read_input_tokens: 50 } } });
+    const traceId = newTestTraceId();
+    const message = await sdkClient(gateway, token, traceId)
+      .messages.stream({ model: 'llama-bedrock', max_tokens: 80, top_k: 20, stop_sequences: ['###'], system: [{ type: 'text', text: 'Be kind.', cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: 'Hi' }] })
+      .finalMessage();
+    expect(message).toMatchObject({ content: [{ type: 'text', text: 'Llama says hello.' }], stop_reason: 'end_turn', usage: { input_tokens: 25, output_tokens: 5, cache_read_input_tokens: 50 } });
+    const seen = lastRequest();
+    expect(seen.path).toBe(`/model/${encodeURIComponent(LLAMA_MODEL)}/converse-stream`);
+    expect(seen.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+    expect(seen.body).toEqual({
+      messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
+      system: [{ text: 'Be kind.' }, { cachePoint: { type: 'default' } }],
+      inferenceConfig: { maxTokens: 80, stopSequences: ['###'] },
+      additionalModelRequestFields: { top_k: 20 },
+    });
+    expect((await responseEvent(traceId)).cost?.microdollars).toBe(Math.round((25 * 720_000 + 5 * 720_000 + 50 * 720_000) / 1_000_000));
+  });
+
+  it('carries a tool-use round trip and images both ways, non-streaming too, without relaying the reasoning', async () => {
+    const client = sdkClient(gateway, token, newTestTraceId());
+    const tools = [{ name: 'get_weather', description: 'Weather by city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
+    bedrock.setBehaviour({ kind: 'reply', reply: { content: [{ type: 'thinking', thinking: 'I should call the tool.', signature: '' }, ...toolUseReply('get_weather', { city: 'Oslo' }, { id: 'tooluse_llama_1' }).content!] } });
+    const image = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: TINY_PNG.toString('base64') } };
+    const question = { role: 'user' as const, content: [image, { type: 'text' as const, text: 'Weather in Oslo?' }] };
+    const first = await client.messages.stream({ model: 'llama-bedrock', max_tokens: 100, tools, tool_choice: { type: 'any' }, messages: [question] }).finalMessage();
+    expect(first.content).toEqual([{ type: 'tool_use', id: 'tooluse_llama_1', name: 'get_weather', input: { city: 'Oslo' } }]);
+    expect(first.stop_reason).toBe('tool_use');
+    expect(lastRequest().body).toMatchObject({
+      messages: [{ role: 'user', content: [{ image: { format: 'png', source: { bytes: TINY_PNG.toString('base64') } } }, { text: 'Weather in Oslo?' }] }],
+      toolConfig: { tools: [{ toolSpec: { name: 'get_weather', description: 'Weather by city', inputSchema: { json: tools[0]!.input_schema } } }], toolChoice: { any: {} } },
+    });
+
+    bedrock.setBehaviour({ kind: 'reply', reply: { content: [{ type: 'text', text: 'Cold in Oslo.' }] } });
+    const second = await client.messages.create({
+      model: 'llama-bedrock',
+      max_tokens: 100,
+      tools,
+      messages: [question, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tooluse_llama_1', content: '-5°C', is_error: false }] }],
+    });
+    expect(second.content).toEqual([{ type: 'text', text: 'Cold in Oslo.' }]);
+    expect(lastRequest().path).toBe(`/model/${encodeURIComponent(LLAMA_MODEL)}/converse`);
+    expect((lastRequest().body as { messages: unknown[] }).messages.slice(1)).toEqual([
+      { role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_llama_1', name: 'get_weather', input: { city: 'Oslo' } } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_llama_1', content: [{ text: '-5°C' }] } }] },
+    ]);
+  });
+
+  it('ends a Converse stream that fails mid-way with an error event', async () => {
+    bedrock.setBehaviour({ kind: 'reply', reply: { content: [{ type: 'text', text: 'Partial answer here.' }], exceptionAfterEvents: { afterEvents: 2, type: 'throttlingException', message: 'Rate exceeded for 123456789012' } } });
+    const traceId = newTestTraceId();
+    const error = await rejectionOf(sdkClient(gateway, token, traceId).messages.stream({ model: 'llama-bedrock', max_tokens: 50, messages: [{ role: 'user', content: 'Go' }] }).finalMessage());
+    expect(error.message).toContain('throttlingException');
+    expect(error.message).not.toContain('123456789012');
+    expect((await responseEvent(traceId)).outcome).not.toBe('success');
   });
 });

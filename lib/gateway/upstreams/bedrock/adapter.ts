@@ -5,7 +5,8 @@
  * (`us.anthropic.claude-…`) or an inference-profile ARN, as the YAML maps it.
  */
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
-import { TranslationError, type UpstreamAdapter } from '../adapter';
+import type { UpstreamAdapter } from '../adapter';
+import { bedrockConverseAdapter } from './converse';
 import { bedrockInvokeAdapter } from './invoke';
 
 /** Whether the Bedrock model id (or profile ARN) names an Anthropic model. */
@@ -14,8 +15,7 @@ export function isClaudeOnBedrock(target: UpstreamTarget): boolean {
 }
 
 function pick(target: UpstreamTarget): UpstreamAdapter {
-  if (isClaudeOnBedrock(target)) return bedrockInvokeAdapter;
-  throw new TranslationError(`model ${target.model} on ${target.provider} is not a Claude model; only Claude models are served from Bedrock`);
+  return isClaudeOnBedrock(target) ? bedrockInvokeAdapter : bedrockConverseAdapter;
 }
 
 export const bedrockAdapter: UpstreamAdapter = {
