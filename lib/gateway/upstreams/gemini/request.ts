@@ -21,7 +21,7 @@ import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { TranslationError } from '../adapter';
 import { blocksOf, textOf } from '../openai/request';
 import { isObject } from '../openai/response';
-import { upstreamTuning } from '../tuning';
+import { noteDroppedCacheControl } from '../prompt-caching';
 
 type Json = Record<string, unknown>;
 
@@ -32,19 +32,6 @@ export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
 export const GEMINI_SIGNATURE_PREFIX = 'gemini:';
 
 const INLINE_MEDIA = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf']);
-
-const notedCacheDrops = new Set<string>();
-
-function noteCacheControlDropped(target: UpstreamTarget): void {
-  if (notedCacheDrops.has(target.provider)) return;
-  notedCacheDrops.add(target.provider);
-  upstreamTuning().logger.warn('cache_control dropped: Gemini caches prompts implicitly and has no per-block breakpoints', { provider: target.provider });
-}
-
-function hasCacheControl(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasCacheControl);
-  return isObject(value) && (value.cache_control !== undefined || Object.values(value).some((inner) => typeof inner === 'object' && hasCacheControl(inner)));
-}
 
 function inlinePart(block: Json, what: string): Json {
   const source = isObject(block.source) ? block.source : {};
@@ -149,7 +136,7 @@ function thinkingConfig(thinking: unknown): Json | null {
 export function translateGeminiRequest(input: DispatchInput, target: UpstreamTarget): Json {
   const body = input.body;
   if (body.safeguards !== undefined) throw new TranslationError('safeguards are not supported by this upstream; retry without `safeguards`');
-  if (hasCacheControl(body.system) || hasCacheControl(body.messages) || hasCacheControl(body.tools)) noteCacheControlDropped(target);
+  noteDroppedCacheControl(body, target);
 
   const names = new Map<string, string>();
   const contents: Json[] = [];

@@ -2,7 +2,7 @@
  * Anthropic Messages request → OpenAI Chat Completions request (OpenAI, Azure OpenAI, Groq, vLLM,
  * Ollama, llama.cpp, TGI). Mappings follow the gateway translation notes (§4.2):
  * - `system` (string or text blocks) → a leading system message; `cache_control` has no
- *   equivalent (OpenAI-style servers cache prefixes on their own) and is dropped.
+ *   equivalent (OpenAI-style servers cache prefixes on their own) and is dropped, with a note.
  * - user text/image blocks → content parts (images as data: URLs; an image given by URL has been
  *   fetched by Gatehouse unless the provider's remote_images says otherwise, see remote-images);
  * - user `tool_result` blocks → separate `role: tool` messages, before the rest of that turn;
@@ -14,6 +14,7 @@
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { TranslationError } from '../adapter';
+import { noteDroppedCacheControl } from '../prompt-caching';
 
 type Json = Record<string, unknown>;
 
@@ -137,6 +138,7 @@ export function translateRequest(input: DispatchInput, target: UpstreamTarget): 
   // The contract: a client that asks for safeguards and is told, by name, that they are not
   // available retries without them and runs the check itself.
   if (body.safeguards !== undefined) throw new TranslationError('safeguards are not supported by this upstream; retry without `safeguards`');
+  noteDroppedCacheControl(body, target);
 
   const messages: Json[] = systemMessage(body.system);
   for (const message of Array.isArray(body.messages) ? body.messages.filter(isObject) : []) {
