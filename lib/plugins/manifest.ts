@@ -4,6 +4,9 @@ import { isSemver } from './semver';
 /** Plugin names: what Claude Code shows as `name:` prefixes and what org-plugins/ folders are called. */
 export const PLUGIN_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
+/** /plugins/publish and /plugins/review are pages, so no plugin may be called that. */
+const RESERVED_NAMES = ['publish', 'review'];
+
 const relativeComponentPath = z
   .string()
   .refine((value) => !value.split('/').includes('..') && !value.startsWith('/') && !value.includes('\\'), 'must be a path inside the plugin (./…), without ..');
@@ -15,7 +18,11 @@ const componentPaths = z.union([relativeComponentPath, z.array(relativeComponent
  * Keys Gatehouse does not know are kept: Cowork plugins carry free-form ones such as `categories`.
  */
 export const manifestSchema = z.looseObject({
-  name: z.string().max(64).regex(PLUGIN_NAME, 'must be lowercase letters, digits and single hyphens, like "acme-tools"'),
+  name: z
+    .string()
+    .max(64)
+    .regex(PLUGIN_NAME, 'must be lowercase letters, digits and single hyphens, like "acme-tools"')
+    .refine((name) => !RESERVED_NAMES.includes(name), 'is reserved (a dashboard page has that name)'),
   version: z.string().refine(isSemver, 'must be a semantic version like 1.2.0'),
   description: z.string().min(1, 'must not be empty').max(1000),
   displayName: z.string().max(100).optional(),
