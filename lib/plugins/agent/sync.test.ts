@@ -134,7 +134,8 @@ async function syncEvents(userId: string): Promise<{ outcome: string; attributes
   return rows.map((row) => row.event);
 }
 
-describe('gatehouse-sync', () => {
+// Each test runs the agent several times as a child process: generous on a loaded machine.
+describe('gatehouse-sync', { timeout: 240_000 }, () => {
   it('writes the entitled set, propagates a new version, removes a withdrawn one, leaves foreign files', async () => {
     const name = uniqueName('research-kit');
     await release(name, '1.0.0', { withHooks: true });
