@@ -26,5 +26,6 @@ export async function rolloutContext(tenantId: string, options: { settings?: Rol
     accessTokenTtlSeconds: oauthSettings().accessTokenTtlSeconds,
     settings,
     skillsMcpUrl: matchDataPlane('/mcp') ? `${gateway}/mcp` : null,
+    servesMarketplace: matchDataPlane('/marketplace.json') !== null,
   };
 }

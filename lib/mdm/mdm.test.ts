@@ -168,6 +168,8 @@ describe('Claude Desktop profiles', () => {
       organizationInstructions: 'Cite sources.\nNo secrets.',
     });
     expect(JSON.parse(policy.inferenceModels as string)).toEqual(['claude-sonnet-4-5', 'claude-haiku-4-5']);
+    expect(JSON.parse(policy.allowedPluginMarketplaces as string)).toEqual([expect.objectContaining({ source: 'url', url: 'https://gw.example.com/marketplace.json', credentialKind: 'inferenceCredential' })]);
+    expect(JSON.parse(policy.managedMcpServers as string)).toEqual([{ name: 'gatehouse-skills', transport: 'http', url: 'https://gw.example.com/mcp', oauth: true }]);
     expect(JSON.parse(policy.inferenceCredentialHelperArgs as string)).toEqual(['--server', 'https://gw.example.com', '--format', 'json']);
     expect(ca).toMatchObject({ PayloadType: 'com.apple.security.root' });
     expect(Buffer.from(ca!.PayloadContent as Uint8Array).toString('base64')).toBe(TEST_CA.replace(/-----[A-Z ]+-----|\s/g, ''));

@@ -1,4 +1,5 @@
 import type { GatehouseConfig } from '@/lib/config';
+import { desktopMarketplaceEntry } from '@/lib/plugins/marketplace-manifest';
 import { encodeDesktopPolicy, type DesktopPolicy, type PolicyValue } from './encode';
 import type { RolloutSettings } from './settings';
 
@@ -12,6 +13,8 @@ export interface RolloutContext {
   settings: RolloutSettings;
   /** The skills MCP server's URL when this installation serves one. */
   skillsMcpUrl: string | null;
+  /** Whether this installation serves the per-user plugin marketplace (/marketplace.json). */
+  servesMarketplace: boolean;
 }
 
 /** The URL devices reach the gateway at: the Rollout page's choice, else the public URL. */
@@ -42,7 +45,8 @@ export function helperArgs(context: RolloutContext): string[] {
 /**
  * The Claude Desktop (Cowork) policy for the organisation, as structured values: third-party
  * inference through the gateway, credentials from gatehouse-helper, no login-mode chooser, no
- * local MCP servers or unsigned extensions, the gateway's models, telemetry to the gateway, and
+ * local MCP servers or unsigned extensions, the gateway's models, the organisation's plugin
+ * marketplace and skills server, telemetry to the gateway, and
  * whatever the administrator added on the Rollout page (which wins).
  */
 export function desktopPolicyValues(context: RolloutContext): Record<string, PolicyValue> {
@@ -69,6 +73,7 @@ export function desktopPolicyValues(context: RolloutContext): Record<string, Pol
   };
   const models = modelList(context.config);
   if (models.length) values.inferenceModels = models;
+  if (context.servesMarketplace) values.allowedPluginMarketplaces = [desktopMarketplaceEntry({ origin: gateway, tenantSlug: context.tenant.slug })];
   if (context.skillsMcpUrl) values.managedMcpServers = [{ name: 'gatehouse-skills', transport: 'http', url: context.skillsMcpUrl, oauth: true }];
   if (context.settings.organizationInstructions) values.organizationInstructions = context.settings.organizationInstructions;
   return { ...values, ...(context.settings.extraDesktopKeys as Record<string, PolicyValue>) };
