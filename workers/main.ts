@@ -14,6 +14,7 @@ import { drainBackgroundTasks } from '@/lib/platform/background';
 import { closeQueueClient, queueClient, type AnyWorker } from '@/lib/queue';
 import { followTenantConfig } from '@/lib/users/tenant';
 import { CheckpointsRefusedError, loadCheckpointContext, runCheckpoints, startCheckpoints, type CheckpointContext } from './jobs/checkpoints';
+import { startBudgetAlerts } from './jobs/budget-alerts';
 import { startContentPurge } from './jobs/content-purge';
 import { startCostRollup } from './jobs/cost-rollup';
 import { startHousekeeping } from './jobs/housekeeping';
@@ -109,7 +110,7 @@ function logFailures(worker: AnyWorker): void {
 }
 
 try {
-  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client), await startSiemForwarder(client), await startCostRollup(client)];
+  const workers = [await startHousekeeping(client), await startContentPurge(client), await startCheckpoints(client, checkpoints), await startReconciler(client), await startSiemForwarder(client), await startCostRollup(client), await startBudgetAlerts(client)];
   workers.forEach(logFailures);
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   console.log(`worker: ready (queue backend: ${client.backend})`);

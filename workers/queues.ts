@@ -54,6 +54,11 @@ export const costRollupPayload = z.strictObject({
   full: z.boolean().default(false),
 });
 
+export const budgetAlertsPayload = z.strictObject({
+  /** Why the job runs (logged). */
+  trigger: z.enum(['schedule', 'startup', 'manual']).default('manual'),
+});
+
 export const QUEUES = {
   housekeeping: defineQueue({
     description: 'creates audit partitions ahead of time (hourly and at worker start)',
@@ -111,6 +116,16 @@ export const QUEUES = {
     schema: costRollupPayload,
     defaultJobOptions: {
       // The next scheduled run compares every recent day again.
+      attempts: 1,
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
+    },
+  }),
+  'budget-alerts': defineQueue({
+    description: 'announces budgets passing 75, 95 and 100 % (audit event and optional webhook), once each per period (every minute)',
+    schema: budgetAlertsPayload,
+    defaultJobOptions: {
+      // Alerts are recorded before they are announced, so the next run neither repeats nor loses one.
       attempts: 1,
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },

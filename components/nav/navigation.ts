@@ -23,6 +23,7 @@ const NAV: readonly NavEntry[] = [
   { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },
   { href: '/costs', label: 'Costs', permission: 'costs.read', tenantWide: true },
+  { href: '/budgets', label: 'Budgets', permission: 'costs.read', tenantWide: true },
   { href: '/claude-code', label: 'Claude Code', permission: 'costs.read', tenantWide: true },
   { href: '/marketplace', label: 'Marketplace', permission: 'plugins.install' },
   { href: '/plugins/review', label: 'Plugin reviews', permission: 'plugins.review' },

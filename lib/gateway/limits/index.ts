@@ -1,4 +1,5 @@
 // Rate limits, budgets (reserve worst case, settle actual) and the spend ledger for the gateway.
+import { effectiveSnapshot, refreshDashboardBudgets } from '@/lib/budgets/effective';
 import { configStore } from '@/lib/config';
 import { DEFAULT_REDIS_PREFIX } from '@/lib/queue/connection';
 import { GatewayLimits } from './gateway-limits';
@@ -22,10 +23,13 @@ const globalLimits = globalThis as typeof globalThis & { __gatehouseGatewayLimit
  * this process's memory otherwise (one replica only: each process would count on its own).
  */
 export function gatewayLimits(): GatewayLimits {
+  // Budgets edited in the dashboard are read before the first admission, and kept fresh after.
+  if (!globalLimits.__gatehouseGatewayLimits && process.env.DATABASE_URL) void refreshDashboardBudgets();
   globalLimits.__gatehouseGatewayLimits ??= new GatewayLimits({
     store: process.env.REDIS_URL ? RedisLimitStore.connect(process.env.REDIS_URL) : new MemoryLimitStore(),
     ledger: postgresSpendLedger,
-    config: () => configStore().current(),
+    // gatehouse.yaml with the dashboard's budgets merged in (lib/budgets/rules.ts has the precedence).
+    config: () => effectiveSnapshot(configStore().current()),
     prefix: process.env.GATEHOUSE_REDIS_PREFIX || DEFAULT_REDIS_PREFIX,
   });
   return globalLimits.__gatehouseGatewayLimits;
