@@ -128,9 +128,39 @@ describe('finance views', () => {
     await page.goto('/costs');
     await page.getByText('You don’t have access to this page').waitFor();
     expect(await page.locator('[data-chart="costs"]').count()).toBe(0);
+    await page.goto('/budgets');
+    await page.getByText('You don’t have access to this page').waitFor();
     const refused = await page.request.get(`/api/v1/costs/export?format=csv&from=${threeDaysAgo}&to=${today}`);
     expect(refused.status()).toBe(403);
     expect((await refused.json()).error.type).toBe('forbidden');
+  });
+
+  it('lets finance set a budget on the Budgets page, versioned, and shows its standing', async () => {
+    const { page } = browsing;
+    await signInWithPassword(page, finance.email, finance.password);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Budgets' }).click();
+    await page.getByRole('heading', { name: 'Budgets' }).waitFor();
+    const form = page.getByRole('form', { name: 'Set a budget' });
+    await form.getByLabel('Id', { exact: true }).fill(`e2e-${suffix}`);
+    await form.getByLabel('Limit (USD)').fill('4');
+    await form.getByRole('button', { name: 'Save budget' }).click();
+    expect(await form.getByRole('status').textContent()).toContain(`Created budgets.e2e-${suffix} (version 1)`);
+    const row = page.getByRole('table', { name: 'Budgets in force' }).getByRole('row').filter({ hasText: `budgets.e2e-${suffix}` });
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allTextContents();
+    expect(cells[0]).toContain(`dashboard · v1 by ${finance.email}`);
+    expect(cells[1]).toBe('Each user');
+    expect(cells[3]).toBe('$4.00');
+    // The member is the only one who spent: the fullest user.
+    expect(cells[4]).toContain(member.email);
+    await form.getByLabel('Limit (USD)').fill('5');
+    await form.getByLabel('Id', { exact: true }).fill(`e2e-${suffix}`);
+    await form.getByRole('button', { name: 'Save budget' }).click();
+    await form.getByRole('status').filter({ hasText: `Saved budgets.e2e-${suffix} (version 2)` }).waitFor();
+    const history = page.getByRole('list', { name: 'Budget history' });
+    await history.getByText(`budgets.e2e-${suffix}`).first().waitFor();
+    expect(await history.getByRole('listitem').count()).toBeGreaterThanOrEqual(2);
+    await shoot(page, 'budgets');
   });
 
   it('shows finance the organisation spend on the overview, with its chart', async () => {

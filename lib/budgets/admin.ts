@@ -82,7 +82,7 @@ export async function saveBudget(actor: AdminActor, input: BudgetFormInput): Pro
     ...ruleAttributes(rule),
     ...(before?.success ? { previous_limit_microdollars: before.data.limit_microdollars } : {}),
   });
-  await refreshDashboardBudgets();
+  await refreshDashboardBudgets(actor.tenantId);
   return { version, created };
 }
 
@@ -93,6 +93,6 @@ export async function deleteBudget(actor: AdminActor, id: string): Promise<numbe
   if (!previous || previous.rule === null) throw new UserInputError(`there is no dashboard budget "${id}" to delete`);
   const version = await insertBudgetVersion(actor.tenantId, id, null, { userId: actor.userId, email: actor.email });
   await recordAdminChange(actor, 'budget.delete', { type: 'budget', id, name: `budgets.${id}` }, { version });
-  await refreshDashboardBudgets();
+  await refreshDashboardBudgets(actor.tenantId);
   return version;
 }

@@ -23,9 +23,15 @@ function cache(): BudgetCache {
   return globalCache.__gatehouseDashboardBudgets;
 }
 
-/** Reads the dashboard budgets now (the installation's tenant); a failure keeps the last ones read. */
-export function refreshDashboardBudgets(): Promise<void> {
+/**
+ * Reads the dashboard budgets now: the installation's tenant's, or `tenantId`'s (the tenant an
+ * edit was just saved in); a failure keeps the last ones read.
+ */
+export function refreshDashboardBudgets(tenantId?: string): Promise<void> {
   const state = cache();
+  if (tenantId && tenantId !== state.tenantId) state.tenantId = tenantId;
+  // A read already under way may have started before the edit being announced: read again after it.
+  if (state.loading && tenantId) return state.loading.then(() => refreshDashboardBudgets());
   state.loading ??= (async () => {
     try {
       const tenantId = state.tenantId ?? (await systemTenantId());

@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import { ActionForm } from '@/components/admin/ActionForm';
 import { SelectField, TextField } from '@/components/admin/fields';
 import { Section } from '@/components/admin/Section';
-import { BudgetsTable, NearOrOverTable, formatPercent, type BudgetRow, type SubjectRow } from '@/components/budgets/BudgetsTable';
+import { BudgetsTable, NearOrOverTable, type BudgetRow, type SubjectRow } from '@/components/budgets/BudgetsTable';
 import { AccessDenied } from '@/components/layout/AccessDenied';
 import { PageHeader } from '@/components/layout/PageHeader';
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
@@ -117,7 +117,7 @@ export default async function BudgetsPage() {
         ) : null}
         <Section title="Recent alerts" description="Each alert is also a budget.alert audit event (and a webhook call when limits.budget_alerts.webhook_url is set).">
           {alerts.length === 0 ? (
-            <p className="text-sm text-slate-500">No budget has reached 75 % yet.</p>
+            <p className="text-sm text-slate-500">No alerts yet: the worker checks every budget each minute.</p>
           ) : (
             <ul className="divide-y divide-slate-100 text-sm" aria-label="Recent alerts">
               {alerts.map((alert) => (
