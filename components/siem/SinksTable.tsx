@@ -77,6 +77,7 @@ const COLUMNS: ColumnDef<SinkView>[] = [
         <div className="flex flex-wrap gap-1">
           <Badge tone="indigo">{SIEM_TYPE_LABELS[row.original.type]}</Badge>
           <Badge>{row.original.origin === 'config' ? 'gatehouse.yaml' : 'dashboard'}</Badge>
+          {state(row.original)}
         </div>
       </div>
     ),
@@ -85,36 +86,33 @@ const COLUMNS: ColumnDef<SinkView>[] = [
     accessorKey: 'destination',
     header: 'Sends',
     cell: ({ row }) => (
-      <div className="max-w-64 space-y-1 text-xs">
+      <div className="max-w-56 space-y-1 text-xs">
         <span className="block break-all font-mono text-slate-800">{row.original.destination}</span>
         <span className="block text-slate-500">{row.original.filter}</span>
         {row.original.redact.length > 0 ? <span className="block text-slate-500">redacts {row.original.redact.join(', ')}</span> : null}
       </div>
     ),
   },
-  { id: 'state', header: 'State', accessorFn: (sink) => (sink.deadBatches > 0 ? 2 : sink.retryingBatches > 0 ? 1 : 0), cell: ({ row }) => state(row.original) },
   { accessorKey: 'lagEvents', header: 'Lag', cell: ({ row }) => lag(row.original) },
   {
-    accessorKey: 'retryingBatches',
+    id: 'failures',
     header: 'Failures',
+    accessorFn: (sink) => sink.deadBatches * 1_000_000 + sink.retryingBatches,
     cell: ({ row }) => (
-      <div className="max-w-72 space-y-1 text-xs">
-        <span className="tabular-nums">{formatCount(row.original.retryingBatches)} retrying</span>
+      <div className="max-w-64 space-y-1 text-xs">
+        <span className="block tabular-nums">{formatCount(row.original.retryingBatches)} retrying</span>
+        <span className="block tabular-nums">
+          {formatCount(row.original.deadBatches)} dead letters ({formatCount(row.original.deadEvents)} events)
+        </span>
         {row.original.lastError ? <span className="block break-words text-rose-700">{row.original.lastError}</span> : null}
       </div>
     ),
   },
   {
-    accessorKey: 'deadEvents',
-    header: 'Dead letters',
-    cell: ({ row }) => (
-      <span className="tabular-nums">
-        {formatCount(row.original.deadBatches)} batches
-        <span className="block text-xs text-slate-500">{formatCount(row.original.deadEvents)} events</span>
-      </span>
-    ),
+    accessorKey: 'lastDeliveredAt',
+    header: 'Last delivery',
+    cell: ({ row }) => <span className="text-xs">{row.original.lastDeliveredAt ? formatUtcTimestamp(row.original.lastDeliveredAt) : 'never'}</span>,
   },
-  { accessorKey: 'lastDeliveredAt', header: 'Last delivery', cell: ({ row }) => (row.original.lastDeliveredAt ? formatUtcTimestamp(row.original.lastDeliveredAt) : 'never') },
 ];
 
 const COLUMNS_WITH_ACTIONS: ColumnDef<SinkView>[] = [...COLUMNS, { id: 'actions', header: 'Actions', enableSorting: false, cell: ({ row }) => <SinkActionsCell sink={row.original} /> }];
