@@ -56,5 +56,5 @@ describe('gatehouse skills', () => {
     expect(nobody.stderr).toBe('gatehouse: no active user with email nobody@example.com\n');
     expect(missingUser.code).toBe(2);
     expect(missingUser.stderr.trim()).toBe('gatehouse: --user is required');
-  }, 120_000);
+  }, 300_000);
 });
