@@ -66,7 +66,7 @@ describe('the dashboard on a desktop and on a phone', () => {
       const box = (await empty.boundingBox())!;
       expect(box.x >= 0 && box.x + box.width <= width).toBe(true);
     }
-  });
+  }, 240_000);
 
   it('preselects the least privileged role when granting one, and shows a member only their own figures', async () => {
     const { page, browser } = browsing;
