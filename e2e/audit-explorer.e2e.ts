@@ -83,6 +83,16 @@ describe('security reads why a request was blocked', () => {
       await security.waitForURL((url) => url.searchParams.get('type') === 'policy.decision' && url.searchParams.get('user') === email);
       const row = security.getByRole('row').filter({ hasText: 'policy.blocklist.terms[0]' });
       expect(await row.count()).toBe(1);
+      // The explorer's CSV export has exactly the row the explorer shows.
+      const detailHref = (await row.getByRole('link').first().getAttribute('href'))!;
+      const eventId = new URL(detailHref, baseUrl).searchParams.get('event')!;
+      const exportHref = (await security.getByRole('link', { name: 'Export CSV' }).getAttribute('href'))!;
+      const csv = await security.context().request.get(exportHref);
+      expect(csv.status()).toBe(200);
+      expect(csv.headers()['content-type']).toContain('text/csv');
+      const lines = (await csv.text()).trim().split('\r\n');
+      expect(lines[0]!.startsWith('occurred_at,event_id,event_type')).toBe(true);
+      expect(lines.slice(1).map((line) => line.split(',')[1])).toEqual([eventId]);
       await row.getByRole('link').first().click();
       const drawer = security.getByRole('dialog');
       await drawer.waitFor();

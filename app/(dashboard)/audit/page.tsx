@@ -12,6 +12,7 @@ import {
   decodeCursor,
   describeDecision,
   encodeCursor,
+  filterParams,
   loadAuditEventDetail,
   parseAuditFilters,
   policyForVersion,
@@ -107,7 +108,19 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const filtered = FILTER_PARAMS.some((name) => name !== 'from' && name !== 'to' && values[name]);
   return (
     <>
-      <PageHeader title="Audit log" description={`Events from ${describeRange(filters)}, newest first, ${PAGE_SIZE} a page. Open a row for its detail.`} />
+      <PageHeader title="Audit log" description={`Events from ${describeRange(filters)}, newest first, ${PAGE_SIZE} a page. Open a row for its detail.`}>
+        <div className="flex gap-3 text-sm">
+          {(['csv', 'ndjson'] as const).map((format) => (
+            <a
+              key={format}
+              href={`/api/v1/audit/export?${new URLSearchParams([['format', format], ...filterParams(filters)])}`}
+              className="rounded-md px-3 py-2 font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50"
+            >
+              Export {format.toUpperCase()}
+            </a>
+          ))}
+        </div>
+      </PageHeader>
       <AuditFilterForm values={values} />
       <AuditTable events={page.rows} query={pageQuery} filtered={filtered} />
       <nav aria-label="Pages" className="mt-4 flex items-center gap-4 text-sm">
