@@ -6,7 +6,7 @@ import { verifyAuditChains, type ChainReport } from '@/lib/audit/verify';
 import { pool } from '@/lib/db/client';
 import { dataDir } from '@/lib/db/server';
 import { CliError } from '../run';
-import { QUERY_HELP, auditExport, auditQuery } from './audit-query';
+import { QUERY_HELP } from './audit-query-help';
 import { withCliDatabase } from './with-database';
 
 const HELP = `Usage:
@@ -126,7 +126,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   if (sub === 'verify') return verify(rest);
   if (sub === 'checkpoints') return exportCheckpoints(rest);
   if (sub === 'checkpoint-key') return printKeys(rest);
-  if (sub === 'query') return auditQuery(rest);
-  if (sub === 'export') return auditExport(rest);
+  if (sub === 'query') return (await import('./audit-query')).auditQuery(rest);
+  if (sub === 'export') return (await import('./audit-query')).auditExport(rest);
   throw new CliError(`unknown audit command "${sub}" (try gatehouse audit --help)`, 2);
 }
