@@ -4,29 +4,21 @@
 // `gatehouse token mint`, the curl request, a request shaped as Claude Code sends it, and a user
 // created with the CLI who then signs in the way Claude Code's /login does, in the tenant the
 // dashboard shows. Everything runs on free ports in a temporary directory and is stopped here.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_UPSTREAM_PORT } from '@/lib/demo/upstream';
 import { freePort } from '@/lib/platform/net';
 import { launchChromium, signInDeviceAs, signInWithPassword } from './browser';
+import { run as runProcess, shellEnvironment, stop, type Running } from './processes';
 
 const ROOT = process.cwd();
 const ADMIN = 'admin@gatehouse.local';
-const START_DEADLINE_MS = 180_000;
 const exec = promisify(execFile);
-
-interface Running {
-  child: ChildProcess;
-  lines: string[];
-  /** Resolves with the first line matching, or rejects when the process exits first or time runs out. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-}
 
 let scratch: string;
 let dataDir: string;
@@ -40,66 +32,19 @@ let environment: NodeJS.ProcessEnv;
 
 /** What a newcomer's shell has: none of the test run's database, Redis or Gatehouse settings. */
 function newcomerEnvironment(): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !/^(GATEHOUSE_|NEXTAUTH_|VITEST|DATABASE_URL$|REDIS_URL$|PORT$|HOST$|NODE_ENV$)/.test(name));
-  return {
-    ...(Object.fromEntries(inherited) as NodeJS.ProcessEnv),
+  return shellEnvironment({
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_CONFIG: configFile,
     PORT: String(port),
     HOST: '127.0.0.1',
     // The browser and the tokens use one origin (localhost may resolve to ::1, where nothing listens).
     GATEHOUSE_PUBLIC_URL: baseUrl,
-  };
-}
-
-function run(args: string[]): Running {
-  // Its own process group, so cleanup after a failure reaches the web server, worker and database too.
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      lines.push(line);
-      for (const wake of waiters) wake();
-    });
-  }
-  child.on('exit', () => {
-    for (const wake of waiters) wake();
   });
-  return {
-    child,
-    lines,
-    waitFor(pattern, timeoutMs = START_DEADLINE_MS) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${lines.join('\n')}`))), timeoutMs);
-        const finish = (settle: () => void) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          settle();
-        };
-        const check = () => {
-          const found = lines.find((line) => pattern.test(line));
-          if (found !== undefined) finish(() => resolve(found));
-          else if (child.exitCode !== null || child.signalCode !== null) finish(() => reject(new Error(`exited (${child.exitCode ?? child.signalCode}) before a line matching ${pattern}:\n${lines.join('\n')}`)));
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
 }
 
-/** Ctrl-C to the process, as a terminal sends it; SIGKILL to its group if it has not stopped in time. */
-async function stop(running: Running | undefined): Promise<number | null> {
-  if (!running) return null;
-  const { child } = running;
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 45_000);
-  const code = await exited;
-  clearTimeout(timer);
-  return code;
+/** Started with the newcomer's environment. */
+function run(args: string[]): Running {
+  return runProcess(args, environment);
 }
 
 async function startGatehouse(): Promise<Running> {

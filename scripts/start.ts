@@ -4,10 +4,10 @@
 import { redactUrl } from '@/lib/db/connection';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, pool } from '@/lib/db/client';
-import { startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
 import { applyMigrations } from '@/lib/db/migrations';
 import { checkAppRole, migrationDatabaseUrl, MIGRATION_URL_VARIABLE } from '@/lib/db/roles';
-import { embeddedDatabaseUrls, removeRuntimeInfo, writeRuntimeInfo, type DatabaseUrls } from '@/lib/db/server';
+import { embeddedDatabaseUrls, readRuntimeInfo, removeRuntimeInfo, writeRuntimeInfo, type DatabaseUrls } from '@/lib/db/server';
 import { unappliedMigrations } from '@/lib/http/migration-status';
 import { queueBackendFromEnv } from '@/lib/queue';
 import { prepareQueueSchema } from '@/lib/queue/postgres-schema';
@@ -16,7 +16,8 @@ import { ConfigError, loadGatehouseConfig, noModelsNotice } from '@/lib/config';
 import { displayName } from '@/lib/config/load';
 import { loadOrCreateSecret } from '@/lib/platform/secret';
 import { publicUrl as configuredPublicUrl } from '@/lib/platform/public-url';
-import { childEnvironment, startTsProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
+import { portIsFree } from '@/lib/platform/net';
+import { childEnvironment, listeningMessage, startTsProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import path from 'node:path';
 
@@ -33,6 +34,18 @@ function loadEnvOrExit(): Env {
   }
 }
 const env = loadEnvOrExit();
+
+// A second start must stop here, in one line, before it touches the database: the running one
+// holds the port (and, on the same data directory, the embedded cluster and the runtime file).
+if (!(await portIsFree(env.PORT, env.HOST))) {
+  console.error(`gatehouse: port ${env.PORT} is in use (another Gatehouse, or another program): stop it, or set PORT`);
+  process.exit(1);
+}
+const alreadyRunning = readRuntimeInfo();
+if (alreadyRunning && alreadyRunning.pid !== process.pid) {
+  console.error(`gatehouse: already running on ${displayName(path.resolve(env.GATEHOUSE_DATA_DIR))} (pid ${alreadyRunning.pid}, ${alreadyRunning.publicUrl}): stop it, or set GATEHOUSE_DATA_DIR`);
+  process.exit(1);
+}
 
 // A broken gatehouse.yaml at start is fatal (there is no last good version to keep running).
 try {
@@ -95,7 +108,7 @@ async function openDatabase(): Promise<{ appUrl: string; migrationUrl?: string }
   installSignalHandlers();
   const urls: DatabaseUrls = await embeddedDatabaseUrls(embedded, dataDir);
   await recordRuntime(urls);
-  say('database', `embedded PostgreSQL on ${new URL(urls.appUrl).host}, data in ${path.relative(process.cwd(), path.join(dataDir, 'pg')) || dataDir}`);
+  say('database', `embedded PostgreSQL on ${new URL(urls.appUrl).host}, data in ${displayName(path.join(dataDir, 'pg'))}`);
   return urls;
 }
 
@@ -164,7 +177,9 @@ try {
   const childEnv = childEnvironment(inherited, { databaseUrl, secret, publicUrl, port: env.PORT, host: env.HOST });
   say('queue', env.REDIS_URL ? `Redis at ${redactUrl(env.REDIS_URL)}` : 'BullMQ PostgreSQL backend (no REDIS_URL)');
 
-  const web = startTsProcess('web', 'scripts/web.ts', childEnv, dev ? ['--dev'] : []);
+  // Ctrl-C during the steps above: the stop is under way, and must not be outlived by children.
+  if (stopping) throw new Error('stopping');
+  const web = startTsProcess('web', 'scripts/web.ts', childEnv, dev ? ['--dev'] : [], { ipc: true });
   const worker = startTsProcess('worker', 'workers/main.ts', childEnv);
   children.push(web, worker);
   for (const child of children) {
@@ -175,13 +190,21 @@ try {
     });
   }
 
-  const ready = await waitForHttp(`http://127.0.0.1:${env.PORT}/healthz`, 120_000, () => !stopping);
+  // Only once our web process says it listens does the probe mean anything (see listeningMessage);
+  // if it exits instead, the handler above has already begun stopping.
+  const listening = await listeningMessage(web);
+  const ready = listening !== null && (await waitForHttp(`http://127.0.0.1:${env.PORT}/healthz`, 120_000, () => !stopping));
   if (ready) say('gatehouse', `ready at ${publicUrl} — sign in as ${seed.email}`);
   else if (!stopping) {
     console.error('web: did not answer /healthz within 120 s');
     await shutdown(1);
   }
 } catch (error) {
-  console.error(`gatehouse: ${(error as Error).message}`);
-  await shutdown(1);
+  // Stopping (Ctrl-C during start-up) closes the pool and the cluster under the steps above: what
+  // they throw then is the stop itself, not news.
+  if (!stopping) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(error instanceof EmbeddedPostgresError ? `database: ${message}` : `gatehouse: ${message}`);
+    await shutdown(1);
+  }
 }

@@ -9,6 +9,7 @@ import { checkAppRole } from '@/lib/db/roles';
 import { EnvError, loadEnv, type Env } from '@/lib/env';
 import { publicUrl } from '@/lib/platform/public-url';
 import { deriveSecret } from '@/lib/platform/secret';
+import type { ListeningMessage } from '@/lib/platform/supervisor';
 
 const dev = process.argv.includes('--dev');
 // The worker reports gatehouse.yaml's reloads (printed and audited once); this process applies them
@@ -60,8 +61,18 @@ const { closeAuditWriter } = await import('@/lib/audit');
 const { drainBackgroundTasks } = await import('@/lib/platform/background');
 const { closeMcpSessions } = await import('@/lib/mcp');
 
-const server = await startWebServer({ port: env.PORT, host: env.HOST, dev });
+const server = await startWebServer({ port: env.PORT, host: env.HOST, dev }).catch((error: NodeJS.ErrnoException) => {
+  if (error.code === 'EADDRINUSE') fail(`port ${env.PORT} is in use`);
+  if (error.code === 'EACCES') fail(`not allowed to listen on port ${env.PORT} (ports below 1024 need privileges): set PORT`);
+  throw error;
+});
 console.log(`web: listening on ${server.url}${dev ? ' (development)' : ''}`);
+// Under `npm start`, the supervisor's signal that this process (not another one on the port) is up.
+if (process.send) {
+  const listening: ListeningMessage = { type: 'listening', url: server.url };
+  process.send(listening);
+  process.channel?.unref();
+}
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {

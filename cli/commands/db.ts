@@ -1,3 +1,4 @@
+import { oneLineError } from '@/lib/db/errors';
 import { applyMigrations } from '@/lib/db/migrations';
 import { withAnyDatabase } from '@/lib/db/server';
 import { CliError } from '../run';
@@ -26,8 +27,8 @@ export async function dbCommand(args: string[]): Promise<number> {
       await prepareQueueSchema(url);
     }
     return names;
-  }, 'migration').catch((error: Error) => {
-    throw new CliError(error.message);
+  }, 'migration').catch((error: unknown) => {
+    throw new CliError(oneLineError(error));
   });
   console.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');
   return 0;

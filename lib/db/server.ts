@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { z } from 'zod';
+import { unappliedMigrations } from '@/lib/http/migration-status';
+import { applyMigrations } from './migrations';
 import { appRolePassword, startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { withDatabase } from './connection';
 import { ensureDatabase } from './admin';
@@ -61,10 +64,23 @@ export async function withDatabaseServer<T>(work: (databaseUrl: string) => Promi
   const server = await startEmbeddedPostgres(dataDir());
   try {
     const urls = await embeddedDatabaseUrls(server);
+    if (purpose === 'app') await migrateIfNew(urls.migrationUrl);
     return await work(purpose === 'app' ? urls.appUrl : urls.migrationUrl);
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * A data directory `npm start` never ran on has a cluster but no schema: the command would end in
+ * "table does not exist". We hold the superuser here, so we migrate, as the first start would.
+ */
+async function migrateIfNew(migrationUrl: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: migrationUrl, max: 1 });
+  const pending = await unappliedMigrations(pool).finally(() => pool.end());
+  if (pending.length === 0) return;
+  console.error(`gatehouse: ${dataDir()} has no Gatehouse schema yet; applying ${pending.length} migration(s) first`);
+  await applyMigrations(migrationUrl);
 }
 
 /**

@@ -6,12 +6,12 @@
 import type { Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
-/** Whether nothing listens on `port` of 127.0.0.1 right now. */
-export function portIsFree(port: number): Promise<boolean> {
+/** Whether `port` of `host` (127.0.0.1 unless given) could be listened on right now. */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
     probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
   });
 }
 

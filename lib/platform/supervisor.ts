@@ -36,12 +36,21 @@ export function childEnvironment(parent: NodeJS.ProcessEnv, settings: ChildSetti
   };
 }
 
-/** Starts a TypeScript entry point under tsx as a child that shares our stdout/stderr. */
-export function startTsProcess(name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = []): ManagedProcess {
+/** What the web process tells the supervisor over IPC once it listens (scripts/web.ts). */
+export interface ListeningMessage {
+  type: 'listening';
+  url: string;
+}
+
+/**
+ * Starts a TypeScript entry point under tsx as a child that shares our stdout/stderr; with `ipc`,
+ * also a message channel (see listeningMessage).
+ */
+export function startTsProcess(name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { ipc?: boolean } = {}): ManagedProcess {
   const root = process.cwd();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
-    stdio: 'inherit',
+    stdio: options.ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
     env: { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -55,6 +64,26 @@ export async function stopProcess(managed: ManagedProcess, graceMs = 10_000): Pr
   const timer = setTimeout(() => managed.child.kill('SIGKILL'), graceMs);
   await managed.exited;
   clearTimeout(timer);
+}
+
+/**
+ * The child's "listening" message, or null when it exits first. Readiness comes from the child
+ * itself: probing the port alone would take another program answering there (a second
+ * `npm start` on a port already in use) for our web server.
+ */
+export function listeningMessage(managed: ManagedProcess): Promise<ListeningMessage | null> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if ((message as Partial<ListeningMessage> | null)?.type !== 'listening') return;
+      managed.child.off('message', onMessage);
+      resolve(message as ListeningMessage);
+    };
+    managed.child.on('message', onMessage);
+    void managed.exited.then(() => {
+      managed.child.off('message', onMessage);
+      resolve(null);
+    });
+  });
 }
 
 export async function waitForHttp(url: string, timeoutMs: number, isAlive: () => boolean): Promise<boolean> {
