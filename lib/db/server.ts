@@ -3,8 +3,6 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
-import { unappliedMigrations } from '@/lib/http/migration-status';
-import { applyMigrations } from './migrations';
 import { appRolePassword, startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { withDatabase } from './connection';
 import { ensureDatabase } from './admin';
@@ -76,6 +74,9 @@ export async function withDatabaseServer<T>(work: (databaseUrl: string) => Promi
  * "table does not exist". We hold the superuser here, so we migrate, as the first start would.
  */
 async function migrateIfNew(migrationUrl: string): Promise<void> {
+  // Loaded here: most commands run against a migrated database and never need them.
+  const { unappliedMigrations } = await import('@/lib/http/migration-status');
+  const { applyMigrations } = await import('./migrations');
   const pool = new pg.Pool({ connectionString: migrationUrl, max: 1 });
   const pending = await unappliedMigrations(pool).finally(() => pool.end());
   if (pending.length === 0) return;
