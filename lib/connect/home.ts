@@ -7,7 +7,7 @@ import { configStore } from '@/lib/config';
 import { fullestCap, gatewayLimits, tenantSpendSummary, userSpendSummary, utilizationPercent } from '@/lib/gateway/limits';
 import { visibleModels } from '@/lib/gateway/models-endpoint';
 import { mcpResource } from '@/lib/mcp/resource';
-import { configuredIssuer } from '@/lib/oauth/issuer';
+import { configuredIssuer, gatewayAudience } from '@/lib/oauth/issuer';
 import { listUserSessions } from '@/lib/oauth/sessions';
 import { authorize } from '@/lib/rbac/authorize';
 import { listVisibleSkills } from '@/lib/skills';
@@ -56,7 +56,7 @@ const SURFACE_NAMES: Record<string, string> = { claude_code: 'Claude Code' };
 
 function usedFor(audience: string, gatewayUrl: string, mcpUrl: string): string {
   if (audience === mcpUrl) return 'Skills (MCP)';
-  if (audience === `${gatewayUrl}/v1`) return 'Models (gateway)';
+  if (audience === gatewayAudience(gatewayUrl)) return 'Models (gateway)';
   return audience;
 }
 

@@ -35,6 +35,9 @@ function notSignedIn(server: string | null): HelperError {
 function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
   const chosen = env.GATEHOUSE_HELPER_BROWSER;
   if (chosen === 'none') return;
+  // The URL comes from the server: hand the system opener a web page only, never file: or a
+  // custom scheme that would start some other program.
+  if (!/^https?:\/\//i.test(url)) return;
   const [command, args] = chosen
     ? [chosen, [url]]
     : process.platform === 'darwin'

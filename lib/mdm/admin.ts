@@ -11,10 +11,10 @@ import { loadRolloutSettings, saveRolloutSettings, validateRolloutSettings, type
 
 // The Rollout page's operations: policy.admin tenant-wide, every change and download audited.
 
-const TARGET = { type: 'rollout_settings' as const, name: 'device rollout' };
+const ROLLOUT_TARGET = { type: 'rollout_settings' as const, name: 'device rollout' };
 
 export async function requireRolloutAdmin(actor: AdminActor, action: string): Promise<void> {
-  await requireAdmin(actor, 'policy.admin', undefined, action, TARGET);
+  await requireAdmin(actor, 'policy.admin', undefined, action, ROLLOUT_TARGET);
 }
 
 function changedKeys(before: RolloutSettings, after: RolloutSettings): string[] {
@@ -30,7 +30,7 @@ export async function updateRolloutSettings(actor: AdminActor, input: unknown, e
   await generateArtifact(await rolloutContext(actor.tenantId, { settings }), 'desktop-mobileconfig');
   const version = await saveRolloutSettings(actor.tenantId, settings, expectedVersion, actor.userId);
   const changed = changedKeys(before.settings, settings);
-  await recordAdminChange(actor, 'rollout.settings.update', TARGET, { version, changed: changed.join(',') });
+  await recordAdminChange(actor, 'rollout.settings.update', ROLLOUT_TARGET, { version, changed: changed.join(',') });
   return { version, changed };
 }
 
@@ -38,8 +38,13 @@ export async function updateRolloutSettings(actor: AdminActor, input: unknown, e
 export async function downloadArtifact(actor: AdminActor, kind: ArtifactKind): Promise<Artifact> {
   await requireRolloutAdmin(actor, 'rollout.download');
   const artifact = await generateArtifact(await rolloutContext(actor.tenantId), kind);
-  await recordAdminChange(actor, 'rollout.download', TARGET, { file: artifact.filename, sha256: createHash('sha256').update(artifact.body).digest('hex') });
+  await recordRolloutDownload(actor, artifact);
   return artifact;
+}
+
+/** Every file handed out from the Rollout page is audited with its digest. */
+export async function recordRolloutDownload(actor: AdminActor, artifact: Artifact): Promise<void> {
+  await recordAdminChange(actor, 'rollout.download', ROLLOUT_TARGET, { file: artifact.filename, sha256: createHash('sha256').update(artifact.body).digest('hex') });
 }
 
 /** The one-file programs employees' machines run, built by `npm start` into dist/. */
@@ -72,6 +77,6 @@ export async function downloadClientProgram(actor: AdminActor, name: ClientProgr
   await requireRolloutAdmin(actor, 'rollout.download');
   const bundle = clientBundle(name);
   if (!bundle) throw new MdmError(`${name} is not built on this server: run npm run build:clients`);
-  await recordAdminChange(actor, 'rollout.download', TARGET, { file: name, sha256: bundle.sha256 });
+  await recordAdminChange(actor, 'rollout.download', ROLLOUT_TARGET, { file: name, sha256: bundle.sha256 });
   return { filename: name, contentType: 'application/javascript', body: readFileSync(bundle.file) };
 }

@@ -1,5 +1,6 @@
 import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
 import { MdmError } from './errors';
+import { posixQuote } from './install';
 import { gatewayUrlOf, modelList, type RolloutContext } from './profile';
 import { buildRegFile, type RegistryHive } from './reg';
 
@@ -58,10 +59,6 @@ function customHeaders(context: RolloutContext): string {
   return [`x-tenant-id: ${context.tenant.id}`, 'x-call-source: claude_code'].join('\n');
 }
 
-function quoteForShell(path: string): string {
-  return `'${path.replaceAll("'", "'\\''")}'`;
-}
-
 /**
  * Claude Code's managed-settings.json for the organisation. `gateway`: people sign in with /login
  * through the gateway (Claude Code then also reads /managed/settings per person). `helper`: Claude
@@ -85,7 +82,7 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
     settings.forceLoginMethod = 'gateway';
     settings.forceLoginGatewayUrl = gateway;
   } else {
-    const helper = quoteForShell(context.settings.helperPath);
+    const helper = posixQuote(context.settings.helperPath);
     settings.apiKeyHelper = `${helper} --server ${gateway}`;
     settings.otelHeadersHelper = `${helper} otel-headers --server ${gateway}`;
     env.ANTHROPIC_BASE_URL = gateway;

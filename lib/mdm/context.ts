@@ -1,6 +1,7 @@
 import { configStore } from '@/lib/config';
 import { db } from '@/lib/db/client';
 import { oauthSettings } from '@/lib/oauth/config';
+import { mcpResource } from '@/lib/mcp/resource';
 import { configuredIssuer } from '@/lib/oauth/issuer';
 import { MdmError } from './errors';
 import type { RolloutContext } from './profile';
@@ -16,7 +17,6 @@ export async function rolloutContext(tenantId: string, options: { settings?: Rol
   if (!tenant) throw new MdmError('no such tenant');
   const settings = options.settings ?? (await loadRolloutSettings(tenantId)).settings;
   const publicUrl = options.publicUrl ?? configuredIssuer();
-  const gateway = settings.gatewayUrl || publicUrl;
   // Imported here: the data plane's route table imports the gateway, which imports this module.
   const { matchDataPlane } = await import('@/lib/http/data-plane');
   return {
@@ -25,7 +25,9 @@ export async function rolloutContext(tenantId: string, options: { settings?: Rol
     config: configStore().current().config,
     accessTokenTtlSeconds: oauthSettings().accessTokenTtlSeconds,
     settings,
-    skillsMcpUrl: matchDataPlane('/mcp') ? `${gateway}/mcp` : null,
+    // The MCP server's resource identifier (its tokens' audience, what its protected resource
+    // metadata names), not the gateway URL: a client refuses metadata naming another resource.
+    skillsMcpUrl: matchDataPlane('/mcp') ? mcpResource(publicUrl) : null,
     servesMarketplace: matchDataPlane('/marketplace.json') !== null,
   };
 }

@@ -1,5 +1,5 @@
 import type { AdminActor } from '@/lib/admin/actor';
-import { requireRolloutAdmin } from './admin';
+import { recordRolloutDownload, requireRolloutAdmin } from './admin';
 import type { Artifact } from './artifacts';
 import { rolloutContext } from './context';
 import { launchdAgent, systemdUnits, taskSchedulerXml, windowsLauncher } from './install';
@@ -10,6 +10,12 @@ export type InstallFile = (typeof INSTALL_FILES)[number];
 
 export async function installFile(actor: AdminActor, name: InstallFile): Promise<Artifact> {
   await requireRolloutAdmin(actor, 'rollout.download');
+  const artifact = await generateInstallFile(actor, name);
+  await recordRolloutDownload(actor, artifact);
+  return artifact;
+}
+
+async function generateInstallFile(actor: AdminActor, name: InstallFile): Promise<Artifact> {
   const context = await rolloutContext(actor.tenantId);
   const text = (body: string, contentType = 'text/plain; charset=utf-8') => ({ filename: name, contentType, body: Buffer.from(body) });
   switch (name) {

@@ -7,7 +7,8 @@ import { gatewayUrlOf, type RolloutContext } from './profile';
 
 const SYNC_INTERVAL_SECONDS = 300;
 
-function posixQuote(value: string): string {
+/** One word for sh: single-quoted, each ' inside written as '\''. */
+export function posixQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;
 }
 

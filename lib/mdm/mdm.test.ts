@@ -17,6 +17,8 @@ import { DESKTOP_POLICY_KEYS } from './desktop-keys';
 import { encodeDesktopValue } from './encode';
 import { MdmError } from './errors';
 import { machineSettingsStates } from './checksums';
+import { installFile } from './install-files';
+import { mcpResource } from '@/lib/mcp/resource';
 import { loadRolloutSettings, saveRolloutSettings, validateRolloutSettings } from './settings';
 
 const TEST_CA = `-----BEGIN CERTIFICATE-----
@@ -128,6 +130,8 @@ describe('Desktop values', () => {
     expect(() => validateRolloutSettings({ extraDesktopKeys: { madeUpKey: 'x' } })).toThrow(/no Claude Desktop managed-configuration key named madeUpKey/);
     expect(() => validateRolloutSettings({ extraDesktopKeys: { isLocalDevMcpEnabled: 'maybe' } })).toThrow(/true or false/);
     expect(() => validateRolloutSettings({ helperPath: 'gatehouse-helper' })).toThrow(/absolute/);
+    // The Windows path goes inside single-quoted PowerShell strings (install steps, Task Scheduler).
+    expect(() => validateRolloutSettings({ helperPathWindows: "C:\\Users\\O'Brien\\gatehouse-helper.cmd" })).toThrow(/Windows helper path/);
     expect(() => validateRolloutSettings({ extensionSigningCaPem: 'not a cert' })).toThrow(/PEM/);
     const settings = validateRolloutSettings({ gatewayUrl: 'https://gw.example.com/ignored/path', extraDesktopKeys: { mcpToolTimeoutSec: 600 } });
     expect(settings.gatewayUrl).toBe('https://gw.example.com');
@@ -169,7 +173,8 @@ describe('Claude Desktop profiles', () => {
     });
     expect(JSON.parse(policy.inferenceModels as string)).toEqual(['claude-sonnet-4-5', 'claude-haiku-4-5']);
     expect(JSON.parse(policy.allowedPluginMarketplaces as string)).toEqual([expect.objectContaining({ source: 'url', url: 'https://gw.example.com/marketplace.json', credentialKind: 'inferenceCredential' })]);
-    expect(JSON.parse(policy.managedMcpServers as string)).toEqual([{ name: 'gatehouse-skills', transport: 'http', url: 'https://gw.example.com/mcp', oauth: true }]);
+    // The MCP resource (its tokens' audience), not the gateway URL: tokens are issued only for the issuer's origin.
+    expect(JSON.parse(policy.managedMcpServers as string)).toEqual([{ name: 'gatehouse-skills', transport: 'http', url: mcpResource(), oauth: true }]);
     expect(JSON.parse(policy.inferenceCredentialHelperArgs as string)).toEqual(['--server', 'https://gw.example.com', '--format', 'json']);
     expect(ca).toMatchObject({ PayloadType: 'com.apple.security.root' });
     expect(Buffer.from(ca!.PayloadContent as Uint8Array).toString('base64')).toBe(TEST_CA.replace(/-----[A-Z ]+-----|\s/g, ''));
@@ -215,6 +220,16 @@ describe('Claude Code managed settings', () => {
     const reg = readRegFile((await generateArtifact(context, 'claude-code-reg-hklm')).body);
     expect(reg.key).toBe('HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\ClaudeCode');
     expect(JSON.parse(reg.values.Settings!)).toEqual(claudeCodeManagedSettings(context));
+  });
+});
+
+describe('rollout downloads', () => {
+  it('audits every download, the install files included', async () => {
+    const actor = { userId: admin.userId, tenantId: admin.tenantId, email: admin.email, roles: ['admin'] };
+    const file = await installFile(actor, 'gatehouse-sync.service');
+    expect(file.body.toString('utf8')).toContain('ExecStart=');
+    const { rows } = await pool().query(`SELECT 1 FROM audit_events WHERE action = 'rollout.download' AND actor_user_id = $1 AND event->'attributes'->>'file' = $2`, [admin.userId, file.filename]);
+    expect(rows).toHaveLength(1);
   });
 });
 

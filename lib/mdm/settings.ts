@@ -56,7 +56,7 @@ export function validateRolloutSettings(input: unknown): RolloutSettings {
     settings.gatewayUrl = url.origin;
   }
   if (HELPER_ARG_FORBIDDEN.test(settings.helperPath) || !settings.helperPath.startsWith('/')) throw new MdmError('the helper path must be an absolute path without quotes or %');
-  if (!/^[A-Za-z]:\\/.test(settings.helperPathWindows) || /["%]/.test(settings.helperPathWindows)) throw new MdmError('the Windows helper path must be an absolute path such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
+  if (!/^[A-Za-z]:\\/.test(settings.helperPathWindows) || /["%'\p{Cc}]/u.test(settings.helperPathWindows)) throw new MdmError('the Windows helper path must be an absolute path without quotes or %, such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
   if (settings.extensionSigningCaPem && !PEM.test(settings.extensionSigningCaPem)) throw new MdmError('the extension-signing CA must be one PEM certificate (-----BEGIN CERTIFICATE----- …)');
   for (const [key, value] of Object.entries(settings.extraDesktopKeys)) {
     if (!DESKTOP_POLICY_KEYS[key]) throw new MdmError(`there is no Claude Desktop managed-configuration key named ${key}`);
