@@ -52,6 +52,15 @@ export function checkFileSet(entries: readonly { name: string; data: Buffer }[],
     if (seen.has(key)) issues.push({ file: file.path, message: 'appears twice (names differing only in case count as the same on macOS and Windows)' });
     seen.add(key);
   }
+  // A file named like a folder of another file ("docs" and "docs/a.md") cannot both exist on disk:
+  // devices would fail to install it forever, so it is refused here, where its author sees why.
+  for (const file of stripped) {
+    const segments = file.path.toLowerCase().split('/');
+    for (let depth = 1; depth < segments.length; depth++) {
+      const folder = segments.slice(0, depth).join('/');
+      if (seen.has(folder)) issues.push({ file: file.path, message: `is inside "${folder}", which is also a file` });
+    }
+  }
   if (total > limits.maxTotalBytes) issues.push({ file: '(upload)', message: `files add up to ${total} bytes, over the ${limits.maxTotalBytes}-byte limit` });
   if (issues.length > 0) throw new PluginUploadError(issues);
   return stripped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -73,6 +73,7 @@ describe('plugin upload validation', () => {
     { name: 'zip bomb (lying sizes)', upload: () => pluginFromZip(zipOf(good, [{ name: 'bomb.bin', data: bomb, declaredSize: 1000 }])), file: 'bomb.bin', message: /zip bomb/ },
     { name: 'too many files', upload: () => pluginFromFiles(asUpload({ ...good, ...Object.fromEntries(Array.from({ length: UPLOAD_LIMITS.maxFiles }, (_, i) => [`docs/${i}.md`, 'x'])) })), file: '(upload)', message: /file limit/ },
     { name: 'case-insensitive duplicate', upload: () => pluginFromFiles(asUpload({ ...good, 'readme.md': 'again' })), file: 'readme.md', message: /appears twice/ },
+    { name: 'a file that is also a folder', upload: () => pluginFromFiles(asUpload({ ...good, docs: 'x', 'docs/a.md': 'y' })), file: 'docs/a.md', message: /also a file/ },
     { name: 'not a zip', upload: () => pluginFromZip(Buffer.from('hello world, this is not an archive')), file: '(archive)', message: /not a ZIP/ },
     { name: 'a plugin bringing nothing', upload: () => pluginFromFiles(asUpload({ '.claude-plugin/plugin.json': good['.claude-plugin/plugin.json']!, 'README.md': 'x' })), file: '(plugin)', message: /brings nothing/ },
   ];

@@ -1,9 +1,9 @@
-import { randomBytes, createHash, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { followRollovers, JWS_TYPES, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
-import { treeDigest } from '../digest';
+import { followRollovers, jwkThumbprint, JWS_TYPES, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
+import { sha256Hex, treeDigest } from '../digest';
 import { checkFileSet, type PluginFile } from '../paths';
 import { readZip } from '../zip';
 
@@ -177,7 +177,7 @@ async function verifyWithRollovers<T>(options: SyncOptions, trusted: Map<string,
   const document = (await response.json()) as { keys?: Ed25519Jwk[]; rollovers?: string[] };
   const added = followRollovers(trusted, document.rollovers ?? []);
   if (added.length > 0) {
-    const keys = (document.keys ?? []).filter((key) => trusted.has(createHash('sha256').update(JSON.stringify({ crv: key.crv, kty: key.kty, x: key.x })).digest('base64url')));
+    const keys = (document.keys ?? []).filter((key) => trusted.has(jwkThumbprint(key)));
     await saveTrusted(options, keys);
     options.log?.(`trusting rotated organisation key(s) ${added.join(', ')} (endorsed by a pinned key)`);
   }
@@ -219,10 +219,13 @@ async function diskDigest(folder: string): Promise<string | null> {
 }
 
 async function downloadVerified(options: SyncOptions, entry: SetEntry): Promise<PluginFile[]> {
-  const response = await http(options, entry.archive);
+  // The bearer token goes only to the server it was issued for, whatever URL the set names.
+  const url = new URL(entry.archive, options.server);
+  if (url.origin !== new URL(options.server).origin) throw new SyncError(`archive ${url.origin} is not on ${new URL(options.server).origin}; refusing to send the token there`);
+  const response = await http(options, url.href);
   if (!response.ok) throw new SyncError(`archive download failed: HTTP ${response.status}`);
   const zip = Buffer.from(await response.arrayBuffer());
-  const sha256 = createHash('sha256').update(zip).digest('hex');
+  const sha256 = sha256Hex(zip);
   if (sha256 !== entry.archiveSha256) throw new SyncError(`archive sha256 ${sha256} does not match the signed ${entry.archiveSha256}`);
   const files = checkFileSet(readZip(zip).filter((item) => !item.isDirectory));
   const digest = treeDigest(files);
