@@ -57,6 +57,9 @@ describe('marketplace', () => {
     await ratePlugin(actorOf(people.seller), name, 2, 'meh');
     await ratePlugin(actorOf(people.seller), name, 5, 'better now');
     await expect(ratePlugin(author, name, 5, 'mine')).rejects.toThrow(/their own plugin/);
+    const draft = uniqueName('draft');
+    await publishSample(author, { name: draft, version: '1.0.0' });
+    await expect(ratePlugin(actorOf(people.seller), draft, 1, 'probing')).rejects.toThrow(`no plugin named ${draft}`);
     const cards = await listMarketplace(people.author.tenantId, { q: 'finds rated', sort: 'rating' });
     expect(cards.find((card) => card.name === name)).toMatchObject({ rating: 5, ratings: 1, installs: 1, version: '1.0.0' });
     const page = await pluginPage(actorOf(people.seller), name);

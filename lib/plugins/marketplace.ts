@@ -224,7 +224,10 @@ export async function pluginPage(viewer: PluginActor, name: string): Promise<Plu
 export async function ratePlugin(actor: PluginActor, name: string, stars: number, body: string): Promise<{ traceId: string }> {
   if (!Number.isInteger(stars) || stars < 1 || stars > 5) throw new UserInputError('choose 1 to 5 stars');
   const plugin = await pluginByName(actor.tenantId, name);
-  if (!plugin || plugin.status !== 'active') throw new UserInputError(`no plugin named ${name}`);
+  // A plugin without an approved version is a draft only its author and reviewers see: it answers
+  // like a missing one, so a review cannot probe for (or land on) someone's unpublished plugin.
+  const approved = plugin && plugin.status === 'active' ? await db().pluginVersion.count({ where: { pluginId: plugin.id, status: 'approved' } }) : 0;
+  if (!plugin || approved === 0) throw new UserInputError(`no plugin named ${name}`);
   if (plugin.ownerId === actor.userId) throw new UserInputError('authors cannot review their own plugin (reply to reviews instead)');
   const text = body.trim().slice(0, 4000);
   const existing = await db().pluginRating.findUnique({ where: { pluginId_userId: { pluginId: plugin.id, userId: actor.userId } } });
