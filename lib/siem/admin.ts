@@ -7,6 +7,7 @@ import { AUDIT_EVENT_TYPES } from '@/lib/audit';
 import { SIEM_SINK_TYPES, type GatehouseConfig, type SiemSinkType } from '@/lib/config';
 import { siemSinkId } from '@/lib/config/schema/siem';
 import { pool } from '@/lib/db/client';
+import { addressRange, isMetadataHostname } from '@/lib/platform/outbound/address';
 import { UserInputError } from '@/lib/users/tenant';
 import { BATCH_EVENTS } from './forwarder';
 import { deleteDashboardSink, insertDashboardSink, replaySince, retryDeadBatches, sinkById, sinkHealth } from './repository';
@@ -63,6 +64,16 @@ export async function listSinkViews(actor: AdminActor, config: GatehouseConfig):
   });
 }
 
+/**
+ * A receiver may well sit on the company network (Splunk on 10.x), so private addresses stay
+ * allowed; cloud metadata services (by name, or a link-local address literal) never are: the
+ * forwarder's requests and the error text shown on the SIEM page must not reach them.
+ */
+export function isCloudMetadataUrl(url: string): boolean {
+  const hostname = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  return isMetadataHostname(hostname) || addressRange(hostname) === 'linkLocal';
+}
+
 const list = z
   .string()
   .optional()
@@ -76,7 +87,7 @@ const list = z
 export const createSinkForm = z.object({
   id: siemSinkId,
   type: z.enum(SIEM_SINK_TYPES, { error: 'choose a sink type' }),
-  url: z.url({ protocol: /^https?$/, error: 'enter the http(s) URL of the receiver' }),
+  url: z.url({ protocol: /^https?$/, error: 'enter the http(s) URL of the receiver' }).refine((url) => !isCloudMetadataUrl(url), 'a SIEM receiver cannot be a cloud metadata service'),
   token: z.string().max(4000).optional(),
   event_types: list.pipe(z.array(z.enum(AUDIT_EVENT_TYPES, { error: `event types are among: ${AUDIT_EVENT_TYPES.join(', ')}` }))),
   departments: list,
