@@ -35,6 +35,9 @@ describe('marketplace', () => {
     expect(await (await get(people.researcher)).text()).toBe(body);
     expect(JSON.parse(await (await get(people.seller)).text()).plugins.map((plugin: { name: string }) => plugin.name)).not.toContain(name);
     expect((await fetch(`${server.url}/marketplace.json`)).status).toBe(401);
+    // A malformed escape in an archive path is an unknown archive, not a server failure.
+    const malformed = await fetch(`${server.url}/api/v1/plugins/archive/%E0%A4%A/1.0.0.zip`, { headers: { authorization: `Bearer ${await tokenFor(server, people.researcher)}` } });
+    expect(malformed.status).toBe(404);
 
     const sha = createHash('sha256').update(body).digest('hex');
     expect(desktopMarketplaceEntry({ origin: server.url, tenantSlug: 'acme', preference: 'required', manifestSha256: sha })).toEqual({

@@ -38,10 +38,20 @@ const entitled: GatewayHandler = async (_request, context) => {
   return Response.json({ jws, seq: set.seq }, { headers: { 'cache-control': 'no-store' } });
 };
 
+/** A path segment decoded, or null when its %-escapes are malformed (an unknown archive, not a failure). */
+function safeDecode(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 const archive: GatewayHandler = async (request, context) => {
   const match = /^\/api\/v1\/plugins\/archive\/([^/]+)\/([^/]+)\.zip$/.exec(new URL(request.url).pathname);
   if (!match) return anthropicError('not_found_error', 'archive paths are /api/v1/plugins/archive/NAME/VERSION.zip');
-  const plugin = await entitledVersion(subjectOf(context), decodeURIComponent(match[1]!), decodeURIComponent(match[2]!));
+  const [name, version] = [safeDecode(match[1]!), safeDecode(match[2]!)];
+  const plugin = name !== null && version !== null ? await entitledVersion(subjectOf(context), name, version) : null;
   // Not entitled and not existing answer alike: the path says nothing about other people's plugins.
   if (!plugin) return anthropicError('not_found_error', 'no such plugin version in your entitled set');
   const zip = pluginArchive(await versionFiles(plugin.versionId));
