@@ -5,6 +5,7 @@
  * changes reach every process through lib/skills/changes.ts, and each sends
  * notifications/prompts/list_changed to its own sessions that can see the changed skill.
  */
+import { readCappedText } from '@/lib/http/capped-body';
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -134,10 +135,9 @@ function isInitialize(body: unknown): boolean {
 }
 
 async function readJson(request: Request): Promise<unknown> {
-  const length = Number(request.headers.get('content-length'));
-  if (Number.isFinite(length) && length > MAX_BODY_BYTES) throw new McpHttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new McpHttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+  // Read with a cap: a signed-in caller must not be able to make us hold an endless body.
+  const text = await readCappedText(request, MAX_BODY_BYTES);
+  if (text === null) throw new McpHttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
   try {
     return JSON.parse(text);
   } catch {

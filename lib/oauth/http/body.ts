@@ -1,26 +1,13 @@
+import { readCappedText } from '@/lib/http/capped-body';
 import { OAuthError } from '../errors';
 
 // OAuth requests are a few hundred bytes; anything near this is not a real client.
 const MAX_BODY_BYTES = 64 * 1024;
 
 async function readText(request: Request): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new OAuthError('invalid_request', 'request body too large', { status: 413 });
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new OAuthError('invalid_request', 'request body too large', { status: 413 });
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks));
+  const text = await readCappedText(request, MAX_BODY_BYTES);
+  if (text === null) throw new OAuthError('invalid_request', 'request body too large', { status: 413 });
+  return text;
 }
 
 function mediaType(request: Request): string {
