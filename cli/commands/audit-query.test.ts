@@ -15,9 +15,14 @@ import { formatTable } from './audit-query';
 const exec = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
 
-/** The CLI process itself (no launcher in between), under GNU time for its peak RSS. */
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; peakRssKb: number }> {
-  const { stdout, stderr } = await exec('/usr/bin/time', ['-f', 'peak_rss_kb=%M', process.execPath, '--import', 'tsx', path.join(root, 'cli', 'main.ts'), ...args], {
+/**
+ * The CLI process itself (no launcher in between), under GNU time for its peak RSS. `heapMb` caps
+ * V8's old space: an export that held its rows or its output would die of it, however busy the
+ * machine, where a comparison of RSS figures only tells a trend.
+ */
+async function cli(args: string[], heapMb?: number): Promise<{ stdout: string; stderr: string; peakRssKb: number }> {
+  const nodeFlags = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
+  const { stdout, stderr } = await exec('/usr/bin/time', ['-f', 'peak_rss_kb=%M', process.execPath, ...nodeFlags, '--import', 'tsx', path.join(root, 'cli', 'main.ts'), ...args], {
     cwd: root,
     env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },
     maxBuffer: 256 * 1024 * 1024,
@@ -120,13 +125,15 @@ describe('gatehouse audit query and export', () => {
   }, 120_000);
 
   it('exports 100 000 events in bounded memory', async () => {
+    // Peak RSS figures are printed for the record only; the cap below is what the test holds.
+    const EXPORT_HEAP_MB = 40;
     const bigFrom = new Date(now.getTime() - 30 * 24 * 3600_000);
     await generateAuditEvents(owner, { tenantId: bigTenantId, count: 100_000, from: bigFrom, to: now, users });
     const run = async (count: number, format: 'csv' | 'ndjson') => {
       const out = path.join(scratch, `${count}-${format}`);
       // The first `count` events: --until just after the count-th (they are spread evenly).
       const until = new Date(bigFrom.getTime() + Math.ceil(((now.getTime() - bigFrom.getTime()) * count) / 100_000));
-      const result = await cli(['audit', 'export', '--tenant', bigTenantId, '--format', format, '--since', bigFrom.toISOString(), '--until', until.toISOString(), '--out', out]);
+      const result = await cli(['audit', 'export', '--tenant', bigTenantId, '--format', format, '--since', bigFrom.toISOString(), '--until', until.toISOString(), '--out', out], EXPORT_HEAP_MB);
       return { ...result, bytes: (await stat(out)).size, lines: (await readFile(out, 'utf8')).split('\n').filter(Boolean).length };
     };
     const small = await run(5_000, 'ndjson');
@@ -140,8 +147,7 @@ describe('gatehouse audit query and export', () => {
     expect(large.lines).toBe(100_000);
     expect(csv.lines).toBe(100_001);
     expect(large.stderr).toMatch(/exported 100000\/100000 events \(100%\)/);
-    // Twenty times the events, at most a little more memory: nothing grows with the range.
-    expect(large.peakRssKb - small.peakRssKb).toBeLessThan(64 * 1024);
-    expect(large.bytes).toBeGreaterThan(32 * 1024 * 1024);
+    // The output is larger than the heap the export may use: nothing was held.
+    expect(large.bytes).toBeGreaterThan(EXPORT_HEAP_MB * 1024 * 1024);
   }, 600_000);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AdminActor } from '@/lib/admin/actor';
 import { recordAdminChange } from '@/lib/admin/audit';
@@ -62,12 +62,17 @@ function bundleFile(name: ClientProgram): string {
   return path.join(process.cwd(), 'dist', `${name}.cjs`);
 }
 
+/** The file as it is now; the bundler must not trace it (it is built beside the app, not into it). */
+function readBundle(file: string): Buffer {
+  return readFileSync(/* turbopackIgnore: true */ file);
+}
+
 /** The built program with its SHA-256, or null when dist/ does not have it (npm run build:clients). */
 export function clientBundle(name: ClientProgram): ClientBundle | null {
   const file = bundleFile(name);
   try {
-    const body = readFileSync(file);
-    return { name, file, bytes: statSync(file).size, sha256: createHash('sha256').update(body).digest('hex') };
+    const body = readBundle(file);
+    return { name, file, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
   } catch {
     return null;
   }
@@ -78,5 +83,5 @@ export async function downloadClientProgram(actor: AdminActor, name: ClientProgr
   const bundle = clientBundle(name);
   if (!bundle) throw new MdmError(`${name} is not built on this server: run npm run build:clients`);
   await recordAdminChange(actor, 'rollout.download', ROLLOUT_TARGET, { file: name, sha256: bundle.sha256 });
-  return { filename: name, contentType: 'application/javascript', body: readFileSync(bundle.file) };
+  return { filename: name, contentType: 'application/javascript', body: readBundle(bundle.file) };
 }
