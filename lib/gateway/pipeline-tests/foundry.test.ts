@@ -1,6 +1,8 @@
 // Claude in Microsoft Azure AI Foundry (`type: foundry`) through the gateway, driven by an
 // unmodified @anthropic-ai/sdk client: the Messages API under the resource's /anthropic path with
-// the resource key, everything else passed through as for Anthropic.
+// the resource key or a Microsoft Entra ID token, everything else passed through as for Anthropic.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
@@ -11,7 +13,42 @@ import { rejectionOf, responseEvent, sdkClient } from './cloud';
 
 const PRICE = { input: 3_000_000, output: 15_000_000 };
 
+/**
+ * A managed identity token endpoint as App Service and Azure Functions provide it (IDENTITY_ENDPOINT
+ * + IDENTITY_HEADER), the one @azure/identity's DefaultAzureCredential reaches over plain http.
+ */
+interface FakeIdentityEndpoint {
+  url: string;
+  requests: { resource: string | null; identityHeader: string | undefined }[];
+  close(): Promise<void>;
+}
+
+const IDENTITY_HEADER = 'identity-header-secret';
+const ENTRA_TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.entra-token-for-foundry.sig';
+
+async function startFakeIdentityEndpoint(): Promise<FakeIdentityEndpoint> {
+  const requests: FakeIdentityEndpoint['requests'] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const identityHeader = req.headers['x-identity-header'] as string | undefined;
+    requests.push({ resource: url.searchParams.get('resource'), identityHeader });
+    res.setHeader('content-type', 'application/json');
+    if (identityHeader !== IDENTITY_HEADER) {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: 'invalid_request', error_description: 'missing identity header' }));
+      return;
+    }
+    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+    res.end(JSON.stringify({ access_token: ENTRA_TOKEN, expires_on: String(expiresOn), resource: url.searchParams.get('resource'), token_type: 'Bearer' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/msi/token`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 let foundry: FakeAnthropic;
+let entraFoundry: FakeAnthropic;
+let identity: FakeIdentityEndpoint;
 let gateway: GatewayHarness;
 let user: UserIdentity;
 let token: string;
@@ -20,7 +57,11 @@ const warnings: string[] = [];
 const config = () => `
 providers:
   azure-foundry: { type: foundry, base_url: ${foundry.url}/anthropic, api_key_env: GATEHOUSE_TEST_FOUNDRY_KEY, max_retries: 0, timeout_ms: 3000 }
+  azure-foundry-entra: { type: foundry, base_url: ${entraFoundry.url}/anthropic, max_retries: 0, timeout_ms: 3000 }
 models:
+  claude-foundry-entra:
+    targets: [{ provider: azure-foundry-entra, model: claude-sonnet-4-5 }]
+    price: { input_per_mtok_microdollars: ${PRICE.input}, output_per_mtok_microdollars: ${PRICE.output} }
   claude-foundry:
     targets: [{ provider: azure-foundry, model: claude-sonnet-4-5 }]
     price: { input_per_mtok_microdollars: ${PRICE.input}, output_per_mtok_microdollars: ${PRICE.output} }
@@ -29,6 +70,12 @@ models:
 beforeAll(async () => {
   process.env.GATEHOUSE_TEST_FOUNDRY_KEY = 'foundry-resource-key';
   foundry = await startFakeFoundry({ apiKey: 'foundry-resource-key' });
+  // Without api_key_env the adapter asks DefaultAzureCredential, which finds the managed identity
+  // endpoint in the environment (read when the credential is first made, on the first request).
+  identity = await startFakeIdentityEndpoint();
+  process.env.IDENTITY_ENDPOINT = identity.url;
+  process.env.IDENTITY_HEADER = IDENTITY_HEADER;
+  entraFoundry = await startFakeFoundry({ apiKey: ENTRA_TOKEN });
   gateway = await startGateway(config(), 'foundry');
   user = await createTestUser(['member']);
   token = await tokenFor(gateway, user);
@@ -36,6 +83,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await foundry.close();
+  await entraFoundry.close();
+  await identity.close();
+  delete process.env.IDENTITY_ENDPOINT;
+  delete process.env.IDENTITY_HEADER;
   await gateway.close();
   resetUpstreamTuning();
 });
@@ -44,6 +95,7 @@ beforeEach(() => {
   resetCircuitBreakers();
   tuneUpstreams({ logger: { warn: (message, details) => warnings.push(`${message} ${JSON.stringify(details ?? {})}`) } });
   foundry.setBehaviour({ kind: 'reply' });
+  entraFoundry.setBehaviour({ kind: 'reply' });
   warnings.length = 0;
 });
 
@@ -103,5 +155,24 @@ describe('Claude in Azure AI Foundry (type: foundry)', () => {
     const limited = await rejectionOf(sdkClient(gateway, token, newTestTraceId()).messages.create({ model: 'claude-foundry', max_tokens: 10, messages: [{ role: 'user', content: 'x' }], stream: true }));
     expect(limited.status).toBeGreaterThanOrEqual(429);
     expect(JSON.stringify(limited.error)).not.toContain('org_01FAKEACCOUNT');
+  });
+
+  it('without a key, sends a Microsoft Entra ID token from the managed identity, fetched once and reused', async () => {
+    entraFoundry.setBehaviour({ kind: 'reply', reply: { content: [{ type: 'text', text: 'Hello with Entra ID.' }], usage: { input_tokens: 4, output_tokens: 3 } } });
+    const traceId = newTestTraceId();
+    const message = await sdkClient(gateway, token, traceId).messages.create({ model: 'claude-foundry-entra', max_tokens: 20, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(message.content).toEqual([{ type: 'text', text: 'Hello with Entra ID.' }]);
+    const seen = entraFoundry.requests.at(-1)!;
+    expect(seen.path).toBe('/anthropic/v1/messages');
+    expect(seen.headers.authorization).toBe(`Bearer ${ENTRA_TOKEN}`);
+    expect(seen.headers['api-key']).toBeUndefined();
+    expect(seen.headers['x-api-key']).toBeUndefined();
+    // The token was asked for Foundry's resource, with the identity header, and only once.
+    expect(identity.requests).toEqual([{ resource: 'https://ai.azure.com', identityHeader: IDENTITY_HEADER }]);
+    expect((await responseEvent(traceId)).cost?.microdollars).toBe((4 * PRICE.input + 3 * PRICE.output) / 1_000_000);
+
+    await sdkClient(gateway, token, newTestTraceId()).messages.create({ model: 'claude-foundry-entra', max_tokens: 20, messages: [{ role: 'user', content: 'Again' }] });
+    expect(entraFoundry.requests.at(-1)!.headers.authorization).toBe(`Bearer ${ENTRA_TOKEN}`);
+    expect(identity.requests).toHaveLength(1);
   });
 });
