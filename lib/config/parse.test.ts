@@ -160,6 +160,13 @@ describe('parseGatehouseConfig', () => {
     ]);
   });
 
+  it('takes `api` on a Bedrock target only', () => {
+    const yaml = (type: string) =>
+      ['providers:', `  cloud: { type: ${type}, region: us-east-1, base_url: https://example.com }`, 'models:', '  profile:', '    targets:', '      - { provider: cloud, model: "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2", api: invoke }'].join('\n');
+    expect(parseGatehouseConfig(yaml('bedrock'), 'gatehouse.yaml').models.profile!.targets[0]!.api).toBe('invoke');
+    expect(problems(yaml('anthropic'))).toEqual(['gatehouse.yaml:6: models.profile.targets[0].api: `api` chooses between Bedrock APIs: only for a provider of type bedrock']);
+  });
+
   it('requires a route to say where requests go, and checks blocklist patterns compile', () => {
     expect(
       problems(['routes:', '  - match: { department: legal }', 'policy:', '  blocklist:', "    patterns: ['(unclosed']"].join('\n')),

@@ -43,6 +43,8 @@ export interface UpstreamTarget {
   headers?: Record<string, string>;
   /** Azure OpenAI `api-version` (provider `api_version`). */
   apiVersion?: string;
+  /** Bedrock: InvokeModel or Converse, when the YAML says (target `api`); else the model id decides. */
+  bedrockApi?: 'invoke' | 'converse';
   /** Bedrock and Vertex: the cloud region (provider `region`). */
   region?: string;
   /** Vertex: the Google Cloud project (provider `project`). */

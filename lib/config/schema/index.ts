@@ -29,6 +29,8 @@ function checkReferences(config: z.output<typeof baseSchema>, issues: Issues): v
           path: [...at, index, 'provider'],
           message: `unknown provider "${target.provider}" (define it under providers)`,
         });
+      } else if (target.api !== undefined && config.providers[target.provider]!.type !== 'bedrock') {
+        issues.push({ code: 'custom', input: target.api, path: [...at, index, 'api'], message: '`api` chooses between Bedrock APIs: only for a provider of type bedrock' });
       }
     });
   };

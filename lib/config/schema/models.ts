@@ -5,6 +5,10 @@ import { providerName } from './providers';
 export const modelTarget = z.strictObject({
   provider: providerName,
   model: z.string().trim().min(1),
+  // Bedrock only: which API serves the model. Left out, the model id decides (`anthropic.` or
+  // `claude` → InvokeModel, else Converse); an application inference profile ARN names no model,
+  // so a Claude one needs `api: invoke`.
+  api: z.enum(['invoke', 'converse']).optional(),
 });
 
 // Microdollars per million tokens (dollars per MTok × 1e6), which is the same number as

@@ -14,6 +14,7 @@ import { rejectionOf, responseEvent, sdkClient } from './cloud';
 
 const BEDROCK_MODEL = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
 const LLAMA_MODEL = 'meta.llama3-3-70b-instruct-v1:0';
+const CLAUDE_PROFILE = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6';
 // µ$ per token: 3 in, 15 out, 3.75 cache write, 0.3 cache read (as per Mtok in the YAML).
 const PRICE = { input: 3_000_000, output: 15_000_000, cacheWrite: 3_750_000, cacheRead: 300_000 };
 
@@ -30,6 +31,9 @@ models:
   claude-sonnet-4-5:
     targets: [{ provider: aws, model: "${BEDROCK_MODEL}" }]
     price: { input_per_mtok_microdollars: ${PRICE.input}, output_per_mtok_microdollars: ${PRICE.output}, cache_write_per_mtok_microdollars: ${PRICE.cacheWrite}, cache_read_per_mtok_microdollars: ${PRICE.cacheRead} }
+  claude-profile:
+    targets: [{ provider: aws, model: "${CLAUDE_PROFILE}", api: invoke }]
+    price: { input_per_mtok_microdollars: ${PRICE.input}, output_per_mtok_microdollars: ${PRICE.output} }
   llama-bedrock:
     targets: [{ provider: aws, model: "${LLAMA_MODEL}" }]
     price: { input_per_mtok_microdollars: 720000, output_per_mtok_microdollars: 720000 }
@@ -195,6 +199,16 @@ describe('Claude on Bedrock (InvokeModel)', () => {
     bedrock.setBehaviour({ kind: 'hang' });
     const hung = await rejectionOf(sdkClient(gateway, token, newTestTraceId()).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }], stream: true }));
     expect(hung.status).toBeGreaterThanOrEqual(500);
+  });
+
+  it('serves a Claude application inference profile (an ARN naming no model) through InvokeModel when the target says api: invoke', async () => {
+    bedrock.setBehaviour({ kind: 'reply', reply: { content: [{ type: 'text', text: 'From the profile.' }], usage: { input_tokens: 5, output_tokens: 4 } } });
+    const traceId = newTestTraceId();
+    const message = await sdkClient(gateway, token, traceId).messages.create({ model: 'claude-profile', max_tokens: 20, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(message.content).toEqual([{ type: 'text', text: 'From the profile.' }]);
+    expect(lastRequest().path).toBe(`/model/${encodeURIComponent(CLAUDE_PROFILE)}/invoke`);
+    expect(lastRequest().body).toMatchObject({ anthropic_version: 'bedrock-2023-05-31', messages: [{ role: 'user', content: 'Hi' }] });
+    expect((await responseEvent(traceId)).cost?.microdollars).toBe((5 * PRICE.input + 4 * PRICE.output) / 1_000_000);
   });
 
   it('counts tokens with Bedrock CountTokens', async () => {

@@ -46,6 +46,7 @@ function toUpstreamTargets(config: GatehouseConfig, targets: ModelTarget[]): Ups
     if (provider.api_version !== undefined) upstream.apiVersion = provider.api_version;
     if (provider.remote_images !== undefined) upstream.remoteImages = provider.remote_images;
     if (provider.region !== undefined) upstream.region = provider.region;
+    if (target.api !== undefined) upstream.bedrockApi = target.api;
     if (provider.project !== undefined) upstream.project = provider.project;
     return [upstream];
   });

@@ -71,5 +71,10 @@ describe('InvokeModel body', () => {
     expect(isClaudeOnBedrock({ ...target, model: 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0' })).toBe(true);
     expect(isClaudeOnBedrock({ ...target, model: 'meta.llama3-3-70b-instruct-v1:0' })).toBe(false);
     expect(isClaudeOnBedrock({ ...target, model: 'amazon.nova-pro-v1:0' })).toBe(false);
+    // An application inference profile names no model: the YAML's `api` says which it is.
+    const profile = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6';
+    expect(isClaudeOnBedrock({ ...target, model: profile })).toBe(false);
+    expect(isClaudeOnBedrock({ ...target, model: profile, bedrockApi: 'invoke' })).toBe(true);
+    expect(isClaudeOnBedrock({ ...target, model: 'anthropic.claude-opus-4-1-20250805-v1:0', bedrockApi: 'converse' })).toBe(false);
   });
 });

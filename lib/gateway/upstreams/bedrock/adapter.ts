@@ -9,8 +9,9 @@ import type { UpstreamAdapter } from '../adapter';
 import { bedrockConverseAdapter } from './converse';
 import { bedrockInvokeAdapter } from './invoke';
 
-/** Whether the Bedrock model id (or profile ARN) names an Anthropic model. */
+/** Whether the target is served as Claude: as the YAML says, else by what the model id names. */
 export function isClaudeOnBedrock(target: UpstreamTarget): boolean {
+  if (target.bedrockApi !== undefined) return target.bedrockApi === 'invoke';
   return /(^|[./])anthropic\.|claude/i.test(target.model);
 }
 
