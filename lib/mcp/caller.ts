@@ -1,38 +1,49 @@
 /**
- * The one way into the skills MCP server (/mcp), the MCP counterpart of the gateway's
- * withGatewayCaller:
+ * The one way into Gatehouse's MCP endpoints (the skills server at /mcp and the proxy at
+ * /mcp/servers/{name}), the MCP counterpart of the gateway's withGatewayCaller:
  *
- *   CORS preflight → authenticate (token for this resource only) → RBAC skills.read → rate limit
- *   → handler → error map → trace header
+ *   CORS preflight → resolve the endpoint's resource → authenticate (token for this resource
+ *   only) → RBAC (the endpoint's permission) → rate limit → handler → error map → trace header
  *
  * A missing, expired or otherwise refused token gets the MCP authorization challenge: 401 with
- * `WWW-Authenticate: Bearer resource_metadata="…/.well-known/oauth-protected-resource/mcp"`
+ * `WWW-Authenticate: Bearer resource_metadata="…/.well-known/oauth-protected-resource/<path>"`
  * (plus error="invalid_token" when a token was sent), which is how a client holding only the URL
  * finds the authorization server. Refusals are audited as the gateway's are: rejected tokens
  * counted per user or address and minute, missing permission and rate limit counted per user and
- * minute. The handler audits each skill it serves (present.ts).
+ * minute. Handlers audit what they serve (present.ts, proxy/evidence.ts).
  */
 import { configStore } from '@/lib/config';
 import type { GatewayCaller } from '@/lib/gateway/contracts';
 import { callRecord, countPolicyDecision, countRejectedToken, type CallRecord } from '@/lib/gateway/evidence';
 import { gatewayLimits } from '@/lib/gateway/limits';
 import { readTraceIdLeniently, verifyGatewayToken } from '@/lib/gateway/auth';
-import { authorize } from '@/lib/rbac';
+import { withHeaders } from '@/lib/http/with-headers';
+import { authorize, PERMISSION_DESCRIPTIONS, type Permission } from '@/lib/rbac';
 import { AccessTokenError, bearerChallengeResponse, bearerToken, type Principal } from '@/lib/tokens';
 import { noteActivity } from '@/lib/users/activity';
 import { McpHttpError } from './errors';
-import { mcpResource, protectedResourceMetadataUrl } from './resource';
+import { MCP_PROXY_PATH_PREFIX, mcpResource, protectedResourceMetadataUrl } from './resource';
 
 export interface McpCaller {
   principal: Principal;
   traceId: string;
+  /** The endpoint path the request addressed (`/mcp`, `/mcp/servers/github`): its resource. */
+  path: string;
   /** What every audit event of this request shares (who, trace, origin). */
   record: CallRecord;
 }
 
 export type McpHandler = (request: Request, caller: McpCaller) => Promise<Response>;
 
-const PERMISSION = 'skills.read';
+/** What differs between the MCP endpoints; the steps and their order do not. */
+export interface McpEndpoint {
+  /** What the caller's roles must grant, in the caller's own department. */
+  permission: Permission;
+  /** The audit events' call_source. */
+  callSource: string;
+  /** The endpoint path a request addresses, or null when the path names no endpoint (404). */
+  pathOf(request: Request): string | null;
+}
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -51,46 +62,44 @@ function preflight(): Response {
   });
 }
 
-function withHeaders(response: Response, extra: Record<string, string>): Response {
-  const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-}
-
-async function authenticate(request: Request, traceId: string): Promise<Principal | Response> {
+async function authenticate(request: Request, path: string, traceId: string): Promise<Principal | Response> {
   const token = bearerToken(request);
   try {
-    return await verifyGatewayToken(token, mcpResource());
+    return await verifyGatewayToken(token, mcpResource(undefined, path));
   } catch (error) {
     if (!(error instanceof AccessTokenError)) throw error;
     await countRejectedToken(request, token, error, traceId);
-    return bearerChallengeResponse(error, { resourceMetadata: protectedResourceMetadataUrl() });
+    return bearerChallengeResponse(error, { resourceMetadata: protectedResourceMetadataUrl(undefined, path) });
   }
 }
 
-async function admit(request: Request, caller: McpCaller): Promise<void> {
+async function admit(endpoint: McpEndpoint, request: Request, caller: McpCaller): Promise<void> {
   const { principal } = caller;
-  if (!(await authorize(principal, PERMISSION, { departmentSlug: principal.department }))) {
-    countPolicyDecision(caller.record, { action: 'skills.authorize', decision: 'deny', rule: `rbac.${PERMISSION}`, reason: `no role of the caller grants ${PERMISSION}`, status: 403 }, { endpoint: new URL(request.url).pathname.slice(0, 100) });
-    throw new McpHttpError(403, `your roles in Gatehouse do not allow using skills (permission ${PERMISSION})`);
+  const { permission } = endpoint;
+  if (!(await authorize(principal, permission, { departmentSlug: principal.department }))) {
+    countPolicyDecision(caller.record, { action: `${permission.split('.')[0]}.authorize`, decision: 'deny', rule: `rbac.${permission}`, reason: `no role of the caller grants ${permission}`, status: 403 }, { endpoint: new URL(request.url).pathname.slice(0, 100) });
+    throw new McpHttpError(403, `your roles in Gatehouse do not allow this (${PERMISSION_DESCRIPTIONS[permission].toLowerCase()}: permission ${permission})`);
   }
   const snapshot = configStore().current();
+  // One budget for a user's MCP traffic, whichever endpoint it goes to.
   const admission = await gatewayLimits().admitRequestRate(principal, 'mcp_requests', snapshot.config.limits.mcp_requests_per_minute);
   if (!admission.ok) {
     countPolicyDecision(caller.record, { action: 'limits.admit', decision: 'deny', rule: admission.rule, reason: `refused by ${admission.rule}`, status: admission.response.status });
     const retryAfter = admission.response.headers.get('retry-after');
-    throw new McpHttpError(admission.response.status, admission.rule === 'limits.store_unavailable' ? 'rate limits cannot be checked right now; try again shortly' : `rate limit reached: ${snapshot.config.limits.mcp_requests_per_minute} skills requests per minute`, retryAfter ? { 'retry-after': retryAfter } : {});
+    throw new McpHttpError(admission.response.status, admission.rule === 'limits.store_unavailable' ? 'rate limits cannot be checked right now; try again shortly' : `rate limit reached: ${snapshot.config.limits.mcp_requests_per_minute} MCP requests per minute`, retryAfter ? { 'retry-after': retryAfter } : {});
   }
 }
 
-/** Wraps the MCP endpoint: `handler` runs only for an authenticated caller holding skills.read, within its rate. */
-export function withMcpCaller(handler: McpHandler): (request: Request) => Promise<Response> {
+/** Wraps an MCP endpoint: `handler` runs only for an authenticated caller holding the endpoint's permission, within its rate. */
+export function withMcpCaller(endpoint: McpEndpoint, handler: McpHandler): (request: Request) => Promise<Response> {
   return async (request) => {
     if (request.method === 'OPTIONS') return preflight();
     const traceId = readTraceIdLeniently(request.headers);
     let response: Response;
     try {
-      const authenticated = await authenticate(request, traceId);
+      const path = endpoint.pathOf(request);
+      if (path === null) throw new McpHttpError(404, `no MCP endpoint at this path (registered servers are at ${MCP_PROXY_PATH_PREFIX}<name>)`, {}, -32601);
+      const authenticated = await authenticate(request, path, traceId);
       if (authenticated instanceof Response) {
         response = authenticated;
       } else {
@@ -100,12 +109,12 @@ export function withMcpCaller(handler: McpHandler): (request: Request) => Promis
           principal,
           traceId,
           sessionId: request.headers.get('mcp-session-id')?.slice(0, 200) ?? null,
-          callSource: 'mcp',
+          callSource: endpoint.callSource,
           clientId: principal.clientId,
           policyVersion: configStore().current().policyVersion,
         };
-        const caller: McpCaller = { principal, traceId, record: callRecord(gatewayCaller, request, null) };
-        await admit(request, caller);
+        const caller: McpCaller = { principal, traceId, path, record: callRecord(gatewayCaller, request, null) };
+        await admit(endpoint, request, caller);
         response = await handler(request, caller);
       }
     } catch (error) {

@@ -14,6 +14,7 @@
 import { configStore, type ConfigSnapshot } from '@/lib/config';
 import { anthropicError, GatewayError, knownErrorResponse } from '@/lib/gateway/errors';
 import { countPolicyDecision } from '@/lib/gateway/evidence';
+import { withHeaders } from '@/lib/http/with-headers';
 import { gatewayLimits } from '@/lib/gateway/limits';
 import { authorize, PERMISSION_DESCRIPTIONS, type Permission } from '@/lib/rbac';
 import { noteSettingsReport } from '@/lib/mdm/checksums';
@@ -41,13 +42,6 @@ export interface CallerOptions {
 /** Headers every gateway answer carries, so a client and an operator can find the call. */
 export function traceHeaders(basics: GatewayRequestBasics): Record<string, string> {
   return { 'x-trace-id': basics.headers.traceId, 'x-policy-version': basics.snapshot.policyVersion };
-}
-
-/** The response with extra headers; responses from fetch() have immutable headers, so copied. */
-function withHeaders(response: Response, extra: Record<string, string>): Response {
-  const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 /** Headers every answer gets on its way out, whichever step produced it. */
