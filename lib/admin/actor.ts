@@ -8,6 +8,8 @@ export interface AdminActor {
   email: string;
   /** Role labels at the time of the change, for the audit trail only. */
   roles: string[];
+  /** Where the change was made; the dashboard when absent. */
+  callSource?: 'dashboard' | 'cli' | 'api';
 }
 
 export function principalOf(actor: AdminActor): AuthorizationPrincipal {

@@ -2,12 +2,12 @@ import { appendAuditEvent, type AuditOutcome } from '@/lib/audit';
 import type { AdminActor } from './actor';
 
 export interface AdminTarget {
-  type: 'user' | 'role' | 'department' | 'role_binding' | 'oauth_session' | 'oauth_client' | 'siem_sink' | 'rollout_settings' | 'budget';
+  type: 'user' | 'role' | 'department' | 'role_binding' | 'oauth_session' | 'oauth_client' | 'siem_sink' | 'rollout_settings' | 'budget' | 'mcp_server';
   id?: string;
   name?: string;
 }
 
-/** One `admin.change` event per change made (or refused) in the dashboard. */
+/** One `admin.change` event per change made (or refused) in the dashboard (or the CLI, or the API). */
 export async function recordAdminChange(
   actor: AdminActor,
   action: string,
@@ -21,7 +21,7 @@ export async function recordAdminChange(
     action,
     outcome,
     actor: { user_id: actor.userId, email: actor.email, roles: actor.roles },
-    call_source: 'dashboard',
+    call_source: actor.callSource ?? 'dashboard',
     target,
     attributes,
   });

@@ -1,4 +1,5 @@
 import { db } from '@/lib/db/client';
+import { audienceFilter, audienceOf } from '@/lib/rbac/audience';
 import { JWS_TYPES, signAsOrganisation } from '@/lib/signing';
 import { currentSequence, latestApproved } from './store';
 
@@ -47,27 +48,10 @@ export function archivePath(name: string, version: string): string {
  * its newest approved (signed, not withdrawn) version.
  */
 export async function entitledPlugins(subject: SetSubject): Promise<EntitledPlugin[]> {
-  const user = await db().user.findFirst({
-    where: { id: subject.userId, tenantId: subject.tenantId, status: 'active' },
-    select: { departmentId: true, roleBindings: { select: { role: { select: { name: true } } } } },
-  });
-  if (!user) return [];
-  const roles = [...new Set(user.roleBindings.map((binding) => binding.role.name))];
+  const audience = await audienceOf(subject.tenantId, subject.userId);
+  if (!audience) return [];
   const plugins = await db().plugin.findMany({
-    where: {
-      tenantId: subject.tenantId,
-      status: 'active',
-      entitlements: {
-        some: {
-          OR: [
-            { kind: 'everyone' },
-            { kind: 'role', subject: { in: roles } },
-            ...(user.departmentId ? [{ kind: 'department' as const, subject: user.departmentId }] : []),
-            { kind: 'user', subject: subject.userId },
-          ],
-        },
-      },
-    },
+    where: { tenantId: subject.tenantId, status: 'active', entitlements: { some: { OR: audienceFilter(audience) } } },
     include: { versions: { where: { status: 'approved', signature: { not: null } } } },
     orderBy: { name: 'asc' },
   });

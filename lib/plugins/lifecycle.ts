@@ -1,7 +1,7 @@
 import { newTraceId } from '@/lib/audit';
 import { db } from '@/lib/db/client';
-import type { PluginEntitlementKind } from '@/lib/generated/prisma/client';
 import { authorize, ForbiddenError, type Permission } from '@/lib/rbac';
+import { resolveAudienceTarget, type AudienceTarget } from '@/lib/rbac/audience';
 import { JWS_TYPES, signAsOrganisation } from '@/lib/signing';
 import { UserInputError } from '@/lib/users/tenant';
 import { recordPluginEvent, type PluginAction, type PluginActor } from './events';
@@ -187,34 +187,8 @@ export async function revokePlugin(actor: PluginActor, name: string, reason: str
   return { traceId };
 }
 
-export interface EntitlementTarget {
-  kind: PluginEntitlementKind;
-  /** Role name, department slug or user email, by kind; ignored for everyone. */
-  value?: string;
-}
-
-async function resolveSubject(tenantId: string, target: EntitlementTarget): Promise<{ subject: string; label: string }> {
-  const value = (target.value ?? '').trim();
-  switch (target.kind) {
-    case 'everyone':
-      return { subject: '', label: 'everyone' };
-    case 'role': {
-      const role = await db().role.findFirst({ where: { tenantId, name: value } });
-      if (!role) throw new UserInputError(`no role named ${value}`);
-      return { subject: role.name, label: `role ${role.name}` };
-    }
-    case 'department': {
-      const department = await db().department.findFirst({ where: { tenantId, OR: [{ slug: value }, { name: value }] } });
-      if (!department) throw new UserInputError(`no department ${value}`);
-      return { subject: department.id, label: `department ${department.slug}` };
-    }
-    case 'user': {
-      const user = await db().user.findFirst({ where: { tenantId, email: value.toLowerCase() } });
-      if (!user) throw new UserInputError(`no user with email ${value}`);
-      return { subject: user.id, label: `user ${user.email}` };
-    }
-  }
-}
+/** Role name, department slug or user email, by kind; value ignored for everyone. */
+export type EntitlementTarget = AudienceTarget;
 
 /** Entitles a role, department or user (or everyone) to a plugin; reviewers of its department may. */
 export async function entitle(actor: PluginActor, name: string, target: EntitlementTarget, remove = false): Promise<{ traceId: string; label: string }> {
@@ -222,7 +196,7 @@ export async function entitle(actor: PluginActor, name: string, target: Entitlem
   if (!plugin) throw new UserInputError(`no plugin named ${name}`);
   const action = remove ? 'unentitle' : 'entitle';
   await requirePluginPermission(actor, 'plugins.review', plugin.departmentId, action, { id: plugin.id, name });
-  const { subject, label } = await resolveSubject(actor.tenantId, target);
+  const { subject, label } = await resolveAudienceTarget(actor.tenantId, target);
   await db().$transaction(async (tx) => {
     if (remove) await tx.pluginEntitlement.deleteMany({ where: { pluginId: plugin.id, kind: target.kind, subject } });
     else await tx.pluginEntitlement.upsert({ where: { pluginId_kind_subject: { pluginId: plugin.id, kind: target.kind, subject } }, create: { pluginId: plugin.id, kind: target.kind, subject, createdBy: actor.userId }, update: {} });

@@ -33,3 +33,27 @@ export function addressRange(address: string): string {
 export function isPublicAddress(address: string): boolean {
   return addressRange(address) === 'unicast';
 }
+
+/**
+ * Cloud metadata and instance-credential endpoints by address: refused for every upstream, even
+ * one allowed the private network (AWS/GCP/Azure 169.254.169.254, ECS task credentials
+ * 169.254.170.2, AWS IPv6 fd00:ec2::254, Alibaba 100.100.100.200).
+ */
+const METADATA_ADDRESSES = new Set(['169.254.169.254', '169.254.170.2', '169.254.170.23', 'fd00:ec2::254', '100.100.100.200']);
+
+/** Ranges an administrator may open per upstream (allowPrivateNetwork): the company network and this host. */
+const PRIVATE_NETWORK_RANGES = new Set(['private', 'loopback', 'uniqueLocal', 'carrierGradeNat']);
+
+/**
+ * Whether an upstream an administrator registered (an MCP server) may be reached at `address`:
+ * public addresses always; private, loopback, unique-local and carrier-grade NAT only when the
+ * upstream is allowed the private network; link-local (where metadata lives), metadata addresses,
+ * multicast, unspecified and the rest never.
+ */
+export function isUpstreamAddressAllowed(address: string, allowPrivateNetwork: boolean): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  if (METADATA_ADDRESSES.has(ipaddr.process(address).toString())) return false;
+  const range = addressRange(address);
+  if (range === 'unicast') return true;
+  return allowPrivateNetwork && PRIVATE_NETWORK_RANGES.has(range);
+}

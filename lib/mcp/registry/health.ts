@@ -1,0 +1,54 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamTarget } from './upstream';
+
+/** How long one check may take in all (initialize and every tools/list page). */
+export const CHECK_TIMEOUT_MS = 15_000;
+const MAX_PAGES = 50;
+
+export type HealthCheckResult =
+  | { ok: true; tools: Tool[]; latencyMs: number; serverName: string | null; protocolVersion: string | null }
+  | { ok: false; error: string; latencyMs: number };
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+/**
+ * The health check: connects to the server with the real MCP client (Streamable HTTP, or SSE for
+ * sse servers) through the target's SSRF-checked fetch and credentials, runs `initialize` and
+ * every page of `tools/list`, and disconnects. Never throws: a failure is a result, its message
+ * scrubbed of the target's secrets and capped.
+ */
+export async function checkUpstream(target: UpstreamTarget, timeoutMs = CHECK_TIMEOUT_MS): Promise<HealthCheckResult> {
+  const started = performance.now();
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const options = { fetch: target.fetch, requestInit: { headers: { ...target.headers } } };
+  const transport = target.transport === 'sse' ? new SSEClientTransport(target.url, options) : new StreamableHTTPClientTransport(target.url, options);
+  const client = new Client({ name: 'gatehouse-registry-check', version: '1.0.0' }, { capabilities: {} });
+  try {
+    await client.connect(transport, { signal: deadline, timeout: timeoutMs });
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const result = await client.listTools(cursor ? { cursor } : {}, { signal: deadline, timeout: timeoutMs });
+      tools.push(...result.tools);
+      cursor = result.nextCursor;
+      if (!cursor) break;
+      if (page === MAX_PAGES - 1) throw new Error(`tools/list has more than ${MAX_PAGES} pages`);
+    }
+    const info = client.getServerVersion();
+    return { ok: true, tools, latencyMs: Math.round(performance.now() - started), serverName: info?.name ?? null, protocolVersion: transport instanceof StreamableHTTPClientTransport ? (transport.protocolVersion ?? null) : null };
+  } catch (error) {
+    const message = deadline.aborted ? `no answer within ${timeoutMs} ms` : describe(error);
+    return { ok: false, error: target.scrub(message).slice(0, 1000), latencyMs: Math.round(performance.now() - started) };
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,20 @@
+// The MCP server registry (issue 12): remote (Streamable HTTP, SSE) and device-run (stdio) servers,
+// who they are for, the tool lists health checks found (drift held for approval), upstream
+// credentials sealed at rest, and the allowlist sequence every change bumps.
+//
+// Changes (each needs mcp.admin tenant-wide, records an admin.change event and bumps the sequence):
+//   registerServer, updateServer, updateServerScope, revokeServer, checkServer, approveVersion,
+//   rejectVersion, recordStdioTools.
+// Reads: getServerByName, listServers, serverVersions, serversInScopeFor, approvedTools,
+//   allowlistSequence. For the proxy: upstreamTarget (URL, injected headers, SSRF-checked fetch).
+// Other capabilities writing in the same transaction as their own change (tool policy) call
+// bumpAllowlistSequence(tx, tenantId) with their Prisma transaction.
+export { checkServer, approveVersion, recordStdioTools, registerServer, rejectVersion, revokeServer, updateServer, updateServerScope, type CheckOutcome } from './registry';
+export { allowlistSequence, approvedTools, getServerByName, listServers, serverVersions, serversInScopeFor } from './read';
+export { bumpAllowlistSequence, type Tx } from './repository';
+export { checkUpstream, CHECK_TIMEOUT_MS, type HealthCheckResult } from './health';
+export { upstreamTarget, UpstreamTarget, type UpstreamOAuthClient } from './upstream';
+export { recordTools, toolChanges, toolsDigest, TOOL_LIMITS } from './tools';
+export { SERVER_NAME, registerServerSchema, scopeTargetSchema, updateServerSchema, type RegisterServerInput, type ScopeTarget, type UpdateServerInput, type UpstreamAuthInput } from './validate';
+export type { McpTransportKind, PublicOAuthConfig, RecordedTool, RegisteredServer, RegistryActor, ScopeEntry, ServerVersion, UpstreamAuthKind, VersionStatus } from './types';
+export { audienceOf, type Audience } from '@/lib/rbac/audience';

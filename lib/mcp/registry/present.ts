@@ -1,0 +1,78 @@
+import { audienceLabels } from '@/lib/rbac/audience';
+import type { ServerRow, VersionRow } from './repository';
+import { userEmails } from './repository';
+import type { PublicOAuthConfig, RecordedTool, RegisteredServer, ServerVersion } from './types';
+
+/** The stored oauth_config: the client secret sealed under `sealedClientSecret`. */
+export interface StoredOAuthConfig {
+  authorizationServer?: string;
+  clientId?: string;
+  scope?: string;
+  sealedClientSecret?: string;
+}
+
+export function versionOf(row: VersionRow): ServerVersion {
+  return {
+    id: row.id,
+    version: row.version,
+    tools: row.tools as unknown as RecordedTool[],
+    toolsDigest: row.toolsDigest,
+    source: row.source,
+    status: row.status,
+    reviewedBy: row.reviewedBy,
+    reviewedAt: row.reviewedAt,
+    reviewComment: row.reviewComment,
+    createdAt: row.createdAt,
+  };
+}
+
+function publicOAuth(config: unknown): PublicOAuthConfig | null {
+  if (!config || typeof config !== 'object') return null;
+  const stored = config as StoredOAuthConfig;
+  return {
+    ...(stored.authorizationServer ? { authorizationServer: stored.authorizationServer } : {}),
+    ...(stored.clientId ? { clientId: stored.clientId } : {}),
+    ...(stored.scope ? { scope: stored.scope } : {}),
+    hasClientSecret: Boolean(stored.sealedClientSecret),
+  };
+}
+
+/** Rows as the registry hands them out: scope labelled, owner's email, no sealed values. */
+export async function presentServers(rows: readonly ServerRow[]): Promise<RegisteredServer[]> {
+  if (rows.length === 0) return [];
+  const emails = await userEmails(rows.map((row) => row.ownerId));
+  const labels = await Promise.all(rows.map((row) => audienceLabels(row.tenantId, row.scopes)));
+  return rows.map((row, index) => {
+    const approved = row.versions.find((version) => version.status === 'approved' && version.id === row.approvedVersionId) ?? null;
+    const pending = row.versions.find((version) => version.status === 'pending') ?? null;
+    return {
+      id: row.id,
+      tenantId: row.tenantId,
+      name: row.name,
+      description: row.description,
+      owner: { id: row.ownerId, email: emails.get(row.ownerId) ?? null },
+      transport: row.transport,
+      url: row.url,
+      command: row.command,
+      args: row.args as string[],
+      env: row.env as Record<string, string>,
+      upstreamAuth: row.upstreamAuth,
+      secretHeader: row.secretHeader,
+      hasSecret: row.sealedSecret !== null,
+      oauth: publicOAuth(row.oauthConfig),
+      allowPrivateNetwork: row.allowPrivateNetwork,
+      status: row.status,
+      revoked: row.status === 'revoked' && row.revokedAt ? { reason: row.revokedReason ?? '', at: row.revokedAt, by: row.revokedBy } : null,
+      scope: row.scopes.map((scope, position) => ({ kind: scope.kind, subject: scope.subject, label: labels[index]![position]! })),
+      approvedVersion: approved ? versionOf(approved) : null,
+      pendingVersion: pending ? versionOf(pending) : null,
+      lastCheck: row.lastCheckedAt ? { at: row.lastCheckedAt, ok: row.lastCheckOk ?? false, error: row.lastCheckError, latencyMs: row.lastCheckLatencyMs } : null,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  });
+}
+
+export async function presentServer(row: ServerRow): Promise<RegisteredServer> {
+  return (await presentServers([row]))[0]!;
+}
