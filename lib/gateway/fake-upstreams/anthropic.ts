@@ -45,6 +45,8 @@ export interface FakeAnthropicReply extends FakeReplyIdentity {
   /** Defaults to `tool_use` when a tool_use block is present, otherwise `end_turn`. */
   stopReason?: string;
   usage?: Partial<Usage>;
+  /** How many text_delta events each streamed text block is cut into (3 by default). */
+  textDeltas?: number;
 }
 
 export type FakeAnthropicBehaviour = FakeBehaviour<FakeAnthropicReply>;
@@ -101,6 +103,7 @@ export interface ResolvedReply {
   content: FakeAnthropicBlock[];
   stopReason: string;
   usage: Usage;
+  textDeltas: number;
 }
 
 let messageCounter = 0;
@@ -115,6 +118,7 @@ export function resolveReply(reply: FakeAnthropicReply | undefined, request: Rec
     content: withIds,
     stopReason: reply?.stopReason ?? (content.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn'),
     usage: { ...DEFAULT_USAGE, ...reply?.usage },
+    textDeltas: reply?.textDeltas ?? 3,
   };
 }
 
@@ -153,7 +157,7 @@ export function anthropicStreamFrames(reply: ResolvedReply): string[] {
     if (block.type === 'text') {
       frames.push(frame('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }));
       if (index === 0) frames.push(frame('ping', { type: 'ping' }));
-      for (const text of pieces(block.text, 3)) {
+      for (const text of pieces(block.text, reply.textDeltas)) {
         frames.push(frame('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text } }));
       }
     } else if (block.type === 'thinking') {
