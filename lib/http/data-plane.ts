@@ -2,6 +2,7 @@ import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
 import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
+import { GOVERNANCE_HOOK_PATHS, handleGovernanceHook } from '@/lib/governance-hooks';
 import { clientTraceId } from '@/lib/gateway/auth/headers';
 import { traceRequest } from '@/lib/tracing/active';
 import { handleHealthz, handleReadyz } from './health';
@@ -43,6 +44,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: MCP_PATH, handler: traced(MCP_PATH, handleMcpRequest) },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
   ...GATEWAY_PATHS.map((path) => ({ path, handler: traced(path, handleGatewayRequest) })),
+  // Claude Code's governance hooks: tool policy for the tools it runs on the device, every call audited.
+  ...GOVERNANCE_HOOK_PATHS.map((path) => ({ path, handler: traced(path, handleGovernanceHook) })),
   // Org plugins: signed entitled sets, archives, sync reports, the marketplace, the org keys.
   ...PLUGIN_PATHS.map((path) => ({ path, handler: handlePluginRequest })),
 ];

@@ -40,10 +40,11 @@ export function callRecord(caller: GatewayCaller, request: Request, clientPolicy
   return { callId: uuidv7(), caller, clientPolicyVersion, ip: clientIp(request), userAgent: userAgent(request) };
 }
 
-function base(record: CallRecord): AuditEventInput & { attributes: Attributes } {
+/** What every event of the call carries (who, trace, session, client, origin); other modules add their own blocks. */
+export function callEventBase(record: CallRecord): AuditEventInput & { attributes: Attributes } {
   const { caller } = record;
   const { principal } = caller;
-  // `attributes` is always there while the event is built; empty ones are dropped in seal().
+  // `attributes` is always there while the event is built; empty ones are dropped in sealCallEvent().
   const event: AuditEventInput & { attributes: Attributes } = {
     tenant_id: principal.tenantId,
     event_type: 'inference.request',
@@ -65,7 +66,7 @@ function base(record: CallRecord): AuditEventInput & { attributes: Attributes } 
 }
 
 /** The event as appended: without an empty attributes block. */
-function seal(event: AuditEventInput & { attributes: Attributes }): AuditEventInput {
+export function sealCallEvent(event: AuditEventInput & { attributes: Attributes }): AuditEventInput {
   const { attributes, ...rest } = event;
   return Object.keys(attributes).length ? { ...rest, attributes } : rest;
 }
@@ -83,7 +84,7 @@ export interface PolicyDecisionInput {
 }
 
 function policyDecisionEvent(record: CallRecord, input: PolicyDecisionInput): AuditEventInput {
-  const event = base(record);
+  const event = callEventBase(record);
   event.event_type = 'policy.decision';
   event.action = input.action;
   // A redaction let the request through; everything else refused it.
@@ -92,7 +93,7 @@ function policyDecisionEvent(record: CallRecord, input: PolicyDecisionInput): Au
   if (input.model) event.gen_ai = { operation: 'chat', provider: 'gatehouse', request_model: input.model.slice(0, 200) };
   if (input.status !== undefined) event.error = { type: 'policy_denied', status: input.status };
   Object.assign(event.attributes, input.attributes);
-  return seal(event);
+  return sealCallEvent(event);
 }
 
 /** A `policy.decision` event of this call (its call id attached); resolves once committed. */
@@ -202,7 +203,7 @@ function targetName(target: UpstreamTarget): string {
  * evidence, and a failure leaves neither (the caller refuses the request).
  */
 export async function recordInferenceRequest(record: CallRecord, input: RequestEventInput): Promise<void> {
-  const event = base(record);
+  const event = callEventBase(record);
   event.event_id = record.callId;
   event.attributes.call_id = record.callId;
   event.gen_ai = {
@@ -240,7 +241,7 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
     event.attributes.prompt_not_stored = true;
     event.attributes.prompt_not_stored_reason = prompt.reason;
   }
-  await appendAuditEvent(seal(event), { content: prompt.ok ? prompt.value.content : [] });
+  await appendAuditEvent(sealCallEvent(event), { content: prompt.ok ? prompt.value.content : [] });
 }
 
 export interface ResponseEventInput {
@@ -294,7 +295,7 @@ export function callOutcome(input: Pick<ResponseEventInput, 'clientDisconnected'
  * without it (marked completion_not_stored): the answer has happened, its record must not be lost.
  */
 export async function recordInferenceResponse(record: CallRecord, input: ResponseEventInput): Promise<void> {
-  const event = base(record);
+  const event = callEventBase(record);
   event.event_type = 'inference.response';
   event.attributes.call_id = record.callId;
   event.outcome = callOutcome(input);
@@ -342,14 +343,14 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
     }
   }
   try {
-    await appendAuditEvent(seal(event), { content });
+    await appendAuditEvent(sealCallEvent(event), { content });
   } catch (error) {
     // Only a definite refusal: after a lost connection the first write may have committed.
     if (content.length === 0 || !(error instanceof AuditWriteError) || !error.refusedByDatabase) throw error;
     delete event.content_refs;
     event.attributes.completion_not_stored = true;
     event.attributes.completion_not_stored_reason = error.message.slice(0, 4000);
-    await appendAuditEvent(seal(event));
+    await appendAuditEvent(sealCallEvent(event));
   }
 }
 export { recordReconciledResponse, type ReconciledResponse } from './reconciled';

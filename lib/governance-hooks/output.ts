@@ -1,0 +1,31 @@
+// What Gatehouse answers a hook, in Claude Code's hook output shape (always HTTP 200 with JSON: a
+// non-2xx answer is a failed hook, which Claude Code treats by the entry's onFailure).
+import type { HookEvent } from './settings';
+
+export type PermissionDecision = 'allow' | 'ask' | 'deny';
+
+export interface PreToolUseOutput {
+  hookSpecificOutput: { hookEventName: 'PreToolUse'; permissionDecision: PermissionDecision; permissionDecisionReason: string };
+}
+
+/** PreToolUse: `deny` reasons are shown to Claude (and in the transcript), `ask` reasons in the prompt. */
+export function preToolUseAnswer(permissionDecision: PermissionDecision, reason: string): Response {
+  const body: PreToolUseOutput = { hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision, permissionDecisionReason: reason } };
+  return Response.json(body);
+}
+
+/** A tracking event recorded: nothing for Claude Code to do. */
+export function acknowledged(): Response {
+  return Response.json({});
+}
+
+/**
+ * Gatehouse refused the hook call itself (no or a bad token, a missing permission, a body it
+ * cannot read): a tool call is denied with the reason — a security check fails closed — and the
+ * other events go on with the reason shown to the person.
+ */
+export function refusal(event: HookEvent, reason: string): Response {
+  const message = `Gatehouse refused this ${event} hook: ${reason}`;
+  if (event === 'PreToolUse') return preToolUseAnswer('deny', message);
+  return Response.json({ systemMessage: message });
+}
