@@ -62,8 +62,19 @@ function describeType(unixMode: number | null): string {
   return 'not a regular file';
 }
 
-/** Reads every entry, enforcing the limits while inflating. Throws PluginUploadError. */
-export function readZip(zip: Buffer, limits: UploadLimits = UPLOAD_LIMITS): ZipEntry[] {
+/** Where the archive's last record ends: bytes after it are not part of the archive. */
+export function archiveEnd(zip: Buffer): number {
+  if (zip.length < EOCD_SIZE) refuse('not a ZIP archive (too short)');
+  const eocd = findEndOfCentralDirectory(zip);
+  return eocd + EOCD_SIZE + zip.readUInt16LE(eocd + 20);
+}
+
+/**
+ * Reads every entry, enforcing the limits while inflating. Throws PluginUploadError. Every entry
+ * is inflated and checked; `keep` says whose data to hold on to (the others come back empty), so
+ * checking a large archive holds one entry at a time.
+ */
+export function readZip(zip: Buffer, limits: UploadLimits = UPLOAD_LIMITS, keep: (name: string) => boolean = () => true): ZipEntry[] {
   if (zip.length > limits.maxArchiveBytes) refuse(`archive is ${zip.length} bytes, over the ${limits.maxArchiveBytes}-byte limit`);
   if (zip.length < EOCD_SIZE) refuse('not a ZIP archive (too short)');
   const eocd = findEndOfCentralDirectory(zip);
@@ -128,7 +139,7 @@ export function readZip(zip: Buffer, limits: UploadLimits = UPLOAD_LIMITS): ZipE
     if (crc32(data) !== crc) refuse('checksum mismatch (corrupt archive)', name);
     inflatedTotal += data.length;
     if (inflatedTotal > limits.maxTotalBytes) refuse(`files add up to more than the ${limits.maxTotalBytes}-byte limit when unpacked`, name);
-    entries.push({ name, unixMode, isDirectory: false, data });
+    entries.push({ name, unixMode, isDirectory: false, data: keep(name) ? data : Buffer.alloc(0) });
   }
   return entries;
 }

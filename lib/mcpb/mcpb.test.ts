@@ -1,0 +1,207 @@
+// Signed desktop extensions (issue 12, item 7): bundle validation with per-field errors, signing by
+// the organisation's code-signing certificate in the MCPB format, and verification both by OpenSSL
+// (an independent CMS implementation, checking the chain to the organisation CA) and by lib/mcpb's
+// verifier, which must also tell each kind of failure apart.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pool } from '@/lib/db/client';
+import { writeZip, type ZipInput } from '@/lib/plugins/zip';
+import { primaryTenant } from '@/lib/users/tenant';
+import { issueCertificate } from './certificates';
+import { signDetached, type CmsSigner } from './cms';
+import { McpbError } from './errors';
+import { appendSignatureBlock, extractSignatureBlock } from './framing';
+import { generateSigningKey } from './keys';
+import { organisationCaPem, renewSigningCertificates, signBundle, signBundleAsOrganisation, validateBundle, verifyBundle, verifyBundleAsOrganisation } from './index';
+
+const work = mkdtempSync(path.join(tmpdir(), 'gatehouse-mcpb-'));
+const DAY = 86_400_000;
+
+const MANIFEST = {
+  manifest_version: '0.3',
+  name: 'acme-files',
+  version: '1.2.0',
+  description: 'Reads Acme’s shared drive',
+  author: { name: 'Acme IT' },
+  server: { type: 'node', entry_point: 'server/index.js', mcp_config: { command: 'node', args: ['${__dirname}/server/index.js'] } },
+  tools: [{ name: 'read_file', description: 'Reads a file' }],
+};
+
+function bundleOf(manifest: unknown, extra: ZipInput[] = [{ name: 'server/index.js', data: Buffer.from('console.log("acme")\n') }]): Buffer {
+  return writeZip([{ name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest)) }, ...extra]);
+}
+
+function issuesOf(run: () => unknown): { field: string; message: string }[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof McpbError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected the bundle to be refused');
+}
+
+/** An independent signer: another CA and its code-signing certificate, as another organisation would have. */
+async function otherSigner(options: { codeSigning?: boolean } = {}): Promise<CmsSigner & { caPem: string }> {
+  const caKey = generateSigningKey();
+  const now = Date.now();
+  const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory CA' };
+  const ca = await issueCertificate({ kind: 'ca', subject, key: caKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) });
+  if (options.codeSigning === false) return { certificatePem: ca.pem, key: caKey, chainPems: [], caPem: ca.pem };
+  const key = generateSigningKey();
+  const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY), issuer: { pem: ca.pem, key: caKey } });
+  return { certificatePem: leaf.pem, key, chainPems: [ca.pem], caPem: ca.pem };
+}
+
+/** `openssl cms -verify` of the MCPB block over its zip, chain to `caPem`; returns whether it verified and what it printed. */
+function opensslVerify(signed: Buffer, caPem: string, name: string): { ok: boolean; output: string; signerPem: string } {
+  const block = extractSignatureBlock(signed);
+  if (block.kind !== 'signed') throw new Error(`no signature block: ${block.kind}`);
+  const files = { zip: path.join(work, `${name}.zip`), sig: path.join(work, `${name}.p7s`), ca: path.join(work, `${name}-ca.pem`), signer: path.join(work, `${name}-signer.pem`) };
+  writeFileSync(files.zip, block.content);
+  writeFileSync(files.sig, block.signature);
+  writeFileSync(files.ca, caPem);
+  // -purpose any: OpenSSL 3.0 has no code-signing purpose; the EKU is checked on the signer below.
+  const run = spawnSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', files.sig, '-content', files.zip, '-CAfile', files.ca, '-purpose', 'any', '-signer', files.signer, '-out', '/dev/null'], { encoding: 'utf8' });
+  return { ok: run.status === 0, output: `${run.stdout}${run.stderr}`, signerPem: run.status === 0 ? execFileSync('cat', [files.signer], { encoding: 'utf8' }) : '' };
+}
+
+describe('bundle validation', () => {
+  it('accepts a bundle whose manifest has the required fields and whose entry point is in it', () => {
+    const validated = validateBundle(bundleOf(MANIFEST));
+    expect(validated).toMatchObject({ manifestVersion: '0.3', files: 2, manifest: { name: 'acme-files', version: '1.2.0' } });
+    expect(validateBundle(bundleOf({ ...MANIFEST, manifest_version: undefined, dxt_version: '0.1' })).manifestVersion).toBe('0.1');
+  });
+
+  it('names every field that is wrong', () => {
+    const { name: _name, author: _author, ...rest } = MANIFEST;
+    expect(issuesOf(() => validateBundle(bundleOf({ ...rest, version: 7, server: { ...MANIFEST.server, type: 'ruby' } })))).toEqual([
+      { field: 'name', message: 'is required' },
+      { field: 'version', message: 'must be a non-empty string' },
+      { field: 'author', message: 'is required' },
+      { field: 'server.type', message: 'must be node, python, binary or uv' },
+    ]);
+    expect(issuesOf(() => validateBundle(bundleOf({ ...MANIFEST, manifest_version: undefined, icon: '../icon.png', server: { type: 'python', entry_point: 'main.py' } })))).toEqual([
+      { field: 'manifest_version', message: 'is required (or the legacy dxt_version)' },
+      { field: 'server.mcp_config', message: 'is required: an object with the command (and args, env) that starts the server' },
+      { field: 'server.entry_point', message: '"main.py" is not a file in the bundle' },
+      { field: 'icon', message: '"../icon.png" must be a path inside the bundle' },
+    ]);
+    expect(issuesOf(() => validateBundle(bundleOf({ ...MANIFEST, server: { ...MANIFEST.server, type: 'uv' } })))).toEqual([{ field: 'server.type', message: '"uv" needs manifest_version 0.4 (this manifest is 0.3)' }]);
+  });
+
+  it('refuses what is not a bundle, with the reason', () => {
+    expect(issuesOf(() => validateBundle(Buffer.from('just text, not a zip archive at all')))).toEqual([{ field: 'bundle', message: 'not a ZIP archive (no end-of-central-directory record)' }]);
+    expect(issuesOf(() => validateBundle(writeZip([{ name: 'server/index.js', data: Buffer.from('x') }])))).toEqual([{ field: 'manifest.json', message: 'is missing: a bundle has manifest.json at the root of the zip' }]);
+    expect(issuesOf(() => validateBundle(writeZip([{ name: 'manifest.json', data: Buffer.from('{"name": ') }])))[0]).toMatchObject({ field: 'manifest.json', message: expect.stringMatching(/^is not valid JSON/) });
+    expect(issuesOf(() => validateBundle(Buffer.concat([bundleOf(MANIFEST), Buffer.from('extra')])))).toEqual([{ field: 'bundle', message: '5 bytes follow the end of the ZIP archive' }]);
+  });
+});
+
+describe('signing as the organisation', () => {
+  let caPem: string;
+  let signed: Buffer;
+  const unsigned = bundleOf(MANIFEST);
+
+  beforeAll(async () => {
+    const result = await signBundleAsOrganisation(unsigned, { call_source: 'cli' }, 'acme-files.mcpb');
+    signed = result.signed;
+    caPem = await organisationCaPem();
+    expect(result.manifest.name).toBe('acme-files');
+  });
+
+  it('appends the MCPB block to the unchanged zip, and refuses to sign the signed file again', () => {
+    const block = extractSignatureBlock(signed);
+    expect(block.kind).toBe('signed');
+    if (block.kind !== 'signed') return;
+    expect(block.content.equals(unsigned)).toBe(true);
+    expect(signed.subarray(unsigned.length, unsigned.length + 11).toString('ascii')).toBe('MCPB_SIG_V1');
+    expect(signed.readUInt32LE(unsigned.length + 11)).toBe(block.signature.length);
+    expect(signed.subarray(-12).toString('ascii')).toBe('MCPB_SIG_END');
+    // Unzip still reads it: the block is trailing data after the archive.
+    expect(issuesOf(() => validateBundle(signed))).toEqual([{ field: 'bundle', message: expect.stringMatching(/^is already signed/) }]);
+  });
+
+  it('verifies with openssl cms against the organisation CA, the signer carrying EKU codeSigning, and with lib/mcpb', async () => {
+    const openssl = opensslVerify(signed, caPem, 'good');
+    expect(openssl.output).toContain('Verification successful');
+    expect(openssl.ok).toBe(true);
+    const eku = execFileSync('openssl', ['x509', '-noout', '-ext', 'extendedKeyUsage,basicConstraints'], { input: openssl.signerPem, encoding: 'utf8' });
+    expect(eku).toContain('Code Signing');
+    expect(eku).toContain('CA:FALSE');
+    const verified = await verifyBundleAsOrganisation(signed);
+    expect(verified).toMatchObject({ ok: true, signer: { subject: expect.stringContaining('desktop-extension signing') } });
+  });
+
+  it('fails both verifiers when one byte of the zip changes', async () => {
+    const tampered = Buffer.from(signed);
+    tampered[40] = tampered[40]! ^ 0x01;
+    const openssl = opensslVerify(tampered, caPem, 'tampered');
+    expect(openssl.ok).toBe(false);
+    expect(openssl.output).toMatch(/content verify error/i);
+    expect(await verifyBundleAsOrganisation(tampered)).toMatchObject({ ok: false, reason: 'content_modified' });
+  });
+
+  it('fails both verifiers for a bundle signed by another CA', async () => {
+    const mallory = await otherSigner();
+    const foreign = (await signBundle(unsigned, mallory)).signed;
+    const openssl = opensslVerify(foreign, caPem, 'foreign');
+    expect(openssl.ok).toBe(false);
+    expect(openssl.output).toMatch(/certificate verify error|unable to get local issuer/i);
+    expect(await verifyBundleAsOrganisation(foreign)).toMatchObject({ ok: false, reason: 'untrusted_chain' });
+    // Mallory's bundle is fine against Mallory's own CA: the verifier takes any trust set.
+    expect(await verifyBundle(foreign, { trustedCaPems: [mallory.caPem] })).toMatchObject({ ok: true });
+    expect(opensslVerify(foreign, mallory.caPem, 'foreign-own').ok).toBe(true);
+  });
+
+  it('gives each other failure its own reason', async () => {
+    const trust = { trustedCaPems: [caPem] };
+    expect(await verifyBundle(unsigned, trust)).toMatchObject({ ok: false, reason: 'unsigned' });
+    expect(await verifyBundle(Buffer.concat([signed, Buffer.from('x')]), trust)).toMatchObject({ ok: false, reason: 'malformed_signature_block' });
+    const block = extractSignatureBlock(signed);
+    if (block.kind !== 'signed') throw new Error('not signed');
+    expect(await verifyBundle(appendSignatureBlock(unsigned, Buffer.from('not DER at all')), trust)).toMatchObject({ ok: false, reason: 'malformed_signature' });
+    // The RSA signature value is the last bytes of the SignerInfo, which ends the DER here.
+    const badSignature = Buffer.from(block.signature);
+    badSignature[badSignature.length - 5] = badSignature[badSignature.length - 5]! ^ 0x01;
+    expect(await verifyBundle(appendSignatureBlock(unsigned, badSignature), trust)).toMatchObject({ ok: false, reason: 'signature_invalid' });
+    expect(await verifyBundle(signed, { ...trust, at: new Date(Date.now() + 400 * DAY) })).toMatchObject({ ok: false, reason: 'certificate_expired' });
+    expect(await verifyBundle(signed, { ...trust, at: new Date(Date.now() - DAY) })).toMatchObject({ ok: false, reason: 'certificate_not_yet_valid' });
+    const caAsSigner = await otherSigner({ codeSigning: false });
+    const byCa = appendSignatureBlock(unsigned, await signDetached(unsigned, caAsSigner));
+    expect(await verifyBundle(byCa, { trustedCaPems: [caAsSigner.caPem] })).toMatchObject({ ok: false, reason: 'not_code_signing' });
+  });
+
+  it('audits every signing and every refusal', async () => {
+    await expect(signBundleAsOrganisation(signed, { call_source: 'cli' }, 'twice.mcpb')).rejects.toThrow(McpbError);
+    const tenant = await primaryTenant();
+    const { rows } = await pool().query<{ event: { outcome: string; target: { name: string }; attributes: Record<string, string> } }>(
+      `SELECT event FROM audit_events WHERE tenant_id = $1 AND event->>'action' = 'mcp_bundle.sign' ORDER BY seq`,
+      [tenant.id],
+    );
+    expect(rows.map((row) => [row.event.outcome, row.event.target.name])).toEqual(
+      expect.arrayContaining([
+        ['success', 'acme-files'],
+        ['failure', 'twice.mcpb'],
+      ]),
+    );
+  });
+
+  it('renews the code-signing certificate under the same CA; a new CA stops trusting what the old one signed', async () => {
+    const renewed = await renewSigningCertificates();
+    expect(await organisationCaPem()).toBe(caPem);
+    const again = await signBundleAsOrganisation(unsigned, { call_source: 'cli' }, 'acme-files.mcpb');
+    expect(again.serialNumber).toBe(renewed.find((entry) => entry.kind === 'code_signing')!.serialNumber);
+    expect(await verifyBundleAsOrganisation(signed)).toMatchObject({ ok: true });
+    expect(await verifyBundleAsOrganisation(again.signed)).toMatchObject({ ok: true });
+
+    await renewSigningCertificates({ ca: true });
+    expect(await organisationCaPem()).not.toBe(caPem);
+    expect(await verifyBundleAsOrganisation(signed)).toMatchObject({ ok: false, reason: 'untrusted_chain' });
+    const underNewCa = await signBundleAsOrganisation(unsigned, { call_source: 'cli' }, 'acme-files.mcpb');
+    expect(opensslVerify(underNewCa.signed, await organisationCaPem(), 'renewed').ok).toBe(true);
+  });
+});
