@@ -2,7 +2,7 @@ import { appendAuditEvent, type AuditOutcome } from '@/lib/audit';
 import type { AdminActor } from './actor';
 
 export interface AdminTarget {
-  type: 'user' | 'role' | 'department' | 'role_binding' | 'oauth_session' | 'oauth_client' | 'siem_sink' | 'rollout_settings' | 'budget' | 'mcp_server';
+  type: 'user' | 'role' | 'department' | 'role_binding' | 'oauth_session' | 'oauth_client' | 'siem_sink' | 'rollout_settings' | 'budget' | 'mcp_server' | 'tool_policy_rule';
   id?: string;
   name?: string;
 }

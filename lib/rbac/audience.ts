@@ -50,7 +50,7 @@ export function audienceFilter(audience: Audience) {
 }
 
 /** Whether one entry includes the user (the in-memory form of audienceFilter). */
-export function includes(entry: AudienceEntry, audience: Audience): boolean {
+export function includes(entry: AudienceEntry, audience: Pick<Audience, 'userId' | 'roles' | 'departmentId'>): boolean {
   switch (entry.kind) {
     case 'everyone':
       return true;

@@ -51,7 +51,7 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
   'plugins.publish': 'Publish plugins for others',
   'plugins.review': 'Review and approve submitted plugins',
   'mcp.use': 'Use allowlisted MCP servers',
-  'mcp.admin': 'Govern the MCP server allowlist',
+  'mcp.admin': 'Govern the MCP server allowlist and tool policy',
   'audit.read': 'Read the audit log',
   'audit.content': 'Read stored prompts and completions in the audit log (each viewing is audited)',
   'costs.read': 'Read costs and budgets',

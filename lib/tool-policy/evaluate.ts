@@ -7,7 +7,7 @@
 // the grant, rules narrow it. Specificity, compared in this order: who (user > department > role
 // > everyone), tool (an exact name > a glob), server (a name > *), then the number of conditions.
 // Equally specific rules that disagree: the strictest wins (block > ask > allow).
-import { hasRole } from '@/lib/gateway/limits/plan';
+import { includes } from '@/lib/rbac/audience';
 import { evaluateArgumentCondition } from './arguments';
 import { globMatches, isGlob } from './glob';
 import { withinTimeWindow } from './time-window';
@@ -50,19 +50,6 @@ function compareSpecificity(a: number[], b: number[]): number {
   return 0;
 }
 
-function coversPrincipal(rule: ToolPolicyRule, principal: PolicyPrincipal): boolean {
-  switch (rule.principalKind) {
-    case 'everyone':
-      return true;
-    case 'user':
-      return rule.principal === principal.userId;
-    case 'department':
-      return principal.departmentId !== null && rule.principal === principal.departmentId;
-    case 'role':
-      return hasRole(principal.roles, rule.principal);
-  }
-}
-
 type Applicability = { applies: false } | { applies: true; unknownCondition?: string; argumentConditioned: boolean; clockUnknown: boolean };
 
 /** Whether the rule speaks about this call: target, principal, then each condition. */
@@ -70,7 +57,7 @@ function applicability(rule: ToolPolicyRule, query: Omit<ToolPolicyQuery, 'rules
   if (!rule.enabled) return { applies: false };
   if (rule.server !== ANY_SERVER && rule.server !== query.server) return { applies: false };
   if (!globMatches(rule.tool, query.tool)) return { applies: false };
-  if (!coversPrincipal(rule, query.principal)) return { applies: false };
+  if (!includes({ kind: rule.principalKind, subject: rule.principal }, query.principal)) return { applies: false };
   const { callSources, clientIds, timeWindow, arguments: args } = rule.conditions;
   const { context } = query;
   if (callSources && !callSources.includes(context.callSource)) return { applies: false };

@@ -56,7 +56,7 @@ export interface ToolPolicyRule {
   server: string;
   tool: string;
   principalKind: PrincipalKind;
-  /** Role name (or `role@department-slug`), department id or user id by kind; '' for everyone. */
+  /** Role name, department id or user id by kind; '' for everyone (lib/rbac/audience decides who is in it). */
   principal: string;
   conditions: ToolPolicyConditions;
   decision: ToolDecision;
@@ -67,7 +67,7 @@ export interface ToolPolicyRule {
 
 export interface PolicyPrincipal {
   userId: string;
-  /** Role labels as tokens carry them: `member`, `author@research`. */
+  /** Role names or labels as tokens carry them (`author@research` counts as the role `author`). */
   roles: readonly string[];
   departmentId: string | null;
 }
