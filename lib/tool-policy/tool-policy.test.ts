@@ -4,6 +4,7 @@ import type { AdminActor } from '@/lib/admin/actor';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import { allowlistSequence } from '@/lib/mcp/registry/read';
+import { registerServerSchema } from '@/lib/mcp/registry/validate';
 import { ForbiddenError } from '@/lib/rbac/errors';
 import { UserInputError } from '@/lib/users/tenant';
 import { createToolPolicyRule, deleteToolPolicyRule, listToolPolicyRules, setToolPolicyRuleEnabled, updateToolPolicyRule } from './admin';
@@ -118,6 +119,15 @@ describe('tool policy rules: saving, auditing, the allowlist sequence', () => {
     expect(String(update?.event.attributes?.previous)).toContain('"decision":"ask"');
     expect(await adminEvents('tool_policy.disable')).toHaveLength(1);
     expect(await adminEvents('tool_policy.delete')).toHaveLength(1);
+  });
+});
+
+describe('the built-in server name', () => {
+  it('keeps "claude" for the client\'s built-in tools: no MCP server registers under it', () => {
+    const parsed = registerServerSchema.safeParse({ name: 'claude', transport: 'streamable_http', url: 'https://mcp.example.com/mcp' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.message)).toContain('"claude" is reserved: tool policy uses it for the client\'s built-in tools');
+    expect(registerServerSchema.safeParse({ name: 'claude-tools', transport: 'streamable_http', url: 'https://mcp.example.com/mcp' }).success).toBe(true);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILT_IN_SERVER } from '@/lib/tool-policy/types';
 import { UserInputError } from '@/lib/users/tenant';
 import { toolInputSchema } from './tools';
 
@@ -45,7 +46,11 @@ const upstreamAuthSchema = z.discriminatedUnion('type', [
 export type UpstreamAuthInput = z.infer<typeof upstreamAuthSchema>;
 
 const common = {
-  name: z.string().regex(SERVER_NAME, 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit'),
+  name: z
+    .string()
+    .regex(SERVER_NAME, 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit')
+    // Tool policy rules name the client's built-in tools (Bash, Edit …) with the server "claude".
+    .refine((name) => name !== BUILT_IN_SERVER, `"${BUILT_IN_SERVER}" is reserved: tool policy uses it for the client's built-in tools`),
   description: z.string().max(2000).default(''),
   /** The owner's email; the registering administrator when absent. */
   owner: z.string().email().optional(),
