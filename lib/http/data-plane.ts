@@ -3,6 +3,7 @@ import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
 import { GOVERNANCE_HOOK_PATHS, handleGovernanceHook } from '@/lib/governance-hooks';
+import { ALLOWLIST_PATHS, handleAllowlistRequest } from '@/lib/mcp/allowlist/http';
 import { clientTraceId } from '@/lib/gateway/auth/headers';
 import { traceRequest } from '@/lib/tracing/active';
 import { handleHealthz, handleReadyz } from './health';
@@ -48,6 +49,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   ...GOVERNANCE_HOOK_PATHS.map((path) => ({ path, handler: traced(path, handleGovernanceHook) })),
   // Org plugins: signed entitled sets, archives, sync reports, the marketplace, the org keys.
   ...PLUGIN_PATHS.map((path) => ({ path, handler: handlePluginRequest })),
+  // The signed MCP allowlist and the same servers as a .mcp.json.
+  ...ALLOWLIST_PATHS.map((path) => ({ path, handler: traced(path, handleAllowlistRequest) })),
 ];
 
 function matches(route: DataPlaneRoute, pathname: string): boolean {

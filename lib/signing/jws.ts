@@ -16,8 +16,17 @@ export interface Ed25519Jwk {
   use?: 'sig';
 }
 
+/** Why a JWS was refused, for callers that answer each case differently (unknown key → fetch rollovers). */
+export type JwsFailure = 'malformed' | 'wrong_type' | 'unknown_key' | 'bad_signature';
+
 export class JwsError extends Error {
   override name = 'JwsError';
+  constructor(
+    message: string,
+    readonly reason: JwsFailure = 'malformed',
+  ) {
+    super(message);
+  }
 }
 
 export interface JwsHeader {
@@ -75,11 +84,11 @@ export function verifyCompact<T = unknown>(jws: string, trusted: ReadonlyMap<str
   const parts = jws.split('.');
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part))) throw new JwsError('not a compact JWS');
   const header = peekHeader(jws);
-  if (header.typ !== expectedTyp) throw new JwsError(`expected a ${expectedTyp}, got ${header.typ}`);
+  if (header.typ !== expectedTyp) throw new JwsError(`expected a ${expectedTyp}, got ${header.typ}`, 'wrong_type');
   const key = trusted.get(header.kid);
-  if (!key) throw new JwsError(`signed by key ${header.kid}, which is not trusted here`);
+  if (!key) throw new JwsError(`signed by key ${header.kid}, which is not trusted here`, 'unknown_key');
   const ok = verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2]!, 'base64url'));
-  if (!ok) throw new JwsError(`signature does not verify with key ${header.kid}`);
+  if (!ok) throw new JwsError(`signature does not verify with key ${header.kid}`, 'bad_signature');
   try {
     return { payload: JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as T, kid: header.kid };
   } catch {
@@ -102,6 +111,9 @@ export const JWS_TYPES = {
   pluginVersion: 'gatehouse-plugin-version+jws',
   pluginSet: 'gatehouse-plugin-set+jws',
   keyRollover: 'gatehouse-key-rollover+jws',
+  mcpManifest: 'gatehouse-mcp-manifest+jws',
+  mcpRevocations: 'gatehouse-mcp-revocations+jws',
+  mcpAllowlist: 'gatehouse-mcp-allowlist+jws',
 } as const;
 
 /** A key rollover statement: the retiring key vouches for its successor. */
