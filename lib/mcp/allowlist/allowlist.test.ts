@@ -8,7 +8,8 @@ import { ensureDepartment } from '@/lib/users/tenant';
 import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import type { AllowlistResponse, McpManifest } from './documents';
 import { AllowlistVerificationError, verifyAllowlist, verifyManifest, type VerifiedAllowlist } from './verify';
-import { registerServer, revokeServer, setScopes, type ServerFixture } from './testing/registry-fixtures';
+import { approveVersion, checkServer, registerServer, revokeServer, updateServerScope, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
+import { startFakeUpstream, type FakeUpstream } from '@/lib/mcp/registry/testing/upstream-server';
 
 /**
  * GET /api/v1/mcp/allowlist on a live data plane, verified as a device verifies it: who gets
@@ -25,11 +26,12 @@ models:
 `;
 
 let server: GatewayHarness;
+let upstream: FakeUpstream;
+let admin: RegistryActor;
 let tenantId: string;
 let payer: UserIdentity;
 let marketer: UserIdentity;
 let accountant: UserIdentity;
-let departments: { payments: string; marketing: string };
 const tokens = new Map<string, string>();
 
 async function tokenOf(user: UserIdentity): Promise<string> {
@@ -53,24 +55,29 @@ async function verifiedFor(user: UserIdentity, last: { seq: number; iat: number 
 
 const namesOf = (verified: VerifiedAllowlist) => verified.servers.map((entry) => entry.manifest.server.name).sort();
 
-let stripe: ServerFixture;
-let wiki: ServerFixture;
-let localGit: ServerFixture;
+let stripe: RegisteredServer;
 
 beforeAll(async () => {
   server = await startGateway(CONFIG, 'mcp-allowlist');
   tenantId = (await db().tenant.create({ data: { slug: `mcp-allowlist-${randomBytes(4).toString('hex')}`, name: 'MCP allowlist tests' } })).id;
-  departments = { payments: (await ensureDepartment(tenantId, 'Payments')).id, marketing: (await ensureDepartment(tenantId, 'Marketing')).id };
+  await ensureDepartment(tenantId, 'Payments');
+  await ensureDepartment(tenantId, 'Marketing');
   payer = await createTestUser(['member'], 'Payments', tenantId);
   marketer = await createTestUser(['member'], 'Marketing', tenantId);
   accountant = await createTestUser(['finance'], 'Payments', tenantId);
-  const owner = payer.userId;
-  stripe = await registerServer({ tenantId, ownerId: owner, name: 'stripe', url: 'https://mcp.stripe.example/mcp', scopes: [{ kind: 'department', subject: departments.payments }], tools: ['create_refund', 'list_charges'] });
-  wiki = await registerServer({ tenantId, ownerId: owner, name: 'wiki', url: 'https://wiki.corp.example/mcp', scopes: [{ kind: 'everyone', subject: '' }], tools: ['search'] });
-  localGit = await registerServer({ tenantId, ownerId: owner, name: 'local-git', command: 'uvx', args: ['mcp-server-git'], env: { GIT_PAGER: 'cat' }, scopes: [{ kind: 'everyone', subject: '' }], tools: ['git_log'] });
+  const adminUser = await createTestUser(['admin'], undefined, tenantId);
+  admin = { userId: adminUser.userId, tenantId, email: adminUser.email, roles: adminUser.roles, callSource: 'cli' };
+  upstream = await startFakeUpstream([
+    { name: 'create_refund', description: 'Refund a charge', args: ['charge'] },
+    { name: 'list_charges', description: 'List charges', args: [] },
+  ]);
+  stripe = await registerServer(admin, { name: 'stripe', transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'department', value: 'payments' }] });
+  await registerServer(admin, { name: 'wiki', transport: 'sse', url: upstream.sseUrl, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+  await registerServer(admin, { name: 'local-git', transport: 'stdio', command: 'uvx', args: ['mcp-server-git'], env: { GIT_PAGER: 'cat' }, scope: [{ kind: 'everyone' }], tools: [{ name: 'git_log', inputSchema: { type: 'object' } }] });
 }, 120_000);
 
 afterAll(async () => {
+  await upstream?.close();
   await server?.close();
 });
 
@@ -86,7 +93,7 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     expect(stripeManifest.tools.map((tool) => tool.name)).toEqual(['create_refund', 'list_charges']);
     expect(stripeManifest.tools.every((tool) => /^[0-9a-f]{64}$/.test(tool.schemaHash))).toBe(true);
     // The upstream URL is never what a client is told to connect to.
-    expect(JSON.stringify(forPayer)).not.toContain('mcp.stripe.example');
+    expect(JSON.stringify(forPayer)).not.toContain(upstream.origin);
     const git = forMarketer.servers.find((entry) => entry.manifest.server.name === 'local-git')!.manifest;
     expect(git).toMatchObject({ transport: 'stdio', command: 'uvx', args: ['mcp-server-git'], env: { GIT_PAGER: 'cat' } });
     expect(forPayer.allowlist.sub).toBe(payer.userId);
@@ -112,12 +119,12 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
 
   it('moves a server between two departments when its scope changes', async () => {
     const before = { payer: await verifiedFor(payer), marketer: await verifiedFor(marketer) };
-    await setScopes(stripe, [{ kind: 'department', subject: departments.marketing }]);
+    await updateServerScope(admin, 'stripe', [{ kind: 'department', value: 'marketing' }]);
     const after = { payer: await verifiedFor(payer, before.payer), marketer: await verifiedFor(marketer, before.marketer) };
     expect(after.payer.seq).toBeGreaterThan(before.payer.seq);
     expect(namesOf(after.payer)).toEqual(['local-git', 'wiki']);
     expect(namesOf(after.marketer)).toEqual(['local-git', 'stripe', 'wiki']);
-    await setScopes(stripe, [{ kind: 'department', subject: departments.payments }]);
+    await updateServerScope(admin, 'stripe', [{ kind: 'department', value: 'payments' }]);
     expect(namesOf(await verifiedFor(payer, after.payer))).toEqual(['local-git', 'stripe', 'wiki']);
   });
 
@@ -127,7 +134,7 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     const applied = verifyAllowlist(held, { trusted: keys });
     const heldStripe = held.manifests.find((jws) => verifyManifest(jws, { trusted: keys, revocations: applied.revocations }).server.name === 'stripe')!;
 
-    await revokeServer(stripe, 'leaked credentials');
+    await revokeServer(admin, 'stripe', 'leaked credentials');
     const next = verifyAllowlist(await fetchAllowlist(payer), { trusted: keys, last: applied });
     expect(next.seq).toBeGreaterThan(applied.seq);
     expect(namesOf(next)).toEqual(['local-git', 'wiki']);
@@ -148,11 +155,36 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     expect(() => verifyManifest(heldStripe, { trusted: keys, revocations: next.revocations })).toThrow(/revoked/);
   });
 
+  it('holds tool drift out of the allowlist until approved, then revokes the replaced version', async () => {
+    const drifting = await startFakeUpstream([{ name: 'open_ticket', description: 'Open a ticket', args: ['title'] }]);
+    try {
+      await registerServer(admin, { name: 'tickets', transport: 'streamable_http', url: drifting.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+      const keys = await trusted();
+      const before = verifyAllowlist(await fetchAllowlist(marketer), { trusted: keys });
+      const heldV1 = (await fetchAllowlist(marketer)).manifests.find((jws) => verifyManifest(jws, { trusted: keys, revocations: before.revocations }).server.name === 'tickets')!;
+
+      drifting.setTools([{ name: 'open_ticket', description: 'Open a ticket', args: ['title'] }, { name: 'close_all', description: 'Close every ticket', args: [] }]);
+      expect((await checkServer(admin, 'tickets')).result).toBe('drift');
+      const pending = verifyAllowlist(await fetchAllowlist(marketer), { trusted: keys, last: before });
+      const held = pending.servers.find((entry) => entry.manifest.server.name === 'tickets')!.manifest;
+      expect([held.version, held.tools.map((tool) => tool.name)]).toEqual([1, ['open_ticket']]);
+
+      await approveVersion(admin, 'tickets');
+      const approved = verifyAllowlist(await fetchAllowlist(marketer), { trusted: keys, last: pending });
+      const current = approved.servers.find((entry) => entry.manifest.server.name === 'tickets')!.manifest;
+      expect([current.version, current.tools.map((tool) => tool.name)]).toEqual([2, ['close_all', 'open_ticket']]);
+      expect(approved.revocations.servers).toContainEqual(expect.objectContaining({ name: 'tickets', versions: [1] }));
+      expect(() => verifyManifest(heldV1, { trusted: keys, revocations: approved.revocations })).toThrow(/tickets version 1 is revoked/);
+    } finally {
+      await drifting.close();
+    }
+  });
+
   it('re-signs when the sequence moves and serves the cached documents while it does not', async () => {
     const first = await fetchAllowlist(marketer);
     const again = await fetchAllowlist(marketer);
     expect(again).toEqual(first);
-    await registerServer({ tenantId, ownerId: payer.userId, name: `docs-${randomUUID().slice(0, 6)}`, url: 'https://docs.corp.example/mcp', scopes: [{ kind: 'everyone', subject: '' }], tools: ['read_doc'] });
+    await registerServer(admin, { name: `docs-${randomUUID().slice(0, 6)}`, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
     const changed = await fetchAllowlist(marketer);
     expect(changed.seq).toBeGreaterThan(first.seq);
     expect(changed.manifests.length).toBe(first.manifests.length + 1);

@@ -1,9 +1,10 @@
-import { db } from '@/lib/db/client';
 import { configuredIssuer } from '@/lib/oauth/issuer';
 import { JWS_TYPES, signAsOrganisation } from '@/lib/signing';
 import type { Principal } from '@/lib/tokens';
 import { ALLOWLIST_TTL_SECONDS, type AllowlistEntry, type AllowlistResponse, type McpAllowlist, type McpManifest, type McpRevocationList, type ToolPolicyMap } from './documents';
-import { allowlistSequence, inScope, scopeSubjectOf, tenantRegistry, toolPolicyFor, type ApprovedServer, type TenantRegistry } from './source';
+import { toolPolicyOf } from './policy';
+import { allowlistSequence } from '@/lib/mcp/registry';
+import { audienceFor, inScope, tenantRegistry, type ApprovedServer, type TenantRegistry } from './source';
 import { jwsSha256 } from './verify';
 
 /**
@@ -71,20 +72,21 @@ function manifestOf(server: ApprovedServer, tenantId: string, issuer: string, ti
     iss: issuer,
     tenant: tenantId,
     server: { id: server.id, name: server.name, description: server.description },
-    version: server.version.version,
-    versionId: server.version.id,
-    tools: server.version.tools.map((tool) => ({ name: tool.name, schemaHash: tool.schemaHash })),
-    toolsDigest: server.version.toolsDigest,
-    scope: server.scopes,
+    version: server.approvedVersion.version,
+    versionId: server.approvedVersion.id,
+    tools: server.approvedVersion.tools.map((tool) => ({ name: tool.name, schemaHash: tool.schemaHash })),
+    toolsDigest: server.approvedVersion.toolsDigest,
+    scope: server.scope.map((entry) => ({ kind: entry.kind, subject: entry.subject })),
     ...times,
   };
   if (server.transport === 'stdio') return { ...base, transport: 'stdio', command: server.command ?? '', args: server.args, env: server.env };
+  // Clients speak Streamable HTTP to the proxy whatever the upstream speaks.
   return { ...base, transport: 'http', url: proxyUrlOf(server.name, issuer), upstreamTransport: server.transport };
 }
 
 async function buildTenantDocuments(tenantId: string, issuer: string): Promise<TenantDocuments> {
-  // One snapshot: the sequence and the registry it numbers are read together.
-  const { seq, registry } = await db().$transaction(async (tx) => ({ seq: await allowlistSequence(tenantId, tx), registry: await tenantRegistry(tenantId, tx) }), { isolationLevel: 'RepeatableRead' });
+  const registry = await tenantRegistry(tenantId);
+  const seq = registry.seq;
   const iat = Math.floor(Date.now() / 1000);
   const times = { seq, iat, exp: iat + ALLOWLIST_TTL_SECONDS };
   const manifests: SignedManifest[] = [];
@@ -104,7 +106,7 @@ function fresh(documents: TenantDocuments, seq: number, issuer: string): boolean
 
 /** The tenant's signed manifests and revocation list for its current sequence. */
 async function tenantDocuments(tenantId: string, issuer: string): Promise<TenantDocuments> {
-  const seq = await allowlistSequence(tenantId);
+  const seq = Number(await allowlistSequence(tenantId));
   const cache = tenantCache();
   const cached = cache.get(tenantId);
   if (cached) {
@@ -120,12 +122,12 @@ async function tenantDocuments(tenantId: string, issuer: string): Promise<Tenant
 }
 
 async function issueFor(documents: TenantDocuments, principal: Principal): Promise<IssuedAllowlist> {
-  const subject = await scopeSubjectOf(principal);
-  const entitled = subject ? documents.manifests.filter((signed) => inScope(signed.server.scopes, subject)) : [];
+  const audience = await audienceFor(principal);
+  const entitled = audience ? documents.manifests.filter((signed) => inScope(signed.server, audience)) : [];
   const servers: IssuedServer[] = [];
   const entries: AllowlistEntry[] = [];
   for (const signed of entitled) {
-    const toolPolicy = await toolPolicyFor(principal, signed.server);
+    const toolPolicy = await toolPolicyOf(principal, signed.server);
     servers.push({ server: signed.server, manifest: signed.manifest, toolPolicy });
     entries.push({ id: signed.server.id, name: signed.server.name, version: signed.manifest.version, manifestSha256: signed.sha256, toolPolicy });
   }
@@ -172,8 +174,8 @@ export async function organisationWideServers(tenantId: string, issuer: string =
   const documents = await tenantDocuments(tenantId, issuer);
   const servers: IssuedServer[] = [];
   for (const signed of documents.manifests) {
-    if (!signed.server.scopes.some((scope) => scope.kind === 'everyone')) continue;
-    servers.push({ server: signed.server, manifest: signed.manifest, toolPolicy: await toolPolicyFor(null, signed.server) });
+    if (!signed.server.scope.some((entry) => entry.kind === 'everyone')) continue;
+    servers.push({ server: signed.server, manifest: signed.manifest, toolPolicy: await toolPolicyOf(null, signed.server) });
   }
   return servers;
 }
