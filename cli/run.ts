@@ -2,6 +2,7 @@ import { auditCommand } from './commands/audit';
 import { dbCommand } from './commands/db';
 import { keysCommand } from './commands/keys';
 import { skillsCommand } from './commands/skills';
+import { mcpCommand } from './commands/mcp';
 import { mdmCommand } from './commands/mdm';
 import { pluginsCommand } from './commands/plugins';
 import { tokenCommand } from './commands/token';
@@ -26,6 +27,7 @@ Commands:
   token mint                 Print an access token for a user (--email [--ttl S] [--aud A])
   keys rotate | list         Rotate the token signing key, or list keys
   plugins …                  Publish, approve, entitle, withdraw and list org plugins
+  mcp …                      Register, scope, check, approve and revoke MCP servers
   audit verify               Verify every audit hash chain and its signed checkpoints
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
@@ -47,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   audit: auditCommand,
   keys: keysCommand,
   plugins: pluginsCommand,
+  mcp: mcpCommand,
   token: tokenCommand,
   skills: skillsCommand,
   mdm: mdmCommand,

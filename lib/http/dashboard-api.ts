@@ -2,13 +2,16 @@
 // the dashboard session): authenticate → RBAC → rate limit → parse → handler → error map → audit.
 import { appendAuditEvent, countAuditEvent } from '@/lib/audit';
 import { getDashboardUser, dashboardPrincipal, type DashboardUser } from '@/lib/auth/session';
+import { readCappedText } from '@/lib/http/capped-body';
 import { hitRateLimit } from '@/lib/oauth/rate-limit';
 import { authorize } from '@/lib/rbac/authorize';
+import { ForbiddenError } from '@/lib/rbac/errors';
 import type { Permission } from '@/lib/rbac/permissions';
+import { UserInputError } from '@/lib/users/tenant';
 
-export type DashboardApiErrorType = 'unauthorized' | 'forbidden' | 'invalid_request' | 'rate_limited' | 'internal_error';
+export type DashboardApiErrorType = 'unauthorized' | 'forbidden' | 'not_found' | 'invalid_request' | 'rate_limited' | 'internal_error';
 
-const STATUS: Record<DashboardApiErrorType, number> = { unauthorized: 401, forbidden: 403, invalid_request: 400, rate_limited: 429, internal_error: 500 };
+const STATUS: Record<DashboardApiErrorType, number> = { unauthorized: 401, forbidden: 403, not_found: 404, invalid_request: 400, rate_limited: 429, internal_error: 500 };
 
 /** The API's one error: `{"error": {"type": …, "message": …}}` with the type's status. */
 export class DashboardApiError extends Error {
@@ -39,11 +42,16 @@ export interface DashboardApiRoute<Input> {
   permission: Permission;
   /** Requests per user and minute. */
   perMinute: number;
-  /** Reads the request; throw DashboardApiError('invalid_request', …) for bad input. */
-  parse(request: Request): Input;
+  /** Reads the request (a JSON body too); throw DashboardApiError('invalid_request', …) for bad input. */
+  parse(request: Request): Input | Promise<Input>;
   handle(context: DashboardApiContext<Input>): Promise<Response>;
   /** What the success event records about the input (filters, range); nothing secret. */
   describe?(input: Input): Record<string, string | number | boolean>;
+  /**
+   * The handler's own capability records the change (with more detail than the wrapper knows),
+   * so the wrapper adds no success event of its own; refusals are still recorded here.
+   */
+  auditedByHandler?: boolean;
 }
 
 function actorOf(user: DashboardUser) {
@@ -73,8 +81,9 @@ export function dashboardApiRoute<Input>(route: DashboardApiRoute<Input>): (requ
       }
       const limit = await hitRateLimit('dashboard-api', `${route.action}:${user.id}`, route.perMinute, 60);
       if (!limit.allowed) throw new DashboardApiError('rate_limited', `at most ${route.perMinute} requests a minute; try again in ${limit.retryAfterSeconds} s`, { 'retry-after': String(limit.retryAfterSeconds) });
-      const input = route.parse(request);
+      const input = await route.parse(request);
       const response = await route.handle({ request, user, input });
+      if (route.auditedByHandler) return response;
       await appendAuditEvent({
         tenant_id: user.tenantId,
         event_type: 'admin.change',
@@ -87,8 +96,25 @@ export function dashboardApiRoute<Input>(route: DashboardApiRoute<Input>): (requ
       return response;
     } catch (error) {
       if (error instanceof DashboardApiError) return error.toResponse();
+      // The capabilities' own refusals, checked again below the wrapper, in the API's shape.
+      if (error instanceof UserInputError) return new DashboardApiError('invalid_request', error.message).toResponse();
+      if (error instanceof ForbiddenError) return new DashboardApiError('forbidden', error.message).toResponse();
       console.error(`dashboard api: ${route.action} failed: ${error instanceof Error ? error.message : String(error)}`);
       return new DashboardApiError('internal_error', 'the request failed; the server log says why').toResponse();
     }
   };
+}
+
+/** The request's JSON object body, at most `maxBytes`; invalid_request when it is too large, not JSON or not an object. */
+export async function jsonObjectBody(request: Request, maxBytes = 256 * 1024): Promise<Record<string, unknown>> {
+  const text = await readCappedText(request, maxBytes);
+  if (text === null) throw new DashboardApiError('invalid_request', `the body is larger than ${maxBytes} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new DashboardApiError('invalid_request', 'the body must be a JSON object');
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new DashboardApiError('invalid_request', 'the body must be a JSON object');
+  return body as Record<string, unknown>;
 }
