@@ -1,5 +1,6 @@
 import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
-import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS } from '@/lib/mcp';
+import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS, PROXY_RESOURCE_METADATA_ROUTE } from '@/lib/mcp';
+import { handleMcpProxyRequest, MCP_PROXY_ROUTE } from '@/lib/mcp/proxy';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
 import { GOVERNANCE_HOOK_PATHS, handleGovernanceHook } from '@/lib/governance-hooks';
@@ -39,10 +40,13 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: '/healthz', handler: handleHealthz },
   { path: '/readyz', handler: handleReadyz },
   ...OAUTH_PATHS.map((path) => ({ path, handler: traced(path, oauthHandler) })),
-  // RFC 9728 metadata of the skills MCP server (/mcp).
+  // RFC 9728 metadata of the skills MCP server (/mcp) and of each proxied server (/mcp/servers/{name}).
   ...PROTECTED_RESOURCE_METADATA_PATHS.map((path) => ({ path, handler: traced(path, handleProtectedResourceMetadata) })),
+  { path: PROXY_RESOURCE_METADATA_ROUTE, handler: traced(PROXY_RESOURCE_METADATA_ROUTE, handleProtectedResourceMetadata) },
   // The skills MCP server (Streamable HTTP).
   { path: MCP_PATH, handler: traced(MCP_PATH, handleMcpRequest) },
+  // The MCP proxy: registered remote servers behind sign-in, tool policy and audit (Streamable HTTP).
+  { path: MCP_PROXY_ROUTE, handler: traced(MCP_PROXY_ROUTE, handleMcpProxyRequest) },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
   ...GATEWAY_PATHS.map((path) => ({ path, handler: traced(path, handleGatewayRequest) })),
   // Claude Code's governance hooks: tool policy for the tools it runs on the device, every call audited.

@@ -3,7 +3,7 @@ import { withMcpCaller } from './caller';
 import { MCP_PATH } from './resource';
 import { handleMcp } from './sessions';
 
-export { MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS, handleProtectedResourceMetadata, mcpResource, protectedResourceMetadataUrl } from './resource';
+export { MCP_PATH, MCP_PROXY_PATH_PREFIX, PROTECTED_RESOURCE_METADATA_PATHS, PROXY_RESOURCE_METADATA_ROUTE, handleProtectedResourceMetadata, mcpResource, protectedResourceMetadataUrl, proxiedServerUrl } from './resource';
 export { closeMcpSessions, mcpSessionCount } from './sessions';
 
 /** The /mcp endpoint: the protocol wrapper around the session handler. */

@@ -5,7 +5,6 @@
  * changes reach every process through lib/skills/changes.ts, and each sends
  * notifications/prompts/list_changed to its own sessions that can see the changed skill.
  */
-import { readCappedText } from '@/lib/http/capped-body';
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -14,6 +13,7 @@ import { revocationView } from '@/lib/tokens';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
 import { createSkillsServer } from './server';
+import { assertMcpMethod, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcpJson } from './streamable';
 
 interface McpSession {
   id: string;
@@ -31,7 +31,6 @@ interface McpSession {
 
 const IDLE_MS = 60 * 60_000;
 const MAX_SESSIONS_PER_USER = 20;
-const MAX_BODY_BYTES = 1024 * 1024;
 
 const sessions = new Map<string, McpSession>();
 let unsubscribe: (() => void) | null = null;
@@ -112,7 +111,7 @@ async function openSession(request: Request, caller: McpCaller, body: unknown): 
   });
   const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
-    maxRequestBodySize: MAX_BODY_BYTES,
+    maxRequestBodySize: MAX_MCP_BODY_BYTES,
     onsessioninitialized: (id) => {
       sessions.set(id, { id, userId: principal.userId, tenantId: principal.tenantId, server, transport, listed, lastSeen: Date.now(), signInId: principal.sessionId, tokenExpiresAt: principal.expiresAt.getTime() });
     },
@@ -121,35 +120,14 @@ async function openSession(request: Request, caller: McpCaller, body: unknown): 
     },
   });
   await server.connect(transport);
-  return transport.handleRequest(request, { parsedBody: body, authInfo: authInfo(caller) });
-}
-
-function authInfo(caller: McpCaller) {
-  const { principal } = caller;
-  return { token: '', clientId: principal.clientId, scopes: principal.scopes, expiresAt: Math.floor(principal.expiresAt.getTime() / 1000), extra: { caller } };
-}
-
-function isInitialize(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize');
-}
-
-async function readJson(request: Request): Promise<unknown> {
-  // Read with a cap: a signed-in caller must not be able to make us hold an endless body.
-  const text = await readCappedText(request, MAX_BODY_BYTES);
-  if (text === null) throw new McpHttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new McpHttpError(400, 'the body is not JSON', {}, -32700);
-  }
+  return transport.handleRequest(request, { parsedBody: body, authInfo: mcpAuthInfo(caller, {}) });
 }
 
 /** POST, GET (notification stream) and DELETE /mcp for an authenticated, authorised caller. */
 export async function handleMcp(request: Request, caller: McpCaller): Promise<Response> {
-  if (!['GET', 'POST', 'DELETE'].includes(request.method)) throw new McpHttpError(405, 'use POST, GET or DELETE', { allow: 'GET, POST, DELETE' });
+  assertMcpMethod(request);
   const sessionId = request.headers.get('mcp-session-id');
-  const body = request.method === 'POST' ? await readJson(request) : undefined;
+  const body = request.method === 'POST' ? await readMcpJson(request) : undefined;
   if (!sessionId) {
     if (request.method === 'POST' && isInitialize(body)) return openSession(request, caller, body);
     throw new McpHttpError(400, 'send initialize first (no Mcp-Session-Id)');
@@ -160,7 +138,7 @@ export async function handleMcp(request: Request, caller: McpCaller): Promise<Re
   session.lastSeen = Date.now();
   session.signInId = caller.principal.sessionId;
   session.tokenExpiresAt = caller.principal.expiresAt.getTime();
-  return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo(caller) });
+  return session.transport.handleRequest(request, { parsedBody: body, authInfo: mcpAuthInfo(caller, {}) });
 }
 
 /** Closes every session of this process (shutdown, tests). */

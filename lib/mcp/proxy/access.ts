@@ -1,0 +1,38 @@
+/**
+ * Whether this caller may use this registered server now, decided on every request of a session
+ * (not only when it opens), so a revocation, a scope change or a removed role takes effect on
+ * the next message: the server must exist, be active, remote, have an approved tool list, and
+ * its scope must include the user as the database has them now.
+ */
+import { audienceOf, getServerByName, type Audience, type RegisteredServer } from '@/lib/mcp/registry';
+import { includes } from '@/lib/rbac/audience';
+import type { McpCaller } from '../caller';
+import { McpHttpError } from '../errors';
+import { countSessionRefusal } from './evidence';
+
+export interface ProxyAccess {
+  server: RegisteredServer;
+  /** The user's department id and role names as of this request. */
+  audience: Audience;
+}
+
+/** Audited (counted) and thrown as the HTTP answer. */
+function refuse(caller: McpCaller, name: string, server: RegisteredServer | null, rule: string, status: number, message: string): never {
+  countSessionRefusal({ caller, serverName: name, ...(server ? { serverId: server.id } : {}), rule, reason: message, status });
+  throw new McpHttpError(status, message, {}, status === 404 ? -32601 : -32000);
+}
+
+export async function resolveAccess(caller: McpCaller, name: string): Promise<ProxyAccess> {
+  const { principal } = caller;
+  const server = await getServerByName(principal.tenantId, name);
+  // The same answer for a name that was never registered and one in another tenant.
+  if (!server) refuse(caller, name, null, 'mcp_proxy.unknown_server', 404, `no MCP server named "${name}" is registered in Gatehouse`);
+  if (server.status !== 'active') refuse(caller, name, server, 'mcp_proxy.revoked', 403, `the MCP server "${name}" was revoked${server.revoked?.reason ? `: ${server.revoked.reason}` : ''}`);
+  if (server.transport === 'stdio') refuse(caller, name, server, 'mcp_proxy.stdio', 400, `"${name}" is a local (stdio) server: it runs on your device, not through Gatehouse`);
+  const audience = await audienceOf(principal.tenantId, principal.userId);
+  if (!audience || !server.scope.some((entry) => includes(entry, audience))) {
+    refuse(caller, name, server, 'mcp_proxy.scope', 403, `the MCP server "${name}" is not available to you (outside its scope: ${server.scope.map((entry) => entry.label).join(', ') || 'nobody'})`);
+  }
+  if (!server.approvedVersion) refuse(caller, name, server, 'mcp_proxy.not_approved', 403, `the MCP server "${name}" has no approved tool list yet; an administrator must approve it first`);
+  return { server, audience };
+}

@@ -1,0 +1,137 @@
+/**
+ * Test support: a real MCP server (the SDK's McpServer) on 127.0.0.1, served over Streamable
+ * HTTP at /mcp and over the older HTTP+SSE transport at /sse, that refuses any request without
+ * the expected secret header and records what it was sent, so tests can check what the proxy
+ * injected and that no Gatehouse token went upstream.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+import { listenOnLoopback } from '@/lib/platform/net';
+
+export interface FakeUpstream {
+  url: string;
+  sseUrl: string;
+  /** Headers of every request that reached the MCP endpoints (refused ones included). */
+  requests: IncomingHttpHeaders[];
+  /** Requests refused for a missing or wrong secret. */
+  refused: number;
+  /** Calls that were cancelled by their caller (notifications/cancelled reached the tool). */
+  cancelled: string[];
+  /** Adds a tool to sessions opened from now on: drift. */
+  addDriftTool(): void;
+  close(): Promise<void>;
+}
+
+function buildServer(state: { drift: boolean; cancelled: string[] }, seen: () => IncomingHttpHeaders): McpServer {
+  const server = new McpServer({ name: 'fake-payments', version: '1.0.0' });
+  server.registerTool('lookup_customer', { description: 'Looks a customer up', inputSchema: { id: z.string() }, annotations: { readOnlyHint: true } }, async ({ id }) => ({ content: [{ type: 'text', text: `customer ${id}: Ada` }] }));
+  server.registerTool('charge_card', { description: 'Charges a card', inputSchema: { amount: z.number() } }, async ({ amount }) => ({ content: [{ type: 'text', text: `charged ${amount}` }] }));
+  server.registerTool('export_all', { description: 'Exports every record' }, async () => ({ content: [{ type: 'text', text: 'exported' }] }));
+  // Echoes the credentials it received: what the proxy returns must not carry them.
+  server.registerTool('echo_auth', { description: 'Says which credentials it got' }, async () => ({ content: [{ type: 'text', text: `I was called with ${seen().authorization ?? 'nothing'}` }] }));
+  server.registerTool('long_report', { description: 'Reports progress', inputSchema: { steps: z.number() } }, async ({ steps }, extra) => {
+    const token = extra._meta?.progressToken;
+    for (let step = 1; step <= steps; step += 1) {
+      if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, total: steps, message: `step ${step}` } });
+    }
+    return { content: [{ type: 'text', text: `report of ${steps} steps` }] };
+  });
+  server.registerTool('wait_for_cancel', { description: 'Runs until cancelled', inputSchema: {} }, async (_args, extra) => {
+    const token = extra._meta?.progressToken;
+    if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 0, message: 'started' } });
+    await new Promise<void>((resolve) => {
+      if (extra.signal.aborted) resolve();
+      extra.signal.addEventListener('abort', () => resolve(), { once: true });
+      setTimeout(resolve, 30_000).unref();
+    });
+    if (extra.signal.aborted) state.cancelled.push(String(extra.requestId));
+    return { content: [{ type: 'text', text: 'finished' }] };
+  });
+  if (state.drift) server.registerTool('wire_money', { description: 'Added after approval', inputSchema: { to: z.string() } }, async () => ({ content: [{ type: 'text', text: 'wired' }] }));
+  server.registerResource('handbook', 'doc://handbook', { mimeType: 'text/plain' }, async (uri) => ({ contents: [{ uri: uri.href, text: 'The payments handbook.' }] }));
+  server.registerPrompt('brief', { description: 'A briefing', argsSchema: { topic: z.string() } }, ({ topic }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Brief me on ${topic}` } }] }));
+  return server;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Starts the upstream; every request must carry `header: value`. */
+export async function startFakeUpstream(header: string, value: string): Promise<FakeUpstream> {
+  const state = { drift: false, cancelled: [] as string[] };
+  const requests: IncomingHttpHeaders[] = [];
+  const streamable = new Map<string, StreamableHTTPServerTransport>();
+  const sse = new Map<string, SSEServerTransport>();
+  let refused = 0;
+  let current: IncomingHttpHeaders = {};
+  const http: Server = createServer((req, res) => {
+    void (async () => {
+      requests.push(req.headers);
+      current = req.headers;
+      if (req.headers[header.toLowerCase()] !== value) {
+        refused += 1;
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'missing or wrong upstream secret' }));
+        return;
+      }
+      const path = new URL(req.url ?? '/', 'http://upstream').pathname;
+      if (path === '/sse' && req.method === 'GET') {
+        const transport = new SSEServerTransport('/messages', res);
+        sse.set(transport.sessionId, transport);
+        transport.onclose = () => sse.delete(transport.sessionId);
+        await buildServer(state, () => current).connect(transport);
+        return;
+      }
+      if (path === '/messages' && req.method === 'POST') {
+        const transport = sse.get(new URL(req.url ?? '/', 'http://upstream').searchParams.get('sessionId') ?? '');
+        if (!transport) return void res.writeHead(404).end();
+        await transport.handlePostMessage(req, res, await readBody(req));
+        return;
+      }
+      if (path !== '/mcp') return void res.writeHead(404).end();
+      const body = req.method === 'POST' ? await readBody(req) : undefined;
+      const sessionId = req.headers['mcp-session-id'];
+      let transport = typeof sessionId === 'string' ? streamable.get(sessionId) : undefined;
+      if (!transport) {
+        if (sessionId) return void res.writeHead(404).end();
+        const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void streamable.set(id, created) });
+        created.onclose = () => {
+          if (created.sessionId) streamable.delete(created.sessionId);
+        };
+        await buildServer(state, () => current).connect(created);
+        transport = created;
+      }
+      await transport.handleRequest(req, res, body);
+    })().catch((error: Error) => {
+      if (!res.headersSent) res.writeHead(500).end(error.message);
+    });
+  });
+  const base = await listenOnLoopback(http);
+  return {
+    url: `${base}/mcp`,
+    sseUrl: `${base}/sse`,
+    requests,
+    get refused() {
+      return refused;
+    },
+    cancelled: state.cancelled,
+    addDriftTool: () => {
+      state.drift = true;
+    },
+    close: async () => {
+      await Promise.all([...streamable.values()].map((transport) => transport.close()));
+      await Promise.all([...sse.values()].map((transport) => transport.close()));
+      await new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Request handling both MCP endpoints share around the SDK's Streamable HTTP server transport:
+ * reading the JSON body with a cap, telling an initialize (a new session) from the rest, and
+ * the auth info the transport hands every request handler.
+ */
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { readCappedText } from '@/lib/http/capped-body';
+import type { McpCaller } from './caller';
+import { McpHttpError } from './errors';
+
+export const MAX_MCP_BODY_BYTES = 1024 * 1024;
+
+export async function readMcpJson(request: Request): Promise<unknown> {
+  // Read with a cap: a signed-in caller must not be able to make us hold an endless body.
+  const text = await readCappedText(request, MAX_MCP_BODY_BYTES);
+  if (text === null) throw new McpHttpError(413, `the request body is over ${MAX_MCP_BODY_BYTES} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new McpHttpError(400, 'the body is not JSON', {}, -32700);
+  }
+}
+
+export function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize');
+}
+
+/** What request handlers get as `extra.authInfo`: never the token itself, and `extra` for the endpoint's own context. */
+export function mcpAuthInfo(caller: McpCaller, extra: Record<string, unknown>): AuthInfo {
+  const { principal } = caller;
+  return { token: '', clientId: principal.clientId, scopes: principal.scopes, expiresAt: Math.floor(principal.expiresAt.getTime() / 1000), extra: { caller, ...extra } };
+}
+
+export function assertMcpMethod(request: Request): void {
+  if (!['GET', 'POST', 'DELETE'].includes(request.method)) throw new McpHttpError(405, 'use POST, GET or DELETE', { allow: 'GET, POST, DELETE' });
+}
