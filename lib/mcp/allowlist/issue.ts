@@ -4,6 +4,7 @@ import type { Principal } from '@/lib/tokens';
 import { ALLOWLIST_TTL_SECONDS, type AllowlistEntry, type AllowlistResponse, type McpAllowlist, type McpManifest, type McpRevocationList, type ToolPolicyMap } from './documents';
 import { toolPolicyOf } from './policy';
 import { allowlistSequence } from '@/lib/mcp/registry';
+import { proxiedServerUrl } from '@/lib/mcp/resource';
 import { audienceFor, inScope, tenantRegistry, type ApprovedServer, type TenantRegistry } from './source';
 import { jwsSha256 } from './verify';
 
@@ -14,9 +15,9 @@ import { jwsSha256 } from './verify';
  * registry or policy change bumps the sequence, so the next request after it sees the change.
  */
 
-/** Where clients reach a registered server: Gatehouse's MCP proxy, never the upstream. */
+/** Where clients reach a registered server: Gatehouse's MCP proxy (its OAuth resource), never the upstream. */
 export function proxyUrlOf(name: string, issuer: string = configuredIssuer()): string {
-  return `${issuer}/mcp/servers/${encodeURIComponent(name)}`;
+  return proxiedServerUrl(name, issuer);
 }
 
 interface SignedManifest {
