@@ -28,6 +28,8 @@ Commands:
   keys rotate | list         Rotate the token signing key, or list keys
   plugins …                  Publish, approve, entitle, withdraw and list org plugins
   mcp …                      Register, scope, check, approve and revoke MCP servers
+  mcp bundle sign | verify | ca
+                             Sign desktop extensions (.mcpb) as the organisation, check a signature
   audit verify               Verify every audit hash chain and its signed checkpoints
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere

@@ -16,6 +16,7 @@ import {
 import { actorByEmail, defaultAdminActor } from '@/lib/plugins/catalog';
 import { ForbiddenError } from '@/lib/rbac';
 import { CliError } from '../run';
+import { mcpBundleCommand } from './mcp-bundle';
 import { withCliDatabase } from './with-database';
 
 const HELP = `Usage:
@@ -28,6 +29,7 @@ const HELP = `Usage:
   gatehouse mcp approve NAME [--version N] [--comment T] [--as EMAIL]
   gatehouse mcp reject NAME [--version N] --comment T [--as EMAIL]
   gatehouse mcp revoke NAME [--reason T] [--as EMAIL]
+  gatehouse mcp bundle sign | verify | ca | certificates | renew   (see gatehouse mcp bundle --help)
 
 add      Registers a remote MCP server (Streamable HTTP, or --transport sse) and checks it now
          (initialize + tools/list): its tools become version 1, approved by you. --command
@@ -253,7 +255,7 @@ const REGISTRY_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
  * `gatehouse mcp <sub>`: the registry's subcommands; other capabilities add theirs (`policy …`)
  * to this table, each answering its own --help.
  */
-export const MCP_COMMANDS: Record<string, (args: string[]) => Promise<number>> = { ...REGISTRY_COMMANDS };
+export const MCP_COMMANDS: Record<string, (args: string[]) => Promise<number>> = { ...REGISTRY_COMMANDS, bundle: mcpBundleCommand };
 
 export async function mcpCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

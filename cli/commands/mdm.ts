@@ -12,7 +12,9 @@ import { CliError } from '../run';
 import { withCliDatabase } from './with-database';
 
 const HELP = `Usage:
-  gatehouse mdm macos [--out FILE]                       Claude Desktop profile (.mobileconfig)
+  gatehouse mdm macos [--extension-ca] [--out FILE]      Claude Desktop profile (.mobileconfig); --extension-ca
+                                                         also installs the organisation's desktop-extension CA
+                                                         as a trusted root and requires signed extensions
   gatehouse mdm windows [--hive hkcu|hklm] [--out FILE]  Claude Desktop policy (.reg, UTF-16, REG_SZ)
   gatehouse mdm claude-code [--sign-in gateway|helper] [--format json|reg] [--out FILE]
                                                          Claude Code managed settings: managed-settings.json for
@@ -30,7 +32,7 @@ function parse(args: string[]) {
   try {
     return parseArgs({
       args,
-      options: { out: { type: 'string' }, hive: { type: 'string' }, 'sign-in': { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { out: { type: 'string' }, 'extension-ca': { type: 'boolean' }, hive: { type: 'string' }, 'sign-in': { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: true,
     });
@@ -63,6 +65,7 @@ export async function mdmCommand(args: string[]): Promise<number> {
   const signIn = values['sign-in'];
   if (signIn !== undefined && signIn !== 'gateway' && signIn !== 'helper') throw new CliError(`--sign-in must be gateway or helper (got "${signIn}")`, 2);
   const kind = artifactKind(target as (typeof KINDS)[number], values);
+  if (values['extension-ca'] && kind !== 'desktop-mobileconfig') throw new CliError('--extension-ca is for the macOS profile (for Windows: gatehouse mcp bundle ca --der --out ca.cer)', 2);
   if (kind !== 'claude-code-json' && !values.out) throw new CliError(`a ${kind.includes('reg') ? '.reg file' : 'profile'} is not text for a terminal: give --out FILE`, 2);
 
   const artifact = await withCliDatabase(async () => {
@@ -71,7 +74,7 @@ export async function mdmCommand(args: string[]): Promise<number> {
     const stored = (await loadRolloutSettings(tenantId)).settings;
     const settings = signIn ? validateRolloutSettings({ ...stored, claudeCodeSignIn: signIn }) : stored;
     const context = await rolloutContext(tenantId, { settings, publicUrl: readRuntimeInfo()?.publicUrl ?? publicUrl() });
-    return generateArtifact(context, kind);
+    return generateArtifact(context, kind, { organisationExtensionCa: values['extension-ca'] });
   }).catch((error) => {
     throw error instanceof UserInputError ? new CliError(error.message) : error;
   });

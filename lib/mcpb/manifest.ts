@@ -87,19 +87,25 @@ function bundlePath(value: string): string | null {
   return normalised;
 }
 
-/** Manifest problems that depend on the manifest's own values (the version's server types, files it names). */
-function crossChecks(manifest: McpbManifest, files: ReadonlySet<string>): McpbIssue[] {
+function stringAt(json: unknown, path: readonly string[]): string | undefined {
+  const value = valueAt(json, path);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Manifest problems that depend on the manifest's own values (the version's server types, files
+ * it names), read from the raw JSON so they are reported alongside any type errors.
+ */
+function crossChecks(json: unknown, files: ReadonlySet<string>): McpbIssue[] {
   const issues: McpbIssue[] = [];
-  const version = manifest.manifest_version ?? manifest.dxt_version;
-  if (!version) issues.push({ field: 'manifest_version', message: 'is required (or the legacy dxt_version)' });
-  if (manifest.server.type === 'uv' && version !== '0.4') issues.push({ field: 'server.type', message: `"uv" needs manifest_version 0.4 (this manifest is ${version ?? 'unversioned'})` });
-  if (manifest.server.type !== 'uv' && !manifest.server.mcp_config) issues.push({ field: 'server.mcp_config', message: 'is required: an object with the command (and args, env) that starts the server' });
-  const named: [string, string | undefined][] = [
-    ['server.entry_point', manifest.server.entry_point],
-    ['icon', manifest.icon],
-  ];
-  for (const [field, value] of named) {
-    if (value === undefined) continue;
+  const version = stringAt(json, ['manifest_version']) ?? stringAt(json, ['dxt_version']);
+  const serverType = stringAt(json, ['server', 'type']);
+  if (valueAt(json, ['manifest_version']) === undefined && valueAt(json, ['dxt_version']) === undefined) issues.push({ field: 'manifest_version', message: 'is required (or the legacy dxt_version)' });
+  if (serverType === 'uv' && version !== '0.4') issues.push({ field: 'server.type', message: `"uv" needs manifest_version 0.4 (this manifest is ${version ?? 'unversioned'})` });
+  if (serverType !== 'uv' && valueAt(json, ['server']) !== undefined && valueAt(json, ['server', 'mcp_config']) === undefined) issues.push({ field: 'server.mcp_config', message: 'is required: an object with the command (and args, env) that starts the server' });
+  for (const field of ['server.entry_point', 'icon']) {
+    const value = stringAt(json, field.split('.'));
+    if (!value) continue;
     const path = bundlePath(value);
     if (path === null) issues.push({ field, message: `"${value}" must be a path inside the bundle` });
     else if (!files.has(path)) issues.push({ field, message: `"${value}" is not a file in the bundle` });
@@ -133,12 +139,11 @@ export function validateBundle(bundle: Buffer): ValidatedBundle {
   } catch (error) {
     throw new McpbError([{ field: MANIFEST_FILE, message: `is not valid JSON (${(error as Error).message})` }]);
   }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new McpbError([{ field: MANIFEST_FILE, message: 'must be a JSON object' }]);
   const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new McpbError(parsed.error.issues.map((issue) => ({ field: issue.path.length ? issue.path.join('.') : MANIFEST_FILE, message: valueAt(json, issue.path) === undefined ? 'is required' : issue.message })));
-  }
+  const issues: McpbIssue[] = parsed.success ? [] : parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || MANIFEST_FILE, message: valueAt(json, issue.path) === undefined ? 'is required' : issue.message }));
   const files = new Set(entries.filter((entry) => !entry.isDirectory).map((entry) => entry.name));
-  const issues = crossChecks(parsed.data, files);
-  if (issues.length) throw new McpbError(issues);
+  issues.push(...crossChecks(json, files).filter((issue) => !issues.some((earlier) => earlier.field === issue.field)));
+  if (!parsed.success || issues.length) throw new McpbError(issues);
   return { manifest: parsed.data, manifestVersion: (parsed.data.manifest_version ?? parsed.data.dxt_version)!, files: files.size };
 }

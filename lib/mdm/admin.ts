@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AdminActor } from '@/lib/admin/actor';
 import { recordAdminChange } from '@/lib/admin/audit';
 import { requireAdmin } from '@/lib/admin/guard';
-import { generateArtifact, type Artifact, type ArtifactKind } from './artifacts';
+import { organisationCaPem } from '@/lib/mcpb';
+import { generateArtifact, type Artifact, type ArtifactKind, type ArtifactOptions } from './artifacts';
 import { rolloutContext } from './context';
 import { MdmError } from './errors';
 import { loadRolloutSettings, saveRolloutSettings, validateRolloutSettings, type RolloutSettings } from './settings';
@@ -35,9 +36,9 @@ export async function updateRolloutSettings(actor: AdminActor, input: unknown, e
 }
 
 /** A profile or settings file for download, generated now from live configuration. */
-export async function downloadArtifact(actor: AdminActor, kind: ArtifactKind): Promise<Artifact> {
+export async function downloadArtifact(actor: AdminActor, kind: ArtifactKind, options: ArtifactOptions = {}): Promise<Artifact> {
   await requireRolloutAdmin(actor, 'rollout.download');
-  const artifact = await generateArtifact(await rolloutContext(actor.tenantId), kind);
+  const artifact = await generateArtifact(await rolloutContext(actor.tenantId), kind, options);
   await recordRolloutDownload(actor, artifact);
   return artifact;
 }
@@ -45,6 +46,24 @@ export async function downloadArtifact(actor: AdminActor, kind: ArtifactKind): P
 /** Every file handed out from the Rollout page is audited with its digest. */
 export async function recordRolloutDownload(actor: AdminActor, artifact: Artifact): Promise<void> {
   await recordAdminChange(actor, 'rollout.download', ROLLOUT_TARGET, { file: artifact.filename, sha256: createHash('sha256').update(artifact.body).digest('hex') });
+}
+
+/** The organisation's desktop-extension CA certificate as devices install it. */
+export const EXTENSION_CA_FILES = ['extension-signing-ca.pem', 'extension-signing-ca.cer'] as const;
+export type ExtensionCaFile = (typeof EXTENSION_CA_FILES)[number];
+
+/**
+ * The CA that signs the organisation's desktop extensions (created on first use): PEM, or DER
+ * (.cer) for Windows' certificate import, Group Policy and Intune. Audited like every rollout file.
+ */
+export async function downloadExtensionCa(actor: AdminActor, file: ExtensionCaFile): Promise<Artifact> {
+  await requireRolloutAdmin(actor, 'rollout.download');
+  const pem = await organisationCaPem();
+  const artifact: Artifact = file.endsWith('.pem')
+    ? { filename: file, contentType: 'application/x-pem-file', body: Buffer.from(pem) }
+    : { filename: file, contentType: 'application/pkix-cert', body: new X509Certificate(pem).raw };
+  await recordRolloutDownload(actor, artifact);
+  return artifact;
 }
 
 /** The one-file programs employees' machines run, built by `npm start` into dist/. */

@@ -2,7 +2,7 @@
 // the .mobileconfig read back with the plist package, the .reg read back by a strict reader,
 // Claude Code's managed settings, the bootstrap overlay and the stale-machine report, against a
 // live gateway on 127.0.0.1.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { parse } from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pool } from '@/lib/db/client';
@@ -19,6 +19,7 @@ import { MdmError } from './errors';
 import { machineSettingsStates } from './checksums';
 import { installFile } from './install-files';
 import { mcpResource } from '@/lib/mcp/resource';
+import { organisationCaPem } from '@/lib/mcpb';
 import { loadRolloutSettings, saveRolloutSettings, validateRolloutSettings } from './settings';
 
 const TEST_CA = `-----BEGIN CERTIFICATE-----
@@ -182,6 +183,32 @@ describe('Claude Desktop profiles', () => {
     const again = parse((await generateArtifact(context, 'desktop-mobileconfig')).body.toString('utf8')) as Record<string, unknown>;
     expect(again.PayloadUUID).toBe(profile.PayloadUUID);
     expect((again.PayloadContent as Record<string, unknown>[])[0]!.PayloadUUID).toBe(desktop!.PayloadUUID);
+  });
+
+  it('can carry the organisation’s desktop-extension CA as a trusted root, and then requires signed extensions', async () => {
+    // An administrator who switched signatures off on the page gets them required once the profile trusts the CA.
+    const settings = validateRolloutSettings({ extensionSigningCaPem: TEST_CA, extraDesktopKeys: { isDesktopExtensionSignatureRequired: false } });
+    const context = await rolloutContext(admin.tenantId, { settings });
+    const without = parse((await generateArtifact(context, 'desktop-mobileconfig')).body.toString('utf8')) as Record<string, unknown>;
+    expect((without.PayloadContent as Record<string, unknown>[])[0]!.isDesktopExtensionSignatureRequired).toBe('true');
+
+    const plain = parse((await generateArtifact(await rolloutContext(admin.tenantId, { settings: validateRolloutSettings({ extraDesktopKeys: { isDesktopExtensionSignatureRequired: false } }) }), 'desktop-mobileconfig')).body.toString('utf8')) as Record<string, unknown>;
+    expect(plain.PayloadContent as Record<string, unknown>[]).toHaveLength(1);
+    expect((plain.PayloadContent as Record<string, unknown>[])[0]!.isDesktopExtensionSignatureRequired).toBe('false');
+
+    const artifact = await generateArtifact(context, 'desktop-mobileconfig', { organisationExtensionCa: true });
+    expect(artifact.filename).toMatch(/-with-extension-ca\.mobileconfig$/);
+    const profile = parse(artifact.body.toString('utf8')) as Record<string, unknown>;
+    const [desktop, ...roots] = profile.PayloadContent as Record<string, unknown>[];
+    expect(desktop!.isDesktopExtensionSignatureRequired).toBe('true');
+    const organisationDer = new X509Certificate(await organisationCaPem()).raw;
+    expect(roots.map((root) => root.PayloadType)).toEqual(['com.apple.security.root', 'com.apple.security.root']);
+    expect(Buffer.from(roots[0]!.PayloadContent as Uint8Array).equals(organisationDer)).toBe(true);
+    expect(Buffer.from(roots[1]!.PayloadContent as Uint8Array).toString('base64')).toBe(TEST_CA.replace(/-----[A-Z ]+-----|\s/g, ''));
+    expect(new Set(roots.map((root) => root.PayloadIdentifier)).size).toBe(2);
+    expect(new Set(roots.map((root) => root.PayloadUUID)).size).toBe(2);
+    // The certificate installed is the CA itself: a root that may sign certificates.
+    expect(new X509Certificate(organisationDer).ca).toBe(true);
   });
 
   it('writes .reg files that a strict reader reads back as REG_SZ values equal to the profile’s', async () => {

@@ -11,8 +11,8 @@ const DESKTOP_DOMAIN = 'com.anthropic.claudefordesktop';
 export interface MobileconfigInput {
   tenant: { id: string; name: string; slug: string };
   policy: DesktopPolicy;
-  /** PEM of a CA to install (it signs the organisation's desktop extensions). */
-  caPem?: string;
+  /** PEMs of CAs to install as trusted roots (they sign the organisation's desktop extensions). */
+  caPems?: readonly string[];
 }
 
 function derOf(pem: string): Buffer {
@@ -21,8 +21,8 @@ function derOf(pem: string): Buffer {
 
 /**
  * A macOS configuration profile: one payload for Claude Desktop's preference domain holding the
- * policy (every value a <string>), and, when given, a certificate payload for the extension
- * signing CA. PayloadVersion rises with nothing: identifiers are stable, content says the rest.
+ * policy (every value a <string>), and, when given, a certificate payload (com.apple.security.root)
+ * per extension-signing CA. PayloadVersion rises with nothing: identifiers are stable, content says the rest.
  */
 export function buildMobileconfig(input: MobileconfigInput): string {
   const slug = input.tenant.slug.replace(/[^A-Za-z0-9.-]/g, '-');
@@ -38,12 +38,14 @@ export function buildMobileconfig(input: MobileconfigInput): string {
       ...input.policy,
     },
   ];
-  if (input.caPem) {
-    const der = derOf(input.caPem);
+  for (const pem of input.caPems ?? []) {
+    const der = derOf(pem);
+    const digest = createHash('sha256').update(der).digest('hex');
     content.push({
       PayloadType: 'com.apple.security.root',
-      PayloadIdentifier: `${identifierBase}.extension-signing-ca`,
-      PayloadUUID: uuid(`ca:${createHash('sha256').update(der).digest('hex')}`),
+      // Named after the certificate, so each CA keeps its identifiers whatever else is installed.
+      PayloadIdentifier: `${identifierBase}.extension-signing-ca.${digest.slice(0, 16)}`,
+      PayloadUUID: uuid(`ca:${digest}`),
       PayloadVersion: 1,
       PayloadDisplayName: `${input.tenant.name} desktop-extension signing CA`,
       PayloadCertificateFileName: 'extension-signing-ca.cer',

@@ -101,11 +101,23 @@ export default async function RolloutPage() {
           actions={
             <div className="flex flex-wrap gap-2">
               <Download file="desktop-mobileconfig">macOS profile (.mobileconfig)</Download>
+              <Download file="desktop-mobileconfig?extensionCa=1">macOS profile with the extension CA</Download>
               <Download file="desktop-reg-hkcu">Windows, per user (.reg)</Download>
               <Download file="desktop-reg-hklm">Windows, per machine (.reg)</Download>
             </div>
           }
         >
+          <p className="mb-3 text-sm text-slate-600">
+            Desktop extensions (.mcpb) signed with <code>gatehouse mcp bundle sign</code> install only where the organisation’s extension CA is trusted: the second macOS profile carries it as a trusted root
+            certificate; on Windows import the .cer into Trusted Root Certification Authorities (Group Policy, Intune, or <code>certutil -addstore Root</code>).{' '}
+            <a href="/rollout/download/extension-signing-ca.pem" download className="underline">
+              CA certificate (.pem)
+            </a>{' '}
+            ·{' '}
+            <a href="/rollout/download/extension-signing-ca.cer" download className="underline">
+              (.cer)
+            </a>
+          </p>
           <dl aria-label="Claude Desktop policy" className="divide-y divide-slate-100 text-xs">
             {Object.entries(policy).map(([key, value]) => (
               <div key={key} className="grid grid-cols-1 gap-x-4 py-1.5 sm:grid-cols-[minmax(0,18rem)_minmax(0,1fr)]">
