@@ -10,6 +10,7 @@ import type { AllowlistResponse, McpManifest } from './documents';
 import { AllowlistVerificationError, verifyAllowlist, verifyManifest, type VerifiedAllowlist } from './verify';
 import { approveVersion, checkServer, registerServer, revokeServer, updateServerScope, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
 import { startFakeUpstream, type FakeUpstream } from '@/lib/mcp/registry/testing/upstream-server';
+import { createToolPolicyRule, deleteToolPolicyRule } from '@/lib/tool-policy';
 
 /**
  * GET /api/v1/mcp/allowlist on a live data plane, verified as a device verifies it: who gets
@@ -115,6 +116,21 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/mcp\.use/);
     expect((await fetch(`${server.url}/api/v1/mcp/allowlist`)).status).toBe(401);
+  });
+
+  it("carries each person's tool policy, and a rule change reaches the next allowlist", async () => {
+    const before = await verifiedFor(payer);
+    expect(before.servers.find((entry) => entry.manifest.server.name === 'stripe')!.toolPolicy).toEqual({ create_refund: 'allow', list_charges: 'allow' });
+    const block = await createToolPolicyRule(admin, { server: 'stripe', tool: 'create_*', principalKind: 'department', principal: 'payments', decision: 'block' });
+    const ask = await createToolPolicyRule(admin, { server: 'stripe', tool: 'list_charges', principalKind: 'everyone', decision: 'ask' });
+    try {
+      const after = await verifiedFor(payer, before);
+      expect(after.seq).toBeGreaterThan(before.seq);
+      expect(after.servers.find((entry) => entry.manifest.server.name === 'stripe')!.toolPolicy).toEqual({ create_refund: 'blocked', list_charges: 'ask' });
+    } finally {
+      await deleteToolPolicyRule(admin, block.id);
+      await deleteToolPolicyRule(admin, ask.id);
+    }
   });
 
   it('moves a server between two departments when its scope changes', async () => {
