@@ -58,9 +58,28 @@ function actorOf(user: DashboardUser) {
   return { user_id: user.id, email: user.email, roles: user.roles };
 }
 
+/**
+ * A change requested from another site's page: a browser sends Origin with every POST, PATCH and
+ * DELETE, and it must be this server (as Next checks for server actions). Requests without
+ * Origin are not from a browser page. The session cookie's SameSite=Lax already keeps most
+ * cross-site requests unsigned; this also covers sibling subdomains.
+ */
+function crossSite(request: Request): boolean {
+  if (request.method === 'GET' || request.method === 'HEAD') return false;
+  const origin = request.headers.get('origin');
+  if (origin === null) return false;
+  const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host');
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    return true;
+  }
+}
+
 export function dashboardApiRoute<Input>(route: DashboardApiRoute<Input>): (request: Request) => Promise<Response> {
   return async (request) => {
     try {
+      if (crossSite(request)) throw new DashboardApiError('forbidden', 'this change was requested from another site');
       const user = await getDashboardUser();
       if (!user) throw new DashboardApiError('unauthorized', 'sign in to the dashboard first');
       if (!(await authorize(dashboardPrincipal(user), route.permission))) {
@@ -107,6 +126,8 @@ export function dashboardApiRoute<Input>(route: DashboardApiRoute<Input>): (requ
 
 /** The request's JSON object body, at most `maxBytes`; invalid_request when it is too large, not JSON or not an object. */
 export async function jsonObjectBody(request: Request, maxBytes = 256 * 1024): Promise<Record<string, unknown>> {
+  // Only JSON: a cross-site HTML form cannot send it without a CORS preflight, which nothing here answers.
+  if (!/^application\/json\b/i.test(request.headers.get('content-type') ?? '')) throw new DashboardApiError('invalid_request', 'send the body as application/json');
   const text = await readCappedText(request, maxBytes);
   if (text === null) throw new DashboardApiError('invalid_request', `the body is larger than ${maxBytes} bytes`);
   let body: unknown;

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pool } from '@/lib/db/client';
 import { configureTestEnvironment, createTestUser } from '@/lib/oauth/test-harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
+import { OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
+import { upstreamFetch } from '@/lib/platform/outbound/upstream-fetch';
 import { ForbiddenError } from '@/lib/rbac';
 import { audienceOf } from '@/lib/rbac/audience';
 import {
@@ -183,6 +185,20 @@ describe('MCP registry: SSRF rules for registered URLs', () => {
   });
 });
 
+describe('MCP registry: every upstream connection is checked', () => {
+  it('refuses, at connect time, a host name that resolves to loopback unless the private network is allowed', async () => {
+    const viaName = upstream.mcpUrl.replace('127.0.0.1', 'localhost');
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const init = { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } };
+    await expect(upstreamFetch({ allowPrivateNetwork: false })(viaName, init)).rejects.toThrow(OutboundFetchRefused);
+    await expect(upstreamFetch({ allowPrivateNetwork: false })(upstream.mcpUrl, init)).rejects.toThrow(/not public \(loopback/);
+    await expect(upstreamFetch({ allowPrivateNetwork: true })('http://169.254.169.254/latest/meta-data/')).rejects.toThrow(/not allowed for an upstream \(linkLocal/);
+    const allowed = await upstreamFetch({ allowPrivateNetwork: true })(viaName, init);
+    expect(allowed.status).not.toBe(404);
+    await allowed.body?.cancel();
+  });
+});
+
 describe('MCP registry: upstream secret', () => {
   it('injects the sealed secret into upstream requests and never shows it in listings, targets or audit events', async () => {
     const name = uniqueName('secret');
@@ -222,6 +238,26 @@ describe('MCP registry: upstream secret', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('seals an oauth_user server’s client secret and opens it only for the upstream target', async () => {
+    const name = uniqueName('oauth');
+    const clientSecret = `oauth-client-${randomBytes(12).toString('hex')}`;
+    const server = await registerServer(actorOf(admin), {
+      name,
+      transport: 'streamable_http',
+      url: upstream.mcpUrl,
+      allowPrivateNetwork: true,
+      upstreamAuth: { type: 'oauth_user', clientId: 'gatehouse', clientSecret, scope: 'docs.read', authorizationServer: 'https://auth.example.com' },
+      scope: [{ kind: 'everyone' }],
+    });
+    expect(server.oauth).toEqual({ clientId: 'gatehouse', scope: 'docs.read', authorizationServer: 'https://auth.example.com', hasClientSecret: true });
+    expect(JSON.stringify(await getServerByName(admin.tenantId, name))).not.toContain(clientSecret);
+    expect(JSON.stringify(await eventsFor(name))).not.toContain(clientSecret);
+    const target = await upstreamTarget(server);
+    expect(target.oauth).toMatchObject({ clientId: 'gatehouse', clientSecret });
+    expect(target.headers).toEqual({});
+    expect(JSON.stringify(target)).not.toContain(clientSecret);
   });
 });
 
