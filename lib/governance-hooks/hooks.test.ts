@@ -8,6 +8,9 @@ import { db } from '@/lib/db/client';
 import { eventsOf, newTestTraceId, startGateway, storedContent, tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
+import { claudeCodeManagedSettings } from '@/lib/mdm/claude-code';
+import { rolloutContext } from '@/lib/mdm/context';
+import { validateRolloutSettings } from '@/lib/mdm/settings';
 import { HOOK_PATHS, type HookEvent } from './settings';
 
 let gateway: GatewayHarness;
@@ -166,5 +169,22 @@ describe('tracking', () => {
     const activity = await eventsOf(promptTrace);
     expect(activity.find((event) => event.action === 'claude_code.prompt_submit')).toMatchObject({ event_type: 'system.housekeeping', session_id: session, attributes: { count: 3, prompt_bytes: 15 } });
     expect(activity.find((event) => event.action === 'claude_code.session_start')).toMatchObject({ session_id: session, attributes: { source: 'startup', model: 'claude-x' } });
+  });
+});
+
+describe('managed-settings.json from the Rollout page', () => {
+  it('carries the governance hooks and their pins when they are on, shaped by the rules\' fail modes', async () => {
+    const off = claudeCodeManagedSettings(await rolloutContext(engineering.tenantId, { settings: validateRolloutSettings({ gatewayUrl: 'https://gw.example.com' }) }));
+    expect(off.hooks).toBeUndefined();
+    expect(off.allowManagedHooksOnly).toBeUndefined();
+
+    const on = claudeCodeManagedSettings(await rolloutContext(engineering.tenantId, { settings: validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeGovernanceHooks: 'on' }) }));
+    expect(on).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: ['https://gw.example.com/hooks/claude-code/*'], httpHookAllowedEnvVars: ['GATEHOUSE_TOKEN'] });
+    const entries = (on.hooks as Record<string, { matcher: string; hooks: { url: string; onFailure?: string }[] }[]>).PreToolUse!;
+    const entryOf = (tool: string) => entries.filter((entry) => entry.matcher === '*' || new RegExp(entry.matcher).test(tool));
+    // This file's fail-open rule on github-<suffix>/delete_*; Bash has a fail-closed rule.
+    expect(entryOf(`mcp__github-${suffix}__delete_repo`).map((entry) => entry.hooks[0]!.onFailure)).toEqual([undefined]);
+    expect(entryOf('Bash').map((entry) => entry.hooks[0]!.onFailure)).toEqual(['block']);
+    expect(entries.every((entry) => entry.hooks[0]!.url === `https://gw.example.com${HOOK_PATHS.PreToolUse}`)).toBe(true);
   });
 });

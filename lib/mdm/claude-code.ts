@@ -1,4 +1,5 @@
 import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
+import { governanceHookSettings } from '@/lib/governance-hooks/settings';
 import { MdmError } from './errors';
 import { posixQuote } from './install';
 import { gatewayUrlOf, modelList, type RolloutContext } from './profile';
@@ -34,6 +35,7 @@ export const CLAUDE_CODE_SETTINGS_KEYS: ReadonlySet<string> = new Set([
   'allowManagedHooksOnly',
   'allowManagedPermissionRulesOnly',
   'allowedHttpHookUrls',
+  'httpHookAllowedEnvVars',
   'allowedMcpServers',
   'deniedMcpServers',
   'allowManagedMcpServersOnly',
@@ -57,6 +59,22 @@ export const CLAUDE_CODE_SETTINGS_KEYS: ReadonlySet<string> = new Set([
 /** The seven-header set's static part: values the same for every person on the machine. */
 function customHeaders(context: RolloutContext): string {
   return [`x-tenant-id: ${context.tenant.id}`, 'x-call-source: claude_code'].join('\n');
+}
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The governance hooks and the keys pinning them, over whatever gatehouse.yaml set: hook entries
+ * of the same event are kept beside ours (managed hooks all run), the pins are ours.
+ */
+function addGovernanceHooks(settings: ClaudeCodeSettings, governance: ClaudeCodeSettings): void {
+  const existing = isObject(settings.hooks) ? settings.hooks : {};
+  const ours = governance.hooks as { [event: string]: Json[] };
+  const hooks: { [event: string]: Json } = { ...existing };
+  for (const [event, entries] of Object.entries(ours)) hooks[event] = [...(Array.isArray(existing[event]) ? existing[event] : []), ...entries];
+  Object.assign(settings, governance, { hooks });
 }
 
 /**
@@ -100,6 +118,7 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
   if (models.length && settings.availableModels === undefined) settings.availableModels = models;
   if (settings.model === undefined && context.config.gateway.default_model) settings.model = context.config.gateway.default_model;
   settings.env = env;
+  if (context.settings.claudeCodeGovernanceHooks === 'on') addGovernanceHooks(settings, governanceHookSettings(gateway, context.toolPolicyRules));
   for (const key of Object.keys(settings)) {
     if (!CLAUDE_CODE_SETTINGS_KEYS.has(key)) throw new MdmError(`${key} is not a Claude Code setting Gatehouse writes (check managed_settings in gatehouse.yaml)`);
   }

@@ -1,5 +1,6 @@
 import { configStore } from '@/lib/config';
 import { db } from '@/lib/db/client';
+import { toolPolicyRules } from '@/lib/governance-hooks/policy';
 import { oauthSettings } from '@/lib/oauth/config';
 import { mcpResource } from '@/lib/mcp/resource';
 import { configuredIssuer } from '@/lib/oauth/issuer';
@@ -29,5 +30,6 @@ export async function rolloutContext(tenantId: string, options: { settings?: Rol
     // metadata names), not the gateway URL: a client refuses metadata naming another resource.
     skillsMcpUrl: matchDataPlane('/mcp') ? mcpResource(publicUrl) : null,
     servesMarketplace: matchDataPlane('/marketplace.json') !== null,
+    toolPolicyRules: settings.claudeCodeGovernanceHooks === 'on' ? await toolPolicyRules(tenant.id) : [],
   };
 }

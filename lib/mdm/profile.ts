@@ -1,6 +1,7 @@
 import type { GatehouseConfig } from '@/lib/config';
 import { desktopMarketplaceEntry } from '@/lib/plugins/marketplace-manifest';
 import { encodeDesktopPolicy, type DesktopPolicy, type PolicyValue } from './encode';
+import type { ToolPolicyRule } from '@/lib/tool-policy';
 import type { RolloutSettings } from './settings';
 
 /** Everything a device profile is computed from, read fresh whenever one is generated. */
@@ -15,6 +16,8 @@ export interface RolloutContext {
   skillsMcpUrl: string | null;
   /** Whether this installation serves the per-user plugin marketplace (/marketplace.json). */
   servesMarketplace: boolean;
+  /** The tenant's tool policy rules when the governance hooks are on (their fail modes shape the hooks); else empty. */
+  toolPolicyRules: readonly ToolPolicyRule[];
 }
 
 /** The URL devices reach the gateway at: the Rollout page's choice, else the public URL. */

@@ -18,6 +18,8 @@ export const rolloutSettingsSchema = z.object({
   helperPathWindows: z.string().trim().min(1).default('C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd'),
   /** Claude Code: sign in to the gateway natively (/login), or get keys from the helper. */
   claudeCodeSignIn: z.enum(['gateway', 'helper']).default('gateway'),
+  /** Claude Code: Gatehouse's governance hooks as managed hooks (tool policy for every tool, every call audited). */
+  claudeCodeGovernanceHooks: z.enum(['off', 'on']).default('off'),
   /** Appended to Claude's system prompt in Desktop (organizationInstructions), up to 3,000 characters. */
   organizationInstructions: z.string().trim().max(3000).default(''),
   /** PEM of the CA that signs the organisation's desktop extensions, installed by the macOS profile. */

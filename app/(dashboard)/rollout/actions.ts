@@ -27,6 +27,7 @@ export async function saveRolloutSettingsAction(_previous: ActionState, form: Fo
       {
         gatewayUrl: text(form, 'gatewayUrl'),
         claudeCodeSignIn: text(form, 'claudeCodeSignIn'),
+        claudeCodeGovernanceHooks: text(form, 'claudeCodeGovernanceHooks'),
         helperPath: text(form, 'helperPath'),
         helperPathWindows: text(form, 'helperPathWindows'),
         organizationInstructions: text(form, 'organizationInstructions'),

@@ -78,6 +78,15 @@ export default async function RolloutPage() {
                   { value: 'helper', label: 'With gatehouse-helper (apiKeyHelper)' },
                 ]}
               />
+              <SelectField
+                label="Claude Code governance hooks"
+                name="claudeCodeGovernanceHooks"
+                defaultValue={settings.claudeCodeGovernanceHooks}
+                options={[
+                  { value: 'off', label: 'Off' },
+                  { value: 'on', label: 'On: every tool call asks Gatehouse first (managed hooks only)' },
+                ]}
+              />
               <TextField label="Helper path on macOS and Linux" name="helperPath" defaultValue={settings.helperPath} required />
               <TextField label="Helper path on Windows" name="helperPathWindows" defaultValue={settings.helperPathWindows} required />
             </div>

@@ -1,0 +1,73 @@
+// The generated hook settings: each tool name reaches exactly one PreToolUse entry, and the entry
+// carries the fail mode its rules ask for. Matchers are tested the way Claude Code 2.1.332 tests
+// them (a JavaScript regular expression, unanchored), which claude-code.test.ts checks for real.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FAIL_MODE, type ToolPolicyRule } from '@/lib/tool-policy';
+import { governanceHookSettings, HOOK_PATHS, preToolUseEntries } from './settings';
+import { policyTarget } from './tool-names';
+
+const ORIGIN = 'https://gatehouse.example.com';
+
+function rule(server: string, tool: string, failMode: ToolPolicyRule['failMode'], enabled = true): ToolPolicyRule {
+  return { id: `${server}/${tool}/${failMode}`, server, tool, principalKind: 'everyone', principal: '', conditions: {}, decision: 'block', failMode, description: '', enabled };
+}
+
+interface Entry {
+  matcher: string;
+  hooks: { url: string; onFailure?: string }[];
+}
+
+/** Which fail mode Claude Code applies to this tool: the one entry whose matcher it hits. */
+function modeFor(rules: ToolPolicyRule[], toolName: string): string {
+  const entries = preToolUseEntries(ORIGIN, rules) as unknown as Entry[];
+  const hits = entries.filter((entry) => entry.matcher === '*' || new RegExp(entry.matcher).test(toolName));
+  expect(hits, toolName).toHaveLength(1);
+  return hits[0]!.hooks[0]!.onFailure === 'block' ? 'closed' : 'open';
+}
+
+describe('PreToolUse entries by fail mode', () => {
+  const cases: { rules: ToolPolicyRule[]; tool: string; mode: 'open' | 'closed' }[] = [
+    { rules: [], tool: 'Bash', mode: DEFAULT_FAIL_MODE },
+    { rules: [rule('claude', 'Bash', 'open')], tool: 'Bash', mode: 'open' },
+    { rules: [rule('claude', 'Bash', 'open')], tool: 'BashOutput', mode: 'closed' },
+    { rules: [rule('claude', 'Bash', 'open')], tool: 'Edit', mode: 'closed' },
+    { rules: [rule('claude', 'Bash', 'open'), rule('claude', 'Bash', 'closed')], tool: 'Bash', mode: 'closed' },
+    { rules: [rule('claude', 'Bash', 'open', false)], tool: 'Bash', mode: 'closed' },
+    { rules: [rule('claude', 'Web*', 'open')], tool: 'WebFetch', mode: 'open' },
+    { rules: [rule('claude', 'Web*', 'open')], tool: 'mcp__web__fetch', mode: 'closed' },
+    { rules: [rule('github', 'delete_*', 'open')], tool: 'mcp__github__delete_repo', mode: 'open' },
+    { rules: [rule('github', 'delete_*', 'open')], tool: 'mcp__github__create_issue', mode: 'closed' },
+    { rules: [rule('github', 'delete_*', 'open')], tool: 'delete_repo', mode: 'closed' },
+    { rules: [rule('*', 'read?', 'open')], tool: 'mcp__files__reads', mode: 'open' },
+    { rules: [rule('*', 'read?', 'open')], tool: 'reads', mode: 'open' },
+    { rules: [rule('*', '*', 'open'), rule('claude', 'Bash', 'closed')], tool: 'Bash', mode: 'closed' },
+    { rules: [rule('*', '*', 'open'), rule('claude', 'Bash', 'closed')], tool: 'Read', mode: 'open' },
+    { rules: [rule('my-srv', 'a.b', 'open')], tool: 'mcp__my-srv__aXb', mode: 'closed' },
+  ];
+  it.each(cases)('$tool under $rules.length rule(s) → $mode', ({ rules, tool, mode }) => {
+    expect(modeFor(rules, tool)).toBe(mode);
+  });
+});
+
+describe('governanceHookSettings', () => {
+  it('posts every event to its own Gatehouse path with the token variable, and pins the hooks', () => {
+    const settings = governanceHookSettings(ORIGIN, []);
+    expect(settings).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [`${ORIGIN}/hooks/claude-code/*`], httpHookAllowedEnvVars: ['GATEHOUSE_TOKEN'] });
+    const hooks = settings.hooks as Record<string, Entry[]>;
+    for (const event of ['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit'] as const) {
+      const hook = hooks[event]![0]!.hooks[0] as unknown as Record<string, unknown>;
+      expect(hook).toMatchObject({ type: 'http', url: `${ORIGIN}${HOOK_PATHS[event]}`, headers: { Authorization: 'Bearer ${GATEHOUSE_TOKEN}' }, allowedEnvVars: ['GATEHOUSE_TOKEN'] });
+      // Only the tool decision may stop anything when Gatehouse is away.
+      if (event !== 'PreToolUse') expect(hook.onFailure).toBeUndefined();
+    }
+    expect(JSON.stringify(hooks.SessionStart)).toContain(`'${ORIGIN}${HOOK_PATHS.SessionStart}'`);
+  });
+});
+
+describe('policyTarget', () => {
+  it('reads built-in and MCP tool names', () => {
+    expect(policyTarget('Bash')).toEqual({ server: 'claude', tool: 'Bash' });
+    expect(policyTarget('mcp__github__create_issue')).toEqual({ server: 'github', tool: 'create_issue' });
+    expect(policyTarget('mcp__plugin_x__do__it')).toEqual({ server: 'plugin_x', tool: 'do__it' });
+  });
+});
