@@ -17,6 +17,7 @@ import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipel
 import { startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic } from '@/lib/gateway/testing';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
+import { invalidateToolPolicyCache } from '@/lib/tool-policy';
 import { findClaudeCode } from '@/lib/testing/claude-code';
 import type { ToolPolicyRule } from '@/lib/tool-policy';
 import { governanceHookSettings, HOOK_TOKEN_ENV } from './settings';
@@ -146,6 +147,8 @@ models:
     data: { tenantId: marketing.tenantId, server: 'claude', tool: 'Bash', principalKind: 'department', principal: await departmentId(marketing), decision: 'block', failMode: 'closed', description: `marketing runs no shell ${suffix}` },
   });
   rules.push(created.id);
+  // Written straight to the table: the rule cache must not keep the tenant's earlier rules.
+  invalidateToolPolicyCache();
 }, 300_000);
 
 afterAll(async () => {

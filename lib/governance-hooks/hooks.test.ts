@@ -8,6 +8,7 @@ import { db } from '@/lib/db/client';
 import { eventsOf, newTestTraceId, startGateway, storedContent, tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
+import { invalidateToolPolicyCache } from '@/lib/tool-policy';
 import { claudeCodeManagedSettings } from '@/lib/mdm/claude-code';
 import { rolloutContext } from '@/lib/mdm/context';
 import { validateRolloutSettings } from '@/lib/mdm/settings';
@@ -53,6 +54,8 @@ beforeAll(async () => {
     data: { tenantId: engineering.tenantId, server: `github-${suffix}`, tool: 'delete_*', principalKind: 'department', principal: await departmentId(engineering), decision: 'ask', failMode: 'open' },
   });
   askRuleId = ask.id;
+  // Written straight to the table: the rule cache must not keep the tenant's earlier rules.
+  invalidateToolPolicyCache();
 }, 120_000);
 
 afterAll(async () => {

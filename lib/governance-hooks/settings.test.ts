@@ -53,7 +53,7 @@ describe('governanceHookSettings', () => {
   it('posts every event to its own Gatehouse path with the token variable, and pins the hooks', () => {
     const settings = governanceHookSettings(ORIGIN, []);
     expect(settings).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [`${ORIGIN}/hooks/claude-code/*`], httpHookAllowedEnvVars: ['GATEHOUSE_TOKEN'] });
-    const hooks = settings.hooks as Record<string, Entry[]>;
+    const hooks = settings.hooks as unknown as Record<string, Entry[]>;
     for (const event of ['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit'] as const) {
       const hook = hooks[event]![0]!.hooks[0] as unknown as Record<string, unknown>;
       expect(hook).toMatchObject({ type: 'http', url: `${ORIGIN}${HOOK_PATHS[event]}`, headers: { Authorization: 'Bearer ${GATEHOUSE_TOKEN}' }, allowedEnvVars: ['GATEHOUSE_TOKEN'] });
