@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { activeTraceId } from '@/lib/tracing/active';
+import { canonicalJson } from './canonical';
 
 /**
  * The one audit event shape, version 1. Everything that happens in Gatehouse and matters to an
@@ -173,7 +174,7 @@ export const contentRefSchema = z.strictObject({
 const attributeKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'attribute keys are 1-128 of [A-Za-z0-9_.:-]');
 const attributeValue = z.union([text(4000), z.number(), z.boolean()]);
 
-export const auditEventSchema = z
+const auditEventShape = z
   .strictObject({
     schema_version: z.literal(AUDIT_SCHEMA_VERSION).default(AUDIT_SCHEMA_VERSION),
     event_id: z.uuid({ version: 'v7' }).default(() => uuidv7()),
@@ -206,21 +207,22 @@ export const auditEventSchema = z
     error: errorSchema.optional(),
     content_refs: z.array(contentRefSchema).max(100).optional(),
     attributes: z.record(attributeKey, attributeValue).optional(),
-  })
-  .superRefine((event, context) => {
-    const bytes = Buffer.byteLength(JSON.stringify(event));
-    if (bytes > MAX_EVENT_JSON_BYTES) {
-      context.addIssue({
-        code: 'custom',
-        message: `event is ${bytes} bytes of JSON, over the ${MAX_EVENT_JSON_BYTES} limit; store large content with storeContent() and reference it in content_refs`,
-      });
-    }
   });
 
+function oversizeMessage(bytes: number): string {
+  return `event is ${bytes} bytes of JSON, over the ${MAX_EVENT_JSON_BYTES} limit; store large content with storeContent() and reference it in content_refs`;
+}
+
+/** The schema with its size limit, for validating an event on its own; the writer uses prepareAuditEvent. */
+export const auditEventSchema = auditEventShape.superRefine((event, context) => {
+  const bytes = Buffer.byteLength(JSON.stringify(event));
+  if (bytes > MAX_EVENT_JSON_BYTES) context.addIssue({ code: 'custom', message: oversizeMessage(bytes) });
+});
+
 /** A validated event exactly as stored and hashed. */
-export type AuditEvent = z.output<typeof auditEventSchema>;
+export type AuditEvent = z.output<typeof auditEventShape>;
 /** What callers pass: event_id, occurred_at, trace_id and schema_version are filled in when absent. */
-export type AuditEventInput = z.input<typeof auditEventSchema>;
+export type AuditEventInput = z.input<typeof auditEventShape>;
 
 export class AuditEventValidationError extends Error {
   constructor(readonly issues: z.core.$ZodIssue[], summary: string) {
@@ -237,15 +239,35 @@ export function newTraceId(): string {
   return activeTraceId() ?? randomBytes(16).toString('hex');
 }
 
+/** An event validated and completed, with the RFC 8785 canonical JSON it is stored and hashed as. */
+export interface PreparedAuditEvent {
+  event: AuditEvent;
+  /** canonicalJson(event): the jsonb column's text and the document the chain hash covers. */
+  canonical: string;
+}
+
 /**
- * Validates and completes an event. The result is plain JSON data (no undefined members), so the
- * object that is hashed is exactly the document PostgreSQL stores and gives back.
+ * Validates and completes an event, and serialises it once: the canonical JSON is what the size
+ * limit is measured on, what is stored and what the chain hash covers (the database computes the
+ * hash from this text, lib/audit/writer.ts). `event` is that JSON parsed back, so it is plain JSON
+ * data (no undefined members): exactly the document PostgreSQL stores and gives back.
  */
-export function parseAuditEvent(input: AuditEventInput): AuditEvent {
-  const result = auditEventSchema.safeParse(input);
+export function prepareAuditEvent(input: AuditEventInput): PreparedAuditEvent {
+  const result = auditEventShape.safeParse(input);
   if (!result.success) {
     const summary = result.error.issues.map((issue) => `${issue.path.map(String).join('.') || 'event'}: ${issue.message}`).join('; ');
     throw new AuditEventValidationError(result.error.issues, summary);
   }
-  return JSON.parse(JSON.stringify(result.data)) as AuditEvent;
+  const canonical = canonicalJson(result.data);
+  const bytes = Buffer.byteLength(canonical);
+  if (bytes > MAX_EVENT_JSON_BYTES) {
+    const message = oversizeMessage(bytes);
+    throw new AuditEventValidationError([{ code: 'custom', message, path: [], input }], `event: ${message}`);
+  }
+  return { event: JSON.parse(canonical) as AuditEvent, canonical };
+}
+
+/** Validates and completes an event (see prepareAuditEvent). */
+export function parseAuditEvent(input: AuditEventInput): AuditEvent {
+  return prepareAuditEvent(input).event;
 }

@@ -1,7 +1,6 @@
 import pg from 'pg';
-import { chainHash, GENESIS_HASH } from './canonical';
-import { writeContent, type PreparedContent } from './content';
-import { parseAuditEvent, type AuditEvent, type AuditEventInput } from './event';
+import type { PreparedContent } from './content';
+import { prepareAuditEvent, type AuditEvent, type AuditEventInput } from './event';
 
 /** An event as committed: its place in the tenant's chain included. */
 export type StoredAuditEvent = AuditEvent & { seq: number };
@@ -48,15 +47,12 @@ export class AuditWriteError extends Error {
 
 interface Pending {
   event: AuditEvent;
+  /** The event's canonical JSON, serialised once: stored, and hashed by the database. */
+  canonical: string;
   content: readonly PreparedContent[];
   contentBytes: number;
   resolve: (stored: StoredAuditEvent) => void;
   reject: (error: Error) => void;
-}
-
-interface ChainHead {
-  seq: number;
-  hash: Buffer;
 }
 
 const DEFAULT_MAX_BATCH = 500;
@@ -79,6 +75,47 @@ function causedByAnEvent(error: unknown): boolean {
 /** An error answer from the server, not about the connection itself (classes 08 and 57). */
 function databaseRefusal(error: unknown): boolean {
   return error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? '');
+}
+
+/** No answer from the server, or the server ending the session (08xxx, 57P01–57P03): the statement's outcome is unknown. */
+function connectionGone(error: unknown): boolean {
+  return !(error instanceof pg.DatabaseError) || /^(08|57P0)/.test(error.code ?? '');
+}
+
+/** Events of one batch, as the parallel arrays audit_append_events takes. */
+function eventColumns(batch: readonly Pending[]): unknown[] {
+  const columns = Array.from({ length: 12 }, (): unknown[] => []);
+  for (const { event, canonical } of batch) {
+    const values = [
+      event.tenant_id,
+      event.occurred_at,
+      event.event_id,
+      event.schema_version,
+      event.event_type,
+      event.action,
+      event.outcome,
+      event.trace_id,
+      event.session_id ?? null,
+      event.actor?.user_id ?? null,
+      event.cost?.microdollars ?? null,
+      canonical,
+    ];
+    values.forEach((value, index) => columns[index]!.push(value));
+  }
+  return columns;
+}
+
+/** The batch's content rows, as the parallel arrays audit_store_content takes. */
+function contentColumns(batch: readonly Pending[]): unknown[] {
+  const rows = batch.flatMap((pending) => pending.content);
+  return [
+    rows.map((row) => row.tenant_id),
+    rows.map((row) => Buffer.from(row.ref.sha256, 'hex')),
+    rows.map((row) => row.ref.kind),
+    rows.map((row) => row.media_type),
+    rows.map((row) => row.text),
+    rows.map((row) => row.retention_days),
+  ];
 }
 
 class ConnectionLost extends Error {}
@@ -127,10 +164,10 @@ export class AuditWriter {
   private async enqueue(entries: readonly { input: AuditEventInput; content: readonly PreparedContent[] }[]): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new Error('audit writer is closed');
     const parsed = entries.map(({ input, content }) => {
-      const event = parseAuditEvent(input);
+      const { event, canonical } = prepareAuditEvent(input);
       const foreign = content.find((row) => row.tenant_id !== event.tenant_id);
       if (foreign) throw new Error(`content ${foreign.ref.sha256} belongs to tenant ${foreign.tenant_id}, not to the event's tenant ${event.tenant_id}`);
-      return { event, content, contentBytes: content.reduce((sum, row) => sum + row.ref.byte_size, 0) };
+      return { event, canonical, content, contentBytes: content.reduce((sum, row) => sum + row.ref.byte_size, 0) };
     });
     const results = parsed.map(
       (entry) => new Promise<StoredAuditEvent>((resolve, reject) => this.queue.push({ ...entry, resolve, reject })),
@@ -229,117 +266,26 @@ export class AuditWriter {
     }
   }
 
+  /**
+   * One statement, so one round trip and one transaction: audit_append_events locks the batch's
+   * chain heads, stores its content, links and inserts its events and moves the heads (see its
+   * migration, 20261202170000_audit_append_function). A failure that is not the database's answer
+   * (the connection broke, or the server is going away) leaves the outcome unknown.
+   */
   private async commit(client: pg.PoolClient, batch: readonly Pending[]): Promise<StoredAuditEvent[]> {
+    let seqs: string[];
     try {
-      await client.query('BEGIN');
-      const stored = await this.writeChains(client, batch);
-      await client.query('COMMIT');
-      return stored;
+      const { rows } = await client.query<{ seqs: string[] }>(
+        `SELECT audit_append_events($1::uuid[], $2::timestamptz[], $3::uuid[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::text[],
+           $9::text[], $10::uuid[], $11::bigint[], $12::text[], $13::uuid[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::int[]) AS seqs`,
+        [...eventColumns(batch), ...contentColumns(batch)],
+      );
+      seqs = rows[0]!.seqs;
     } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        throw new ConnectionLost('connection lost during an audit transaction', { cause: error });
-      }
+      if (connectionGone(error)) throw new ConnectionLost('connection lost during an audit transaction', { cause: error });
       throw error;
     }
-  }
-
-  private async writeChains(client: pg.PoolClient, batch: readonly Pending[]): Promise<StoredAuditEvent[]> {
-    const events = batch.map((pending) => pending.event);
-    // Sorted so every writer takes row locks in the same order and none can deadlock another.
-    const tenants = [...new Set(events.map((event) => event.tenant_id))].sort();
-    await client.query(
-      'INSERT INTO audit_chain_heads (tenant_id) SELECT unnest($1::uuid[]) ORDER BY 1 ON CONFLICT (tenant_id) DO NOTHING',
-      [tenants],
-    );
-    const { rows } = await client.query<{ tenant_id: string; seq: string; hash: Buffer | null }>(
-      'SELECT tenant_id::text AS tenant_id, seq, hash FROM audit_chain_heads WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE',
-      [tenants],
-    );
-    const heads = new Map<string, ChainHead>();
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      if (seq > 0 && !row.hash) throw new Error(`audit chain head for tenant ${row.tenant_id} has seq ${seq} but no hash`);
-      heads.set(row.tenant_id, { seq, hash: row.hash ?? GENESIS_HASH });
-    }
-    // After the head locks: two transactions storing the same tenant's content are serialised
-    // by that tenant's head, so they never wait on each other's content rows.
-    await writeContent(batch.flatMap((pending) => pending.content), client);
-
-    const stored: StoredAuditEvent[] = [];
-    const columns = {
-      occurredAt: [] as string[],
-      eventId: [] as string[],
-      tenantId: [] as string[],
-      seq: [] as number[],
-      schemaVersion: [] as number[],
-      eventType: [] as string[],
-      action: [] as string[],
-      outcome: [] as string[],
-      traceId: [] as string[],
-      sessionId: [] as (string | null)[],
-      actorUserId: [] as (string | null)[],
-      costMicrodollars: [] as (number | null)[],
-      event: [] as string[],
-      prevHash: [] as Buffer[],
-      hash: [] as Buffer[],
-    };
-    for (const event of events) {
-      const head = heads.get(event.tenant_id);
-      if (!head) throw new Error(`audit chain head for tenant ${event.tenant_id} is missing`);
-      const seq = head.seq + 1;
-      const hash = chainHash(head.hash, seq, event);
-      columns.occurredAt.push(event.occurred_at);
-      columns.eventId.push(event.event_id);
-      columns.tenantId.push(event.tenant_id);
-      columns.seq.push(seq);
-      columns.schemaVersion.push(event.schema_version);
-      columns.eventType.push(event.event_type);
-      columns.action.push(event.action);
-      columns.outcome.push(event.outcome);
-      columns.traceId.push(event.trace_id);
-      columns.sessionId.push(event.session_id ?? null);
-      columns.actorUserId.push(event.actor?.user_id ?? null);
-      columns.costMicrodollars.push(event.cost?.microdollars ?? null);
-      columns.event.push(JSON.stringify(event));
-      columns.prevHash.push(head.hash);
-      columns.hash.push(hash);
-      head.seq = seq;
-      head.hash = hash;
-      stored.push({ ...event, seq });
-    }
-
-    await client.query(
-      `INSERT INTO audit_events (occurred_at, event_id, tenant_id, seq, schema_version, event_type, action, outcome,
-         trace_id, session_id, actor_user_id, cost_microdollars, event, prev_hash, hash)
-       SELECT * FROM unnest($1::timestamptz[], $2::uuid[], $3::uuid[], $4::bigint[], $5::smallint[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::text[], $11::uuid[], $12::bigint[], $13::jsonb[], $14::bytea[], $15::bytea[])`,
-      [
-        columns.occurredAt,
-        columns.eventId,
-        columns.tenantId,
-        columns.seq,
-        columns.schemaVersion,
-        columns.eventType,
-        columns.action,
-        columns.outcome,
-        columns.traceId,
-        columns.sessionId,
-        columns.actorUserId,
-        columns.costMicrodollars,
-        columns.event,
-        columns.prevHash,
-        columns.hash,
-      ],
-    );
-    await client.query(
-      `UPDATE audit_chain_heads AS head SET seq = moved.seq, hash = moved.hash, updated_at = now()
-       FROM unnest($1::uuid[], $2::bigint[], $3::bytea[]) AS moved(tenant_id, seq, hash)
-       WHERE head.tenant_id = moved.tenant_id`,
-      [[...heads.keys()], [...heads.values()].map((head) => head.seq), [...heads.values()].map((head) => head.hash)],
-    );
-    return stored;
+    return batch.map((pending, index) => ({ ...pending.event, seq: Number(seqs[index]) }));
   }
 
   private rejectAll(batch: Pending[], cause: unknown, refusedByDatabase: boolean): void {
