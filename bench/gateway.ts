@@ -46,6 +46,7 @@ const SECONDS = Number(args.seconds);
 const WARMUP_SECONDS = 2;
 /** The first run against a server warms it up longer: JIT, connection pools, caches. */
 const FIRST_WARMUP_SECONDS = 6;
+const IDLE_SECONDS = 3;
 const UPSTREAM_LATENCY_MS = Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 0);
 const EVENT_DELAY_MS = Number(process.env.BENCH_EVENT_DELAY_MS ?? 2);
 /** 64 events per streamed answer: message_start, block start, ping, 58 deltas, block stop, message_delta, message_stop. */
@@ -123,6 +124,7 @@ interface Server {
   url: string;
   child: ChildProcess;
   idle?: ProcessSample;
+  idleCpuMsPerSecond?: number;
 }
 
 /** Starts a server process and waits for the first line it prints on stdout (its URL, or a readiness line). */
@@ -224,6 +226,7 @@ interface MemoryRow {
   process: string;
   idleRssMb: number | null;
   peakRssMb: number;
+  idleCpuMsPerSecond: number | null;
 }
 
 /** Idle (before any load) and peak RSS of every server process; call while they still run. */
@@ -232,6 +235,7 @@ function memoryRows(servers: Map<Target, Server>): MemoryRow[] {
     process: target === 'direct' ? 'fake upstream' : target,
     idleRssMb: server.idle ? megabytes(server.idle.rssBytes) : null,
     peakRssMb: megabytes(sampleProcess(server.child.pid!).peakRssBytes),
+    idleCpuMsPerSecond: server.idleCpuMsPerSecond === undefined ? null : round(server.idleCpuMsPerSecond, 1),
   }));
 }
 
@@ -251,8 +255,8 @@ function table(results: ScenarioResult[], memory: MemoryRow[]): string {
         `${round(result.cpuMsPerRequest, 3)} | ${Math.round(result.cpuShare * 100)} | ${load.errors} |`,
     );
   }
-  lines.push('', '| process | idle RSS MB | peak RSS MB |', '|---|---:|---:|');
-  for (const row of memory) lines.push(`| ${row.process} | ${row.idleRssMb ?? '–'} | ${row.peakRssMb} |`);
+  lines.push('', '| process | idle RSS MB | peak RSS MB | idle CPU ms/s |', '|---|---:|---:|---:|');
+  for (const row of memory) lines.push(`| ${row.process} | ${row.idleRssMb ?? '–'} | ${row.peakRssMb} | ${row.idleCpuMsPerSecond ?? '–'} |`);
   return lines.join('\n');
 }
 
@@ -311,6 +315,9 @@ async function main(): Promise<void> {
 
     await new Promise((resolve) => setTimeout(resolve, 1000));
     for (const server of servers.values()) server.idle = sampleProcess(server.child.pid!);
+    // What each server spends with no requests at all (timers, polling), per second.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    for (const server of servers.values()) server.idleCpuMsPerSecond = (sampleProcess(server.child.pid!).cpuMs - server.idle!.cpuMs) / IDLE_SECONDS;
 
     const request = (target: Target): { url: string; headers: Record<string, string> } => {
       const json = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
