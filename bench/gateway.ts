@@ -306,7 +306,7 @@ async function main(): Promise<void> {
     const targets = new Set(args.targets.split(',') as Target[]);
     const profileDir = path.join(RESULTS_DIR, 'profiles');
     if (args.profile) mkdirSync(profileDir, { recursive: true });
-    const gatehouseArgs = [...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...TSX, path.resolve('bench/gateway-server.ts')];
+    const gatehouseArgs = [...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...TSX, ...(process.env.BENCH_GATEHOUSE_IMPORT ? ['--import', process.env.BENCH_GATEHOUSE_IMPORT] : []), path.resolve('bench/gateway-server.ts')];
     const gatehouse = await startServer('gatehouse', process.execPath, gatehouseArgs, { ...process.env, NODE_ENV: 'production' }, (line) => line);
     servers.set('gatehouse', gatehouse);
     process.env.GATEHOUSE_PUBLIC_URL = gatehouse.url;
