@@ -84,11 +84,24 @@ function describe(result: BundleVerification, file: string): string {
   return `${file}: verified: signed by ${result.signer.subject} (serial ${result.signer.serialNumber}, valid until ${result.signer.notAfter.toISOString()}) → ${chain}${result.signingTime ? `, signed at ${result.signingTime.toISOString()}` : ''}`;
 }
 
+/** A --ca file: one PEM certificate of a CA. */
+function caCertificate(file: string): string {
+  const pem = readInput(file).toString('utf8');
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch {
+    throw new CliError(`--ca ${file} is not a PEM certificate`, 2);
+  }
+  if (!certificate.ca) throw new CliError(`--ca ${file} is not a CA certificate (${certificate.subject.replace(/\n/g, ', ')})`, 2);
+  return pem;
+}
+
 async function verify(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ca: { type: 'string', multiple: true } });
   const file = onePositional(positionals, 'bundle to verify');
   const bundle = readInput(file);
-  const result = values.ca?.length ? await verifyBundle(bundle, { trustedCaPems: values.ca.map((ca) => readInput(ca).toString('utf8')) }) : await withCliDatabase(() => verifyBundleAsOrganisation(bundle));
+  const result = values.ca?.length ? await verifyBundle(bundle, { trustedCaPems: values.ca.map(caCertificate) }) : await withCliDatabase(() => verifyBundleAsOrganisation(bundle));
   (result.ok ? console.log : console.error)(describe(result, file));
   return result.ok ? 0 : 1;
 }
