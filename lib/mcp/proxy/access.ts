@@ -4,7 +4,7 @@
  * the next message: the server must exist, be active, remote, have an approved tool list, and
  * its scope must include the user as the database has them now.
  */
-import { audienceOf, getServerByName, type Audience, type RegisteredServer } from '@/lib/mcp/registry';
+import { allowlistSequence, audienceOf, getServerByName, type Audience, type RegisteredServer } from '@/lib/mcp/registry';
 import { includes } from '@/lib/rbac/audience';
 import type { McpCaller } from '../caller';
 import { McpHttpError } from '../errors';
@@ -22,14 +22,33 @@ function refuse(caller: McpCaller, name: string, server: RegisteredServer | null
   throw new McpHttpError(status, message, {}, status === 404 ? -32601 : -32000);
 }
 
+/**
+ * Servers as last read, with the tenant's allowlist sequence at the time. Every registry change
+ * (revoke, scope, approval) bumps the sequence in its own transaction, so reading the sequence
+ * (one row) tells whether the server must be read again (several queries).
+ */
+const servers = new Map<string, { sequence: bigint; server: RegisteredServer | null }>();
+const MAX_CACHED_SERVERS = 5_000;
+
+async function currentServer(tenantId: string, name: string, sequence: bigint): Promise<RegisteredServer | null> {
+  const key = `${tenantId}/${name}`;
+  const cached = servers.get(key);
+  if (cached && cached.sequence === sequence) return cached.server;
+  // Read after the sequence: a change committed in between is at least as new as what is stored.
+  const server = await getServerByName(tenantId, name);
+  if (servers.size >= MAX_CACHED_SERVERS) servers.clear();
+  servers.set(key, { sequence, server });
+  return server;
+}
+
 export async function resolveAccess(caller: McpCaller, name: string): Promise<ProxyAccess> {
   const { principal } = caller;
-  const server = await getServerByName(principal.tenantId, name);
+  const [sequence, audience] = await Promise.all([allowlistSequence(principal.tenantId), audienceOf(principal.tenantId, principal.userId)]);
+  const server = await currentServer(principal.tenantId, name, sequence);
   // The same answer for a name that was never registered and one in another tenant.
   if (!server) refuse(caller, name, null, 'mcp_proxy.unknown_server', 404, `no MCP server named "${name}" is registered in Gatehouse`);
   if (server.status !== 'active') refuse(caller, name, server, 'mcp_proxy.revoked', 403, `the MCP server "${name}" was revoked${server.revoked?.reason ? `: ${server.revoked.reason}` : ''}`);
   if (server.transport === 'stdio') refuse(caller, name, server, 'mcp_proxy.stdio', 400, `"${name}" is a local (stdio) server: it runs on your device, not through Gatehouse`);
-  const audience = await audienceOf(principal.tenantId, principal.userId);
   if (!audience || !server.scope.some((entry) => includes(entry, audience))) {
     refuse(caller, name, server, 'mcp_proxy.scope', 403, `the MCP server "${name}" is not available to you (outside its scope: ${server.scope.map((entry) => entry.label).join(', ') || 'nobody'})`);
   }

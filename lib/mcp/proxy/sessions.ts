@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { upstreamTarget, type RegisteredServer } from '@/lib/mcp/registry';
+import { onDrain, runInBackground } from '@/lib/platform/background';
 import { revocationView } from '@/lib/tokens';
 import { UserInputError } from '@/lib/users/tenant';
 import type { McpCaller } from '../caller';
@@ -54,6 +55,8 @@ async function sweep(): Promise<void> {
 
 function ensureSweeper(): void {
   if (sweeper) return;
+  // On shutdown, end each upstream session rather than leave it to the upstream's idle timeout.
+  onDrain('mcp proxy: sessions', () => runInBackground('mcp proxy: closing sessions', closeProxySessions));
   sweeper = setInterval(() => void sweep().catch((error: Error) => console.error(`mcp proxy: session sweep failed: ${error.message}`)), 30_000);
   sweeper.unref();
 }

@@ -48,8 +48,9 @@ export async function connectUpstream(target: UpstreamTarget, onNotification: (m
   const client = new Client({ name: 'gatehouse-mcp-proxy', version: '1.0.0' }, { capabilities: {} });
   client.fallbackNotificationHandler = async (notification) => onNotification(notification.method);
   const redact = redactor(target.secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH));
+  const transport = transportFor(target);
   try {
-    await client.connect(transportFor(target), { timeout: CONNECT_TIMEOUT_MS });
+    await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
   } catch (error) {
     await client.close().catch(() => undefined);
     throw new UpstreamUnavailableError(redact(error instanceof Error ? error.message : String(error)));
@@ -59,7 +60,11 @@ export async function connectUpstream(target: UpstreamTarget, onNotification: (m
     capabilities: client.getServerCapabilities() ?? {},
     instructions: client.getInstructions(),
     redact,
-    close: () => client.close().catch(() => undefined),
+    close: async () => {
+      // Streamable HTTP sessions are ended explicitly (DELETE), so the upstream frees them now.
+      if (transport instanceof StreamableHTTPClientTransport) await transport.terminateSession().catch(() => undefined);
+      await client.close().catch(() => undefined);
+    },
   };
 }
 
