@@ -70,6 +70,19 @@ describe('node adapter', () => {
     expect(await nextChunk()).toBeNull();
   });
 
+  it('sends a JSON answer in one piece with its length, not chunked', async () => {
+    const document = JSON.stringify({ type: 'message', content: [{ type: 'text', text: 'é'.repeat(5000) }] });
+    const url = await serve(async () => new Response(new Blob([document]).stream(), { headers: { 'content-type': 'application/json' } }));
+    const { req, response } = openRequest(`${url}/v1/messages`);
+    req.end();
+    const res = await response;
+    expect(res.headers['content-length']).toBe(String(Buffer.byteLength(document)));
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe(document);
+  });
+
   it('hands the handler the request body while the client is still sending it', async () => {
     const firstChunkSeen = signal<string>();
     const url = await serve(async (request) => {

@@ -117,8 +117,17 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
     res.end();
     return;
   }
+  const contentType = response.headers.get('content-type') ?? '';
+  if (contentType.startsWith('application/json')) {
+    // A JSON answer is one document the client reads whole (and the gateway has read whole
+    // from its upstream): sent with its length in one write, not as a chunked stream.
+    const bytes = Buffer.from(await response.arrayBuffer());
+    res.setHeader('content-length', bytes.length);
+    res.end(bytes);
+    return;
+  }
   // Event streams may stay quiet for a while; the client should see the status line at once.
-  if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
+  if (contentType.startsWith('text/event-stream')) res.flushHeaders();
   try {
     await pipeline(Readable.fromWeb(response.body as NodeWebReadableStream<Uint8Array>), res);
   } catch (error) {
