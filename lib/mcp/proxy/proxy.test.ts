@@ -229,6 +229,10 @@ describe('the MCP proxy with a real upstream SDK server and the real SDK client'
     await expect(unvetted.callTool({ name: 'charge_card', arguments: { amount: 1 } })).rejects.toMatchObject({ code: POLICY_BLOCKED, message: expect.stringContaining('No charges from unvetted agents') });
     const events = await proxyEvents(payments.userId);
     expect(events.at(-1)).toMatchObject({ outcome: 'denied', event: { client_id: 'unvetted-agent', policy: { decision: 'block' } } });
+    // `ask` is the client's confirmation to make: the call goes through, recorded as asked.
+    expect(await vetted.callTool({ name: 'export_all', arguments: {} })).toMatchObject({ content: [{ text: 'exported' }] });
+    const askRule = await db().toolPolicyRule.findFirstOrThrow({ where: { server: SERVER, description: 'Exports need a human' } });
+    expect((await proxyEvents(payments.userId)).at(-1)).toMatchObject({ outcome: 'success', event: { mcp: { tool: 'export_all' }, policy: { decision: 'ask', rule: askRule.id } } });
     await vetted.close();
     await unvetted.close();
   });
