@@ -160,6 +160,21 @@ describe('signing as the organisation', () => {
     expect(opensslVerify(foreign, mallory.caPem, 'foreign-own').ok).toBe(true);
   });
 
+  it('verifies a signature OpenSSL made the MCPB way, naming the signer by issuer and serial or by key identifier', async () => {
+    const mallory = await otherSigner();
+    const files = { zip: path.join(work, 'openssl.zip'), signer: path.join(work, 'openssl-signer.pem'), key: path.join(work, 'openssl-key.pem'), ca: path.join(work, 'openssl-ca.pem') };
+    writeFileSync(files.zip, unsigned);
+    writeFileSync(files.signer, mallory.certificatePem);
+    writeFileSync(files.key, mallory.key.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    writeFileSync(files.ca, mallory.caPem);
+    for (const keyId of [[], ['-keyid']]) {
+      const der = execFileSync('openssl', ['cms', '-sign', '-binary', '-in', files.zip, '-signer', files.signer, '-inkey', files.key, '-certfile', files.ca, '-outform', 'DER', '-md', 'sha256', '-nosmimecap', ...keyId]);
+      const bundle = appendSignatureBlock(unsigned, der);
+      expect(await verifyBundle(bundle, { trustedCaPems: [mallory.caPem] }), keyId.join(' ') || 'issuer and serial').toMatchObject({ ok: true, signer: { subject: expect.stringContaining('Mallory signing') } });
+      expect(await verifyBundle(bundle, { trustedCaPems: [caPem] })).toMatchObject({ ok: false, reason: 'untrusted_chain' });
+    }
+  });
+
   it('gives each other failure its own reason', async () => {
     const trust = { trustedCaPems: [caPem] };
     expect(await verifyBundle(unsigned, trust)).toMatchObject({ ok: false, reason: 'unsigned' });

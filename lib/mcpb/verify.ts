@@ -71,13 +71,14 @@ function nodeCertificate(certificate: pkijs.Certificate): X509Certificate {
   return new X509Certificate(derOf(certificate));
 }
 
-/** The certificate the signer identifies (issuer and serial, or subject key identifier) among those carried. */
+/** The certificate the signer identifies (issuer and serial, or [0] subject key identifier) among those carried. */
 function signerCertificate(parsed: ParsedSignature): pkijs.Certificate | undefined {
   const sid = parsed.signerInfo.sid;
   if (sid instanceof pkijs.IssuerAndSerialNumber) {
     return parsed.certificates.find((certificate) => certificate.issuer.isEqual(sid.issuer) && certificate.serialNumber.isEqual(sid.serialNumber));
   }
-  const keyId = Buffer.from((sid as asn1js.Constructed).valueBlock.value[0] instanceof asn1js.OctetString ? ((sid as asn1js.Constructed).valueBlock.value[0] as asn1js.OctetString).valueBlock.valueHexView : new Uint8Array());
+  if (!(sid instanceof asn1js.Primitive)) return undefined;
+  const keyId = Buffer.from(sid.valueBlock.valueHexView);
   return parsed.certificates.find((certificate) => {
     const extension = certificate.extensions?.find((entry) => entry.extnID === OID.subjectKeyIdentifier);
     return extension?.parsedValue instanceof asn1js.OctetString && Buffer.from(extension.parsedValue.valueBlock.valueHexView).equals(keyId);
