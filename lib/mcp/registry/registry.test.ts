@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pool } from '@/lib/db/client';
@@ -24,7 +26,9 @@ import {
   upstreamTarget,
   type RegistryActor,
 } from './index';
+import { CHECK_MAX_BYTES, checkUpstream } from './health';
 import { DEFAULT_TOOLS, startFakeUpstream, type FakeUpstream } from './testing/upstream-server';
+import { targetFrom } from './upstream';
 
 configureTestEnvironment();
 
@@ -196,6 +200,49 @@ describe('MCP registry: every upstream connection is checked', () => {
     const allowed = await upstreamFetch({ allowPrivateNetwork: true })(viaName, init);
     expect(allowed.status).not.toBe(404);
     await allowed.body?.cancel();
+  });
+});
+
+describe('MCP registry: a misbehaving server fails its check within bounds', () => {
+  async function misbehaving(handler: (response: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((request, response) => {
+      request.resume();
+      handler(response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/mcp`,
+      close: () => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    };
+  }
+
+  const fields = (url: string, transport: 'sse' | 'streamable_http') => ({ id: randomUUID(), name: 'misbehaving', transport, url, allowPrivateNetwork: true, upstreamAuth: 'none' as const, secretHeader: null });
+
+  it('gives up on an SSE stream that never names its endpoint at the deadline', async () => {
+    const silent = await misbehaving((response) => response.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders());
+    try {
+      const result = await checkUpstream(targetFrom(fields(silent.url, 'sse'), null, null), 1500);
+      expect(result).toMatchObject({ ok: false, error: 'no answer within 1500 ms' });
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('cuts off a server that answers more than the check reads', async () => {
+    const flood = await misbehaving((response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(Buffer.alloc(CHECK_MAX_BYTES + 1024, 0x20));
+    });
+    try {
+      const result = await checkUpstream(targetFrom(fields(flood.url, 'streamable_http'), null, null), 30_000);
+      expect(result).toMatchObject({ ok: false, error: expect.stringContaining(`more than ${CHECK_MAX_BYTES} bytes`) });
+    } finally {
+      await flood.close();
+    }
   });
 });
 
