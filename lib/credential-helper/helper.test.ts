@@ -169,6 +169,10 @@ describe('gatehouse-helper against a live Gatehouse', () => {
     const otelHeaders = JSON.parse(otel.stdout) as Record<string, string>;
     expect(otelHeaders.Authorization).toBe(`Bearer ${parsed.token}`);
     expect(otelHeaders['x-user-id']).toBe(user.userId);
+    // `headers` (the plugin marketplace's headersHelper) prints the same set.
+    const headers = await runHelper(['headers'], helperEnv(home));
+    expect(headers.code).toBe(0);
+    expect(JSON.parse(headers.stdout)).toEqual(otelHeaders);
   }, 120_000);
 
   it('refreshes silently near expiry, once, even when several helpers run at the same moment', async () => {

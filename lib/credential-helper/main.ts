@@ -15,7 +15,9 @@ Commands:
   (none) | token      Print a fresh access token on stdout, and nothing else
                       --format bare (default) | json   json: {"token": …, "headers": {…}} for Cowork
                       --call-source NAME               x-call-source in json output (default: cowork)
-  otel-headers        Print the OTLP export headers as a JSON object (otelHeadersHelper, otlpHeadersHelper)
+  headers             Print Authorization and the identity headers as a JSON object, for clients that
+                      take a headers helper (the plugin marketplace's headersHelper; otel-headers is
+                      the same for otelHeadersHelper, otlpHeadersHelper)
   login               Sign in through the browser and remember the sign-in (--server URL, --no-browser)
   logout              End the sign-in on the server and forget it here
   status              Say who is signed in, where, and until when
@@ -40,7 +42,7 @@ const OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
-const COMMANDS = ['token', 'otel-headers', 'login', 'logout', 'status'] as const;
+const COMMANDS = ['token', 'headers', 'otel-headers', 'login', 'logout', 'status'] as const;
 type Command = (typeof COMMANDS)[number];
 
 function parse(argv: string[]) {
@@ -81,6 +83,7 @@ export async function runHelper(argv: string[], io: HelperIo): Promise<number> {
       else io.stdout(`${JSON.stringify({ token: state.accessToken, headers: canonicalHeaders(state.accessToken, state.policyVersion ?? null, values['call-source'] ?? 'cowork') })}\n`);
       return 0;
     }
+    case 'headers':
     case 'otel-headers': {
       const state = await currentToken(context, server);
       const headers: Record<string, string> = { Authorization: `Bearer ${state.accessToken}`, ...canonicalHeaders(state.accessToken, state.policyVersion ?? null, values['call-source'] ?? 'claude_code') };

@@ -1,5 +1,6 @@
 import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
 import { governanceHookSettings } from '@/lib/governance-hooks/settings';
+import { claudeCodeMarketplaceDeclaration } from '@/lib/plugins/marketplace-manifest';
 import { MdmError } from './errors';
 import { posixQuote } from './install';
 import { gatewayUrlOf, modelList, type RolloutContext } from './profile';
@@ -103,6 +104,11 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
     const helper = posixQuote(context.settings.helperPath);
     settings.apiKeyHelper = `${helper} --server ${gateway}`;
     settings.otelHeadersHelper = `${helper} otel-headers --server ${gateway}`;
+    // The per-user plugin marketplace, authenticated by the same helper (gateway sign-in leaves no
+    // helper signed in to print the header, so that mode relies on the org-plugins folder).
+    if (context.servesMarketplace) {
+      settings.extraKnownMarketplaces = claudeCodeMarketplaceDeclaration({ origin: gateway, tenantSlug: context.tenant.slug, headersHelper: `${helper} headers --server ${gateway}` });
+    }
     env.ANTHROPIC_BASE_URL = gateway;
     env.ANTHROPIC_CUSTOM_HEADERS = customHeaders(context);
   }

@@ -5,6 +5,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { parse } from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { marketplaceName } from '@/lib/plugins/marketplace-manifest';
 import { pool } from '@/lib/db/client';
 import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
@@ -234,11 +235,19 @@ describe('Claude Code managed settings', () => {
     expect(gatewaySignIn.env).toMatchObject({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', CLAUDE_CODE_ENABLE_TELEMETRY: '1', CLAUDE_CODE_GATEWAY_HINT_HEADERS: '1' });
     expect(gatewaySignIn.apiKeyHelper).toBeUndefined();
 
-    const helper = claudeCodeManagedSettings(await rolloutContext(admin.tenantId, { settings: validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper' }) }));
+    const helperContext = await rolloutContext(admin.tenantId, { settings: validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper' }) });
+    const helper = claudeCodeManagedSettings(helperContext);
     expect(helper.apiKeyHelper).toBe("'/usr/local/bin/gatehouse-helper' --server https://gw.example.com");
     expect(helper.otelHeadersHelper).toBe("'/usr/local/bin/gatehouse-helper' otel-headers --server https://gw.example.com");
     expect(helper.env).toMatchObject({ ANTHROPIC_BASE_URL: 'https://gw.example.com', ANTHROPIC_CUSTOM_HEADERS: `x-tenant-id: ${admin.tenantId}\nx-call-source: claude_code` });
     expect(helper.forceLoginMethod).toBeUndefined();
+    // The per-user plugin marketplace, declared with the helper printing its Authorization header.
+    expect(helper.extraKnownMarketplaces).toEqual({
+      [marketplaceName(helperContext.tenant.slug)]: {
+        source: { source: 'url', url: 'https://gw.example.com/marketplace.json', headersHelper: "'/usr/local/bin/gatehouse-helper' headers --server https://gw.example.com" },
+      },
+    });
+    expect(gatewaySignIn.extraKnownMarketplaces).toBeUndefined();
     for (const settings of [gatewaySignIn, helper]) for (const key of Object.keys(settings)) expect(CLAUDE_CODE_SETTINGS_KEYS.has(key), key).toBe(true);
   });
 

@@ -4,10 +4,10 @@ import { entitledPlugins, type SetSubject } from './entitled';
 
 /**
  * The per-user marketplace in Claude Code's format (`.claude-plugin/marketplace.json`): the same
- * entitled set the sync agent writes, each plugin's source an archive Gatehouse serves (with its
- * sha256), so `claude plugin marketplace add <origin>/marketplace.json` and Desktop's
- * `allowedPluginMarketplaces` see exactly what entitlements allow. Deterministic for a given set,
- * so its sha256 can be pinned (`manifestSha256`).
+ * entitled set the sync agent writes, each plugin's source a ZIP archive Gatehouse serves (an
+ * `archive` source with its sha256: a `url` source would be cloned with git), so Claude Code's
+ * declared marketplace and Desktop's `allowedPluginMarketplaces` see exactly what entitlements
+ * allow. Deterministic for a given set, so its sha256 can be pinned (`manifestSha256`).
  */
 export async function marketplaceFor(subject: SetSubject, origin: string): Promise<{ body: string; sha256: string }> {
   const plugins = await entitledPlugins(subject);
@@ -22,7 +22,7 @@ export async function marketplaceFor(subject: SetSubject, origin: string): Promi
       description: plugin.description,
       version: plugin.version,
       category: plugin.category,
-      source: { source: 'url', url: `${origin}${plugin.archive}`, sha256: plugin.archiveSha256 },
+      source: { source: 'archive', url: `${origin}${plugin.archive}`, sha256: plugin.archiveSha256 },
     })),
   };
   const body = `${JSON.stringify(document, null, 2)}\n`;
@@ -51,4 +51,15 @@ export function desktopMarketplaceEntry(options: { origin: string; tenantSlug: s
     expectedName: marketplaceName(options.tenantSlug),
     ...(options.manifestSha256 ? { manifestSha256: options.manifestSha256 } : {}),
   };
+}
+
+/**
+ * Claude Code's `extraKnownMarketplaces` entry for this marketplace, for managed settings: a `url`
+ * source whose headersHelper prints the user's Authorization header. Claude Code records a declared
+ * marketplace when a session starts, and sends the helper's headers for the manifest and for the
+ * archives on the same origin; `claude plugin marketplace add` cannot take headers, so a declaration
+ * is the way in for an authenticated marketplace.
+ */
+export function claudeCodeMarketplaceDeclaration(options: { origin: string; tenantSlug: string; headersHelper: string }): Record<string, { source: Record<string, string> }> {
+  return { [marketplaceName(options.tenantSlug)]: { source: { source: 'url', url: `${options.origin}/marketplace.json`, headersHelper: options.headersHelper } } };
 }

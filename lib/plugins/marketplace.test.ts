@@ -28,7 +28,7 @@ describe('marketplace', () => {
     const body = await response.text();
     const document = JSON.parse(body) as { name: string; plugins: { name: string; version: string; source: { source: string; url: string; sha256: string } }[] };
     const entry = document.plugins.find((plugin) => plugin.name === name)!;
-    expect(entry).toMatchObject({ version: '1.0.0', source: { source: 'url', url: `${server.url}/api/v1/plugins/archive/${name}/1.0.0.zip`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(entry).toMatchObject({ version: '1.0.0', source: { source: 'archive', url: `${server.url}/api/v1/plugins/archive/${name}/1.0.0.zip`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     // The archive behind the URL is the one the manifest pins.
     const archive = Buffer.from(await (await fetch(entry.source.url, { headers: { authorization: `Bearer ${await tokenFor(server, people.researcher)}` } })).arrayBuffer());
     expect(createHash('sha256').update(archive).digest('hex')).toBe(entry.source.sha256);

@@ -16,18 +16,19 @@ export interface LoopbackTlsServer {
   close(): Promise<void>;
 }
 
-function selfSigned(): { key: string; cert: string } {
+function selfSigned(hostname?: string): { key: string; cert: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-tls-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${hostname ?? '127.0.0.1'}`, '-addext', `subjectAltName=IP:127.0.0.1${hostname ? `,DNS:${hostname}` : ''}`, '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
     return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function startLoopbackTlsServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LoopbackTlsServer> {
-  const { key, cert } = selfSigned();
+/** `hostname`: a DNS name the certificate also holds, for clients that must not see a loopback address. */
+export async function startLoopbackTlsServer(handler: (req: IncomingMessage, res: ServerResponse) => void, options: { hostname?: string } = {}): Promise<LoopbackTlsServer> {
+  const { key, cert } = selfSigned(options.hostname);
   const server: Server = createServer({ key, cert }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
