@@ -28,3 +28,8 @@ export function formatUtcTimestamp(iso: string | null): string {
   if (Number.isNaN(date.getTime())) return '—';
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
+
+/** A file size for people: bytes below a KiB, else KB with one decimal. */
+export function formatBytes(size: number): string {
+  return size < 1024 ? `${size} B` : `${(size / 1024).toFixed(1)} KB`;
+}

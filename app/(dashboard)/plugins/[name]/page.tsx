@@ -12,6 +12,7 @@ import { requireDashboardUser } from '@/lib/auth/session';
 import { dashboardPluginActor } from '@/lib/plugins/dashboard';
 import { pluginPage, type VersionView } from '@/lib/plugins/marketplace';
 import { entitleAction, forkAction, hideAction, installAction, rateAction, replyAction, revokeAction, withdrawAction } from '../actions';
+import { PluginFilesTable } from '@/components/plugins/PluginFilesTable';
 
 export async function generateMetadata({ params }: { params: Promise<{ name: string }> }): Promise<Metadata> {
   return { title: (await params).name };
@@ -23,10 +24,6 @@ function SignatureBadge({ signature }: { signature: VersionView['signature'] }) 
   if (signature.status === 'verified') return <Badge tone="green">Signature verified · key {signature.kid?.slice(0, 8)}</Badge>;
   if (signature.status === 'invalid') return <Badge tone="red">Signature invalid</Badge>;
   return <Badge>Not signed</Badge>;
-}
-
-function formatBytes(size: number): string {
-  return size < 1024 ? `${size} B` : `${(size / 1024).toFixed(1)} KB`;
 }
 
 export default async function PluginPage({ params }: { params: Promise<{ name: string }> }) {
@@ -119,27 +116,7 @@ export default async function PluginPage({ params }: { params: Promise<{ name: s
             </Section>
           ) : null}
           <Section title="Files">
-            <div className="overflow-x-auto">
-              <table className="min-w-full text-left text-sm">
-                <caption className="sr-only">Files of this version</caption>
-                <thead className="text-xs uppercase text-slate-500">
-                  <tr>
-                    <th className="py-1 pr-4">Path</th>
-                    <th className="py-1 pr-4">Size</th>
-                    <th className="py-1">SHA-256</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {page.files.map((file) => (
-                    <tr key={file.path}>
-                      <td className="py-1 pr-4 font-mono text-xs">{file.path}</td>
-                      <td className="py-1 pr-4 text-xs text-slate-600">{formatBytes(file.size)}</td>
-                      <td className="py-1 font-mono text-xs text-slate-500">{file.sha256.slice(0, 16)}…</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <PluginFilesTable rows={page.files.map((file) => ({ path: file.path, size: file.size, sha256: file.sha256 }))} />
           </Section>
           <Section title="Versions and changelog">
             <ol className="space-y-3">

@@ -5,16 +5,14 @@ import { CheckboxField, Hidden, TextField } from '@/components/admin/fields';
 import { Section } from '@/components/admin/Section';
 import { AccessDenied } from '@/components/layout/AccessDenied';
 import { PageHeader } from '@/components/layout/PageHeader';
-import { Badge } from '@/components/table/Badge';
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
 import { dashboardPluginActor } from '@/lib/plugins/dashboard';
 import { reviewQueue } from '@/lib/plugins/marketplace';
 import { holdsAnywhere } from '@/lib/rbac/authorize';
 import { approveAction, decideRequestAction, rejectAction } from '../actions';
+import { ChangedFilesTable } from '@/components/plugins/ChangedFilesTable';
 
 export const metadata: Metadata = { title: 'Plugin reviews' };
-
-const CHANGE_TONES = { added: 'green', removed: 'red', changed: 'indigo' } as const;
 
 export default async function ReviewQueuePage() {
   const user = await requireDashboardUser('/plugins/review');
@@ -47,20 +45,9 @@ export default async function ReviewQueuePage() {
                 </ul>
               </div>
             ) : null}
-            <table className="mb-4 min-w-full text-left text-sm">
-              <caption className="sr-only">Files changed in {item.name}@{item.version}</caption>
-              <tbody className="divide-y divide-slate-100">
-                {item.files.map((file) => (
-                  <tr key={file.path} className={file.runsCode ? 'bg-amber-50' : ''}>
-                    <td className="w-24 py-1 pr-3">
-                      <Badge tone={CHANGE_TONES[file.change]}>{file.change}</Badge>
-                    </td>
-                    <td className="py-1 font-mono text-xs">{file.path}</td>
-                    <td className="py-1 text-xs text-amber-800">{file.runsCode ? 'runs code' : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="mb-4">
+              <ChangedFilesTable caption={`Files changed in ${item.name}@${item.version}`} rows={item.files.map((file) => ({ path: file.path, change: file.change, runsCode: file.runsCode }))} />
+            </div>
             <div className="grid gap-4 sm:grid-cols-2">
               <ActionForm action={approveAction} label={`Approve ${item.name}@${item.version}`} submitLabel="Approve and sign">
                 <Hidden name="versionId" value={item.versionId} />
