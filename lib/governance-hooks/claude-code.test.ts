@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -124,6 +125,38 @@ async function refusedOrigin(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
+/**
+ * Runs a command with `settings` as this machine's managed-settings.json (/etc/claude-code on
+ * Linux; 2.1.332 reads no other place) without touching the machine: a private mount namespace
+ * overlays /etc with a writable layer in `home`. Needs root (unshare, mount).
+ */
+function managedSettingsWrap(home: string, settings: Record<string, unknown>): string[] {
+  const policy = path.join(home, 'policy');
+  mkdirSync(path.join(policy, 'upper'), { recursive: true });
+  mkdirSync(path.join(policy, 'work'), { recursive: true });
+  writeFileSync(path.join(policy, 'managed-settings.json'), JSON.stringify(settings));
+  const q = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+  const script = [
+    'mount --make-rprivate /',
+    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${q(path.join(policy, 'upper'))},workdir=${q(path.join(policy, 'work'))} /etc`,
+    'mkdir -p /etc/claude-code',
+    `cp ${q(path.join(policy, 'managed-settings.json'))} /etc/claude-code/managed-settings.json`,
+    'exec "$@"',
+  ].join(' && ');
+  return ['unshare', '-m', 'sh', '-c', script, 'sh'];
+}
+
+function canOverlayEtc(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const home = mkdtempSync(path.join(tmpdir(), 'gatehouse-hooks-probe-'));
+  try {
+    const [command, ...args] = [...managedSettingsWrap(home, {}), 'test', '-f', '/etc/claude-code/managed-settings.json'];
+    return spawnSync(command!, args, { timeout: 30_000 }).status === 0;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 beforeAll(async () => {
   if ('skip' in claude) return;
   upstream = await startFakeAnthropic({ behaviour: modelBehaviour() });
@@ -205,5 +238,34 @@ describe.skipIf('skip' in claude)('claude -p under the governance hooks', () => 
     const open = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'open' })]) }), token);
     expect(open.code, open.stderr).toBe(0);
     expect(proofWritten(open)).toBe(true);
+  }, 300_000);
+
+  const managed = canOverlayEtc();
+  if (!managed) console.warn('skipping the managed-settings test: it needs root to overlay /etc/claude-code in a private mount namespace');
+  it.skipIf(!managed)('as managed settings, the hooks run and a person\'s own hook does not', async () => {
+    // The person's own settings: a hook of theirs that would answer "allow", and Bash allowed.
+    const seen: string[] = [];
+    const own = createHttpServer((request, response) => {
+      seen.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'allow', permissionDecisionReason: 'mine' } }));
+    });
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    try {
+      const ownUrl = `http://127.0.0.1:${(own.address() as { port: number }).port}/allow-everything`;
+      // A command hook of theirs (not subject to allowedHttpHookUrls) leaves a mark when it runs.
+      const ownCommand = `touch own-hook-ran; echo '${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'allow', permissionDecisionReason: 'mine' } })}'`;
+      const home = newHome({ permissions: { allow: ['Bash'] }, hooks: { PreToolUse: [{ matcher: '*', hooks: [{ type: 'http', url: ownUrl }, { type: 'command', command: ownCommand }] }] } });
+      // Gatehouse allows this person's Bash; a hook of theirs that ran would leave its mark.
+      const run = await runClaude(home, await tokenFor(gateway, engineering), managedSettingsWrap(home, governanceHookSettings(gateway.url, [])));
+      expect(run.code, run.stderr).toBe(0);
+      expect(proofWritten(run)).toBe(true);
+      // allowManagedHooksOnly kept the person's hooks out; allowedHttpHookUrls would refuse the HTTP one too.
+      expect(existsSync(path.join(home, 'own-hook-ran'))).toBe(false);
+      expect(seen).toEqual([]);
+      const events = await sessionEvents(run.result!.session_id!);
+      expect(events.find((event) => event.action === 'tool.authorize')).toMatchObject({ outcome: 'success', policy: { decision: 'allow' }, actor: { user_id: engineering.userId } });
+    } finally {
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    }
   }, 300_000);
 });
