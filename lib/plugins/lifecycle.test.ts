@@ -104,8 +104,12 @@ describe('org plugins: publish, review, sign, entitle', () => {
     const name = uniqueName('open');
     const admin = actorOf(people.admin);
     const published = await publishSample(actorOf(people.author), { name, version: '2.0.0' });
-    await approveVersion(admin, published.versionId, 'ok', { selfInstall: false });
     const seller = actorOf(people.seller);
+    // Before approval the draft answers exactly like a name nobody published.
+    const unknownName = uniqueName('never-published');
+    await expect(installForSelf(seller, unknownName)).rejects.toThrow(`no installable plugin named ${unknownName}`);
+    await expect(installForSelf(seller, name)).rejects.toThrow(`no installable plugin named ${name}`);
+    await approveVersion(admin, published.versionId, 'ok', { selfInstall: false });
     expect((await installForSelf(seller, name)).outcome).toBe('requested');
     expect((await entitledSet(people.seller)).plugins.map((plugin) => plugin.name)).not.toContain(name);
 

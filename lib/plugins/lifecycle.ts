@@ -212,12 +212,14 @@ export async function entitle(actor: PluginActor, name: string, target: Entitlem
  */
 export async function installForSelf(actor: PluginActor, name: string, reason = ''): Promise<{ outcome: 'installed' | 'requested' | 'already'; traceId: string }> {
   const plugin = await pluginByName(actor.tenantId, name);
-  if (!plugin || plugin.status !== 'active') throw new UserInputError(`no installable plugin named ${name}`);
+  const unknown = `no installable plugin named ${name}`;
+  if (!plugin || plugin.status !== 'active') throw new UserInputError(unknown);
   const subject = { id: plugin.id, name };
-  const approved = await db().pluginVersion.count({ where: { pluginId: plugin.id, status: 'approved' } });
-  if (approved === 0) await refuse(actor, 'install', subject, `${name} has no approved version yet`);
   // Installing is about oneself: plugins.install held in one's own department is enough.
   await requirePluginPermission(actor, 'plugins.install', await actorDepartment(actor), 'install', subject);
+  // A draft answers like a plugin that does not exist: its name is not news to members yet.
+  const approved = await db().pluginVersion.count({ where: { pluginId: plugin.id, status: 'approved' } });
+  if (approved === 0) await refuse(actor, 'install', subject, unknown);
   const existing = await db().pluginEntitlement.findUnique({ where: { pluginId_kind_subject: { pluginId: plugin.id, kind: 'user', subject: actor.userId } } });
   if (existing) return { outcome: 'already', traceId: actor.traceId ?? '' };
   if (plugin.selfInstall) {
