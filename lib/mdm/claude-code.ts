@@ -39,6 +39,7 @@ export const CLAUDE_CODE_SETTINGS_KEYS: ReadonlySet<string> = new Set([
   'httpHookAllowedEnvVars',
   'allowedMcpServers',
   'deniedMcpServers',
+  'managedMcpServers',
   'allowManagedMcpServersOnly',
   'desktopMcpServersListScope',
   'strictKnownMarketplaces',
@@ -56,6 +57,16 @@ export const CLAUDE_CODE_SETTINGS_KEYS: ReadonlySet<string> = new Set([
   'statusLine',
   'outputStyle',
 ]);
+
+/** Lists joined without duplicates, objects merged key by key; otherwise the second wins. */
+function joined(first: Json | undefined, second: Json): Json {
+  if (Array.isArray(first) && Array.isArray(second)) {
+    const seen = new Set(first.map((item) => JSON.stringify(item)));
+    return [...first, ...second.filter((item) => !seen.has(JSON.stringify(item)))];
+  }
+  if (first && second && typeof first === 'object' && typeof second === 'object' && !Array.isArray(first) && !Array.isArray(second)) return { ...first, ...second };
+  return second;
+}
 
 /** The seven-header set's static part: values the same for every person on the machine. */
 function customHeaders(context: RolloutContext): string {
@@ -120,6 +131,10 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
       else settings[key] = value;
     }
   }
+  // The organisation's MCP allowlist: servers for everyone delivered, the organisation's servers
+  // allowed (the proxy checks each person's scope), upstreams and revoked servers denied. Lists
+  // from gatehouse.yaml are kept beside them.
+  for (const [key, value] of Object.entries(context.mcp?.claudeCodeSettings ?? {})) settings[key] = joined(settings[key], value);
   const models = modelList(context.config);
   if (models.length && settings.availableModels === undefined) settings.availableModels = models;
   if (settings.model === undefined && context.config.gateway.default_model) settings.model = context.config.gateway.default_model;

@@ -2,6 +2,7 @@ import { configStore } from '@/lib/config';
 import { db } from '@/lib/db/client';
 import { toolPolicyRules } from '@/lib/governance-hooks/policy';
 import { oauthSettings } from '@/lib/oauth/config';
+import { organisationMcpDistribution } from '@/lib/mcp/allowlist/distribution';
 import { mcpResource } from '@/lib/mcp/resource';
 import { configuredIssuer } from '@/lib/oauth/issuer';
 import { MdmError } from './errors';
@@ -31,5 +32,6 @@ export async function rolloutContext(tenantId: string, options: { settings?: Rol
     skillsMcpUrl: matchDataPlane('/mcp') ? mcpResource(publicUrl) : null,
     servesMarketplace: matchDataPlane('/marketplace.json') !== null,
     toolPolicyRules: settings.claudeCodeGovernanceHooks === 'on' ? await toolPolicyRules(tenant.id) : [],
+    mcp: await organisationMcpDistribution(tenantId, publicUrl),
   };
 }

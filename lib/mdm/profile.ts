@@ -1,4 +1,5 @@
 import type { GatehouseConfig } from '@/lib/config';
+import type { OrganisationMcpDistribution } from '@/lib/mcp/allowlist/distribution';
 import { desktopMarketplaceEntry } from '@/lib/plugins/marketplace-manifest';
 import { encodeDesktopPolicy, type DesktopPolicy, type PolicyValue } from './encode';
 import type { ToolPolicyRule } from '@/lib/tool-policy';
@@ -18,6 +19,23 @@ export interface RolloutContext {
   servesMarketplace: boolean;
   /** The tenant's tool policy rules when the governance hooks are on (their fail modes shape the hooks); else empty. */
   toolPolicyRules: readonly ToolPolicyRule[];
+  /** The organisation's MCP allowlist in client shapes, once it registers MCP servers (lib/mcp/allowlist). */
+  mcp?: OrganisationMcpDistribution | null;
+}
+
+/** The skills MCP server's Desktop entry (signed in with OAuth, like the registry's servers). */
+export function skillsServerEntry(skillsMcpUrl: string): Record<string, PolicyValue> {
+  return { name: SKILLS_SERVER_NAME, transport: 'http', url: skillsMcpUrl, oauth: true };
+}
+
+const SKILLS_SERVER_NAME = 'gatehouse-skills';
+
+/**
+ * Desktop's managedMcpServers: the skills server when offered, then the registry's servers (at
+ * the MCP proxy, each with its toolPolicy); a registered server cannot take the skills server's name.
+ */
+export function managedMcpServerEntries(skillsMcpUrl: string | null, registered: readonly Record<string, PolicyValue>[]): PolicyValue[] {
+  return [...(skillsMcpUrl ? [skillsServerEntry(skillsMcpUrl)] : []), ...registered.filter((entry) => entry.name !== SKILLS_SERVER_NAME)];
 }
 
 /** The URL devices reach the gateway at: the Rollout page's choice, else the public URL. */
@@ -77,7 +95,10 @@ export function desktopPolicyValues(context: RolloutContext): Record<string, Pol
   const models = modelList(context.config);
   if (models.length) values.inferenceModels = models;
   if (context.servesMarketplace) values.allowedPluginMarketplaces = [desktopMarketplaceEntry({ origin: gateway, tenantSlug: context.tenant.slug })];
-  if (context.skillsMcpUrl) values.managedMcpServers = [{ name: 'gatehouse-skills', transport: 'http', url: context.skillsMcpUrl, oauth: true }];
+  // An organisation-wide profile carries the servers scoped to everyone with the tool policy of
+  // rules for everyone; the bootstrap overlay replaces them with the person's own.
+  const managed = managedMcpServerEntries(context.skillsMcpUrl, context.mcp?.desktopServers ?? []);
+  if (managed.length) values.managedMcpServers = managed;
   if (context.settings.organizationInstructions) values.organizationInstructions = context.settings.organizationInstructions;
   return { ...values, ...(context.settings.extraDesktopKeys as Record<string, PolicyValue>) };
 }

@@ -1,5 +1,6 @@
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { bootstrapOverlay, BOOTSTRAP_TTL_SECONDS } from '@/lib/mdm/bootstrap';
+import { desktopServersFor } from '@/lib/mcp/allowlist/distribution';
 import { rolloutContext } from '@/lib/mdm/context';
 import { authorize } from '@/lib/rbac';
 
@@ -12,5 +13,6 @@ export async function handleBootstrap(_request: Request, context: GatewayRequest
   const { principal } = context.caller;
   const rollout = await rolloutContext(principal.tenantId);
   const mayUseSkills = await authorize(principal, 'skills.read', { departmentSlug: principal.department });
-  return Response.json(bootstrapOverlay(rollout, { mayUseSkills }), { headers: { 'cache-control': `private, max-age=${BOOTSTRAP_TTL_SECONDS}` } });
+  const mcpServers = await desktopServersFor(principal, rollout.publicUrl);
+  return Response.json(bootstrapOverlay(rollout, { mayUseSkills, mcpServers }), { headers: { 'cache-control': `private, max-age=${BOOTSTRAP_TTL_SECONDS}` } });
 }

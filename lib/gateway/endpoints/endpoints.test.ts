@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import canonicalize from 'canonicalize';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pool } from '@/lib/db/client';
+import { db, pool } from '@/lib/db/client';
 import { gatewayLimits, unixSeconds, periodBounds } from '@/lib/gateway/limits';
 import { testCaller, testDecision, testPrincipal } from '@/lib/gateway/limits/testing/fixtures';
 import { startGateway, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
@@ -67,16 +67,21 @@ async function spend(user: UserIdentity, microdollars: number): Promise<void> {
   await admission.reservation.settle({ costMicrodollars: microdollars, usage: { input_tokens: 10, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } });
 }
 
+// The managed-settings tests' own tenant: once a tenant registers MCP servers (other test files
+// do, in the shared one) its members' settings also carry their MCP allowlist.
+let settingsTenant: string;
+
 beforeAll(async () => {
   gateway = await startGateway(CONFIG, 'endpoints');
   baseUrl = gateway.url;
+  settingsTenant = (await db().tenant.create({ data: { slug: `endpoints-${suffix}`, name: 'Managed settings tests' } })).id;
 });
 
 afterAll(() => gateway.close());
 
 describe('GET /managed/settings', () => {
   it('serves the merged settings with the client-computed checksum as ETag', async () => {
-    const user = await createTestUser(['member'], DEVS);
+    const user = await createTestUser(['member'], DEVS, settingsTenant);
     const response = await get('/managed/settings', await tokenFor(user));
     expect(response.status).toBe(200);
     const body = (await response.json()) as { uuid: string; checksum: string; settings: Record<string, unknown> };
@@ -98,7 +103,7 @@ describe('GET /managed/settings', () => {
   });
 
   it('answers 304 only to an If-None-Match naming the checksum, and treats * as no header', async () => {
-    const user = await createTestUser(['member']);
+    const user = await createTestUser(['member'], undefined, settingsTenant);
     const token = await tokenFor(user);
     const first = await get('/managed/settings', token);
     const { checksum } = (await first.json()) as { checksum: string };
@@ -118,7 +123,7 @@ describe('GET /managed/settings', () => {
 
   it('answers 404 when no managed policy applies, and 401 without a valid token', async () => {
     // author holds inference.invoke, and no entry matches it.
-    const author = await createTestUser(['author']);
+    const author = await createTestUser(['author'], undefined, settingsTenant);
     const none = await get('/managed/settings', await tokenFor(author));
     expect(none.status).toBe(404);
     expect(await none.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'no managed settings apply to you' } });
@@ -128,7 +133,7 @@ describe('GET /managed/settings', () => {
     expect(anonymous.headers.get('x-should-retry')).toBe('false');
     expect(((await anonymous.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
     // x-api-key carries the same token (Claude Code with an apiKeyHelper).
-    const member = await createTestUser(['member']);
+    const member = await createTestUser(['member'], undefined, settingsTenant);
     expect((await fetch(`${baseUrl}/managed/settings`, { headers: { 'x-api-key': await tokenFor(member) } })).status).toBe(200);
   });
 });

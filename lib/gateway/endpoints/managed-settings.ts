@@ -4,6 +4,7 @@ import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { anthropicError } from '@/lib/gateway/errors';
 import { matchesSubject, type PlanSubject } from '@/lib/gateway/limits/plan';
+import { claudeCodeSettingsFor } from '@/lib/mcp/allowlist/distribution';
 import { noteIssuedChecksum } from '@/lib/mdm/checksums';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -87,6 +88,17 @@ export function managedSettingsFor(config: GatehouseConfig, subject: PlanSubject
 }
 
 /**
+ * `document` with `extra` merged in as managed_settings entries merge (objects key by key,
+ * lists joined), under a new checksum and uuid; a document of `extra` alone when there was none.
+ */
+export function withSettings(document: ManagedSettingsDocument | null, extra: JsonObject | null): ManagedSettingsDocument | null {
+  if (!extra) return document;
+  const settings = merge(document?.settings ?? {}, extra) as JsonObject;
+  const checksum = settingsChecksum(settings);
+  return { uuid: uuidv5(checksum, DOCUMENT_NAMESPACE), checksum, settings };
+}
+
+/**
  * Whether If-None-Match names this checksum. `*` is a Claude Desktop probe that only asks whether
  * settings exist, so it is answered as if the header were absent: a 304 must answer a real
  * revalidation only (one the client did not ask for counts as a failed fetch).
@@ -101,11 +113,15 @@ function revalidated(ifNoneMatch: string | null, checksum: string): boolean {
 
 /**
  * GET /managed/settings: `{uuid, checksum, settings}` with the checksum as a quoted ETag, 304 on
- * a matching If-None-Match, 404 when no managed policy applies. No `x-cc-gateway-version`
- * header is sent, so Claude Desktop reads these answers in their ordinary meaning.
+ * a matching If-None-Match, 404 when no managed policy applies. The settings are gatehouse.yaml's
+ * managed_settings for the caller plus, once the tenant registers MCP servers, the caller's MCP
+ * allowlist (lib/mcp/allowlist: managedMcpServers, allowedMcpServers, deniedMcpServers), so a
+ * registry change reaches Claude Code at its next poll. No `x-cc-gateway-version` header is
+ * sent, so Claude Desktop reads these answers in their ordinary meaning.
  */
 export async function handleManagedSettings(request: Request, context: GatewayRequestContext): Promise<Response> {
-  const document = managedSettingsFor(context.snapshot.config, context.caller.principal);
+  const { principal } = context.caller;
+  const document = withSettings(managedSettingsFor(context.snapshot.config, principal), await claudeCodeSettingsFor(principal));
   if (!document) return anthropicError('not_found_error', 'no managed settings apply to you', { headers: { 'cache-control': 'private, no-cache' } });
   noteIssuedChecksum(context.caller.principal.tenantId, document.checksum, 'served');
   const headers = { etag: `"${document.checksum}"`, 'cache-control': 'private, no-cache' };

@@ -10,6 +10,9 @@ import type { AllowlistResponse, McpManifest } from './documents';
 import { AllowlistVerificationError, verifyAllowlist, verifyManifest, type VerifiedAllowlist } from './verify';
 import { approveVersion, checkServer, registerServer, revokeServer, updateServerScope, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
 import { startFakeUpstream, type FakeUpstream } from '@/lib/mcp/registry/testing/upstream-server';
+import { claudeCodeManagedSettings } from '@/lib/mdm/claude-code';
+import { rolloutContext } from '@/lib/mdm/context';
+import { desktopPolicyValues } from '@/lib/mdm/profile';
 import { createToolPolicyRule, deleteToolPolicyRule } from '@/lib/tool-policy';
 
 /**
@@ -133,6 +136,39 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     }
   });
 
+  it("delivers the person's allowlist to Claude Code (/managed/settings) and Desktop (bootstrap), and the organisation's to MDM files", async () => {
+    const proxy = (name: string) => `${server.url}/mcp/servers/${name}`;
+    const settingsOf = async (user: UserIdentity) => {
+      const response = await fetch(`${server.url}/managed/settings`, { headers: { authorization: `Bearer ${await tokenOf(user)}` } });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { settings: Record<string, unknown> }).settings;
+    };
+    const payerSettings = await settingsOf(payer);
+    expect(payerSettings.managedMcpServers).toEqual({ stripe: { type: 'http', url: proxy('stripe') }, wiki: { type: 'http', url: proxy('wiki') } });
+    expect(payerSettings.allowedMcpServers).toEqual(expect.arrayContaining([{ serverUrl: proxy('stripe') }, { serverUrl: proxy('wiki') }, { serverCommand: ['uvx', 'mcp-server-git'] }]));
+    // Nobody reaches a registered upstream around the proxy.
+    expect(payerSettings.deniedMcpServers).toContainEqual({ serverUrl: `${upstream.origin}/*` });
+    const marketerSettings = await settingsOf(marketer);
+    expect(Object.keys(marketerSettings.managedMcpServers as object)).toEqual(['wiki']);
+    expect(marketerSettings.allowedMcpServers).not.toContainEqual({ serverUrl: proxy('stripe') });
+
+    const bootstrap = await fetch(`${server.url}/api/v1/bootstrap`, { headers: { authorization: `Bearer ${await tokenOf(payer)}` } });
+    const overlay = (await bootstrap.json()) as { managedMcpServers: { name: string; url?: string; transport: string; oauth?: boolean; command?: string }[] };
+    const desktop = Object.fromEntries(overlay.managedMcpServers.map((entry) => [entry.name, entry]));
+    expect(desktop.stripe).toEqual({ name: 'stripe', transport: 'http', url: proxy('stripe'), oauth: true, toolPolicy: { create_refund: 'allow', list_charges: 'allow' } });
+    expect(desktop['local-git']).toMatchObject({ transport: 'stdio', command: 'uvx', args: ['mcp-server-git'] });
+
+    // Organisation-wide files hold only what is the same for everyone: servers scoped to everyone.
+    const context = await rolloutContext(tenantId, { publicUrl: server.url });
+    const profileServers = (desktopPolicyValues(context).managedMcpServers as { name: string }[]).map((entry) => entry.name);
+    expect(profileServers).toContain('wiki');
+    expect(profileServers).not.toContain('stripe');
+    const file = claudeCodeManagedSettings(context);
+    expect(Object.keys(file.managedMcpServers as object)).toEqual(['wiki']);
+    // Any of the organisation's servers may be added by hand (the proxy checks the person's scope).
+    expect(file.allowedMcpServers).toContainEqual({ serverUrl: proxy('stripe') });
+  });
+
   it('moves a server between two departments when its scope changes', async () => {
     const before = { payer: await verifiedFor(payer), marketer: await verifiedFor(marketer) };
     await updateServerScope(admin, 'stripe', [{ kind: 'department', value: 'marketing' }]);
@@ -169,6 +205,10 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     expect((replay as AllowlistVerificationError).code).toBe('replayed');
     // And the old stripe manifest on its own is refused against the new revocation list.
     expect(() => verifyManifest(heldStripe, { trusted: keys, revocations: next.revocations })).toThrow(/revoked/);
+    // Claude Code's next settings poll: no longer delivered, and denied if added by hand.
+    const settings = ((await (await fetch(`${server.url}/managed/settings`, { headers: { authorization: `Bearer ${await tokenOf(payer)}` } })).json()) as { settings: Record<string, unknown> }).settings;
+    expect(Object.keys(settings.managedMcpServers as object)).toEqual(['wiki']);
+    expect(settings.deniedMcpServers).toContainEqual({ serverUrl: `${server.url}/mcp/servers/stripe` });
   });
 
   it('holds tool drift out of the allowlist until approved, then revokes the replaced version', async () => {

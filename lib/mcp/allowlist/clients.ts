@@ -11,7 +11,8 @@ export interface AllowlistedServer {
   toolPolicy: ToolPolicyMap;
 }
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 
 /** One server as `.mcp.json` and managed-mcp.json describe it (Claude Code). */
 export type McpJsonServer = { type: 'http'; url: string } | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> };
@@ -55,30 +56,33 @@ function upstreamPatterns(url: string, proxyOrigin: string): string[] {
   return origin === proxyOrigin ? [url] : [url, `${origin}/*`];
 }
 
+export interface ClaudeCodeMcpInput {
+  /** Delivered as managedMcpServers (remote ones; Claude Code refuses others there). */
+  managed: readonly AllowlistedServer[];
+  /** Allowed when someone adds them by hand (their proxy URL or command). */
+  allowed: readonly McpManifest[];
+  upstreamUrls: readonly string[];
+  revoked: readonly RevokedServer[];
+  proxyUrlOf: (name: string) => string;
+}
+
 /**
  * Claude Code's managed settings for the allowlist:
- * - `managedMcpServers`: the person's remote servers, at the proxy (Claude Code accepts only
- *   http/sse there; local servers reach it through managed-mcp.json, written by gatehouse-sync);
- * - `allowedMcpServers`: exactly those servers, by proxy URL or command, so a server someone adds
- *   by hand loads only if it is one of them (an empty list: none of their own);
+ * - `managedMcpServers`: remote servers at the proxy (Claude Code accepts only http/sse there;
+ *   local servers reach it through managed-mcp.json, written by gatehouse-sync);
+ * - `allowedMcpServers`: the allowed servers by proxy URL or command, so a server someone adds by
+ *   hand loads only if it is one of them (an empty list: none of their own);
  * - `deniedMcpServers`: every registered upstream (its URL and its origin), so nobody reaches one
  *   around the proxy, and the proxy URL of each revoked server. Deny wins over allow.
  */
-export function claudeCodeMcpSettings(servers: readonly AllowlistedServer[], registry: { upstreamUrls: readonly string[]; revoked: readonly RevokedServer[]; proxyUrlOf: (name: string) => string }): { [key: string]: Json } {
+export function claudeCodeMcpSettings(input: ClaudeCodeMcpInput): { [key: string]: Json } {
   const managed: { [key: string]: Json } = {};
-  const allowed: Json[] = [];
-  for (const { manifest } of servers) {
-    if (manifest.transport === 'stdio') {
-      allowed.push({ serverCommand: [manifest.command, ...manifest.args] });
-    } else {
-      managed[manifest.server.name] = { type: 'http', url: manifest.url };
-      allowed.push({ serverUrl: manifest.url });
-    }
-  }
+  for (const { manifest } of input.managed) if (manifest.transport === 'http') managed[manifest.server.name] = { type: 'http', url: manifest.url };
+  const allowed: Json[] = input.allowed.map((manifest): JsonObject => (manifest.transport === 'stdio' ? { serverCommand: [manifest.command, ...manifest.args] } : { serverUrl: manifest.url }));
   const denied = new Set<string>();
-  const proxyOrigin = new URL(registry.proxyUrlOf('x')).origin;
-  for (const url of registry.upstreamUrls) for (const pattern of upstreamPatterns(url, proxyOrigin)) denied.add(pattern);
-  for (const entry of registry.revoked) if (entry.versions === 'all') denied.add(registry.proxyUrlOf(entry.name));
+  const proxyOrigin = new URL(input.proxyUrlOf('x')).origin;
+  for (const url of input.upstreamUrls) for (const pattern of upstreamPatterns(url, proxyOrigin)) denied.add(pattern);
+  for (const entry of input.revoked) if (entry.versions === 'all') denied.add(input.proxyUrlOf(entry.name));
   const settings: { [key: string]: Json } = { allowedMcpServers: allowed };
   if (Object.keys(managed).length) settings.managedMcpServers = managed;
   if (denied.size) settings.deniedMcpServers = [...denied].sort().map((serverUrl) => ({ serverUrl }));

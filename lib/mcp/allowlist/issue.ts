@@ -52,6 +52,8 @@ export interface IssuedAllowlist {
   /** Every registered remote server's upstream URL (for Claude Code's deniedMcpServers). */
   upstreamUrls: string[];
   revoked: McpRevocationList['servers'];
+  /** Whether the tenant has registered any MCP server at all (if not, clients are left as they are). */
+  inUse: boolean;
 }
 
 const PEOPLE_PER_SEQUENCE = 5000;
@@ -99,6 +101,11 @@ async function buildTenantDocuments(tenantId: string, issuer: string): Promise<T
   const list: McpRevocationList = { iss: issuer, tenant: tenantId, ...times, servers: registry.revoked };
   const { jws } = await signAsOrganisation(list, JWS_TYPES.mcpRevocations);
   return { tenantId, issuer, seq, iat, registry, manifests, revocations: { list, jws, sha256: jwsSha256(jws) }, people: new Map() };
+}
+
+/** Registered servers exist (live, revoked, or waiting for a first approved tool list). */
+function registryInUse(registry: TenantRegistry): boolean {
+  return registry.registered > 0;
 }
 
 function fresh(documents: TenantDocuments, seq: number, issuer: string): boolean {
@@ -149,6 +156,7 @@ async function issueFor(documents: TenantDocuments, principal: Principal): Promi
     servers,
     upstreamUrls: documents.registry.upstreamUrls,
     revoked: documents.revocations.list.servers,
+    inUse: registryInUse(documents.registry),
   };
 }
 
@@ -170,13 +178,25 @@ export async function allowlistFor(principal: Principal, issuer: string = config
   return issuing;
 }
 
-/** The tenant's servers offered to everyone, with the organisation-wide tool policy: what an MDM profile carries. */
-export async function organisationWideServers(tenantId: string, issuer: string = configuredIssuer()): Promise<IssuedServer[]> {
+/** The tenant's allowlist as a whole: what an organisation-wide MDM profile or settings file is made from. */
+export interface OrganisationAllowlist {
+  /** Every live server with an approved tool list, whatever its scope. */
+  live: McpManifest[];
+  /** Those scoped to everyone, with the organisation-wide tool policy (rules for everyone only). */
+  everyone: IssuedServer[];
+  upstreamUrls: string[];
+  revoked: McpRevocationList['servers'];
+  /** Whether the tenant has registered any MCP server at all (if not, clients are left as they are). */
+  inUse: boolean;
+}
+
+export async function organisationAllowlist(tenantId: string, issuer: string = configuredIssuer()): Promise<OrganisationAllowlist> {
   const documents = await tenantDocuments(tenantId, issuer);
-  const servers: IssuedServer[] = [];
+  const everyone: IssuedServer[] = [];
   for (const signed of documents.manifests) {
     if (!signed.server.scope.some((entry) => entry.kind === 'everyone')) continue;
-    servers.push({ server: signed.server, manifest: signed.manifest, toolPolicy: await toolPolicyOf(null, signed.server) });
+    everyone.push({ server: signed.server, manifest: signed.manifest, toolPolicy: await toolPolicyOf(null, signed.server) });
   }
-  return servers;
+  const { registry } = documents;
+  return { live: documents.manifests.map((signed) => signed.manifest), everyone, upstreamUrls: registry.upstreamUrls, revoked: registry.revoked, inUse: registryInUse(registry) };
 }

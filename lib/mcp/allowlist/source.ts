@@ -13,6 +13,8 @@ export type ApprovedServer = RegisteredServer & { approvedVersion: ServerVersion
 
 export interface TenantRegistry {
   seq: number;
+  /** How many servers the tenant has registered, in any state. */
+  registered: number;
   approved: ApprovedServer[];
   revoked: RevokedServer[];
   /** Upstream URLs of every registered remote server, live or revoked (clients must reach them only through the proxy). */
@@ -42,7 +44,7 @@ export async function tenantRegistry(tenantId: string): Promise<TenantRegistry> 
     if (replaced.length) revoked.push({ id: server.id, name: server.name, versions: replaced.sort((a, b) => a - b), reason: 'superseded by a newer approved tool list' });
     if (server.approvedVersion) approved.push(server as ApprovedServer);
   }
-  return { seq, approved, revoked, upstreamUrls };
+  return { seq, registered: servers.length, approved, revoked, upstreamUrls };
 }
 
 /** The person as scopes name them (read from the database now), or null when not an active user. */
