@@ -1,6 +1,7 @@
 import { auditCommand } from './commands/audit';
 import { dbCommand } from './commands/db';
 import { keysCommand } from './commands/keys';
+import { mcpPolicyCommand } from './commands/mcp-policy';
 import { skillsCommand } from './commands/skills';
 import { mcpCommand } from './commands/mcp';
 import { mdmCommand } from './commands/mdm';
@@ -38,6 +39,8 @@ Commands:
   skills import|export|list  A user's skills in and out (--user EMAIL; see skills --help)
   mdm macos | windows | claude-code
                              Device profiles for Claude Desktop and Claude Code ([--out FILE])
+  mcp policy add|list|remove|test
+                             Per-principal tool policy: allow, ask or block MCP and built-in tools
 
 Run \`gatehouse <command> --help\` for a command's options.
 The database is DATABASE_URL (GATEHOUSE_MIGRATION_DATABASE_URL for db migrate), or the embedded
@@ -55,6 +58,7 @@ const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
   skills: skillsCommand,
   mdm: mdmCommand,
+  mcp: (args) => (args[0] === 'policy' ? mcpPolicyCommand(args.slice(1)) : Promise.reject(new CliError(`unknown mcp command "${args[0] ?? ''}" (try gatehouse mcp policy --help)`, 2))),
 };
 
 export async function runCli(argv: string[]): Promise<number> {
