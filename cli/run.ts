@@ -1,7 +1,6 @@
 import { auditCommand } from './commands/audit';
 import { dbCommand } from './commands/db';
 import { keysCommand } from './commands/keys';
-import { mcpPolicyCommand } from './commands/mcp-policy';
 import { skillsCommand } from './commands/skills';
 import { mcpCommand } from './commands/mcp';
 import { mdmCommand } from './commands/mdm';
@@ -31,6 +30,7 @@ Commands:
   mcp …                      Register, scope, check, approve and revoke MCP servers
   mcp bundle sign | verify | ca
                              Sign desktop extensions (.mcpb) as the organisation, check a signature
+  mcp policy …               Per-principal tool policy: allow, ask or block MCP and built-in tools
   audit verify               Verify every audit hash chain and its signed checkpoints
   audit checkpoints          Export the signed checkpoints ([--tenant ID] [--json])
   audit checkpoint-key       Print the checkpoint public key(s) to pin elsewhere
@@ -39,8 +39,6 @@ Commands:
   skills import|export|list  A user's skills in and out (--user EMAIL; see skills --help)
   mdm macos | windows | claude-code
                              Device profiles for Claude Desktop and Claude Code ([--out FILE])
-  mcp policy add|list|remove|test
-                             Per-principal tool policy: allow, ask or block MCP and built-in tools
 
 Run \`gatehouse <command> --help\` for a command's options.
 The database is DATABASE_URL (GATEHOUSE_MIGRATION_DATABASE_URL for db migrate), or the embedded
@@ -58,7 +56,6 @@ const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
   skills: skillsCommand,
   mdm: mdmCommand,
-  mcp: (args) => (args[0] === 'policy' ? mcpPolicyCommand(args.slice(1)) : Promise.reject(new CliError(`unknown mcp command "${args[0] ?? ''}" (try gatehouse mcp policy --help)`, 2))),
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -50,7 +50,7 @@ describe('the dashboard on a desktop and on a phone', () => {
     await signInWithPassword(page, adminEmail, adminPassword);
     await page.goto('/users');
     const adminPage = await page.getByRole('link', { name: adminEmail }).getAttribute('href');
-    const paths = ['/', '/users', adminPage!, '/departments', '/roles', '/clients', '/audit', '/audit?type=plugin.lifecycle', '/skills', '/skills/new'];
+    const paths = ['/', '/users', adminPage!, '/departments', '/roles', '/clients', '/audit', '/audit?type=plugin.lifecycle', '/skills', '/skills/new', '/mcp-servers', '/tool-policy'];
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
       for (const path of paths) {

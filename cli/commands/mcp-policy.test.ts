@@ -50,7 +50,7 @@ describe('gatehouse mcp policy', () => {
     ]);
     expect(JSON.parse(listed.stdout)).toMatchObject([{ id, server, tool: 'create_*', principalKind: 'department', decision: 'block', failMode: 'closed', principalLabel: `department marketing-${suffix}` }]);
     expect(blocked.stdout).toMatch(new RegExp(`^decision: +block$`, 'm'));
-    expect(blocked.stdout).toMatch(new RegExp(`^rule: +${id} "Marketing does not move money" \\(block stripe-\\w+/create_\\* for department marketing-\\w+; conditions: -\\)$`, 'm'));
+    expect(blocked.stdout).toMatch(new RegExp(`^rule: +${id} "Marketing does not move money" \\(block stripe-\\w+/create_\\* for department marketing-\\w+; conditions: none\\)$`, 'm'));
     expect(blocked.stdout).toMatch(/^why: +stripe-\w+\/create_charge blocked by tool policy rule /m);
     expect(blocked.stdout).toMatch(/^scope: +in the scope of "stripe-\w+" \(everyone\)$/m);
     expect(allowed.stdout).toMatch(/^decision: +allow$/m);

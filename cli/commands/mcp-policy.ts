@@ -2,7 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AdminActor } from '@/lib/admin/actor';
 import { actorByEmail, defaultAdminActor } from '@/lib/plugins/catalog';
 import { ForbiddenError } from '@/lib/rbac';
-import { createToolPolicyRule, deleteToolPolicyRule, explainToolDecision, listToolPolicyRules, type PolicyTestResult, type ToolPolicyConditions, type ToolPolicyRuleView } from '@/lib/tool-policy';
+import { createToolPolicyRule, deleteToolPolicyRule, explainToolDecision, listToolPolicyRules, type PolicyTestResult, type ToolPolicyRuleView } from '@/lib/tool-policy';
+import { describeConditions } from '@/lib/tool-policy/describe';
 import { CliError } from '../run';
 import { withCliDatabase } from './with-database';
 
@@ -60,16 +61,6 @@ function json(text: string, flag: string): unknown {
   } catch {
     throw new CliError(`${flag} is not valid JSON`, 2);
   }
-}
-
-function describeConditions(conditions: ToolPolicyConditions): string {
-  const parts: string[] = [];
-  if (conditions.callSources) parts.push(`source ${conditions.callSources.join('|')}`);
-  if (conditions.clientIds) parts.push(`client ${conditions.clientIds.join('|')}`);
-  const window = conditions.timeWindow;
-  if (window) parts.push(`${window.days?.join(',') ?? 'daily'} ${window.from ?? '00:00'}-${window.to ?? '24:00'} ${window.timeZone ?? 'UTC'}`);
-  for (const condition of conditions.arguments ?? []) parts.push(`${condition.path} ${condition.op}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`);
-  return parts.join('; ') || '-';
 }
 
 function ruleLine(rule: ToolPolicyRuleView): string {
@@ -134,7 +125,7 @@ async function list(args: string[]): Promise<number> {
       return;
     }
     const header = ['ID', 'SERVER', 'TOOL', 'WHO', 'DECISION', 'FAIL', 'CONDITIONS', 'ENABLED', 'DESCRIPTION'];
-    console.log(table([header, ...rules.map((rule) => [rule.id, rule.server, rule.tool, rule.principalLabel, rule.decision, rule.failMode, describeConditions(rule.conditions), rule.enabled ? 'yes' : 'no', rule.description || '-'])]));
+    console.log(table([header, ...rules.map((rule) => [rule.id, rule.server, rule.tool, rule.principalLabel, rule.decision, rule.failMode, describeConditions(rule.conditions) || '-', rule.enabled ? 'yes' : 'no', rule.description || '-'])]));
   });
 }
 
@@ -151,7 +142,7 @@ function printResult(result: PolicyTestResult): void {
   const { verdict, rule } = result;
   const lines: [string, string][] = [
     ['decision', verdict.decision],
-    ['rule', rule ? `${rule.id}${rule.description ? ` "${rule.description}"` : ''} (${ruleLine(rule)}; conditions: ${describeConditions(rule.conditions)})` : 'none'],
+    ['rule', rule ? `${rule.id}${rule.description ? ` "${rule.description}"` : ''} (${ruleLine(rule)}; conditions: ${describeConditions(rule.conditions) || 'none'})` : 'none'],
     ['why', verdict.reason],
     ['scope', result.scope.explanation],
     ['principal', `${result.principal.label}; roles ${result.principal.roles.join(', ') || 'none'}; ${result.principal.department ?? 'no department'}`],

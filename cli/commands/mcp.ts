@@ -17,6 +17,7 @@ import { actorByEmail, defaultAdminActor } from '@/lib/plugins/catalog';
 import { ForbiddenError } from '@/lib/rbac';
 import { CliError } from '../run';
 import { mcpBundleCommand } from './mcp-bundle';
+import { mcpPolicyCommand } from './mcp-policy';
 import { withCliDatabase } from './with-database';
 
 const HELP = `Usage:
@@ -44,6 +45,7 @@ scope    Replaces who the server is for.
 check    Runs the health check now; a changed tool list is held for approval (drift).
 approve  Makes a pending tool list the one clients and the proxy use (the newest by default).
 revoke   Takes the server off every allowlist; the proxy refuses it.
+policy   Per-principal tool policy rules: add, list, remove, test (gatehouse mcp policy --help).
 
 Without --as, changes are made as the earliest tenant-wide administrator. Every change needs
 mcp.admin, is recorded in the audit log and bumps the allowlist sequence.`;
@@ -255,7 +257,7 @@ const REGISTRY_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
  * `gatehouse mcp <sub>`: the registry's subcommands; other capabilities add theirs (`policy …`)
  * to this table, each answering its own --help.
  */
-export const MCP_COMMANDS: Record<string, (args: string[]) => Promise<number>> = { ...REGISTRY_COMMANDS, bundle: mcpBundleCommand };
+export const MCP_COMMANDS: Record<string, (args: string[]) => Promise<number>> = { ...REGISTRY_COMMANDS, bundle: mcpBundleCommand, policy: mcpPolicyCommand };
 
 export async function mcpCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

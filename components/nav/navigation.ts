@@ -21,6 +21,8 @@ const NAV: readonly NavEntry[] = [
   { href: '/rollout', label: 'Rollout', permission: 'policy.admin', tenantWide: true },
   { href: '/audit', label: 'Audit log', permission: 'audit.read', tenantWide: true },
   { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
+  { href: '/mcp-servers', label: 'MCP servers', permission: 'mcp.admin', tenantWide: true },
+  { href: '/tool-policy', label: 'Tool policy', permission: 'mcp.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },
   { href: '/costs', label: 'Costs', permission: 'costs.read', tenantWide: true },
   { href: '/budgets', label: 'Budgets', permission: 'costs.read', tenantWide: true },

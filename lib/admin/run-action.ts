@@ -14,7 +14,10 @@ function sentence(message: string): string {
  * actor, and every failure turned into a message for the form. Authorisation happens inside
  * lib/admin, so it holds whatever calls it.
  */
-export async function runDashboardAction(run: (actor: AdminActor) => Promise<ActionState>): Promise<ActionState> {
+export function runDashboardAction(run: (actor: AdminActor) => Promise<ActionState>): Promise<ActionState>;
+/** An action whose form shows more than a message (the tool policy test box): its own state type. */
+export function runDashboardAction<State>(run: (actor: AdminActor) => Promise<State | ActionState>): Promise<State | ActionState>;
+export async function runDashboardAction<State>(run: (actor: AdminActor) => Promise<State | ActionState>): Promise<State | ActionState> {
   const user = await getDashboardUser();
   if (!user) return { status: 'error', message: 'Your session has ended. Sign in again to make changes.' };
   try {

@@ -67,7 +67,10 @@ export async function createToolPolicyRule(actor: AdminActor, raw: unknown): Pro
 
 export async function updateToolPolicyRule(actor: AdminActor, id: string, raw: unknown): Promise<repository.StoredToolPolicyRule> {
   await requireAdmin(actor, TOOL_POLICY_PERMISSION, undefined, 'tool_policy.update', { type: 'tool_policy_rule', id });
-  const input = await resolveRule(actor.tenantId, raw);
+  const existing = await repository.findRule(actor.tenantId, id);
+  if (!existing) throw new UserInputError(`there is no tool policy rule ${id}`);
+  // An edit that does not say whether the rule is on leaves it as it was.
+  const input = await resolveRule(actor.tenantId, raw !== null && typeof raw === 'object' && !('enabled' in raw) ? { ...raw, enabled: existing.enabled } : raw);
   const result = await repository.updateRule(actor.tenantId, id, input);
   if (!result) throw new UserInputError(`there is no tool policy rule ${id}`);
   changed(actor);

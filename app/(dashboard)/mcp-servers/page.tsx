@@ -1,0 +1,56 @@
+import type { Metadata } from 'next';
+import { ActionForm } from '@/components/admin/ActionForm';
+import { Section } from '@/components/admin/Section';
+import { AccessDenied } from '@/components/layout/AccessDenied';
+import { PageHeader } from '@/components/layout/PageHeader';
+import { RegisterServerFields } from '@/components/mcp-servers/RegisterFields';
+import { ServersTable, type ServerRow } from '@/components/mcp-servers/ServersTable';
+import { departmentOptions } from '@/lib/admin/departments';
+import { roleOptions } from '@/lib/admin/roles';
+import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
+import { listServers, toolChanges, type RegisteredServer } from '@/lib/mcp/registry';
+import { authorize } from '@/lib/rbac/authorize';
+import { approveVersionAction, checkServerAction, registerServerAction, rejectVersionAction, revokeServerAction } from './actions';
+
+export const metadata: Metadata = { title: 'MCP servers' };
+
+function serverRow(server: RegisteredServer): ServerRow {
+  const approved = server.approvedVersion;
+  const pending = server.pendingVersion;
+  return {
+    name: server.name,
+    description: server.description,
+    owner: server.owner.email ?? 'unknown',
+    transport: server.transport === 'streamable_http' ? 'Streamable HTTP' : server.transport === 'sse' ? 'SSE' : 'stdio',
+    target: server.url ?? [server.command, ...server.args].join(' '),
+    status: server.status,
+    revokedReason: server.revoked?.reason || null,
+    scope: server.scope.map((entry) => entry.label),
+    tools: approved?.tools.length ?? 0,
+    approvedVersion: approved?.version ?? null,
+    lastCheck: server.lastCheck ? { at: server.lastCheck.at.toISOString(), ok: server.lastCheck.ok, error: server.lastCheck.error, latencyMs: server.lastCheck.latencyMs } : null,
+    pending: pending ? { version: pending.version, ...toolChanges(approved?.tools ?? [], pending.tools) } : null,
+  };
+}
+
+export default async function McpServersPage() {
+  const user = await requireDashboardUser('/mcp-servers');
+  if (!(await authorize(dashboardPrincipal(user), 'mcp.admin'))) return <AccessDenied permission="mcp.admin" />;
+  const [servers, departments, roles] = await Promise.all([listServers(user.tenantId), departmentOptions(user.tenantId), roleOptions(user.tenantId)]);
+  return (
+    <>
+      <PageHeader
+        title="MCP servers"
+        description="Every MCP server registered once, for the people in its scope: clients reach remote ones through the Gatehouse proxy (/mcp/servers/NAME), which adds the upstream's credentials and applies the tool policy. A health check that finds different tools holds them until you approve; revoking takes a server off every allowlist at the clients' next poll."
+      />
+      <div className="space-y-6">
+        <ServersTable rows={servers.map(serverRow)} actions={{ check: checkServerAction, approve: approveVersionAction, reject: rejectVersionAction, revoke: revokeServerAction }} />
+        <Section title="Register a server" description="A remote server is checked at once and its tools approved as version 1; a device-run server is recorded with the tools you declare. Every registration is audited and moves the allowlist sequence.">
+          <ActionForm action={registerServerAction} label="Register a server" submitLabel="Register" pendingLabel="Registering…" resetOnSuccess>
+            <RegisterServerFields roles={roles.map((role) => role.name)} departments={departments} />
+          </ActionForm>
+        </Section>
+      </div>
+    </>
+  );
+}

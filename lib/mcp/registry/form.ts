@@ -1,0 +1,72 @@
+// The dashboard's "Register a server" form, as posted, turned into what registerServer validates.
+// Only the JSON of a stdio server's declared tools is parsed here; the schema checks the rest.
+import { z } from 'zod';
+import { UserInputError } from '@/lib/users/tenant';
+import { toolInputSchema } from './tools';
+import { parseInput, type RegisterServerInput, type ScopeTarget } from './validate';
+
+function text(form: FormData, name: string): string {
+  return String(form.get(name) ?? '').trim();
+}
+
+function lines(value: string): string[] {
+  return value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+function scopeOf(form: FormData): ScopeTarget[] {
+  const everyone = form.get('scopeEveryone') === 'on' ? [{ kind: 'everyone' as const }] : [];
+  const departments = form.getAll('scopeDepartments').map((value) => ({ kind: 'department' as const, value: String(value) }));
+  const roles = form.getAll('scopeRoles').map((value) => ({ kind: 'role' as const, value: String(value) }));
+  const users = text(form, 'scopeUsers')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((value) => ({ kind: 'user' as const, value }));
+  return [...everyone, ...departments, ...roles, ...users];
+}
+
+function envOf(value: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of lines(value)) {
+    const equals = line.indexOf('=');
+    if (equals < 1) throw new UserInputError(`env: "${line}" is not NAME=value`);
+    env[line.slice(0, equals)] = line.slice(equals + 1);
+  }
+  return env;
+}
+
+const declaredTools = z.array(toolInputSchema, { error: 'a JSON array of tools, like [{"name": "search", "inputSchema": {"type": "object"}}]' });
+
+function toolsOf(value: string): z.output<typeof declaredTools> {
+  if (!value) return [];
+  let tools: unknown;
+  try {
+    tools = JSON.parse(value);
+  } catch (error) {
+    throw new UserInputError(`tools: not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    return parseInput(declaredTools, tools);
+  } catch (error) {
+    throw error instanceof UserInputError ? new UserInputError(`tools: ${error.message}`) : error;
+  }
+}
+
+export function registrationFromForm(form: FormData): RegisterServerInput {
+  const common = { name: text(form, 'name'), description: text(form, 'description'), scope: scopeOf(form) };
+  const transport = text(form, 'transport');
+  if (transport === 'stdio') {
+    return { ...common, transport: 'stdio', command: text(form, 'command'), args: lines(String(form.get('args') ?? '')), env: envOf(String(form.get('env') ?? '')), tools: toolsOf(text(form, 'tools')) };
+  }
+  const secret = String(form.get('secret') ?? '');
+  const header = text(form, 'secretHeader');
+  return {
+    ...common,
+    transport: transport === 'sse' ? 'sse' : 'streamable_http',
+    url: text(form, 'url'),
+    allowPrivateNetwork: form.get('allowPrivateNetwork') === 'on',
+    upstreamAuth: secret ? { type: 'static_secret', secret, ...(header ? { header } : {}) } : { type: 'none' },
+  };
+}
