@@ -109,13 +109,17 @@ describe('tool policy rules: saving, auditing, the allowlist sequence', () => {
     await setToolPolicyRuleEnabled(governor, rule.id, false);
     expect(await allowlistSequence(tenantId)).toBe((sequence += 1n));
     expect((await cachedToolPolicyRules(tenantId)).some((cached) => cached.id === rule.id)).toBe(false);
+    // An edit that does not mention the switch (the dashboard's form) leaves the rule off.
+    const edited = await updateToolPolicyRule(governor, rule.id, { server: 'stripe', tool: 'list_*', principalKind: 'everyone', decision: 'ask' });
+    expect(edited).toMatchObject({ decision: 'ask', enabled: false });
+    expect(await allowlistSequence(tenantId)).toBe((sequence += 1n));
 
     await deleteToolPolicyRule(governor, rule.id);
     expect(await allowlistSequence(tenantId)).toBe((sequence += 1n));
     await expect(deleteToolPolicyRule(governor, rule.id)).rejects.toThrow(`there is no tool policy rule ${rule.id}`);
 
     const [update] = await adminEvents('tool_policy.update');
-    expect(update?.event.attributes).toMatchObject({ decision: 'allow' });
+    expect(update?.event.attributes).toMatchObject({ decision: 'allow', enabled: true });
     expect(String(update?.event.attributes?.previous)).toContain('"decision":"ask"');
     expect(await adminEvents('tool_policy.disable')).toHaveLength(1);
     expect(await adminEvents('tool_policy.delete')).toHaveLength(1);
