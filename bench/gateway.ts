@@ -44,8 +44,8 @@ const { values: args } = parseArgs({
 
 const SECONDS = Number(args.seconds);
 const WARMUP_SECONDS = 2;
-/** The first run against a server warms it up longer: JIT, connection pools, caches. */
-const FIRST_WARMUP_SECONDS = 6;
+/** Before its first measured run, each server is warmed up (JIT, connection pools, caches) at 20 connections for this long. */
+const SERVER_WARMUP_SECONDS = 6;
 const IDLE_SECONDS = 3;
 const UPSTREAM_LATENCY_MS = Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 0);
 const EVENT_DELAY_MS = Number(process.env.BENCH_EVENT_DELAY_MS ?? 2);
@@ -339,14 +339,17 @@ async function main(): Promise<void> {
           for (const target of ['direct', 'gatehouse', 'portkey'] as const) if (targets.has(target)) scenarios.push({ target, mode, connections });
         }
       }
-      const warmed = new Set<Target>();
+      for (const target of new Set(scenarios.map((scenario) => scenario.target))) {
+        const { url, headers } = request(target);
+        for (const stream of [false, true]) {
+          await runLoadProcess({ url, headers, body: requestBody(stream), connections: 20, seconds: 1, warmupSeconds: SERVER_WARMUP_SECONDS / 2 }, servers.get(target)!.child.pid!);
+        }
+      }
       for (const scenario of scenarios) {
         const server = servers.get(scenario.target)!;
-        const warmupSeconds = warmed.has(scenario.target) ? WARMUP_SECONDS : FIRST_WARMUP_SECONDS;
-        warmed.add(scenario.target);
         const { url, headers } = request(scenario.target);
         const run = await runLoadProcess(
-          { url, headers, body: requestBody(scenario.mode === 'streaming'), connections: scenario.connections, seconds: SECONDS, warmupSeconds },
+          { url, headers, body: requestBody(scenario.mode === 'streaming'), connections: scenario.connections, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS },
           server.child.pid!,
         );
         const result: ScenarioResult = { ...scenario, load: run.load, cpuMsPerRequest: run.cpuMs / Math.max(1, run.load.requests), cpuShare: run.cpuMs / run.wallMs };
