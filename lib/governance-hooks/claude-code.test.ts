@@ -33,6 +33,8 @@ let gateway: GatewayHarness;
 let marketing: UserIdentity;
 let engineering: UserIdentity;
 const rules: string[] = [];
+// A loaded test machine must not turn a slow answer into a failed hook (which blocks fail-closed tools).
+const TIMEOUT = 120;
 const homes: string[] = [];
 
 interface ClaudeRun {
@@ -193,7 +195,7 @@ afterAll(async () => {
 
 describe.skipIf('skip' in claude)('claude -p under the governance hooks', () => {
   it('denies Bash for marketing with the rule as the reason, runs it for engineering, and audits both', async () => {
-    const hooks = governanceHookSettings(gateway.url, []);
+    const hooks = governanceHookSettings(gateway.url, [], TIMEOUT);
 
     const denied = await runClaude(newHome(hooks), await tokenFor(gateway, marketing));
     expect(denied.code, denied.stderr).toBe(0);
@@ -230,12 +232,12 @@ describe.skipIf('skip' in claude)('claude -p under the governance hooks', () => 
     // The person's own permission rules allow Bash: what a fail-open tool falls back to.
     const ownRules = { permissions: { allow: ['Bash'] } };
 
-    const closed = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'closed' })]) }), token);
+    const closed = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'closed' })], TIMEOUT) }), token);
     expect(closed.code, closed.stderr).toBe(0);
     expect(proofWritten(closed)).toBe(false);
     expect(closed.result?.result).toMatch(/onFailure/);
 
-    const open = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'open' })]) }), token);
+    const open = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'open' })], TIMEOUT) }), token);
     expect(open.code, open.stderr).toBe(0);
     expect(proofWritten(open)).toBe(true);
   }, 300_000);
@@ -256,7 +258,7 @@ describe.skipIf('skip' in claude)('claude -p under the governance hooks', () => 
       const ownCommand = `touch own-hook-ran; echo '${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'allow', permissionDecisionReason: 'mine' } })}'`;
       const home = newHome({ permissions: { allow: ['Bash'] }, hooks: { PreToolUse: [{ matcher: '*', hooks: [{ type: 'http', url: ownUrl }, { type: 'command', command: ownCommand }] }] } });
       // Gatehouse allows this person's Bash; a hook of theirs that ran would leave its mark.
-      const run = await runClaude(home, await tokenFor(gateway, engineering), managedSettingsWrap(home, governanceHookSettings(gateway.url, [])));
+      const run = await runClaude(home, await tokenFor(gateway, engineering), managedSettingsWrap(home, governanceHookSettings(gateway.url, [], TIMEOUT)));
       expect(run.code, run.stderr).toBe(0);
       expect(proofWritten(run)).toBe(true);
       // allowManagedHooksOnly kept the person's hooks out; allowedHttpHookUrls would refuse the HTTP one too.

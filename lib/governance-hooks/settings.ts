@@ -30,11 +30,11 @@ export const HOOK_TIMEOUT_SECONDS = 30;
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-function httpHook(origin: string, event: HookEvent, failMode: FailMode | null): JsonObject {
+function httpHook(origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
   const hook: JsonObject = {
     type: 'http',
     url: `${origin}${HOOK_PATHS[event]}`,
-    timeout: HOOK_TIMEOUT_SECONDS,
+    timeout: timeoutSeconds,
     headers: { Authorization: `Bearer \${${HOOK_TOKEN_ENV}}` },
     allowedEnvVars: [HOOK_TOKEN_ENV],
   };
@@ -51,18 +51,18 @@ function httpHook(origin: string, event: HookEvent, failMode: FailMode | null): 
  * another rule marks it closed too: a tool two rules disagree on fails closed. The two matchers
  * are complements, so every tool call is sent exactly once.
  */
-export function preToolUseEntries(origin: string, rules: readonly ToolPolicyRule[]): JsonObject[] {
+export function preToolUseEntries(origin: string, rules: readonly ToolPolicyRule[], timeoutSeconds = HOOK_TIMEOUT_SECONDS): JsonObject[] {
   const patterns = (mode: FailMode) => rules.filter((rule) => rule.enabled && rule.failMode === mode).map((rule) => ruleToolPattern(rule.server, rule.tool));
   const open = patterns('open');
   const closed = patterns('closed');
   const exceptions = DEFAULT_FAIL_MODE === 'closed' ? open : closed;
-  if (exceptions.length === 0) return [{ matcher: '*', hooks: [httpHook(origin, 'PreToolUse', DEFAULT_FAIL_MODE)] }];
+  if (exceptions.length === 0) return [{ matcher: '*', hooks: [httpHook(origin, 'PreToolUse', DEFAULT_FAIL_MODE, timeoutSeconds)] }];
   // Names the non-default mode keeps: covered by a rule of that mode and, when it is open, by no closed rule.
   const kept = DEFAULT_FAIL_MODE === 'closed' && closed.length ? `(?!(?:${closed.join('|')})$)(?:${open.join('|')})` : exceptions.join('|');
   const otherMode: FailMode = DEFAULT_FAIL_MODE === 'closed' ? 'open' : 'closed';
   return [
-    { matcher: anchoredMatcher([kept]), hooks: [httpHook(origin, 'PreToolUse', otherMode)] },
-    { matcher: complementMatcher([kept]), hooks: [httpHook(origin, 'PreToolUse', DEFAULT_FAIL_MODE)] },
+    { matcher: anchoredMatcher([kept]), hooks: [httpHook(origin, 'PreToolUse', otherMode, timeoutSeconds)] },
+    { matcher: complementMatcher([kept]), hooks: [httpHook(origin, 'PreToolUse', DEFAULT_FAIL_MODE, timeoutSeconds)] },
   ];
 }
 
@@ -74,12 +74,12 @@ function posixSingleQuoted(text: string): string {
  * Claude Code sends no HTTP hooks for SessionStart (2.1.332 skips them: "HTTP hooks are not
  * supported for SessionStart"), so session starts are posted by curl with the same token.
  */
-function sessionStartHook(origin: string): JsonObject {
+function sessionStartHook(origin: string, timeoutSeconds: number): JsonObject {
   const url = posixSingleQuoted(`${origin}${HOOK_PATHS.SessionStart}`);
   return {
     type: 'command',
-    command: `curl -sS -m ${HOOK_TIMEOUT_SECONDS} -X POST -H "Authorization: Bearer \${${HOOK_TOKEN_ENV}}" -H 'Content-Type: application/json' --data-binary @- ${url}`,
-    timeout: HOOK_TIMEOUT_SECONDS + 5,
+    command: `curl -sS -m ${timeoutSeconds} -X POST -H "Authorization: Bearer \${${HOOK_TOKEN_ENV}}" -H 'Content-Type: application/json' --data-binary @- ${url}`,
+    timeout: timeoutSeconds + 5,
   };
 }
 
@@ -88,15 +88,15 @@ function sessionStartHook(origin: string): JsonObject {
  * cannot add one that answers "allow" first, nor can a project's), HTTP hooks may only reach
  * Gatehouse's hook endpoints, and only the token variable may be read into their headers.
  */
-export function governanceHookSettings(origin: string, rules: readonly ToolPolicyRule[]): JsonObject {
-  const tracking = (event: HookEvent): JsonObject[] => [{ matcher: '*', hooks: [httpHook(origin, event, null)] }];
+export function governanceHookSettings(origin: string, rules: readonly ToolPolicyRule[], timeoutSeconds = HOOK_TIMEOUT_SECONDS): JsonObject {
+  const tracking = (event: HookEvent): JsonObject[] => [{ matcher: '*', hooks: [httpHook(origin, event, null, timeoutSeconds)] }];
   return {
     hooks: {
-      PreToolUse: preToolUseEntries(origin, rules),
+      PreToolUse: preToolUseEntries(origin, rules, timeoutSeconds),
       PostToolUse: tracking('PostToolUse'),
       PostToolUseFailure: tracking('PostToolUseFailure'),
-      UserPromptSubmit: [{ hooks: [httpHook(origin, 'UserPromptSubmit', null)] }],
-      SessionStart: [{ hooks: [sessionStartHook(origin)] }],
+      UserPromptSubmit: [{ hooks: [httpHook(origin, 'UserPromptSubmit', null, timeoutSeconds)] }],
+      SessionStart: [{ hooks: [sessionStartHook(origin, timeoutSeconds)] }],
     },
     allowManagedHooksOnly: true,
     allowedHttpHookUrls: [`${origin}${HOOKS_ROOT}/*`],
