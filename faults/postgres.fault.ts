@@ -18,8 +18,8 @@ afterAll(async () => {
 
 describe('PostgreSQL restarted under load', () => {
   it('fails closed while it is down and recovers without a restart of Gatehouse', async () => {
-    const loading = startLoad(rig, { model: 'claude-fault-ok', stream: false, connections: 8, seconds: 16, timeoutMs: 15_000 });
-    await eventually(() => rig.upstreamCalls.length >= 50, 'load to reach the upstream', 60_000);
+    const loading = startLoad(rig, { model: 'claude-fault-ok', stream: false, connections: 8, seconds: 30, timeoutMs: 15_000 });
+    await eventually(() => rig.upstreamCalls.length >= 20, 'load to reach the upstream', 240_000);
     const callsBefore = rig.upstreamCalls.length;
     await rig.restartPostgres(3_000);
     const report = await loading;

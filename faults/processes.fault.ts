@@ -27,10 +27,10 @@ describe('processes killed', () => {
   let openAfterWebKill = 0;
 
   it('the web process, with requests in flight: those connections drop, a restart serves again', async () => {
-    // Slow answers (4 s) keep IN_FLIGHT calls at the upstream when the web process dies.
+    // Slow answers (10 s) keep IN_FLIGHT calls at the upstream when the web process dies.
     // The load ends by itself a while after the kill, its clients refused meanwhile.
-    const loading = startLoad(rig, { model: 'claude-fault-slow', stream: false, connections: IN_FLIGHT, seconds: 12, timeoutMs: 30_000 });
-    await eventually(() => rig.upstreamCalls.length >= IN_FLIGHT, `${IN_FLIGHT} calls at the upstream`, 60_000);
+    const loading = startLoad(rig, { model: 'claude-fault-slow', stream: false, connections: IN_FLIGHT, seconds: 30, timeoutMs: 60_000 });
+    await eventually(() => rig.upstreamCalls.length >= IN_FLIGHT, `${IN_FLIGHT} calls at the upstream`, 240_000);
     await kill(rig.web);
     const report = await loading;
     // In flight: the connection ends without an answer; then: refused. Never an answer that is not one.

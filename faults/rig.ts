@@ -31,17 +31,21 @@ const BEHAVIOURS: Record<FaultModel, FakeAnthropicBehaviour> = {
   'claude-fault-hang': { kind: 'hang' },
   'claude-fault-cut': { kind: 'die', afterEvents: 3 },
   'claude-fault-stall': { kind: 'stall', afterEvents: 3 },
-  'claude-fault-slow': { kind: 'reply', latencyMs: 4_000 },
+  'claude-fault-slow': { kind: 'reply', latencyMs: 10_000 },
 };
+
+/** Deadlines a slow answer stays within: only the fault models get the short ones. */
+const PATIENT_MODELS: readonly FaultModel[] = ['claude-fault-ok', 'claude-fault-slow'];
 
 /** Upstream deadlines short enough for a test, long enough for a loaded 2-core machine. */
 export const UPSTREAM_TIMEOUT_MS = 2_000;
 export const RECONCILE_AFTER_SECONDS = 8;
 
 function gatehouseYaml(upstreamUrl: string): string {
-  const providers = FAULT_MODELS.map(
-    (model) => `  ${model}: { type: anthropic, base_url: ${upstreamUrl}, max_retries: 0, timeout_ms: ${UPSTREAM_TIMEOUT_MS}, non_streaming_timeout_ms: ${UPSTREAM_TIMEOUT_MS}, idle_timeout_ms: ${UPSTREAM_TIMEOUT_MS}, forward_attribution: true }`,
-  );
+  const providers = FAULT_MODELS.map((model) => {
+    const deadline = PATIENT_MODELS.includes(model) ? 60_000 : UPSTREAM_TIMEOUT_MS;
+    return `  ${model}: { type: anthropic, base_url: ${upstreamUrl}, max_retries: 0, timeout_ms: ${deadline}, non_streaming_timeout_ms: ${deadline}, idle_timeout_ms: ${deadline}, forward_attribution: true }`;
+  });
   const models = FAULT_MODELS.map(
     (model) => `  ${model}:\n    targets: [{ provider: ${model}, model: ${model} }]\n    price: { input_per_mtok_microdollars: 3000000, output_per_mtok_microdollars: 15000000 }`,
   );

@@ -10,8 +10,9 @@ export default defineConfig({
   resolve: { alias: { '@': root } },
   test: {
     include: ['faults/**/*.fault.ts'],
-    hookTimeout: 180_000,
-    testTimeout: 180_000,
+    // Deadlines for a loaded 2-core machine (a rig's start alone took 3 minutes there), not timings.
+    hookTimeout: 600_000,
+    testTimeout: 600_000,
     // Each file runs its own Gatehouse and PostgreSQL; side by side they would only slow each other.
     fileParallelism: false,
     pool: 'forks',
