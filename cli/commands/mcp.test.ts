@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pool } from '@/lib/db/client';
@@ -72,6 +75,20 @@ describe('gatehouse mcp', () => {
       'mcp.server.revoke:cli',
     ]);
     expect(JSON.stringify(rows)).not.toContain(secret);
+  }, 300_000);
+
+  it('adds a stdio server devices run and records its tools from a file', async () => {
+    const local = `${name}-local`;
+    const added = await gatehouse(['add', local, '--command', 'npx', '--arg=-y', '--arg', '@example/git-mcp', '--env', 'READONLY=1', '--everyone', '--as', admin.email]);
+    expect(added.stdout, added.stderr).toContain(`registered ${local}  active  stdio npx -y @example/git-mcp  v1 (0 tools)  for: everyone`);
+    const folder = mkdtempSync(path.join(tmpdir(), 'gatehouse-mcp-tools-'));
+    try {
+      writeFileSync(path.join(folder, 'tools.json'), JSON.stringify([{ name: 'git_log', description: 'Show the log', inputSchema: { type: 'object' } }]));
+      const recorded = await gatehouse(['tools', local, '--file', path.join(folder, 'tools.json'), '--as', admin.email]);
+      expect(recorded.stdout, recorded.stderr).toContain(`${local}: version 2 has 1 tools`);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   }, 300_000);
 
   it('fails in one line on a wrong argument', async () => {

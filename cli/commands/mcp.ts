@@ -1,8 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   approveVersion,
   checkServer,
   listServers,
+  recordStdioTools,
   registerServer,
   rejectVersion,
   revokeServer,
@@ -30,12 +33,14 @@ const HELP = `Usage:
   gatehouse mcp approve NAME [--version N] [--comment T] [--as EMAIL]
   gatehouse mcp reject NAME [--version N] --comment T [--as EMAIL]
   gatehouse mcp revoke NAME [--reason T] [--as EMAIL]
+  gatehouse mcp tools NAME --file TOOLS.json [--as EMAIL]
   gatehouse mcp bundle sign | verify | ca | certificates | renew   (see gatehouse mcp bundle --help)
 
 add      Registers a remote MCP server (Streamable HTTP, or --transport sse) and checks it now
          (initialize + tools/list): its tools become version 1, approved by you. --command
          registers a stdio server that devices run instead (never checked from here).
          Scope flags repeat and add up; without any the server is for nobody yet.
+         An argument starting with a dash is given as --arg=-y.
          --secret-env VAR: the upstream's secret is read from the environment variable VAR (so it
          stays out of shell history), sealed, and sent by Gatehouse as "Authorization: Bearer …"
          (or in --secret-header). Clients and the model never see it.
@@ -45,6 +50,8 @@ scope    Replaces who the server is for.
 check    Runs the health check now; a changed tool list is held for approval (drift).
 approve  Makes a pending tool list the one clients and the proxy use (the newest by default).
 revoke   Takes the server off every allowlist; the proxy refuses it.
+tools    Records the tools a stdio server provides (a JSON array of {name, description?,
+         inputSchema, annotations?}, as tools/list gives them); approved at once.
 policy   Per-principal tool policy rules: add, list, remove, test (gatehouse mcp policy --help).
 
 Without --as, changes are made as the earliest tenant-wide administrator. Every change needs
@@ -243,6 +250,25 @@ async function revoke(args: string[]): Promise<number> {
   });
 }
 
+async function tools(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { file: { type: 'string' }, as: { type: 'string' } });
+  const name = oneName(positionals);
+  if (!values.file) throw new CliError('--file TOOLS.json is required (a JSON array of tools, as tools/list gives them)', 2);
+  const file = path.resolve(process.env.GATEHOUSE_CLI_CWD ?? process.cwd(), values.file);
+  let list: unknown;
+  try {
+    list = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`${values.file}: ${error instanceof SyntaxError ? 'not JSON' : 'cannot be read'}`, 2);
+  }
+  const entries = Array.isArray(list) ? list : (list as { tools?: unknown })?.tools;
+  if (!Array.isArray(entries)) throw new CliError(`${values.file}: expected a JSON array of tools (or {"tools": [...]})`, 2);
+  return run(async () => {
+    const server = await recordStdioTools(await actor(values.as), name, entries);
+    console.log(`${name}: version ${server.approvedVersion?.version} has ${server.approvedVersion?.tools.length ?? 0} tools`);
+  });
+}
+
 const REGISTRY_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   add,
   scope,
@@ -251,6 +277,7 @@ const REGISTRY_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   approve: (rest) => decide(rest, true),
   reject: (rest) => decide(rest, false),
   revoke,
+  tools,
 };
 
 /**

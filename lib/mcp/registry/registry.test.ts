@@ -17,6 +17,7 @@ import {
   checkServer,
   getServerByName,
   listServers,
+  recordStdioTools,
   registerServer,
   rejectVersion,
   revokeServer,
@@ -353,5 +354,15 @@ describe('MCP registry: scope, permission and revocation', () => {
     expect(server).toMatchObject({ transport: 'stdio', command: 'npx', args: ['-y', '@example/git-mcp'], env: { GIT_MCP_READONLY: '1' }, url: null, lastCheck: null, approvedVersion: { version: 1, status: 'approved' } });
     expect(approvedTools(server).map((tool) => tool.name)).toEqual(['git_log']);
     await expect(checkServer(actorOf(admin), name)).rejects.toThrow(/stdio server: it runs on devices/);
+
+    // The administrator records a changed list: approved at once; the same list again changes nothing.
+    const more = [...approvedTools(server), { name: 'git_push', description: 'Push', inputSchema: { type: 'object' } }];
+    const recorded = await recordStdioTools(actorOf(admin), name, more);
+    expect(recorded.approvedVersion).toMatchObject({ version: 2, source: 'edit', status: 'approved' });
+    expect(approvedTools(recorded).map((tool) => tool.name)).toEqual(['git_log', 'git_push']);
+    expect((await recordStdioTools(actorOf(admin), name, more)).approvedVersion?.version).toBe(2);
+    await expect(recordStdioTools(actorOf(admin), name, [{ name: 'bad' }])).rejects.toThrow(/tool 1 is malformed: inputSchema/);
+    await expect(recordStdioTools(actorOf(member), name, more)).rejects.toThrow(ForbiddenError);
+    expect((await eventsFor(name)).map((event) => `${event.action}:${event.outcome}`)).toEqual(['mcp.server.register:success', 'mcp.server.tools:success', 'mcp.server.tools:denied']);
   });
 });
