@@ -11,22 +11,28 @@ export const syncReportSchema = z.strictObject({
   present: z.array(z.strictObject({ name: z.string().max(64), version: z.string().max(64) })).max(500),
   failed: z.array(z.strictObject({ name: z.string().max(64), error: z.string().max(2000) })).max(500),
   error: z.string().max(2000).optional(),
+  /** The MCP allowlist step (gatehouse-sync --managed-mcp): the sequence and servers written, or why not. */
+  mcp: z
+    .union([z.strictObject({ seq: z.number().int().nonnegative(), servers: z.array(z.string().max(64)).max(500), written: z.boolean() }), z.strictObject({ error: z.string().max(2000) })])
+    .optional(),
 });
 export type SyncReport = z.infer<typeof syncReportSchema>;
 
 /** Records a device's sync: one `plugin.sync` event, and what the device now runs. */
 export async function recordSync(actor: PluginActor, report: SyncReport): Promise<string> {
-  const failed = report.failed.length > 0 || Boolean(report.error);
+  const mcpError = report.mcp && 'error' in report.mcp ? report.mcp.error : null;
+  const failed = report.failed.length > 0 || Boolean(report.error) || mcpError !== null;
   const traceId = await recordPluginEvent(actor, 'sync', {
     plugin: { name: report.installed.length === 1 ? report.installed[0]!.name : '*' },
     outcome: failed ? 'failure' : 'success',
-    ...(report.error ? { error: report.error } : report.failed.length ? { error: report.failed.map((entry) => `${entry.name}: ${entry.error}`).join('; ').slice(0, 3900) } : {}),
+    ...(report.error ? { error: report.error } : report.failed.length ? { error: report.failed.map((entry) => `${entry.name}: ${entry.error}`).join('; ').slice(0, 3900) } : mcpError ? { error: mcpError } : {}),
     attributes: {
       device_id: report.device_id,
       seq: report.seq,
       installed: report.installed.map((entry) => `${entry.name}@${entry.version}`).join(',').slice(0, 3900),
       removed: report.removed.join(',').slice(0, 3900),
       present: report.present.map((entry) => `${entry.name}@${entry.version}`).join(',').slice(0, 3900),
+      ...(report.mcp && 'seq' in report.mcp ? { mcp_seq: report.mcp.seq, mcp_servers: report.mcp.servers.join(',').slice(0, 3900) } : {}),
     },
   });
   await db().pluginDeviceSync.upsert({

@@ -11,7 +11,7 @@ export const CLIENTS = {
   'gatehouse-helper': { entry: 'cli/gatehouse-helper.ts', sources: ['lib/credential-helper'] },
   'gatehouse-sync': {
     entry: 'cli/gatehouse-sync.ts',
-    sources: ['lib/plugins/agent', 'lib/plugins/zip.ts', 'lib/plugins/paths.ts', 'lib/plugins/digest.ts', 'lib/plugins/limits.ts', 'lib/signing/jws.ts'],
+    sources: ['lib/plugins/agent', 'lib/plugins/zip.ts', 'lib/plugins/paths.ts', 'lib/plugins/digest.ts', 'lib/plugins/limits.ts', 'lib/signing/jws.ts', 'lib/mcp/allowlist/documents.ts', 'lib/mcp/allowlist/verify.ts', 'lib/mcp/allowlist/clients.ts'],
   },
 };
 

@@ -2,15 +2,18 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { MANAGED_MCP_PATHS } from './mcp';
 import { DEFAULT_FRESHNESS_SECONDS, reportSync, syncOnce, SyncError, type SyncOptions, type SyncResult } from './sync';
 
 const USAGE = `usage: gatehouse-sync --server URL [--token T] [--dir DIR] [--once] [--interval SECONDS]
-                      [--org-key FILE] [--state DIR] [--freshness SECONDS]
+                      [--org-key FILE] [--state DIR] [--freshness SECONDS] [--managed-mcp FILE|default]
 
 Writes your entitled org plugins, verified against the pinned organisation key, into DIR
 (default: the Claude org-plugins folder of this OS). The token comes from --token or
 GATEHOUSE_TOKEN; the organisation key from --org-key, GATEHOUSE_ORG_KEY (JWK JSON), or the copy
-pinned at install in the state folder. Without --once it syncs every --interval seconds (300).`;
+pinned at install in the state folder. Without --once it syncs every --interval seconds (300).
+With --managed-mcp it also writes Claude Code's managed-mcp.json from your signed MCP allowlist
+(\`default\`: /Library/Application Support/ClaudeCode/, /etc/claude-code/ or C:\\Program Files\\ClaudeCode\\).`;
 
 function defaultDir(): string | null {
   if (process.platform === 'darwin') return '/Library/Application Support/Claude/org-plugins';
@@ -30,6 +33,7 @@ function describe(result: SyncResult): string {
   if (result.removed.length) parts.push(`removed ${result.removed.join(', ')}`);
   parts.push(`${result.present.length} plugin(s) present`);
   if (result.failed.length) parts.push(`FAILED ${result.failed.map((entry) => `${entry.name}: ${entry.error}`).join('; ')}`);
+  if (result.mcp) parts.push('error' in result.mcp ? `FAILED ${result.mcp.error}` : `MCP allowlist ${result.mcp.seq}: ${result.mcp.servers.length} server(s)${result.mcp.written ? ', managed-mcp.json rewritten' : ''}`);
   return parts.join('; ');
 }
 
@@ -43,7 +47,8 @@ async function runOnce(options: SyncOptions, first: boolean): Promise<boolean> {
     failure = error instanceof Error ? error.message : String(error);
     console.error(`gatehouse-sync: ${failure}`);
   }
-  const changed = !result || first || result.installed.length > 0 || result.removed.length > 0 || result.failed.length > 0;
+  const mcpChanged = Boolean(result?.mcp && ('error' in result.mcp || result.mcp.written));
+  const changed = !result || first || result.installed.length > 0 || result.removed.length > 0 || result.failed.length > 0 || mcpChanged;
   if (changed) {
     try {
       await reportSync(options, result, failure);
@@ -51,7 +56,7 @@ async function runOnce(options: SyncOptions, first: boolean): Promise<boolean> {
       console.error(`gatehouse-sync: could not report to the server: ${(error as Error).message}`);
     }
   }
-  return Boolean(result) && result!.failed.length === 0;
+  return Boolean(result) && result!.failed.length === 0 && !(result!.mcp && 'error' in result!.mcp);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -68,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         once: { type: 'boolean' },
         interval: { type: 'string' },
         freshness: { type: 'string' },
+        'managed-mcp': { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -86,6 +92,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`gatehouse-sync: ${!values.server ? '--server is required' : !token ? 'a token is required (--token or GATEHOUSE_TOKEN)' : '--dir is required on this OS'}\n${USAGE}`);
     return 2;
   }
+  const requestedMcp = values['managed-mcp'];
+  const managedMcp = requestedMcp === 'default' ? (MANAGED_MCP_PATHS[process.platform as keyof typeof MANAGED_MCP_PATHS] ?? null) : requestedMcp ? path.resolve(requestedMcp) : null;
+  if (requestedMcp === 'default' && !managedMcp) {
+    console.error(`gatehouse-sync: Claude Code has no managed-mcp.json location on ${process.platform}; give --managed-mcp FILE`);
+    return 2;
+  }
   let pinnedKeys: string | undefined = process.env.GATEHOUSE_ORG_KEY || undefined;
   if (values['org-key']) pinnedKeys = await readFile(values['org-key'], 'utf8');
   const options: SyncOptions = {
@@ -95,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     stateDir: path.resolve(values.state ?? defaultStateDir()),
     ...(pinnedKeys ? { pinnedKeys } : {}),
     freshnessSeconds: values.freshness ? Number(values.freshness) : DEFAULT_FRESHNESS_SECONDS,
+    ...(managedMcp ? { managedMcpFile: managedMcp } : {}),
     log: (line) => console.log(`gatehouse-sync: ${line}`),
   };
   if (values.once) return (await runOnce(options, true)) ? 0 : 1;

@@ -6,6 +6,8 @@ import { followRollovers, jwkThumbprint, JWS_TYPES, trustedKeysFrom, verifyCompa
 import { sha256Hex, treeDigest } from '../digest';
 import { checkFileSet, type PluginFile } from '../paths';
 import { readZip } from '../zip';
+import type { AllowlistResponse } from '../../mcp/allowlist/documents';
+import { syncManagedMcp, type McpSyncResult, type McpSyncState } from './mcp';
 
 /**
  * gatehouse-sync's work: make the org-plugins directory hold exactly the user's entitled set,
@@ -25,6 +27,8 @@ export interface SyncOptions {
   pinnedKeys?: string;
   /** Refuse a set signed longer ago than this. */
   freshnessSeconds?: number;
+  /** Also keep Claude Code's managed-mcp.json at this path equal to the person's signed MCP allowlist. */
+  managedMcpFile?: string;
   fetch?: typeof fetch;
   log?: (line: string) => void;
 }
@@ -35,6 +39,8 @@ export interface SyncResult {
   removed: string[];
   present: { name: string; version: string }[];
   failed: { name: string; error: string }[];
+  /** The MCP allowlist step, when managedMcpFile is set. */
+  mcp?: McpSyncResult;
 }
 
 export class SyncError extends Error {
@@ -51,6 +57,7 @@ interface AgentState {
   last: { seq: number; iat: number } | null;
   /** Plugins this agent wrote, by folder name: the only ones it will ever replace or remove. */
   installed: Record<string, InstalledPlugin>;
+  mcp?: McpSyncState;
 }
 
 interface SetEntry {
@@ -92,22 +99,23 @@ const ORG_KEYS_PATH = '/.well-known/gatehouse/org-keys.json';
 const stateFile = (options: SyncOptions) => path.join(options.stateDir, 'state.json');
 const keysFile = (options: SyncOptions) => path.join(options.stateDir, 'org-keys.json');
 
-async function writeFileAtomic(file: string, data: string): Promise<void> {
+async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
+  const handle = await open(temporary, 'w', mode);
   try {
     await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();
   }
+  await chmod(temporary, mode);
   await rename(temporary, file);
 }
 
 async function readState(options: SyncOptions): Promise<AgentState> {
   try {
     const state = JSON.parse(await readFile(stateFile(options), 'utf8')) as AgentState;
-    return { deviceId: state.deviceId, last: state.last ?? null, installed: state.installed ?? {} };
+    return { deviceId: state.deviceId, last: state.last ?? null, installed: state.installed ?? {}, ...(state.mcp ? { mcp: state.mcp } : {}) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SyncError(`state file ${stateFile(options)} is unreadable: ${(error as Error).message}`);
     return { deviceId: `dev-${randomBytes(12).toString('hex')}`, last: null, installed: {} };
@@ -165,6 +173,19 @@ async function fetchSet(options: SyncOptions): Promise<string> {
   return body.jws;
 }
 
+/** Fetches the key document and trusts keys a trusted key endorsed (saved for next time); true when one was added. */
+async function followRotations(options: SyncOptions, trusted: Map<string, KeyObject>): Promise<boolean> {
+  const response = await (options.fetch ?? fetch)(new URL(ORG_KEYS_PATH, options.server), { redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  if (!response.ok) throw new SyncError(`signed by an unknown key and the key document is unavailable (HTTP ${response.status})`);
+  const document = (await response.json()) as { keys?: Ed25519Jwk[]; rollovers?: string[] };
+  const added = followRollovers(trusted, document.rollovers ?? []);
+  if (added.length === 0) return false;
+  const keys = (document.keys ?? []).filter((key) => trusted.has(jwkThumbprint(key)));
+  await saveTrusted(options, keys);
+  options.log?.(`trusting rotated organisation key(s) ${added.join(', ')} (endorsed by a pinned key)`);
+  return true;
+}
+
 /** Verifies a signature, following key rollovers the pinned keys endorse when the kid is new. */
 async function verifyWithRollovers<T>(options: SyncOptions, trusted: Map<string, KeyObject>, jws: string, typ: string): Promise<T> {
   try {
@@ -172,20 +193,18 @@ async function verifyWithRollovers<T>(options: SyncOptions, trusted: Map<string,
   } catch (error) {
     if (!/not trusted here/.test((error as Error).message)) throw new SyncError(`signature refused: ${(error as Error).message}`);
   }
-  const response = await (options.fetch ?? fetch)(new URL(ORG_KEYS_PATH, options.server), { redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  if (!response.ok) throw new SyncError(`signed by an unknown key and the key document is unavailable (HTTP ${response.status})`);
-  const document = (await response.json()) as { keys?: Ed25519Jwk[]; rollovers?: string[] };
-  const added = followRollovers(trusted, document.rollovers ?? []);
-  if (added.length > 0) {
-    const keys = (document.keys ?? []).filter((key) => trusted.has(jwkThumbprint(key)));
-    await saveTrusted(options, keys);
-    options.log?.(`trusting rotated organisation key(s) ${added.join(', ')} (endorsed by a pinned key)`);
-  }
+  await followRotations(options, trusted);
   try {
     return verifyCompact<T>(jws, trusted, typ).payload;
   } catch (error) {
     throw new SyncError(`signature refused: ${(error as Error).message}`);
   }
+}
+
+async function fetchAllowlist(options: SyncOptions): Promise<AllowlistResponse> {
+  const response = await http(options, '/api/v1/mcp/allowlist');
+  if (!response.ok) throw new SyncError(`the server refused the MCP allowlist: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
+  return (await response.json()) as AllowlistResponse;
 }
 
 function checkFreshness(set: SignedSet, state: AgentState, options: SyncOptions): void {
@@ -371,6 +390,23 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
       options.log?.(`removed ${name} (no longer entitled, withdrawn or revoked)`);
     }
     state.last = { seq: set.seq, iat: set.iat };
+    if (options.managedMcpFile) {
+      const mcpState: McpSyncState = state.mcp ?? { last: null, fileSha256: null };
+      try {
+        result.mcp = await syncManagedMcp({
+          file: options.managedMcpFile,
+          state: mcpState,
+          trusted,
+          fetchAllowlist: () => fetchAllowlist(options),
+          followRotations: () => followRotations(options, trusted),
+          writeFileAtomic,
+          ...(options.log ? { log: options.log } : {}),
+        });
+        state.mcp = mcpState;
+      } catch (error) {
+        result.mcp = { error: `MCP allowlist not applied: ${(error as Error).message}` };
+      }
+    }
     await writeFileAtomic(stateFile(options), JSON.stringify(state));
     return result;
   } finally {
@@ -382,7 +418,7 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
 export async function reportSync(options: SyncOptions, result: SyncResult | null, error?: string): Promise<void> {
   const deviceId = await deviceIdOf(options);
   const body = result
-    ? { device_id: deviceId, seq: result.seq, installed: result.installed, removed: result.removed, present: result.present, failed: result.failed }
+    ? { device_id: deviceId, seq: result.seq, installed: result.installed, removed: result.removed, present: result.present, failed: result.failed, ...(result.mcp ? { mcp: result.mcp } : {}) }
     : { device_id: deviceId, seq: 0, installed: [], removed: [], present: [], failed: [], error: (error ?? 'sync failed').slice(0, 2000) };
   const response = await http(options, '/api/v1/plugins/sync-report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) throw new SyncError(`the server did not take the sync report: HTTP ${response.status}`);
