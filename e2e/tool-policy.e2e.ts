@@ -22,11 +22,12 @@ async function shoot(page: Page, name: string): Promise<void> {
 
 const browsing = pagePerTest(baseUrl);
 
-async function decisionOf(page: Page, fields: { server: string; tool: string; roles: string }): Promise<{ decision: string; text: string }> {
+async function decisionOf(page: Page, fields: { server: string; tool: string; roles: string; department?: string }): Promise<{ decision: string; text: string }> {
   const box = page.getByRole('form', { name: 'Test this rule' });
   await box.getByLabel('Server', { exact: true }).selectOption(fields.server);
   await box.getByLabel('Tool', { exact: true }).fill(fields.tool);
   await box.getByLabel('Roles', { exact: true }).fill(fields.roles);
+  await box.getByLabel('Department', { exact: true }).selectOption({ label: fields.department ?? 'None' });
   const previous = await box.getByRole('status').textContent().catch(() => null);
   await box.getByRole('button', { name: 'Test' }).click();
   const result = box.getByRole('status', { name: 'Decision' });
@@ -47,7 +48,14 @@ describe('MCP servers and tool policy in the dashboard', () => {
     const { page } = browsing;
     const suffix = randomBytes(3).toString('hex');
     const server = `notes-${suffix}`;
+    const department = `Editors ${suffix}`;
     await signInWithPassword(page, adminEmail, adminPassword);
+    await page.goto('/departments');
+    const addDepartment = page.getByRole('form', { name: 'Add department' });
+    await addDepartment.getByLabel('Department name').fill(department);
+    await addDepartment.getByRole('button', { name: 'Create department' }).click();
+    await addDepartment.getByRole('status').waitFor();
+    await page.goto('/');
     const nav = page.getByRole('navigation', { name: 'Main' });
     expect(await nav.getByRole('link', { name: 'MCP servers' }).isVisible()).toBe(true);
     await nav.getByRole('link', { name: 'Tool policy' }).click();
@@ -90,6 +98,20 @@ describe('MCP servers and tool policy in the dashboard', () => {
     await add.getByRole('button', { name: 'Add rule' }).click();
     expect(await add.getByRole('alert').textContent()).toBe('Conditions.timeWindow.from: use HH:MM (24-hour), like 09:00.');
 
+    // A department rule is more specific than the role rule.
+    await add.getByLabel('Server', { exact: true }).selectOption(server);
+    await add.getByLabel('Tool', { exact: true }).fill('delete_note');
+    await add.getByLabel('From (HH:MM)').fill('');
+    await add.getByLabel('Decision', { exact: true }).selectOption('ask');
+    await add.getByLabel('Applies to', { exact: true }).selectOption({ label: department });
+    await add.getByLabel('Description', { exact: true }).fill('Editors confirm deletions');
+    await add.getByRole('button', { name: 'Add rule' }).click();
+    await add.getByRole('status').waitFor();
+    await page.getByRole('row').filter({ hasText: `department editors-${suffix}` }).waitFor();
+
+    const editor = await decisionOf(page, { server, tool: 'delete_note', roles: 'member', department });
+    expect(editor.decision).toBe('ask');
+    expect(editor.text).toContain('Editors confirm deletions');
     const member = await decisionOf(page, { server, tool: 'delete_note', roles: 'member' });
     expect(member.decision).toBe('block');
     expect(member.text).toContain('Members keep the notes');

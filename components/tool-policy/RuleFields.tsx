@@ -8,25 +8,27 @@ import { WEEKDAYS } from '@/lib/tool-policy/types';
 export interface RuleFieldOptions {
   servers: string[];
   roles: string[];
-  departments: { id: string; name: string }[];
+  /** Rules and the test box name departments by slug; stored rules hold the id. */
+  departments: { id: string; name: string; slug: string }[];
 }
 
-function appliesToValue(rule: StoredToolPolicyRule | null): string {
+function appliesToValue(rule: StoredToolPolicyRule | null, options: RuleFieldOptions): string {
   if (!rule || rule.principalKind === 'everyone') return 'everyone';
   if (rule.principalKind === 'user') return 'user';
-  return `${rule.principalKind}:${rule.principal}`;
+  if (rule.principalKind === 'department') return `department:${options.departments.find((department) => department.id === rule.principal)?.slug ?? ''}`;
+  return `role:${rule.principal}`;
 }
 
 function AppliesTo({ options, rule }: { options: RuleFieldOptions; rule: StoredToolPolicyRule | null }) {
   return (
     <label className="block space-y-1.5">
       <span className={LABEL}>Applies to</span>
-      <select aria-label="Applies to" name="appliesTo" defaultValue={appliesToValue(rule)} className={INPUT}>
+      <select aria-label="Applies to" name="appliesTo" defaultValue={appliesToValue(rule, options)} className={INPUT}>
         <option value="everyone">Everyone</option>
         <option value="user">One user (email below)</option>
         <optgroup label="Departments">
           {options.departments.map((department) => (
-            <option key={department.id} value={`department:${department.id}`}>
+            <option key={department.id} value={`department:${department.slug}`}>
               {department.name}
             </option>
           ))}
@@ -126,7 +128,7 @@ export function PolicyTestFields({ options }: { options: RuleFieldOptions }) {
       <SelectField label="Server" name="server" options={[...options.servers.map((name) => ({ value: name, label: name })), { value: 'claude', label: 'claude (built-in tools)' }]} />
       <TextField label="Tool" name="tool" required placeholder="create_charge" />
       <TextField label="User email" name="user" type="email" placeholder="ada@example.com" hint="Or leave empty and try a department and roles" />
-      <SelectField label="Department" name="department" options={[{ value: '', label: 'None' }, ...options.departments.map((department) => ({ value: department.id, label: department.name }))]} />
+      <SelectField label="Department" name="department" options={[{ value: '', label: 'None' }, ...options.departments.map((department) => ({ value: department.slug, label: department.name }))]} />
       <TextField label="Roles" name="roles" placeholder="member, author" hint="Comma-separated" />
       <SelectField
         label="Call source"

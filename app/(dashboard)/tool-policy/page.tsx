@@ -32,7 +32,7 @@ export default async function ToolPolicyPage({ searchParams }: ToolPolicyPagePro
   const options: RuleFieldOptions = {
     servers: servers.filter((server) => server.status === 'active').map((server) => server.name),
     roles: roles.map((role) => role.name),
-    departments: departments.map((department) => ({ id: department.id, name: department.name })),
+    departments: departments.map((department) => ({ id: department.id, name: department.name, slug: department.slug })),
   };
   const editing = typeof editId === 'string' ? (rules.find((rule) => rule.id === editId) ?? null) : null;
   const rows: RuleRow[] = rules.map((rule) => ({
