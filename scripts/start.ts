@@ -17,7 +17,7 @@ import { displayName } from '@/lib/config/load';
 import { loadOrCreateSecret } from '@/lib/platform/secret';
 import { publicUrl as configuredPublicUrl } from '@/lib/platform/public-url';
 import { portIsFree } from '@/lib/platform/net';
-import { childEnvironment, listeningMessage, startTsProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
+import { childEnvironment, listeningMessage, startAppProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import path from 'node:path';
 
@@ -179,8 +179,8 @@ try {
 
   // Ctrl-C during the steps above: the stop is under way, and must not be outlived by children.
   if (stopping) throw new Error('stopping');
-  const web = startTsProcess('web', 'scripts/web.ts', childEnv, dev ? ['--dev'] : [], { ipc: true });
-  const worker = startTsProcess('worker', 'workers/main.ts', childEnv);
+  const web = startAppProcess('web', childEnv, dev ? ['--dev'] : [], { ipc: true });
+  const worker = startAppProcess('worker', childEnv);
   children.push(web, worker);
   for (const child of children) {
     void child.exited.then((code) => {

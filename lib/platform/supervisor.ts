@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface ManagedProcess {
   name: string;
@@ -43,15 +44,28 @@ export interface ListeningMessage {
 }
 
 /**
- * Starts a TypeScript entry point under tsx as a child that shares our stdout/stderr; with `ipc`,
- * also a message channel (see listeningMessage).
+ * Whether this code runs from the ahead-of-time build (dist/server/, scripts/lib/server-bundle.mjs):
+ * then the children do too; run from source (tsx: `npm run dev`, the tests), they run under tsx.
  */
-export function startTsProcess(name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { ipc?: boolean } = {}): ManagedProcess {
+function compiledDirectory(): string | null {
+  const here = fileURLToPath(import.meta.url);
+  return here.split(path.sep).slice(-3, -1).join('/') === 'dist/server' ? path.dirname(here) : null;
+}
+
+/**
+ * Starts a production process — `web` (scripts/web.ts) or `worker` (workers/main.ts) — as a child
+ * that shares our stdout/stderr: compiled (dist/server/NAME.mjs) when we run compiled, else the
+ * TypeScript source under tsx. With `ipc`, also a message channel (see listeningMessage).
+ */
+export function startAppProcess(name: 'web' | 'worker', env: NodeJS.ProcessEnv, args: string[] = [], options: { ipc?: boolean } = {}): ManagedProcess {
   const root = process.cwd();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
+  const compiled = compiledDirectory();
+  const source = { web: 'scripts/web.ts', worker: 'workers/main.ts' }[name];
+  const nodeArgs = compiled ? [path.join(compiled, `${name}.mjs`)] : ['--import', 'tsx', path.join(root, source)];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: root,
     stdio: options.ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
-    env: { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },
+    env: compiled ? env : { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name, child, exited };

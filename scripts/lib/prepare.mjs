@@ -68,9 +68,19 @@ export function buildIfStale(log) {
 /** The one-file programs for employees' machines (dist/), offered on the Rollout page. */
 export async function buildClientsIfStale(log) {
   const { CLIENTS, isStale, buildClient } = await import('./bundle.mjs');
-  for (const name of Object.keys(CLIENTS)) {
-    if (!isStale(name)) continue;
+  const stale = Object.keys(CLIENTS).filter(isStale);
+  for (const name of stale) {
     log(`clients: building dist/${name}.cjs`);
     await buildClient(name);
   }
+  // The esbuild service is a process of its own: not kept alive beside the supervisor.
+  if (stale.length) (await import('esbuild')).stop();
+}
+
+/** `npm start`'s own processes compiled ahead of time (dist/server/, see server-bundle.mjs). */
+export async function buildServersIfStale(log) {
+  const { serversAreStale, buildServers } = await import('./server-bundle.mjs');
+  if (!serversAreStale()) return;
+  log('server: compiling the supervisor, web server and worker (dist/server/)');
+  await buildServers();
 }
