@@ -329,7 +329,8 @@ async function main(): Promise<void> {
       };
     };
 
-    console.log(`bench: ${SECONDS} s per run (+${WARMUP_SECONDS} s warm-up), upstream latency ${UPSTREAM_LATENCY_MS} ms, ${TEXT_DELTAS + 6} events ${EVENT_DELAY_MS} ms apart per stream, limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'}; load ${os.loadavg()[0]!.toFixed(2)}`);
+    if (args.soak) console.log(`bench: soak, Gatehouse at 20 connections for ${args.minutes} min; load ${os.loadavg()[0]!.toFixed(2)}`);
+    else console.log(`bench: ${SECONDS} s per run (+${WARMUP_SECONDS} s warm-up), upstream latency ${UPSTREAM_LATENCY_MS} ms, ${TEXT_DELTAS + 6} events ${EVENT_DELAY_MS} ms apart per stream, limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'}; load ${os.loadavg()[0]!.toFixed(2)}`);
     if (args.soak) {
       soak = await runSoak(gatehouse, request('gatehouse'), Number(args.minutes));
     } else {
