@@ -30,6 +30,12 @@ function toolCallEvent(record: CallRecord, input: ToolCallInput) {
   return event;
 }
 
+/** `text` with every credential the gateway's secret scanner finds replaced by `[REDACTED:<rule>]`. */
+async function redacted(text: string): Promise<string> {
+  const findings = await findSecrets(text);
+  return findings.length ? redactSecrets(text, findings) : text;
+}
+
 /**
  * The arguments as stored: canonical JSON with every credential the gateway's secret scanner
  * finds replaced by `[REDACTED:<rule>]`, so a token typed into a command never reaches the
@@ -81,8 +87,10 @@ export async function recordToolResult(record: CallRecord, input: HookInput<'Pos
   event.mcp = { ...event.mcp!, is_error: failed, ...(input.duration_ms !== undefined ? { duration_ms: Math.round(input.duration_ms) } : {}) };
   if (input.duration_ms !== undefined) event.gen_ai = { ...event.gen_ai!, duration_ms: Math.round(input.duration_ms) };
   if (failed) {
+    // A failed command's error carries its output, and audit events are kept for good (no
+    // content retention): credentials in it are redacted like the arguments.
     const message = typeof input.error === 'string' ? input.error : JSON.stringify(input.error ?? 'the tool failed');
-    event.error = { type: 'tool_error', message: message.slice(0, 4000) };
+    event.error = { type: 'tool_error', message: (await redacted(message)).slice(0, 4000) };
   } else {
     event.attributes.result_bytes = byteLength(input.tool_response);
   }

@@ -162,6 +162,15 @@ describe('tracking', () => {
     const [failedEvent] = await eventsOf(failedTrace);
     expect(failedEvent).toMatchObject({ event_type: 'mcp.tool_call', outcome: 'failure', mcp: { is_error: true }, error: { type: 'tool_error', message: 'exit code 1' } });
 
+    // A failed command's output is in its error, and audit events outlive content retention.
+    const secret = 'AKIAZ2X3Y4W5V6U7T8S9';
+    const leakTrace = newTestTraceId();
+    await post('PostToolUseFailure', { session_id: session, hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', tool_input: { command: 'aws s3 ls' }, error: `Exit code 255\nInvalid access key ${secret}` }, { token, traceId: leakTrace });
+    const [leakEvent] = await eventsOf(leakTrace);
+    expect(leakEvent!.error?.message).toContain('Exit code 255');
+    expect(leakEvent!.error?.message).toContain('[REDACTED:');
+    expect(JSON.stringify(leakEvent)).not.toContain(secret);
+
     const promptTrace = newTestTraceId();
     for (let index = 0; index < 3; index += 1) {
       const answer = await post('UserPromptSubmit', { session_id: session, hook_event_name: 'UserPromptSubmit', prompt: 'hello' }, { token, traceId: promptTrace });
