@@ -32,11 +32,13 @@ describe('processes killed', () => {
     const loading = startLoad(rig, { model: 'claude-fault-slow', stream: false, connections: IN_FLIGHT, seconds: 30, timeoutMs: 60_000 });
     await eventually(() => rig.upstreamCalls.length >= IN_FLIGHT, `${IN_FLIGHT} calls at the upstream`, 240_000);
     await kill(rig.web);
+    // No worker until the next test: its scheduled pass must not close these calls before then.
+    await kill(rig.worker);
+    openAfterWebKill = await openCallCount(rig);
     const report = await loading;
     // In flight: the connection ends without an answer; then: refused. Never an answer that is not one.
     expect(Object.keys(report.outcomes).filter((kind) => !/^transport (ECONNRESET|ECONNREFUSED|socket hang up|aborted)$/.test(kind))).toEqual([]);
     expect(report.requests).toBeGreaterThan(IN_FLIGHT);
-    openAfterWebKill = await openCallCount(rig);
     expect(openAfterWebKill).toBeGreaterThanOrEqual(IN_FLIGHT);
 
     await rig.startWeb();
@@ -45,9 +47,8 @@ describe('processes killed', () => {
   });
 
   it('the worker, mid-batch while closing those calls: the next worker closes the rest, each once', async () => {
-    // Old enough for the reconciler (a scheduled pass of the running worker may close some now)...
+    // Old enough for the reconciler (the worker has been down since the web process was killed)...
     await new Promise((resolve) => setTimeout(resolve, (RECONCILE_AFTER_SECONDS + 1) * 1000));
-    await kill(rig.worker);
     const openBefore = await openCallCount(rig);
     expect(openBefore).toBeGreaterThan(0);
     // ...then a fresh worker, whose start-up pass closes them, killed once it has closed a first one.
