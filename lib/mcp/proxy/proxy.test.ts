@@ -19,7 +19,7 @@ import { createToolPolicyRule } from '@/lib/tool-policy';
 import { closeMcpSessions } from '../index';
 import { MCP_REACH_SQL } from './evidence';
 import { closeProxySessions, POLICY_BLOCKED } from './index';
-import { startFakeUpstream, type FakeUpstream } from './testing/upstream';
+import { FAILING_TOOL, startFakeUpstream, type FakeUpstream } from './testing/upstream';
 
 const tag = randomBytes(3).toString('hex');
 const SECRET = `sk_live_${randomBytes(12).toString('hex')}`;
@@ -173,7 +173,7 @@ describe('the MCP proxy with a real upstream SDK server and the real SDK client'
     const mkt = await connectAs(marketing);
     const payTools = (await pay.listTools()).tools;
     const mktTools = (await mkt.listTools()).tools;
-    expect(payTools.map((tool) => tool.name).sort()).toEqual(['charge_card', 'echo_auth', 'export_all', 'long_report', 'lookup_customer', 'wait_for_cancel']);
+    expect(payTools.map((tool) => tool.name).sort()).toEqual(['charge_card', 'crash_with_credentials', 'echo_auth', 'export_all', 'long_report', 'lookup_customer', 'wait_for_cancel']);
     expect(mktTools.map((tool) => tool.name)).not.toContain('charge_card');
     expect(mktTools.map((tool) => tool.name)).toContain('lookup_customer');
     // `ask`: marked for confirmation, read-only hint withdrawn.
@@ -260,6 +260,10 @@ describe('the MCP proxy with a real upstream SDK server and the real SDK client'
     const client = await connectAs(payments);
     const echoed = await client.callTool({ name: 'echo_auth', arguments: {} });
     expect(JSON.stringify(echoed)).toContain('I was called with Bearer [redacted by Gatehouse]');
+    // An HTTP-level failure upstream (not a JSON-RPC error) quoting the credentials: a JSON-RPC error to the client, scrubbed.
+    const failed = await client.callTool({ name: FAILING_TOOL, arguments: {} }).then(() => null, (error: unknown) => error);
+    expect(failed).toMatchObject({ code: -32603, message: expect.stringContaining('with credentials Bearer [redacted by Gatehouse]') });
+    expect((await proxyEvents(payments.userId)).at(-1)).toMatchObject({ outcome: 'failure', event: { mcp: { tool: FAILING_TOOL }, error: { message: expect.stringContaining('[redacted by Gatehouse]') } } });
     await client.close();
 
     expect(upstream.refused).toBe(0);

@@ -83,12 +83,25 @@ function forwardedMeta(meta: Record<string, unknown> | undefined): Record<string
   return Object.keys(rest).length ? rest : undefined;
 }
 
-function failure(error: unknown, signal: AbortSignal): { type: string; message: string } {
-  const message = error instanceof Error ? error.message : String(error);
+/**
+ * What the client and the audit trail see of a failed upstream request: a JSON-RPC error, its
+ * text scrubbed of the upstream's credentials. Not only the upstream's JSON-RPC errors: a
+ * transport failure (an HTTP error page, which may quote the request's Authorization) arrives
+ * as a plain Error, and the SDK server would otherwise send its message and its HTTP status as
+ * the error.
+ */
+function redactedError(error: unknown, redact: UpstreamConnection['redact']): McpError {
+  if (error instanceof McpError) return new McpError(error.code, redact(error.message.replace(/^MCP error -?\d+: /, '')), redact(error.data));
+  return new McpError(ErrorCode.InternalError, redact(error instanceof Error ? error.message : String(error)));
+}
+
+/** `original` as it was thrown (its kind), `redacted` as it is shown. */
+function failure(original: unknown, redacted: McpError, signal: AbortSignal): { type: string; message: string } {
+  const { message } = redacted;
   // The SDK turns a cancelled request into an McpError like a timeout's: the signal tells them apart.
   if (signal.aborted) return { type: 'cancelled', message: `cancelled by the client: ${String(signal.reason ?? '')}`.slice(0, 500) };
-  if (error instanceof McpError) return { type: `mcp_error_${Math.abs(error.code)}`, message };
-  return { type: error instanceof Error ? error.name : 'error', message };
+  if (original instanceof McpError) return { type: `mcp_error_${Math.abs(original.code)}`, message };
+  return { type: original instanceof Error ? original.name : 'error', message };
 }
 
 export interface ProxySessionServer {
@@ -116,15 +129,29 @@ export function createProxyServer(upstream: UpstreamConnection): ProxySessionSer
     const meta = forwardedMeta(extra._meta);
     const params = { ...(request.params ?? {}), ...(meta ? { _meta: meta } : {}) };
     if (!meta) delete (params as { _meta?: unknown })._meta;
-    const result = await upstream.client.request({ method: request.method, params } as never, schema, {
-      signal: extra.signal,
-      timeout: REQUEST_TIMEOUT_MS,
-      resetTimeoutOnProgress: true,
-      ...(progressToken !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
-        ? { onprogress: (progress) => void extra.sendNotification({ method: 'notifications/progress', params: upstream.redact({ ...progress, progressToken }) }).catch(() => undefined) }
-        : {}),
-    });
+    let result: unknown;
+    try {
+      result = await upstream.client.request({ method: request.method, params } as never, schema, {
+        signal: extra.signal,
+        timeout: REQUEST_TIMEOUT_MS,
+        resetTimeoutOnProgress: true,
+        ...(progressToken !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
+          ? { onprogress: (progress) => void extra.sendNotification({ method: 'notifications/progress', params: upstream.redact({ ...progress, progressToken }) }).catch(() => undefined) }
+          : {}),
+      });
+    } catch (error) {
+      throw redactedError(error, upstream.redact);
+    }
     return upstream.redact(result) as T;
+  }
+
+  /** The tools this session may expose now (tools.ts); reading the upstream's list fails as forward() does. */
+  async function currentTools(access: ProxyAccess, extra: HandlerExtra): Promise<Tool[]> {
+    try {
+      return await exposedTools(upstream, live, access.server, extra.signal);
+    } catch (error) {
+      throw redactedError(error, upstream.redact);
+    }
   }
 
   /** A proxied call, audited with its outcome; `verdict` only for tools/call. */
@@ -139,8 +166,8 @@ export function createProxyServer(upstream: UpstreamConnection): ProxySessionSer
       await recordProxiedCall(call, outcome);
       return result;
     } catch (error) {
-      const redacted = error instanceof McpError ? new McpError(error.code, upstream.redact(error.message.replace(/^MCP error -?\d+: /, '')), upstream.redact(error.data)) : error;
-      outcome = { outcome: 'failure', durationMs: performance.now() - started, error: failure(redacted, extra.signal) };
+      const redacted = redactedError(error, upstream.redact);
+      outcome = { outcome: 'failure', durationMs: performance.now() - started, error: failure(error, redacted, extra.signal) };
       await recordProxiedCall(call, outcome);
       throw redacted;
     }
@@ -158,7 +185,7 @@ export function createProxyServer(upstream: UpstreamConnection): ProxySessionSer
   if (capabilities.tools) {
     server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
       const { caller, access } = contextOf(extra);
-      const tools = await exposedTools(upstream, live, access.server, extra.signal);
+      const tools = await currentTools(access, extra);
       const permissions = await proxiedToolPermissions(access, caller.principal, tools.map((tool) => tool.name));
       return {
         tools: tools.flatMap((tool) => {
@@ -173,7 +200,7 @@ export function createProxyServer(upstream: UpstreamConnection): ProxySessionSer
       const { caller, access } = contextOf(extra);
       const { name } = request.params;
       const args = request.params.arguments ?? {};
-      const tools = await exposedTools(upstream, live, access.server, extra.signal);
+      const tools = await currentTools(access, extra);
       if (!tools.some((tool) => tool.name === name)) {
         const reason = `${access.server.name}/${name} is not in the server's approved tool list as the server now offers it (unknown, or changed since approval and waiting for review)`;
         return refuse('tools/call', name, args, extra, { decision: 'block', rule: null, reason, failMode: 'closed', ruleName: 'mcp_proxy.not_approved' }, new McpError(ErrorCode.InvalidParams, reason));

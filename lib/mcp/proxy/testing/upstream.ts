@@ -26,6 +26,9 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
+/** A tool whose call the upstream answers with HTTP 500 quoting the Authorization it got, as some servers' error pages do. */
+export const FAILING_TOOL = 'crash_with_credentials';
+
 function buildServer(state: { drift: boolean; cancelled: string[] }, seen: () => IncomingHttpHeaders): McpServer {
   const server = new McpServer({ name: 'fake-payments', version: '1.0.0' });
   server.registerTool('lookup_customer', { description: 'Looks a customer up', inputSchema: { id: z.string() }, annotations: { readOnlyHint: true } }, async ({ id }) => ({ content: [{ type: 'text', text: `customer ${id}: Ada` }] }));
@@ -33,6 +36,8 @@ function buildServer(state: { drift: boolean; cancelled: string[] }, seen: () =>
   server.registerTool('export_all', { description: 'Exports every record' }, async () => ({ content: [{ type: 'text', text: 'exported' }] }));
   // Echoes the credentials it received: what the proxy returns must not carry them.
   server.registerTool('echo_auth', { description: 'Says which credentials it got' }, async () => ({ content: [{ type: 'text', text: `I was called with ${seen().authorization ?? 'nothing'}` }] }));
+  // Never runs: the HTTP handler answers its call with an error quoting the credentials.
+  server.registerTool(FAILING_TOOL, { description: 'Fails at the HTTP level' }, async () => ({ content: [{ type: 'text', text: 'never reached' }] }));
   server.registerTool('long_report', { description: 'Reports progress', inputSchema: { steps: z.number() } }, async ({ steps }, extra) => {
     const token = extra._meta?.progressToken;
     for (let step = 1; step <= steps; step += 1) {
@@ -97,6 +102,8 @@ export async function startFakeUpstream(header: string, value: string): Promise<
       }
       if (path !== '/mcp') return void res.writeHead(404).end();
       const body = req.method === 'POST' ? await readBody(req) : undefined;
+      const call = body as { method?: string; params?: { name?: string } } | undefined;
+      if (call?.method === 'tools/call' && call.params?.name === FAILING_TOOL) return void res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error handling request with credentials ${req.headers.authorization}`);
       const sessionId = req.headers['mcp-session-id'];
       let transport = typeof sessionId === 'string' ? streamable.get(sessionId) : undefined;
       if (!transport) {
