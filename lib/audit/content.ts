@@ -112,21 +112,26 @@ export function prepareContent(input: Omit<StoreContentInput, 'body'> & { body: 
   return { ref: { kind, sha256: sha256Of(bytes), byte_size: bytes.length }, tenant_id, media_type: mediaType, text, retention_days: retention_days ?? null };
 }
 
-/**
- * Writes prepared rows in one statement, inside the caller's transaction when `database` is
- * one (the audit writer passes its batch's). A row already stored keeps its bytes and gets the
- * later of its expiry and this reference's.
- */
-export async function writeContent(rows: readonly PreparedContent[], database: Queryable): Promise<void> {
-  if (rows.length === 0) return;
-  await database.query('SELECT audit_store_content($1::uuid[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::int[])', [
+/** Prepared rows as the parallel arrays audit_store_content takes (also the tail of audit_append_events' arguments). */
+export function contentColumns(rows: readonly PreparedContent[]): unknown[] {
+  return [
     rows.map((row) => row.tenant_id),
     rows.map((row) => Buffer.from(row.ref.sha256, 'hex')),
     rows.map((row) => row.ref.kind),
     rows.map((row) => row.media_type),
     rows.map((row) => row.text),
     rows.map((row) => row.retention_days),
-  ]);
+  ];
+}
+
+/**
+ * Writes prepared rows in one statement, inside the caller's transaction when `database` is
+ * one. A row already stored keeps its bytes and gets the later of its expiry and this
+ * reference's. (The audit writer stores an event's content inside audit_append_events instead.)
+ */
+export async function writeContent(rows: readonly PreparedContent[], database: Queryable): Promise<void> {
+  if (rows.length === 0) return;
+  await database.query('SELECT audit_store_content($1::uuid[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::int[])', contentColumns(rows));
 }
 
 /** Stores one piece of content on its own; to store content with its event, pass it to append(). */

@@ -213,12 +213,6 @@ function oversizeMessage(bytes: number): string {
   return `event is ${bytes} bytes of JSON, over the ${MAX_EVENT_JSON_BYTES} limit; store large content with storeContent() and reference it in content_refs`;
 }
 
-/** The schema with its size limit, for validating an event on its own; the writer uses prepareAuditEvent. */
-export const auditEventSchema = auditEventShape.superRefine((event, context) => {
-  const bytes = Buffer.byteLength(JSON.stringify(event));
-  if (bytes > MAX_EVENT_JSON_BYTES) context.addIssue({ code: 'custom', message: oversizeMessage(bytes) });
-});
-
 /** A validated event exactly as stored and hashed. */
 export type AuditEvent = z.output<typeof auditEventShape>;
 /** What callers pass: event_id, occurred_at, trace_id and schema_version are filled in when absent. */

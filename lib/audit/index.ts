@@ -8,7 +8,6 @@ export {
   GEN_AI_OPERATIONS,
   MAX_EVENT_JSON_BYTES,
   POLICY_DECISIONS,
-  auditEventSchema,
   newTraceId,
   parseAuditEvent,
   type AuditEvent,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { PreparedContent } from './content';
+import { contentColumns, type PreparedContent } from './content';
 import { prepareAuditEvent, type AuditEvent, type AuditEventInput } from './event';
 
 /** An event as committed: its place in the tenant's chain included. */
@@ -103,19 +103,6 @@ function eventColumns(batch: readonly Pending[]): unknown[] {
     values.forEach((value, index) => columns[index]!.push(value));
   }
   return columns;
-}
-
-/** The batch's content rows, as the parallel arrays audit_store_content takes. */
-function contentColumns(batch: readonly Pending[]): unknown[] {
-  const rows = batch.flatMap((pending) => pending.content);
-  return [
-    rows.map((row) => row.tenant_id),
-    rows.map((row) => Buffer.from(row.ref.sha256, 'hex')),
-    rows.map((row) => row.ref.kind),
-    rows.map((row) => row.media_type),
-    rows.map((row) => row.text),
-    rows.map((row) => row.retention_days),
-  ];
 }
 
 class ConnectionLost extends Error {}
@@ -278,7 +265,7 @@ export class AuditWriter {
       const { rows } = await client.query<{ seqs: string[] }>(
         `SELECT audit_append_events($1::uuid[], $2::timestamptz[], $3::uuid[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::text[],
            $9::text[], $10::uuid[], $11::bigint[], $12::text[], $13::uuid[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::int[]) AS seqs`,
-        [...eventColumns(batch), ...contentColumns(batch)],
+        [...eventColumns(batch), ...contentColumns(batch.flatMap((pending) => pending.content))],
       );
       seqs = rows[0]!.seqs;
     } catch (error) {
