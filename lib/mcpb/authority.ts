@@ -64,8 +64,15 @@ async function newCertificate(kind: CertificateKind, issuer?: CertificateRow): P
   };
 }
 
+/**
+ * Whether the code-signing certificate should be replaced: issued by another CA, or near its end
+ * while a new one would outlive it. A certificate already ending with its CA cannot be bettered
+ * (a new one is capped at the CA's end), so in the CA's last 30 days it is kept, not re-issued
+ * with a fresh key on every signing.
+ */
 function needsRenewal(certificate: CertificateRow, ca: CertificateRow, at: Date): boolean {
-  return certificate.issuerId !== ca.id || certificate.notAfter.getTime() - at.getTime() < RENEW_WITHIN_DAYS * DAY_MS;
+  if (certificate.issuerId !== ca.id) return true;
+  return certificate.notAfter.getTime() - at.getTime() < RENEW_WITHIN_DAYS * DAY_MS && certificate.notAfter.getTime() < ca.notAfter.getTime();
 }
 
 /** The organisation CA, created on first use. */

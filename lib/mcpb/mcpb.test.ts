@@ -6,11 +6,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { pool } from '@/lib/db/client';
 import { configureTestEnvironment } from '@/lib/oauth/test-harness';
 import { writeZip, type ZipInput } from '@/lib/plugins/zip';
 import { primaryTenant } from '@/lib/users/tenant';
+import { organisationSigner } from './authority';
 import { issueCertificate } from './certificates';
 import { signDetached, type CmsSigner } from './cms';
 import { McpbError } from './errors';
@@ -221,5 +222,20 @@ describe('signing as the organisation', () => {
     expect(await verifyBundleAsOrganisation(signed)).toMatchObject({ ok: true });
     expect(await verifyBundleAsOrganisation(again.signed)).toMatchObject({ ok: true });
     expect(opensslVerify(again.signed, caPem, 'renewed').ok).toBe(true);
+  });
+
+  it("keeps one code-signing certificate through the CA's last 30 days instead of issuing one per signing", async () => {
+    const ca = (await listSigningCertificates()).find((entry) => entry.kind === 'ca' && entry.status === 'active')!;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(ca.notAfter.getTime() - 10 * DAY);
+      const first = await organisationSigner();
+      const second = await organisationSigner();
+      expect(second.serialNumber).toBe(first.serialNumber);
+    } finally {
+      vi.useRealTimers();
+      // The certificate issued ten years ahead is not valid yet: other tests sign with a current one.
+      await renewSigningCertificates();
+    }
   });
 });
