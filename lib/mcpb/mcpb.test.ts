@@ -194,6 +194,23 @@ describe('signing as the organisation', () => {
     expect(await verifyBundle(byCa, { trustedCaPems: [caAsSigner.caPem] })).toMatchObject({ ok: false, reason: 'not_code_signing' });
   });
 
+  it("refuses a signer below an intermediate CA when the root's path length allows none, as openssl does", async () => {
+    const now = Date.now();
+    const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory root' };
+    const rootKey = generateSigningKey();
+    const root = await issueCertificate({ kind: 'ca', subject, key: rootKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) });
+    const middleKey = generateSigningKey();
+    const middle = await issueCertificate({ kind: 'ca', subject: { ...subject, commonName: 'Mallory intermediate' }, key: middleKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY), issuer: { pem: root.pem, key: rootKey } });
+    const key = generateSigningKey();
+    const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY), issuer: { pem: middle.pem, key: middleKey } });
+    const bundle = appendSignatureBlock(unsigned, await signDetached(unsigned, { certificatePem: leaf.pem, key, chainPems: [middle.pem, root.pem] }));
+    // Both CAs say pathLenConstraint 0: the root may sign only end-entity certificates.
+    expect(await verifyBundle(bundle, { trustedCaPems: [root.pem] })).toMatchObject({ ok: false, reason: 'untrusted_chain' });
+    expect(opensslVerify(bundle, root.pem, 'path-length').ok).toBe(false);
+    // Trusting the intermediate itself, the same signer verifies.
+    expect(await verifyBundle(bundle, { trustedCaPems: [middle.pem] })).toMatchObject({ ok: true });
+  });
+
   it('audits every signing and every refusal', async () => {
     await expect(signBundleAsOrganisation(signed, { call_source: 'cli' }, 'twice.mcpb')).rejects.toThrow(McpbError);
     const tenant = await primaryTenant();

@@ -85,14 +85,30 @@ function signerCertificate(parsed: ParsedSignature): pkijs.Certificate | undefin
   });
 }
 
-/** The signer's certificate up to a trusted CA, or null when no path reaches one. */
+/** basicConstraints pathLenConstraint: how many intermediate CAs may stand below this CA (undefined: any number). */
+function pathLengthLimit(certificate: X509Certificate): number | undefined {
+  const extension = pkijs.Certificate.fromBER(certificate.raw).extensions?.find((entry) => entry.extnID === OID.basicConstraints);
+  const limit = extension?.parsedValue instanceof pkijs.BasicConstraints ? extension.parsedValue.pathLenConstraint : undefined;
+  return limit === undefined || typeof limit === 'number' ? limit : limit.valueBlock.valueDec;
+}
+
+/**
+ * The signer's certificate up to a trusted CA, or null when no path reaches one. A CA issues the
+ * last certificate of `path` only if the intermediates already in it (all but the signer) are
+ * within its path length (RFC 5280 §4.2.1.9), so a root that may sign only end entities, as the
+ * organisation CA, cannot be extended by an intermediate.
+ */
 function chainToTrust(signer: X509Certificate, carried: X509Certificate[], anchors: X509Certificate[]): X509Certificate[] | null {
   const path = [signer];
   let current = signer;
+  const issues = (candidate: X509Certificate) => {
+    const limit = pathLengthLimit(candidate);
+    return (limit === undefined || path.length - 1 <= limit) && current.checkIssued(candidate) && current.verify(candidate.publicKey);
+  };
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    const anchor = anchors.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
+    const anchor = anchors.find(issues);
     if (anchor) return [...path, anchor];
-    const next = carried.find((candidate) => candidate.ca && !path.includes(candidate) && current.checkIssued(candidate) && current.verify(candidate.publicKey));
+    const next = carried.find((candidate) => candidate.ca && !path.includes(candidate) && issues(candidate));
     if (!next) return null;
     path.push(next);
     current = next;
