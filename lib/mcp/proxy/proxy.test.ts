@@ -258,6 +258,8 @@ describe('the MCP proxy with a real upstream SDK server and the real SDK client'
 
   it('injects the upstream secret server-side: the upstream asserts it, and it reaches neither the client nor the audit trail', async () => {
     const client = await connectAs(payments);
+    const listed = (await client.listTools()).tools.find((tool) => tool.name === 'echo_auth');
+    expect(listed?.description).toBe('Says which credentials it got (it expects Bearer [redacted by Gatehouse])');
     const echoed = await client.callTool({ name: 'echo_auth', arguments: {} });
     expect(JSON.stringify(echoed)).toContain('I was called with Bearer [redacted by Gatehouse]');
     // An HTTP-level failure upstream (not a JSON-RPC error) quoting the credentials: a JSON-RPC error to the client, scrubbed.

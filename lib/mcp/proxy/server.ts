@@ -187,13 +187,14 @@ export function createProxyServer(upstream: UpstreamConnection): ProxySessionSer
       const { caller, access } = contextOf(extra);
       const tools = await currentTools(access, extra);
       const permissions = await proxiedToolPermissions(access, caller.principal, tools.map((tool) => tool.name));
-      return {
+      // The definitions are the approved ones as the registry stored them from the upstream: redacted like anything else it said.
+      return upstream.redact({
         tools: tools.flatMap((tool) => {
           const permission = permissions[tool.name];
           if (permission === 'blocked' || permission === undefined) return [];
           return [permission === 'ask' ? askMarked(tool) : tool];
         }),
-      };
+      });
     });
 
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {

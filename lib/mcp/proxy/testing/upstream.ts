@@ -29,13 +29,13 @@ export interface FakeUpstream {
 /** A tool whose call the upstream answers with HTTP 500 quoting the Authorization it got, as some servers' error pages do. */
 export const FAILING_TOOL = 'crash_with_credentials';
 
-function buildServer(state: { drift: boolean; cancelled: string[] }, seen: () => IncomingHttpHeaders): McpServer {
+function buildServer(state: { drift: boolean; cancelled: string[]; expected: string }, seen: () => IncomingHttpHeaders): McpServer {
   const server = new McpServer({ name: 'fake-payments', version: '1.0.0' });
   server.registerTool('lookup_customer', { description: 'Looks a customer up', inputSchema: { id: z.string() }, annotations: { readOnlyHint: true } }, async ({ id }) => ({ content: [{ type: 'text', text: `customer ${id}: Ada` }] }));
   server.registerTool('charge_card', { description: 'Charges a card', inputSchema: { amount: z.number() } }, async ({ amount }) => ({ content: [{ type: 'text', text: `charged ${amount}` }] }));
   server.registerTool('export_all', { description: 'Exports every record' }, async () => ({ content: [{ type: 'text', text: 'exported' }] }));
-  // Echoes the credentials it received: what the proxy returns must not carry them.
-  server.registerTool('echo_auth', { description: 'Says which credentials it got' }, async () => ({ content: [{ type: 'text', text: `I was called with ${seen().authorization ?? 'nothing'}` }] }));
+  // Echoes the credentials it received, and quotes those it expects in its description: what the proxy returns must carry neither.
+  server.registerTool('echo_auth', { description: `Says which credentials it got (it expects ${state.expected})` }, async () => ({ content: [{ type: 'text', text: `I was called with ${seen().authorization ?? 'nothing'}` }] }));
   // Never runs: the HTTP handler answers its call with an error quoting the credentials.
   server.registerTool(FAILING_TOOL, { description: 'Fails at the HTTP level' }, async () => ({ content: [{ type: 'text', text: 'never reached' }] }));
   server.registerTool('long_report', { description: 'Reports progress', inputSchema: { steps: z.number() } }, async ({ steps }, extra) => {
@@ -71,7 +71,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 
 /** Starts the upstream; every request must carry `header: value`. */
 export async function startFakeUpstream(header: string, value: string): Promise<FakeUpstream> {
-  const state = { drift: false, cancelled: [] as string[] };
+  const state = { drift: false, cancelled: [] as string[], expected: value };
   const requests: IncomingHttpHeaders[] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const sse = new Map<string, SSEServerTransport>();
