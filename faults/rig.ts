@@ -1,4 +1,5 @@
-// The fault suite's rig: Gatehouse as production runs it — the web process (scripts/web.ts on the
+// The fault suite's rig: Gatehouse laid out as production runs it (from the sources under tsx, not
+// the dist/server build) — the web process (scripts/web.ts on the
 // built app) and the worker (workers/main.ts), each a process of its own that a test may kill and
 // start again — on a PostgreSQL cluster of its own (never the shared server: a test restarts it),
 // optionally a redis-server of its own, a fake Anthropic upstream in this process whose answer
