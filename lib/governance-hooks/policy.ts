@@ -1,16 +1,14 @@
 // The tool policy as the governance hooks ask it: lib/tool-policy decides, exactly as for the MCP
 // proxy (the same rules, cache and principal); this file only says which server and tool a hook's
 // tool name means and that the call comes from a hook.
-import { cachedToolPolicyRules, decideToolCall, type ToolPolicyRule, type ToolPolicyVerdict } from '@/lib/tool-policy';
+import { cachedToolPolicyRules, decideToolCall, ruleNameOf, type ToolPolicyRule, type ToolPolicyVerdict } from '@/lib/tool-policy';
 import type { Principal } from '@/lib/tokens';
 import { policyTarget, type PolicyTarget } from './tool-names';
 
-/** The in-scope default (no rule applies), as the audit trail names it (the proxy's name too). */
-export const DEFAULT_RULE = 'tool_policy.default';
 
 export interface HookVerdict extends ToolPolicyVerdict {
   target: PolicyTarget;
-  /** The deciding rule's id, or DEFAULT_RULE. */
+  /** The deciding rule's id, or lib/tool-policy's DEFAULT_RULE. */
   ruleName: string;
 }
 
@@ -34,5 +32,5 @@ export async function decideHookToolCall(principal: Principal, toolName: string,
     context: { callSource: 'hook', clientId: principal.clientId, at, arguments: args ?? {} },
     inScope: true,
   });
-  return { ...verdict, target, ruleName: verdict.rule?.id ?? DEFAULT_RULE };
+  return { ...verdict, target, ruleName: ruleNameOf(verdict) };
 }

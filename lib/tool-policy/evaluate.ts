@@ -16,6 +16,14 @@ import { ANY_SERVER, type ClientToolPermission, type FailMode, type PolicyPrinci
 /** With no rule to name, a hook that cannot reach Gatehouse refuses the call. */
 export const DEFAULT_FAIL_MODE: FailMode = 'closed';
 
+/** How the audit trail and clients name the in-scope default (no rule applies), for the proxy and the hooks alike. */
+export const DEFAULT_RULE = 'tool_policy.default';
+
+/** The deciding rule's id, or DEFAULT_RULE. */
+export function ruleNameOf(verdict: Pick<ToolPolicyVerdict, 'rule'>): string {
+  return verdict.rule?.id ?? DEFAULT_RULE;
+}
+
 const PRINCIPAL_RANK: Record<PrincipalKind, number> = { user: 3, department: 2, role: 1, everyone: 0 };
 const STRICTNESS: Record<ToolDecision, number> = { block: 2, ask: 1, allow: 0 };
 

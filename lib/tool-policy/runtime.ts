@@ -2,7 +2,7 @@
 // token's Principal; these load the tenant's rules (cached) and decide.
 import type { Principal } from '@/lib/tokens';
 import { cachedToolPolicyRules } from './cache';
-import { effectiveToolPolicy, evaluateToolPolicy, visibleTools } from './evaluate';
+import { effectiveToolPolicy, evaluateToolPolicy } from './evaluate';
 import { departmentIdBySlug } from './repository';
 import type { ClientToolPermission, PolicyPrincipal, ToolCallContext, ToolPolicyVerdict } from './types';
 
@@ -33,10 +33,4 @@ export async function decideToolCall(query: { principal: TokenPrincipal; server:
 export async function toolPolicyFor(query: { principal: TokenPrincipal; server: string; tools: readonly string[]; context: Omit<ToolCallContext, 'arguments'>; inScope: boolean }): Promise<Record<string, ClientToolPermission>> {
   const [principal, rules] = await Promise.all([policyPrincipalFromToken(query.principal), cachedToolPolicyRules(query.principal.tenantId)]);
   return effectiveToolPolicy({ rules, principal, server: query.server, tools: query.tools, context: query.context, inScope: query.inScope });
-}
-
-/** The tools tools/list shows the caller: those not blocked. */
-export async function visibleToolsFor<T extends { name: string }>(query: { principal: TokenPrincipal; server: string; tools: readonly T[]; context: Omit<ToolCallContext, 'arguments'>; inScope: boolean }): Promise<T[]> {
-  const [principal, rules] = await Promise.all([policyPrincipalFromToken(query.principal), cachedToolPolicyRules(query.principal.tenantId)]);
-  return visibleTools({ rules, principal, server: query.server, tools: query.tools, context: query.context, inScope: query.inScope });
 }

@@ -5,7 +5,7 @@
  * Only callers inside the server's scope get this far (access.ts refuses the rest), so the
  * policy's scope check is passed as held.
  */
-import { decideToolCall, toolPolicyFor, type ClientToolPermission, type ToolPolicyVerdict } from '@/lib/tool-policy';
+import { decideToolCall, ruleNameOf, toolPolicyFor, type ClientToolPermission, type ToolPolicyVerdict } from '@/lib/tool-policy';
 import type { Principal } from '@/lib/tokens';
 import type { ProxyAccess } from './access';
 
@@ -14,16 +14,13 @@ export interface ToolVerdict extends ToolPolicyVerdict {
   ruleName: string;
 }
 
-/** The in-scope default (no rule applies) as the audit trail names it. */
-export const DEFAULT_RULE = 'tool_policy.default';
-
 function context(principal: Principal, at: Date) {
   return { callSource: 'proxy' as const, clientId: principal.clientId, at };
 }
 
 export async function decideProxiedCall(access: ProxyAccess, principal: Principal, tool: string, args: unknown, at = new Date()): Promise<ToolVerdict> {
   const verdict = await decideToolCall({ principal, server: access.server.name, tool, context: { ...context(principal, at), arguments: args ?? {} }, inScope: true });
-  return { ...verdict, ruleName: verdict.rule?.id ?? DEFAULT_RULE };
+  return { ...verdict, ruleName: ruleNameOf(verdict) };
 }
 
 /** Each tool's standing before any call: blocked ones are hidden, ask ones marked. */
