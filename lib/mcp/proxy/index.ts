@@ -5,7 +5,7 @@ import { MCP_PROXY_PATH_PREFIX, proxiedServerName } from '../resource';
 import { PROXY_CALL_SOURCE } from './evidence';
 import { handleProxy } from './sessions';
 
-export { closeProxySessions, proxySessionCount } from './sessions';
+export { closeProxySessions } from './sessions';
 export { POLICY_BLOCKED } from './server';
 
 /** The data-plane prefix route of the proxy. */

@@ -169,7 +169,3 @@ export async function closeProxySessions(): Promise<void> {
   if (sweeper) clearInterval(sweeper);
   sweeper = null;
 }
-
-export function proxySessionCount(): number {
-  return sessions.size;
-}
