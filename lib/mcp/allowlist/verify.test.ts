@@ -113,6 +113,8 @@ describe('MCP allowlist verifier', () => {
     { name: 'dated in the future', response: build({ iat: NOW + 3600 }), code: 'not_yet_valid' },
     { name: 'a manifest left out', response: { ...good, manifests: [good.manifests[0]!] }, code: 'mismatch' },
     { name: 'a revocation list from another issue', response: { ...good, revocations: build({ seq: 8 }).revocations }, code: 'mismatch' },
+    { name: 'another person’s allowlist', response: good, extra: { subject: { tenant: TENANT, sub: '00000000-0000-4000-8000-000000000010' } }, code: 'mismatch' },
+    { name: 'another organisation’s allowlist', response: good, extra: { subject: { tenant: '00000000-0000-4000-8000-000000000002', sub: '00000000-0000-4000-8000-000000000009' } }, code: 'mismatch' },
     { name: 'a manifest swapped for one of another sequence', response: { ...good, manifests: [build({ seq: 8 }).manifests[0]!, good.manifests[1]!] }, code: 'mismatch' },
   ];
   it.each(table)('refuses $name as $code', ({ response, extra, code }) => {
@@ -121,6 +123,10 @@ describe('MCP allowlist verifier', () => {
 
   it('refuses a typ confusion: a manifest presented as the allowlist', () => {
     expect(refusal(() => verifyAllowlist({ ...good, allowlist: good.manifests[0]! }, options()))).toBe('malformed');
+  });
+
+  it('accepts the allowlist of the person the device applies', () => {
+    expect(verifyAllowlist(good, options({ subject: { tenant: TENANT, sub: '00000000-0000-4000-8000-000000000009' } })).seq).toBe(7);
   });
 
   it('accepts a newer allowlist after an older one, and a re-issue of the same sequence', () => {

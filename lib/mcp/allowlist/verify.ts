@@ -28,6 +28,12 @@ export interface VerifyOptions {
   now?: number;
   /** The allowlist this device applied last: anything older is a replay. */
   last?: { seq: number; iat: number } | null;
+  /**
+   * Whose allowlist this device applies (pinned when it applied its first). One organisation key
+   * signs every tenant's and every person's documents, so without this a channel could hand the
+   * device another tenant's or a more privileged person's valid allowlist.
+   */
+  subject?: { tenant: string; sub: string } | null;
   clockSkewSeconds?: number;
 }
 
@@ -135,6 +141,8 @@ export function verifyAllowlist(response: AllowlistResponse, options: VerifyOpti
   if (!isRecord(response) || typeof response.allowlist !== 'string' || typeof response.revocations !== 'string' || !Array.isArray(response.manifests)) fail('the answer is not an allowlist (allowlist, manifests, revocations)', 'malformed');
   const allowlist = verified<McpAllowlist>(response.allowlist, JWS_TYPES.mcpAllowlist, 'the allowlist', options.trusted);
   checkTimes(allowlist, 'the allowlist', options);
+  const subject = options.subject;
+  if (subject && (allowlist.tenant !== subject.tenant || allowlist.sub !== subject.sub)) fail('the allowlist is for another organisation or person than the one this device applies', 'mismatch');
   const last = options.last;
   if (last && allowlist.seq === last.seq && allowlist.iat < last.iat) fail(`the allowlist was issued before the one this device applied (sequence ${last.seq}): refusing a replay`, 'replayed');
   if (!Array.isArray(allowlist.servers)) fail('the allowlist lists no servers', 'malformed');

@@ -26,6 +26,8 @@ export interface McpSyncState {
   last: { seq: number; iat: number } | null;
   /** SHA-256 of the file as this agent last wrote it: a file that differs is someone else's. */
   fileSha256: string | null;
+  /** Whose allowlist the first applied run took (tenant, person): anybody else's is refused. */
+  subject?: { tenant: string; sub: string } | null;
 }
 
 export type McpSyncResult = { seq: number; servers: string[]; written: boolean } | { error: string };
@@ -50,10 +52,10 @@ export async function syncManagedMcp(io: McpSyncIo): Promise<{ seq: number; serv
   const response = await io.fetchAllowlist();
   let verified;
   try {
-    verified = verifyAllowlist(response, { trusted: io.trusted, last: io.state.last });
+    verified = verifyAllowlist(response, { trusted: io.trusted, last: io.state.last, subject: io.state.subject ?? null });
   } catch (error) {
     if (!(error instanceof AllowlistVerificationError && error.code === 'unknown_key' && (await io.followRotations()))) throw error;
-    verified = verifyAllowlist(response, { trusted: io.trusted, last: io.state.last });
+    verified = verifyAllowlist(response, { trusted: io.trusted, last: io.state.last, subject: io.state.subject ?? null });
   }
   const body = `${JSON.stringify(mcpJsonDocument(verified.servers), null, 2)}\n`;
   const wanted = sha256Hex(body);
@@ -70,6 +72,7 @@ export async function syncManagedMcp(io: McpSyncIo): Promise<{ seq: number; serv
   }
   io.state.fileSha256 = wanted;
   io.state.last = { seq: verified.seq, iat: verified.iat };
+  io.state.subject ??= { tenant: verified.allowlist.tenant, sub: verified.allowlist.sub };
   const servers = verified.servers.map((entry) => entry.manifest.server.name).sort();
   if (written) io.log?.(`managed-mcp.json now lists ${servers.length ? servers.join(', ') : 'no servers'} (allowlist sequence ${verified.seq})`);
   return { seq: verified.seq, servers, written };
