@@ -124,29 +124,31 @@ describe('gatehouse audit query and export', () => {
     });
   }, 120_000);
 
-  it('exports 100 000 events in bounded memory', async () => {
-    // Peak RSS figures are printed for the record only; the cap below is what the test holds.
-    const EXPORT_HEAP_MB = 40;
+  it('exports 150 000 events in bounded memory', async () => {
+    // Peak RSS figures are printed for the record only; the cap below is what the test holds. Loading
+    // the CLI alone takes about 50 MB of heap; the export's output (~90 MiB) is far more than the rest.
+    const EXPORT_HEAP_MB = 80;
+    const TOTAL = 150_000;
     const bigFrom = new Date(now.getTime() - 30 * 24 * 3600_000);
-    await generateAuditEvents(owner, { tenantId: bigTenantId, count: 100_000, from: bigFrom, to: now, users });
+    await generateAuditEvents(owner, { tenantId: bigTenantId, count: TOTAL, from: bigFrom, to: now, users });
     const run = async (count: number, format: 'csv' | 'ndjson') => {
       const out = path.join(scratch, `${count}-${format}`);
       // The first `count` events: --until just after the count-th (they are spread evenly).
-      const until = new Date(bigFrom.getTime() + Math.ceil(((now.getTime() - bigFrom.getTime()) * count) / 100_000));
+      const until = new Date(bigFrom.getTime() + Math.ceil(((now.getTime() - bigFrom.getTime()) * count) / TOTAL));
       const result = await cli(['audit', 'export', '--tenant', bigTenantId, '--format', format, '--since', bigFrom.toISOString(), '--until', until.toISOString(), '--out', out], EXPORT_HEAP_MB);
       return { ...result, bytes: (await stat(out)).size, lines: (await readFile(out, 'utf8')).split('\n').filter(Boolean).length };
     };
     const small = await run(5_000, 'ndjson');
-    const large = await run(100_000, 'ndjson');
-    const csv = await run(100_000, 'csv');
+    const large = await run(TOTAL, 'ndjson');
+    const csv = await run(TOTAL, 'csv');
     console.log(
       `audit export peak RSS: ${small.lines} events ${Math.round(small.peakRssKb / 1024)} MiB; ` +
         `${large.lines} events (${Math.round(large.bytes / 1048576)} MiB NDJSON) ${Math.round(large.peakRssKb / 1024)} MiB; ` +
         `${csv.lines - 1} events as CSV ${Math.round(csv.peakRssKb / 1024)} MiB`,
     );
-    expect(large.lines).toBe(100_000);
-    expect(csv.lines).toBe(100_001);
-    expect(large.stderr).toMatch(/exported 100000\/100000 events \(100%\)/);
+    expect(large.lines).toBe(TOTAL);
+    expect(csv.lines).toBe(TOTAL + 1);
+    expect(large.stderr).toMatch(new RegExp(`exported ${TOTAL}/${TOTAL} events \\(100%\\)`));
     // The output is larger than the heap the export may use: nothing was held.
     expect(large.bytes).toBeGreaterThan(EXPORT_HEAP_MB * 1024 * 1024);
   }, 600_000);
