@@ -47,11 +47,13 @@ export async function resolveAccess(caller: McpCaller, name: string): Promise<Pr
   const server = await currentServer(principal.tenantId, name, sequence);
   // The same answer for a name that was never registered and one in another tenant.
   if (!server) refuse(caller, name, null, 'mcp_proxy.unknown_server', 404, `no MCP server named "${name}" is registered in Gatehouse`);
+  // Scope first, and without naming it: whom a server is for (people's addresses among them) and
+  // why it was revoked are not for those outside it.
+  if (!audience || !server.scope.some((entry) => includes(entry, audience))) {
+    refuse(caller, name, server, 'mcp_proxy.scope', 403, `the MCP server "${name}" is not available to you (you are outside its scope)`);
+  }
   if (server.status !== 'active') refuse(caller, name, server, 'mcp_proxy.revoked', 403, `the MCP server "${name}" was revoked${server.revoked?.reason ? `: ${server.revoked.reason}` : ''}`);
   if (server.transport === 'stdio') refuse(caller, name, server, 'mcp_proxy.stdio', 400, `"${name}" is a local (stdio) server: it runs on your device, not through Gatehouse`);
-  if (!audience || !server.scope.some((entry) => includes(entry, audience))) {
-    refuse(caller, name, server, 'mcp_proxy.scope', 403, `the MCP server "${name}" is not available to you (outside its scope: ${server.scope.map((entry) => entry.label).join(', ') || 'nobody'})`);
-  }
   if (!server.approvedVersion) refuse(caller, name, server, 'mcp_proxy.not_approved', 403, `the MCP server "${name}" has no approved tool list yet; an administrator must approve it first`);
   return { server, audience };
 }

@@ -290,7 +290,10 @@ describe('the MCP proxy with a real upstream SDK server and the real SDK client'
   });
 
   it('refuses a principal outside the server’s scope, audited', async () => {
-    await expect(connectAs(legal)).rejects.toThrow(/not available to you/);
+    const refusal = connectAs(legal);
+    await expect(refusal).rejects.toThrow(/not available to you/);
+    // Nothing about whom the server is for: no department, role or address of its scope.
+    await expect(refusal).rejects.not.toThrow(/department |role |user /);
     await flushCountedEvents({ all: true });
     const { rows } = await pool().query<{ event: { policy: { rule: string } } }>(`SELECT event FROM audit_events WHERE actor_user_id = $1 AND action = 'mcp_proxy.connect'`, [legal.userId]);
     expect(rows.map((row) => row.event.policy.rule)).toEqual(['mcp_proxy.scope']);
