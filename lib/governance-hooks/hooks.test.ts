@@ -109,6 +109,15 @@ describe('PreToolUse', () => {
     expect(event).toMatchObject({ mcp: { server: `github-${suffix}`, tool: 'delete_repo' }, policy: { decision: 'ask', rule: askRuleId }, attributes: { fail_mode: 'open' } });
   });
 
+  it('does not judge a local MCP server named claude by the built-in tools\' rules', async () => {
+    const trace = newTestTraceId();
+    // Marketing's rule blocks the built-in Bash; a tool of someone's own `claude` MCP server is another tool.
+    const answer = await post('PreToolUse', preToolUse(sessionId(), 'mcp__claude__Bash', { command: 'ls' }), { token: await tokenFor(gateway, marketing), traceId: trace });
+    expect((answer.json.hookSpecificOutput as Record<string, string>).permissionDecision).toBe('allow');
+    const [event] = await eventsOf(trace);
+    expect(event).toMatchObject({ mcp: { server: 'mcp__claude', tool: 'Bash' }, policy: { decision: 'allow', rule: 'tool_policy.default' }, gen_ai: { tool_name: 'mcp__claude__Bash' } });
+  });
+
   it('never stores a credential found in the arguments', async () => {
     const trace = newTestTraceId();
     const secret = 'AKIAZ2X3Y4W5V6U7T8S9';

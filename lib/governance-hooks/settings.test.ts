@@ -43,6 +43,12 @@ describe('PreToolUse entries by fail mode', () => {
     { rules: [rule('*', '*', 'open'), rule('claude', 'Bash', 'closed')], tool: 'Bash', mode: 'closed' },
     { rules: [rule('*', '*', 'open'), rule('claude', 'Bash', 'closed')], tool: 'Read', mode: 'open' },
     { rules: [rule('my-srv', 'a.b', 'open')], tool: 'mcp__my-srv__aXb', mode: 'closed' },
+    // A local MCP server named like the built-in tools' server is not covered by their rules.
+    { rules: [rule('claude', 'Bash', 'open')], tool: 'mcp__claude__Bash', mode: 'closed' },
+    { rules: [rule('claude', '*', 'open')], tool: 'mcp__claude__x', mode: 'closed' },
+    { rules: [rule('claude', '*', 'open')], tool: 'mcp__github__x', mode: 'closed' },
+    { rules: [rule('claude', '*', 'open')], tool: 'Read', mode: 'open' },
+    { rules: [rule('*', 'x', 'open')], tool: 'mcp__claude__x', mode: 'open' },
   ];
   it.each(cases)('$tool under $rules.length rule(s) → $mode', ({ rules, tool, mode }) => {
     expect(modeFor(rules, tool)).toBe(mode);
@@ -69,5 +75,7 @@ describe('policyTarget', () => {
     expect(policyTarget('Bash')).toEqual({ server: 'claude', tool: 'Bash' });
     expect(policyTarget('mcp__github__create_issue')).toEqual({ server: 'github', tool: 'create_issue' });
     expect(policyTarget('mcp__plugin_x__do__it')).toEqual({ server: 'plugin_x', tool: 'do__it' });
+    // A local server called `claude` is not the built-in tools: rules for `claude` do not reach it.
+    expect(policyTarget('mcp__claude__Bash')).toEqual({ server: 'mcp__claude', tool: 'Bash' });
   });
 });

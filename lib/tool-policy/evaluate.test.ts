@@ -143,6 +143,23 @@ describe('effectiveToolPolicy and visibleTools', () => {
     expect(visibleTools({ rules: conditionalAllow, principal: bob, server: 'db', tools, context, inScope: true })).toEqual([]);
   });
 
+  it('asks for a tool a time window decides, inside the window and outside it, as the standing outlives the moment it is issued', () => {
+    // 15:00 UTC Friday is 10:00 in New York (deploys allowed), 00:00 Saturday in Tokyo (no backups).
+    const inside = { ...context, at: new Date(FRIDAY) };
+    const outside = { ...context, at: new Date('2026-11-28T15:00:00Z') };
+    for (const at of [inside, outside]) {
+      expect(effectiveToolPolicy({ rules: RULES, principal: cy, server: 'ci', tools: ['deploy', 'backup', 'lint'], context: at, inScope: true }), at.at.toISOString()).toEqual({ deploy: 'ask', backup: 'ask', lint: 'allow' });
+    }
+    // The window's rule agrees with what applies outside it: nothing depends on the time.
+    const agreeing = [everyone('ci-block', 'ci', 'deploy', 'block'), everyone('night-block', 'ci', 'deploy', 'block', { timeWindow: { from: '22:00', to: '06:00' } })];
+    expect(effectiveToolPolicy({ rules: agreeing, principal: cy, server: 'ci', tools: ['deploy'], context: inside, inScope: true })).toEqual({ deploy: 'blocked' });
+    // A window that cannot be read (an unknown zone) blocks, as it does per call.
+    const unreadable = [everyone('bad-zone', 'ci', 'deploy', 'allow', { timeWindow: { from: '09:00', to: '18:00', timeZone: 'Mars/Olympus' } })];
+    expect(effectiveToolPolicy({ rules: unreadable, principal: cy, server: 'ci', tools: ['deploy'], context: inside, inScope: true })).toEqual({ deploy: 'blocked' });
+    // tools/list keeps such a tool listed (each call is decided at its own time).
+    expect(visibleTools({ rules: RULES, principal: cy, server: 'ci', tools: [{ name: 'deploy' }], context: outside, inScope: true })).toEqual([{ name: 'deploy' }]);
+  });
+
   it('hides blocked tools from tools/list for one department and not another', () => {
     const tools = [{ name: 'charge', title: 'Charge' }, { name: 'list_payments' }];
     expect(visibleTools({ rules: RULES, principal: ada, server: 'stripe', tools, context, inScope: true })).toEqual(tools);

@@ -58,10 +58,14 @@ function compareSpecificity(a: number[], b: number[]): number {
   return 0;
 }
 
-type Applicability = { applies: false } | { applies: true; unknownCondition?: string; argumentConditioned: boolean; clockUnknown: boolean };
+type Applicability = { applies: false } | { applies: true; unknownCondition?: string; argumentConditioned: boolean; timeConditioned: boolean; clockUnknown: boolean };
 
-/** Whether the rule speaks about this call: target, principal, then each condition. */
-function applicability(rule: ToolPolicyRule, query: Omit<ToolPolicyQuery, 'rules' | 'inScope'>): Applicability {
+/**
+ * Whether the rule speaks about this call: target, principal, then each condition. `anyTime`:
+ * a time window is not checked against the clock (only that it can be read), for a standing that
+ * must hold whatever the time.
+ */
+function applicability(rule: ToolPolicyRule, query: Omit<ToolPolicyQuery, 'rules' | 'inScope'>, options: { anyTime?: boolean } = {}): Applicability {
   if (!rule.enabled) return { applies: false };
   if (rule.server !== ANY_SERVER && rule.server !== query.server) return { applies: false };
   if (!globMatches(rule.tool, query.tool)) return { applies: false };
@@ -79,7 +83,7 @@ function applicability(rule: ToolPolicyRule, query: Omit<ToolPolicyQuery, 'rules
     } catch {
       within = null;
     }
-    if (within === false) return { applies: false };
+    if (within === false && !options.anyTime) return { applies: false };
     if (within === null) {
       clockUnknown = true;
       unknownCondition = `its time window (time zone ${timeWindow.timeZone ?? 'UTC'})`;
@@ -90,7 +94,7 @@ function applicability(rule: ToolPolicyRule, query: Omit<ToolPolicyQuery, 'rules
     if (outcome === 'fails') return { applies: false };
     if (outcome === 'unknown') unknownCondition ??= `its argument condition on ${condition.path} (${condition.op})`;
   }
-  return { applies: true, argumentConditioned: Boolean(args?.length), clockUnknown, ...(unknownCondition ? { unknownCondition } : {}) };
+  return { applies: true, argumentConditioned: Boolean(args?.length), timeConditioned: Boolean(timeWindow), clockUnknown, ...(unknownCondition ? { unknownCondition } : {}) };
 }
 
 const VERB: Record<ToolDecision, string> = { allow: 'allowed', ask: 'needs confirmation', block: 'blocked' };
@@ -168,18 +172,20 @@ export interface ToolListQuery {
 
 /**
  * A tool's standing before any call: what tools/list and Desktop's toolPolicy show. Rules with
- * argument conditions depend on the call, so every combination of them holding or not is tried:
- * `blocked` only when every call would be blocked (the tool is hidden), `ask` when some call
- * would need confirmation or be blocked (each call is still checked), else `allow`.
+ * argument conditions depend on the call, and rules with a time window on when it is made — the
+ * standing is kept by the client for a while (a signed allowlist for up to its lifetime, a
+ * tools/list for the session), across the window's edges — so every combination of them holding
+ * or not is tried: `blocked` only when every call would be blocked (the tool is hidden), `ask`
+ * when some call would need confirmation or be blocked (each call is still checked), else `allow`.
  */
 export function toolPermission(query: Omit<ToolListQuery, 'tools'> & { tool: string }): ClientToolPermission {
   if (!query.inScope) return 'blocked';
   const fixed: Candidate[] = [];
   const conditional: ToolPolicyRule[] = [];
   for (const rule of query.rules) {
-    const fit = applicability(rule, { ...query, context: { ...query.context, arguments: undefined } });
+    const fit = applicability(rule, { ...query, context: { ...query.context, arguments: undefined } }, { anyTime: true });
     if (!fit.applies) continue;
-    if (fit.argumentConditioned && !fit.clockUnknown) conditional.push(rule);
+    if ((fit.argumentConditioned || fit.timeConditioned) && !fit.clockUnknown) conditional.push(rule);
     else fixed.push(fit.unknownCondition ? { rule, decision: 'block', unknownCondition: fit.unknownCondition } : { rule, decision: rule.decision });
   }
   const outcomes = new Set(argumentScenarios(conditional).map((holding) => verdictOf([...fixed, ...holding.map((rule) => ({ rule, decision: rule.decision }))], query.server, query.tool).decision));

@@ -136,6 +136,26 @@ describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {
     }
   });
 
+  it('asks for a tool a time window decides: the signed toolPolicy outlives the moment it is issued', async () => {
+    const before = await verifiedFor(payer);
+    // Refunds blocked on weekday office hours only: whether the allowlist is issued inside the
+    // window or outside it, a device keeping it past the window's edge must not hold `allow` or `blocked`.
+    const window = await createToolPolicyRule(admin, {
+      server: 'stripe',
+      tool: 'create_refund',
+      principalKind: 'department',
+      principal: 'payments',
+      decision: 'block',
+      conditions: { timeWindow: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '09:00', to: '17:00' } },
+    });
+    try {
+      const after = await verifiedFor(payer, before);
+      expect(after.servers.find((entry) => entry.manifest.server.name === 'stripe')!.toolPolicy).toEqual({ create_refund: 'ask', list_charges: 'allow' });
+    } finally {
+      await deleteToolPolicyRule(admin, window.id);
+    }
+  });
+
   it("delivers the person's allowlist to Claude Code (/managed/settings) and Desktop (bootstrap), and the organisation's to MDM files", async () => {
     const proxy = (name: string) => `${server.url}/mcp/servers/${name}`;
     const settingsOf = async (user: UserIdentity) => {
