@@ -19,6 +19,7 @@ export const OID = {
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
   codeSigning: '1.3.6.1.5.5.7.3.3',
+  anyExtendedKeyUsage: '2.5.29.37.0',
 } as const;
 
 export type CertificateKind = 'ca' | 'code_signing';
@@ -44,6 +45,13 @@ export interface CertificateRequest {
   notAfter: Date;
   /** The CA that signs it; absent for the self-signed root. */
   issuer?: { pem: string; key: SigningKey };
+  /** A CA's pathLenConstraint: intermediate CAs allowed below it. 0 (the organisation CA's) unless given. */
+  pathLength?: number;
+  /**
+   * extendedKeyUsage purposes (OIDs). A code-signing certificate has [codeSigning] unless given;
+   * a CA has no such extension (any purpose) unless given.
+   */
+  extendedKeyUsage?: string[];
 }
 
 function names(subject: Subject): pkijs.RelativeDistinguishedNames {
@@ -101,12 +109,13 @@ export async function issueCertificate(request: CertificateRequest): Promise<Iss
   certificate.notAfter = new pkijs.Time({ type: request.notAfter.getUTCFullYear() < 2050 ? 0 : 1, value: request.notAfter });
   const issuerKey = request.issuer?.key ?? request.key;
   const ca = request.kind === 'ca';
+  const purposes = request.extendedKeyUsage ?? (ca ? null : [OID.codeSigning]);
   certificate.extensions = [
-    extension(OID.basicConstraints, true, new pkijs.BasicConstraints(ca ? { cA: true, pathLenConstraint: 0 } : { cA: false })),
+    extension(OID.basicConstraints, true, new pkijs.BasicConstraints(ca ? { cA: true, pathLenConstraint: request.pathLength ?? 0 } : { cA: false })),
     extension(OID.keyUsage, true, keyUsageBits(ca ? [5, 6] : [0])),
     extension(OID.subjectKeyIdentifier, false, new asn1js.OctetString({ valueHex: new Uint8Array(keyIdentifier(request.key)).buffer })),
     extension(OID.authorityKeyIdentifier, false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: new Uint8Array(keyIdentifier(issuerKey)).buffer }) })),
-    ...(ca ? [] : [extension(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: [OID.codeSigning] }))]),
+    ...(purposes ? [extension(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: purposes }))] : []),
   ];
   await certificate.subjectPublicKeyInfo.importKey(await webPublicKey(request.key.publicKey), cryptoEngine);
   await certificate.sign(await webPrivateKey(issuerKey.privateKey), 'SHA-256', cryptoEngine);

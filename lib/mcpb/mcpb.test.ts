@@ -12,7 +12,7 @@ import { configureTestEnvironment } from '@/lib/oauth/test-harness';
 import { writeZip, type ZipInput } from '@/lib/plugins/zip';
 import { primaryTenant } from '@/lib/users/tenant';
 import { organisationSigner } from './authority';
-import { issueCertificate } from './certificates';
+import { issueCertificate, OID } from './certificates';
 import { signDetached, type CmsSigner } from './cms';
 import { McpbError } from './errors';
 import { appendSignatureBlock, extractSignatureBlock } from './framing';
@@ -209,6 +209,48 @@ describe('signing as the organisation', () => {
     expect(opensslVerify(bundle, root.pem, 'path-length').ok).toBe(false);
     // Trusting the intermediate itself, the same signer verifies.
     expect(await verifyBundle(bundle, { trustedCaPems: [middle.pem] })).toMatchObject({ ok: true });
+  });
+
+  // Intermediates from the root down; each row's signer is issued by the last. EKU undefined: no extension.
+  const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+  const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+  it.each([
+    { name: 'an intermediate without extended key usage', intermediates: [undefined], ok: true },
+    { name: 'an intermediate for codeSigning', intermediates: [[OID.codeSigning]], ok: true },
+    { name: 'an intermediate for anyExtendedKeyUsage', intermediates: [[OID.anyExtendedKeyUsage]], ok: true },
+    { name: 'an intermediate for serverAuth and codeSigning', intermediates: [[SERVER_AUTH, OID.codeSigning]], ok: true },
+    { name: 'an intermediate for serverAuth only', intermediates: [[SERVER_AUTH]], ok: false },
+    { name: 'an intermediate for serverAuth and clientAuth', intermediates: [[SERVER_AUTH, CLIENT_AUTH]], ok: false },
+    { name: 'an unrestricted intermediate below one for serverAuth', intermediates: [[SERVER_AUTH], undefined], ok: false },
+    { name: 'an intermediate for serverAuth below one for codeSigning', intermediates: [[OID.codeSigning], [SERVER_AUTH]], ok: false },
+  ])('a signer below $name verifies: $ok', async ({ intermediates, ok }) => {
+    const now = Date.now();
+    const validity = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) };
+    const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory root' };
+    let issuer = { key: generateSigningKey(), pem: '' };
+    issuer.pem = (await issueCertificate({ kind: 'ca', subject, key: issuer.key, pathLength: intermediates.length, ...validity })).pem;
+    const root = issuer.pem;
+    const chainPems = [root];
+    for (const [index, purposes] of intermediates.entries()) {
+      const key = generateSigningKey();
+      const { pem } = await issueCertificate({
+        kind: 'ca',
+        subject: { ...subject, commonName: `Mallory intermediate ${index + 1}` },
+        key,
+        pathLength: intermediates.length - index - 1,
+        ...(purposes ? { extendedKeyUsage: purposes } : {}),
+        issuer,
+        ...validity,
+      });
+      chainPems.unshift(pem);
+      issuer = { key, pem };
+    }
+    const key = generateSigningKey();
+    const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, issuer, ...validity });
+    const bundle = appendSignatureBlock(unsigned, await signDetached(unsigned, { certificatePem: leaf.pem, key, chainPems }));
+    const verified = await verifyBundle(bundle, { trustedCaPems: [root] });
+    if (ok) expect(verified).toMatchObject({ ok: true, chain: chainPems.map(() => expect.anything()) });
+    else expect(verified).toMatchObject({ ok: false, reason: 'not_code_signing', message: expect.stringMatching(/^the intermediate CA .*Mallory intermediate \d may not issue code-signing certificates/) });
   });
 
   it('audits every signing and every refusal', async () => {

@@ -10,7 +10,8 @@ import { extractSignatureBlock } from './framing';
  * is extracted by the MCPB rule, the CMS signature is checked over the zip bytes before it, and the
  * signer's certificate must chain (through certificates the signature carries) to one of the given
  * trusted CAs, be within its validity at the time of checking (as every link must be) and carry the
- * codeSigning extended key usage. Each way of failing has its own reason.
+ * codeSigning extended key usage, and no intermediate CA may have an extended key usage without it.
+ * Each way of failing has its own reason.
  */
 
 export const VERIFICATION_FAILURES = [
@@ -116,6 +117,19 @@ function chainToTrust(signer: X509Certificate, carried: X509Certificate[], ancho
   return null;
 }
 
+/**
+ * Whether a CA may stand in a code-signing chain by its extendedKeyUsage: without the extension it
+ * is not restricted; with it, it must name codeSigning or anyExtendedKeyUsage. A CA restricted to,
+ * say, TLS server certificates does not vouch for code (what Windows and macOS apply to
+ * intermediates); an extension that does not parse restricts it to nothing.
+ */
+function caPermitsCodeSigning(certificate: X509Certificate): boolean {
+  const extension = pkijs.Certificate.fromBER(certificate.raw).extensions?.find((entry) => entry.extnID === OID.extKeyUsage);
+  if (!extension) return true;
+  const purposes = extension.parsedValue instanceof pkijs.ExtKeyUsage ? extension.parsedValue.keyPurposes : [];
+  return purposes.includes(OID.codeSigning) || purposes.includes(OID.anyExtendedKeyUsage);
+}
+
 function hasDigitalSignatureUsage(certificate: pkijs.Certificate): boolean {
   const extension = certificate.extensions?.find((entry) => entry.extnID === OID.keyUsage);
   if (!extension) return true;
@@ -160,5 +174,8 @@ export async function verifyBundle(file: Buffer, options: VerifyOptions): Promis
   if (!(leaf.keyUsage ?? []).includes(OID.codeSigning) || !hasDigitalSignatureUsage(signer)) {
     return fail('not_code_signing', `the signer (${summary(leaf).subject}) is not a code-signing certificate (extended key usage codeSigning)`);
   }
+  // The intermediates between the signer and the trusted CA (the anchor is trusted as given).
+  const restricted = chain.slice(1, -1).find((certificate) => !caPermitsCodeSigning(certificate));
+  if (restricted) return fail('not_code_signing', `the intermediate CA ${summary(restricted).subject} may not issue code-signing certificates (its extended key usage names neither codeSigning nor anyExtendedKeyUsage)`);
   return { ok: true, content: extracted.content, signer: summary(leaf), chain: chain.slice(1).map(summary), signingTime: claims.signingTime };
 }
