@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { JwsError, JWS_TYPES, verifyCompact } from '../../signing/jws';
+import { subjectRefusal, type DocumentSubject } from '../../signing/subject';
 import type { AllowlistResponse, McpAllowlist, McpManifest, McpRevocationList, ToolPolicyMap } from './documents';
 
 /**
@@ -28,12 +29,8 @@ export interface VerifyOptions {
   now?: number;
   /** The allowlist this device applied last: anything older is a replay. */
   last?: { seq: number; iat: number } | null;
-  /**
-   * Whose allowlist this device applies (pinned when it applied its first). One organisation key
-   * signs every tenant's and every person's documents, so without this a channel could hand the
-   * device another tenant's or a more privileged person's valid allowlist.
-   */
-  subject?: { tenant: string; sub: string } | null;
+  /** Whose allowlist this device applies (pinned when it applied its first; lib/signing/subject.ts says why). */
+  subject?: DocumentSubject | null;
   clockSkewSeconds?: number;
 }
 
@@ -141,8 +138,8 @@ export function verifyAllowlist(response: AllowlistResponse, options: VerifyOpti
   if (!isRecord(response) || typeof response.allowlist !== 'string' || typeof response.revocations !== 'string' || !Array.isArray(response.manifests)) fail('the answer is not an allowlist (allowlist, manifests, revocations)', 'malformed');
   const allowlist = verified<McpAllowlist>(response.allowlist, JWS_TYPES.mcpAllowlist, 'the allowlist', options.trusted);
   checkTimes(allowlist, 'the allowlist', options);
-  const subject = options.subject;
-  if (subject && (allowlist.tenant !== subject.tenant || allowlist.sub !== subject.sub)) fail('the allowlist is for another organisation or person than the one this device applies', 'mismatch');
+  const refusal = subjectRefusal(allowlist, options.subject, 'the allowlist');
+  if (refusal) fail(refusal, 'mismatch');
   const last = options.last;
   if (last && allowlist.seq === last.seq && allowlist.iat < last.iat) fail(`the allowlist was issued before the one this device applied (sequence ${last.seq}): refusing a replay`, 'replayed');
   if (!Array.isArray(allowlist.servers)) fail('the allowlist lists no servers', 'malformed');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { mcpJsonDocument } from '../../mcp/allowlist/clients';
 import type { AllowlistResponse } from '../../mcp/allowlist/documents';
 import { AllowlistVerificationError, verifyAllowlist } from '../../mcp/allowlist/verify';
+import { subjectOf, type DocumentSubject } from '../../signing/subject';
 
 /**
  * gatehouse-sync's MCP step: fetch the person's signed allowlist, verify it against the pinned
@@ -26,8 +27,8 @@ export interface McpSyncState {
   last: { seq: number; iat: number } | null;
   /** SHA-256 of the file as this agent last wrote it: a file that differs is someone else's. */
   fileSha256: string | null;
-  /** Whose allowlist the first applied run took (tenant, person): anybody else's is refused. */
-  subject?: { tenant: string; sub: string } | null;
+  /** Whose allowlist this device applies (the person of its plugin set, else of the first allowlist applied): anybody else's is refused. */
+  subject?: DocumentSubject | null;
 }
 
 export type McpSyncResult = { seq: number; servers: string[]; written: boolean } | { error: string };
@@ -72,7 +73,7 @@ export async function syncManagedMcp(io: McpSyncIo): Promise<{ seq: number; serv
   }
   io.state.fileSha256 = wanted;
   io.state.last = { seq: verified.seq, iat: verified.iat };
-  io.state.subject ??= { tenant: verified.allowlist.tenant, sub: verified.allowlist.sub };
+  io.state.subject ??= subjectOf(verified.allowlist);
   const servers = verified.servers.map((entry) => entry.manifest.server.name).sort();
   if (written) io.log?.(`managed-mcp.json now lists ${servers.length ? servers.join(', ') : 'no servers'} (allowlist sequence ${verified.seq})`);
   return { seq: verified.seq, servers, written };

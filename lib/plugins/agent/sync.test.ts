@@ -5,8 +5,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pool } from '@/lib/db/client';
+import { db, pool } from '@/lib/db/client';
 import type { UserIdentity } from '@/lib/oauth/identity';
+import { createTestUser } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
 import { orgKeyDocument } from '@/lib/signing';
 import { findClaudeCode } from '@/lib/testing/claude-code';
@@ -274,6 +275,51 @@ describe('gatehouse-sync', { timeout: 240_000 }, () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/not trusted here|signature refused/);
     expect(entries(other)).toEqual([]);
+  });
+
+  it("refuses another person's or another organisation's validly signed set, and another person's MCP allowlist", async () => {
+    const name = uniqueName('pinned');
+    await release(name, '1.0.0');
+    await entitle(admin(), name, { kind: 'user', value: people.researcher.email });
+    const device = newDevice();
+    const first = await sync(device, people.researcher);
+    expect(first.code, first.stderr).toBe(0);
+    const before = entries(device);
+    expect(before).toContain(name);
+
+    // One organisation key signs every tenant's and person's set: each of these verifies, and is not this device's.
+    const otherTenant = (await db().tenant.create({ data: { slug: `sync-other-${randomBytes(4).toString('hex')}`, name: 'Another organisation' } })).id;
+    const outsider = await createTestUser(['member'], undefined, otherTenant);
+    const documentOf = async (user: UserIdentity, pathname: string) => {
+      const response = await fetch(`${server.url}${pathname}`, { headers: { authorization: `Bearer ${await tokenFor(server, user)}` } });
+      expect(response.status).toBe(200);
+      return Buffer.from(await response.arrayBuffer());
+    };
+    for (const [who, user] of [['another person', people.seller], ['another organisation', outsider]] as const) {
+      const foreignSet = await documentOf(user, '/api/v1/plugins/entitled');
+      const swap = await startProxy((pathname, body) => (pathname === '/api/v1/plugins/entitled' ? foreignSet : body));
+      const swapped = await sync(device, people.researcher, swap.url);
+      await swap.close();
+      expect(swapped.code, who).toBe(1);
+      expect(swapped.stderr, who).toMatch(/the signed set is for another organisation or person than the one this device applies/);
+      expect(entries(device), who).toEqual(before);
+    }
+
+    // The MCP allowlist is pinned to the person of the plugin set, before any allowlist was applied.
+    const foreignAllowlist = await documentOf(people.seller, '/api/v1/mcp/allowlist');
+    const mcpFile = path.join(device.state, '..', 'managed-mcp.json');
+    const swapAllowlist = await startProxy((pathname, body) => (pathname === '/api/v1/mcp/allowlist' ? foreignAllowlist : body));
+    const mixed = await sync(device, people.researcher, swapAllowlist.url, ['--managed-mcp', mcpFile]);
+    await swapAllowlist.close();
+    expect(mixed.code).toBe(1);
+    expect(mixed.stdout).toMatch(/MCP allowlist not applied: the allowlist is for another organisation or person/);
+    expect(existsSync(mcpFile)).toBe(false);
+
+    // The device's own documents still apply.
+    const own = await sync(device, people.researcher, undefined, ['--managed-mcp', mcpFile]);
+    expect(own.code, own.stderr + own.stdout).toBe(0);
+    expect(existsSync(mcpFile)).toBe(true);
+    expect(entries(device)).toEqual(before);
   });
 
   it('keeps the previous good set when killed with -9 mid-sync, and recovers on the next run', async () => {

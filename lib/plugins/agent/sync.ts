@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { followRollovers, jwkThumbprint, JWS_TYPES, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
+import { subjectOf, subjectRefusal, type DocumentSubject } from '../../signing/subject';
 import { sha256Hex, treeDigest } from '../digest';
 import { checkFileSet, type PluginFile } from '../paths';
 import { readZip } from '../zip';
@@ -55,6 +56,12 @@ interface InstalledPlugin {
 interface AgentState {
   deviceId: string;
   last: { seq: number; iat: number } | null;
+  /**
+   * Whose documents this device applies: the tenant and person of the first set it applied (a
+   * device that applied an MCP allowlist first keeps that one's). Another's set or allowlist,
+   * however validly signed, is refused.
+   */
+  subject?: DocumentSubject | null;
   /** Plugins this agent wrote, by folder name: the only ones it will ever replace or remove. */
   installed: Record<string, InstalledPlugin>;
   mcp?: McpSyncState;
@@ -115,7 +122,7 @@ async function writeFileAtomic(file: string, data: string, mode = 0o600): Promis
 async function readState(options: SyncOptions): Promise<AgentState> {
   try {
     const state = JSON.parse(await readFile(stateFile(options), 'utf8')) as AgentState;
-    return { deviceId: state.deviceId, last: state.last ?? null, installed: state.installed ?? {}, ...(state.mcp ? { mcp: state.mcp } : {}) };
+    return { deviceId: state.deviceId, last: state.last ?? null, subject: state.subject ?? state.mcp?.subject ?? null, installed: state.installed ?? {}, ...(state.mcp ? { mcp: state.mcp } : {}) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SyncError(`state file ${stateFile(options)} is unreadable: ${(error as Error).message}`);
     return { deviceId: `dev-${randomBytes(12).toString('hex')}`, last: null, installed: {} };
@@ -340,6 +347,8 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     const trusted = await trustedKeys(options);
     if (options.pinnedKeys && !existsSync(keysFile(options))) await saveTrusted(options, parseKeys(options.pinnedKeys, 'pinned organisation key'));
     const set = await verifyWithRollovers<SignedSet>(options, trusted, await fetchSet(options), JWS_TYPES.pluginSet);
+    const refusal = subjectRefusal(set, state.subject, 'the signed set');
+    if (refusal) throw new SyncError(refusal);
     checkFreshness(set, state, options);
 
     const result: SyncResult = { seq: set.seq, installed: [], removed: [], present: [], failed: [] };
@@ -390,8 +399,10 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
       options.log?.(`removed ${name} (no longer entitled, withdrawn or revoked)`);
     }
     state.last = { seq: set.seq, iat: set.iat };
+    state.subject ??= subjectOf(set);
     if (options.managedMcpFile) {
-      const mcpState: McpSyncState = state.mcp ?? { last: null, fileSha256: null };
+      // The allowlist must be the same person's as the plugin set.
+      const mcpState: McpSyncState = { ...(state.mcp ?? { last: null, fileSha256: null }), subject: state.subject };
       try {
         result.mcp = await syncManagedMcp({
           file: options.managedMcpFile,
