@@ -1,12 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '@/lib/db/client';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { orgKeyDocument, trustedKeysFrom } from '@/lib/signing';
-import { ensureDepartment } from '@/lib/users/tenant';
-import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
+import { tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import type { AllowlistResponse, McpManifest } from './documents';
+import { startAllowlistFixture, type AllowlistFixture } from './testing/fixture';
 import { AllowlistVerificationError, verifyAllowlist, verifyManifest, type VerifiedAllowlist } from './verify';
 import { approveVersion, checkServer, registerServer, revokeServer, updateServerScope, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
 import { startFakeUpstream, type FakeUpstream } from '@/lib/mcp/registry/testing/upstream-server';
@@ -20,15 +19,7 @@ import { createToolPolicyRule, deleteToolPolicyRule } from '@/lib/tool-policy';
  * which server, and how registering, scoping and revoking reach the next poll.
  */
 
-const CONFIG = `
-providers:
-  anthropic: { type: anthropic, base_url: 'http://127.0.0.1:9' }
-models:
-  claude-test:
-    targets: [{ provider: anthropic, model: claude-sonnet-4-5 }]
-    price: { input_per_mtok_microdollars: 0, output_per_mtok_microdollars: 0 }
-`;
-
+let fixture: AllowlistFixture;
 let server: GatewayHarness;
 let upstream: FakeUpstream;
 let admin: RegistryActor;
@@ -62,27 +53,26 @@ const namesOf = (verified: VerifiedAllowlist) => verified.servers.map((entry) =>
 let stripe: RegisteredServer;
 
 beforeAll(async () => {
-  server = await startGateway(CONFIG, 'mcp-allowlist');
-  tenantId = (await db().tenant.create({ data: { slug: `mcp-allowlist-${randomBytes(4).toString('hex')}`, name: 'MCP allowlist tests' } })).id;
-  await ensureDepartment(tenantId, 'Payments');
-  await ensureDepartment(tenantId, 'Marketing');
+  fixture = await startAllowlistFixture({
+    name: 'mcp-allowlist',
+    title: 'MCP allowlist tests',
+    departments: ['Payments', 'Marketing'],
+    tools: [
+      { name: 'create_refund', description: 'Refund a charge', args: ['charge'] },
+      { name: 'list_charges', description: 'List charges', args: [] },
+    ],
+  });
+  ({ server, upstream, admin, tenantId } = fixture);
   payer = await createTestUser(['member'], 'Payments', tenantId);
   marketer = await createTestUser(['member'], 'Marketing', tenantId);
   accountant = await createTestUser(['finance'], 'Payments', tenantId);
-  const adminUser = await createTestUser(['admin'], undefined, tenantId);
-  admin = { userId: adminUser.userId, tenantId, email: adminUser.email, roles: adminUser.roles, callSource: 'cli' };
-  upstream = await startFakeUpstream([
-    { name: 'create_refund', description: 'Refund a charge', args: ['charge'] },
-    { name: 'list_charges', description: 'List charges', args: [] },
-  ]);
   stripe = await registerServer(admin, { name: 'stripe', transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'department', value: 'payments' }] });
   await registerServer(admin, { name: 'wiki', transport: 'sse', url: upstream.sseUrl, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
   await registerServer(admin, { name: 'local-git', transport: 'stdio', command: 'uvx', args: ['mcp-server-git'], env: { GIT_PAGER: 'cat' }, scope: [{ kind: 'everyone' }], tools: [{ name: 'git_log', inputSchema: { type: 'object' } }] });
 }, 120_000);
 
 afterAll(async () => {
-  await upstream?.close();
-  await server?.close();
+  await fixture?.close();
 });
 
 describe('GET /api/v1/mcp/allowlist', { timeout: 60_000 }, () => {

@@ -1,15 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '@/lib/db/client';
-import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
+import { tokenFor, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import { claudeCodeSettingsFor } from '@/lib/mcp/allowlist/distribution';
+import { startAllowlistFixture, type AllowlistFixture } from '@/lib/mcp/allowlist/testing/fixture';
 import { registerServer, revokeServer, type RegistryActor } from '@/lib/mcp/registry';
-import { startFakeUpstream, type FakeUpstream } from '@/lib/mcp/registry/testing/upstream-server';
+import type { FakeUpstream } from '@/lib/mcp/registry/testing/upstream-server';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
@@ -17,7 +16,6 @@ import { orgKeyDocument } from '@/lib/signing';
 import { findClaudeCode } from '@/lib/testing/claude-code';
 import { verifyGatewayToken } from '@/lib/gateway/auth';
 import { gatewayAudience } from '@/lib/oauth/issuer';
-import { ensureDepartment } from '@/lib/users/tenant';
 // @ts-expect-error plain ESM build script without type declarations
 import { buildClient } from '@/scripts/lib/bundle.mjs';
 
@@ -29,15 +27,7 @@ import { buildClient } from '@/scripts/lib/bundle.mjs';
  * serves, from /etc/claude-code (a private mount namespace, so nothing else on the machine sees it).
  */
 
-const CONFIG = `
-providers:
-  anthropic: { type: anthropic, base_url: 'http://127.0.0.1:9' }
-models:
-  claude-test:
-    targets: [{ provider: anthropic, model: claude-sonnet-4-5 }]
-    price: { input_per_mtok_microdollars: 0, output_per_mtok_microdollars: 0 }
-`;
-
+let fixture: AllowlistFixture;
 let server: GatewayHarness;
 let upstream: FakeUpstream;
 let admin: RegistryActor;
@@ -47,13 +37,9 @@ let work: string;
 let keyFile: string;
 
 beforeAll(async () => {
-  server = await startGateway(CONFIG, 'mcp-sync');
-  const tenantId = (await db().tenant.create({ data: { slug: `mcp-sync-${randomBytes(4).toString('hex')}`, name: 'MCP sync tests' } })).id;
-  await ensureDepartment(tenantId, 'Payments');
-  const adminUser = await createTestUser(['admin'], undefined, tenantId);
-  admin = { userId: adminUser.userId, tenantId, email: adminUser.email, roles: adminUser.roles, callSource: 'cli' };
-  payer = await createTestUser(['member'], 'Payments', tenantId);
-  upstream = await startFakeUpstream();
+  fixture = await startAllowlistFixture({ name: 'mcp-sync', title: 'MCP sync tests', departments: ['Payments'] });
+  ({ server, upstream, admin } = fixture);
+  payer = await createTestUser(['member'], 'Payments', fixture.tenantId);
   await registerServer(admin, { name: 'wiki', transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
   await registerServer(admin, { name: 'payments-api', transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'department', value: 'payments' }] });
   await registerServer(admin, { name: 'local-git', transport: 'stdio', command: 'uvx', args: ['mcp-server-git'], scope: [{ kind: 'everyone' }] });
@@ -64,8 +50,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await upstream?.close();
-  await server?.close();
+  await fixture?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
