@@ -6,6 +6,11 @@ import { runHelper } from '@/lib/credential-helper/main';
 runHelper(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (line) => process.stderr.write(`${line}\n`),
+  stdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
   env: process.env,
 }).then(
   (code) => {

@@ -1,7 +1,6 @@
 // The credential helper as Claude runs it: the one-file build in a child process against a live
 // Gatehouse (OAuth issuer and gateway on 127.0.0.1), with the device sign-in approved the way a
 // person does it in the dashboard's device page. Its answers are used with @anthropic-ai/sdk.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,18 +10,14 @@ import { db } from '@/lib/db/client';
 import { startGateway, waitForEvents, type GatewayHarness } from '@/lib/gateway/pipeline-tests/harness';
 import { startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
 import type { UserIdentity } from '@/lib/oauth/identity';
-import { cookiesFrom, createTestUser, hiddenInput, postForm, randomTestIp, sessionCookie } from '@/lib/oauth/test-harness';
-import { findClaudeCode } from '@/lib/testing/claude-code';
+import { createTestUser } from '@/lib/oauth/test-harness';
+import { findClaudeCode, runClaudeCode, type ClaudeRun } from '@/lib/testing/claude-code';
+import { freePort } from '@/lib/platform/net';
 import { setRevocationCacheTtl } from '@/lib/tokens/revocation';
 import { revokeUser } from '@/lib/users/revoke';
+import { helperEnv, runHelperProcess, signInWith as signInHelper, type HelperRun } from './testing/harness';
 // @ts-expect-error: a plain-JS build script without types
 import { buildClient } from '@/scripts/lib/bundle.mjs';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let helperFile: string;
 let upstream: FakeAnthropic;
@@ -35,47 +30,12 @@ function newHome(): string {
   return home;
 }
 
-function helperEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { NODE_ENV: 'production', PATH: process.env.PATH, HOME: home, GATEHOUSE_HELPER_HOME: home, GATEHOUSE_HELPER_STORE: 'file', GATEHOUSE_HELPER_BROWSER: 'none', ...extra };
+function runHelper(args: string[], env: NodeJS.ProcessEnv): Promise<HelperRun> {
+  return runHelperProcess(helperFile, args, env);
 }
 
-/** Runs the helper; `onStderr` sees stderr as it arrives (the sign-in URL is printed there). */
-function runHelper(args: string[], env: NodeJS.ProcessEnv, onStderr?: (text: string) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [helperFile, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      onStderr?.(stderr);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The person opens the printed link while signed in to the dashboard and approves. */
-async function approveInBrowser(user: UserIdentity, verificationUrl: string): Promise<void> {
-  const ip = randomTestIp();
-  const cookie = await sessionCookie(user);
-  const page = await fetch(verificationUrl, { headers: { cookie, 'x-forwarded-for': ip } });
-  expect(page.status).toBe(200);
-  const html = await page.text();
-  const decided = await postForm(`${gateway.url}/device`, { user_code: hiddenInput(html, 'user_code')!, csrf: hiddenInput(html, 'csrf')!, decision: 'approve' }, { cookie: `${cookie}; ${cookiesFrom(page)}`, 'x-forwarded-for': ip });
-  expect(decided.status).toBeLessThan(400);
-}
-
-/** Runs a helper command that signs in, approving the sign-in when its link appears on stderr. */
-async function signInWith(user: UserIdentity, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  let approving: Promise<void> | null = null;
-  const run = await runHelper(args, env, (stderr) => {
-    const link = /open (\S+) and confirm the code/.exec(stderr)?.[1];
-    if (link && !approving) approving = approveInBrowser(user, link);
-  });
-  expect(approving, run.stderr).not.toBeNull();
-  await approving;
-  return run;
+function signInWith(user: UserIdentity, args: string[], env: NodeJS.ProcessEnv): Promise<HelperRun> {
+  return signInHelper(helperFile, gateway.url, user, args, env);
 }
 
 function state(home: string): { accessToken: string; expiresAt: number; server: string; policyVersion?: string } {
@@ -276,9 +236,43 @@ esac
     expect(readFileSync(vault, 'utf8')).not.toBe(refreshToken);
   }, 120_000);
 
+  it('hook: posts the hook input to Gatehouse with its token and prints the answer; without an answer, the fail mode decides', async () => {
+    const user = await createTestUser(['member']);
+    const home = newHome();
+    expect((await signInWith(user, ['login', '--server', gateway.url], helperEnv(home))).code).toBe(0);
+    const input = JSON.stringify({ session_id: 'hook-session', hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'ls' }, tool_use_id: 'toolu_hook' });
+    const hook = (args: string[], env = helperEnv(home)) => runHelperProcess(helperFile, ['hook', ...args], env, { stdin: input });
+
+    const answered = await hook(['PreToolUse', '--server', gateway.url]);
+    expect(answered.code, answered.stderr).toBe(0);
+    expect(JSON.parse(answered.stdout)).toMatchObject({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'allow' } });
+    const tracked = await runHelperProcess(helperFile, ['hook', 'UserPromptSubmit'], helperEnv(home), { stdin: JSON.stringify({ session_id: 'hook-session', hook_event_name: 'UserPromptSubmit', prompt: 'hi' }) });
+    expect(tracked.code).toBe(0);
+    expect(JSON.parse(tracked.stdout)).toEqual({});
+
+    // The sign-in's server stops answering (nothing listens on a free port): the cached token is
+    // still good, the hook call fails.
+    const down = `http://127.0.0.1:${await freePort()}`;
+    writeFileSync(path.join(home, 'state.json'), JSON.stringify({ ...state(home), server: down }));
+    const closed = await hook(['PreToolUse', '--fail-mode', 'closed', '--timeout', '5']);
+    expect(closed.code).toBe(2);
+    expect(closed.stdout).toBe('');
+    expect(closed.stderr).toMatch(/Gatehouse could not decide this tool call \(cannot reach it: .*\), and its tool policy fails closed/);
+    const open = await hook(['PreToolUse', '--fail-mode', 'open', '--timeout', '5']);
+    expect(open.code).toBe(0);
+    expect(JSON.parse(open.stdout).systemMessage).toMatch(/fails open for this tool, so Claude Code's own permission rules decide/);
+    const untracked = await runHelperProcess(helperFile, ['hook', 'PostToolUse'], helperEnv(home), { stdin: '{}' });
+    expect(untracked).toMatchObject({ code: 0, stdout: '', stderr: '' });
+
+    // Nobody signed in: a tool call is refused whatever the fail mode, with what to do.
+    const nobody = await runHelperProcess(helperFile, ['hook', 'PreToolUse', '--fail-mode', 'open', '--server', gateway.url], helperEnv(newHome()), { stdin: input });
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr).toContain(`gatehouse-helper login --server ${gateway.url}`);
+  }, 120_000);
+
   it('says what is wrong in one line for bad usage', async () => {
     const home = newHome();
-    for (const args of [['--bogus'], ['frobnicate'], ['--format', 'xml'], ['login'], ['login', '--server', 'not a url'], ['login', '--server', 'http://10.1.2.3']]) {
+    for (const args of [['--bogus'], ['frobnicate'], ['--format', 'xml'], ['login'], ['login', '--server', 'not a url'], ['login', '--server', 'http://10.1.2.3'], ['hook'], ['hook', 'Stop'], ['hook', 'PreToolUse', '--fail-mode', 'ajar'], ['token', 'extra']]) {
       const run = await runHelper(args, helperEnv(home));
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout).toBe('');
@@ -291,29 +285,12 @@ describe('the real Claude Code CLI with apiKeyHelper set to gatehouse-helper', (
   const claude = findClaudeCode();
   if ('skip' in claude) console.warn(`skipping the Claude Code CLI tests: ${claude.skip}`);
 
-  function runClaude(home: string, prompt: string): Promise<Run> {
+  function runClaude(home: string, prompt: string): Promise<ClaudeRun> {
     const claudeHome = path.join(home, 'claude-home');
     mkdirSync(path.join(claudeHome, '.claude'), { recursive: true });
     writeFileSync(path.join(claudeHome, '.claude', 'settings.json'), JSON.stringify({ apiKeyHelper: `"${process.execPath}" "${helperFile}"` }));
-    return new Promise((resolve, reject) => {
-      const child = spawn('path' in claude ? claude.path : 'claude', ['-p', prompt], {
-        cwd: claudeHome,
-        env: {
-          ...helperEnv(home),
-          HOME: claudeHome,
-          ANTHROPIC_BASE_URL: gateway.url,
-          DISABLE_AUTOUPDATER: '1',
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const { GATEHOUSE_HELPER_HOME, GATEHOUSE_HELPER_STORE, GATEHOUSE_HELPER_BROWSER } = helperEnv(home);
+    return runClaudeCode(['-p', prompt], { home: claudeHome, env: { GATEHOUSE_HELPER_HOME, GATEHOUSE_HELPER_STORE, GATEHOUSE_HELPER_BROWSER, ANTHROPIC_BASE_URL: gateway.url } });
   }
 
   it.skipIf('skip' in claude)('answers a prompt through Gatehouse, then reports the helper failing once the user is revoked', async () => {

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
+import { HELPER_HOOK_TIMEOUT_SECONDS } from '@/lib/governance-hooks/paths';
 import { canonicalHeaders, identityOf } from './claims';
 import { HelperError } from './errors';
+import { parseFailMode, parseHookEvent, parseTimeout, runHook } from './hook';
 import { normaliseServer } from './oauth-client';
 import { helperHome } from './paths';
 import { openSecretStore } from './secret-store';
@@ -21,15 +23,24 @@ Commands:
   login               Sign in through the browser and remember the sign-in (--server URL, --no-browser)
   logout              End the sign-in on the server and forget it here
   status              Say who is signed in, where, and until when
+  hook EVENT          A Claude Code command hook (managed settings install it): posts the hook input
+                      on stdin to Gatehouse with the token and prints Gatehouse's answer
+                      --fail-mode closed (default) | open   when Gatehouse cannot answer a PreToolUse:
+                                       refuse the tool call (exit 2), or leave it to Claude Code
+                      --timeout SECONDS                wait for Gatehouse's answer (default 10)
 
 Options for every command: --server URL (default: the server of the last sign-in).
 Environment: CLAUDE_HELPER_CONTEXT=interactive allows a browser sign-in when none is remembered;
 GATEHOUSE_HELPER_HOME moves the state folder; GATEHOUSE_HELPER_STORE=keychain|secret-service|dpapi|file.
-Exit codes: 0 ok, 1 failure, 2 wrong usage, 3 not signed in or sign-in refused.`;
+Exit codes: 0 ok, 1 failure, 2 wrong usage, 3 not signed in or sign-in refused (hook: 0, or 2 to
+block a tool call, as Claude Code reads them).`;
+
 
 export interface HelperIo {
   stdout: (text: string) => void;
   stderr: (line: string) => void;
+  /** All of standard input (read only by `hook`). */
+  stdin: () => Promise<string>;
   env: NodeJS.ProcessEnv;
 }
 
@@ -38,11 +49,13 @@ const OPTIONS = {
   format: { type: 'string' },
   'call-source': { type: 'string' },
   'no-browser': { type: 'boolean' },
+  'fail-mode': { type: 'string' },
+  timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
 
-const COMMANDS = ['token', 'headers', 'otel-headers', 'login', 'logout', 'status'] as const;
+const COMMANDS = ['token', 'headers', 'otel-headers', 'login', 'logout', 'status', 'hook'] as const;
 type Command = (typeof COMMANDS)[number];
 
 function parse(argv: string[]) {
@@ -66,10 +79,12 @@ export async function runHelper(argv: string[], io: HelperIo): Promise<number> {
     io.stdout(`${HELPER_USAGE}\n`);
     return 0;
   }
-  const [name = 'token', ...extra] = positionals;
+  const [name = 'token', ...rest] = positionals;
   if (!COMMANDS.includes(name as Command)) throw new HelperError(`unknown command "${name}" (try gatehouse-helper --help)`, 2);
-  if (extra.length) throw new HelperError(`unexpected argument "${extra[0]}" (try gatehouse-helper --help)`, 2);
   const command = name as Command;
+  // `hook` takes the event's name; no other command takes an argument.
+  const [argument, ...extra] = command === 'hook' ? rest : [undefined, ...rest];
+  if (extra.length) throw new HelperError(`unexpected argument "${extra[0]}" (try gatehouse-helper --help)`, 2);
   const format = values.format ?? 'bare';
   if (format !== 'bare' && format !== 'json') throw new HelperError(`--format must be bare or json (got "${format}")`, 2);
   const server = values.server ? normaliseServer(values.server, io.env) : null;
@@ -77,6 +92,13 @@ export async function runHelper(argv: string[], io: HelperIo): Promise<number> {
   const context: HelperContext = { home, store: openSecretStore(home, io.env), env: io.env, log: io.stderr };
 
   switch (command) {
+    case 'hook': {
+      const hook = { event: parseHookEvent(argument), server, failMode: parseFailMode(values['fail-mode']), timeoutSeconds: parseTimeout(values.timeout, HELPER_HOOK_TIMEOUT_SECONDS) };
+      const result = await runHook(context, hook, await io.stdin());
+      if (result.stdout) io.stdout(result.stdout);
+      if (result.stderr) io.stderr(result.stderr);
+      return result.exitCode;
+    }
     case 'token': {
       const state = await currentToken(context, server);
       if (format === 'bare') io.stdout(`${state.accessToken}\n`);

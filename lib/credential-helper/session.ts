@@ -16,7 +16,8 @@ export interface HelperContext {
 /** A token is renewed this long before it expires, so a request made with it does not die in flight. */
 const EARLY_RENEWAL_SECONDS = 120;
 
-function fresh(state: HelperState | null, now = Date.now() / 1000): state is HelperState & { accessToken: string; expiresAt: number } {
+/** Whether the cached access token has time left (renewed EARLY_RENEWAL_SECONDS before it expires). */
+export function fresh(state: HelperState | null, now = Date.now() / 1000): state is HelperState & { accessToken: string; expiresAt: number } {
   if (!state?.accessToken || !state.expiresAt) return false;
   return state.expiresAt - now > EARLY_RENEWAL_SECONDS;
 }

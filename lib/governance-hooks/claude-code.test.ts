@@ -3,12 +3,14 @@
 // a person of one department with the rule's reason shown to the model, and runs for a person of
 // another, both in the audit trail under the Claude Code session id. Then Gatehouse unreachable:
 // a fail-closed rule's tool is refused on the device, a fail-open one runs under the client's own
-// permission rules. Finally the same hooks as managed settings pin out a person's own hooks.
-import { spawn, spawnSync } from 'node:child_process';
+// permission rules. Both ways of reaching Gatehouse: command hooks running a signed-in
+// gatehouse-helper (no token in the environment at all), and HTTP hooks with GATEHOUSE_TOKEN.
+// Finally the helper's hooks as managed settings pin out a person's own hooks.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
+import { createServer, type Server, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +20,15 @@ import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipel
 import { startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic } from '@/lib/gateway/testing';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
+import { freePort } from '@/lib/platform/net';
 import { invalidateToolPolicyCache } from '@/lib/tool-policy';
-import { findClaudeCode } from '@/lib/testing/claude-code';
+import { findClaudeCode, managedFilesSupport, runClaudeCode } from '@/lib/testing/claude-code';
 import type { ToolPolicyRule } from '@/lib/tool-policy';
-import { governanceHookSettings, HOOK_TOKEN_ENV } from './settings';
+import { helperEnv, signInWith } from '@/lib/credential-helper/testing/harness';
+import { posixQuote } from '@/lib/mdm/install';
+import { governanceHookSettings, HOOK_TOKEN_ENV, type HookTransport } from './settings';
+// @ts-expect-error: a plain-JS build script without types
+import { buildClient } from '@/scripts/lib/bundle.mjs';
 
 const claude = findClaudeCode();
 if ('skip' in claude) console.warn(`skipping the Claude Code governance hook tests: ${claude.skip}`);
@@ -32,6 +39,7 @@ let upstream: FakeAnthropic;
 let gateway: GatewayHarness;
 let marketing: UserIdentity;
 let engineering: UserIdentity;
+let helperFile: string;
 const rules: string[] = [];
 // A loaded test machine must not turn a slow answer into a failed hook (which blocks fail-closed tools).
 const TIMEOUT = 120;
@@ -52,7 +60,7 @@ function modelBehaviour() {
     if (!body.tools?.length) return { kind: 'reply' as const, reply: textReply('Governed session') };
     const last = JSON.stringify(body.messages.at(-1)?.content ?? '');
     if (last.includes('tool_result')) return { kind: 'reply' as const, reply: textReply(`TOOL RESULT WAS: ${last}`) };
-    return { kind: 'reply' as const, reply: toolUseReply('Bash', { command: `echo governed > ${PROOF} && echo wrote-proof`, description: 'Write the proof file' }) };
+    return { kind: 'reply' as const, reply: toolUseReply('Bash', { command: `echo governed > ${PROOF} && echo wrote-proof "token=[\${${HOOK_TOKEN_ENV}:+set}]"`, description: 'Write the proof file' }) };
   };
 }
 
@@ -64,40 +72,69 @@ function newHome(settings: Record<string, unknown>): string {
   return home;
 }
 
-/** Runs `claude -p` in `home` (its HOME and working directory); `wrap` runs it through another command. */
-function runClaude(home: string, token: string, wrap: string[] = []): Promise<ClaudeRun> {
-  const binary = 'path' in claude ? claude.path : 'claude';
-  const [command, ...args] = [...wrap, binary, '-p', 'Write the proof file with Bash', '--output-format', 'json'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, {
-      cwd: home,
-      env: {
-        NODE_ENV: 'production',
-        PATH: process.env.PATH,
-        HOME: home,
-        ANTHROPIC_BASE_URL: gateway.url,
-        ANTHROPIC_API_KEY: token,
-        [HOOK_TOKEN_ENV]: token,
-        DISABLE_AUTOUPDATER: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let result: ClaudeRun['result'] = null;
-      try {
-        result = JSON.parse(stdout) as ClaudeRun['result'];
-      } catch {
-        result = null;
-      }
-      resolve({ code, stdout, stderr, result, home });
-    });
+/**
+ * How a run authenticates: HTTP hooks and model calls with a token in the environment, or the
+ * helper signed in under `helperHome` for both (apiKeyHelper and the hooks) and no token anywhere.
+ */
+type Credential = { token: string } | { helperHome: string };
+
+/** Runs `claude -p` in `home` (its HOME and working directory), with `managed` as its managed-settings.json. */
+async function runClaude(home: string, credential: Credential, managed?: Record<string, unknown>): Promise<ClaudeRun> {
+  const env: Record<string, string> = { ANTHROPIC_BASE_URL: gateway.url };
+  if ('token' in credential) Object.assign(env, { ANTHROPIC_API_KEY: credential.token, [HOOK_TOKEN_ENV]: credential.token });
+  else Object.assign(env, { GATEHOUSE_HELPER_HOME: credential.helperHome, GATEHOUSE_HELPER_STORE: 'file', GATEHOUSE_HELPER_BROWSER: 'none' });
+  const run = await runClaudeCode(['-p', 'Write the proof file with Bash', '--output-format', 'json'], { home, env, ...(managed ? { managedFiles: { 'managed-settings.json': JSON.stringify(managed) } } : {}) });
+  let result: ClaudeRun['result'] = null;
+  try {
+    result = JSON.parse(run.stdout) as ClaudeRun['result'];
+  } catch {
+    result = null;
+  }
+  return { ...run, result, home };
+}
+
+/** The helper's command hooks, and the helper as the API key source, at `origin`. */
+function helperSettings(origin: string, rules: ToolPolicyRule[]): Record<string, unknown> {
+  const transport: HookTransport = { kind: 'helper', command: posixQuote(helperFile) };
+  return { apiKeyHelper: `${transport.command} --server ${origin}`, ...governanceHookSettings(origin, rules, { transport, timeoutSeconds: TIMEOUT }) };
+}
+
+function httpSettings(origin: string, rules: ToolPolicyRule[]): Record<string, unknown> {
+  return governanceHookSettings(origin, rules, { transport: { kind: 'http' }, timeoutSeconds: TIMEOUT });
+}
+
+/** A helper state folder signed in as `user` to `origin` by the device flow, approved in the dashboard. */
+async function signedInHelper(user: UserIdentity, origin: string): Promise<string> {
+  const home = mkdtempSync(path.join(tmpdir(), 'gatehouse-hooks-helper-'));
+  homes.push(home);
+  const login = await signInWith(helperFile, gateway.url, user, ['login', '--server', origin], helperEnv(home));
+  expect(login.code, login.stderr).toBe(0);
+  return home;
+}
+
+/** A TCP forwarder to the gateway: a Gatehouse address that can be taken down. */
+async function startForwarder(): Promise<{ origin: string; close(): Promise<void> }> {
+  const { port } = new URL(gateway.url);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    const upstream = connect(Number(port), '127.0.0.1');
+    for (const end of [socket, upstream]) {
+      sockets.add(end);
+      end.on('error', () => undefined);
+      end.on('close', () => sockets.delete(end));
+    }
+    socket.pipe(upstream).pipe(socket);
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    origin,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
 }
 
 function proofWritten(run: ClaudeRun): boolean {
@@ -118,49 +155,11 @@ function rule(overrides: Partial<ToolPolicyRule>): ToolPolicyRule {
   return { id: 'r', server: 'claude', tool: 'Bash', principalKind: 'everyone', principal: '', conditions: {}, decision: 'allow', failMode: 'closed', description: '', enabled: true, ...overrides };
 }
 
-/** A loopback port nothing listens on: connections to it are refused at once. */
-async function refusedOrigin(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
-
-/**
- * Runs a command with `settings` as this machine's managed-settings.json (/etc/claude-code on
- * Linux; 2.1.332 reads no other place) without touching the machine: a private mount namespace
- * overlays /etc with a writable layer in `home`. Needs root (unshare, mount).
- */
-function managedSettingsWrap(home: string, settings: Record<string, unknown>): string[] {
-  const policy = path.join(home, 'policy');
-  mkdirSync(path.join(policy, 'upper'), { recursive: true });
-  mkdirSync(path.join(policy, 'work'), { recursive: true });
-  writeFileSync(path.join(policy, 'managed-settings.json'), JSON.stringify(settings));
-  const q = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-  const script = [
-    'mount --make-rprivate /',
-    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${q(path.join(policy, 'upper'))},workdir=${q(path.join(policy, 'work'))} /etc`,
-    'mkdir -p /etc/claude-code',
-    `cp ${q(path.join(policy, 'managed-settings.json'))} /etc/claude-code/managed-settings.json`,
-    'exec "$@"',
-  ].join(' && ');
-  return ['unshare', '-m', 'sh', '-c', script, 'sh'];
-}
-
-function canOverlayEtc(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const home = mkdtempSync(path.join(tmpdir(), 'gatehouse-hooks-probe-'));
-  try {
-    const [command, ...args] = [...managedSettingsWrap(home, {}), 'test', '-f', '/etc/claude-code/managed-settings.json'];
-    return spawnSync(command!, args, { timeout: 30_000 }).status === 0;
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-}
-
 beforeAll(async () => {
   if ('skip' in claude) return;
+  // The helper as laptops get it: one executable file (its #! line runs node).
+  helperFile = (await buildClient('gatehouse-helper')) as string;
+  chmodSync(helperFile, 0o755);
   upstream = await startFakeAnthropic({ behaviour: modelBehaviour() });
   gateway = await startGateway(
     `
@@ -193,58 +192,72 @@ afterAll(async () => {
   for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
-describe.skipIf('skip' in claude)('claude -p under the governance hooks', () => {
+/** Both sessions' runs: marketing's Bash denied with the rule as the reason, engineering's run; both audited. */
+async function expectDeniedAndAllowed(denied: ClaudeRun, allowed: ClaudeRun): Promise<void> {
+  expect(denied.code, denied.stderr).toBe(0);
+  expect(proofWritten(denied)).toBe(false);
+  expect(denied.result?.permission_denials?.map((denial) => denial.tool_name)).toEqual(['Bash']);
+  // What the model was told, and reported back: the hook's reason, naming the rule.
+  expect(denied.result?.result).toContain(`marketing runs no shell ${suffix}`);
+  expect(denied.result?.result).toContain(rules[0]!);
+
+  expect(allowed.code, allowed.stderr).toBe(0);
+  expect(proofWritten(allowed)).toBe(true);
+  expect(allowed.result?.result).toContain('wrote-proof');
+
+  const deniedEvents = await sessionEvents(denied.result!.session_id!);
+  const deniedDecision = deniedEvents.find((event) => event.action === 'tool.authorize');
+  expect(deniedDecision).toMatchObject({ event_type: 'policy.decision', outcome: 'denied', call_source: 'hook', actor: { user_id: marketing.userId }, policy: { decision: 'block', rule: rules[0] }, gen_ai: { tool_name: 'Bash' } });
+  expect(deniedEvents.some((event) => event.action === 'tools.call')).toBe(false);
+  // The same session's model calls went through the gateway under the same session id.
+  expect(deniedEvents.some((event) => event.event_type === 'inference.request')).toBe(true);
+
+  const allowedEvents = await sessionEvents(allowed.result!.session_id!);
+  expect(allowedEvents.find((event) => event.action === 'tool.authorize')).toMatchObject({ outcome: 'success', actor: { user_id: engineering.userId }, policy: { decision: 'allow', rule: 'tool_policy.default' } });
+  const result = allowedEvents.find((event) => event.action === 'tools.call');
+  expect(result).toMatchObject({ event_type: 'mcp.tool_call', outcome: 'success', mcp: { server: 'claude', tool: 'Bash' } });
+  expect(allowedEvents.find((event) => event.action === 'tool.authorize')!.gen_ai?.tool_call_id).toBe(result!.gen_ai?.tool_call_id);
+  expect(allowedEvents.some((event) => event.action === 'claude_code.prompt_submit')).toBe(true);
+}
+
+/** The person's own permission rules allow Bash: what a fail-open tool falls back to. */
+const OWN_RULES = { permissions: { allow: ['Bash'] } };
+
+describe.skipIf('skip' in claude)('claude -p under the governance hooks run by gatehouse-helper (no token in the environment)', () => {
   it('denies Bash for marketing with the rule as the reason, runs it for engineering, and audits both', async () => {
-    const hooks = governanceHookSettings(gateway.url, [], TIMEOUT);
+    const [marketingHelper, engineeringHelper] = await Promise.all([signedInHelper(marketing, gateway.url), signedInHelper(engineering, gateway.url)]);
+    const settings = helperSettings(gateway.url, []);
+    // Nothing carries a token but the helper's sign-in: not the settings, nor (below) the environment.
+    expect(JSON.stringify(settings)).not.toContain(HOOK_TOKEN_ENV);
+    const denied = await runClaude(newHome(settings), { helperHome: marketingHelper });
+    const allowed = await runClaude(newHome(settings), { helperHome: engineeringHelper });
+    await expectDeniedAndAllowed(denied, allowed);
+    // The command ran in Claude Code's environment, and GATEHOUSE_TOKEN was not in it.
+    expect(allowed.result?.result).toContain('token=[]');
+    // Session starts go through the helper too.
+    expect((await sessionEvents(allowed.result!.session_id!)).some((event) => event.action === 'claude_code.session_start')).toBe(true);
+  }, 400_000);
 
-    const denied = await runClaude(newHome(hooks), await tokenFor(gateway, marketing));
-    expect(denied.code, denied.stderr).toBe(0);
-    expect(proofWritten(denied)).toBe(false);
-    expect(denied.result?.permission_denials?.map((denial) => denial.tool_name)).toEqual(['Bash']);
-    // What the model was told, and reported back: the hook's reason, naming the rule.
-    expect(denied.result?.result).toContain(`marketing runs no shell ${suffix}`);
-    expect(denied.result?.result).toContain(rules[0]!);
+  it('with Gatehouse down, refuses a fail-closed tool with the reason and leaves a fail-open one to the client', async () => {
+    // Signed in through an address that is then taken down: the cached token stays good.
+    const forwarder = await startForwarder();
+    const helperHome = await signedInHelper(engineering, forwarder.origin);
+    await forwarder.close();
 
-    const allowed = await runClaude(newHome(hooks), await tokenFor(gateway, engineering));
-    expect(allowed.code, allowed.stderr).toBe(0);
-    expect(proofWritten(allowed)).toBe(true);
-    expect(allowed.result?.result).toContain('wrote-proof');
-
-    const deniedEvents = await sessionEvents(denied.result!.session_id!);
-    const deniedDecision = deniedEvents.find((event) => event.action === 'tool.authorize');
-    expect(deniedDecision).toMatchObject({ event_type: 'policy.decision', outcome: 'denied', call_source: 'hook', actor: { user_id: marketing.userId }, policy: { decision: 'block', rule: rules[0] }, gen_ai: { tool_name: 'Bash' } });
-    expect(deniedEvents.some((event) => event.action === 'tools.call')).toBe(false);
-    // The same session's model calls went through the gateway under the same session id.
-    expect(deniedEvents.some((event) => event.event_type === 'inference.request')).toBe(true);
-
-    const allowedEvents = await sessionEvents(allowed.result!.session_id!);
-    expect(allowedEvents.find((event) => event.action === 'tool.authorize')).toMatchObject({ outcome: 'success', actor: { user_id: engineering.userId }, policy: { decision: 'allow', rule: 'tool_policy.default' } });
-    const result = allowedEvents.find((event) => event.action === 'tools.call');
-    expect(result).toMatchObject({ event_type: 'mcp.tool_call', outcome: 'success', mcp: { server: 'claude', tool: 'Bash' } });
-    expect(allowedEvents.find((event) => event.action === 'tool.authorize')!.gen_ai?.tool_call_id).toBe(result!.gen_ai?.tool_call_id);
-    expect(allowedEvents.some((event) => event.action === 'claude_code.prompt_submit')).toBe(true);
-    if (spawnSync('curl', ['--version']).status === 0) expect(allowedEvents.some((event) => event.action === 'claude_code.session_start')).toBe(true);
-  }, 300_000);
-
-  it('with Gatehouse unreachable, refuses a fail-closed tool on the device and leaves a fail-open one to the client', async () => {
-    const down = await refusedOrigin();
-    const token = await tokenFor(gateway, engineering);
-    // The person's own permission rules allow Bash: what a fail-open tool falls back to.
-    const ownRules = { permissions: { allow: ['Bash'] } };
-
-    const closed = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'closed' })], TIMEOUT) }), token);
+    const closed = await runClaude(newHome({ ...OWN_RULES, ...helperSettings(forwarder.origin, [rule({ failMode: 'closed' })]) }), { helperHome });
     expect(closed.code, closed.stderr).toBe(0);
     expect(proofWritten(closed)).toBe(false);
-    expect(closed.result?.result).toMatch(/onFailure/);
+    // The helper's reason (exit 2, stderr) is what the model was told.
+    expect(closed.result?.result).toMatch(/Gatehouse could not decide this tool call \(cannot reach it[^)]*\), and its tool policy fails closed/);
 
-    const open = await runClaude(newHome({ ...ownRules, ...governanceHookSettings(down, [rule({ failMode: 'open' })], TIMEOUT) }), token);
+    const open = await runClaude(newHome({ ...OWN_RULES, ...helperSettings(forwarder.origin, [rule({ failMode: 'open' })]) }), { helperHome });
     expect(open.code, open.stderr).toBe(0);
     expect(proofWritten(open)).toBe(true);
-  }, 300_000);
+  }, 400_000);
 
-  const managed = canOverlayEtc();
-  if (!managed) console.warn('skipping the managed-settings test: it needs root to overlay /etc/claude-code in a private mount namespace');
-  it.skipIf(!managed)('as managed settings, the hooks run and a person\'s own hook does not', async () => {
+  const managed = managedFilesSupport();
+  if ('skip' in managed) console.warn(`skipping the managed-settings test: ${managed.skip}`);
+  it.skipIf('skip' in managed)("as managed settings, the helper's hooks run and a person's own hooks do not", async () => {
     // The person's own settings: a hook of theirs that would answer "allow", and Bash allowed.
     const seen: string[] = [];
     const own = createHttpServer((request, response) => {
@@ -256,18 +269,43 @@ describe.skipIf('skip' in claude)('claude -p under the governance hooks', () => 
       const ownUrl = `http://127.0.0.1:${(own.address() as { port: number }).port}/allow-everything`;
       // A command hook of theirs (not subject to allowedHttpHookUrls) leaves a mark when it runs.
       const ownCommand = `touch own-hook-ran; echo '${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'allow', permissionDecisionReason: 'mine' } })}'`;
-      const home = newHome({ permissions: { allow: ['Bash'] }, hooks: { PreToolUse: [{ matcher: '*', hooks: [{ type: 'http', url: ownUrl }, { type: 'command', command: ownCommand }] }] } });
-      // Gatehouse allows this person's Bash; a hook of theirs that ran would leave its mark.
-      const run = await runClaude(home, await tokenFor(gateway, engineering), managedSettingsWrap(home, governanceHookSettings(gateway.url, [], TIMEOUT)));
+      const home = newHome({ ...OWN_RULES, hooks: { PreToolUse: [{ matcher: '*', hooks: [{ type: 'http', url: ownUrl }, { type: 'command', command: ownCommand }] }] } });
+      // Marketing's Bash is blocked by Gatehouse; a hook of theirs that ran first would leave its mark.
+      const run = await runClaude(home, { helperHome: await signedInHelper(marketing, gateway.url) }, helperSettings(gateway.url, []));
       expect(run.code, run.stderr).toBe(0);
-      expect(proofWritten(run)).toBe(true);
-      // allowManagedHooksOnly kept the person's hooks out; allowedHttpHookUrls would refuse the HTTP one too.
+      expect(proofWritten(run)).toBe(false);
+      expect(run.result?.result).toContain(`marketing runs no shell ${suffix}`);
+      // allowManagedHooksOnly kept the person's hooks out; allowedHttpHookUrls ([]) would refuse the HTTP one too.
       expect(existsSync(path.join(home, 'own-hook-ran'))).toBe(false);
       expect(seen).toEqual([]);
       const events = await sessionEvents(run.result!.session_id!);
-      expect(events.find((event) => event.action === 'tool.authorize')).toMatchObject({ outcome: 'success', policy: { decision: 'allow' }, actor: { user_id: engineering.userId } });
+      expect(events.find((event) => event.action === 'tool.authorize')).toMatchObject({ outcome: 'denied', policy: { decision: 'block', rule: rules[0] }, actor: { user_id: marketing.userId } });
     } finally {
       await new Promise<void>((resolve) => own.close(() => resolve()));
     }
-  }, 300_000);
+  }, 400_000);
+});
+
+describe.skipIf('skip' in claude)('claude -p under the governance HTTP hooks (GATEHOUSE_TOKEN)', () => {
+  it('denies Bash for marketing with the rule as the reason, runs it for engineering, and audits both', async () => {
+    const hooks = httpSettings(gateway.url, []);
+    const denied = await runClaude(newHome(hooks), { token: await tokenFor(gateway, marketing) });
+    const allowed = await runClaude(newHome(hooks), { token: await tokenFor(gateway, engineering) });
+    await expectDeniedAndAllowed(denied, allowed);
+    if (spawnSync('curl', ['--version']).status === 0) expect((await sessionEvents(allowed.result!.session_id!)).some((event) => event.action === 'claude_code.session_start')).toBe(true);
+  }, 400_000);
+
+  it('with Gatehouse unreachable, refuses a fail-closed tool on the device and leaves a fail-open one to the client', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const token = await tokenFor(gateway, engineering);
+
+    const closed = await runClaude(newHome({ ...OWN_RULES, ...httpSettings(down, [rule({ failMode: 'closed' })]) }), { token });
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(proofWritten(closed)).toBe(false);
+    expect(closed.result?.result).toMatch(/onFailure/);
+
+    const open = await runClaude(newHome({ ...OWN_RULES, ...httpSettings(down, [rule({ failMode: 'open' })]) }), { token });
+    expect(open.code, open.stderr).toBe(0);
+    expect(proofWritten(open)).toBe(true);
+  }, 400_000);
 });

@@ -6,11 +6,9 @@ import { appendAuditEvent, canonicalJson, countAuditEvent, prepareContent, type 
 import { callEventBase, sealCallEvent, type CallRecord } from '@/lib/gateway/evidence';
 import { findSecrets, redactSecrets } from '@/lib/gateway/policy';
 import type { HookInput } from './input';
+import { HOOK_CALL_SOURCE } from './paths';
 import type { HookVerdict } from './policy';
 import { policyTarget } from './tool-names';
-
-/** The call source of every event here: rules conditioned on `hook` apply to these calls. */
-export const HOOK_CALL_SOURCE = 'hook';
 
 const PERMISSION: Record<HookVerdict['decision'], 'allow' | 'ask' | 'deny'> = { allow: 'allow', ask: 'ask', block: 'deny' };
 

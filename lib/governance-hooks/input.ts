@@ -2,7 +2,7 @@
 // the event's name and, per event, the tool call or the prompt. Unknown fields are ignored, as
 // the client adds some (effort, prompt_id, permission_mode) from one version to the next.
 import { z } from 'zod';
-import type { HookEvent } from './settings';
+import type { HookEvent } from './paths';
 
 const common = {
   session_id: z.string().min(1).max(200),

@@ -1,6 +1,6 @@
 // What Gatehouse answers a hook, in Claude Code's hook output shape (always HTTP 200 with JSON: a
 // non-2xx answer is a failed hook, which Claude Code treats by the entry's onFailure).
-import type { HookEvent } from './settings';
+import type { HookEvent } from './paths';
 
 export type PermissionDecision = 'allow' | 'ask' | 'deny';
 

@@ -10,7 +10,7 @@ import { countSessionActivity, recordToolDecision, recordToolResult } from './ev
 import { hookInputSchemas, MAX_HOOK_BODY_BYTES, type HookInput } from './input';
 import { acknowledged, preToolUseAnswer, refusal, type PermissionDecision } from './output';
 import { decideHookToolCall, type HookVerdict } from './policy';
-import { HOOK_EVENTS, HOOK_PATHS, type HookEvent } from './settings';
+import { HOOK_EVENTS, HOOK_PATHS, type HookEvent } from './paths';
 
 const PERMISSION: Record<HookVerdict['decision'], PermissionDecision> = { allow: 'allow', ask: 'ask', block: 'deny' };
 

@@ -3,7 +3,8 @@
 // them (a JavaScript regular expression, unanchored), which claude-code.test.ts checks for real.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAIL_MODE, type ToolPolicyRule } from '@/lib/tool-policy';
-import { governanceHookSettings, HOOK_PATHS, preToolUseEntries } from './settings';
+import { HELPER_HOOK_TIMEOUT_SECONDS, HOOK_PATHS } from './paths';
+import { governanceHookSettings, HELPER_RENEWAL_SECONDS, preToolUseEntries } from './settings';
 import { policyTarget } from './tool-names';
 
 const ORIGIN = 'https://gatehouse.example.com';
@@ -14,15 +15,15 @@ function rule(server: string, tool: string, failMode: ToolPolicyRule['failMode']
 
 interface Entry {
   matcher: string;
-  hooks: { url: string; onFailure?: string }[];
+  hooks: { url?: string; command?: string; timeout: number; onFailure?: string }[];
 }
 
 /** Which fail mode Claude Code applies to this tool: the one entry whose matcher it hits. */
 function modeFor(rules: ToolPolicyRule[], toolName: string): string {
-  const entries = preToolUseEntries(ORIGIN, rules) as unknown as Entry[];
+  const entries = preToolUseEntries(rules, (failMode) => ({ failMode })) as unknown as { matcher: string; hooks: { failMode: string }[] }[];
   const hits = entries.filter((entry) => entry.matcher === '*' || new RegExp(entry.matcher).test(toolName));
   expect(hits, toolName).toHaveLength(1);
-  return hits[0]!.hooks[0]!.onFailure === 'block' ? 'closed' : 'open';
+  return hits[0]!.hooks[0]!.failMode;
 }
 
 describe('PreToolUse entries by fail mode', () => {
@@ -56,8 +57,8 @@ describe('PreToolUse entries by fail mode', () => {
 });
 
 describe('governanceHookSettings', () => {
-  it('posts every event to its own Gatehouse path with the token variable, and pins the hooks', () => {
-    const settings = governanceHookSettings(ORIGIN, []);
+  it('HTTP: posts every event to its own Gatehouse path with the token variable, and pins the hooks', () => {
+    const settings = governanceHookSettings(ORIGIN, [], { transport: { kind: 'http' } });
     expect(settings).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [`${ORIGIN}/hooks/claude-code/*`], httpHookAllowedEnvVars: ['GATEHOUSE_TOKEN'] });
     const hooks = settings.hooks as unknown as Record<string, Entry[]>;
     for (const event of ['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit'] as const) {
@@ -67,6 +68,23 @@ describe('governanceHookSettings', () => {
       if (event !== 'PreToolUse') expect(hook.onFailure).toBeUndefined();
     }
     expect(JSON.stringify(hooks.SessionStart)).toContain(`'${ORIGIN}${HOOK_PATHS.SessionStart}'`);
+  });
+
+  it('helper: runs gatehouse-helper hook for every event with the fail mode of its entry, and lets no HTTP hook run', () => {
+    const helper = "'/opt/gate house/gatehouse-helper'";
+    const settings = governanceHookSettings(ORIGIN, [rule('claude', 'Read', 'open')], { transport: { kind: 'helper', command: helper }, timeoutSeconds: 7 });
+    expect(settings).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [], httpHookAllowedEnvVars: [] });
+    expect(JSON.stringify(settings)).not.toContain('GATEHOUSE_TOKEN');
+    const hooks = settings.hooks as unknown as Record<string, Entry[]>;
+    const [open, closed] = hooks.PreToolUse!;
+    expect(open!.hooks[0]).toEqual({ type: 'command', command: `${helper} hook PreToolUse --server ${ORIGIN} --timeout 7 --fail-mode open`, timeout: 7 + HELPER_RENEWAL_SECONDS });
+    expect(closed!.hooks[0]).toEqual({ type: 'command', command: `${helper} hook PreToolUse --server ${ORIGIN} --timeout 7 --fail-mode closed`, timeout: 7 + HELPER_RENEWAL_SECONDS, onFailure: 'block' });
+    for (const event of ['PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit', 'SessionStart'] as const) {
+      expect(hooks[event]![0]!.hooks[0]).toEqual({ type: 'command', command: `${helper} hook ${event} --server ${ORIGIN} --timeout 7`, timeout: 7 + HELPER_RENEWAL_SECONDS });
+    }
+    // Without a timeout of its own the helper waits less than an HTTP hook: it is what a person waits on.
+    const defaults = governanceHookSettings(ORIGIN, [], { transport: { kind: 'helper', command: helper } }).hooks as unknown as Record<string, Entry[]>;
+    expect(defaults.PreToolUse![0]!.hooks[0]!.command).toContain(`--timeout ${HELPER_HOOK_TIMEOUT_SECONDS} `);
   });
 });
 

@@ -1,35 +1,45 @@
 // The governance hooks as Claude Code settings: what managed-settings.json (lib/mdm) carries so
-// every tool call on the device asks Gatehouse first, and the keys that pin them there.
+// every tool call on the device asks Gatehouse first, and the keys that pin them there. Two ways
+// to reach Gatehouse with the person's token: command hooks running `gatehouse-helper hook` (the
+// helper's own sign-in, renewed as it goes), or HTTP hooks reading the token from an environment
+// variable the device must set.
 import { DEFAULT_FAIL_MODE, type FailMode, type ToolPolicyRule } from '@/lib/tool-policy';
+import { HELPER_HOOK_TIMEOUT_SECONDS, HOOK_PATHS, HOOKS_ROOT, type HookEvent } from './paths';
 import { anchoredMatcher, complementMatcher, ruleToolPattern } from './tool-names';
 
 /** The environment variable holding the person's Gatehouse access token on the device. */
 export const HOOK_TOKEN_ENV = 'GATEHOUSE_TOKEN';
 
-/** Claude Code's hook events Gatehouse answers, each at a path of its own under /hooks/claude-code. */
-export const HOOK_EVENTS = ['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit', 'SessionStart'] as const;
-export type HookEvent = (typeof HOOK_EVENTS)[number];
-
-export const HOOKS_ROOT = '/hooks/claude-code';
-
-export const HOOK_PATHS: Record<HookEvent, string> = {
-  PreToolUse: `${HOOKS_ROOT}/pre-tool-use`,
-  PostToolUse: `${HOOKS_ROOT}/post-tool-use`,
-  PostToolUseFailure: `${HOOKS_ROOT}/post-tool-use-failure`,
-  UserPromptSubmit: `${HOOKS_ROOT}/user-prompt-submit`,
-  SessionStart: `${HOOKS_ROOT}/session-start`,
-};
-
 /**
- * Seconds Claude Code waits for an answer. Generous: a loaded Gatehouse must not turn into a
- * failed hook (which, for a fail-closed tool, refuses the call). An unreachable Gatehouse fails at
- * once (connection refused) whatever this says.
+ * Seconds an HTTP hook waits for Gatehouse's answer. Generous: a loaded Gatehouse must not turn
+ * into a failed hook (which, for a fail-closed tool, refuses the call). An unreachable Gatehouse
+ * fails at once (connection refused) whatever this says.
  */
 export const HOOK_TIMEOUT_SECONDS = 30;
+
+/**
+ * Beyond the helper's own wait for Gatehouse (`--timeout`), what Claude Code allows a helper hook:
+ * renewing an expired access token takes up to three requests of the helper's (15 s each at worst).
+ */
+export const HELPER_RENEWAL_SECONDS = 50;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
+/**
+ * How the hooks reach Gatehouse. `helper`: command hooks running the credential helper (the
+ * shell-quoted path in `command`), which sends its own sign-in's token. `http`: HTTP hooks with
+ * the token from HOOK_TOKEN_ENV, which something on the device must set.
+ */
+export type HookTransport = { kind: 'helper'; command: string } | { kind: 'http' };
+
+export interface HookSettingsOptions {
+  transport: HookTransport;
+  /** Seconds to wait for Gatehouse's answer. */
+  timeoutSeconds?: number;
+}
+
+/** `failMode`: what Claude Code does when the hook fails (null: the default, go on). */
 function httpHook(origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
   const hook: JsonObject = {
     type: 'http',
@@ -46,23 +56,44 @@ function httpHook(origin: string, event: HookEvent, failMode: FailMode | null, t
 }
 
 /**
+ * `gatehouse-helper hook <event>`: the helper reads the hook input on stdin, posts it to Gatehouse
+ * with its token and prints the answer; when Gatehouse cannot answer, it applies `--fail-mode`
+ * itself. onFailure covers what the helper cannot: not starting, or Claude Code's own timeout.
+ */
+function helperHook(command: string, origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
+  const args = ['hook', event, '--server', origin, '--timeout', String(timeoutSeconds), ...(failMode ? ['--fail-mode', failMode] : [])];
+  const hook: JsonObject = { type: 'command', command: `${command} ${args.join(' ')}`, timeout: timeoutSeconds + HELPER_RENEWAL_SECONDS };
+  if (failMode === 'closed') hook.onFailure = 'block';
+  return hook;
+}
+
+type HookFactory = (event: HookEvent, failMode: FailMode | null) => JsonObject;
+
+function hookFactory(origin: string, options: HookSettingsOptions): HookFactory {
+  const { transport } = options;
+  const timeoutSeconds = options.timeoutSeconds ?? (transport.kind === 'helper' ? HELPER_HOOK_TIMEOUT_SECONDS : HOOK_TIMEOUT_SECONDS);
+  if (transport.kind === 'helper') return (event, failMode) => helperHook(transport.command, origin, event, failMode, timeoutSeconds);
+  return (event, failMode) => (event === 'SessionStart' ? curlSessionStartHook(origin, timeoutSeconds) : httpHook(origin, event, failMode, timeoutSeconds));
+}
+
+/**
  * PreToolUse entries, split by what happens when Gatehouse cannot be reached. A tool that some
  * enabled rule marks with the other fail mode than the default goes to that mode's entry, unless
  * another rule marks it closed too: a tool two rules disagree on fails closed. The two matchers
  * are complements, so every tool call is sent exactly once.
  */
-export function preToolUseEntries(origin: string, rules: readonly ToolPolicyRule[], timeoutSeconds = HOOK_TIMEOUT_SECONDS): JsonObject[] {
+export function preToolUseEntries(rules: readonly ToolPolicyRule[], hook: (failMode: FailMode) => JsonObject): JsonObject[] {
   const patterns = (mode: FailMode) => rules.filter((rule) => rule.enabled && rule.failMode === mode).map((rule) => ruleToolPattern(rule.server, rule.tool));
   const open = patterns('open');
   const closed = patterns('closed');
   const exceptions = DEFAULT_FAIL_MODE === 'closed' ? open : closed;
-  if (exceptions.length === 0) return [{ matcher: '*', hooks: [httpHook(origin, 'PreToolUse', DEFAULT_FAIL_MODE, timeoutSeconds)] }];
+  if (exceptions.length === 0) return [{ matcher: '*', hooks: [hook(DEFAULT_FAIL_MODE)] }];
   // Names the non-default mode keeps: covered by a rule of that mode and, when it is open, by no closed rule.
   const kept = DEFAULT_FAIL_MODE === 'closed' && closed.length ? `(?!(?:${closed.join('|')})$)(?:${open.join('|')})` : exceptions.join('|');
   const otherMode: FailMode = DEFAULT_FAIL_MODE === 'closed' ? 'open' : 'closed';
   return [
-    { matcher: anchoredMatcher([kept]), hooks: [httpHook(origin, 'PreToolUse', otherMode, timeoutSeconds)] },
-    { matcher: complementMatcher([kept]), hooks: [httpHook(origin, 'PreToolUse', DEFAULT_FAIL_MODE, timeoutSeconds)] },
+    { matcher: anchoredMatcher([kept]), hooks: [hook(otherMode)] },
+    { matcher: complementMatcher([kept]), hooks: [hook(DEFAULT_FAIL_MODE)] },
   ];
 }
 
@@ -72,9 +103,10 @@ function posixSingleQuoted(text: string): string {
 
 /**
  * Claude Code sends no HTTP hooks for SessionStart (2.1.332 skips them: "HTTP hooks are not
- * supported for SessionStart"), so session starts are posted by curl with the same token.
+ * supported for SessionStart"), so with HTTP hooks session starts are posted by curl with the
+ * same token.
  */
-function sessionStartHook(origin: string, timeoutSeconds: number): JsonObject {
+function curlSessionStartHook(origin: string, timeoutSeconds: number): JsonObject {
   const url = posixSingleQuoted(`${origin}${HOOK_PATHS.SessionStart}`);
   return {
     type: 'command',
@@ -85,21 +117,24 @@ function sessionStartHook(origin: string, timeoutSeconds: number): JsonObject {
 
 /**
  * The `hooks` block and the keys that pin it: only managed hooks run (a person's own settings
- * cannot add one that answers "allow" first, nor can a project's), HTTP hooks may only reach
- * Gatehouse's hook endpoints, and only the token variable may be read into their headers.
+ * cannot add one that answers "allow" first, nor can a project's). HTTP hooks may only reach
+ * Gatehouse's hook endpoints and read only the token variable; with the helper there are none
+ * of ours, so none may run at all and none may read the environment.
  */
-export function governanceHookSettings(origin: string, rules: readonly ToolPolicyRule[], timeoutSeconds = HOOK_TIMEOUT_SECONDS): JsonObject {
-  const tracking = (event: HookEvent): JsonObject[] => [{ matcher: '*', hooks: [httpHook(origin, event, null, timeoutSeconds)] }];
+export function governanceHookSettings(origin: string, rules: readonly ToolPolicyRule[], options: HookSettingsOptions): JsonObject {
+  const hook = hookFactory(origin, options);
+  const tracking = (event: HookEvent): JsonObject[] => [{ matcher: '*', hooks: [hook(event, null)] }];
+  const http = options.transport.kind === 'http';
   return {
     hooks: {
-      PreToolUse: preToolUseEntries(origin, rules, timeoutSeconds),
+      PreToolUse: preToolUseEntries(rules, (failMode) => hook('PreToolUse', failMode)),
       PostToolUse: tracking('PostToolUse'),
       PostToolUseFailure: tracking('PostToolUseFailure'),
-      UserPromptSubmit: [{ hooks: [httpHook(origin, 'UserPromptSubmit', null, timeoutSeconds)] }],
-      SessionStart: [{ hooks: [sessionStartHook(origin, timeoutSeconds)] }],
+      UserPromptSubmit: [{ hooks: [hook('UserPromptSubmit', null)] }],
+      SessionStart: [{ hooks: [hook('SessionStart', null)] }],
     },
     allowManagedHooksOnly: true,
-    allowedHttpHookUrls: [`${origin}${HOOKS_ROOT}/*`],
-    httpHookAllowedEnvVars: [HOOK_TOKEN_ENV],
+    allowedHttpHookUrls: http ? [`${origin}${HOOKS_ROOT}/*`] : [],
+    httpHookAllowedEnvVars: http ? [HOOK_TOKEN_ENV] : [],
   };
 }

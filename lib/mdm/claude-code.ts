@@ -1,5 +1,5 @@
 import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
-import { governanceHookSettings } from '@/lib/governance-hooks/settings';
+import { governanceHookSettings, type HookTransport } from '@/lib/governance-hooks/settings';
 import { claudeCodeMarketplaceDeclaration } from '@/lib/plugins/marketplace-manifest';
 import { MdmError } from './errors';
 import { posixQuote } from './install';
@@ -139,7 +139,13 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
   if (models.length && settings.availableModels === undefined) settings.availableModels = models;
   if (settings.model === undefined && context.config.gateway.default_model) settings.model = context.config.gateway.default_model;
   settings.env = env;
-  if (context.settings.claudeCodeGovernanceHooks === 'on') addGovernanceHooks(settings, governanceHookSettings(gateway, context.toolPolicyRules));
+  if (context.settings.claudeCodeGovernanceHooks === 'on') {
+    // Signed in with the helper, the hooks run it too: its sign-in is the token, nothing to set up.
+    // Signed in through the gateway, Claude Code keeps its token to itself: HTTP hooks read one
+    // from GATEHOUSE_TOKEN, which the device has to provide.
+    const transport: HookTransport = context.settings.claudeCodeSignIn === 'helper' ? { kind: 'helper', command: posixQuote(context.settings.helperPath) } : { kind: 'http' };
+    addGovernanceHooks(settings, governanceHookSettings(gateway, context.toolPolicyRules, { transport }));
+  }
   for (const key of Object.keys(settings)) {
     if (!CLAUDE_CODE_SETTINGS_KEYS.has(key)) throw new MdmError(`${key} is not a Claude Code setting Gatehouse writes (check managed_settings in gatehouse.yaml)`);
   }

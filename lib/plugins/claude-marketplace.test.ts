@@ -3,7 +3,6 @@
 // `claude plugin install` fetching the entitled plugin's ZIP with the user's credential. Claude
 // Code takes archives only over https from a non-loopback host, so the gateway is reached as
 // https://gatehouse.test through a local CONNECT proxy and a TLS front with a throwaway CA.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoUpstream, type DemoUpstream } from '@/lib/demo/upstream';
 import { mintAccessToken } from '@/lib/oauth/mint';
 import { servePublicly } from '@/lib/oauth/test-harness';
-import { findClaudeCode } from '@/lib/testing/claude-code';
+import { findClaudeCode, runClaudeCode, type ClaudeRun } from '@/lib/testing/claude-code';
 import { startConnectProxy, type ConnectProxy } from '@/lib/testing/connect-proxy';
 import { startLoopbackTlsServer, type LoopbackTlsServer } from '@/lib/testing/loopback-tls';
 import { tenantSlug } from '@/lib/users/tenant';
@@ -56,35 +55,18 @@ function forwardTo(target: string) {
   };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runClaude(home: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('path' in claude ? claude.path : 'claude', args, {
-      cwd: home,
-      env: {
-        NODE_ENV: 'production',
-        PATH: process.env.PATH,
-        HOME: home,
-        HTTPS_PROXY: proxy.url,
-        NO_PROXY: '127.0.0.1',
-        NODE_EXTRA_CA_CERTS: path.join(scratch, 'ca.pem'),
-        ANTHROPIC_BASE_URL: modelUrl,
-        ANTHROPIC_API_KEY: 'sk-ant-demo-key-for-the-session',
-        DISABLE_AUTOUPDATER: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function runClaude(home: string, args: string[]): Promise<ClaudeRun> {
+  return runClaudeCode(args, {
+    home,
+    env: {
+      HTTPS_PROXY: proxy.url,
+      NO_PROXY: '127.0.0.1',
+      NODE_EXTRA_CA_CERTS: path.join(scratch, 'ca.pem'),
+      ANTHROPIC_BASE_URL: modelUrl,
+      ANTHROPIC_API_KEY: 'sk-ant-demo-key-for-the-session',
+      // The marketplace is recorded and fetched in the background of a session: keep that traffic.
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: undefined,
+    },
   });
 }
 

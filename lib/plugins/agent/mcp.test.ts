@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
 import { orgKeyDocument } from '@/lib/signing';
-import { findClaudeCode } from '@/lib/testing/claude-code';
+import { findClaudeCode, managedFilesSupport, runClaudeCode } from '@/lib/testing/claude-code';
 import { verifyGatewayToken } from '@/lib/gateway/auth';
 import { gatewayAudience } from '@/lib/oauth/issuer';
 // @ts-expect-error plain ESM build script without type declarations
@@ -101,23 +101,14 @@ async function replayingProxy(allowlistBody: string): Promise<{ url: string; clo
 }
 
 /** `claude mcp list` with `files` placed in /etc/claude-code for it alone, or a reason it cannot run here. */
-function claudeMcpList(files: Record<string, string>, home: Record<string, string> = {}): { output: string } | { skip: string } {
+async function claudeMcpList(files: Record<string, string>, home: Record<string, string> = {}): Promise<{ output: string } | { skip: string }> {
   const claude = findClaudeCode();
   if ('skip' in claude) return claude;
-  const root = mkdtempSync(path.join(work, 'claude-'));
-  mkdirSync(path.join(root, 'upper', 'claude-code'), { recursive: true });
-  mkdirSync(path.join(root, 'work'));
-  mkdirSync(path.join(root, 'home'));
-  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(root, 'upper', 'claude-code', name), content);
-  for (const [name, content] of Object.entries(home)) writeFileSync(path.join(root, 'home', name), content);
-  // A private mount namespace where /etc has claude-code/ on top: the machine's /etc is untouched.
-  const script = `mount --make-rprivate / && mount -t overlay overlay -o lowerdir=/etc,upperdir="$1/upper",workdir="$1/work" /etc && cd "$1" && exec "$2" mcp list`;
-  const result = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', root, claude.path], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, HOME: path.join(root, 'home'), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
-  });
-  if (result.status !== 0 && /unshare|mount|Operation not permitted/.test(result.stderr)) return { skip: `cannot give claude a private /etc/claude-code here: ${result.stderr.trim().split('\n').pop()}` };
+  const managed = managedFilesSupport();
+  if ('skip' in managed) return managed;
+  const root = mkdtempSync(path.join(work, 'claude-home-'));
+  for (const [name, content] of Object.entries(home)) writeFileSync(path.join(root, name), content);
+  const result = await runClaudeCode(['mcp', 'list'], { home: root, managedFiles: files, timeoutMs: 120_000 });
   return { output: `${result.stdout}${result.stderr}` };
 }
 
@@ -135,7 +126,7 @@ describe('gatehouse-sync --managed-mcp', { timeout: 240_000 }, () => {
     });
 
     // The real client reads exactly these servers from the file.
-    const listed = claudeMcpList({ 'managed-mcp.json': readFileSync(device.mcpFile, 'utf8') });
+    const listed = await claudeMcpList({ 'managed-mcp.json': readFileSync(device.mcpFile, 'utf8') });
     if ('skip' in listed) console.warn(`claude mcp list skipped: ${listed.skip}`);
     else {
       expect(listed.output).toMatch(/^wiki: http:\/\/127\.0\.0\.1:\d+\/mcp\/servers\/wiki \(HTTP\)/m);
@@ -186,7 +177,7 @@ describe('gatehouse-sync --managed-mcp', { timeout: 240_000 }, () => {
         'wiki-by-hand': { type: 'http', url: `${issuer}/mcp/servers/wiki` },
       },
     };
-    const listed = claudeMcpList({ 'managed-settings.json': JSON.stringify(settings) }, { '.claude.json': JSON.stringify(userServers) });
+    const listed = await claudeMcpList({ 'managed-settings.json': JSON.stringify(settings) }, { '.claude.json': JSON.stringify(userServers) });
     if ('skip' in listed) {
       console.warn(`claude mcp list skipped: ${listed.skip}`);
       return;

@@ -10,7 +10,7 @@ import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
 import { orgKeyDocument } from '@/lib/signing';
-import { findClaudeCode } from '@/lib/testing/claude-code';
+import { findClaudeCode, runClaudeCode } from '@/lib/testing/claude-code';
 // @ts-expect-error plain ESM build script without type declarations
 import { buildClient } from '@/scripts/lib/bundle.mjs';
 import { treeDigest } from '../digest';
@@ -367,8 +367,8 @@ describe('gatehouse-sync', { timeout: 240_000 }, () => {
     expect((await sync(device, people.researcher)).code).toBe(0);
     const home = mkdtempSync(path.join(work, 'home-'));
     for (const plugin of entries(device)) {
-      const result = spawnSync(claude.path, ['plugin', 'validate', path.join(device.dir, plugin)], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, HOME: home, CLAUDE_CONFIG_DIR: path.join(home, '.claude') } });
-      expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+      const result = await runClaudeCode(['plugin', 'validate', path.join(device.dir, plugin)], { home, env: { CLAUDE_CONFIG_DIR: path.join(home, '.claude') }, timeoutMs: 120_000 });
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
       expect(result.stdout).toMatch(/Validation passed/);
     }
   }, 600_000);
