@@ -86,6 +86,7 @@ export default async function RolloutPage() {
                   { value: 'off', label: 'Off' },
                   { value: 'on', label: 'On: every tool call asks Gatehouse first (managed hooks only)' },
                 ]}
+                hint="With helper sign-in the hooks run gatehouse-helper and use its sign-in. With gateway sign-in they are HTTP hooks that need GATEHOUSE_TOKEN set in Claude Code’s environment on each device."
               />
               <TextField label="Helper path on macOS and Linux" name="helperPath" defaultValue={settings.helperPath} required />
               <TextField label="Helper path on Windows" name="helperPathWindows" defaultValue={settings.helperPathWindows} required />
