@@ -255,6 +255,14 @@ describe.skipIf('skip' in claude)('claude -p under the governance hooks run by g
     expect(proofWritten(open)).toBe(true);
   }, 400_000);
 
+  it('refuses a fail-closed tool when the helper cannot even start (onFailure)', async () => {
+    const settings = governanceHookSettings(gateway.url, [rule({ failMode: 'closed' })], { transport: { kind: 'helper', command: posixQuote(path.join(tmpdir(), `no-such-helper-${suffix}`)) }, timeoutSeconds: TIMEOUT });
+    const run = await runClaude(newHome({ ...OWN_RULES, ...settings }), { token: await tokenFor(gateway, engineering) });
+    expect(run.code, run.stderr).toBe(0);
+    expect(proofWritten(run)).toBe(false);
+    expect(run.result?.result).toMatch(/onFailure/);
+  }, 400_000);
+
   const managed = managedFilesSupport();
   if ('skip' in managed) console.warn(`skipping the managed-settings test: ${managed.skip}`);
   it.skipIf('skip' in managed)("as managed settings, the helper's hooks run and a person's own hooks do not", async () => {
