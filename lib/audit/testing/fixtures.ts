@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { poolConfigFromUrl } from '@/lib/db/connection';
 import { canonicalJson, chainHash } from '../canonical';
@@ -69,4 +70,28 @@ export async function rewriteWithRecomputedHashes(superuser: pg.Client, tenant: 
     prevHash = hash;
   }
   await asSuperuser(superuser, 'UPDATE audit_chain_heads SET hash = $2 WHERE tenant_id = $1', [tenant, prevHash]);
+}
+
+/**
+ * Makes the database refuse the trace's events of `match.eventType` (and `match.action`, when
+ * given), as a failing disk or a constraint would, for the duration of `work`.
+ */
+export async function withEventsRefused(traceId: string, match: { eventType: string; action?: string }, work: () => Promise<void>): Promise<void> {
+  const name = `refuse_events_${randomBytes(4).toString('hex')}`;
+  const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  const action = match.action ? ` AND NEW.action = ${literal(match.action)}` : '';
+  const admin = await superuserClient();
+  try {
+    await admin.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.trace_id = ${literal(traceId)} AND NEW.event_type = ${literal(match.eventType)}${action} THEN RAISE EXCEPTION 'event refused for the test' USING ERRCODE = 'check_violation'; END IF;
+        RETURN NEW;
+      END $$`);
+    await admin.query(`CREATE TRIGGER ${name} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    await work();
+  } finally {
+    await admin.query(`DROP TRIGGER IF EXISTS ${name} ON audit_events`);
+    await admin.query(`DROP FUNCTION IF EXISTS ${name}()`);
+    await admin.end();
+  }
 }

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChains } from '@/lib/audit';
-import { superuserClient } from '@/lib/audit/testing/fixtures';
+import { superuserClient, withEventsRefused } from '@/lib/audit/testing/fixtures';
 import { pool } from '@/lib/db/client';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
@@ -57,25 +57,6 @@ async function withContentRefused(marker: string, work: () => Promise<void>): Pr
     await work();
   } finally {
     await admin.query(`DROP TRIGGER IF EXISTS ${name} ON audit_content`);
-    await admin.query(`DROP FUNCTION IF EXISTS ${name}()`);
-    await admin.end();
-  }
-}
-
-/** Makes the database refuse the trace's events of `eventType`, for the duration of `work`. */
-async function withEventsRefused(traceId: string, eventType: string, work: () => Promise<void>): Promise<void> {
-  const name = `refuse_events_${randomBytes(4).toString('hex')}`;
-  const admin = await superuserClient();
-  try {
-    await admin.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.trace_id = '${traceId}' AND NEW.event_type = '${eventType}' THEN RAISE EXCEPTION 'event refused for the test' USING ERRCODE = 'check_violation'; END IF;
-        RETURN NEW;
-      END $$`);
-    await admin.query(`CREATE TRIGGER ${name} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${name}()`);
-    await work();
-  } finally {
-    await admin.query(`DROP TRIGGER IF EXISTS ${name} ON audit_events`);
     await admin.query(`DROP FUNCTION IF EXISTS ${name}()`);
     await admin.end();
   }
@@ -195,7 +176,7 @@ describe('gateway evidence', () => {
     const traceId = newTestTraceId();
     // Redacted: its policy.decision event is written beside the request event, and refused.
     const secret = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
-    await withEventsRefused(traceId, 'policy.decision', async () => {
+    await withEventsRefused(traceId, { eventType: 'policy.decision' }, async () => {
       const refused = await sdk(traceId)
         .messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: `deploy with ${secret}` }] })
         .then(

@@ -3,8 +3,12 @@
  * (not only when it opens), so a revocation, a scope change or a removed role takes effect on
  * the next message: the server must exist, be active, remote, have an approved tool list, and
  * its scope must include the user as the database has them now.
+ *
+ * One read per request: the tenant's two sequences (one row). The server is read again only when
+ * the allowlist sequence moved, the user's audience only when the audience sequence moved (the
+ * database moves it on any change to anyone's department, status or roles).
  */
-import { allowlistSequence, audienceOf, getServerByName, type Audience, type RegisteredServer } from '@/lib/mcp/registry';
+import { accessSequences, audienceOf, getServerByName, type Audience, type RegisteredServer } from '@/lib/mcp/registry';
 import { includes } from '@/lib/rbac/audience';
 import type { McpCaller } from '../caller';
 import { McpHttpError } from '../errors';
@@ -29,6 +33,9 @@ function refuse(caller: McpCaller, name: string, server: RegisteredServer | null
  */
 const servers = new Map<string, { sequence: bigint; server: RegisteredServer | null }>();
 const MAX_CACHED_SERVERS = 5_000;
+/** Users' audiences (null: unknown or disabled) as read at the tenant's audience sequence. */
+const audiences = new Map<string, { sequence: bigint; audience: Audience | null }>();
+const MAX_CACHED_AUDIENCES = 20_000;
 
 async function currentServer(tenantId: string, name: string, sequence: bigint): Promise<RegisteredServer | null> {
   const key = `${tenantId}/${name}`;
@@ -41,10 +48,21 @@ async function currentServer(tenantId: string, name: string, sequence: bigint): 
   return server;
 }
 
+async function currentAudience(tenantId: string, userId: string, sequence: bigint): Promise<Audience | null> {
+  const key = `${tenantId}/${userId}`;
+  const cached = audiences.get(key);
+  if (cached && cached.sequence === sequence) return cached.audience;
+  // Read after the sequence, as above: never an older audience under a newer number.
+  const audience = await audienceOf(tenantId, userId);
+  if (audiences.size >= MAX_CACHED_AUDIENCES) audiences.clear();
+  audiences.set(key, { sequence, audience });
+  return audience;
+}
+
 export async function resolveAccess(caller: McpCaller, name: string): Promise<ProxyAccess> {
   const { principal } = caller;
-  const [sequence, audience] = await Promise.all([allowlistSequence(principal.tenantId), audienceOf(principal.tenantId, principal.userId)]);
-  const server = await currentServer(principal.tenantId, name, sequence);
+  const sequences = await accessSequences(principal.tenantId);
+  const [server, audience] = await Promise.all([currentServer(principal.tenantId, name, sequences.allowlist), currentAudience(principal.tenantId, principal.userId, sequences.audience)]);
   // The same answer for a name that was never registered and one in another tenant.
   if (!server) refuse(caller, name, null, 'mcp_proxy.unknown_server', 404, `no MCP server named "${name}" is registered in Gatehouse`);
   // Scope first, and without naming it: whom a server is for (people's addresses among them) and

@@ -1,6 +1,7 @@
 /**
  * The tool policy as the proxy asks it (lib/tool-policy decides): per tools/call with the call's
- * arguments, and per tool for tools/list. The call source is always `proxy` and the client id is
+ * arguments, per tool for tools/list, and per sampling or elicitation request of the upstream
+ * (as the tool named by its method, with the request's params as arguments). The call source is always `proxy` and the client id is
  * the token's, so rules conditioned on either apply here as they do for the governance hooks.
  * Only callers inside the server's scope get this far (access.ts refuses the rest), so the
  * policy's scope check is passed as held.

@@ -2,11 +2,15 @@
  * Proxied MCP sessions of this process: per connected client, the SDK server it talks to
  * (Streamable HTTP) and the upstream connection behind it, bound to the user and server that
  * opened it. Every request re-checks access (access.ts): a revoked server, or a caller no
- * longer in its scope, ends the session on its next request. Idle sessions and those whose
- * sign-in ended are swept, closing their upstream connection.
+ * longer in its scope, ends the session on its next request. A session whose upstream session
+ * ended (the upstream restarted or forgot it: 404 on its id; its transport closed) ends too:
+ * the client's next request gets 404 and, as Streamable HTTP has it, the client initializes
+ * again, which opens a new upstream session. Idle sessions, lost ones and those whose sign-in
+ * ended are swept, closing their upstream connection.
  */
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { ErrorCode, McpError, type ClientCapabilities, type Notification } from '@modelcontextprotocol/sdk/types.js';
 import { upstreamTarget, type RegisteredServer } from '@/lib/mcp/registry';
 import { onDrain, runInBackground } from '@/lib/platform/background';
 import { revocationView } from '@/lib/tokens';
@@ -18,7 +22,7 @@ import { assertMcpMethod, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcp
 import { resolveAccess, type ProxyAccess } from './access';
 import { countSessionRefusal } from './evidence';
 import { createProxyServer, type ProxySessionServer } from './server';
-import { connectUpstream, UpstreamUnavailableError, type UpstreamConnection } from './upstream';
+import { connectUpstream, UpstreamUnavailableError, type UpstreamConnection, type UpstreamHandlers } from './upstream';
 
 interface ProxySession {
   id: string;
@@ -30,6 +34,8 @@ interface ProxySession {
   lastSeen: number;
   signInId: string;
   tokenExpiresAt: number;
+  /** Why the upstream session ended, once it has: the session answers 404 from then on. */
+  lost: string | null;
 }
 
 const IDLE_MS = 30 * 60_000;
@@ -49,7 +55,7 @@ async function sweep(): Promise<void> {
   const view = await revocationView();
   for (const session of [...sessions.values()]) {
     const signedOut = session.tokenExpiresAt <= now || view.revokedSessions.has(session.signInId) || view.disabledUsers.has(session.userId);
-    if (now - session.lastSeen > IDLE_MS || signedOut) await closeSession(session);
+    if (now - session.lastSeen > IDLE_MS || signedOut || session.lost) await closeSession(session);
   }
 }
 
@@ -66,20 +72,25 @@ function limitUserSessions(userId: string): void {
   for (const session of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_USER + 1))) void closeSession(session);
 }
 
-/** What the upstream announces unprompted, relayed to the client: its list changes. */
-function relay(session: ProxySession | undefined, method: string): void {
+/**
+ * What the upstream announces unprompted, relayed to the client: its list changes, and the end
+ * of a URL elicitation it asked for (the client is waiting for it).
+ */
+function relayNotification(session: ProxySession | undefined, notification: Notification): void {
   if (!session) return;
-  const { proxied } = session;
+  const { proxied, upstream } = session;
+  const { method } = notification;
   let sent: Promise<void> | null = null;
   if (method === 'notifications/tools/list_changed') {
     proxied.toolsChanged();
     sent = proxied.server.sendToolListChanged();
   } else if (method === 'notifications/resources/list_changed') sent = proxied.server.sendResourceListChanged();
   else if (method === 'notifications/prompts/list_changed') sent = proxied.server.sendPromptListChanged();
+  else if (method === 'notifications/elicitation/complete') sent = proxied.server.notification(upstream.redact({ method, params: notification.params ?? {} }) as never);
   void sent?.catch(() => undefined);
 }
 
-async function connect(caller: McpCaller, server: RegisteredServer, onNotification: (method: string) => void): Promise<UpstreamConnection> {
+async function connect(caller: McpCaller, server: RegisteredServer, capabilities: ClientCapabilities, handlers: UpstreamHandlers): Promise<UpstreamConnection> {
   const refuse = (rule: string, status: number, message: string): never => {
     countSessionRefusal({ caller, serverName: server.name, serverId: server.id, rule, reason: message, status });
     throw new McpHttpError(status, message);
@@ -96,7 +107,7 @@ async function connect(caller: McpCaller, server: RegisteredServer, onNotificati
     throw error;
   }
   try {
-    return await connectUpstream(target, onNotification);
+    return await connectUpstream(target, capabilities, handlers);
   } catch (error) {
     if (error instanceof UpstreamUnavailableError) {
       console.error(`mcp proxy: connecting to ${server.name} failed: ${error.message}`);
@@ -106,26 +117,60 @@ async function connect(caller: McpCaller, server: RegisteredServer, onNotificati
   }
 }
 
+/** The capabilities the client declared in its initialize (what the upstream may then ask of it). */
+function declaredCapabilities(body: unknown): ClientCapabilities {
+  const messages = Array.isArray(body) ? body : [body];
+  const initialize = messages.find((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
+  const declared = initialize?.params?.capabilities;
+  return typeof declared === 'object' && declared !== null ? (declared as ClientCapabilities) : {};
+}
+
+/**
+ * The upstream session ended: the proxied one ends with it. Its upstream connection is closed
+ * on the next turn (so the request that found out is answered with its own error first); the
+ * client's next request gets 404 and starts a new session.
+ */
+function loseSession(session: ProxySession, reason: string): void {
+  if (session.lost) return;
+  session.lost = reason;
+  console.warn(`mcp proxy: the upstream session of ${session.id} ended (${reason}); the client must start a new one`);
+  setImmediate(() => void session.upstream.close());
+}
+
 async function openSession(request: Request, caller: McpCaller, access: ProxyAccess, body: unknown): Promise<Response> {
   ensureSweeper();
   const { principal } = caller;
   limitUserSessions(principal.userId);
   let id: string | undefined;
-  const upstream = await connect(caller, access.server, (method) => relay(id ? sessions.get(id) : undefined, method));
-  const proxied = createProxyServer(upstream);
+  let proxied: ProxySessionServer | undefined;
+  /** Lost before the session was registered (during initialize). */
+  let lostEarly: string | null = null;
+  const current = () => (id ? sessions.get(id) : undefined);
+  const upstream = await connect(caller, access.server, declaredCapabilities(body), {
+    onNotification: (notification) => relayNotification(current(), notification),
+    relay: (method, relayed, extra) => (proxied ? proxied.relay(method, relayed, extra) : Promise.reject(new McpError(ErrorCode.InternalError, 'the session is still opening'))),
+    onLost: (reason) => {
+      const session = current();
+      if (session) loseSession(session, reason);
+      else lostEarly ??= reason;
+    },
+  });
+  proxied = createProxyServer(upstream, { caller, access, sessionId: undefined }, () => current()?.lost ?? lostEarly);
+  const server = proxied;
   const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     maxRequestBodySize: MAX_MCP_BODY_BYTES,
     onsessioninitialized: (sessionId) => {
       id = sessionId;
-      sessions.set(sessionId, { id: sessionId, userId: principal.userId, serverId: access.server.id, proxied, transport, upstream, lastSeen: Date.now(), signInId: principal.sessionId, tokenExpiresAt: principal.expiresAt.getTime() });
+      server.update({ caller, access, sessionId });
+      sessions.set(sessionId, { id: sessionId, userId: principal.userId, serverId: access.server.id, proxied: server, transport, upstream, lastSeen: Date.now(), signInId: principal.sessionId, tokenExpiresAt: principal.expiresAt.getTime(), lost: lostEarly });
     },
     onsessionclosed: (sessionId) => {
       const session = sessions.get(sessionId);
       if (session) void closeSession(session);
     },
   });
-  await proxied.server.connect(transport);
+  await server.server.connect(transport);
   const response = await transport.handleRequest(request, { parsedBody: body, authInfo: mcpAuthInfo(caller, { access }) });
   // An initialize that did not open a session (malformed) leaves nothing to keep.
   if (!id) {
@@ -157,6 +202,11 @@ export async function handleProxy(request: Request, caller: McpCaller): Promise<
   }
   // Unknown, expired, opened in another process, another user's or another server's: the client starts a new one.
   if (!session || session.userId !== caller.principal.userId || session.serverId !== access.server.id) throw new McpHttpError(404, 'session not found; initialize a new one', {}, -32001);
+  if (session.lost) {
+    await closeSession(session);
+    throw new McpHttpError(404, `session ended: ${session.lost}; initialize a new one`, {}, -32001);
+  }
+  session.proxied.update({ caller, access, sessionId: session.id });
   session.lastSeen = Date.now();
   session.signInId = caller.principal.sessionId;
   session.tokenExpiresAt = caller.principal.expiresAt.getTime();

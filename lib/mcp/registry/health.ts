@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { UpstreamFetch } from '@/lib/platform/outbound/upstream-fetch';
+import { cappedFetch } from './capped-fetch';
 import type { UpstreamTarget } from './upstream';
 
 /** How long one check may take in all (initialize and every tools/list page). */
@@ -43,7 +43,7 @@ export async function checkUpstream(target: UpstreamTarget, timeoutMs = CHECK_TI
     return await Promise.race([listAll(client, transport, deadline, timeoutMs, started), timedOut]);
   } catch (error) {
     const message = deadline.aborted ? `no answer within ${timeoutMs} ms` : describe(error);
-    return { ok: false, error: target.scrub(message).slice(0, 1000), latencyMs: Math.round(performance.now() - started) };
+    return { ok: false, error: target.redact(message).slice(0, 1000), latencyMs: Math.round(performance.now() - started) };
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -62,23 +62,4 @@ async function listAll(client: Client, transport: SSEClientTransport | Streamabl
   }
   const info = client.getServerVersion();
   return { ok: true, tools, latencyMs: Math.round(performance.now() - started), serverName: info?.name ?? null, protocolVersion: transport instanceof StreamableHTTPClientTransport ? (transport.protocolVersion ?? null) : null };
-}
-
-/** `fetch` whose response bodies together may not pass `maxBytes`: the stream errors beyond it. */
-function cappedFetch(fetch: UpstreamFetch, maxBytes: number): UpstreamFetch {
-  let read = 0;
-  return async (url, init) => {
-    const response = await fetch(url, init);
-    if (!response.body) return response;
-    const counted = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          read += chunk.byteLength;
-          if (read > maxBytes) controller.error(new Error(`the server sent more than ${maxBytes} bytes`));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
-    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
-  };
 }

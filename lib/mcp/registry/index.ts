@@ -6,14 +6,17 @@
 //   registerServer, updateServer, updateServerScope, revokeServer, checkServer, approveVersion,
 //   rejectVersion, recordStdioTools.
 // Reads: getServerByName, listServers, serverVersions, serversInScopeFor, approvedTools,
-//   allowlistSequence. For the proxy: upstreamTarget (URL, injected headers, SSRF-checked fetch).
+//   allowlistSequence, accessSequences (with the audience sequence the database moves when people's
+//   roles or departments change). For the proxy: upstreamTarget (URL, injected headers, SSRF-checked
+//   fetch, the redactor of what the upstream says) and cappedMessageFetch.
 // Other capabilities writing in the same transaction as their own change (tool policy) call
 // bumpAllowlistSequence(tx, tenantId) with their Prisma transaction.
 export { checkServer, approveVersion, recordStdioTools, registerServer, rejectVersion, revokeServer, updateServer, updateServerScope, type CheckOutcome } from './registry';
-export { allowlistSequence, approvedTools, getServerByName, listServers, serverVersions, serversInScopeFor } from './read';
+export { accessSequences, allowlistSequence, approvedTools, getServerByName, listServers, serverVersions, serversInScopeFor } from './read';
 export { bumpAllowlistSequence, type Tx } from './repository';
+export { messageCappedFetch, type MessageCap } from './capped-fetch';
 export { checkUpstream, CHECK_TIMEOUT_MS, type HealthCheckResult } from './health';
-export { upstreamTarget, UpstreamTarget, type UpstreamOAuthClient } from './upstream';
+export { REDACTED, upstreamTarget, UpstreamTarget, type UpstreamOAuthClient } from './upstream';
 export { recordTools, toolChanges, toolsDigest, TOOL_LIMITS } from './tools';
 export { SERVER_NAME, registerServerSchema, scopeTargetSchema, updateServerSchema, type RegisterServerInput, type ScopeTarget, type UpdateServerInput, type UpstreamAuthInput } from './validate';
 export type { McpTransportKind, PublicOAuthConfig, RecordedTool, RegisteredServer, RegistryActor, ScopeEntry, ServerVersion, UpstreamAuthKind, VersionStatus } from './types';

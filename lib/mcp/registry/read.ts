@@ -40,3 +40,12 @@ export function approvedTools(server: Pick<RegisteredServer, 'approvedVersion'>)
 export function allowlistSequence(tenantId: string): Promise<bigint> {
   return repository.currentAllowlistSequence(tenantId);
 }
+
+/**
+ * The allowlist sequence and the audience sequence, which the database moves whenever a user's
+ * department, status or role bindings, or a role's name, change (so an audience read at one
+ * audience sequence is still the database's while it stands).
+ */
+export function accessSequences(tenantId: string): Promise<{ allowlist: bigint; audience: bigint }> {
+  return repository.currentSequences(tenantId);
+}

@@ -34,8 +34,14 @@ export async function bumpAllowlistSequence(tx: Tx, tenantId: string): Promise<b
 }
 
 export async function currentAllowlistSequence(tenantId: string): Promise<bigint> {
-  const row = await db().mcpAllowlistState.findUnique({ where: { tenantId } });
+  const row = await db().mcpAllowlistState.findUnique({ where: { tenantId }, select: { sequence: true } });
   return row?.sequence ?? 0n;
+}
+
+/** Both of the tenant's sequences in one read: registry changes, and people's audience changes (moved by triggers). */
+export async function currentSequences(tenantId: string): Promise<{ allowlist: bigint; audience: bigint }> {
+  const row = await db().mcpAllowlistState.findUnique({ where: { tenantId }, select: { sequence: true, audienceSequence: true } });
+  return { allowlist: row?.sequence ?? 0n, audience: row?.audienceSequence ?? 0n };
 }
 
 export function serverRowByName(tenantId: string, name: string): Promise<ServerRow | null> {

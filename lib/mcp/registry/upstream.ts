@@ -13,10 +13,15 @@ export interface UpstreamOAuthClient {
   scope?: string;
 }
 
+/** What replaces a credential wherever Gatehouse shows or records something an upstream said. */
+export const REDACTED = '[redacted by Gatehouse]';
+/** Scrubbing a very short value would mangle ordinary text and protect nothing. */
+const MIN_SECRET_LENGTH = 6;
+
 /**
  * How to reach a remote server: its URL, the headers to add to every request (the static secret,
  * opened here), and an SSRF-checked fetch for the transport. Printing or serialising it shows
- * `[redacted]` for header values and the client secret, so a stray log line leaks nothing.
+ * REDACTED for header values and the client secret, so a stray log line leaks nothing.
  */
 export class UpstreamTarget {
   constructor(
@@ -41,8 +46,8 @@ export class UpstreamTarget {
       transport: this.transport,
       url: this.url.href,
       auth: this.auth,
-      headers: Object.fromEntries(Object.keys(this.headers).map((name) => [name, '[redacted]'])),
-      oauth: this.oauth ? { ...this.oauth, ...(this.oauth.clientSecret ? { clientSecret: '[redacted]' } : {}) } : null,
+      headers: Object.fromEntries(Object.keys(this.headers).map((name) => [name, REDACTED])),
+      oauth: this.oauth ? { ...this.oauth, ...(this.oauth.clientSecret ? { clientSecret: REDACTED } : {}) } : null,
     };
   }
 
@@ -50,9 +55,23 @@ export class UpstreamTarget {
     return this.toJSON();
   }
 
-  /** `text` with every secret value replaced, for messages that quote what the upstream answered. */
-  scrub(text: string): string {
-    return this.secrets.reduce((scrubbed, secret) => (secret ? scrubbed.split(secret).join('[redacted]') : scrubbed), text);
+  /**
+   * `value` with every secret value replaced by REDACTED: text, or JSON (strings and keys at any
+   * depth; other values as they are). The one scrubber of what an upstream says, for the health
+   * check's errors and everything the proxy returns or records: an upstream that echoes the
+   * credentials it was sent leaks nothing.
+   */
+  redact<T>(value: T): T {
+    const secrets = this.secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH);
+    if (secrets.length === 0) return value;
+    const scrub = (text: string): string => secrets.reduce((result, secret) => result.replaceAll(secret, REDACTED), text);
+    const walk = (item: unknown): unknown => {
+      if (typeof item === 'string') return scrub(item);
+      if (Array.isArray(item)) return item.map(walk);
+      if (item !== null && typeof item === 'object') return Object.fromEntries(Object.entries(item).map(([key, inner]) => [scrub(key), walk(inner)]));
+      return item;
+    };
+    return walk(value) as T;
   }
 }
 
