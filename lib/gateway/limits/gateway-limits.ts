@@ -3,9 +3,10 @@ import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayCaller, RouteDecision, Usage } from '@/lib/gateway/contracts';
 import { anthropicError } from '@/lib/gateway/errors';
 import { priceBookFor, worstCaseCostMicrodollars, type Price, type ServerToolAllowance } from '@/lib/gateway/pricing';
+import { runInBackground } from '@/lib/platform/background';
 import type { Principal } from '@/lib/tokens';
 import { allowedHeaders, capDoesNotFitResponse, capReachedResponse, formatUsd, limitsUnavailableResponse, rateLimitedResponse, type CapStanding } from './headers';
-import { budgetCounterKey, rateCounterKey, type CounterSubject } from './keys';
+import { budgetCounterKey, callKey, rateCounterKey, type CounterSubject } from './keys';
 import type { RecordedSpend, SpendEntry, SpendLedger } from './ledger';
 import { dayString, periodBounds, type PeriodBounds } from './periods';
 import { planFor, type BudgetCounterPlan, type CallerPlan, type PlanSubject } from './plan';
@@ -189,7 +190,8 @@ export class GatewayLimits {
     const amount = worstCase ?? 0;
     const budgets: BudgetCounterInput[] = counters.map((counter) => ({ key: counter.key, limit: counter.plan.limit, amount, enforcement: counter.plan.enforcement }));
     const tokenKeys = rates.flatMap((rate, index) => (plan.rate[index]!.metric === 'tokens' ? [rate.currentKey] : []));
-    const reservation = this.reservation({ input, callId, at: new Date(now), price, amount, counters, tokenKeys, expectedTokens });
+    const closing = callKey(this.options.prefix, subject, callId);
+    const reservation = this.reservation({ input, callId, closing, at: new Date(now), price, amount, counters, tokenKeys, expectedTokens });
 
     if (!rates.length && !budgets.length) return { ok: true, reservation, headers: new Headers() };
 
@@ -202,10 +204,20 @@ export class GatewayLimits {
         rates,
         budgets,
         callId,
+        callKey: closing,
         reservationTtlMs: config.gateway.reconcile_after_seconds * 1000,
       });
     } catch (error) {
       this.logger.error(`limits: the counter store failed, refusing the request: ${(error as Error).message}`);
+      // The admission may have run in Redis all the same (its reply came after the client gave
+      // up): its reservation is released, so a refused request holds no budget until it lapses,
+      // and the call's closing record stops an admission that runs later still from reserving.
+      // Its rate counts stay: whether they were made is unknown, and giving back counts that
+      // were never made would let requests past a rate limit.
+      if (amount > 0 && budgets.length) {
+        const release = { callId, callKey: closing, operationId: randomUUID(), budgets: budgets.map((budget) => ({ key: budget.key, actual: 0 })), tokens: [] };
+        runInBackground(`limits: releasing the refused call ${callId}`, () => this.options.store.settle(release));
+      }
       return { ok: false, rule: 'limits.store_unavailable', response: limitsUnavailableResponse() };
     }
 
@@ -266,7 +278,17 @@ export class GatewayLimits {
     };
     let result: AdmitResult;
     try {
-      result = await this.options.store.admit({ nowMs: now, windowStartMs: start, windowMs: WINDOW_MS, rates: [rate], budgets: [], callId: randomUUID(), reservationTtlMs: 0 });
+      const callId = randomUUID();
+      result = await this.options.store.admit({
+        nowMs: now,
+        windowStartMs: start,
+        windowMs: WINDOW_MS,
+        rates: [rate],
+        budgets: [],
+        callId,
+        callKey: callKey(this.options.prefix, subject, callId),
+        reservationTtlMs: 0,
+      });
     } catch (error) {
       this.logger.error(`limits: the counter store failed, refusing the request: ${(error as Error).message}`);
       return { ok: false, rule: 'limits.store_unavailable', response: anthropicError('api_error', 'rate limits cannot be checked right now; try again shortly', { status: 503 }) };
@@ -295,7 +317,13 @@ export class GatewayLimits {
     const subject: LimitSubject = { tenantId: call.tenantId, userId: call.userId, department: call.department, roles };
     const counters = this.budgetCounters(planFor(config, subject), counterSubject(subject), call.at.getTime());
     if (counters.length) {
-      await this.options.store.settle({ callId: call.callId, budgets: counters.map((counter) => ({ key: counter.key, actual: recorded.addedMicrodollars })), tokens: [] });
+      await this.options.store.settle({
+        callId: call.callId,
+        callKey: callKey(this.options.prefix, subject, call.callId),
+        operationId: randomUUID(),
+        budgets: counters.map((counter) => ({ key: counter.key, actual: recorded.addedMicrodollars })),
+        tokens: [],
+      });
     }
     return recorded;
   }
@@ -402,6 +430,8 @@ export class GatewayLimits {
   private reservation(context: {
     input: LimitsAdmitInput;
     callId: string;
+    /** The call's closing record in the store (keys.ts callKey). */
+    closing: string;
     /** When the call was admitted: the ledger counts it in this day, as the counters do in this period. */
     at: Date;
     price: Price | null;
@@ -411,7 +441,9 @@ export class GatewayLimits {
     expectedTokens: number;
   }): Reservation {
     const { store, ledger } = this.options;
-    const { input, callId, at, amount, counters, tokenKeys, expectedTokens } = context;
+    const { input, callId, closing, at, amount, counters, tokenKeys, expectedTokens } = context;
+    // Each settle or release is one operation, however often the connection makes it be sent.
+    const operation = () => ({ callId, callKey: closing, operationId: randomUUID() });
     const principal = input.caller.principal;
     const logger = this.logger;
     let done = false;
@@ -450,11 +482,11 @@ export class GatewayLimits {
           // Without a ledger entry the reservation (the worst case, never less than the cost) stays
           // held until it lapses; the reconciler then writes the entry and adds the cost.
           report('recording spend in the ledger')(error);
-          await store.settle({ callId, budgets: [], tokens: tokenCorrections }).catch(report('correcting the token count'));
+          await store.settle({ ...operation(), budgets: [], tokens: tokenCorrections }).catch(report('correcting the token count'));
           return { recorded: null, overCap: [] };
         }
         const after = await store
-          .settle({ callId, budgets: budgetKeys.map((key) => ({ key, actual: recorded.addedMicrodollars })), tokens: tokenCorrections })
+          .settle({ ...operation(), budgets: budgetKeys.map((key) => ({ key, actual: recorded.addedMicrodollars })), tokens: tokenCorrections })
           .catch((error: unknown) => {
             report('settling the counters')(error);
             return [] as (BudgetStanding | null)[];
@@ -470,7 +502,7 @@ export class GatewayLimits {
         if (done) return;
         done = true;
         await store
-          .settle({ callId, budgets: budgetKeys.map((key) => ({ key, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -expectedTokens })) })
+          .settle({ ...operation(), budgets: budgetKeys.map((key) => ({ key, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -expectedTokens })) })
           .catch(report('releasing the reservation'));
       },
     };

@@ -25,3 +25,11 @@ export function rateCounterKey(prefix: string, scope: CounterScope, metric: Rate
 export function budgetCounterKey(prefix: string, scope: CounterScope, period: BudgetPeriod, subject: CounterSubject, periodStart: string): string {
   return `${prefix}:limits:{${subject.tenantId}}:spend:${scope}:${subjectId(scope, subject)}:${period}:${periodStart}`;
 }
+
+/**
+ * A call's closing record: the settle operations that ran for it (see redis-store.ts), so a
+ * settle or release resent after a reconnect is applied once and a late admission reserves nothing.
+ */
+export function callKey(prefix: string, subject: Pick<CounterSubject, 'tenantId'>, callId: string): string {
+  return `${prefix}:limits:{${subject.tenantId}}:call:${callId}`;
+}

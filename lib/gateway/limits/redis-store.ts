@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStanding, type LimitStore, type SeedInput, type SettleInput } from './store';
+import { CLOSED_CALL_MEMORY_MS, rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStanding, type LimitStore, type SeedInput, type SettleInput } from './store';
 
 // Budget counters are hashes {spent, reserved, r:<call id> → amount}, each with a sorted set
 // `<key>:held` of the call ids holding a reservation, scored by when it lapses (Redis's own clock,
@@ -9,6 +9,11 @@ import { rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStandi
 // negating 0 gives -0, which %.0f prints as "-0", which HINCRBY refuses too (adding +0 clears
 // the sign). A held call id can outlive its r: field when eviction takes the counter but not its
 // held set, so 0 does occur.
+//
+// A call's closing record `…:call:<call id>` is a set of the settle operations that ran for it,
+// kept CLOSED_CALL_MEMORY_MS: a settle or release whose operation is in it already is a resend
+// and changes nothing, and an admission of a call that has one reserves nothing (it ran after its
+// client gave up on it and released it). Only a settle writes it, so admissions cost no extra key.
 
 /** Shared by the scripts: Redis's clock in ms, and the release of lapsed reservations. */
 const COMMON = `
@@ -32,10 +37,11 @@ end
 
 /**
  * KEYS: for each rate counter its current and previous window, then for each budget counter the
- * counter and its held set. ARGV: #rates, #budgets, now, window start, window length, how long
- * window counters live (ms), call id, reservation lifetime (ms), then (limit, cost) per rate
- * counter, then (limit, amount, soft 0|1) per budget counter. Lifetimes are relative, so a
- * replica's clock drifting from Redis's cannot expire counters early.
+ * counter and its held set, then the call's closing record. ARGV: #rates, #budgets, now, window
+ * start, window length, how long window counters live (ms), call id, reservation lifetime (ms),
+ * then (limit, cost) per rate counter, then (limit, amount, soft 0|1) per budget counter.
+ * Lifetimes are relative, so a replica's clock drifting from Redis's cannot expire counters early.
+ * Status 4: the call is closed already.
  */
 const ADMIT = `${COMMON}
 local nRates = tonumber(ARGV[1])
@@ -49,6 +55,22 @@ local reservationTtl = tonumber(ARGV[8])
 local rateArg = 9
 local budgetArg = 9 + 2 * nRates
 local budgetKey = 2 * nRates
+
+if redis.call('EXISTS', KEYS[#KEYS]) == 1 then return {4} end
+-- Held already: this admission is resent (a dropped connection lost its reply). The first answer
+-- again, without the call's own reservation, and nothing counted twice.
+for j = 1, nBudgets do
+  if redis.call('ZSCORE', KEYS[budgetKey + 2 * j], callId) then
+    local again = {0}
+    for k = 1, nBudgets do
+      local key = KEYS[budgetKey + 2 * k - 1]
+      local values = redis.call('HMGET', key, 'spent', 'reserved', 'r:' .. callId)
+      again[#again + 1] = tonumber(values[1]) or 0
+      again[#again + 1] = math.max(0, (tonumber(values[2]) or 0) - (tonumber(values[3]) or 0))
+    end
+    return again
+  end
+end
 
 local result = {}
 for j = 1, nBudgets do
@@ -118,17 +140,28 @@ return result
 `;
 
 /**
- * KEYS: (counter, held set) per budget, then token counters. ARGV: #budgets, call id, actual cost
- * per budget, delta per token counter. Replies (spent, reserved) per budget afterwards, -1 -1 for
- * a counter that is gone.
+ * KEYS: (counter, held set) per budget, then token counters, then the call's closing record.
+ * ARGV: #budgets, call id, actual cost per budget, delta per token counter, operation id, how long
+ * the closing record is kept (ms). Replies (spent, reserved) per budget afterwards, -1 -1 for a
+ * counter that is gone; an operation that ran already only replies.
  */
 const SETTLE = `${COMMON}
 local nBudgets = tonumber(ARGV[1])
 local callId = ARGV[2]
+local closing = KEYS[#KEYS]
+local first = redis.call('SADD', closing, ARGV[#ARGV - 1]) == 1
+redis.call('PEXPIRE', closing, ARGV[#ARGV])
 local result = {}
 for j = 1, nBudgets do
   local key = KEYS[2 * j - 1]
-  if redis.call('EXISTS', key) == 1 then
+  if redis.call('EXISTS', key) == 0 then
+    result[#result + 1] = -1
+    result[#result + 1] = -1
+  elseif not first then
+    local values = redis.call('HMGET', key, 'spent', 'reserved')
+    result[#result + 1] = tonumber(values[1]) or 0
+    result[#result + 1] = tonumber(values[2]) or 0
+  else
     if redis.call('ZREM', KEYS[2 * j], callId) == 1 then
       local amount = tonumber(redis.call('HGET', key, 'r:' .. callId)) or 0
       redis.call('HDEL', key, 'r:' .. callId)
@@ -136,12 +169,10 @@ for j = 1, nBudgets do
     end
     result[#result + 1] = redis.call('HINCRBY', key, 'spent', ARGV[2 + j])
     result[#result + 1] = tonumber(redis.call('HGET', key, 'reserved')) or 0
-  else
-    result[#result + 1] = -1
-    result[#result + 1] = -1
   end
 end
-for i = 2 * nBudgets + 1, #KEYS do
+if not first then return result end
+for i = 2 * nBudgets + 1, #KEYS - 1 do
   local key = KEYS[i]
   if redis.call('EXISTS', key) == 1 then
     if redis.call('INCRBY', key, ARGV[2 + nBudgets + (i - 2 * nBudgets)]) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
@@ -238,7 +269,7 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async admit(input: AdmitInput): Promise<AdmitResult> {
-    const keys = [...input.rates.flatMap((rate) => [rate.currentKey, rate.previousKey]), ...budgetKeys(input.budgets.map((budget) => budget.key))];
+    const keys = [...input.rates.flatMap((rate) => [rate.currentKey, rate.previousKey]), ...budgetKeys(input.budgets.map((budget) => budget.key)), input.callKey];
     const args: ScriptArgs = [
       input.rates.length,
       input.budgets.length,
@@ -264,6 +295,8 @@ export class RedisLimitStore implements LimitStore {
       }
       case 3:
         return { kind: 'unseeded', indexes: rest };
+      case 4:
+        throw new Error(`call ${input.callId} was settled or released already; its admission reserved nothing`);
       default:
         throw new Error(`unexpected reply from the admission script: ${JSON.stringify(reply)}`);
     }
@@ -271,8 +304,15 @@ export class RedisLimitStore implements LimitStore {
 
   async settle(input: SettleInput): Promise<(BudgetStanding | null)[]> {
     if (!input.budgets.length && !input.tokens.length) return [];
-    const keys = [...budgetKeys(input.budgets.map((budget) => budget.key)), ...input.tokens.map((token) => token.key)];
-    const args: ScriptArgs = [input.budgets.length, input.callId, ...input.budgets.map((budget) => budget.actual), ...input.tokens.map((token) => token.delta)];
+    const keys = [...budgetKeys(input.budgets.map((budget) => budget.key)), ...input.tokens.map((token) => token.key), input.callKey];
+    const args: ScriptArgs = [
+      input.budgets.length,
+      input.callId,
+      ...input.budgets.map((budget) => budget.actual),
+      ...input.tokens.map((token) => token.delta),
+      input.operationId,
+      CLOSED_CALL_MEMORY_MS,
+    ];
     const reply = await this.redis.gatehouseLimitsSettle(keys.length, ...keys, ...args);
     return standingsOrGone(reply, input.budgets.length);
   }

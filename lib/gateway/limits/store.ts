@@ -8,6 +8,12 @@
  * A budget counter holds the settled spend and each admitted call's reservation by call id, with
  * an expiry of its own: a reservation nobody settles (the gateway crashed) lapses after
  * `reservationTtlMs` instead of holding the budget until the period ends.
+ *
+ * Settling and releasing are idempotent per operation, and a call once settled or released is
+ * closed: over a network a command the client gave up on may still run, and one whose reply a
+ * dropped connection lost is sent again (ioredis resends it after reconnecting). A resent settle
+ * must not add its cost or give its tokens back twice, a resent admission must not reserve twice,
+ * and an admission that runs after its call was closed must reserve nothing.
  */
 
 /** A sliding one-minute window: the current fixed window plus the previous one, weighted by overlap. */
@@ -42,6 +48,8 @@ export interface AdmitInput {
   budgets: BudgetCounterInput[];
   /** Names this call's reservations, so settle finds them and they can lapse on their own. */
   callId: string;
+  /** The call's closing record (keys.ts callKey): an admission of a closed call reserves nothing. */
+  callKey: string;
   /** How long a reservation holds when nobody settles it. */
   reservationTtlMs: number;
 }
@@ -62,6 +70,10 @@ export type AdmitResult =
 
 export interface SettleInput {
   callId: string;
+  /** The call's closing record (keys.ts callKey). */
+  callKey: string;
+  /** Unique per settle or release: the same operation sent twice is applied once. */
+  operationId: string;
   /** Counters whose reservation for the call (if still held) is released, and `actual` added to the spend (0 to only release). */
   budgets: { key: string; actual: number }[];
   /** Corrections of the admission-time token estimate. */
@@ -77,6 +89,10 @@ export interface SeedInput {
 
 export interface LimitStore {
   readonly kind: 'redis' | 'memory';
+  /**
+   * The same call admitted again while its reservation is held answers as the first time without
+   * counting anything twice; a call already closed is refused with an error.
+   */
   admit(input: AdmitInput): Promise<AdmitResult>;
   /**
    * Applies to counters that still exist; a counter gone (period over, store flushed) is left to
@@ -89,6 +105,13 @@ export interface LimitStore {
   read(keys: string[]): Promise<(BudgetStanding | null)[]>;
   close(): Promise<void>;
 }
+
+/**
+ * How long a call's closing record is kept: far longer than ioredis holds a command before it
+ * resends or abandons it (at most two reconnection attempts of connectTimeout each with
+ * maxRetriesPerRequest 1), short enough that a record per request costs little memory.
+ */
+export const CLOSED_CALL_MEMORY_MS = 300_000;
 
 /** How long a window counter must live: through the next window, where it is the previous one. */
 export function rateCounterExpiry(windowStartMs: number, windowMs: number): number {
