@@ -82,9 +82,26 @@ function shown(result: LocalSignInResult): string | null {
   return signInErrorMessage(encodeSignInError(result.reason, result.reason === 'throttled' ? result.retryAfterSeconds : undefined));
 }
 
-async function failTimes(times: number, email: string, ip: string): Promise<LocalSignInResult[]> {
+/**
+ * The throttle's time for one test, standing still until the test moves it: counters drain with
+ * time, so on a loaded machine (a scrypt check per attempt) wall time would drain them between
+ * attempts and let an attempt through that the rules refuse, or pass a delay the test expects.
+ */
+function throttleTime(): { throttleClock: () => Date; advance(seconds: number): void } {
+  let now = Date.now();
+  return {
+    throttleClock: () => new Date(now),
+    advance: (seconds) => {
+      now += seconds * 1000;
+    },
+  };
+}
+
+type Time = ReturnType<typeof throttleTime>;
+
+async function failTimes(times: number, email: string, ip: string, time: Time): Promise<LocalSignInResult[]> {
   const results: LocalSignInResult[] = [];
-  for (let attempt = 0; attempt < times; attempt++) results.push(await authenticateLocalUser(email, `wrong ${attempt}`, { ip }));
+  for (let attempt = 0; attempt < times; attempt++) results.push(await authenticateLocalUser(email, `wrong ${attempt}`, { ip }, time));
   return results;
 }
 
@@ -118,16 +135,17 @@ describe('authenticateLocalUser', () => {
     const known = await createUser();
     const unknown = `nobody-${randomUUID()}@example.test`;
     const [knownAddress, unknownAddress] = [randomTestIp(), randomTestIp()];
+    const time = throttleTime();
 
-    const knownResults = await failTimes(ADDRESS_RULE.failures, known.email, knownAddress);
-    const unknownResults = await failTimes(ADDRESS_RULE.failures, unknown, unknownAddress);
+    const knownResults = await failTimes(ADDRESS_RULE.failures, known.email, knownAddress, time);
+    const unknownResults = await failTimes(ADDRESS_RULE.failures, unknown, unknownAddress, time);
     expect(knownResults).toEqual(unknownResults);
     expect(new Set(knownResults.map(shown))).toEqual(new Set(['Email or password is incorrect']));
 
     // The next attempt is refused before any check, with the same answer for both; even the
     // right password does not get through from that address meanwhile.
-    const knownThrottled = await authenticateLocalUser(known.email, PASSWORD, { ip: knownAddress });
-    const unknownThrottled = await authenticateLocalUser(unknown, PASSWORD, { ip: unknownAddress });
+    const knownThrottled = await authenticateLocalUser(known.email, PASSWORD, { ip: knownAddress }, time);
+    const unknownThrottled = await authenticateLocalUser(unknown, PASSWORD, { ip: unknownAddress }, time);
     expect(knownThrottled).toMatchObject({ ok: false, reason: 'throttled' });
     expect(unknownThrottled).toMatchObject({ ok: false, reason: 'throttled' });
     expect(shown(knownThrottled)).toBe(shown(unknownThrottled));
@@ -142,32 +160,37 @@ describe('authenticateLocalUser', () => {
   it('throttles an account name tried from many addresses the same way whether it exists or not', { timeout: 120_000 }, async () => {
     const known = await createUser();
     const unknown = `nobody-${randomUUID()}@example.test`;
+    const time = throttleTime();
     const outcomes = async (email: string) => {
       // Spread over addresses, each below its own limit: only the account counter can stop this.
       for (let spent = 0; spent < ACCOUNT_RULE.freeFailures; spent += ADDRESS_RULE.failures - 1) {
-        await failTimes(Math.min(ADDRESS_RULE.failures - 1, ACCOUNT_RULE.freeFailures - spent), email, randomTestIp());
+        await failTimes(Math.min(ADDRESS_RULE.failures - 1, ACCOUNT_RULE.freeFailures - spent), email, randomTestIp(), time);
       }
-      return authenticateLocalUser(email, PASSWORD, { ip: randomTestIp() });
+      return authenticateLocalUser(email, PASSWORD, { ip: randomTestIp() }, time);
     };
     const [knownNext, unknownNext] = await Promise.all([outcomes(known.email), outcomes(unknown)]);
     expect(knownNext).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: ACCOUNT_RULE.firstDelaySeconds });
     expect(unknownNext).toEqual(knownNext);
-    // A delay, not a lock: once it has passed, the owner's right password works again.
-    await new Promise((resolve) => setTimeout(resolve, ACCOUNT_RULE.firstDelaySeconds * 1000 + 100));
-    expect(await authenticateLocalUser(known.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: true });
+    // Still held back just before the delay has passed...
+    time.advance(ACCOUNT_RULE.firstDelaySeconds - 0.1);
+    expect(await authenticateLocalUser(known.email, PASSWORD, { ip: randomTestIp() }, time)).toMatchObject({ ok: false, reason: 'throttled' });
+    // ...and a delay, not a lock: once it has passed, the owner's right password works again.
+    time.advance(0.1);
+    expect(await authenticateLocalUser(known.email, PASSWORD, { ip: randomTestIp() }, time)).toMatchObject({ ok: true });
   });
 
   it('lets the owner in from an address they signed in from while guesses from many addresses hold the account back', { timeout: 120_000 }, async () => {
     const owner = await createUser();
     const home = randomTestIp();
-    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home })).toMatchObject({ ok: true });
+    const time = throttleTime();
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home }, time)).toMatchObject({ ok: true });
     // Guesses spread over addresses, each below its own limit, until the account counter holds
     // every new address back; a guesser polling for free would take each attempt it lets through.
     for (let spent = 0; spent < ACCOUNT_RULE.freeFailures; spent += ADDRESS_RULE.failures - 1) {
-      await failTimes(Math.min(ADDRESS_RULE.failures - 1, ACCOUNT_RULE.freeFailures - spent), owner.email, randomTestIp());
+      await failTimes(Math.min(ADDRESS_RULE.failures - 1, ACCOUNT_RULE.freeFailures - spent), owner.email, randomTestIp(), time);
     }
-    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: false, reason: 'throttled' });
-    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home })).toMatchObject({ ok: true });
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() }, time)).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: home }, time)).toMatchObject({ ok: true });
   });
 
   it('keeps an account\'s known address for its 30 days when housekeeping prunes idle counters', async () => {
@@ -189,18 +212,20 @@ describe('authenticateLocalUser', () => {
   it('lets the owner in from another address while one address hammers the account', async () => {
     const owner = await createUser();
     const attacker = randomTestIp();
-    const hammered = await failTimes(ADDRESS_RULE.failures * 3, owner.email, attacker);
+    const time = throttleTime();
+    const hammered = await failTimes(ADDRESS_RULE.failures * 3, owner.email, attacker, time);
     expect(hammered.filter((result) => !result.ok && result.reason === 'throttled')).toHaveLength(ADDRESS_RULE.failures * 2);
-    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() })).toMatchObject({ ok: true });
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: randomTestIp() }, time)).toMatchObject({ ok: true });
     // And the attacker's address is still held back.
-    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: attacker })).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await authenticateLocalUser(owner.email, PASSWORD, { ip: attacker }, time)).toMatchObject({ ok: false, reason: 'throttled' });
   });
 
   it('counts parallel attempts exactly, and records the refusals counted instead of one event each', async () => {
     const email = `burst-${randomUUID()}@example.test`;
     const address = randomTestIp();
     const burst = 3 * ADDRESS_RULE.failures;
-    const results = await Promise.all(Array.from({ length: burst }, (_, i) => authenticateLocalUser(email, `parallel ${i}`, { ip: address })));
+    const time = throttleTime();
+    const results = await Promise.all(Array.from({ length: burst }, (_, i) => authenticateLocalUser(email, `parallel ${i}`, { ip: address }, time)));
     expect(results.filter((r) => !r.ok && r.reason === 'invalid_credentials')).toHaveLength(ADDRESS_RULE.failures);
     const refused = burst - ADDRESS_RULE.failures;
     expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(refused);

@@ -5,7 +5,7 @@ import { db } from '@/lib/db/client';
 import { roleLabels } from '@/lib/rbac/labels';
 import { userProfile, withDepartmentAndRoles, type UserProfile } from '@/lib/users/with-roles';
 import { auditOrigin, countThrottledSignIn, fallbackTenantId, type SignInOrigin } from './sign-in-audit';
-import { accountName, admitSignIn, signInSucceeded, type SignInSubject } from './sign-in-throttle';
+import { accountName, admitSignIn, signInSucceeded, type SignInSubject, type ThrottleClock } from './sign-in-throttle';
 
 export type { SignInOrigin } from './sign-in-audit';
 
@@ -77,11 +77,12 @@ async function recordAttempt(attempt: AttemptRecord): Promise<void> {
  * attempt, an unknown email and a wrong password look the same from outside whether or not the
  * account exists: same answer, and the same work (an unknown email is checked against a dummy
  * hash). A disabled account is only reported as such to someone who knows its password.
+ * `throttleClock`: the throttle's time (tests; PostgreSQL's clock otherwise).
  */
-export async function authenticateLocalUser(email: string, password: string, origin: SignInOrigin = {}): Promise<LocalSignInResult> {
+export async function authenticateLocalUser(email: string, password: string, origin: SignInOrigin = {}, options: { throttleClock?: ThrottleClock } = {}): Promise<LocalSignInResult> {
   const normalized = accountName(email);
   const subject: SignInSubject = { ip: origin.ip, email: normalized };
-  const verdict = await admitSignIn(subject);
+  const verdict = await admitSignIn(subject, options.throttleClock);
   if (!verdict.allowed) {
     await countThrottledSignIn(verdict.limitedBy, normalized, origin);
     return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
@@ -110,7 +111,7 @@ export async function authenticateLocalUser(email: string, password: string, ori
   }
 
   // The right password: whoever holds it is not the one to slow down.
-  await signInSucceeded(subject);
+  await signInSucceeded(subject, options.throttleClock);
   if (user.status !== 'active') {
     await recordAttempt({ tenantId: user.tenantId, outcome: 'denied', reason: 'disabled', user, origin });
     return { ok: false, reason: 'disabled' };

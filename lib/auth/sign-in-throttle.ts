@@ -35,6 +35,13 @@ export const KNOWN_ADDRESS_DAYS = 30;
 
 export type ThrottleKind = 'address' | 'account';
 
+/**
+ * The time a counter is charged and drained at. Production leaves it to PostgreSQL's clock (one
+ * clock for every web process); a test passes its own, so slow password checks on a loaded
+ * machine drain nothing between attempts and a delay passes when the test says so.
+ */
+export type ThrottleClock = () => Date;
+
 // A burst of parallel attempts queues on the counter rows; each transaction is a few statements,
 // so waiting longer than Prisma's default 2 s for a connection beats failing the attempt.
 const BURST_TOLERANT = { maxWait: 10_000, timeout: 10_000 };
@@ -141,20 +148,21 @@ function secondsBetween(from: Date, to: Date): number {
  * Decides an attempt before its password is checked. Allowed: both counters are charged one
  * failure (give it back with signInSucceeded). Refused: nothing is charged.
  */
-export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdict> {
+export async function admitSignIn(subject: SignInSubject, clock?: ThrottleClock): Promise<ThrottleVerdict> {
   // Sorted, so two attempts sharing a counter always lock in the same order (no deadlock).
   const counters = countersOf(subject).sort((a, b) => a.key.localeCompare(b.key));
   const keys = counters.map((counter) => counter.key);
   const known = knownAddressKey(subject);
+  const at = clock?.() ?? null;
   return db().$transaction(async (tx) => {
     await tx.$executeRaw`
       INSERT INTO sign_in_throttles (key, score, updated_at)
-      SELECT key, 0, now() FROM unnest(${keys}::text[]) AS key
+      SELECT key, 0, coalesce(${at}::timestamptz, now()) FROM unnest(${keys}::text[]) AS key
       ON CONFLICT (key) DO NOTHING`;
     // The known-address row is read in the same statement whatever the answer, so it costs the
     // same for every email typed.
     const rows = await tx.$queryRaw<CounterRow[]>`
-      SELECT key, score, updated_at, now() AS now
+      SELECT key, score, updated_at, coalesce(${at}::timestamptz, now()) AS now
         FROM sign_in_throttles WHERE key = ANY(${known ? [...keys, known] : keys}::text[]) ORDER BY key FOR UPDATE`;
     const knownRow = rows.find((row) => row.key === known);
     const fromKnownAddress = knownRow !== undefined && secondsBetween(knownRow.updated_at, knownRow.now) < KNOWN_ADDRESS_DAYS * 86_400;
@@ -167,7 +175,7 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
     if (!blocking) {
       for (const { counter, row } of waits) {
         const score = drainedScore(counter.kind, row.score, secondsBetween(row.updated_at, row.now)) + 1;
-        await tx.$executeRaw`UPDATE sign_in_throttles SET score = ${score}, updated_at = now() WHERE key = ${counter.key}`;
+        await tx.$executeRaw`UPDATE sign_in_throttles SET score = ${score}, updated_at = coalesce(${at}::timestamptz, now()) WHERE key = ${counter.key}`;
       }
       return { allowed: true };
     }
@@ -179,19 +187,25 @@ export async function admitSignIn(subject: SignInSubject): Promise<ThrottleVerdi
  * Gives back the charge of an attempt whose password was right: the owner's success clears the
  * account, and makes the address a known one for it.
  */
-export async function signInSucceeded(subject: SignInSubject): Promise<void> {
+export async function signInSucceeded(subject: SignInSubject, clock?: ThrottleClock): Promise<void> {
   const [address, account] = countersOf(subject);
   const known = knownAddressKey(subject);
+  const at = clock?.() ?? null;
   // In admitSignIn's lock order (by key: account, address, known), so an attempt admitted at the
   // same moment for the same account and address cannot deadlock with this one.
   await db().$transaction([
-    db().$executeRaw`UPDATE sign_in_throttles SET score = 0, updated_at = now() WHERE key = ${account!.key}`,
+    db().$executeRaw`UPDATE sign_in_throttles SET score = 0, updated_at = coalesce(${at}::timestamptz, now()) WHERE key = ${account!.key}`,
     db().$executeRaw`
       UPDATE sign_in_throttles
-         SET score = greatest(0, score - extract(epoch FROM now() - updated_at) * ${drainRate('address')} - 1), updated_at = now()
+         SET score = greatest(0, score - extract(epoch FROM coalesce(${at}::timestamptz, now()) - updated_at) * ${drainRate('address')} - 1),
+             updated_at = coalesce(${at}::timestamptz, now())
        WHERE key = ${address!.key}`,
     ...(known
-      ? [db().$executeRaw`INSERT INTO sign_in_throttles (key, score, updated_at) VALUES (${known}, 0, now()) ON CONFLICT (key) DO UPDATE SET updated_at = now()`]
+      ? [
+          db().$executeRaw`
+            INSERT INTO sign_in_throttles (key, score, updated_at) VALUES (${known}, 0, coalesce(${at}::timestamptz, now()))
+            ON CONFLICT (key) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
+        ]
       : []),
   ]);
 }
