@@ -9,7 +9,7 @@ import { formatIssue, PluginUploadError } from '@/lib/plugins/limits';
 import { versionByName } from '@/lib/plugins/store';
 import { pluginFromDirectory, pluginFromZip } from '@/lib/plugins/upload';
 import { ForbiddenError } from '@/lib/rbac';
-import { activeOrgPublicJwk, orgKeyDocument, rotateOrgKey } from '@/lib/signing';
+import { activeOrgPublicJwk, orgKeyDocument, RETIRED_KEY_OVERLAP_MS, rotateOrgKey } from '@/lib/signing';
 import { CliError } from '../run';
 import { withCliDatabase } from './with-database';
 
@@ -174,7 +174,7 @@ async function rotateKey(args: string[]): Promise<number> {
   parse(args, {});
   return run(async () => {
     const result = await rotateOrgKey();
-    console.log(`new organisation key ${result.kid}; endorsed by ${result.retired.join(', ') || 'nothing (first key)'}, which stays published`);
+    console.log(`new organisation key ${result.kid}; endorsed by ${result.previous}, which stays published for ${RETIRED_KEY_OVERLAP_MS / 86_400_000} days (and while approved plugin versions it signed are in use)`);
   });
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pool } from '@/lib/db/client';
 import { ForbiddenError } from '@/lib/rbac';
-import { JWS_TYPES, followRollovers, orgKeyDocument, rotateOrgKey, trustedKeysFrom, verifyCompact } from '@/lib/signing';
+import { JWS_TYPES, followRollovers, listOrgKeys, orgKeyDocument, RETIRED_KEY_OVERLAP_MS, rotateOrgKey, trustedKeysFrom, verifyCompact } from '@/lib/signing';
 import { UserInputError } from '@/lib/users/tenant';
 import { treeDigest } from './digest';
 import type { EntitledSet } from './entitled';
@@ -137,5 +137,17 @@ describe('org plugins: publish, review, sign, entitle', () => {
     const published = await publishSample(actorOf(people.author), { name, version: '1.0.0' });
     const { kid } = await approveVersion(actorOf(people.admin), published.versionId, 'ok');
     expect(kid).toBe(rotated.kid);
+  });
+
+  it('keeps a replaced organisation key published past its overlap while an approved version it signed is in use', async () => {
+    const published = await publishSample(actorOf(people.author), { name: uniqueName('outlives-key'), version: '1.0.0' });
+    const { kid } = await approveVersion(actorOf(people.admin), published.versionId, 'ok');
+    await rotateOrgKey();
+    // Retired now (this process may have signed with a key another test file had replaced already).
+    expect((await listOrgKeys()).find((key) => key.kid === kid)).toMatchObject({ status: 'retired' });
+    const longAfter = new Date(Date.now() + RETIRED_KEY_OVERLAP_MS + 86_400_000);
+    // The version's signature never expires and is served in entitled sets: its key stays verifiable.
+    const { rows } = await pool().query<{ signature: string }>('SELECT signature FROM plugin_versions WHERE id = $1', [published.versionId]);
+    expect(verifyCompact<SignedVersion>(rows[0]!.signature, trustedKeysFrom(await orgKeyDocument(longAfter)), JWS_TYPES.pluginVersion).kid).toBe(kid);
   });
 });

@@ -118,6 +118,7 @@ export const JWS_TYPES = {
 
 /** A key rollover statement: the retiring key vouches for its successor. */
 export interface KeyRollover {
+  /** The kid of the key being replaced: the statement counts only when signed by that key. */
   previous: string;
   next: Ed25519Jwk;
   iat: number;
@@ -125,8 +126,9 @@ export interface KeyRollover {
 
 /**
  * Extends `trusted` with keys that a trusted key endorsed (in any order, transitively): how a
- * device that pinned the original key follows rotations without anyone re-pinning it. Returns
- * the kids added.
+ * device that pinned the original key follows rotations without anyone re-pinning it. A
+ * statement counts only when the key that signed it is the `previous` it names: a key vouches for
+ * its own successor, never for a successor of some other key. Returns the kids added.
  */
 export function followRollovers(trusted: Map<string, KeyObject>, rollovers: readonly string[]): string[] {
   const added: string[] = [];
@@ -134,12 +136,13 @@ export function followRollovers(trusted: Map<string, KeyObject>, rollovers: read
   while (progress) {
     progress = false;
     for (const statement of rollovers) {
-      let verified: { payload: KeyRollover };
+      let verified: { payload: KeyRollover; kid: string };
       try {
         verified = verifyCompact<KeyRollover>(statement, trusted, JWS_TYPES.keyRollover);
       } catch {
         continue;
       }
+      if (verified.payload.previous !== verified.kid || !verified.payload.next) continue;
       const kid = jwkThumbprint(verified.payload.next);
       if (trusted.has(kid)) continue;
       trusted.set(kid, keyFromJwk(verified.payload.next));

@@ -14,8 +14,12 @@ import { JWS_TYPES, publicJwkOf, signCompact, type Ed25519Jwk, type KeyRollover 
 export interface OrgKeySummary {
   kid: string;
   status: 'active' | 'retired';
+  /** The key this one replaced (null for the first). */
+  previousKid: string | null;
   createdAt: Date;
   retiredAt: Date | null;
+  /** In the published JWK Set (see RETIRED_KEY_OVERLAP_MS). */
+  published: boolean;
 }
 
 /** The published key document: the JWK Set, plus the statements that chain each key to the last. */
@@ -25,7 +29,46 @@ export interface OrgKeyDocument {
 }
 
 const KEY_LOCK = 'gatehouse.org-signing-keys';
-const ACTIVE_KEY_CACHE_MS = 60_000;
+// How long a process keeps signing with the key it loaded, so a rotation reaches every process within it.
+export const ACTIVE_KEY_CACHE_MS = 60_000;
+
+/**
+ * How long a replaced key stays in the published JWK Set after its successor took over. Whatever
+ * it signed that expires is out of use well before: entitled sets live ten minutes, MCP allowlists
+ * and manifests an hour, and a process signs with its cached key for ACTIVE_KEY_CACHE_MS after a
+ * rotation. A week also lets devices that sync rarely see the rollover while both keys are
+ * published. Keys that signed something without an expiry (an approved plugin version) stay
+ * published while that signature is in use. Rollover statements stay published for good, so a
+ * device that pinned a dropped key can still follow the chain to the active one.
+ */
+export const RETIRED_KEY_OVERLAP_MS = 7 * 86_400_000;
+
+interface KeyRow {
+  kid: string;
+  status: 'active' | 'retired';
+  retiredAt: Date | null;
+}
+
+/** Whether a key is published at `now`, given the retired keys a live non-expiring signature still names. */
+export function isPublished(row: KeyRow, now: Date, stillSigning: ReadonlySet<string>): boolean {
+  if (row.status === 'active' || stillSigning.has(row.kid)) return true;
+  return row.retiredAt !== null && now.getTime() < row.retiredAt.getTime() + RETIRED_KEY_OVERLAP_MS;
+}
+
+/**
+ * Retired keys whose signatures never expire and are still served: an approved plugin version's
+ * signature goes into every entitled set that holds it, so its key must stay verifiable.
+ */
+async function kidsOfLiveSignatures(kids: string[]): Promise<Set<string>> {
+  if (!kids.length) return new Set();
+  const versions = await db().pluginVersion.findMany({ where: { status: 'approved', signedKid: { in: kids } }, select: { signedKid: true }, distinct: ['signedKid'] });
+  return new Set(versions.flatMap((version) => (version.signedKid ? [version.signedKid] : [])));
+}
+
+async function publishedKids(rows: KeyRow[], now: Date): Promise<Set<string>> {
+  const stillSigning = await kidsOfLiveSignatures(rows.filter((row) => row.status === 'retired').map((row) => row.kid));
+  return new Set(rows.filter((row) => isPublished(row, now, stillSigning)).map((row) => row.kid));
+}
 
 interface ActiveKey {
   kid: string;
@@ -86,11 +129,19 @@ export async function signAsOrganisation(payload: unknown, typ: string): Promise
   return { jws: signCompact(payload, { kid: key.kid, typ }, key.privateKey), kid: key.kid };
 }
 
-/** Every key ever used (retired keys still verify what they signed), newest first, and the rollover chain. */
-export async function orgKeyDocument(): Promise<OrgKeyDocument> {
+/**
+ * The published keys, newest first: the active one and the replaced ones still in their overlap
+ * or still naming a live signature (RETIRED_KEY_OVERLAP_MS); and every rollover statement.
+ * `now`: the time to decide at (tests).
+ */
+export async function orgKeyDocument(now: Date = new Date()): Promise<OrgKeyDocument> {
   await activeKey();
   const rows = await db().orgSigningKey.findMany({ orderBy: { createdAt: 'desc' } });
-  return { keys: rows.map((row) => row.publicJwk as unknown as Ed25519Jwk), rollovers: rows.flatMap((row) => (row.endorsement ? [row.endorsement] : [])) };
+  const published = await publishedKids(rows, now);
+  return {
+    keys: rows.filter((row) => published.has(row.kid)).map((row) => row.publicJwk as unknown as Ed25519Jwk),
+    rollovers: rows.flatMap((row) => (row.endorsement ? [row.endorsement] : [])),
+  };
 }
 
 /** The active public key, as MDM pins it on devices. */
@@ -100,22 +151,37 @@ export async function activeOrgPublicJwk(): Promise<Ed25519Jwk> {
   return row.publicJwk as unknown as Ed25519Jwk;
 }
 
-/** Starts signing with a new key, endorsed by the one it replaces; the old one stays published. */
-export async function rotateOrgKey(): Promise<{ kid: string; retired: string[] }> {
-  const current = await loadActiveKey();
-  const row = await newKeyRow(current);
-  const result = await db().$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${KEY_LOCK}))`;
-    const previous = await tx.orgSigningKey.findMany({ where: { status: 'active' }, select: { kid: true } });
-    await tx.orgSigningKey.updateMany({ where: { status: 'active' }, data: { status: 'retired', retiredAt: new Date() } });
-    await tx.orgSigningKey.create({ data: { ...row, publicJwk: row.publicJwk as object } });
-    return { kid: row.kid, retired: previous.map((entry) => entry.kid) };
-  });
-  clearOrgKeyCache();
-  return result;
+// Rotations racing each other: each retries on the key the other made active, so the chain stays one line.
+const ROTATION_ATTEMPTS = 5;
+
+/**
+ * Starts signing with a new key, endorsed by the one it replaces, which the new key's row records
+ * as `previousKid`. The replaced key stays published for RETIRED_KEY_OVERLAP_MS (or while a live
+ * signature names it). The endorsement names the key that is active when the rotation commits:
+ * a rotation that ran meanwhile is followed, never forked from.
+ */
+export async function rotateOrgKey(): Promise<{ kid: string; previous: string; retired: string[] }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const current = await loadActiveKey();
+    const row = await newKeyRow(current);
+    const result = await db().$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${KEY_LOCK}))`;
+      const active = await tx.orgSigningKey.findMany({ where: { status: 'active' }, select: { kid: true } });
+      if (active.length !== 1 || active[0]!.kid !== current.kid) return null;
+      await tx.orgSigningKey.update({ where: { kid: current.kid }, data: { status: 'retired', retiredAt: new Date() } });
+      await tx.orgSigningKey.create({ data: { ...row, previousKid: current.kid, publicJwk: row.publicJwk as object } });
+      return { kid: row.kid, previous: current.kid, retired: [current.kid] };
+    });
+    if (result) {
+      clearOrgKeyCache();
+      return result;
+    }
+    if (attempt >= ROTATION_ATTEMPTS) throw new Error('the organisation key kept changing while rotating it; try again');
+  }
 }
 
-export async function listOrgKeys(): Promise<OrgKeySummary[]> {
+export async function listOrgKeys(now: Date = new Date()): Promise<OrgKeySummary[]> {
   const rows = await db().orgSigningKey.findMany({ orderBy: { createdAt: 'desc' } });
-  return rows.map((row) => ({ kid: row.kid, status: row.status, createdAt: row.createdAt, retiredAt: row.retiredAt }));
+  const published = await publishedKids(rows, now);
+  return rows.map((row) => ({ kid: row.kid, status: row.status, previousKid: row.previousKid, createdAt: row.createdAt, retiredAt: row.retiredAt, published: published.has(row.kid) }));
 }
