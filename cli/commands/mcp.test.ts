@@ -91,10 +91,28 @@ describe('gatehouse mcp', () => {
     }
   }, 300_000);
 
+  it('adds an oauth_user server with --oauth, its client id and a client secret from the environment', async () => {
+    const oauthName = `cli-oauth-${randomBytes(3).toString('hex')}`;
+    const clientSecret = `cli-client-secret-${randomBytes(12).toString('hex')}`;
+    const added = await gatehouse(
+      ['add', oauthName, '--url', upstream.mcpUrl, '--everyone', '--oauth', '--client-id', 'gatehouse-at-docs', '--client-secret-env', 'DOCS_CLIENT_SECRET', '--oauth-scope', 'docs:read', '--allow-private-network', '--as', admin.email],
+      { DOCS_CLIENT_SECRET: clientSecret },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`${oauthName} signs in each person: connect your own account on the dashboard`);
+    const listed = await gatehouse(['list', '--json']);
+    expect(listed.stdout).not.toContain(clientSecret);
+    const server = (JSON.parse(listed.stdout) as { name: string; upstreamAuth: string; oauth: unknown }[]).find((entry) => entry.name === oauthName);
+    expect(server).toMatchObject({ upstreamAuth: 'oauth_user', oauth: { clientId: 'gatehouse-at-docs', scope: 'docs:read', hasClientSecret: true } });
+  }, 300_000);
+
   it('fails in one line on a wrong argument', async () => {
     const cases: [string[], RegExp][] = [
       [['add', 'x', '--url', 'https://mcp.example.com/', '--transport', 'websocket'], /^gatehouse: --transport must be http \(Streamable HTTP, the default\) or sse, not "websocket"$/],
       [['add', 'x', '--url', 'https://mcp.example.com/', '--secret-env', 'GATEHOUSE_TEST_UNSET_VAR'], /^gatehouse: --secret-env GATEHOUSE_TEST_UNSET_VAR: that environment variable is not set or empty$/],
+      [['add', 'x', '--url', 'https://mcp.example.com/', '--client-id', 'abc'], /^gatehouse: --client-id needs --oauth$/],
+      [['add', 'x', '--url', 'https://mcp.example.com/', '--oauth', '--secret-env', 'HOME'], /^gatehouse: --oauth and --secret-env are two kinds of upstream auth: give one$/],
+      [['add', 'x', '--url', 'https://mcp.example.com/', '--oauth', '--client-secret-env', 'HOME'], /^gatehouse: --client-secret-env needs --client-id$/],
       [['approve', name, '--version', 'two'], /^gatehouse: --version must be a positive whole number, not "two"$/],
       [['list', '--colour'], /^gatehouse: Unknown option '--colour'/],
       [['frobnicate'], /^gatehouse: unknown mcp command "frobnicate"/],

@@ -25,7 +25,8 @@ import { withCliDatabase } from './with-database';
 
 const HELP = `Usage:
   gatehouse mcp add NAME --url URL [--transport sse] [--department D] [--role R] [--user EMAIL] [--everyone]
-                    [--secret-env VAR [--secret-header H]] [--allow-private-network] [--description T] [--as EMAIL]
+                    [--secret-env VAR [--secret-header H] | --oauth [--client-id ID [--client-secret-env VAR]]
+                    [--authorization-server URL] [--oauth-scope S]] [--allow-private-network] [--description T] [--as EMAIL]
   gatehouse mcp add NAME --command CMD [--arg A ...] [--env K=V ...] [scope as above] [--description T] [--as EMAIL]
   gatehouse mcp scope NAME (--department D | --role R | --user EMAIL | --everyone)... [--as EMAIL]
   gatehouse mcp list [--json]
@@ -44,6 +45,12 @@ add      Registers a remote MCP server (Streamable HTTP, or --transport sse) and
          --secret-env VAR: the upstream's secret is read from the environment variable VAR (so it
          stays out of shell history), sealed, and sent by Gatehouse as "Authorization: Bearer …"
          (or in --secret-header). Clients and the model never see it.
+         --oauth: the server signs in each person at its own authorization server; people connect
+         their account on the dashboard (MCP servers → Your connections) and the proxy calls the
+         server with their token. Gatehouse registers itself there (Dynamic Client Registration)
+         unless --client-id is given (its secret from --client-secret-env; register
+         GATEHOUSE_PUBLIC_URL/mcp/oauth/callback as its redirect URI). The authorization server
+         is discovered from the server unless --authorization-server names it.
          Private and loopback URLs are refused unless --allow-private-network; cloud metadata
          addresses always are.
 scope    Replaces who the server is for.
@@ -120,6 +127,38 @@ function envPairs(pairs: string[] | undefined): Record<string, string> {
   return env;
 }
 
+interface AuthFlags {
+  'secret-env'?: string;
+  'secret-header'?: string;
+  oauth?: boolean;
+  'client-id'?: string;
+  'client-secret-env'?: string;
+  'authorization-server'?: string;
+  'oauth-scope'?: string;
+}
+
+function oauthUser(values: AuthFlags): UpstreamAuthInput {
+  if (values['secret-env'] || values['secret-header']) throw new CliError('--oauth and --secret-env are two kinds of upstream auth: give one', 2);
+  const secretEnv = values['client-secret-env'];
+  if (secretEnv && !values['client-id']) throw new CliError('--client-secret-env needs --client-id', 2);
+  const clientSecret = secretEnv ? process.env[secretEnv] : undefined;
+  if (secretEnv && !clientSecret) throw new CliError(`--client-secret-env ${secretEnv}: that environment variable is not set or empty`, 2);
+  return {
+    type: 'oauth_user',
+    ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+    ...(clientSecret ? { clientSecret } : {}),
+    ...(values['authorization-server'] ? { authorizationServer: values['authorization-server'] } : {}),
+    ...(values['oauth-scope'] ? { scope: values['oauth-scope'] } : {}),
+  };
+}
+
+function upstreamAuthOf(values: AuthFlags): UpstreamAuthInput {
+  if (values.oauth) return oauthUser(values);
+  const oauthOnly = (['client-id', 'client-secret-env', 'authorization-server', 'oauth-scope'] as const).find((flag) => values[flag]);
+  if (oauthOnly) throw new CliError(`--${oauthOnly} needs --oauth`, 2);
+  return upstreamAuth(values['secret-env'], values['secret-header']);
+}
+
 function upstreamAuth(secretEnv: string | undefined, header: string | undefined): UpstreamAuthInput {
   if (!secretEnv) {
     if (header) throw new CliError('--secret-header needs --secret-env', 2);
@@ -149,6 +188,11 @@ async function add(args: string[]): Promise<number> {
     env: { type: 'string', multiple: true },
     'secret-env': { type: 'string' },
     'secret-header': { type: 'string' },
+    oauth: { type: 'boolean' },
+    'client-id': { type: 'string' },
+    'client-secret-env': { type: 'string' },
+    'authorization-server': { type: 'string' },
+    'oauth-scope': { type: 'string' },
     'allow-private-network': { type: 'boolean' },
     description: { type: 'string' },
     as: { type: 'string' },
@@ -158,16 +202,17 @@ async function add(args: string[]): Promise<number> {
   const common = { name, description: values.description ?? '', scope: scopeOf(values) };
   let input: RegisterServerInput;
   if (values.command) {
-    if (values.transport || values['secret-env'] || values['allow-private-network']) throw new CliError('--transport, --secret-env and --allow-private-network are for --url servers', 2);
+    if (values.transport || values['secret-env'] || values.oauth || values['allow-private-network']) throw new CliError('--transport, --secret-env, --oauth and --allow-private-network are for --url servers', 2);
     input = { ...common, transport: 'stdio', command: values.command, args: values.arg ?? [], env: envPairs(values.env) };
   } else {
     if (values.arg || values.env) throw new CliError('--arg and --env are for --command servers', 2);
-    input = { ...common, transport: transportOf(values.transport), url: values.url!, allowPrivateNetwork: values['allow-private-network'] ?? false, upstreamAuth: upstreamAuth(values['secret-env'], values['secret-header']) };
+    input = { ...common, transport: transportOf(values.transport), url: values.url!, allowPrivateNetwork: values['allow-private-network'] ?? false, upstreamAuth: upstreamAuthOf(values) };
   }
   return run(async () => {
     const server = await registerServer(await actor(values.as), input);
     console.log(`registered ${describeServer(server)}`);
-    if (server.lastCheck && !server.lastCheck.ok) console.log(`the check failed, so no client sees ${name} yet: fix the server, then gatehouse mcp check ${name} and gatehouse mcp approve ${name}`);
+    if (server.upstreamAuth === 'oauth_user') console.log(`${name} signs in each person: connect your own account on the dashboard (MCP servers → Your connections), then gatehouse mcp check ${name} and gatehouse mcp approve ${name}`);
+    else if (server.lastCheck && !server.lastCheck.ok) console.log(`the check failed, so no client sees ${name} yet: fix the server, then gatehouse mcp check ${name} and gatehouse mcp approve ${name}`);
     if (server.scope.length === 0) console.log(`${name} is for nobody yet: gatehouse mcp scope ${name} --department D (or --role, --user, --everyone)`);
   });
 }

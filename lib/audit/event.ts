@@ -30,6 +30,9 @@ export const AUDIT_EVENT_TYPES = [
   'audit.access',
   // A budget's spend crossed 75, 95 or 100 % of its cap in the current period.
   'budget.alert',
+  // A person connected or disconnected their account at a registered MCP server's provider, or
+  // Gatehouse lost it (refresh refused, server revoked).
+  'mcp.upstream_grant',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,6 +1,7 @@
 import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
 import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS, PROXY_RESOURCE_METADATA_ROUTE } from '@/lib/mcp';
 import { handleMcpProxyRequest, MCP_PROXY_ROUTE } from '@/lib/mcp/proxy';
+import { handleUpstreamCallback, UPSTREAM_CALLBACK_PATH } from '@/lib/mcp/upstream-oauth';
 import { OAUTH_PATHS, routeOAuth } from '@/lib/oauth/routes';
 import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
 import { GOVERNANCE_HOOK_PATHS, handleGovernanceHook } from '@/lib/governance-hooks';
@@ -47,6 +48,8 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   { path: MCP_PATH, handler: traced(MCP_PATH, handleMcpRequest) },
   // The MCP proxy: registered remote servers behind sign-in, tool policy and audit (Streamable HTTP).
   { path: MCP_PROXY_ROUTE, handler: traced(MCP_PROXY_ROUTE, handleMcpProxyRequest) },
+  // Where registered servers' authorization servers send people back after they connected their account.
+  { path: UPSTREAM_CALLBACK_PATH, handler: traced(UPSTREAM_CALLBACK_PATH, handleUpstreamCallback) },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
   ...GATEWAY_PATHS.map((path) => ({ path, handler: traced(path, handleGatewayRequest) })),
   // Claude Code's governance hooks: tool policy for the tools it runs on the device, every call audited.

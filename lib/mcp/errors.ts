@@ -12,11 +12,13 @@ export class McpHttpError extends Error {
     readonly headers: Record<string, string> = {},
     /** JSON-RPC error code: -32000 (server error) unless a standard one fits. */
     readonly code: number = -32000,
+    /** JSON-RPC error `data`, for what a client can act on (the URL where a person connects an account). */
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
   }
 
   toResponse(): Response {
-    return Response.json({ jsonrpc: '2.0', error: { code: this.code, message: this.message }, id: null }, { status: this.status, headers: { 'cache-control': 'no-store', ...this.headers } });
+    return Response.json({ jsonrpc: '2.0', error: { code: this.code, message: this.message, ...(this.data ? { data: this.data } : {}) }, id: null }, { status: this.status, headers: { 'cache-control': 'no-store', ...this.headers } });
   }
 }

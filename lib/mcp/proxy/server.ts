@@ -45,15 +45,19 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { runInBackground } from '@/lib/platform/background';
+import { UpstreamGrantRequired } from '@/lib/mcp/upstream-oauth';
 import type { McpCaller } from '../caller';
 import type { ProxyAccess } from './access';
-import { proxiedCall, recordProxiedDecision, recordProxiedOutcome, type CallOutcome, type ProxiedCall, type ProxiedCallInput } from './evidence';
+import { countSessionRefusal, proxiedCall, recordProxiedDecision, recordProxiedOutcome, type CallOutcome, type ProxiedCall, type ProxiedCallInput } from './evidence';
 import { decideProxiedCall, proxiedToolPermissions, type ToolVerdict } from './policy';
 import { ANSWER_TOO_LARGE, isSessionGone, type RelayedMethod, type UpstreamConnection, type UpstreamHandlers } from './upstream';
 import { exposedTools, type LiveTools } from './tools';
 
 /** JSON-RPC error code of a call the tool policy blocked (in the implementation-defined server range). */
 export const POLICY_BLOCKED = -32003;
+
+/** JSON-RPC error code when the person has no usable grant at an oauth_user server: `data.connectUrl` says where to connect. */
+export const UPSTREAM_GRANT_REQUIRED = -32005;
 
 /** How long one forwarded request may take; progress notifications restart the clock. */
 const REQUEST_TIMEOUT_MS = 5 * 60_000;
@@ -174,6 +178,7 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
    * the error. An upstream that forgot the session: the client must start a new one.
    */
   function upstreamError(error: unknown): McpError {
+    if (error instanceof UpstreamGrantRequired) return new McpError(UPSTREAM_GRANT_REQUIRED, error.message, { connectUrl: error.connectUrl, reason: error.reason });
     const reason = lost() ?? (isSessionGone(error) ? 'the upstream no longer knows the session' : null);
     if (reason) return new McpError(ErrorCode.ConnectionClosed, `the session with the upstream server ended (${upstream.redact(reason)}); start a new session`);
     if (error instanceof McpError) return new McpError(error.code, upstream.redact(error.message.replace(/^MCP error -?\d+: /, '')), upstream.redact(error.data));
@@ -200,7 +205,7 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
         }),
       );
     } catch (error) {
-      throw upstreamError(error);
+      throw failed(error, extra);
     } finally {
       related.open = false;
     }
@@ -212,8 +217,17 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
     try {
       return await exposedTools(upstream, live, access.server, extra.signal);
     } catch (error) {
-      throw upstreamError(error);
+      throw failed(error, extra);
     }
+  }
+
+  /** A failed upstream request as the client sees it; a lost grant also refuses the session's person, audited. */
+  function failed(error: unknown, extra: HandlerExtra): McpError {
+    if (error instanceof UpstreamGrantRequired) {
+      const { caller, access } = contextOf(extra);
+      countSessionRefusal({ caller, serverName: access.server.name, serverId: access.server.id, rule: 'mcp_proxy.upstream_grant', reason: error.message, status: 403 });
+    }
+    return upstreamError(error);
   }
 
   /** One audited request: its decision committed, then `run`, then its end recorded in the background. */

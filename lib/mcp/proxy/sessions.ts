@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { ErrorCode, McpError, type ClientCapabilities, type Notification } from '@modelcontextprotocol/sdk/types.js';
 import { upstreamTarget, type RegisteredServer } from '@/lib/mcp/registry';
+import { grantedTarget, UpstreamGrantRequired, UpstreamOAuthError } from '@/lib/mcp/upstream-oauth';
 import { onDrain, runInBackground } from '@/lib/platform/background';
 import { revocationView } from '@/lib/tokens';
 import { UserInputError } from '@/lib/users/tenant';
@@ -21,7 +22,7 @@ import { proxiedServerName } from '../resource';
 import { assertMcpMethod, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcpJson } from '../streamable';
 import { resolveAccess, type ProxyAccess } from './access';
 import { countSessionRefusal } from './evidence';
-import { createProxyServer, type ProxySessionServer } from './server';
+import { createProxyServer, UPSTREAM_GRANT_REQUIRED, type ProxySessionServer } from './server';
 import { connectUpstream, UpstreamUnavailableError, type UpstreamConnection, type UpstreamHandlers } from './upstream';
 
 interface ProxySession {
@@ -91,24 +92,27 @@ function relayNotification(session: ProxySession | undefined, notification: Noti
 }
 
 async function connect(caller: McpCaller, server: RegisteredServer, capabilities: ClientCapabilities, handlers: UpstreamHandlers): Promise<UpstreamConnection> {
-  const refuse = (rule: string, status: number, message: string): never => {
+  const refuse = (rule: string, status: number, message: string, data?: Record<string, unknown>, code?: number): never => {
     countSessionRefusal({ caller, serverName: server.name, serverId: server.id, rule, reason: message, status });
-    throw new McpHttpError(status, message);
+    throw new McpHttpError(status, message, {}, code, data);
   };
-  if (server.upstreamAuth === 'oauth_user') {
-    // The user's own sign-in at the upstream (McpUpstreamGrant) is not something this proxy can obtain yet.
-    refuse('mcp_proxy.upstream_grant', 403, `"${server.name}" acts on your behalf at its provider: connect your account to it in Gatehouse first (signing in to an upstream through the proxy is not available on this Gatehouse)`);
-  }
+  const grantRequired = (error: UpstreamGrantRequired): never =>
+    refuse('mcp_proxy.upstream_grant', 403, error.message, { connectUrl: error.connectUrl, reason: error.reason }, UPSTREAM_GRANT_REQUIRED);
   let target;
   try {
     target = await upstreamTarget(server);
+    // oauth_user: the person's own grant at the upstream, never the client's token (no passthrough).
+    if (server.upstreamAuth === 'oauth_user') target = await grantedTarget(server, target, caller.principal.userId);
   } catch (error) {
-    if (error instanceof UserInputError) refuse('mcp_proxy.upstream_unavailable', 502, `"${server.name}" cannot be reached through Gatehouse: ${error.message}`);
+    if (error instanceof UpstreamGrantRequired) grantRequired(error);
+    if (error instanceof UserInputError || error instanceof UpstreamOAuthError) refuse('mcp_proxy.upstream_unavailable', 502, `"${server.name}" cannot be reached through Gatehouse: ${error.message}`);
     throw error;
   }
   try {
     return await connectUpstream(target, capabilities, handlers);
   } catch (error) {
+    if (error instanceof UpstreamGrantRequired) grantRequired(error);
+    if (error instanceof UpstreamOAuthError) refuse('mcp_proxy.upstream_unavailable', 502, `"${server.name}" cannot be reached through Gatehouse: ${error.message}`);
     if (error instanceof UpstreamUnavailableError) {
       console.error(`mcp proxy: connecting to ${server.name} failed: ${error.message}`);
       refuse('mcp_proxy.upstream_unavailable', 502, `"${server.name}" did not answer Gatehouse's connection (${error.message.slice(0, 300)})`);

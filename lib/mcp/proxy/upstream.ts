@@ -29,6 +29,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { messageCappedFetch, type UpstreamTarget } from '@/lib/mcp/registry';
+import { UpstreamGrantRequired } from '@/lib/mcp/upstream-oauth';
 
 export interface UpstreamConnection {
   client: Client;
@@ -98,6 +99,8 @@ export async function connectUpstream(target: UpstreamTarget, clientCapabilities
     await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
   } catch (error) {
     await client.close().catch(() => undefined);
+    // No usable grant (refresh refused, token rejected): the person must connect again, not "unavailable".
+    if (error instanceof UpstreamGrantRequired) throw error;
     throw new UpstreamUnavailableError(redact(error instanceof Error ? error.message : String(error)));
   }
   let closing = false;

@@ -12,7 +12,7 @@
 // Other capabilities writing in the same transaction as their own change (tool policy) call
 // bumpAllowlistSequence(tx, tenantId) with their Prisma transaction.
 export { checkServer, approveVersion, recordStdioTools, registerServer, rejectVersion, revokeServer, updateServer, updateServerScope, type CheckOutcome } from './registry';
-export { accessSequences, allowlistSequence, approvedTools, getServerByName, listServers, serverVersions, serversInScopeFor } from './read';
+export { accessSequences, allowlistSequence, approvedTools, getServerById, getServerByName, listServers, serverVersions, serversInScopeFor } from './read';
 export { bumpAllowlistSequence, type Tx } from './repository';
 export { messageCappedFetch, type MessageCap } from './capped-fetch';
 export { checkUpstream, CHECK_TIMEOUT_MS, type HealthCheckResult } from './health';

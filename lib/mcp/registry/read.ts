@@ -11,6 +11,12 @@ export async function getServerByName(tenantId: string, name: string): Promise<R
   return row ? presentServer(row) : null;
 }
 
+/** A server by id within the tenant (active or revoked), or null. */
+export async function getServerById(tenantId: string, id: string): Promise<RegisteredServer | null> {
+  const row = await repository.serverRowById(tenantId, id);
+  return row ? presentServer(row) : null;
+}
+
 /** Every server of the tenant, revoked ones included, by name. */
 export async function listServers(tenantId: string): Promise<RegisteredServer[]> {
   return presentServers(await repository.serverRows(tenantId));

@@ -3,6 +3,10 @@ import { Prisma } from '@/lib/generated/prisma/client';
 import { OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
 import { checkUpstreamUrl } from '@/lib/platform/outbound/upstream-fetch';
 import { resolveAudienceTarget } from '@/lib/rbac/audience';
+import { UpstreamGrantRequired } from '@/lib/mcp/upstream-oauth/errors';
+import { recordGrantEvent } from '@/lib/mcp/upstream-oauth/events';
+import { deleteServerGrants } from '@/lib/mcp/upstream-oauth/repository';
+import { grantedTarget } from '@/lib/mcp/upstream-oauth/session';
 import { findUserWithRoles } from '@/lib/users/with-roles';
 import { UserInputError } from '@/lib/users/tenant';
 import { auditedUrl, recordRegistryChange, requireRegistryAdmin, type RegistryAction } from './events';
@@ -121,7 +125,9 @@ export async function registerServer(actor: RegistryActor, input: RegisterServer
       allowPrivateNetwork: server.allowPrivateNetwork,
     };
     const target = targetFrom({ ...fields, upstreamAuth: auth.type }, auth.type === 'static_secret' ? auth.secret : null, null);
-    const result = await checkUpstream(target);
+    // A server that acts on behalf of each person answers nobody yet: its tools are recorded by a
+    // check an administrator runs after connecting their own account.
+    const result = auth.type === 'oauth_user' ? { ok: false as const, error: OAUTH_USER_FIRST_CHECK, latencyMs: 0 } : await checkUpstream(target);
     if (result.ok) {
       try {
         tools = recordTools(result.tools);
@@ -162,6 +168,8 @@ export async function registerServer(actor: RegistryActor, input: RegisterServer
   return reload(actor.tenantId, id);
 }
 
+const OAUTH_USER_FIRST_CHECK = 'it signs in on behalf of each person: connect your own account to it (MCP servers → Your connections), then run a check to record its tools';
+
 /** Changes a server's description and/or replaces its scope (the whole list; empty = nobody). */
 export async function updateServer(actor: RegistryActor, name: string, input: UpdateServerInput): Promise<RegisteredServer> {
   await requireRegistryAdmin(actor, 'update', { name });
@@ -190,12 +198,30 @@ export async function revokeServer(actor: RegistryActor, name: string, reason = 
   await requireRegistryAdmin(actor, 'revoke', { name });
   const why = reason.trim() || 'no reason given';
   const row = await activeServer(actor, 'revoke', name);
-  await repository.inTransaction(async (tx) => {
+  const grants = await repository.inTransaction(async (tx) => {
     if (!(await repository.markRevoked(tx, row.id, why.slice(0, 2000), actor.userId))) throw new UserInputError(`${name} was revoked meanwhile`);
     await repository.bumpAllowlistSequence(tx, actor.tenantId);
+    // People's tokens for a revoked server are of no further use to anyone: they go with it.
+    return deleteServerGrants(tx, row.id);
   });
-  await recordRegistryChange(actor, 'revoke', row, { reason: why.slice(0, 1000) });
+  await recordRegistryChange(actor, 'revoke', row, { reason: why.slice(0, 1000), ...(row.upstreamAuth === 'oauth_user' ? { upstream_grants_deleted: grants } : {}) });
+  if (grants > 0) {
+    await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: row, action: 'revoke', outcome: 'success', reason: 'server_revoked', attributes: { grants_deleted: grants }, callSource: actor.callSource ?? 'dashboard' });
+  }
   return reload(actor.tenantId, row.id);
+}
+
+/** What a check connects with: the server's own credentials, or for oauth_user the checking administrator's grant. */
+async function checkTarget(server: RegisteredServer, actor: RegistryActor) {
+  const target = await upstreamTarget(server);
+  if (server.upstreamAuth !== 'oauth_user') return target;
+  try {
+    return await grantedTarget(server, target, actor.userId);
+  } catch (error) {
+    if (!(error instanceof UpstreamGrantRequired)) throw error;
+    await recordRegistryChange(actor, 'check', server, { reason: `upstream_grant_${error.reason}` }, 'denied');
+    throw new UserInputError(`${server.name}: ${OAUTH_USER_FIRST_CHECK}`);
+  }
 }
 
 /** What a check found. `drift` names the pending version a changed tool list was held as. */
@@ -220,7 +246,7 @@ export async function checkServer(actor: RegistryActor, name: string): Promise<C
   const row = await activeServer(actor, 'check', name);
   if (row.transport === 'stdio') throw new UserInputError(`${name} is a stdio server: it runs on devices and is not checked from here (record its tools with recordStdioTools)`);
   const server = await presentServer(row);
-  const result = await checkUpstream(await upstreamTarget(server));
+  const result = await checkUpstream(await checkTarget(server, actor));
   let tools: RecordedTool[] | null = null;
   let error = result.ok ? null : result.error;
   if (result.ok) {

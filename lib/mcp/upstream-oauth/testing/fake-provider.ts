@@ -1,0 +1,221 @@
+/**
+ * Test support: a registered server that signs people in itself, on 127.0.0.1, built from the
+ * MCP SDK's server-side auth (no hand-written protocol):
+ *   - an authorization server (mcpAuthRouter: RFC 8414 metadata, Dynamic Client Registration,
+ *     authorize with PKCE S256, token, RFC 7009 revocation) with an in-memory provider that
+ *     issues opaque tokens bound to the resource asked for, rotates refresh tokens (a spent one is
+ *     refused, invalid_grant) and signs in whoever the `as_user` cookie names (none: access_denied);
+ *   - on another port, the MCP server (Streamable HTTP at /mcp) behind requireBearerAuth with its
+ *     RFC 9728 metadata, whose `whoami` tool answers with the upstream user the token belongs to.
+ * It records every access token the MCP server accepted and counts what the provider did.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { Response as ExpressResponse } from 'express';
+import express from 'express';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { InvalidGrantError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
+import { createOAuthMetadata, getOAuthProtectedResourceMetadataUrl, mcpAuthMetadataRouter, mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { listenOnLoopback } from '@/lib/platform/net';
+
+interface Code {
+  clientId: string;
+  user: string;
+  challenge: string;
+  redirectUri: string;
+  resource?: string;
+}
+
+interface IssuedToken {
+  user: string;
+  clientId: string;
+  resource?: string;
+  expiresAt: number;
+}
+
+export interface FakeOAuthUpstream {
+  /** The MCP endpoint (what is registered in Gatehouse). */
+  mcpUrl: string;
+  /** The authorization server's issuer. */
+  issuer: string;
+  /** Access tokens the MCP server accepted, with whose they were. */
+  accepted: { user: string; token: string }[];
+  /** Every token issued (access and refresh), for looking for them where they must not be. */
+  issued: Set<string>;
+  counts: { registrations: number; codes: number; refreshes: number; refusedRefreshes: number; revocations: number };
+  /** Registered clients, as the authorization server stored them. */
+  clients: OAuthClientInformationFull[];
+  /** Lifetime of access tokens issued from now on. */
+  setAccessTtl(seconds: number): void;
+  /** Makes every access token of `user` expired (the MCP server answers 401). */
+  expireAccessTokens(user: string): void;
+  /** Revokes every refresh token of `user` at the authorization server (a refresh is refused). */
+  revokeRefreshTokens(user: string): void;
+  close(): Promise<void>;
+}
+
+function token(prefix: string): string {
+  return `${prefix}_${randomBytes(18).toString('base64url')}`;
+}
+
+/** The upstream user the browser is signed in as at the authorization server (a cookie the test sets). */
+function upstreamUser(res: ExpressResponse): string | null {
+  const cookie = res.req.headers.cookie ?? '';
+  return /(?:^|;\s*)as_user=([A-Za-z0-9_-]+)/.exec(cookie)?.[1] ?? null;
+}
+
+export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
+  const clients = new Map<string, OAuthClientInformationFull>();
+  const codes = new Map<string, Code>();
+  const accessTokens = new Map<string, IssuedToken>();
+  const refreshTokens = new Map<string, IssuedToken>();
+  const accepted: { user: string; token: string }[] = [];
+  const issued = new Set<string>();
+  const counts = { registrations: 0, codes: 0, refreshes: 0, refusedRefreshes: 0, revocations: 0 };
+  let accessTtl = 3600;
+
+  const issue = (grant: Omit<IssuedToken, 'expiresAt'>): OAuthTokens => {
+    const access = token('at');
+    const refresh = token('rt');
+    accessTokens.set(access, { ...grant, expiresAt: Date.now() / 1000 + accessTtl });
+    refreshTokens.set(refresh, { ...grant, expiresAt: Number.POSITIVE_INFINITY });
+    issued.add(access).add(refresh);
+    return { access_token: access, token_type: 'Bearer', expires_in: accessTtl, refresh_token: refresh, scope: 'files:read' };
+  };
+
+  const provider: OAuthServerProvider = {
+    clientsStore: {
+      getClient: (id) => clients.get(id),
+      registerClient: (client) => {
+        counts.registrations += 1;
+        const full = { ...client, client_id: `client-${randomUUID()}`, client_id_issued_at: Math.floor(Date.now() / 1000) } as OAuthClientInformationFull;
+        clients.set(full.client_id, full);
+        return full;
+      },
+    },
+    async authorize(client: OAuthClientInformationFull, params: AuthorizationParams, res: ExpressResponse) {
+      const target = new URL(params.redirectUri);
+      if (params.state) target.searchParams.set('state', params.state);
+      const user = upstreamUser(res);
+      if (!user) target.searchParams.set('error', 'access_denied');
+      else {
+        const code = token('code');
+        codes.set(code, { clientId: client.client_id, user, challenge: params.codeChallenge, redirectUri: params.redirectUri, ...(params.resource ? { resource: params.resource.href } : {}) });
+        target.searchParams.set('code', code);
+      }
+      res.redirect(302, target.href);
+    },
+    async challengeForAuthorizationCode(_client, code) {
+      const found = codes.get(code);
+      if (!found) throw new InvalidGrantError('unknown code');
+      return found.challenge;
+    },
+    async exchangeAuthorizationCode(client, code, _verifier, redirectUri, resource) {
+      const found = codes.get(code);
+      codes.delete(code);
+      if (!found || found.clientId !== client.client_id || found.redirectUri !== redirectUri) throw new InvalidGrantError('code not issued to this client');
+      if (found.resource !== resource?.href) throw new InvalidGrantError('resource differs from the authorization request');
+      counts.codes += 1;
+      return issue({ user: found.user, clientId: client.client_id, ...(found.resource ? { resource: found.resource } : {}) });
+    },
+    async exchangeRefreshToken(client, refreshToken, _scopes, resource) {
+      const found = refreshTokens.get(refreshToken);
+      // Rotation: a refresh token is spent by its first use; presenting it again is refused.
+      refreshTokens.delete(refreshToken);
+      if (!found || found.clientId !== client.client_id || (resource && found.resource !== resource.href)) {
+        counts.refusedRefreshes += 1;
+        throw new InvalidGrantError('refresh token is not valid');
+      }
+      counts.refreshes += 1;
+      return issue({ user: found.user, clientId: found.clientId, ...(found.resource ? { resource: found.resource } : {}) });
+    },
+    async verifyAccessToken(accessToken: string): Promise<AuthInfo> {
+      const found = accessTokens.get(accessToken);
+      if (!found) throw new InvalidTokenError('unknown token');
+      return { token: accessToken, clientId: found.clientId, scopes: ['files:read'], expiresAt: Math.floor(found.expiresAt), ...(found.resource ? { resource: new URL(found.resource) } : {}), extra: { user: found.user } };
+    },
+    async revokeToken(_client, request: OAuthTokenRevocationRequest) {
+      counts.revocations += 1;
+      accessTokens.delete(request.token);
+      refreshTokens.delete(request.token);
+    },
+  };
+
+  // The authorization server on its own port: what the MCP server's metadata names.
+  const asApp = express();
+  asApp.set('trust proxy', false);
+  const asHttp: Server = createServer(asApp);
+  const issuer = `${await listenOnLoopback(asHttp)}/`;
+  const noLimit = { rateLimit: false as const };
+  asApp.use(mcpAuthRouter({ provider, issuerUrl: new URL(issuer), authorizationOptions: noLimit, tokenOptions: noLimit, clientRegistrationOptions: noLimit, revocationOptions: noLimit }));
+
+  // The MCP server: bearer tokens from that authorization server, for this resource only.
+  const mcpApp = express();
+  const mcpHttp: Server = createServer(mcpApp);
+  const base = await listenOnLoopback(mcpHttp);
+  const mcpUrl = `${base}/mcp`;
+  mcpApp.use(mcpAuthMetadataRouter({ oauthMetadata: createOAuthMetadata({ provider, issuerUrl: new URL(issuer) }), resourceServerUrl: new URL(mcpUrl) }));
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  mcpApp.all(
+    '/mcp',
+    express.json(),
+    requireBearerAuth({ verifier: provider, resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl)), expectedResource: new URL(mcpUrl) }),
+    (req, res) => {
+      void (async () => {
+        const auth = req.auth!;
+        const found = accessTokens.get(auth.token);
+        if (!found || found.expiresAt * 1000 <= Date.now()) return void res.status(401).set('www-authenticate', 'Bearer error="invalid_token"').json({ error: 'invalid_token' });
+        accepted.push({ user: String(auth.extra?.user), token: auth.token });
+        const sessionId = req.headers['mcp-session-id'];
+        let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
+        if (!transport) {
+          if (sessionId) return void res.status(404).end();
+          const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, created) });
+          const server = new McpServer({ name: 'fake-drive', version: '1.0.0' });
+          server.registerTool('whoami', { description: 'Says whose account the call runs as' }, async (extra) => ({
+            content: [{ type: 'text', text: `signed in upstream as ${String(extra.authInfo?.extra?.user)}` }],
+          }));
+          await server.connect(created);
+          transport = created;
+        }
+        await transport.handleRequest(req, res, req.body);
+      })().catch((error: Error) => {
+        if (!res.headersSent) res.status(500).end(error.message);
+      });
+    },
+  );
+
+  return {
+    mcpUrl,
+    issuer,
+    accepted,
+    issued,
+    counts,
+    get clients() {
+      return [...clients.values()];
+    },
+    setAccessTtl: (seconds) => {
+      accessTtl = seconds;
+    },
+    expireAccessTokens: (user) => {
+      for (const issuedToken of accessTokens.values()) if (issuedToken.user === user) issuedToken.expiresAt = Date.now() / 1000 - 1;
+    },
+    revokeRefreshTokens: (user) => {
+      for (const [value, issuedToken] of refreshTokens) if (issuedToken.user === user) refreshTokens.delete(value);
+    },
+    close: async () => {
+      await Promise.all([...transports.values()].map((transport) => transport.close()));
+      for (const http of [asHttp, mcpHttp]) {
+        await new Promise<void>((resolve) => {
+          http.closeAllConnections();
+          http.close(() => resolve());
+        });
+      }
+    },
+  };
+}

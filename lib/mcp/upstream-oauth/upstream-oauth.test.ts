@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAuditWriter, flushCountedEvents } from '@/lib/audit';
+import { closeDatabase, db, pool } from '@/lib/db/client';
+import { dataPlane } from '@/lib/http/data-plane';
+import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { approveVersion, checkServer, getServerByName, registerServer, revokeServer, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
+import { closeProxySessions, UPSTREAM_GRANT_REQUIRED } from '@/lib/mcp/proxy';
+import type { UserIdentity } from '@/lib/oauth/identity';
+import { mintAccessToken } from '@/lib/oauth/mint';
+import { configureTestEnvironment, createTestUser, servePublicly, sessionCookie } from '@/lib/oauth/test-harness';
+import { listenOnLoopback } from '@/lib/platform/net';
+import { setRevocationCacheTtl } from '@/lib/tokens/revocation';
+import { connectionsOf, disconnect, startConnect, UpstreamOAuthError, type GrantActor } from './index';
+import { startFakeOAuthUpstream, type FakeOAuthUpstream } from './testing/fake-provider';
+import { currentGrant, refreshGrant } from './tokens';
+
+const tag = randomBytes(3).toString('hex');
+const SERVER = `drive-${tag}`;
+
+let gatehouse: Server;
+let baseUrl: string;
+let upstream: FakeOAuthUpstream;
+let admin: UserIdentity;
+let alice: UserIdentity;
+let bob: UserIdentity;
+let adminActor: RegistryActor;
+/** Everything any proxy response carried to the client (bodies and headers). */
+let received = '';
+
+const recordingFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  received += JSON.stringify([...response.headers]);
+  if (!response.body) return response;
+  const decoder = new TextDecoder();
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += decoder.decode(chunk, { stream: true });
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
+
+function actorOf(user: UserIdentity): GrantActor {
+  return { userId: user.userId, tenantId: user.tenantId, email: user.email, roles: user.roles };
+}
+
+function proxyUrl(name = SERVER): string {
+  return `${baseUrl}/mcp/servers/${name}`;
+}
+
+function connectUrl(name = SERVER): string {
+  return `${baseUrl}/mcp-servers/connections?server=${name}`;
+}
+
+async function connectAs(user: UserIdentity): Promise<Client> {
+  const minted = await mintAccessToken({ email: user.email, issuer: baseUrl, audience: proxyUrl() });
+  const client = new Client({ name: 'oauth-upstream-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(proxyUrl()), { requestInit: { headers: { authorization: `Bearer ${minted.accessToken}` } }, fetch: recordingFetch }));
+  return client;
+}
+
+/**
+ * A person connects their account in the browser: the dashboard's start, the authorization
+ * server's redirect (signed in there as `upstreamUser`, or declining when null), and Gatehouse's
+ * callback in a browser signed in to Gatehouse as `browser`. Returns where the callback sent them.
+ */
+async function connectAccount(user: UserIdentity, upstreamUser: string | null, browser: UserIdentity = user): Promise<URL> {
+  const authorization = await startConnect(actorOf(user), SERVER);
+  const consent = await fetch(authorization, { redirect: 'manual', headers: upstreamUser ? { cookie: `as_user=${upstreamUser}` } : {} });
+  expect(consent.status).toBe(302);
+  const callback = new URL(consent.headers.get('location')!);
+  expect(`${callback.origin}${callback.pathname}`).toBe(`${baseUrl}/mcp/oauth/callback`);
+  const back = await fetch(callback, { redirect: 'manual', headers: { cookie: await sessionCookie(browser) } });
+  expect(back.status).toBe(303);
+  expect(back.headers.get('referrer-policy')).toBe('no-referrer');
+  return new URL(back.headers.get('location')!);
+}
+
+async function whoami(client: Client): Promise<string> {
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  return (result.content as { type: string; text: string }[])[0]!.text;
+}
+
+async function server(): Promise<RegisteredServer> {
+  return (await getServerByName(admin.tenantId, SERVER))!;
+}
+
+async function grantEvents(userId: string): Promise<{ action: string; outcome: string; event: { attributes?: Record<string, unknown>; error?: { type: string } } }[]> {
+  const { rows } = await pool().query(`SELECT action, outcome, event FROM audit_events WHERE event_type = 'mcp.upstream_grant' AND actor_user_id = $1 AND event->'mcp'->>'server' = $2 ORDER BY seq`, [userId, SERVER]);
+  return rows;
+}
+
+beforeAll(async () => {
+  configureTestEnvironment();
+  setRevocationCacheTtl(0);
+  gatehouse = createServer((req, res) => {
+    void serveWithWebHandler(req, res, (request) => dataPlane(request) ?? Promise.resolve(new Response('not found', { status: 404 })));
+  });
+  baseUrl = servePublicly(await listenOnLoopback(gatehouse));
+  upstream = await startFakeOAuthUpstream();
+  admin = await createTestUser(['admin']);
+  adminActor = { userId: admin.userId, tenantId: admin.tenantId, email: admin.email, roles: admin.roles, callSource: 'cli' };
+  alice = await createTestUser(['member']);
+  bob = await createTestUser(['member']);
+  const registered = await registerServer(adminActor, { name: SERVER, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+  // Nobody has connected yet: registration records no tool list and says how to get one.
+  expect(registered.approvedVersion).toBeNull();
+  expect(registered.lastCheck?.error).toContain('connect your own account');
+});
+
+afterAll(async () => {
+  await closeProxySessions();
+  await upstream.close();
+  await new Promise<void>((resolve) => {
+    gatehouse.closeAllConnections();
+    gatehouse.close(() => resolve());
+  });
+  await closeAuditWriter();
+  await closeDatabase();
+});
+
+describe('upstream auth oauth_user: people connect their own account, the proxy calls with their token', () => {
+  it('lets an administrator connect (discovery, dynamic registration, PKCE, resource) and record the tools with their own grant', async () => {
+    await expect(checkServer(adminActor, SERVER)).rejects.toThrow('connect your own account');
+    const back = await connectAccount(admin, 'admin-upstream');
+    expect(back.href).toBe(`${baseUrl}/mcp-servers/connections?server=${SERVER}&result=connected`);
+    // Gatehouse registered itself once, as a confidential client, with its callback.
+    expect(upstream.counts.registrations).toBe(1);
+    expect(upstream.clients[0]).toMatchObject({ client_name: 'Gatehouse', redirect_uris: [`${baseUrl}/mcp/oauth/callback`], token_endpoint_auth_method: 'client_secret_post' });
+    const stored = await db().mcpUpstreamClient.findUniqueOrThrow({ where: { serverId: (await server()).id } });
+    expect(stored).toMatchObject({ issuer: upstream.issuer, resource: upstream.mcpUrl, dynamic: true, clientId: upstream.clients[0]!.client_id });
+    expect(stored.sealedClientSecret).not.toContain(upstream.clients[0]!.client_secret!);
+
+    const check = await checkServer(adminActor, SERVER);
+    expect(check).toMatchObject({ ok: true, result: 'drift', tools: 1 });
+    await approveVersion(adminActor, SERVER);
+    // The check ran as the administrator's upstream account.
+    expect(upstream.accepted.at(-1)?.user).toBe('admin-upstream');
+  });
+
+  it('refuses a person without a grant with the URL where they connect, and audits it', async () => {
+    const failure = await connectAs(alice).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(failure?.message).toContain(connectUrl());
+    const body = received.slice(received.lastIndexOf('{"jsonrpc"'));
+    expect(JSON.parse(body.slice(0, body.indexOf('}}') + 2) + '}')).toMatchObject({ error: { code: UPSTREAM_GRANT_REQUIRED, data: { connectUrl: connectUrl(), reason: 'no_grant' } } });
+    await flushCountedEvents({ all: true });
+    const { rows } = await pool().query(`SELECT event FROM audit_events WHERE actor_user_id = $1 AND action = 'mcp_proxy.connect' AND event->'policy'->>'rule' = 'mcp_proxy.upstream_grant'`, [alice.userId]);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('finishes a connection only in the browser of the person who started it, and records a declined consent', async () => {
+    const stolen = await connectAccount(alice, 'alice-upstream', bob);
+    expect(stolen.searchParams.get('result')).toBe('wrong_browser');
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await server()).id, userId: { in: [alice.userId, bob.userId] } } })).toBe(0);
+    const declined = await connectAccount(bob, null);
+    expect(declined.searchParams.get('result')).toBe('denied');
+    // The state was used once: the same callback again is expired.
+    expect((await grantEvents(alice.userId)).map((row) => `${row.action}:${row.outcome}:${row.event.error?.type}`)).toContain('connect:denied:browser_session_mismatch');
+    expect((await grantEvents(bob.userId)).map((row) => `${row.action}:${row.outcome}:${row.event.error?.type}`)).toContain('connect:denied:authorization_error:access_denied');
+  });
+
+  it('calls the upstream with each person’s own token once connected', async () => {
+    expect((await connectAccount(alice, 'alice-upstream')).searchParams.get('result')).toBe('connected');
+    expect((await connectAccount(bob, 'bob-upstream')).searchParams.get('result')).toBe('connected');
+    expect(upstream.counts.registrations).toBe(1);
+    const [asAlice, asBob] = await Promise.all([connectAs(alice), connectAs(bob)]);
+    expect(await whoami(asAlice)).toBe('signed in upstream as alice-upstream');
+    expect(await whoami(asBob)).toBe('signed in upstream as bob-upstream');
+    const aliceTokens = new Set(upstream.accepted.filter((entry) => entry.user === 'alice-upstream').map((entry) => entry.token));
+    const bobTokens = new Set(upstream.accepted.filter((entry) => entry.user === 'bob-upstream').map((entry) => entry.token));
+    expect(aliceTokens.size).toBeGreaterThan(0);
+    expect([...aliceTokens].some((token) => bobTokens.has(token))).toBe(false);
+    expect((await connectionsOf([await server()], actorOf(alice)))[0]?.grant).toMatchObject({ scope: 'files:read', renewable: true });
+    await asAlice.close();
+    await asBob.close();
+  });
+
+  it('refreshes an expired token once when two sessions need it at the same time, and on an upstream 401', async () => {
+    const first = await connectAs(alice);
+    const second = await connectAs(alice);
+    const refreshes = upstream.counts.refreshes;
+    // Expired by Gatehouse's clock and at the upstream.
+    await db().mcpUpstreamGrant.update({ where: { serverId_userId: { serverId: (await server()).id, userId: alice.userId } }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    upstream.expireAccessTokens('alice-upstream');
+    expect(await Promise.all([whoami(first), whoami(second)])).toEqual(['signed in upstream as alice-upstream', 'signed in upstream as alice-upstream']);
+    expect(upstream.counts.refreshes).toBe(refreshes + 1);
+    expect(upstream.counts.refusedRefreshes).toBe(0);
+
+    // Gatehouse thinks the token is good; the upstream answers 401: refreshed and retried once.
+    upstream.expireAccessTokens('alice-upstream');
+    expect(await whoami(first)).toBe('signed in upstream as alice-upstream');
+    expect(upstream.counts.refreshes).toBe(refreshes + 2);
+    await first.close();
+    await second.close();
+  });
+
+  it('spends a rotating refresh token once when two processes refresh at the same time (the row lock)', async () => {
+    const target = await server();
+    const before = await currentGrant(target, bob.userId);
+    if (!('grant' in before)) throw new Error('bob has no grant');
+    const refreshes = upstream.counts.refreshes;
+    // Two refreshers that both saw the same stale token, as two Gatehouse processes would.
+    const [one, two] = await Promise.all([refreshGrant(target, bob.userId, before.grant.accessToken), refreshGrant(target, bob.userId, before.grant.accessToken)]);
+    expect(upstream.counts.refreshes).toBe(refreshes + 1);
+    expect(upstream.counts.refusedRefreshes).toBe(0);
+    if (!('grant' in one) || !('grant' in two)) throw new Error('a refresh lost the grant');
+    expect(one.grant.accessToken).toBe(two.grant.accessToken);
+    expect(one.grant.accessToken).not.toBe(before.grant.accessToken);
+  });
+
+  it('sends the person back to connect when the refresh is refused, and deletes the grant', async () => {
+    const session = await connectAs(alice);
+    upstream.revokeRefreshTokens('alice-upstream');
+    upstream.expireAccessTokens('alice-upstream');
+    await expect(session.callTool({ name: 'whoami', arguments: {} })).rejects.toMatchObject({ code: UPSTREAM_GRANT_REQUIRED, data: { connectUrl: connectUrl(), reason: 'refresh_failed' } });
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await server()).id, userId: alice.userId } })).toBe(0);
+    expect((await grantEvents(alice.userId)).map((row) => `${row.action}:${row.outcome}`)).toContain('refresh:failure');
+    await expect(connectAs(alice)).rejects.toThrow(connectUrl());
+    await session.close();
+  });
+
+  it('disconnects: the grant is deleted, revoked at the authorization server, and open sessions stop using it', async () => {
+    const session = await connectAs(bob);
+    expect(await whoami(session)).toBe('signed in upstream as bob-upstream');
+    const revocations = upstream.counts.revocations;
+    expect(await disconnect(actorOf(bob), SERVER)).toEqual({ upstreamRevocation: 'revoked' });
+    expect(upstream.counts.revocations).toBe(revocations + 2);
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await server()).id, userId: bob.userId } })).toBe(0);
+    await expect(session.callTool({ name: 'whoami', arguments: {} })).rejects.toMatchObject({ code: UPSTREAM_GRANT_REQUIRED });
+    await expect(disconnect(actorOf(bob), SERVER)).rejects.toThrow(UpstreamOAuthError);
+    expect((await grantEvents(bob.userId)).map((row) => `${row.action}:${row.outcome}`)).toEqual(expect.arrayContaining(['connect:success', 'disconnect:success', 'disconnect:failure']));
+    await session.close();
+  });
+
+  it('applies the registry SSRF rules to the authorization server', async () => {
+    const name = `metadata-${tag}`;
+    await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user', authorizationServer: 'http://169.254.169.254/' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    await expect(startConnect(actorOf(alice), name)).rejects.toThrow(/not allowed/);
+    const { rows } = await pool().query(`SELECT outcome FROM audit_events WHERE event_type = 'mcp.upstream_grant' AND actor_user_id = $1 AND event->'mcp'->>'server' = $2`, [alice.userId, name]);
+    expect(rows).toEqual([{ outcome: 'denied' }]);
+  });
+
+  it('keeps every token out of what clients received, the audit trail and the table at rest', async () => {
+    expect(upstream.issued.size).toBeGreaterThan(6);
+    const { rows: events } = await pool().query<{ text: string }>(`SELECT event::text AS text FROM audit_events WHERE tenant_id = $1 AND event->'mcp'->>'server' = $2`, [admin.tenantId, SERVER]);
+    const { rows: content } = await pool().query<{ text: string }>(`SELECT body AS text FROM audit_content WHERE tenant_id = $1`, [admin.tenantId]);
+    const { rows: grants } = await pool().query<{ text: string }>(`SELECT sealed_tokens AS text FROM mcp_upstream_grants`);
+    const everything = [received, ...events.map((row) => row.text), ...content.map((row) => row.text), ...grants.map((row) => row.text)].join('\n');
+    expect(events.length).toBeGreaterThan(5);
+    for (const token of upstream.issued) expect(everything).not.toContain(token);
+  });
+
+  it('deletes every grant of a server an administrator revokes', async () => {
+    expect((await connectAccount(bob, 'bob-upstream')).searchParams.get('result')).toBe('connected');
+    const serverId = (await server()).id;
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(2);
+    await revokeServer(adminActor, SERVER, 'provider contract ended');
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(0);
+    expect((await grantEvents(admin.userId)).map((row) => `${row.action}:${row.outcome}`)).toContain('revoke:success');
+  });
+});
