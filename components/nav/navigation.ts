@@ -22,6 +22,7 @@ const NAV: readonly NavEntry[] = [
   { href: '/audit', label: 'Audit log', permission: 'audit.read', tenantWide: true },
   { href: '/policy', label: 'Policy', permission: 'policy.admin', tenantWide: true },
   { href: '/mcp-servers', label: 'MCP servers', permission: 'mcp.admin', tenantWide: true },
+  { href: '/mcp-servers/connections', label: 'MCP connections', permission: 'mcp.use' },
   { href: '/tool-policy', label: 'Tool policy', permission: 'mcp.admin', tenantWide: true },
   { href: '/siem', label: 'SIEM', permission: 'audit.read', tenantWide: true },
   { href: '/costs', label: 'Costs', permission: 'costs.read', tenantWide: true },

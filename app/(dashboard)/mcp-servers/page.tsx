@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { ActionForm } from '@/components/admin/ActionForm';
 import { Section } from '@/components/admin/Section';
 import { AccessDenied } from '@/components/layout/AccessDenied';
@@ -45,6 +46,15 @@ export default async function McpServersPage() {
       />
       <div className="space-y-6">
         <ServersTable rows={servers.map(serverRow)} actions={{ check: checkServerAction, approve: approveVersionAction, reject: rejectVersionAction, revoke: revokeServerAction }} />
+        {servers.some((server) => server.upstreamAuth === 'oauth_user' && server.status === 'active') ? (
+          <p className="text-sm text-slate-700">
+            Servers that sign in each person at their provider are checked with your own account:{' '}
+            <Link href="/mcp-servers/connections" className="font-medium text-indigo-700 underline underline-offset-2 hover:text-indigo-600">
+              connect it on Your MCP connections
+            </Link>
+            , then run the check and approve the tools. People connect theirs on the same page.
+          </p>
+        ) : null}
         <Section title="Register a server" description="A remote server is checked at once and its tools approved as version 1; a device-run server is recorded with the tools you declare. Every registration is audited and moves the allowlist sequence.">
           <ActionForm action={registerServerAction} label="Register a server" submitLabel="Register" pendingLabel="Registering…" resetOnSuccess>
             <RegisterServerFields roles={roles.map((role) => role.name)} departments={departments} />

@@ -139,7 +139,7 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     expect(stored.sealedClientSecret).not.toContain(upstream.clients[0]!.client_secret!);
 
     const check = await checkServer(adminActor, SERVER);
-    expect(check).toMatchObject({ ok: true, result: 'drift', tools: 1 });
+    expect(check).toMatchObject({ ok: true, result: 'drift', tools: 2 });
     await approveVersion(adminActor, SERVER);
     // The check ran as the administrator's upstream account.
     expect(upstream.accepted.at(-1)?.user).toBe('admin-upstream');
@@ -181,6 +181,9 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     expect(aliceTokens.size).toBeGreaterThan(0);
     expect([...aliceTokens].some((token) => bobTokens.has(token))).toBe(false);
     expect((await connectionsOf([await server()], actorOf(alice)))[0]?.grant).toMatchObject({ scope: 'files:read', renewable: true });
+    // An upstream that quotes the person's token back: the client gets it scrubbed.
+    const echoed = await asAlice.callTool({ name: 'echo_auth', arguments: {} });
+    expect(echoed.content).toEqual([{ type: 'text', text: 'I was called with Bearer [redacted by Gatehouse]' }]);
     await asAlice.close();
     await asBob.close();
   });

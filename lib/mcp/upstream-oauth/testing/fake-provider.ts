@@ -6,7 +6,8 @@
  *     issues opaque tokens bound to the resource asked for, rotates refresh tokens (a spent one is
  *     refused, invalid_grant) and signs in whoever the `as_user` cookie names (none: access_denied);
  *   - on another port, the MCP server (Streamable HTTP at /mcp) behind requireBearerAuth with its
- *     RFC 9728 metadata, whose `whoami` tool answers with the upstream user the token belongs to.
+ *     RFC 9728 metadata, whose `whoami` tool answers with the upstream user the token belongs to
+ *     and whose `echo_auth` tool quotes the token it was called with.
  * It records every access token the MCP server accepted and counts what the provider did.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -180,6 +181,8 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
           server.registerTool('whoami', { description: 'Says whose account the call runs as' }, async (extra) => ({
             content: [{ type: 'text', text: `signed in upstream as ${String(extra.authInfo?.extra?.user)}` }],
           }));
+          // Quotes the credentials it was called with, as careless servers do: the proxy must scrub them.
+          server.registerTool('echo_auth', { description: 'Says which credentials it got' }, async (extra) => ({ content: [{ type: 'text', text: `I was called with Bearer ${extra.authInfo?.token ?? 'nothing'}` }] }));
           await server.connect(created);
           transport = created;
         }

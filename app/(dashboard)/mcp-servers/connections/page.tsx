@@ -1,0 +1,71 @@
+import type { Metadata } from 'next';
+import { Section } from '@/components/admin/Section';
+import { AccessDenied } from '@/components/layout/AccessDenied';
+import { PageHeader } from '@/components/layout/PageHeader';
+import { ConnectionsList, type ConnectionRow } from '@/components/mcp-servers/ConnectionsList';
+import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
+import { proxiedServerUrl } from '@/lib/mcp/resource';
+import { audienceOf, listServers } from '@/lib/mcp/registry';
+import { connectionsOf, type ConnectResult } from '@/lib/mcp/upstream-oauth';
+import { includes } from '@/lib/rbac/audience';
+import { authorize } from '@/lib/rbac/authorize';
+import { connectAccountAction, disconnectAccountAction } from './actions';
+
+export const metadata: Metadata = { title: 'Your MCP connections' };
+
+/** What the callback's outcome code says (fixed text: nothing from the URL is shown). */
+const RESULTS: Record<ConnectResult, { tone: 'success' | 'error'; text: (name: string) => string }> = {
+  connected: { tone: 'success', text: (name) => `Connected: calls to ${name} through Gatehouse now run as your account there.` },
+  denied: { tone: 'error', text: (name) => `${name}: the sign-in was declined, so nothing was connected.` },
+  expired: { tone: 'error', text: () => 'That sign-in link was already used or took too long (10 minutes). Start again with Connect account.' },
+  wrong_browser: { tone: 'error', text: (name) => `${name}: the sign-in was started by another Gatehouse user, so it was not connected to your account. Start it yourself with Connect account.` },
+  failed: { tone: 'error', text: (name) => `${name}: the provider did not complete the sign-in. Try again; if it keeps failing, ask an administrator (the attempt is in the audit log).` },
+  not_allowed: { tone: 'error', text: (name) => `${name} is not available to you, so nothing was connected.` },
+};
+
+function one(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export default async function McpConnectionsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const user = await requireDashboardUser('/mcp-servers/connections');
+  if (!(await authorize(dashboardPrincipal(user), 'mcp.use'))) return <AccessDenied permission="mcp.use" tenantWide={false} />;
+  const params = await searchParams;
+  const focus = one(params.server);
+  const resultCode = one(params.result);
+  const result = resultCode && resultCode in RESULTS ? RESULTS[resultCode as ConnectResult] : null;
+  const [servers, audience] = await Promise.all([listServers(user.tenantId), audienceOf(user.tenantId, user.id)]);
+  // Every active oauth_user server in the person's scope, approved or not: an administrator connects before the first check.
+  const available = servers.filter((server) => server.status === 'active' && server.upstreamAuth === 'oauth_user' && audience !== null && server.scope.some((entry) => includes(entry, audience)));
+  const connections = await connectionsOf(available, { userId: user.id, tenantId: user.tenantId });
+  const rows: ConnectionRow[] = connections.map(({ server, grant }) => ({
+    name: server.name,
+    description: server.description,
+    url: server.url ?? '',
+    proxyUrl: proxiedServerUrl(server.name),
+    connected: grant ? { since: grant.connectedAt.toISOString(), expiresAt: grant.expiresAt?.toISOString() ?? null, scope: grant.scope, renewable: grant.renewable } : null,
+    highlighted: server.name === focus,
+  }));
+  return (
+    <>
+      <PageHeader
+        title="Your MCP connections"
+        description="Some MCP servers act as you at their provider (your files, your tickets). Connect your own account once: Gatehouse keeps the tokens encrypted, renews them, and adds them to your calls through the proxy. Claude and the model never see them."
+      />
+      <div className="space-y-6">
+        {result && focus !== undefined ? (
+          <p role={result.tone === 'error' ? 'alert' : 'status'} className={`rounded-md border px-3 py-2 text-sm ${result.tone === 'error' ? 'border-rose-200 bg-rose-50 text-rose-800' : 'border-emerald-200 bg-emerald-50 text-emerald-900'}`}>
+            {result.text(focus)}
+          </p>
+        ) : result ? (
+          <p role="alert" className="rounded-md border border-rose-200 bg-rose-50 px-3 py-2 text-sm text-rose-800">
+            {result.text('the server')}
+          </p>
+        ) : null}
+        <Section title="Servers that act on your behalf" description="Disconnecting deletes your tokens from Gatehouse and asks the provider to revoke them. Every connect and disconnect is recorded in the audit log.">
+          <ConnectionsList rows={rows} connect={connectAccountAction} disconnect={disconnectAccountAction} />
+        </Section>
+      </div>
+    </>
+  );
+}
