@@ -81,6 +81,17 @@ export interface GatewayLimitsOptions {
   logger?: { error(message: string): void };
 }
 
+interface InFlight {
+  keys: readonly string[];
+  amount: number;
+  /** When the store lets the reservation lapse (gateway clock). */
+  expiresAtMs: number;
+}
+
+// Past this many entries, admission drops in-flight reservations that have lapsed (normally each
+// leaves at its settle or release; one whose ledger write failed stays until it lapses).
+const IN_FLIGHT_PRUNE_ABOVE = 10_000;
+
 interface BudgetCounter {
   plan: BudgetCounterPlan;
   bounds: PeriodBounds;
@@ -119,6 +130,11 @@ export class GatewayLimits {
   private readonly clock: () => number;
   private readonly logger: { error(message: string): void };
   private readonly seeding = new Map<string, Promise<void>>();
+  /**
+   * This process's reservations not yet settled or released, by call id: a budget counter the
+   * store lost is started again with them held (seed), not from the ledger alone.
+   */
+  private readonly inFlight = new Map<string, InFlight>();
 
   constructor(private readonly options: GatewayLimitsOptions) {
     this.clock = options.clock ?? Date.now;
@@ -223,6 +239,10 @@ export class GatewayLimits {
 
     switch (result.kind) {
       case 'admitted': {
+        if (amount > 0 && counters.length) {
+          if (this.inFlight.size > IN_FLIGHT_PRUNE_ABOVE) this.pruneInFlight(now);
+          this.inFlight.set(callId, { keys: counters.map((counter) => counter.key), amount, expiresAtMs: now + config.gateway.reconcile_after_seconds * 1000 });
+        }
         const caps = counters.flatMap((counter, index) => capOf(counter, result.budgets[index]!.spent) ?? []);
         return { ok: true, reservation, headers: allowedHeaders(caps) };
       }
@@ -406,9 +426,16 @@ export class GatewayLimits {
     return result;
   }
 
+  private pruneInFlight(now: number): void {
+    for (const [callId, held] of this.inFlight) if (held.expiresAtMs <= now) this.inFlight.delete(callId);
+  }
+
   /**
    * Starts empty budget counters (a new period, a restarted process, a flushed Redis) from the
-   * ledger, so a restart never hands out a fresh budget. Concurrent requests share one query.
+   * ledger, so a restart never hands out a fresh budget, with this process's reservations still
+   * in flight held again. Concurrent requests share one query. The reservations are taken before
+   * the ledger is read: a call settling in between is then counted twice for a while (its seeded
+   * reservation lapses), never not at all.
    */
   private async seed(counters: BudgetCounter[], subject: CounterSubject): Promise<void> {
     await Promise.all(
@@ -416,9 +443,14 @@ export class GatewayLimits {
         let pending = this.seeding.get(counter.key);
         if (!pending) {
           pending = (async () => {
+            const now = this.clock();
+            this.pruneInFlight(now);
+            const reservations = [...this.inFlight].flatMap(([callId, held]) =>
+              held.keys.includes(counter.key) ? [{ callId, amount: held.amount, ttlMs: held.expiresAtMs - now }] : [],
+            );
             const spent = await this.options.ledger.spent({ scope: counter.plan.scope, ...subject }, counter.bounds.start, counter.bounds.end);
             const ttlMs = counter.bounds.end.getTime() + BUDGET_COUNTER_GRACE_MS - this.clock();
-            await this.options.store.seed([{ key: counter.key, spent, ttlMs }]);
+            await this.options.store.seed([{ key: counter.key, spent, ttlMs, reservations }]);
           })().finally(() => this.seeding.delete(counter.key));
           this.seeding.set(counter.key, pending);
         }
@@ -442,6 +474,8 @@ export class GatewayLimits {
   }): Reservation {
     const { store, ledger } = this.options;
     const { input, callId, closing, at, amount, counters, tokenKeys, expectedTokens } = context;
+    // Left once the store has the settle or release (a counter lost before then is seeded with it).
+    const closed = () => this.inFlight.delete(callId);
     // Each settle or release is one operation, however often the connection makes it be sent.
     const operation = () => ({ callId, callKey: closing, operationId: randomUUID() });
     const principal = input.caller.principal;
@@ -490,7 +524,8 @@ export class GatewayLimits {
           .catch((error: unknown) => {
             report('settling the counters')(error);
             return [] as (BudgetStanding | null)[];
-          });
+          })
+          .finally(closed);
         const overCap = counters.flatMap((counter, index) => {
           const standing = after[index];
           const cap = standing ? capOf(counter, standing.spent) : null;
@@ -503,7 +538,8 @@ export class GatewayLimits {
         done = true;
         await store
           .settle({ ...operation(), budgets: budgetKeys.map((key) => ({ key, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -expectedTokens })) })
-          .catch(report('releasing the reservation'));
+          .catch(report('releasing the reservation'))
+          .finally(closed);
       },
     };
   }

@@ -536,10 +536,12 @@ describe('limits across processes and outages', () => {
       // Both keys carry a TTL, so volatile-* eviction may take one and leave the other.
       await redis.del(counter);
       expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 0 })]);
-      // Its reservation went with the evicted counter; its cost still counts.
+      // Re-seeded with both reservations still in flight held again.
+      expect(await redis.hmget(counter, 'spent', 'reserved')).toEqual(['0', '2000']);
       await settled.reservation.settle({ costMicrodollars: 700, usage: usage(1, 1) });
       expect(await limits.standing(principal)).toEqual([expect.objectContaining({ spent: 700 })]);
-      // The other lapses, releasing nothing the re-seeded counter holds, and admission goes on.
+      expect(await redis.hmget(counter, 'spent', 'reserved')).toEqual(['700', '1000']);
+      // The other lapses, releasing exactly its own reservation, and admission goes on.
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       admitted(await admit(limits, principal));
       expect(await redis.hmget(counter, 'spent', 'reserved')).toEqual(['700', '1000']);

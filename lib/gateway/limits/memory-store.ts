@@ -129,7 +129,9 @@ export class MemoryLimitStore implements LimitStore {
   async seed(entries: SeedInput[]): Promise<void> {
     for (const entry of entries) {
       if (this.live(this.budgets, entry.key)) continue;
-      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved: 0, held: new Map() }, expiresAtMs: this.clock() + entry.ttlMs });
+      const held = new Map(entry.reservations.map((reservation) => [reservation.callId, { amount: reservation.amount, expiresAtMs: this.clock() + reservation.ttlMs }]));
+      const reserved = [...held.values()].reduce((sum, reservation) => sum + reservation.amount, 0);
+      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved, held }, expiresAtMs: this.clock() + entry.ttlMs });
     }
   }
 

@@ -173,6 +173,23 @@ describe('the Redis limit store through a faulty connection', () => {
     proxy.replies({ kind: 'pass' });
   });
 
+  it('restarts a counter Redis lost (restart without persistence, flush, eviction) with the reservations of requests still in flight', async () => {
+    const limits = limitsThroughProxy(BUDGET);
+    const principal = testPrincipal();
+    const inFlight = await Promise.all(Array.from({ length: 3 }, () => admit(limits, principal)));
+    expect(inFlight.every((result) => result.ok)).toBe(true);
+    const settled = admitted(await admit(limits, principal));
+    await settled.reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) });
+    await redis.del(counterOf(principal), heldKey(counterOf(principal)));
+    // Started again from the ledger (300 spent) and the three reservations still held: 1000 µ$ fits once.
+    const results = await Promise.all(Array.from({ length: 5 }, () => admit(limits, principal)));
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(await counter(principal)).toEqual({ spent: 300, reserved: 4000, held: 4 });
+    // They settle against the restarted counter as before it was lost.
+    for (const result of [...inFlight, ...results]) if (result.ok) await result.reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) });
+    expect(await counter(principal)).toEqual({ spent: 1500, reserved: 0, held: 0 });
+  });
+
   it('holds a reservation for gateway.reconcile_after_seconds of Redis time from when it ran, however slow the replies', async () => {
     const limits = limitsThroughProxy(BUDGET);
     const principal = testPrincipal();

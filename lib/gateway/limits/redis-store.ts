@@ -181,13 +181,36 @@ end
 return result
 `;
 
-/** KEYS: budget counters. ARGV: (spent, lifetime ms) per counter. Only absent counters are set. */
-const SEED = `
-for j = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[j]) == 0 then
-    redis.call('HSET', KEYS[j], 'spent', ARGV[2 * j - 1], 'reserved', 0)
-    redis.call('PEXPIRE', KEYS[j], ARGV[2 * j])
+/**
+ * KEYS: (counter, held set) per budget. ARGV per counter: spent, lifetime ms, number of
+ * reservations, then (call id, amount, lifetime ms) per reservation. Only absent counters are set;
+ * their reservations are held again as admission holds them.
+ */
+const SEED = `${COMMON}
+local clock = clockMs()
+local arg = 1
+for j = 1, #KEYS / 2 do
+  local key = KEYS[2 * j - 1]
+  local held = KEYS[2 * j]
+  local spent = ARGV[arg]
+  local lifetime = ARGV[arg + 1]
+  local count = tonumber(ARGV[arg + 2])
+  arg = arg + 3
+  if redis.call('EXISTS', key) == 0 then
+    local reserved = 0
+    redis.call('HSET', key, 'spent', spent, 'reserved', 0)
+    for r = 1, count do
+      local callId = ARGV[arg + 3 * (r - 1)]
+      local amount = tonumber(ARGV[arg + 3 * (r - 1) + 1])
+      reserved = reserved + amount
+      redis.call('HSET', key, 'r:' .. callId, int(amount))
+      redis.call('ZADD', held, clock + tonumber(ARGV[arg + 3 * (r - 1) + 2]), callId)
+    end
+    redis.call('HSET', key, 'reserved', int(reserved))
+    redis.call('PEXPIRE', key, lifetime)
+    if count > 0 then redis.call('PEXPIRE', held, lifetime) end
   end
+  arg = arg + 3 * count
 end
 return 0
 `;
@@ -319,7 +342,13 @@ export class RedisLimitStore implements LimitStore {
 
   async seed(entries: SeedInput[]): Promise<void> {
     if (!entries.length) return;
-    await this.redis.gatehouseLimitsSeed(entries.length, ...entries.map((entry) => entry.key), ...entries.flatMap((entry) => [entry.spent, Math.max(1, Math.ceil(entry.ttlMs))]));
+    const args = entries.flatMap((entry) => [
+      entry.spent,
+      Math.max(1, Math.ceil(entry.ttlMs)),
+      entry.reservations.length,
+      ...entry.reservations.flatMap((reservation) => [reservation.callId, reservation.amount, Math.max(1, Math.ceil(reservation.ttlMs))]),
+    ]);
+    await this.redis.gatehouseLimitsSeed(entries.length * 2, ...budgetKeys(entries.map((entry) => entry.key)), ...args);
   }
 
   async read(keys: string[]): Promise<(BudgetStanding | null)[]> {

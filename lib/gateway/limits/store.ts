@@ -85,6 +85,12 @@ export interface SeedInput {
   spent: number;
   /** How long the counter lives, relative (so the store's clock never matters). */
   ttlMs: number;
+  /**
+   * Reservations of calls still in flight, held again by call id: a counter the store lost (a
+   * Redis restarted without persistence, flushed, or evicting) must not start with them forgotten,
+   * or as many requests again could be admitted while they run.
+   */
+  reservations: { callId: string; amount: number; ttlMs: number }[];
 }
 
 export interface LimitStore {
