@@ -1,4 +1,4 @@
-import { CLOSED_CALL_MEMORY_MS, rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStanding, type LimitStore, type SeedInput, type SettleInput } from './store';
+import { rateCounterExpiry, type AdmitInput, type AdmitResult, type BudgetStanding, type LimitStore, type SeedInput, type SettleInput } from './store';
 
 interface Expiring<T> {
   value: T;
@@ -21,8 +21,6 @@ export class MemoryLimitStore implements LimitStore {
   readonly kind = 'memory';
   private readonly counters = new Map<string, Expiring<number>>();
   private readonly budgets = new Map<string, Expiring<BudgetCounter>>();
-  /** Closed calls by call id, with the settle operations that ran (nothing here is ever resent; kept for the same meaning as Redis). */
-  private readonly closed = new Map<string, Expiring<Set<string>>>();
   private operations = 0;
 
   constructor(private readonly clock: () => number = Date.now) {}
@@ -40,7 +38,7 @@ export class MemoryLimitStore implements LimitStore {
     this.operations += 1;
     if (this.operations % SWEEP_EVERY !== 0) return;
     const now = this.clock();
-    for (const map of [this.counters, this.budgets, this.closed] as Map<string, Expiring<unknown>>[]) {
+    for (const map of [this.counters, this.budgets] as Map<string, Expiring<unknown>>[]) {
       for (const [key, entry] of map) if (entry.expiresAtMs <= now) map.delete(key);
     }
   }
@@ -57,7 +55,6 @@ export class MemoryLimitStore implements LimitStore {
 
   async admit(input: AdmitInput): Promise<AdmitResult> {
     this.sweep();
-    if (this.live(this.closed, input.callId)) throw new Error(`call ${input.callId} was settled or released already; its admission reserved nothing`);
     const budgets = input.budgets.map((budget) => this.live(this.budgets, budget.key));
     if (budgets.some((entry) => entry?.value.held.has(input.callId))) {
       const own = (counter: BudgetCounter) => counter.held.get(input.callId)?.amount ?? 0;
@@ -99,17 +96,15 @@ export class MemoryLimitStore implements LimitStore {
     return { kind: 'admitted', budgets: standings };
   }
 
+  /**
+   * Applied as given: the calls into this store are function calls in one process, never resent
+   * nor run late, so it keeps no closing records (Redis must, and they would cost memory here).
+   */
   async settle(input: SettleInput): Promise<(BudgetStanding | null)[]> {
-    const closed = this.live(this.closed, input.callId) ?? { value: new Set<string>(), expiresAtMs: 0 };
-    const first = !closed.value.has(input.operationId);
-    closed.value.add(input.operationId);
-    closed.expiresAtMs = this.clock() + CLOSED_CALL_MEMORY_MS;
-    this.closed.set(input.callId, closed);
     const standings = input.budgets.map((budget) => {
       const entry = this.live(this.budgets, budget.key);
       if (!entry) return null;
       const counter = entry.value;
-      if (!first) return { spent: counter.spent, reserved: counter.reserved };
       const reservation = counter.held.get(input.callId);
       if (reservation) {
         counter.held.delete(input.callId);
@@ -118,7 +113,6 @@ export class MemoryLimitStore implements LimitStore {
       counter.spent += budget.actual;
       return { spent: counter.spent, reserved: counter.reserved };
     });
-    if (!first) return standings;
     for (const correction of input.tokens) {
       const entry = this.live(this.counters, correction.key);
       if (entry) entry.value = Math.max(0, entry.value + correction.delta);
@@ -147,6 +141,5 @@ export class MemoryLimitStore implements LimitStore {
   async close(): Promise<void> {
     this.counters.clear();
     this.budgets.clear();
-    this.closed.clear();
   }
 }

@@ -9,11 +9,11 @@
  * an expiry of its own: a reservation nobody settles (the gateway crashed) lapses after
  * `reservationTtlMs` instead of holding the budget until the period ends.
  *
- * Settling and releasing are idempotent per operation, and a call once settled or released is
- * closed: over a network a command the client gave up on may still run, and one whose reply a
- * dropped connection lost is sent again (ioredis resends it after reconnecting). A resent settle
- * must not add its cost or give its tokens back twice, a resent admission must not reserve twice,
- * and an admission that runs after its call was closed must reserve nothing.
+ * In a store reached over a network, settling and releasing are idempotent per operation, and a
+ * call once settled or released is closed: a command the client gave up on may still run, and one
+ * whose reply a dropped connection lost is sent again (ioredis resends it after reconnecting). A
+ * resent settle must not add its cost or give its tokens back twice, a resent admission must not
+ * reserve twice, and an admission that runs after its call was closed must reserve nothing.
  */
 
 /** A sliding one-minute window: the current fixed window plus the previous one, weighted by overlap. */
@@ -97,7 +97,7 @@ export interface LimitStore {
   readonly kind: 'redis' | 'memory';
   /**
    * The same call admitted again while its reservation is held answers as the first time without
-   * counting anything twice; a call already closed is refused with an error.
+   * counting anything twice; over a network, a call already closed is refused with an error.
    */
   admit(input: AdmitInput): Promise<AdmitResult>;
   /**
