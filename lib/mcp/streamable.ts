@@ -4,6 +4,7 @@
  * the auth info the transport hands every request handler.
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { readCappedText } from '@/lib/http/capped-body';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
@@ -21,9 +22,20 @@ export async function readMcpJson(request: Request): Promise<unknown> {
   }
 }
 
+/** The initialize request among the body's messages, if there is one. */
+function initializeOf(body: unknown): { params?: unknown } | undefined {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  return messages.find((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize') as { params?: unknown } | undefined;
+}
+
 export function isInitialize(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize');
+  return initializeOf(body) !== undefined;
+}
+
+/** The capabilities the client declares in the body's initialize ({} when it declares none). */
+export function declaredClientCapabilities(body: unknown): ClientCapabilities {
+  const declared = (initializeOf(body)?.params as { capabilities?: unknown } | undefined)?.capabilities;
+  return typeof declared === 'object' && declared !== null && !Array.isArray(declared) ? (declared as ClientCapabilities) : {};
 }
 
 /** What request handlers get as `extra.authInfo`: never the token itself, and `extra` for the endpoint's own context. */

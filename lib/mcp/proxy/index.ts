@@ -6,7 +6,8 @@ import { PROXY_CALL_SOURCE } from './evidence';
 import { handleProxy } from './sessions';
 
 export { closeProxySessions } from './sessions';
-export { POLICY_BLOCKED, UPSTREAM_GRANT_REQUIRED } from './server';
+export { POLICY_BLOCKED } from './audited';
+export { UPSTREAM_GRANT_REQUIRED } from './server';
 
 /** The data-plane prefix route of the proxy. */
 export const MCP_PROXY_ROUTE = `${MCP_PROXY_PATH_PREFIX}*`;

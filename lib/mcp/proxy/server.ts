@@ -8,21 +8,14 @@
  *   tools/call      policy per call (arguments, client id, time) → blocked: JSON-RPC error
  *                   naming the rule; else forwarded, progress and cancellation passed through
  *   resources/*, prompts/*   passed through
- * and the other way, what the upstream asks of the client (relay()): sampling/createMessage and
- * elicitation/create under the tool policy like a tool named by the method, roots/list as is;
- * the client's roots/list_changed goes upstream.
- * tools/call, resources/read, prompts/get, sampling and elicitation are audited (evidence.ts):
- * the decision is committed before the request goes on. Everything from the upstream passes
- * through the upstream connection's redactor.
+ * and the other way, what the upstream asks of the client (relay.ts); the client's
+ * roots/list_changed goes upstream. tools/call, resources/read and prompts/get are audited
+ * (audited.ts). Everything from the upstream passes through the upstream connection's redactor.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   CallToolResultSchema,
-  CreateMessageResultSchema,
-  CreateMessageResultWithToolsSchema,
-  ElicitResultSchema,
   ErrorCode,
   GetPromptRequestSchema,
   GetPromptResultSchema,
@@ -32,7 +25,6 @@ import {
   ListResourcesResultSchema,
   ListResourceTemplatesRequestSchema,
   ListResourceTemplatesResultSchema,
-  ListRootsResultSchema,
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
@@ -44,17 +36,17 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { runInBackground } from '@/lib/platform/background';
 import { UpstreamGrantRequired } from '@/lib/mcp/upstream-oauth';
 import type { McpCaller } from '../caller';
 import type { ProxyAccess } from './access';
-import { countSessionRefusal, proxiedCall, recordProxiedDecision, recordProxiedOutcome, type CallOutcome, type ProxiedCall, type ProxiedCallInput } from './evidence';
+import { auditedRequest, blockedError, refusedRequest } from './audited';
+import { countSessionRefusal, type CallOutcome, type ProxiedCallInput } from './evidence';
 import { decideProxiedCall, proxiedToolPermissions, type ToolVerdict } from './policy';
-import { ANSWER_TOO_LARGE, isSessionGone, type RelayedMethod, type UpstreamConnection, type UpstreamHandlers } from './upstream';
+import { relayToClient, servingClientRequest, type SessionContext } from './relay';
+import { isSessionGone, type UpstreamConnection, type UpstreamHandlers } from './upstream';
 import { exposedTools, type LiveTools } from './tools';
 
-/** JSON-RPC error code of a call the tool policy blocked (in the implementation-defined server range). */
-export const POLICY_BLOCKED = -32003;
+export type { SessionContext } from './relay';
 
 /** JSON-RPC error code when the person has no usable grant at an oauth_user server: `data.connectUrl` says where to connect. */
 export const UPSTREAM_GRANT_REQUIRED = -32005;
@@ -70,21 +62,6 @@ interface HandlerExtra {
   _meta?: Record<string, unknown>;
   sendNotification: (notification: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
 }
-
-/** Who a session acts for, as of its latest request (sessions.ts keeps it current). */
-export interface SessionContext {
-  caller: McpCaller;
-  access: ProxyAccess;
-  sessionId: string | undefined;
-}
-
-/**
- * The client request a forwarded upstream request serves, for what the upstream asks while
- * answering it: the SDK client reads a request's response stream in the async context that sent
- * it, so a sampling or elicitation request arriving on that stream finds it here and goes to the
- * client on that request's stream, as Streamable HTTP wants (else on the session's GET stream).
- */
-const forwarding = new AsyncLocalStorage<{ server: Server; requestId: RequestId; open: boolean; context: SessionContext; meta: Record<string, unknown> | undefined }>();
 
 /** What the session handler passed along with this message (sessions.ts). */
 function contextOf(extra: HandlerExtra): SessionContext {
@@ -113,36 +90,6 @@ function forwardedMeta(meta: Record<string, unknown> | undefined): Record<string
   if (!meta) return undefined;
   const { progressToken: _progressToken, ...rest } = meta;
   return Object.keys(rest).length ? rest : undefined;
-}
-
-/** `original` as it was thrown (its kind), `shown` as the client sees it. */
-function failure(original: unknown, shown: McpError, signal: AbortSignal): { type: string; message: string } {
-  const { message } = shown;
-  // The SDK turns a cancelled request into an McpError like a timeout's: the signal tells them apart.
-  if (signal.aborted) return { type: 'cancelled', message: `cancelled: ${String(signal.reason ?? '')}`.slice(0, 500) };
-  if (shown.code === ANSWER_TOO_LARGE) return { type: 'response_too_large', message };
-  if (original instanceof McpError) return { type: `mcp_error_${Math.abs(original.code)}`, message };
-  return { type: original instanceof Error ? original.name : 'error', message };
-}
-
-/** Evidence first: a request whose decision cannot be recorded is not sent. */
-async function durableDecision(call: ProxiedCall): Promise<void> {
-  try {
-    await recordProxiedDecision(call);
-  } catch (error) {
-    console.error(`mcp proxy: recording ${call.method} ${call.callId} failed, refusing it: ${error instanceof Error ? error.message : String(error)}`);
-    throw new McpError(ErrorCode.InternalError, 'Gatehouse could not record this request in its audit trail, so it was not sent; try again shortly');
-  }
-}
-
-/** The end of a call, recorded after the answer went on: its failure is logged and changes nothing the caller got. */
-function recordOutcomeLater(call: ProxiedCall, outcome: CallOutcome): void {
-  runInBackground(`mcp proxy: recording how ${call.method} ${call.callId} ended`, () => recordProxiedOutcome(call, outcome));
-}
-
-function blockedError(verdict: ToolVerdict): McpError {
-  const rule = verdict.rule ? `tool policy rule ${verdict.rule.id}${verdict.rule.description ? ` ("${verdict.rule.description}")` : ''}` : verdict.ruleName;
-  return new McpError(POLICY_BLOCKED, `blocked by ${rule}: ${verdict.reason}`, { decision: 'block', rule: verdict.rule ?? { id: verdict.ruleName, description: '' } });
 }
 
 export interface ProxySessionServer {
@@ -191,10 +138,9 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
     const meta = forwardedMeta(extra._meta);
     const params = { ...(request.params ?? {}), ...(meta ? { _meta: meta } : {}) };
     if (!meta) delete (params as { _meta?: unknown })._meta;
-    const related = { server, requestId: extra.requestId, open: true, context: contextOf(extra), meta: extra._meta };
     let result: unknown;
     try {
-      result = await forwarding.run(related, () =>
+      result = await servingClientRequest({ server, requestId: extra.requestId, context: contextOf(extra), meta: extra._meta }, () =>
         upstream.client.request({ method: request.method, params } as never, schema, {
           signal: extra.signal,
           timeout: REQUEST_TIMEOUT_MS,
@@ -206,8 +152,6 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
       );
     } catch (error) {
       throw failed(error, extra);
-    } finally {
-      related.open = false;
     }
     return upstream.redact(result) as T;
   }
@@ -230,28 +174,9 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
     return upstreamError(error);
   }
 
-  /** One audited request: its decision committed, then `run`, then its end recorded in the background. */
-  async function audited<T>(input: ProxiedCallInput, signal: AbortSignal, run: () => Promise<T>, describe: (result: T) => Partial<CallOutcome> = () => ({})): Promise<T> {
-    const call = proxiedCall(input);
-    await durableDecision(call);
-    const started = performance.now();
-    let result: T;
-    try {
-      result = await run();
-    } catch (error) {
-      const shown = error instanceof McpError ? error : upstreamError(error);
-      recordOutcomeLater(call, { outcome: 'failure', durationMs: performance.now() - started, error: failure(error, shown, signal) });
-      throw shown;
-    }
-    recordOutcomeLater(call, { outcome: 'success', durationMs: performance.now() - started, resultBytes: Buffer.byteLength(JSON.stringify(result) ?? ''), ...describe(result) });
-    return result;
-  }
-
-  /** A request the policy blocked: recorded (denied), then refused. */
-  async function refuse(input: ProxiedCallInput, error: McpError): Promise<never> {
-    const call = proxiedCall(input);
-    await recordProxiedDecision(call, { type: 'policy_blocked', message: error.message }).catch((recording: Error) => console.error(`mcp proxy: recording the refusal ${call.callId} failed: ${recording.message}`));
-    throw error;
+  /** One audited request of the client's (audited.ts); errors shown as forward() shows them. */
+  function audited<T>(input: ProxiedCallInput, signal: AbortSignal, run: () => Promise<T>, describe?: (result: T) => Partial<CallOutcome>): Promise<T> {
+    return auditedRequest(input, signal, run, (error) => (error instanceof McpError ? error : upstreamError(error)), describe);
   }
 
   function callInput(context: SessionContext, extra: HandlerExtra, fields: Pick<ProxiedCallInput, 'method' | 'subject' | 'arguments' | 'verdict'>): ProxiedCallInput {
@@ -283,11 +208,11 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
       if (!tools.some((tool) => tool.name === name)) {
         const reason = `${access.server.name}/${name} is not in the server's approved tool list as the server now offers it (unknown, or changed since approval and waiting for review)`;
         const verdict: ToolVerdict = { decision: 'block', rule: null, reason, failMode: 'closed', ruleName: 'mcp_proxy.not_approved' };
-        return refuse(callInput(context, extra, { method: 'tools/call', subject: name, arguments: args, verdict }), new McpError(ErrorCode.InvalidParams, reason));
+        return refusedRequest(callInput(context, extra, { method: 'tools/call', subject: name, arguments: args, verdict }), new McpError(ErrorCode.InvalidParams, reason));
       }
       const verdict = await decideProxiedCall(access, caller.principal, name, args);
       const input = callInput(context, extra, { method: 'tools/call', subject: name, arguments: args, verdict });
-      if (verdict.decision === 'block') return refuse(input, blockedError(verdict));
+      if (verdict.decision === 'block') return refusedRequest(input, blockedError(verdict));
       return audited(input, extra.signal, () => forward<Result & { isError?: unknown }>(request, CallToolResultSchema, extra), (result) => ({ toolError: result.isError === true }));
     });
   }
@@ -312,27 +237,6 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
     if (upstream.client.getServerCapabilities() && lost() === null) await upstream.client.sendRootsListChanged().catch(() => undefined);
   });
 
-  const relay: UpstreamHandlers['relay'] = async (method: RelayedMethod, request, extra) => {
-    const store = forwarding.getStore();
-    const related = store?.server === server ? store : undefined;
-    const context = related?.context ?? latest;
-    const params = upstream.redact(request.params ?? {}) as Record<string, unknown> & { _meta?: Record<string, unknown>; tools?: unknown };
-    const options = { signal: extra.signal, timeout: REQUEST_TIMEOUT_MS, ...(related?.open ? { relatedRequestId: related.requestId } : {}) };
-    const ask = (schema: Parameters<typeof server.request>[1]) => server.request({ method, params } as never, schema, options) as Promise<Result>;
-    // Which directories the client works in: nothing to decide or keep.
-    if (method === 'roots/list') return ask(ListRootsResultSchema);
-    // Sampling spends the user's model, elicitation asks the user: the tool policy decides them
-    // as tools named by their method (tool names cannot contain "/", so no real tool is meant).
-    const { caller, access } = context;
-    const verdict = await decideProxiedCall(access, caller.principal, method, params);
-    // Asked while answering a client request: that request's trace (its _meta and HTTP request).
-    const meta = related?.meta ?? params._meta;
-    const input: ProxiedCallInput = { caller, server: { id: access.server.id, name: access.server.name }, method, subject: method, arguments: params, verdict, mcpSessionId: context.sessionId, jsonRpcId: extra.requestId, meta };
-    if (verdict.decision === 'block') return refuse(input, blockedError(verdict));
-    const schema = method === 'elicitation/create' ? ElicitResultSchema : params.tools ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema;
-    return audited(input, extra.signal, () => ask(schema), (result) => (method === 'elicitation/create' ? { elicitationAction: String((result as { action?: unknown }).action ?? '') } : {}));
-  };
-
   return {
     server,
     toolsChanged: () => {
@@ -341,6 +245,6 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
     update: (context) => {
       latest = context;
     },
-    relay,
+    relay: relayToClient(server, upstream, () => latest),
   };
 }

@@ -19,7 +19,7 @@ import { UserInputError } from '@/lib/users/tenant';
 import type { McpCaller } from '../caller';
 import { McpHttpError } from '../errors';
 import { proxiedServerName } from '../resource';
-import { assertMcpMethod, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcpJson } from '../streamable';
+import { assertMcpMethod, declaredClientCapabilities, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcpJson } from '../streamable';
 import { resolveAccess, type ProxyAccess } from './access';
 import { countSessionRefusal } from './evidence';
 import { createProxyServer, UPSTREAM_GRANT_REQUIRED, type ProxySessionServer } from './server';
@@ -121,14 +121,6 @@ async function connect(caller: McpCaller, server: RegisteredServer, capabilities
   }
 }
 
-/** The capabilities the client declared in its initialize (what the upstream may then ask of it). */
-function declaredCapabilities(body: unknown): ClientCapabilities {
-  const messages = Array.isArray(body) ? body : [body];
-  const initialize = messages.find((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
-  const declared = initialize?.params?.capabilities;
-  return typeof declared === 'object' && declared !== null ? (declared as ClientCapabilities) : {};
-}
-
 /**
  * The upstream session ended: the proxied one ends with it. Its upstream connection is closed
  * on the next turn (so the request that found out is answered with its own error first); the
@@ -150,7 +142,7 @@ async function openSession(request: Request, caller: McpCaller, access: ProxyAcc
   /** Lost before the session was registered (during initialize). */
   let lostEarly: string | null = null;
   const current = () => (id ? sessions.get(id) : undefined);
-  const upstream = await connect(caller, access.server, declaredCapabilities(body), {
+  const upstream = await connect(caller, access.server, declaredClientCapabilities(body), {
     onNotification: (notification) => relayNotification(current(), notification),
     relay: (method, relayed, extra) => (proxied ? proxied.relay(method, relayed, extra) : Promise.reject(new McpError(ErrorCode.InternalError, 'the session is still opening'))),
     onLost: (reason) => {

@@ -10,7 +10,7 @@
  * No one message from the upstream may pass MAX_UPSTREAM_MESSAGE_BYTES (messageCappedFetch).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { SseError, SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -104,10 +104,12 @@ export async function connectUpstream(target: UpstreamTarget, clientCapabilities
     throw new UpstreamUnavailableError(redact(error instanceof Error ? error.message : String(error)));
   }
   let closing = false;
-  // The GET stream's reconnection, or any request, meeting a 404 on the session id; or the
-  // transport closing under us (the older SSE transport's stream ending).
+  // Streamable HTTP: the GET stream's reconnection, or any request, meeting a 404 on the session
+  // id. HTTP+SSE: the session is its event stream, so the stream breaking ends it (reconnecting
+  // would silently start an uninitialized session at the upstream).
   client.onerror = (error) => {
     if (isSessionGone(error)) handlers.onLost(`the upstream no longer knows the session (${redact(error.message).slice(0, 300)})`);
+    else if (transport instanceof SSEClientTransport && error instanceof SseError) handlers.onLost(`the upstream's event stream broke (${redact(error.message).slice(0, 300)})`);
   };
   client.onclose = () => {
     if (!closing) handlers.onLost('the connection to the upstream closed');

@@ -7,6 +7,7 @@
  * server would.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
@@ -119,15 +120,11 @@ async function writeEndlessly(res: ServerResponse): Promise<number> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const line = Buffer.from('x'.repeat(64 * 1024));
   let written = 0;
+  const closed = once(res, 'close');
   res.write('event: message\ndata: {"jsonrpc":"2.0","result":{"content":[{"type":"text","text":"');
   while (!res.destroyed && !res.writableEnded) {
     written += line.byteLength;
-    if (!res.write(line)) {
-      await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
-    }
+    if (!res.write(line)) await Promise.race([once(res, 'drain'), closed]);
     // Bounded however the reader behaves: a proxy that never stops reading fails the test, not the machine.
     if (written > 512 * 1024 * 1024) break;
   }
@@ -223,8 +220,10 @@ export async function startFakeUpstream(header: string, value: string): Promise<
     endless,
     restart: async () => {
       const open = [...streamable.values()];
+      const streams = [...sse.values()];
       streamable.clear();
-      await Promise.all(open.map((transport) => transport.close()));
+      sse.clear();
+      await Promise.all([...open, ...streams].map((transport) => transport.close()));
     },
     close: async () => {
       await Promise.all([...streamable.values()].map((transport) => transport.close()));

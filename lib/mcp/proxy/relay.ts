@@ -1,0 +1,101 @@
+/**
+ * What an upstream asks of the client, relayed: sampling/createMessage (the upstream spending the
+ * user's model) and elicitation/create (asking the user) under the tool policy, as tools named by
+ * their method (tool names cannot contain "/", so no real tool is meant; a `*` rule covers them),
+ * and audited like tool calls; roots/list as it is. The upstream was told only the capabilities
+ * the client declared (upstream.ts), so it asks nothing the client cannot answer.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CreateMessageResultSchema,
+  CreateMessageResultWithToolsSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  ListRootsResultSchema,
+  McpError,
+  type RequestId,
+  type Result,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { McpCaller } from '../caller';
+import type { ProxyAccess } from './access';
+import { auditedRequest, blockedError, refusedRequest } from './audited';
+import type { ProxiedCallInput } from './evidence';
+import { decideProxiedCall } from './policy';
+import type { UpstreamConnection, UpstreamHandlers } from './upstream';
+
+/** How long the client may take to answer (a person may be reading a sampling or elicitation request). */
+export const RELAY_TIMEOUT_MS = 5 * 60_000;
+
+/** Who a session acts for, as of its latest request (sessions.ts keeps it current). */
+export interface SessionContext {
+  caller: McpCaller;
+  access: ProxyAccess;
+  sessionId: string | undefined;
+}
+
+interface ForwardedRequest {
+  server: Server;
+  requestId: RequestId;
+  /** Until its answer is sent: its stream is open. */
+  open: boolean;
+  context: SessionContext;
+  meta: Record<string, unknown> | undefined;
+}
+
+/**
+ * The client request a forwarded upstream request serves, for what the upstream asks while
+ * answering it: the SDK client reads a request's response stream in the async context that sent
+ * it, so a sampling or elicitation request arriving on that stream finds it here and goes to the
+ * client on that request's stream, as Streamable HTTP wants (else on the session's GET stream),
+ * in that request's trace.
+ */
+const forwarding = new AsyncLocalStorage<ForwardedRequest>();
+
+/** Runs `send` (a request to the upstream) as serving `request` of the client. */
+export async function servingClientRequest<T>(request: Omit<ForwardedRequest, 'open'>, send: () => Promise<T>): Promise<T> {
+  const forwarded: ForwardedRequest = { ...request, open: true };
+  try {
+    return await forwarding.run(forwarded, send);
+  } finally {
+    forwarded.open = false;
+  }
+}
+
+/** The relay for one proxied session's `server`; `latest` is who the session acts for now. */
+/** What the upstream is told when the client's answer failed: the client's own JSON-RPC error, or why there was none. */
+function clientError(error: unknown): McpError {
+  return error instanceof McpError ? error : new McpError(ErrorCode.InternalError, `the client did not answer: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+export function relayToClient(server: Server, upstream: UpstreamConnection, latest: () => SessionContext): UpstreamHandlers['relay'] {
+  return async (method, request, extra) => {
+    const store = forwarding.getStore();
+    const related = store?.server === server ? store : undefined;
+    const context = related?.context ?? latest();
+    const params = upstream.redact(request.params ?? {}) as Record<string, unknown> & { _meta?: Record<string, unknown>; tools?: unknown };
+    const options = { signal: extra.signal, timeout: RELAY_TIMEOUT_MS, ...(related?.open ? { relatedRequestId: related.requestId } : {}) };
+    const ask = (schema: Parameters<Server['request']>[1]) => server.request({ method, params } as never, schema, options) as Promise<Result>;
+    // Which directories the client works in: nothing to decide or keep.
+    if (method === 'roots/list') return ask(ListRootsResultSchema);
+    const { caller, access } = context;
+    const verdict = await decideProxiedCall(access, caller.principal, method, params);
+    const input: ProxiedCallInput = {
+      caller,
+      server: { id: access.server.id, name: access.server.name },
+      method,
+      subject: method,
+      arguments: params,
+      verdict,
+      mcpSessionId: context.sessionId,
+      jsonRpcId: extra.requestId,
+      // Asked while answering a client request: that request's trace (its _meta and HTTP request).
+      meta: related?.meta ?? params._meta,
+    };
+    if (verdict.decision === 'block') return refusedRequest(input, blockedError(verdict));
+    const schema = method === 'elicitation/create' ? ElicitResultSchema : params.tools ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema;
+    return auditedRequest(input, extra.signal, () => ask(schema), clientError, (result) =>
+      method === 'elicitation/create' ? { elicitationAction: String((result as { action?: unknown }).action ?? '') } : {},
+    );
+  };
+}
