@@ -34,13 +34,13 @@ const ACTIONS: Record<ProxiedMethod, string> = {
   'elicitation/create': 'mcp_proxy.elicitation',
 };
 
-/** What the request's arguments are stored as: a sampling request is a prompt for the user's model. */
+/** What the request's arguments are stored as: a sampling request is a prompt for the user's model (kinds the audit explorer shows). */
 const CONTENT_KINDS: Record<ProxiedMethod, ContentKind> = {
   'tools/call': 'tool_arguments',
   'resources/read': 'tool_arguments',
   'prompts/get': 'tool_arguments',
   'sampling/createMessage': 'prompt',
-  'elicitation/create': 'other',
+  'elicitation/create': 'tool_arguments',
 };
 
 /** The action of every proxied request's decision event. */
