@@ -30,6 +30,22 @@ export function RegisterServerFields({ roles, departments }: { roles: string[]; 
           </label>
           <TextField label="Secret header" name="secretHeader" placeholder="Authorization" hint="Authorization sends “Bearer SECRET”" />
         </div>
+        <div className="space-y-3 rounded-md bg-slate-50 p-3">
+          <CheckboxField
+            label="Each person signs in at the server’s provider (OAuth on their behalf)"
+            name="oauthUser"
+            hint="Instead of a secret: people connect their own account on MCP connections and the proxy calls as them. Gatehouse registers itself at the provider unless you give a client id"
+          />
+          <div className="grid gap-4 sm:grid-cols-3">
+            <TextField label="OAuth client id" name="oauthClientId" placeholder="Registered automatically when empty" hint="Redirect URI to register: GATEHOUSE_PUBLIC_URL/mcp/oauth/callback" />
+            <label className="block space-y-1.5">
+              <span className="block text-sm font-medium text-slate-700">OAuth client secret</span>
+              <input aria-label="OAuth client secret" name="oauthClientSecret" type="password" autoComplete="new-password" className="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm" />
+              <span className="block text-xs text-slate-500">Optional, with a client id. Sealed</span>
+            </label>
+            <TextField label="OAuth scope" name="oauthScope" placeholder="repo read:org" hint="Space-separated; the provider’s default when empty" />
+          </div>
+        </div>
         <CheckboxField label="Allow a private or loopback address" name="allowPrivateNetwork" hint="Only for servers inside your network; cloud metadata addresses are always refused" />
       </fieldset>
       <fieldset className="space-y-4 rounded-md border border-slate-200 p-4">

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { UserInputError } from '@/lib/users/tenant';
 import { toolInputSchema } from './tools';
-import { parseInput, type RegisterServerInput, type ScopeTarget } from './validate';
+import { parseInput, type RegisterServerInput, type ScopeTarget, type UpstreamAuthInput } from './validate';
 
 function text(form: FormData, name: string): string {
   return String(form.get(name) ?? '').trim();
@@ -60,13 +60,26 @@ export function registrationFromForm(form: FormData): RegisterServerInput {
   if (transport === 'stdio') {
     return { ...common, transport: 'stdio', command: text(form, 'command'), args: lines(String(form.get('args') ?? '')), env: envOf(String(form.get('env') ?? '')), tools: toolsOf(text(form, 'tools')) };
   }
-  const secret = String(form.get('secret') ?? '');
-  const header = text(form, 'secretHeader');
   return {
     ...common,
     transport: transport === 'sse' ? 'sse' : 'streamable_http',
     url: text(form, 'url'),
     allowPrivateNetwork: form.get('allowPrivateNetwork') === 'on',
-    upstreamAuth: secret ? { type: 'static_secret', secret, ...(header ? { header } : {}) } : { type: 'none' },
+    upstreamAuth: upstreamAuthOf(form),
   };
+}
+
+function upstreamAuthOf(form: FormData): UpstreamAuthInput {
+  const secret = String(form.get('secret') ?? '');
+  const header = text(form, 'secretHeader');
+  const clientId = text(form, 'oauthClientId');
+  const clientSecret = String(form.get('oauthClientSecret') ?? '');
+  const scope = text(form, 'oauthScope');
+  if (form.get('oauthUser') !== 'on') {
+    if (clientId || clientSecret || scope) throw new UserInputError('the OAuth fields are for servers where each person signs in: tick that box, or leave them empty');
+    return secret ? { type: 'static_secret', secret, ...(header ? { header } : {}) } : { type: 'none' };
+  }
+  if (secret) throw new UserInputError('choose an upstream secret or sign-in by each person, not both');
+  if (clientSecret && !clientId) throw new UserInputError('an OAuth client secret needs its client id');
+  return { type: 'oauth_user', ...(clientId ? { clientId } : {}), ...(clientSecret ? { clientSecret } : {}), ...(scope ? { scope } : {}) };
 }

@@ -118,7 +118,12 @@ interface Signed {
 export async function completeConnect(callbackUrl: URL, signedIn: Signed | null): Promise<CallbackOutcome> {
   const state = callbackUrl.searchParams.get('state');
   const pending = state ? await repository.consumeAuthorization(stateHash(state)) : null;
-  if (!state || !pending || pending.expiresAt.getTime() < Date.now()) return { result: 'expired', serverName: null };
+  // An unknown state names nobody to record it against (a replayed or forged callback).
+  if (!state || !pending) return { result: 'expired', serverName: null };
+  if (pending.expiresAt.getTime() < Date.now()) {
+    await recordGrantEvent({ tenantId: pending.tenantId, user: { id: pending.userId }, server: { id: pending.serverId, name: (await getServerById(pending.tenantId, pending.serverId))?.name ?? 'unknown' }, action: 'connect', outcome: 'denied', reason: 'authorization_expired' });
+    return { result: 'expired', serverName: null };
+  }
   const server = await getServerById(pending.tenantId, pending.serverId);
   const name = server?.name ?? 'unknown';
   const actor: GrantActor = signedIn && signedIn.userId === pending.userId ? signedIn : { userId: pending.userId, tenantId: pending.tenantId, email: '', roles: [] };

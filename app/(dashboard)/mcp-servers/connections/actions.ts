@@ -1,6 +1,5 @@
 'use server';
 
-import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import type { ActionState } from '@/lib/admin/action-state';
 import { runDashboardAction } from '@/lib/admin/run-action';
@@ -32,18 +31,20 @@ export async function connectAccountAction(_previous: ActionState, form: FormDat
   return state;
 }
 
+/** Disconnects, then shows the outcome as the page's banner (the row's Disconnect form goes away with the grant). */
 export async function disconnectAccountAction(_previous: ActionState, form: FormData): Promise<ActionState> {
-  return runDashboardAction(async (actor) => {
-    const name = serverName(form);
+  const name = serverName(form);
+  let outcome: string | null = null;
+  const state = await runDashboardAction(async (actor) => {
     try {
       const { upstreamRevocation } = await disconnect(actor, name);
-      revalidatePath('/mcp-servers/connections');
-      const upstream =
-        upstreamRevocation === 'revoked' ? 'and its provider revoked the tokens' : upstreamRevocation === 'failed' ? 'but its provider could not be told (revoke Gatehouse in your account settings there)' : 'its provider offers no revocation, so Gatehouse simply forgot the tokens';
-      return { status: 'success', message: `Disconnected from ${name}: Gatehouse no longer calls it for you, ${upstream}.` };
+      outcome = upstreamRevocation === 'revoked' ? 'disconnected' : upstreamRevocation === 'failed' ? 'disconnected_revocation_failed' : 'disconnected_not_revocable';
+      return { status: 'success', message: `Disconnected from ${name}.` };
     } catch (error) {
       if (error instanceof UpstreamOAuthError) return { status: 'error', message: sentence(error.message) };
       throw error;
     }
   });
+  if (outcome) redirect(`/mcp-servers/connections?server=${encodeURIComponent(name)}&result=${outcome}`);
+  return state;
 }

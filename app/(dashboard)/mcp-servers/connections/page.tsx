@@ -5,7 +5,7 @@ import { PageHeader } from '@/components/layout/PageHeader';
 import { ConnectionsList, type ConnectionRow } from '@/components/mcp-servers/ConnectionsList';
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
 import { proxiedServerUrl } from '@/lib/mcp/resource';
-import { audienceOf, listServers } from '@/lib/mcp/registry';
+import { audienceOf, listServers, SERVER_NAME } from '@/lib/mcp/registry';
 import { connectionsOf, type ConnectResult } from '@/lib/mcp/upstream-oauth';
 import { includes } from '@/lib/rbac/audience';
 import { authorize } from '@/lib/rbac/authorize';
@@ -13,8 +13,11 @@ import { connectAccountAction, disconnectAccountAction } from './actions';
 
 export const metadata: Metadata = { title: 'Your MCP connections' };
 
-/** What the callback's outcome code says (fixed text: nothing from the URL is shown). */
-const RESULTS: Record<ConnectResult, { tone: 'success' | 'error'; text: (name: string) => string }> = {
+/** What the callback's (or a disconnect's) outcome code says: fixed text, nothing from the URL but a server name shown. */
+const RESULTS: Record<ConnectResult | 'disconnected' | 'disconnected_not_revocable' | 'disconnected_revocation_failed', { tone: 'success' | 'error'; text: (name: string) => string }> = {
+  disconnected: { tone: 'success', text: (name) => `Disconnected from ${name}: Gatehouse deleted your tokens and the provider revoked them.` },
+  disconnected_not_revocable: { tone: 'success', text: (name) => `Disconnected from ${name}: Gatehouse deleted your tokens (the provider offers no way to revoke them; remove Gatehouse in your account settings there if you like).` },
+  disconnected_revocation_failed: { tone: 'error', text: (name) => `Disconnected from ${name}: Gatehouse deleted your tokens, but the provider did not confirm revoking them; remove Gatehouse in your account settings there.` },
   connected: { tone: 'success', text: (name) => `Connected: calls to ${name} through Gatehouse now run as your account there.` },
   denied: { tone: 'error', text: (name) => `${name}: the sign-in was declined, so nothing was connected.` },
   expired: { tone: 'error', text: () => 'That sign-in link was already used or took too long (10 minutes). Start again with Connect account.' },
@@ -31,9 +34,11 @@ export default async function McpConnectionsPage({ searchParams }: { searchParam
   const user = await requireDashboardUser('/mcp-servers/connections');
   if (!(await authorize(dashboardPrincipal(user), 'mcp.use'))) return <AccessDenied permission="mcp.use" tenantWide={false} />;
   const params = await searchParams;
-  const focus = one(params.server);
+  // Only a registry name is ever echoed: the query string is anyone's to write.
+  const named = one(params.server);
+  const focus = named !== undefined && SERVER_NAME.test(named) ? named : undefined;
   const resultCode = one(params.result);
-  const result = resultCode && resultCode in RESULTS ? RESULTS[resultCode as ConnectResult] : null;
+  const result = resultCode && Object.hasOwn(RESULTS, resultCode) ? RESULTS[resultCode as keyof typeof RESULTS] : null;
   const [servers, audience] = await Promise.all([listServers(user.tenantId), audienceOf(user.tenantId, user.id)]);
   // Every active oauth_user server in the person's scope, approved or not: an administrator connects before the first check.
   const available = servers.filter((server) => server.status === 'active' && server.upstreamAuth === 'oauth_user' && audience !== null && server.scope.some((entry) => includes(entry, audience)));
