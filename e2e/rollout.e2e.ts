@@ -42,7 +42,7 @@ describe('Rollout', () => {
     const [settingsDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'managed-settings.json' }).click()]);
     const settings = JSON.parse(readFileSync((await settingsDownload.path())!, 'utf8')) as { apiKeyHelper: string; env: Record<string, string> };
     expect(settings.env.ANTHROPIC_BASE_URL).toBe(gateway);
-    expect(settings.apiKeyHelper).toContain(`--server ${gateway}`);
+    expect(settings.apiKeyHelper).toContain(`--server '${gateway}'`);
 
     // A bad value is refused on the form, naming the key, and nothing is saved.
     await form.getByLabel('Other Desktop keys (JSON)').fill('{"isLocalDevMcpEnabled": "sometimes"}');

@@ -1,5 +1,6 @@
 import { db } from '@/lib/db/client';
 import { Prisma } from '@/lib/generated/prisma/client';
+import { posixQuote } from '@/lib/platform/shell';
 import { recordUserChange } from '@/lib/users/change-audit';
 import { UserInputError } from '@/lib/users/tenant';
 import type { ChangeActor } from '@/lib/users/users';
@@ -22,7 +23,7 @@ export function findSsoBinding(issuer: string, subject: string) {
 
 /** How an administrator binds an account that single sign-on refused to take over. */
 export function linkCommand(input: { email: string; issuer: string; subject: string; providerId: string }): string {
-  const quote = (value: string) => (/^[A-Za-z0-9@._:/+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
+  const quote = (value: string) => (/^[A-Za-z0-9@._:/+-]+$/.test(value) ? value : posixQuote(value));
   return `gatehouse users link-sso --email ${quote(input.email)} --provider ${quote(input.providerId)} --issuer ${quote(normalizeIssuer(input.issuer))} --subject ${quote(input.subject)}`;
 }
 

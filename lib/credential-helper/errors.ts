@@ -12,3 +12,9 @@ export class HelperError extends Error {
     super(message);
   }
 }
+
+/** What went wrong in a failed call, in one phrase: fetch's own cause (ECONNREFUSED …) when it has one. */
+export function failureReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause instanceof Error ? error.cause.message : error.message;
+}

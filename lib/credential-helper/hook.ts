@@ -1,14 +1,19 @@
 // `gatehouse-helper hook <event>`: a Claude Code command hook (managed settings install it for
 // every governance hook event). Claude Code writes the hook input on stdin; the helper posts it to
-// Gatehouse's hook endpoint with the person's token and prints Gatehouse's answer, which is
-// already in the hook output shape. When Gatehouse cannot answer (unreachable, too slow, a 5xx,
-// something else in the way), the helper applies the fail mode Gatehouse wrote into the command:
-// `closed` refuses the tool call (exit 2, the reason on stderr, which Claude Code shows Claude),
-// `open` leaves it to Claude Code's own permission rules, with a warning for the person.
+// Gatehouse's hook endpoint with the person's token and prints Gatehouse's answer, rebuilt from the
+// fields such an answer may have (lib/governance-hooks/answer.ts). When Gatehouse cannot answer
+// (unreachable, too slow, a 5xx, anything that is not its answer, something else in the way), the
+// helper applies the fail mode Gatehouse wrote into the command: `closed` refuses the tool call
+// (exit 2, the reason on stderr, which Claude Code shows Claude), `open` leaves it to Claude Code's
+// own permission rules, with a warning for the person. The whole run has one deadline, before
+// Claude Code's own timeout, and ends in the fail mode when it passes.
+import { readCappedText } from '@/lib/http/capped-body';
+import { readHookAnswer } from '@/lib/governance-hooks/answer';
+import { HELPER_RENEWAL_SECONDS, HOOK_CALL_SOURCE, HOOK_EVENTS, HOOK_PATHS, MAX_HOOK_ANSWER_BYTES, type HookEvent } from '@/lib/governance-hooks/paths';
 import type { FailMode } from '@/lib/tool-policy/types';
-import { HOOK_CALL_SOURCE, HOOK_EVENTS, HOOK_PATHS, type HookEvent } from '@/lib/governance-hooks/paths';
 import { canonicalHeaders } from './claims';
-import { HelperError } from './errors';
+import { Deadline } from './deadline';
+import { failureReason, HelperError } from './errors';
 import { currentToken, fresh, type HelperContext } from './session';
 import { readState } from './state';
 
@@ -73,56 +78,65 @@ function unauthenticated(command: HookCommand, reason: string): HookResult {
 /**
  * The token to send: the cached one while it has time left, without asking the gateway first (the
  * hook call itself is the check, and a refused token is answered in the hook's shape), else
- * renewed as for any other helper command.
+ * renewed as for any other helper command, within the deadline and never through the browser.
  */
-async function hookToken(context: HelperContext, server: string | null): Promise<{ server: string; accessToken: string; policyVersion: string | null }> {
+async function hookToken(context: HelperContext, server: string | null, deadline: Deadline): Promise<{ server: string; accessToken: string; policyVersion: string | null }> {
   const cached = readState(context.home);
   if (cached && (server === null || server === cached.server) && fresh(cached)) return { server: cached.server, accessToken: cached.accessToken, policyVersion: cached.policyVersion ?? null };
-  const state = await currentToken(context, server);
+  const state = await currentToken(context, server, { deadline });
   return { server: state.server, accessToken: state.accessToken, policyVersion: state.policyVersion ?? null };
 }
 
-function describeFailure(error: unknown, timeoutSeconds: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutSeconds} s`;
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
-  return `cannot reach it: ${cause}`;
+function describeFailure(error: unknown, waitedMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${Math.round(waitedMs / 100) / 10} s`;
+  return `cannot reach it: ${failureReason(error)}`;
 }
 
-function isJsonObject(text: string): boolean {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
-  } catch {
-    return false;
-  }
-}
-
-/** Runs one hook call; never throws for anything Gatehouse or the network does. */
-export async function runHook(context: HelperContext, command: HookCommand, input: string): Promise<HookResult> {
+async function askGatehouse(context: HelperContext, command: HookCommand, input: string, deadline: Deadline): Promise<HookResult> {
   let token: Awaited<ReturnType<typeof hookToken>>;
   try {
-    token = await hookToken(context, command.server);
+    token = await hookToken(context, command.server, deadline);
   } catch (error) {
     if (error instanceof HelperError && error.exitCode === 3) return unauthenticated(command, error.message);
-    // Renewal could not reach Gatehouse (or failed in it): no answer either way.
+    // Renewal could not reach Gatehouse, failed in it or ran out of time: no answer either way.
     return unanswered(command, error instanceof Error ? error.message : String(error));
   }
+  const waitMs = Math.min(command.timeoutSeconds * 1000, deadline.remainingMs());
   let response: Response;
-  let body: string;
+  let body: string | null;
   try {
     response = await fetch(`${token.server}${HOOK_PATHS[command.event]}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.accessToken}`, 'content-type': 'application/json', ...canonicalHeaders(token.accessToken, token.policyVersion, HOOK_CALL_SOURCE) },
       body: input,
       redirect: 'error',
-      signal: AbortSignal.timeout(command.timeoutSeconds * 1000),
+      signal: deadline.signal(waitMs),
     });
-    body = await response.text();
+    body = await readCappedText(response, MAX_HOOK_ANSWER_BYTES);
   } catch (error) {
-    return unanswered(command, describeFailure(error, command.timeoutSeconds));
+    return unanswered(command, describeFailure(error, waitMs));
   }
-  // Gatehouse answers every hook with 200 and the output JSON, its refusals included; anything
-  // else (a 5xx while deciding, a proxy's page) is no answer, as for an HTTP hook.
-  if (response.status !== 200 || !isJsonObject(body)) return unanswered(command, `it answered HTTP ${response.status}${response.status === 200 ? ' without hook output' : ''}`);
-  return { stdout: body.endsWith('\n') ? body : `${body}\n`, stderr: '', exitCode: 0 };
+  // Gatehouse answers every hook with 200 and its answer, its refusals included; anything else (a
+  // 5xx while deciding, a proxy's page, a `{}` where a decision belongs, a field Gatehouse never
+  // sends) is no answer, as for an HTTP hook.
+  if (response.status !== 200) return unanswered(command, `it answered HTTP ${response.status}`);
+  if (body === null) return unanswered(command, `its answer is over ${MAX_HOOK_ANSWER_BYTES} bytes`);
+  const answer = readHookAnswer(command.event, body);
+  if (!answer) return unanswered(command, `its answer is not a ${command.event} hook answer`);
+  return { stdout: `${JSON.stringify(answer)}\n`, stderr: '', exitCode: 0 };
+}
+
+/**
+ * Runs one hook call; never throws for anything Gatehouse or the network does. It ends by
+ * `--timeout` plus `renewalSeconds` (the time a token may take), whatever is still under way.
+ */
+export async function runHook(context: HelperContext, command: HookCommand, input: string, renewalSeconds = HELPER_RENEWAL_SECONDS): Promise<HookResult> {
+  const budgetSeconds = command.timeoutSeconds + renewalSeconds;
+  const deadline = new Deadline(Date.now() + budgetSeconds * 1000);
+  const late = new Promise<HookResult>((resolve) => {
+    const give = () => resolve(unanswered(command, `no answer within ${budgetSeconds} s`));
+    if (deadline.expired.aborted) give();
+    else deadline.expired.addEventListener('abort', give, { once: true });
+  });
+  return Promise.race([askGatehouse(context, command, input, deadline), late]);
 }

@@ -27,7 +27,8 @@ Commands:
                       on stdin to Gatehouse with the token and prints Gatehouse's answer
                       --fail-mode closed (default) | open   when Gatehouse cannot answer a PreToolUse:
                                        refuse the tool call (exit 2), or leave it to Claude Code
-                      --timeout SECONDS                wait for Gatehouse's answer (default 10)
+                      --timeout SECONDS                wait for Gatehouse's answer (default 10); the
+                                       whole run, renewal included, ends 30 s after it at most
 
 Options for every command: --server URL (default: the server of the last sign-in).
 Environment: CLAUDE_HELPER_CONTEXT=interactive allows a browser sign-in when none is remembered;

@@ -1,4 +1,5 @@
-import { HelperError } from './errors';
+import { isRecord } from '@/lib/platform/json';
+import { failureReason, HelperError } from './errors';
 
 /** The parts of the authorization server metadata (RFC 8414) the helper uses. */
 export interface ServerMetadata {
@@ -25,7 +26,8 @@ export interface DeviceCodes {
 }
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-const REQUEST_TIMEOUT_MS = 15_000;
+/** The longest any one request of the helper's waits (a run with a deadline may wait less). */
+export const REQUEST_TIMEOUT_MS = 15_000;
 /** Identifies the helper's sign-ins on the server (sessions list, audit). */
 export const HELPER_SURFACE = 'gatehouse_helper';
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -45,12 +47,11 @@ export function normaliseServer(input: string, env: NodeJS.ProcessEnv = process.
   return url.origin;
 }
 
-async function request(url: string, init: RequestInit): Promise<Response> {
+async function request(url: string, init: RequestInit, signal: AbortSignal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)): Promise<Response> {
   try {
-    return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return await fetch(url, { ...init, redirect: 'error', signal });
   } catch (error) {
-    const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
-    throw new HelperError(`cannot reach ${new URL(url).origin}: ${reason}`);
+    throw new HelperError(`cannot reach ${new URL(url).origin}: ${failureReason(error)}`);
   }
 }
 
@@ -58,7 +59,7 @@ async function json(response: Response, what: string): Promise<Record<string, un
   const text = await response.text();
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (isRecord(parsed)) return parsed;
   } catch {
     // reported below
   }
@@ -69,8 +70,8 @@ function form(values: Record<string, string>): RequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams(values).toString() };
 }
 
-export async function discover(server: string): Promise<ServerMetadata> {
-  const response = await request(`${server}/.well-known/oauth-authorization-server`, { headers: { accept: 'application/json' } });
+export async function discover(server: string, signal?: AbortSignal): Promise<ServerMetadata> {
+  const response = await request(`${server}/.well-known/oauth-authorization-server`, { headers: { accept: 'application/json' } }, signal);
   if (!response.ok) throw new HelperError(`${server} is not a Gatehouse (metadata answered ${response.status})`);
   const metadata = await json(response, 'the authorization server metadata');
   const { token_endpoint, device_authorization_endpoint } = metadata;
@@ -105,8 +106,8 @@ export class OAuthRefusal extends HelperError {
   }
 }
 
-async function tokenRequest(metadata: ServerMetadata, values: Record<string, string>): Promise<Record<string, unknown>> {
-  const response = await request(metadata.token_endpoint, form(values));
+async function tokenRequest(metadata: ServerMetadata, values: Record<string, string>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const response = await request(metadata.token_endpoint, form(values), signal);
   const body = await json(response, 'the token endpoint');
   if (response.ok) return body;
   throw new OAuthRefusal(typeof body.error === 'string' ? body.error : `http_${response.status}`, typeof body.error_description === 'string' ? body.error_description : '');
@@ -152,8 +153,8 @@ export async function pollDeviceAuthorization(metadata: ServerMetadata, codes: D
   throw new HelperError('the sign-in code expired before it was approved; run the sign-in again', 3);
 }
 
-export async function refresh(metadata: ServerMetadata, refreshToken: string): Promise<TokenSet> {
-  return tokenSet(await tokenRequest(metadata, { grant_type: 'refresh_token', refresh_token: refreshToken }));
+export async function refresh(metadata: ServerMetadata, refreshToken: string, signal?: AbortSignal): Promise<TokenSet> {
+  return tokenSet(await tokenRequest(metadata, { grant_type: 'refresh_token', refresh_token: refreshToken }, signal));
 }
 
 /** RFC 7009: best effort; a server that cannot be reached must not stop a local sign-out. */
@@ -172,9 +173,9 @@ export async function revoke(metadata: ServerMetadata, refreshToken: string): Pr
  * sign-in was revoked or the token is otherwise dead) and which policy version it enforces (the
  * `x-policy-version` header). Unreachable: neither is known.
  */
-export async function probeToken(server: string, accessToken: string): Promise<{ rejected: boolean; policyVersion: string | null }> {
+export async function probeToken(server: string, accessToken: string, signal?: AbortSignal): Promise<{ rejected: boolean; policyVersion: string | null }> {
   try {
-    const response = await request(`${server}/v1/models?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const response = await request(`${server}/v1/models?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } }, signal);
     await response.body?.cancel();
     return { rejected: response.status === 401, policyVersion: response.headers.get('x-policy-version') };
   } catch {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isRecord } from '@/lib/platform/json';
 import { HelperError } from './errors';
 
 /**
@@ -107,7 +108,7 @@ function fileStore(home: string): Omit<SecretStore, 'kind'> {
   const load = (): Record<string, string> => {
     try {
       const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+      return isRecord(parsed) ? (parsed as Record<string, string>) : {};
     } catch {
       return {};
     }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import type { Deadline } from './deadline';
 import { HelperError } from './errors';
-import { discover, probeToken, OAuthRefusal, pollDeviceAuthorization, refresh, revoke, startDeviceAuthorization, type TokenSet } from './oauth-client';
+import { discover, probeToken, OAuthRefusal, pollDeviceAuthorization, refresh, REQUEST_TIMEOUT_MS, revoke, startDeviceAuthorization, type TokenSet } from './oauth-client';
 import { identityOf } from './claims';
 import type { SecretStore } from './secret-store';
 import { clearState, readState, withStateLock, writeState, type HelperState } from './state';
@@ -55,14 +56,15 @@ function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
   }
 }
 
-async function saveTokens(context: HelperContext, server: string, tokens: TokenSet): Promise<HelperState> {
+/** Saves a sign-in's tokens: the rotated refresh token first, before anything else can fail or be cut short. */
+async function saveTokens(context: HelperContext, server: string, tokens: TokenSet, probeSignal?: AbortSignal): Promise<HelperState> {
   if (tokens.refreshToken) context.store.write(server, tokens.refreshToken);
   const state: HelperState = {
     server,
     email: identityOf(tokens.accessToken).email ?? undefined,
     accessToken: tokens.accessToken,
     expiresAt: tokens.expiresAt,
-    policyVersion: (await probeToken(server, tokens.accessToken)).policyVersion ?? undefined,
+    policyVersion: (await probeToken(server, tokens.accessToken, probeSignal)).policyVersion ?? undefined,
   };
   writeState(context.home, state);
   return state;
@@ -99,13 +101,36 @@ export async function signOut(context: HelperContext): Promise<{ server: string 
   });
 }
 
+/** With a deadline, another helper's lock is waited for this long at most (it normally holds it for milliseconds). */
+const BRIEF_LOCK_WAIT_MS = 3_000;
+
+/**
+ * A refresh is started only with this much time left before a deadline. The refresh token rotates
+ * when the server answers: a refresh cut short after that loses the new one, and with it the
+ * sign-in. The refresh request's own timeout ends a second before the deadline.
+ */
+const MIN_REFRESH_MS = 3_000;
+const REFRESH_MARGIN_MS = 1_000;
+
+export interface RenewalLimits {
+  /**
+   * A run that must be done by then (a hook): nobody is there for a browser sign-in, whatever
+   * CLAUDE_HELPER_CONTEXT says; the lock is waited for briefly; requests are cut short at it; and
+   * no refresh is started that could not finish before it.
+   */
+  deadline?: Deadline;
+}
+
 /**
  * A usable access token: the cached one while it has time left, else a silent refresh (under the
  * lock, re-reading state another helper may have just refreshed), else — only when a person is
  * present — a browser sign-in. A refused refresh forgets the sign-in at once, so the next run
  * fails fast instead of retrying a dead credential.
  */
-export async function currentToken(context: HelperContext, requestedServer: string | null): Promise<HelperState & { accessToken: string }> {
+export async function currentToken(context: HelperContext, requestedServer: string | null, limits: RenewalLimits = {}): Promise<HelperState & { accessToken: string }> {
+  const { deadline } = limits;
+  const requestSignal = () => deadline?.signal(REQUEST_TIMEOUT_MS);
+  const lockWaitMs = () => (deadline ? Math.min(BRIEF_LOCK_WAIT_MS, deadline.remainingMs()) : undefined);
   const initial = readState(context.home);
   const server = requestedServer ?? initial?.server ?? null;
   if (!server) throw notSignedIn(null);
@@ -113,10 +138,10 @@ export async function currentToken(context: HelperContext, requestedServer: stri
   // before it is handed out again: a revoked sign-in must fail here, not loop on a dead token.
   let rejectedToken: string | null = null;
   if (initial && server === initial.server && fresh(initial)) {
-    const probe = await probeToken(server, initial.accessToken);
+    const probe = await probeToken(server, initial.accessToken, requestSignal());
     if (!probe.rejected) {
       if (probe.policyVersion && probe.policyVersion !== initial.policyVersion) {
-        await withStateLock(context.home, async () => writeState(context.home, { ...(readState(context.home) ?? initial), policyVersion: probe.policyVersion! }));
+        await withStateLock(context.home, async () => writeState(context.home, { ...(readState(context.home) ?? initial), policyVersion: probe.policyVersion! }), lockWaitMs());
         return { ...initial, policyVersion: probe.policyVersion };
       }
       return initial;
@@ -130,16 +155,20 @@ export async function currentToken(context: HelperContext, requestedServer: stri
     const refreshToken = state?.server === server ? context.store.read(server) : null;
     if (!refreshToken) return null;
     try {
-      return await saveTokens(context, server, await refresh(await discover(server), refreshToken));
+      const metadata = await discover(server, requestSignal());
+      if (!deadline) return await saveTokens(context, server, await refresh(metadata, refreshToken));
+      if (deadline.remainingMs() < MIN_REFRESH_MS) throw new HelperError('too little time was left to renew the sign-in safely');
+      const tokens = await refresh(metadata, refreshToken, AbortSignal.timeout(Math.min(REQUEST_TIMEOUT_MS, deadline.remainingMs() - REFRESH_MARGIN_MS)));
+      return await saveTokens(context, server, tokens, requestSignal());
     } catch (error) {
       if (!(error instanceof OAuthRefusal) || error.exitCode !== 3) throw error;
       context.store.remove(server);
       clearState(context.home);
       return { ended: error.message };
     }
-  });
+  }, lockWaitMs());
   if (renewed && 'accessToken' in renewed && renewed.accessToken) return renewed as HelperState & { accessToken: string };
-  if (!isInteractive(context.env)) {
+  if (deadline || !isInteractive(context.env)) {
     if (renewed && 'ended' in renewed) throw new HelperError(`your Gatehouse sign-in has ended (${renewed.ended}); run \`gatehouse-helper login --server ${server}\``, 3);
     throw notSignedIn(server);
   }

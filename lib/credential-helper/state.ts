@@ -41,6 +41,7 @@ export function clearState(home: string): void {
 }
 
 const LOCK_STALE_MS = 60_000;
+/** How long a command waits for another helper's lock by default (a hook waits less: see session.ts). */
 const LOCK_WAIT_MS = 30_000;
 
 /**
@@ -48,10 +49,10 @@ const LOCK_WAIT_MS = 30_000;
  * tokens rotate, so two concurrent refreshes with one token would look like theft and end the
  * sign-in. A lock older than a minute belongs to a dead process and is taken over.
  */
-export async function withStateLock<T>(home: string, work: () => Promise<T>): Promise<T> {
+export async function withStateLock<T>(home: string, work: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const lock = path.join(home, 'state.lock');
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       closeSync(openSync(lock, 'wx', 0o600));

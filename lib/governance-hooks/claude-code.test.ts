@@ -25,7 +25,7 @@ import { invalidateToolPolicyCache } from '@/lib/tool-policy';
 import { findClaudeCode, managedFilesSupport, runClaudeCode } from '@/lib/testing/claude-code';
 import type { ToolPolicyRule } from '@/lib/tool-policy';
 import { helperEnv, signInWith } from '@/lib/credential-helper/testing/harness';
-import { posixQuote } from '@/lib/mdm/install';
+import { posixQuote } from '@/lib/platform/shell';
 import { governanceHookSettings, HOOK_TOKEN_ENV, type HookTransport } from './settings';
 // @ts-expect-error: a plain-JS build script without types
 import { buildClient } from '@/scripts/lib/bundle.mjs';
@@ -95,8 +95,8 @@ async function runClaude(home: string, credential: Credential, managed?: Record<
 
 /** The helper's command hooks, and the helper as the API key source, at `origin`. */
 function helperSettings(origin: string, rules: ToolPolicyRule[]): Record<string, unknown> {
-  const transport: HookTransport = { kind: 'helper', command: posixQuote(helperFile) };
-  return { apiKeyHelper: `${transport.command} --server ${origin}`, ...governanceHookSettings(origin, rules, { transport, timeoutSeconds: TIMEOUT }) };
+  const transport: HookTransport = { kind: 'helper', path: helperFile, shell: 'posix' };
+  return { apiKeyHelper: `${posixQuote(helperFile)} --server ${posixQuote(origin)}`, ...governanceHookSettings(origin, rules, { transport, timeoutSeconds: TIMEOUT }) };
 }
 
 function httpSettings(origin: string, rules: ToolPolicyRule[]): Record<string, unknown> {
@@ -256,7 +256,7 @@ describe.skipIf('skip' in claude)('claude -p under the governance hooks run by g
   }, 400_000);
 
   it('refuses a fail-closed tool when the helper cannot even start (onFailure)', async () => {
-    const settings = governanceHookSettings(gateway.url, [rule({ failMode: 'closed' })], { transport: { kind: 'helper', command: posixQuote(path.join(tmpdir(), `no-such-helper-${suffix}`)) }, timeoutSeconds: TIMEOUT });
+    const settings = governanceHookSettings(gateway.url, [rule({ failMode: 'closed' })], { transport: { kind: 'helper', path: path.join(tmpdir(), `no-such-helper-${suffix}`), shell: 'posix' }, timeoutSeconds: TIMEOUT });
     const run = await runClaude(newHome({ ...OWN_RULES, ...settings }), { token: await tokenFor(gateway, engineering) });
     expect(run.code, run.stderr).toBe(0);
     expect(proofWritten(run)).toBe(false);

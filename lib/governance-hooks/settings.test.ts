@@ -1,10 +1,11 @@
 // The generated hook settings: each tool name reaches exactly one PreToolUse entry, and the entry
 // carries the fail mode its rules ask for. Matchers are tested the way Claude Code 2.1.332 tests
 // them (a JavaScript regular expression, unanchored), which claude-code.test.ts checks for real.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAIL_MODE, type ToolPolicyRule } from '@/lib/tool-policy';
-import { HELPER_HOOK_TIMEOUT_SECONDS, HOOK_PATHS } from './paths';
-import { governanceHookSettings, HELPER_RENEWAL_SECONDS, preToolUseEntries } from './settings';
+import { HELPER_HOOK_TIMEOUT_SECONDS, HELPER_RENEWAL_SECONDS, helperHookTimeoutSeconds, HOOK_PATHS } from './paths';
+import { governanceHookSettings, preToolUseEntries } from './settings';
 import { policyTarget } from './tool-names';
 
 const ORIGIN = 'https://gatehouse.example.com';
@@ -71,20 +72,44 @@ describe('governanceHookSettings', () => {
   });
 
   it('helper: runs gatehouse-helper hook for every event with the fail mode of its entry, and lets no HTTP hook run', () => {
-    const helper = "'/opt/gate house/gatehouse-helper'";
-    const settings = governanceHookSettings(ORIGIN, [rule('claude', 'Read', 'open')], { transport: { kind: 'helper', command: helper }, timeoutSeconds: 7 });
+    const helper = '/opt/gate house/gatehouse-helper';
+    const settings = governanceHookSettings(ORIGIN, [rule('claude', 'Read', 'open')], { transport: { kind: 'helper', path: helper, shell: 'posix' }, timeoutSeconds: 7 });
     expect(settings).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [], httpHookAllowedEnvVars: [] });
     expect(JSON.stringify(settings)).not.toContain('GATEHOUSE_TOKEN');
     const hooks = settings.hooks as unknown as Record<string, Entry[]>;
     const [open, closed] = hooks.PreToolUse!;
-    expect(open!.hooks[0]).toEqual({ type: 'command', command: `${helper} hook PreToolUse --server ${ORIGIN} --timeout 7 --fail-mode open`, timeout: 7 + HELPER_RENEWAL_SECONDS });
-    expect(closed!.hooks[0]).toEqual({ type: 'command', command: `${helper} hook PreToolUse --server ${ORIGIN} --timeout 7 --fail-mode closed`, timeout: 7 + HELPER_RENEWAL_SECONDS, onFailure: 'block' });
+    // Claude Code waits past the helper's own deadline (its wait, then what a token may take).
+    const timeout = 7 + HELPER_RENEWAL_SECONDS + 5;
+    expect(helperHookTimeoutSeconds(7)).toBe(timeout);
+    expect(open!.hooks[0]).toEqual({ type: 'command', command: `'${helper}' hook PreToolUse --server '${ORIGIN}' --timeout 7 --fail-mode open`, timeout });
+    expect(closed!.hooks[0]).toEqual({ type: 'command', command: `'${helper}' hook PreToolUse --server '${ORIGIN}' --timeout 7 --fail-mode closed`, timeout, onFailure: 'block' });
     for (const event of ['PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit', 'SessionStart'] as const) {
-      expect(hooks[event]![0]!.hooks[0]).toEqual({ type: 'command', command: `${helper} hook ${event} --server ${ORIGIN} --timeout 7`, timeout: 7 + HELPER_RENEWAL_SECONDS });
+      expect(hooks[event]![0]!.hooks[0]).toEqual({ type: 'command', command: `'${helper}' hook ${event} --server '${ORIGIN}' --timeout 7`, timeout });
     }
     // Without a timeout of its own the helper waits less than an HTTP hook: it is what a person waits on.
-    const defaults = governanceHookSettings(ORIGIN, [], { transport: { kind: 'helper', command: helper } }).hooks as unknown as Record<string, Entry[]>;
+    const defaults = governanceHookSettings(ORIGIN, [], { transport: { kind: 'helper', path: helper, shell: 'posix' } }).hooks as unknown as Record<string, Entry[]>;
     expect(defaults.PreToolUse![0]!.hooks[0]!.command).toContain(`--timeout ${HELPER_HOOK_TIMEOUT_SECONDS} `);
+    // Within the 60 s Claude Code allows a command hook by default.
+    expect(helperHookTimeoutSeconds(HELPER_HOOK_TIMEOUT_SECONDS)).toBeLessThan(60);
+  });
+
+  it('helper: the shell runs the command with the origin as one literal word, whatever the URL parser left in it', () => {
+    // new URL() keeps $(…) in a host: the shell must not run it.
+    const origin = new URL('https://a$(id)b.example').origin;
+    expect(origin).toBe('https://a$(id)b.example');
+    const settings = governanceHookSettings(origin, [], { transport: { kind: 'helper', path: '/bin/echo', shell: 'posix' } });
+    const command = ((settings.hooks as unknown as Record<string, Entry[]>).PreToolUse![0]!.hooks[0]!.command)!;
+    const printed = execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8' });
+    expect(printed).toContain(`--server ${origin} `);
+    expect(printed).not.toContain('uid=');
+  });
+
+  it('helper on Windows: the path and the origin double-quoted, and a word no quoting protects refused', () => {
+    const helper = 'C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd';
+    const settings = governanceHookSettings(ORIGIN, [], { transport: { kind: 'helper', path: helper, shell: 'windows' } });
+    const command = (settings.hooks as unknown as Record<string, Entry[]>).SessionStart![0]!.hooks[0]!.command;
+    expect(command).toBe(`"${helper}" hook SessionStart --server "${ORIGIN}" --timeout ${HELPER_HOOK_TIMEOUT_SECONDS}`);
+    expect(() => governanceHookSettings('https://a$b.example', [], { transport: { kind: 'helper', path: helper, shell: 'windows' } })).toThrow(/Windows command line/);
   });
 });
 

@@ -3,8 +3,9 @@
 // to reach Gatehouse with the person's token: command hooks running `gatehouse-helper hook` (the
 // helper's own sign-in, renewed as it goes), or HTTP hooks reading the token from an environment
 // variable the device must set.
+import { posixQuote, quoteFor, type Shell } from '@/lib/platform/shell';
 import { DEFAULT_FAIL_MODE, type FailMode, type ToolPolicyRule } from '@/lib/tool-policy';
-import { HELPER_HOOK_TIMEOUT_SECONDS, HOOK_PATHS, HOOKS_ROOT, type HookEvent } from './paths';
+import { HELPER_HOOK_TIMEOUT_SECONDS, helperHookTimeoutSeconds, HOOK_PATHS, HOOKS_ROOT, type HookEvent } from './paths';
 import { anchoredMatcher, complementMatcher, ruleToolPattern } from './tool-names';
 
 /** The environment variable holding the person's Gatehouse access token on the device. */
@@ -17,21 +18,15 @@ export const HOOK_TOKEN_ENV = 'GATEHOUSE_TOKEN';
  */
 export const HOOK_TIMEOUT_SECONDS = 30;
 
-/**
- * Beyond the helper's own wait for Gatehouse (`--timeout`), what Claude Code allows a helper hook:
- * renewing an expired access token takes up to three requests of the helper's (15 s each at worst).
- */
-export const HELPER_RENEWAL_SECONDS = 50;
-
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 /**
- * How the hooks reach Gatehouse. `helper`: command hooks running the credential helper (the
- * shell-quoted path in `command`), which sends its own sign-in's token. `http`: HTTP hooks with
- * the token from HOOK_TOKEN_ENV, which something on the device must set.
+ * How the hooks reach Gatehouse. `helper`: command hooks running the credential helper installed
+ * at `path`, quoted for the shell Claude Code runs them with there, which sends its own sign-in's
+ * token. `http`: HTTP hooks with the token from HOOK_TOKEN_ENV, which something on the device must set.
  */
-export type HookTransport = { kind: 'helper'; command: string } | { kind: 'http' };
+export type HookTransport = { kind: 'helper'; path: string; shell: Shell } | { kind: 'http' };
 
 export interface HookSettingsOptions {
   transport: HookTransport;
@@ -60,9 +55,10 @@ function httpHook(origin: string, event: HookEvent, failMode: FailMode | null, t
  * with its token and prints the answer; when Gatehouse cannot answer, it applies `--fail-mode`
  * itself. onFailure covers what the helper cannot: not starting, or Claude Code's own timeout.
  */
-function helperHook(command: string, origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
-  const args = ['hook', event, '--server', origin, '--timeout', String(timeoutSeconds), ...(failMode ? ['--fail-mode', failMode] : [])];
-  const hook: JsonObject = { type: 'command', command: `${command} ${args.join(' ')}`, timeout: timeoutSeconds + HELPER_RENEWAL_SECONDS };
+function helperHook(transport: { path: string; shell: Shell }, origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
+  // The event, numbers and fail modes are plain words; the path and the origin are quoted.
+  const args = ['hook', event, '--server', quoteFor(transport.shell, origin), '--timeout', String(timeoutSeconds), ...(failMode ? ['--fail-mode', failMode] : [])];
+  const hook: JsonObject = { type: 'command', command: `${quoteFor(transport.shell, transport.path)} ${args.join(' ')}`, timeout: helperHookTimeoutSeconds(timeoutSeconds) };
   if (failMode === 'closed') hook.onFailure = 'block';
   return hook;
 }
@@ -72,7 +68,7 @@ type HookFactory = (event: HookEvent, failMode: FailMode | null) => JsonObject;
 function hookFactory(origin: string, options: HookSettingsOptions): HookFactory {
   const { transport } = options;
   const timeoutSeconds = options.timeoutSeconds ?? (transport.kind === 'helper' ? HELPER_HOOK_TIMEOUT_SECONDS : HOOK_TIMEOUT_SECONDS);
-  if (transport.kind === 'helper') return (event, failMode) => helperHook(transport.command, origin, event, failMode, timeoutSeconds);
+  if (transport.kind === 'helper') return (event, failMode) => helperHook(transport, origin, event, failMode, timeoutSeconds);
   return (event, failMode) => (event === 'SessionStart' ? curlSessionStartHook(origin, timeoutSeconds) : httpHook(origin, event, failMode, timeoutSeconds));
 }
 
@@ -97,17 +93,13 @@ export function preToolUseEntries(rules: readonly ToolPolicyRule[], hook: (failM
   ];
 }
 
-function posixSingleQuoted(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * Claude Code sends no HTTP hooks for SessionStart (2.1.332 skips them: "HTTP hooks are not
  * supported for SessionStart"), so with HTTP hooks session starts are posted by curl with the
  * same token.
  */
 function curlSessionStartHook(origin: string, timeoutSeconds: number): JsonObject {
-  const url = posixSingleQuoted(`${origin}${HOOK_PATHS.SessionStart}`);
+  const url = posixQuote(`${origin}${HOOK_PATHS.SessionStart}`);
   return {
     type: 'command',
     command: `curl -sS -m ${timeoutSeconds} -X POST -H "Authorization: Bearer \${${HOOK_TOKEN_ENV}}" -H 'Content-Type: application/json' --data-binary @- ${url}`,

@@ -1,9 +1,9 @@
 /**
- * A request body as text, read chunk by chunk and abandoned as soon as it passes `maxBytes`
+ * A request's (or a response's) body as text, read chunk by chunk and abandoned as soon as it passes `maxBytes`
  * (the declared Content-Length is checked first): a large or endless body is never held in
  * memory. Null means too large; each protocol answers that in its own error shape.
  */
-export async function readCappedText(request: Request, maxBytes: number): Promise<string | null> {
+export async function readCappedText(request: Pick<Request, 'headers' | 'body'>, maxBytes: number): Promise<string | null> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBytes) return null;
   if (!request.body) return '';

@@ -61,7 +61,8 @@ export async function generateArtifact(context: RolloutContext, kind: ArtifactKi
       };
     case 'claude-code-json':
     case 'claude-code-reg-hklm': {
-      const settings = claudeCodeManagedSettings(context);
+      // The registry is for Windows machines: the helper there is helperPathWindows.
+      const settings = claudeCodeManagedSettings(context, kind === 'claude-code-json' ? 'posix' : 'windows');
       await recordIssuedChecksum(context.tenant.id, claudeCodeSettingsChecksum(settings), 'file');
       return kind === 'claude-code-json'
         ? { filename: 'managed-settings.json', contentType: 'application/json', body: Buffer.from(claudeCodeSettingsFile(settings)) }

@@ -1,8 +1,9 @@
 import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
 import { governanceHookSettings, type HookTransport } from '@/lib/governance-hooks/settings';
 import { claudeCodeMarketplaceDeclaration } from '@/lib/plugins/marketplace-manifest';
+import { isRecord } from '@/lib/platform/json';
+import { quoteFor, type Shell } from '@/lib/platform/shell';
 import { MdmError } from './errors';
-import { posixQuote } from './install';
 import { gatewayUrlOf, modelList, type RolloutContext } from './profile';
 import { buildRegFile, type RegistryHive } from './reg';
 
@@ -64,7 +65,7 @@ function joined(first: Json | undefined, second: Json): Json {
     const seen = new Set(first.map((item) => JSON.stringify(item)));
     return [...first, ...second.filter((item) => !seen.has(JSON.stringify(item)))];
   }
-  if (first && second && typeof first === 'object' && typeof second === 'object' && !Array.isArray(first) && !Array.isArray(second)) return { ...first, ...second };
+  if (isRecord(first) && isRecord(second)) return { ...first, ...second } as Json;
   return second;
 }
 
@@ -73,16 +74,12 @@ function customHeaders(context: RolloutContext): string {
   return [`x-tenant-id: ${context.tenant.id}`, 'x-call-source: claude_code'].join('\n');
 }
 
-function isObject(value: Json | undefined): value is { [key: string]: Json } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * The governance hooks and the keys pinning them, over whatever gatehouse.yaml set: hook entries
  * of the same event are kept beside ours (managed hooks all run), the pins are ours.
  */
 function addGovernanceHooks(settings: ClaudeCodeSettings, governance: ClaudeCodeSettings): void {
-  const existing = isObject(settings.hooks) ? settings.hooks : {};
+  const existing = isRecord(settings.hooks) ? (settings.hooks as { [event: string]: Json }) : {};
   const ours = governance.hooks as { [event: string]: Json[] };
   const hooks: { [event: string]: Json } = { ...existing };
   for (const [event, entries] of Object.entries(ours)) hooks[event] = [...(Array.isArray(existing[event]) ? existing[event] : []), ...entries];
@@ -94,10 +91,12 @@ function addGovernanceHooks(settings: ClaudeCodeSettings, governance: ClaudeCode
  * through the gateway (Claude Code then also reads /managed/settings per person). `helper`: Claude
  * Code calls the gateway at ANTHROPIC_BASE_URL with keys from gatehouse-helper. Both report
  * telemetry to the gateway and send the managed-settings checksum hint so stale machines show up on
- * the Rollout page; settings from gatehouse.yaml that apply to everyone are merged in.
+ * the Rollout page; settings from gatehouse.yaml that apply to everyone are merged in. `shell`:
+ * the machines' — Windows runs the helper installed at helperPathWindows, double-quoted.
  */
-export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSettings {
+export function claudeCodeManagedSettings(context: RolloutContext, shell: Shell = 'posix'): ClaudeCodeSettings {
   const gateway = gatewayUrlOf(context);
+  const helperPath = shell === 'windows' ? context.settings.helperPathWindows : context.settings.helperPath;
   const env: Record<string, string> = {
     CLAUDE_CODE_GATEWAY_HINT_HEADERS: '1',
     CLAUDE_CODE_ENABLE_TELEMETRY: '1',
@@ -112,13 +111,14 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
     settings.forceLoginMethod = 'gateway';
     settings.forceLoginGatewayUrl = gateway;
   } else {
-    const helper = posixQuote(context.settings.helperPath);
-    settings.apiKeyHelper = `${helper} --server ${gateway}`;
-    settings.otelHeadersHelper = `${helper} otel-headers --server ${gateway}`;
+    const helper = quoteFor(shell, helperPath);
+    const server = quoteFor(shell, gateway);
+    settings.apiKeyHelper = `${helper} --server ${server}`;
+    settings.otelHeadersHelper = `${helper} otel-headers --server ${server}`;
     // The per-user plugin marketplace, authenticated by the same helper (gateway sign-in leaves no
     // helper signed in to print the header, so that mode relies on the org-plugins folder).
     if (context.servesMarketplace) {
-      settings.extraKnownMarketplaces = claudeCodeMarketplaceDeclaration({ origin: gateway, tenantSlug: context.tenant.slug, headersHelper: `${helper} headers --server ${gateway}` });
+      settings.extraKnownMarketplaces = claudeCodeMarketplaceDeclaration({ origin: gateway, tenantSlug: context.tenant.slug, headersHelper: `${helper} headers --server ${server}` });
     }
     env.ANTHROPIC_BASE_URL = gateway;
     env.ANTHROPIC_CUSTOM_HEADERS = customHeaders(context);
@@ -127,7 +127,7 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
   for (const entry of context.config.managed_settings) {
     if (entry.match && Object.keys(entry.match).length) continue;
     for (const [key, value] of Object.entries(entry.settings as ClaudeCodeSettings)) {
-      if (key === 'env' && value && typeof value === 'object' && !Array.isArray(value)) Object.assign(env, value);
+      if (key === 'env' && isRecord(value)) Object.assign(env, value);
       else settings[key] = value;
     }
   }
@@ -143,7 +143,7 @@ export function claudeCodeManagedSettings(context: RolloutContext): ClaudeCodeSe
     // Signed in with the helper, the hooks run it too: its sign-in is the token, nothing to set up.
     // Signed in through the gateway, Claude Code keeps its token to itself: HTTP hooks read one
     // from GATEHOUSE_TOKEN, which the device has to provide.
-    const transport: HookTransport = context.settings.claudeCodeSignIn === 'helper' ? { kind: 'helper', command: posixQuote(context.settings.helperPath) } : { kind: 'http' };
+    const transport: HookTransport = context.settings.claudeCodeSignIn === 'helper' ? { kind: 'helper', path: helperPath, shell } : { kind: 'http' };
     addGovernanceHooks(settings, governanceHookSettings(gateway, context.toolPolicyRules, { transport }));
   }
   for (const key of Object.keys(settings)) {
@@ -156,7 +156,7 @@ export function claudeCodeSettingsFile(settings: ClaudeCodeSettings): string {
   return `${JSON.stringify(settings, null, 2)}\n`;
 }
 
-/** The same settings for Windows machines managed through the registry (value `Settings`, one JSON string). */
+/** Windows machines' settings (claudeCodeManagedSettings(context, 'windows')) for the registry: value `Settings`, one JSON string. */
 export function claudeCodeRegFile(settings: ClaudeCodeSettings, hive: RegistryHive): Buffer {
   return buildRegFile(`${hive}\\SOFTWARE\\Policies\\ClaudeCode`, { Settings: JSON.stringify(settings) });
 }

@@ -1,3 +1,4 @@
+import { isRecord } from '@/lib/platform/json';
 import { DESKTOP_POLICY_KEYS, type DesktopKeySpec } from './desktop-keys';
 import { MdmError } from './errors';
 
@@ -7,10 +8,6 @@ export type PolicyValue = string | number | boolean | null | PolicyValue[] | { [
 export type DesktopPolicy = Record<string, string>;
 
 const INTEGER = /^-?\d+$/;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Parses a string the admin typed for a JSON-typed key; a value already structured passes through. */
 function structured(key: string, value: PolicyValue, want: 'array' | 'object'): PolicyValue {

@@ -1,4 +1,5 @@
 import { build } from 'plist';
+import { posixQuote } from '@/lib/platform/shell';
 import { gatewayUrlOf, type RolloutContext } from './profile';
 
 // What the Rollout page tells IT to put on employees' machines besides the profiles: the helper
@@ -6,11 +7,6 @@ import { gatewayUrlOf, type RolloutContext } from './profile';
 // settings as the profiles, so the paths always agree with them.
 
 const SYNC_INTERVAL_SECONDS = 300;
-
-/** One word for sh: single-quoted, each ' inside written as '\''. */
-export function posixQuote(value: string): string {
-  return `'${value.replaceAll("'", "'\\''")}'`;
-}
 
 function windowsDirectory(file: string): string {
   return file.slice(0, file.lastIndexOf('\\'));
@@ -24,7 +20,7 @@ function syncAgentPath(context: RolloutContext): string {
 export function helperInstallSteps(context: RolloutContext): { macos: string; linux: string; windows: string } {
   const posix = context.settings.helperPath;
   const gateway = gatewayUrlOf(context);
-  const unix = [`sudo install -m 0755 gatehouse-helper ${posixQuote(posix)}`, `${posixQuote(posix)} login --server ${gateway}   # as the employee, once`].join('\n');
+  const unix = [`sudo install -m 0755 gatehouse-helper ${posixQuote(posix)}`, `${posixQuote(posix)} login --server ${posixQuote(gateway)}   # as the employee, once`].join('\n');
   const dir = windowsDirectory(context.settings.helperPathWindows);
   return {
     macos: unix,
@@ -45,8 +41,8 @@ export function windowsLauncher(): string {
 
 /** The sync agent's command for one run: a fresh token from the helper, then one sync. */
 function syncCommand(context: RolloutContext): string {
-  const gateway = gatewayUrlOf(context);
-  return `GATEHOUSE_TOKEN="$(${posixQuote(context.settings.helperPath)} --server ${gateway})" exec node ${posixQuote(syncAgentPath(context))} --server ${gateway} --once`;
+  const server = posixQuote(gatewayUrlOf(context));
+  return `GATEHOUSE_TOKEN="$(${posixQuote(context.settings.helperPath)} --server ${server})" exec node ${posixQuote(syncAgentPath(context))} --server ${server} --once`;
 }
 
 export function launchdAgent(context: RolloutContext, tenantSlug: string): string {

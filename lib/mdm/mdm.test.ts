@@ -134,6 +134,16 @@ describe('Desktop values', () => {
     expect(() => validateRolloutSettings({ helperPath: 'gatehouse-helper' })).toThrow(/absolute/);
     // The Windows path goes inside single-quoted PowerShell strings (install steps, Task Scheduler).
     expect(() => validateRolloutSettings({ helperPathWindows: "C:\\Users\\O'Brien\\gatehouse-helper.cmd" })).toThrow(/Windows helper path/);
+    // …and inside double quotes in Claude Code's settings, run by cmd.exe, PowerShell or Git Bash.
+    for (const helperPathWindows of ['C:\\Tools$x\\gatehouse-helper.cmd', 'C:\\Tools!x!\\gatehouse-helper.cmd', 'C:\\Tools`x\\gatehouse-helper.cmd']) {
+      expect(() => validateRolloutSettings({ helperPathWindows }), helperPathWindows).toThrow(/Windows helper path/);
+    }
+    // The gateway's host goes on command lines: a name or an address, nothing a shell reads.
+    expect(new URL('https://a$(id)b.example').origin).toBe('https://a$(id)b.example');
+    for (const gatewayUrl of ['https://a$(id)b.example', 'https://a`id`b.example', "https://a'b.example", 'https://[::1]']) {
+      expect(() => validateRolloutSettings({ gatewayUrl }), gatewayUrl).toThrow(/host may hold only letters, digits, dots and hyphens/);
+    }
+    expect(validateRolloutSettings({ gatewayUrl: 'https://gw-1.example.com:8443' }).gatewayUrl).toBe('https://gw-1.example.com:8443');
     expect(() => validateRolloutSettings({ extensionSigningCaPem: 'not a cert' })).toThrow(/PEM/);
     const settings = validateRolloutSettings({ gatewayUrl: 'https://gw.example.com/ignored/path', extraDesktopKeys: { mcpToolTimeoutSec: 600 } });
     expect(settings.gatewayUrl).toBe('https://gw.example.com');
@@ -238,14 +248,14 @@ describe('Claude Code managed settings', () => {
 
     const helperContext = await rolloutContext(admin.tenantId, { settings: validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper' }) });
     const helper = claudeCodeManagedSettings(helperContext);
-    expect(helper.apiKeyHelper).toBe("'/usr/local/bin/gatehouse-helper' --server https://gw.example.com");
-    expect(helper.otelHeadersHelper).toBe("'/usr/local/bin/gatehouse-helper' otel-headers --server https://gw.example.com");
+    expect(helper.apiKeyHelper).toBe("'/usr/local/bin/gatehouse-helper' --server 'https://gw.example.com'");
+    expect(helper.otelHeadersHelper).toBe("'/usr/local/bin/gatehouse-helper' otel-headers --server 'https://gw.example.com'");
     expect(helper.env).toMatchObject({ ANTHROPIC_BASE_URL: 'https://gw.example.com', ANTHROPIC_CUSTOM_HEADERS: `x-tenant-id: ${admin.tenantId}\nx-call-source: claude_code` });
     expect(helper.forceLoginMethod).toBeUndefined();
     // The per-user plugin marketplace, declared with the helper printing its Authorization header.
     expect(helper.extraKnownMarketplaces).toEqual({
       [marketplaceName(helperContext.tenant.slug)]: {
-        source: { source: 'url', url: 'https://gw.example.com/marketplace.json', headersHelper: "'/usr/local/bin/gatehouse-helper' headers --server https://gw.example.com" },
+        source: { source: 'url', url: 'https://gw.example.com/marketplace.json', headersHelper: "'/usr/local/bin/gatehouse-helper' headers --server 'https://gw.example.com'" },
       },
     });
     expect(gatewaySignIn.extraKnownMarketplaces).toBeUndefined();
@@ -256,7 +266,26 @@ describe('Claude Code managed settings', () => {
     const context = await rolloutContext(admin.tenantId, { settings: validateRolloutSettings({}) });
     const reg = readRegFile((await generateArtifact(context, 'claude-code-reg-hklm')).body);
     expect(reg.key).toBe('HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\ClaudeCode');
-    expect(JSON.parse(reg.values.Settings!)).toEqual(claudeCodeManagedSettings(context));
+    expect(JSON.parse(reg.values.Settings!)).toEqual(claudeCodeManagedSettings(context, 'windows'));
+  });
+
+  it('runs the Windows helper path, double-quoted, in the registry form: the key helpers and every hook', async () => {
+    const helperPathWindows = 'C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd';
+    const settings = validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper', claudeCodeGovernanceHooks: 'on', helperPathWindows });
+    const context = await rolloutContext(admin.tenantId, { settings });
+    const windows = JSON.parse(readRegFile((await generateArtifact(context, 'claude-code-reg-hklm')).body).values.Settings!) as Record<string, unknown>;
+    const helper = `"${helperPathWindows}"`;
+    expect(windows.apiKeyHelper).toBe(`${helper} --server "https://gw.example.com"`);
+    expect(windows.otelHeadersHelper).toBe(`${helper} otel-headers --server "https://gw.example.com"`);
+    expect(JSON.stringify(windows.extraKnownMarketplaces)).toContain(JSON.stringify(`${helper} headers --server "https://gw.example.com"`));
+    const commands = Object.values(windows.hooks as Record<string, { hooks: { command: string }[] }[]>).flatMap((entries) => entries.flatMap((entry) => entry.hooks.map((hook) => hook.command)));
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const command of commands) expect(command.startsWith(`${helper} hook `), command).toBe(true);
+    // Nothing of the POSIX path reaches Windows machines, nor the Windows path the others.
+    expect(JSON.stringify(windows)).not.toContain(settings.helperPath);
+    const posix = JSON.parse((await generateArtifact(context, 'claude-code-json')).body.toString('utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(posix)).not.toContain('gatehouse-helper.cmd');
+    expect(posix.apiKeyHelper).toBe(`'${settings.helperPath}' --server 'https://gw.example.com'`);
   });
 });
 

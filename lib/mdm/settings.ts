@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pool } from '@/lib/db/client';
+import { WINDOWS_UNQUOTABLE } from '@/lib/platform/shell';
 import { DESKTOP_POLICY_KEYS } from './desktop-keys';
 import { encodeDesktopValue, type PolicyValue } from './encode';
 import { MdmError } from './errors';
@@ -38,6 +39,8 @@ export interface StoredRolloutSettings {
 
 const PEM = /^-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----$/;
 const HELPER_ARG_FORBIDDEN = /["%\p{Cc}]/u;
+/** A gateway host goes on command lines (helper commands, install steps): names and addresses of these characters only. */
+const GATEWAY_HOST = /^[A-Za-z0-9.-]+$/;
 
 /** Checks what the schema cannot: URLs, the CA, and the extra keys against Desktop's key table. */
 export function validateRolloutSettings(input: unknown): RolloutSettings {
@@ -55,10 +58,14 @@ export function validateRolloutSettings(input: unknown): RolloutSettings {
       throw new MdmError('the gateway URL must be a full URL such as https://gatehouse.example.com');
     }
     if (url.protocol !== 'https:') throw new MdmError('Claude Desktop accepts only an https:// gateway URL');
+    if (!GATEWAY_HOST.test(url.hostname)) throw new MdmError('the gateway URL’s host may hold only letters, digits, dots and hyphens (and a port after it)');
     settings.gatewayUrl = url.origin;
   }
   if (HELPER_ARG_FORBIDDEN.test(settings.helperPath) || !settings.helperPath.startsWith('/')) throw new MdmError('the helper path must be an absolute path without quotes or %');
-  if (!/^[A-Za-z]:\\/.test(settings.helperPathWindows) || /["%'\p{Cc}]/u.test(settings.helperPathWindows)) throw new MdmError('the Windows helper path must be an absolute path without quotes or %, such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
+  // Double-quoted in Claude Code's settings (WINDOWS_UNQUOTABLE), single-quoted in PowerShell (install steps, Task Scheduler).
+  if (!/^[A-Za-z]:\\/.test(settings.helperPathWindows) || WINDOWS_UNQUOTABLE.test(settings.helperPathWindows) || settings.helperPathWindows.includes("'")) {
+    throw new MdmError('the Windows helper path must be an absolute path without quotes, %, !, $ or `, such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
+  }
   if (settings.extensionSigningCaPem && !PEM.test(settings.extensionSigningCaPem)) throw new MdmError('the extension-signing CA must be one PEM certificate (-----BEGIN CERTIFICATE----- …)');
   for (const [key, value] of Object.entries(settings.extraDesktopKeys)) {
     if (!DESKTOP_POLICY_KEYS[key]) throw new MdmError(`there is no Claude Desktop managed-configuration key named ${key}`);

@@ -8,7 +8,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 /** The client programs: entry file and the source folders whose changes make the bundle stale. */
 export const CLIENTS = {
-  'gatehouse-helper': { entry: 'cli/gatehouse-helper.ts', sources: ['lib/credential-helper', 'lib/governance-hooks/paths.ts'] },
+  'gatehouse-helper': { entry: 'cli/gatehouse-helper.ts', sources: ['lib/credential-helper', 'lib/governance-hooks/paths.ts', 'lib/governance-hooks/answer.ts', 'lib/http/capped-body.ts', 'lib/platform/json.ts'] },
   'gatehouse-sync': {
     entry: 'cli/gatehouse-sync.ts',
     sources: ['lib/plugins/agent', 'lib/plugins/zip.ts', 'lib/plugins/paths.ts', 'lib/plugins/digest.ts', 'lib/plugins/limits.ts', 'lib/signing/jws.ts', 'lib/mcp/allowlist/documents.ts', 'lib/mcp/allowlist/verify.ts', 'lib/mcp/allowlist/clients.ts'],
