@@ -1,5 +1,5 @@
 // The operator's first hour, scripted as README's "Try the gateway" tells it: a fresh data
-// directory, `npm start` (its supervisor, scripts/start.ts, on the built app with the embedded
+// directory, `npm start` (its supervisor, scripts/start.mjs, on the built app with the embedded
 // PostgreSQL), the demo upstream, gatehouse.example.yaml copied after the first start, a restart,
 // `gatehouse token mint`, the curl request, a request shaped as Claude Code sends it, and a user
 // created with the CLI who then signs in the way Claude Code's /login does, in the tenant the
@@ -48,7 +48,7 @@ function run(args: string[]): Running {
 }
 
 async function startGatehouse(): Promise<Running> {
-  const running = run(['scripts/start.ts']);
+  const running = runProcess(['scripts/start.mjs'], environment, { tsx: false });
   await running.waitFor(/^gatehouse: ready at /);
   return running;
 }

@@ -2,6 +2,7 @@
 // demo upstream, the CLI): their output kept line by line, each in a process group of its own so
 // that cleanup after a failure reaches everything they started.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const ROOT = process.cwd();
@@ -110,8 +111,19 @@ export function processGroupMembers(pgid: number): string[] {
     .map(([pid, , stat, ...command]) => `${pid} ${stat} ${command.join(' ')}`);
 }
 
+/**
+ * Whether `pid` still runs. One that has exited but awaits its reaping (state Z) has not: the
+ * embedded PostgreSQL runs in a session of its own, and once its starter has exited it is init's
+ * to reap, a moment after it stops.
+ */
 export function processAlive(pid: number): boolean {
-  return signalZero(pid);
+  if (!signalZero(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function signalZero(target: number): boolean {

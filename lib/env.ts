@@ -34,6 +34,9 @@ const envSchema = z.object({
   REDIS_URL: urlWithProtocols(['redis', 'rediss'], 'redis://host:6379').optional(),
   PORT: integer(1, 65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  // Web processes `npm start` runs on the one port (lib/platform/supervisor.ts: every core with
+  // REDIS_URL, else one).
+  WEB_CONCURRENCY: integer(1, 256).optional(),
   GATEHOUSE_DATA_DIR: z.string().default('.data'),
   GATEHOUSE_CONFIG: z.string().default('./gatehouse.yaml'),
   GATEHOUSE_ADMIN_EMAIL: z.email({ error: 'must be an email address' }).optional(),

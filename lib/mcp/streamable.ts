@@ -3,9 +3,11 @@
  * reading the JSON body with a cap, telling an initialize (a new session) from the rest, and
  * the auth info the transport hands every request handler.
  */
+import { randomUUID } from 'node:crypto';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { readCappedText } from '@/lib/http/capped-body';
+import { sessionIdPrefix } from '@/lib/http/peers';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
 
@@ -20,6 +22,14 @@ export async function readMcpJson(request: Request): Promise<unknown> {
   } catch {
     throw new McpHttpError(400, 'the body is not JSON', {}, -32700);
   }
+}
+
+/**
+ * A new session's id. With several web processes on one port it names this one, so the others
+ * forward the session's later requests here, where its transport lives (lib/http/peers.ts).
+ */
+export function newMcpSessionId(): string {
+  return `${sessionIdPrefix()}${randomUUID()}`;
 }
 
 /** The initialize request among the body's messages, if there is one. */

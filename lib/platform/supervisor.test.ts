@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { publicUrl } from './public-url';
-import { childEnvironment } from './supervisor';
+import { loadEnv } from '@/lib/env';
+import { childEnvironment, webProcessPlan } from './supervisor';
 
 const settled = { databaseUrl: 'postgres://app@db.internal/gatehouse', secret: 's'.repeat(43), port: 3100, host: '0.0.0.0' };
 
@@ -22,5 +23,22 @@ describe('the environment npm start gives the web server and the worker', () => 
       GATEHOUSE_SECRET: settled.secret,
       HOST: '0.0.0.0',
     });
+  });
+});
+
+describe('how many web processes npm start runs', () => {
+  it('one per core with Redis, WEB_CONCURRENCY when set, one without Redis, and refuses more than one without it', () => {
+    expect(webProcessPlan({ REDIS_URL: 'redis://r:6379' }, { dev: false, cores: 4 })).toEqual({ count: 4, reason: 'one per core' });
+    expect(webProcessPlan({ REDIS_URL: 'redis://r:6379', WEB_CONCURRENCY: 3 }, { dev: false, cores: 4 })).toEqual({ count: 3, reason: 'WEB_CONCURRENCY' });
+    expect(webProcessPlan({}, { dev: false, cores: 4 })).toMatchObject({ count: 1, reason: expect.stringMatching(/^no REDIS_URL: /) });
+    expect(webProcessPlan({ WEB_CONCURRENCY: 1 }, { dev: false, cores: 4 })).toMatchObject({ count: 1 });
+    expect(webProcessPlan({ WEB_CONCURRENCY: 2 }, { dev: false, cores: 4 })).toEqual({ error: expect.stringMatching(/^WEB_CONCURRENCY=2 needs REDIS_URL: /) });
+    // Next's development server compiles on demand, per process: one.
+    expect(webProcessPlan({ REDIS_URL: 'redis://r:6379', WEB_CONCURRENCY: 3 }, { dev: true, cores: 4 })).toEqual({ count: 1, reason: 'development mode' });
+  });
+
+  it('WEB_CONCURRENCY is a whole number from 1', () => {
+    expect(() => loadEnv({ WEB_CONCURRENCY: '0' })).toThrow(/WEB_CONCURRENCY: must be between 1 and 256/);
+    expect(loadEnv({ WEB_CONCURRENCY: '2' }).WEB_CONCURRENCY).toBe(2);
   });
 });

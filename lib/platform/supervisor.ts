@@ -1,12 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export interface ManagedProcess {
-  name: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-}
+// What `npm start`'s one-shot setup (scripts/setup.ts) settles and hands to its supervisor
+// (scripts/start.mjs, plain JavaScript that imports nothing of the app), and what the web
+// processes tell it. The supervisor reads these messages as plain objects; the shapes are here.
+import os from 'node:os';
 
 /** What `npm start` has settled by the time it starts the web server and the worker. */
 export interface ChildSettings {
@@ -37,79 +32,48 @@ export function childEnvironment(parent: NodeJS.ProcessEnv, settings: ChildSetti
   };
 }
 
+/** How many web processes share the port, and why, for the start-up line. */
+export interface WebProcessPlan {
+  count: number;
+  reason: string;
+}
+
+/**
+ * WEB_CONCURRENCY, or every core. Without Redis, rate limits and budget reservations are counted
+ * in each web process's memory (lib/gateway/limits): two processes would each admit the full
+ * limit, so without REDIS_URL there is one web process, and asking for more is refused.
+ */
+export function webProcessPlan(settings: { WEB_CONCURRENCY?: number; REDIS_URL?: string }, options: { dev: boolean; cores?: number }): WebProcessPlan | { error: string } {
+  const requested = settings.WEB_CONCURRENCY;
+  if (options.dev) return { count: 1, reason: 'development mode' };
+  if (!settings.REDIS_URL) {
+    if (requested !== undefined && requested > 1) {
+      return { error: `WEB_CONCURRENCY=${requested} needs REDIS_URL: without Redis each web process would count rate limits and budgets on its own, letting through ${requested} times the limit` };
+    }
+    return { count: 1, reason: 'no REDIS_URL: rate limits and budgets are counted in process; set REDIS_URL to use every core' };
+  }
+  if (requested !== undefined) return { count: requested, reason: 'WEB_CONCURRENCY' };
+  const cores = options.cores ?? os.availableParallelism();
+  return { count: cores, reason: `one per core` };
+}
+
+/** What the setup sends the supervisor once the database is ready, just before it exits. */
+export interface PreparedMessage {
+  type: 'prepared';
+  /** The web server's and the worker's environment (childEnvironment). */
+  env: NodeJS.ProcessEnv;
+  web: WebProcessPlan;
+  publicUrl: string;
+  port: number;
+  adminEmail: string;
+  /** `<data dir>/runtime.json`, which the supervisor removes when it stops. */
+  runtimeFile: string;
+  /** The embedded cluster, left running for the supervisor to stop (by pid, at shutdown). */
+  postgres: { pid: number; pidFile: string } | null;
+}
+
 /** What the web process tells the supervisor over IPC once it listens (scripts/web.ts). */
 export interface ListeningMessage {
   type: 'listening';
   url: string;
-}
-
-/**
- * Whether this code runs from the ahead-of-time build (dist/server/, scripts/lib/server-bundle.mjs):
- * then the children do too; run from source (tsx: `npm run dev`, the tests), they run under tsx.
- */
-function compiledDirectory(): string | null {
-  const here = fileURLToPath(import.meta.url);
-  return here.split(path.sep).slice(-3, -1).join('/') === 'dist/server' ? path.dirname(here) : null;
-}
-
-/**
- * Starts a production process — `web` (scripts/web.ts) or `worker` (workers/main.ts) — as a child
- * that shares our stdout/stderr: compiled (dist/server/NAME.mjs) when we run compiled, else the
- * TypeScript source under tsx. With `ipc`, also a message channel (see listeningMessage).
- */
-export function startAppProcess(name: 'web' | 'worker', env: NodeJS.ProcessEnv, args: string[] = [], options: { ipc?: boolean } = {}): ManagedProcess {
-  const root = process.cwd();
-  const compiled = compiledDirectory();
-  const source = { web: 'scripts/web.ts', worker: 'workers/main.ts' }[name];
-  const nodeArgs = compiled ? [path.join(compiled, `${name}.mjs`)] : ['--import', 'tsx', path.join(root, source)];
-  const child = spawn(process.execPath, [...nodeArgs, ...args], {
-    cwd: root,
-    stdio: options.ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
-    env: compiled ? env : { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { name, child, exited };
-}
-
-/** SIGTERM, then SIGKILL for a child that has not exited after `graceMs`. */
-export async function stopProcess(managed: ManagedProcess, graceMs = 10_000): Promise<void> {
-  if (managed.child.exitCode !== null || managed.child.signalCode !== null) return;
-  managed.child.kill('SIGTERM');
-  const timer = setTimeout(() => managed.child.kill('SIGKILL'), graceMs);
-  await managed.exited;
-  clearTimeout(timer);
-}
-
-/**
- * The child's "listening" message, or null when it exits first. Readiness comes from the child
- * itself: probing the port alone would take another program answering there (a second
- * `npm start` on a port already in use) for our web server.
- */
-export function listeningMessage(managed: ManagedProcess): Promise<ListeningMessage | null> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      if ((message as Partial<ListeningMessage> | null)?.type !== 'listening') return;
-      managed.child.off('message', onMessage);
-      resolve(message as ListeningMessage);
-    };
-    managed.child.on('message', onMessage);
-    void managed.exited.then(() => {
-      managed.child.off('message', onMessage);
-      resolve(null);
-    });
-  });
-}
-
-export async function waitForHttp(url: string, timeoutMs: number, isAlive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && isAlive()) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
 }

@@ -7,7 +7,7 @@ import { createUser } from './users';
 export interface SeedResult {
   /** False when an admin already existed: nothing was changed. */
   created: boolean;
-  email?: string;
+  email: string;
   /** Set only when the password was generated now; also written to `credentialsFile`. */
   generatedPassword?: string;
   /** Where the generated password is kept: set when it was generated now, or at an earlier start for this admin. */

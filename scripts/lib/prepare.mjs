@@ -81,6 +81,6 @@ export async function buildClientsIfStale(log) {
 export async function buildServersIfStale(log) {
   const { serversAreStale, buildServers } = await import('./server-bundle.mjs');
   if (!serversAreStale()) return;
-  log('server: compiling the supervisor, web server and worker (dist/server/)');
+  log('server: compiling the setup, web server and worker (dist/server/)');
   await buildServers();
 }

@@ -1,5 +1,5 @@
-// The production processes of `npm start` compiled ahead of time: the supervisor
-// (scripts/start.ts), the web server (scripts/web.ts) and the worker (workers/main.ts) as ES
+// The production processes of `npm start` compiled ahead of time: its one-shot setup
+// (scripts/setup.ts), the web server (scripts/web.ts) and the worker (workers/main.ts) as ES
 // modules in dist/server/, so none of them transpiles TypeScript under tsx at run time (a loader
 // thread and an esbuild service per process). Packages stay in node_modules (imported, not
 // bundled); shared code and dynamic imports become chunks, so what a process imports late (web.ts
@@ -13,8 +13,8 @@ const OUT_DIR = path.join(root, 'dist', 'server');
 const STAMP = path.join(OUT_DIR, '.built');
 
 /** Entry point name → source; `dist/server/<name>.mjs` runs it. */
-export const SERVER_ENTRIES = { supervisor: 'scripts/start.ts', web: 'scripts/web.ts', worker: 'workers/main.ts' };
-const SOURCES = ['scripts/start.ts', 'scripts/web.ts', 'workers', 'lib', 'tsconfig.json', 'package-lock.json'];
+export const SERVER_ENTRIES = { setup: 'scripts/setup.ts', web: 'scripts/web.ts', worker: 'workers/main.ts' };
+const SOURCES = ['scripts/setup.ts', 'scripts/web.ts', 'workers', 'lib', 'tsconfig.json', 'package-lock.json'];
 
 export function serverEntry(name) {
   return path.join(OUT_DIR, `${name}.mjs`);

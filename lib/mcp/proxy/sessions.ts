@@ -8,7 +8,6 @@
  * again, which opens a new upstream session. Idle sessions, lost ones and those whose sign-in
  * ended are swept, closing their upstream connection.
  */
-import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { ErrorCode, McpError, type ClientCapabilities, type Notification } from '@modelcontextprotocol/sdk/types.js';
 import { upstreamTarget, type RegisteredServer } from '@/lib/mcp/registry';
@@ -19,7 +18,7 @@ import { UserInputError } from '@/lib/users/tenant';
 import type { McpCaller } from '../caller';
 import { McpHttpError } from '../errors';
 import { proxiedServerName } from '../resource';
-import { assertMcpMethod, declaredClientCapabilities, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, readMcpJson } from '../streamable';
+import { assertMcpMethod, declaredClientCapabilities, isInitialize, MAX_MCP_BODY_BYTES, mcpAuthInfo, newMcpSessionId, readMcpJson } from '../streamable';
 import { resolveAccess, type ProxyAccess } from './access';
 import { countSessionRefusal } from './evidence';
 import { createProxyServer, UPSTREAM_GRANT_REQUIRED, type ProxySessionServer } from './server';
@@ -154,7 +153,7 @@ async function openSession(request: Request, caller: McpCaller, access: ProxyAcc
   proxied = createProxyServer(upstream, { caller, access, sessionId: undefined }, () => current()?.lost ?? lostEarly);
   const server = proxied;
   const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: () => randomUUID(),
+    sessionIdGenerator: newMcpSessionId,
     maxRequestBodySize: MAX_MCP_BODY_BYTES,
     onsessioninitialized: (sessionId) => {
       id = sessionId;
@@ -196,7 +195,7 @@ export async function handleProxy(request: Request, caller: McpCaller): Promise<
     if (request.method === 'POST' && isInitialize(body)) return openSession(request, caller, access, body);
     throw new McpHttpError(400, 'send initialize first (no Mcp-Session-Id)');
   }
-  // Unknown, expired, opened in another process, another user's or another server's: the client starts a new one.
+  // Unknown, expired (or its process stopped), another user's or another server's: the client starts a new one.
   if (!session || session.userId !== caller.principal.userId || session.serverId !== access.server.id) throw new McpHttpError(404, 'session not found; initialize a new one', {}, -32001);
   if (session.lost) {
     await closeSession(session);

