@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AuditEventValidationError, MAX_EVENT_JSON_BYTES, parseAuditEvent, type AuditEventInput } from './event';
+import { prepareBuiltAuditEvent } from './built';
+import { canonicalJson } from './canonical';
+import { AuditEventValidationError, MAX_EVENT_JSON_BYTES, parseAuditEvent, prepareAuditEvent, type AuditEventInput } from './event';
 
 const tenant = randomUUID();
 const minimal: AuditEventInput = { tenant_id: tenant, event_type: 'auth.sign_in', action: 'session.create', outcome: 'success' };
@@ -102,5 +104,50 @@ describe('audit event schema', () => {
     const message = issuesOf({ ...minimal, attributes: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'x'.repeat(4000)])) });
     expect(message).toMatch(String(MAX_EVENT_JSON_BYTES));
     expect(message).toMatch(/storeContent/);
+  });
+});
+
+describe('events built by Gatehouse code (prepareBuiltAuditEvent)', () => {
+  const rich: AuditEventInput = {
+    tenant_id: tenant.toUpperCase(),
+    event_type: 'inference.response',
+    action: 'messages.create',
+    outcome: 'success',
+    occurred_at: '2026-03-01T10:00:00+02:00',
+    session_id: undefined,
+    actor: { user_id: randomUUID().toUpperCase(), email: 'ada@example.com', department: 'r\u0000d' },
+    origin: { ip: '127.0.0.1', user_agent: 'claude-cli/2.1 \ud800' },
+    gen_ai: { operation: 'chat', provider: 'anthropic', request_model: 'claude-sonnet-4-5', input_tokens: 12, finish_reasons: ['end_turn'], stream: false, temperature: 0.5 },
+    policy: { decision: 'redact', rule: 'policy.secrets.aws', reason: 'ünïcödé 🦀' },
+    cost: { microdollars: 42 },
+    error: { type: 'api_error', message: 'x'.repeat(10), status: 502 },
+    content_refs: [{ kind: 'prompt', sha256: 'ab'.repeat(32), byte_size: 7 }],
+    attributes: { call_id: randomUUID(), 'tags.team': 'a"b\\c\n', failover: false, status: 200 },
+  };
+
+  it('completes and serialises an event exactly as the schema does', () => {
+    const built = prepareBuiltAuditEvent(rich);
+    const checked = prepareAuditEvent({ ...rich, event_id: built.event.event_id, trace_id: built.event.trace_id });
+    expect(built.canonical).toBe(checked.canonical);
+    expect(built.event).toEqual(checked.event);
+    expect(built.event.cost).toEqual({ microdollars: 42, currency: 'USD' });
+    expect(built.event.actor?.roles).toEqual([]);
+    expect(built.event.origin?.user_agent).toBe('claude-cli/2.1 \ufffd');
+    expect('session_id' in built.event).toBe(false);
+    expect(canonicalJson(built.event)).toBe(built.canonical);
+  });
+
+  it('fills the same defaults and keeps the size limit', () => {
+    const event = prepareBuiltAuditEvent(minimal).event;
+    expect(event.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(event.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(event.schema_version).toBe(1);
+    const oversized = { ...minimal, attributes: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'x'.repeat(4000)])) };
+    expect(() => prepareBuiltAuditEvent(oversized)).toThrow(AuditEventValidationError);
+  });
+
+  it('fails under test when a builder drifts from the schema', () => {
+    expect(() => prepareBuiltAuditEvent({ ...minimal, outcome: 'fine' as 'success' })).toThrow(AuditEventValidationError);
+    expect(() => prepareBuiltAuditEvent({ ...minimal, attributes: { nested: { a: 1 } as unknown as string } })).toThrow(AuditEventValidationError);
   });
 });

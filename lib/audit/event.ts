@@ -62,7 +62,8 @@ export const MAX_EVENT_JSON_BYTES = 64 * 1024;
 // make the database refuse the whole group-commit batch. Free text (user agents, emails typed at
 // a sign-in form, error messages cut at a length) is therefore made storable by replacing those
 // characters with U+FFFD, rather than letting a stray byte turn a recorded action into an error.
-function storable(value: string): string {
+export function storable(value: string): string {
+  if (value.isWellFormed() && !value.includes('\u0000')) return value;
   return value.toWellFormed().replaceAll('\u0000', '\uFFFD');
 }
 
@@ -212,9 +213,6 @@ const auditEventShape = z
     attributes: z.record(attributeKey, attributeValue).optional(),
   });
 
-function oversizeMessage(bytes: number): string {
-  return `event is ${bytes} bytes of JSON, over the ${MAX_EVENT_JSON_BYTES} limit; store large content with storeContent() and reference it in content_refs`;
-}
 
 /** A validated event exactly as stored and hashed. */
 export type AuditEvent = z.output<typeof auditEventShape>;
@@ -226,6 +224,12 @@ export class AuditEventValidationError extends Error {
     super(`invalid audit event: ${summary}`);
     this.name = 'AuditEventValidationError';
   }
+}
+
+/** An event whose canonical JSON is over MAX_EVENT_JSON_BYTES. */
+export function oversizeError(bytes: number, input: unknown): AuditEventValidationError {
+  const message = `event is ${bytes} bytes of JSON, over the ${MAX_EVENT_JSON_BYTES} limit; store large content with storeContent() and reference it in content_refs`;
+  return new AuditEventValidationError([{ code: 'custom', message, path: [], input }], `event: ${message}`);
 }
 
 /**
@@ -257,10 +261,7 @@ export function prepareAuditEvent(input: AuditEventInput): PreparedAuditEvent {
   }
   const canonical = canonicalJson(result.data);
   const bytes = Buffer.byteLength(canonical);
-  if (bytes > MAX_EVENT_JSON_BYTES) {
-    const message = oversizeMessage(bytes);
-    throw new AuditEventValidationError([{ code: 'custom', message, path: [], input }], `event: ${message}`);
-  }
+  if (bytes > MAX_EVENT_JSON_BYTES) throw oversizeError(bytes, input);
   return { event: JSON.parse(canonical) as AuditEvent, canonical };
 }
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { contentColumns, type PreparedContent } from './content';
+import { prepareBuiltAuditEvent } from './built';
 import { prepareAuditEvent, type AuditEvent, type AuditEventInput } from './event';
 
 /** An event as committed: its place in the tenant's chain included. */
@@ -18,6 +19,11 @@ export interface AppendOptions {
    * are stored or neither is. They must belong to the event's tenant.
    */
   content?: readonly PreparedContent[];
+  /**
+   * The event was built by Gatehouse code from values checked at their trust boundary (the
+   * gateway's evidence): prepared without the schema's parse, see prepareBuiltAuditEvent.
+   */
+  built?: boolean;
 }
 
 export interface AuditWriterStats {
@@ -138,20 +144,20 @@ export class AuditWriter {
    * the input is invalid.
    */
   async append(input: AuditEventInput, options: AppendOptions = {}): Promise<StoredAuditEvent> {
-    const [stored] = await this.enqueue([{ input, content: options.content ?? [] }]);
+    const [stored] = await this.enqueue([{ input, content: options.content ?? [], built: options.built ?? false }]);
     if (!stored) throw new Error('unreachable: one input, no result');
     return stored;
   }
 
   /** Validates all inputs first: if any is invalid, none is queued. */
   appendMany(inputs: readonly AuditEventInput[]): Promise<StoredAuditEvent[]> {
-    return this.enqueue(inputs.map((input) => ({ input, content: [] })));
+    return this.enqueue(inputs.map((input) => ({ input, content: [], built: false })));
   }
 
-  private async enqueue(entries: readonly { input: AuditEventInput; content: readonly PreparedContent[] }[]): Promise<StoredAuditEvent[]> {
+  private async enqueue(entries: readonly { input: AuditEventInput; content: readonly PreparedContent[]; built: boolean }[]): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new Error('audit writer is closed');
-    const parsed = entries.map(({ input, content }) => {
-      const { event, canonical } = prepareAuditEvent(input);
+    const parsed = entries.map(({ input, content, built }) => {
+      const { event, canonical } = built ? prepareBuiltAuditEvent(input) : prepareAuditEvent(input);
       const foreign = content.find((row) => row.tenant_id !== event.tenant_id);
       if (foreign) throw new Error(`content ${foreign.ref.sha256} belongs to tenant ${foreign.tenant_id}, not to the event's tenant ${event.tenant_id}`);
       return { event, canonical, content, contentBytes: content.reduce((sum, row) => sum + row.ref.byte_size, 0) };

@@ -1,7 +1,9 @@
 // Durable evidence of every gateway call: policy decisions, the request event (committed before
 // anything goes upstream) and the response event, all with the call's trace id; prompts and
 // completions in the content store under the configured retention, each committed in one
-// transaction with its event.
+// transaction with its event. Every event here is built from values checked where they came in
+// (token claims, canonical headers, the routed model), so the writer skips the schema's parse on
+// this hot path (AppendOptions.built; the tests still run every one through the schema).
 import { v7 as uuidv7 } from 'uuid';
 import {
   appendAuditEvent,
@@ -98,7 +100,7 @@ function policyDecisionEvent(record: CallRecord, input: PolicyDecisionInput): Au
 
 /** A `policy.decision` event of this call (its call id attached); resolves once committed. */
 export async function recordPolicyDecision(record: CallRecord, input: PolicyDecisionInput): Promise<void> {
-  await appendAuditEvent(policyDecisionEvent(record, { ...input, attributes: { ...input.attributes, call_id: record.callId } }));
+  await appendAuditEvent(policyDecisionEvent(record, { ...input, attributes: { ...input.attributes, call_id: record.callId } }), { built: true });
 }
 
 /**
@@ -241,7 +243,7 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
     event.attributes.prompt_not_stored = true;
     event.attributes.prompt_not_stored_reason = prompt.reason;
   }
-  await appendAuditEvent(sealCallEvent(event), { content: prompt.ok ? prompt.value.content : [] });
+  await appendAuditEvent(sealCallEvent(event), { content: prompt.ok ? prompt.value.content : [], built: true });
 }
 
 export interface ResponseEventInput {
@@ -343,14 +345,14 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
     }
   }
   try {
-    await appendAuditEvent(sealCallEvent(event), { content });
+    await appendAuditEvent(sealCallEvent(event), { content, built: true });
   } catch (error) {
     // Only a definite refusal: after a lost connection the first write may have committed.
     if (content.length === 0 || !(error instanceof AuditWriteError) || !error.refusedByDatabase) throw error;
     delete event.content_refs;
     event.attributes.completion_not_stored = true;
     event.attributes.completion_not_stored_reason = error.message.slice(0, 4000);
-    await appendAuditEvent(sealCallEvent(event));
+    await appendAuditEvent(sealCallEvent(event), { built: true });
   }
 }
 export { recordReconciledResponse, type ReconciledResponse } from './reconciled';
