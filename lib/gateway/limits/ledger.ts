@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { pool } from '@/lib/db/client';
 import type { Usage } from '@/lib/gateway/contracts';
 import type { CounterScope } from './plan';
@@ -59,32 +60,57 @@ function whole(value: number | undefined): number {
 
 const AGGREGATED = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'cost_microdollars'] as const;
 
+const ENTRY_COLUMNS = [
+  ['call_id', 'uuid'],
+  ['trace_id', 'text'],
+  ['tenant_id', 'uuid'],
+  ['user_id', 'uuid'],
+  ['department', 'text'],
+  ['model', 'text'],
+  ['upstream', 'text'],
+  ['occurred_at', 'timestamptz'],
+  ['day', 'date'],
+  ['input_tokens', 'bigint'],
+  ['output_tokens', 'bigint'],
+  ['cache_creation_input_tokens', 'bigint'],
+  ['cache_read_input_tokens', 'bigint'],
+  ['web_search_requests', 'int'],
+  ['cost_microdollars', 'bigint'],
+  ['usage_estimated', 'boolean'],
+  ['outcome', 'text'],
+  ['recorded_by', 'text'],
+  ['route', 'text'],
+] as const;
+
 /**
- * The entry, and its addition to the day's aggregate, in one statement: the aggregate grows only
- * when the entry row is new, so no call is ever counted twice, and concurrent settles of the same
- * user and model never lose an increment.
+ * A batch of entries, each with its addition to its day's aggregate, in one statement: the
+ * aggregate grows only by the entries whose row is new, so no call is ever counted twice, and
+ * concurrent settles of the same user and model never lose an increment. The entries arrive as
+ * one array per column; the batch holds each call id at most once (see EntryBatcher). Aggregate
+ * rows are upserted in key order, so two processes' batches cannot deadlock on them.
  */
-const INSERT_ENTRY = `
+const INSERT_ENTRIES = `
 WITH entry AS (
-  INSERT INTO spend_entries (call_id, trace_id, tenant_id, user_id, department, model, upstream, occurred_at, day,
-                             input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
-                             web_search_requests, cost_microdollars, usage_estimated, outcome, recorded_by, route)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+  INSERT INTO spend_entries (${ENTRY_COLUMNS.map(([name]) => name).join(', ')})
+  SELECT * FROM unnest(${ENTRY_COLUMNS.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})
   ON CONFLICT (call_id) DO NOTHING
   RETURNING *
 ), aggregate AS (
   INSERT INTO spend_ledger AS l (tenant_id, user_id, day, model, department, requests, estimated_requests,
                                  ${AGGREGATED.join(', ')}, updated_at)
-  SELECT tenant_id, user_id, day, model, department, 1, CASE WHEN usage_estimated THEN 1 ELSE 0 END, ${AGGREGATED.join(', ')}, now()
+  SELECT tenant_id, user_id, day, model, (array_agg(department))[1], count(*), count(*) FILTER (WHERE usage_estimated),
+         ${AGGREGATED.map((column) => `sum(${column})`).join(', ')}, now()
     FROM entry
+   GROUP BY tenant_id, user_id, day, model
+   ORDER BY tenant_id, user_id, day, model
   ON CONFLICT (tenant_id, user_id, day, model) DO UPDATE SET
-    requests = l.requests + 1,
+    requests = l.requests + EXCLUDED.requests,
     estimated_requests = l.estimated_requests + EXCLUDED.estimated_requests,
     ${AGGREGATED.map((column) => `${column} = l.${column} + EXCLUDED.${column}`).join(',\n    ')},
     updated_at = now()
   RETURNING 1
 )
-SELECT cost_microdollars::text AS added FROM entry`;
+SELECT call_id, cost_microdollars::text AS added FROM entry`;
 
 /**
  * A call the reconciler closed at an estimate, whose real end the gateway saw after all (a call
@@ -111,39 +137,131 @@ FROM updated u
 WHERE l.tenant_id = u.tenant_id AND l.user_id = u.user_id AND l.day = u.day AND l.model = u.model
 RETURNING u.cost_microdollars::text AS added`;
 
+/** The usage and outcome columns of an entry, as INSERT_ENTRIES and CORRECT_ENTRY take them. */
+function figuresOf(entry: SpendEntry): unknown[] {
+  const usage = entry.usage;
+  return [
+    whole(usage?.input_tokens),
+    whole(usage?.output_tokens),
+    whole(usage?.cache_creation_input_tokens),
+    whole(usage?.cache_read_input_tokens),
+    whole(usage?.server_tool_use?.web_search_requests),
+    whole(entry.costMicrodollars),
+    entry.usageEstimated,
+    entry.outcome,
+  ];
+}
+
+/** Entries as INSERT_ENTRIES' parameters: one array per column. */
+function entryColumns(entries: readonly SpendEntry[]): unknown[][] {
+  const columns = ENTRY_COLUMNS.map((): unknown[] => []);
+  for (const entry of entries) {
+    const row = [entry.callId, entry.traceId, entry.tenantId, entry.userId, entry.department, entry.model, entry.upstream, entry.at, dayString(entry.at), ...figuresOf(entry), entry.recordedBy, entry.route ?? null];
+    row.forEach((value, index) => columns[index]!.push(value));
+  }
+  return columns;
+}
+
+/** Inserts entries in one statement; the added microdollars of each call whose entry is new. */
+async function insertEntries(entries: readonly SpendEntry[]): Promise<Map<string, number>> {
+  const { rows } = await pool().query<{ call_id: string; added: string }>(INSERT_ENTRIES, entryColumns(entries));
+  return new Map(rows.map((row) => [row.call_id, Number(row.added)]));
+}
+
+/** After its insert found the call already recorded: a gateway's late settle may replace a reconciler's estimate. */
+async function recordExisting(entry: SpendEntry): Promise<RecordedSpend> {
+  if (entry.recordedBy !== 'gateway') return { result: 'duplicate', addedMicrodollars: 0 };
+  const corrected = await pool().query<{ added: string }>(CORRECT_ENTRY, [entry.callId, entry.upstream, ...figuresOf(entry)]);
+  if (corrected.rows.length) return { result: 'corrected', addedMicrodollars: Number(corrected.rows[0]!.added) };
+  return { result: 'duplicate', addedMicrodollars: 0 };
+}
+
+async function recordAlone(entry: SpendEntry): Promise<RecordedSpend> {
+  const added = (await insertEntries([entry])).get(entry.callId);
+  return added === undefined ? recordExisting(entry) : { result: 'new', addedMicrodollars: added };
+}
+
+interface Waiting {
+  entry: SpendEntry;
+  resolve(recorded: RecordedSpend): void;
+  reject(error: unknown): void;
+}
+
+const MAX_BATCH = 500;
+
+/** The database refused the statement for its data (class 22) or a constraint (23), or it deadlocked: some entry's doing, or chance. */
+function refusedForAnEntry(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && /^(22|23|40P01)/.test(error.code ?? '');
+}
+
+/**
+ * Group commit for the ledger, as the audit writer does for events: while one insert is in
+ * flight, settles queue up, and the next statement carries all of them, so a busy gateway writes
+ * its ledger in a few statements a second instead of one per call. Each caller still learns
+ * whether its own entry was new. A batch the database refuses is retried entry by entry, so one
+ * bad entry cannot lose the others'.
+ */
+class EntryBatcher {
+  private queue: Waiting[] = [];
+  private draining = false;
+
+  record(entry: SpendEntry): Promise<RecordedSpend> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) await this.commit(this.takeBatch());
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Up to MAX_BATCH entries, each call at most once (a repeated call waits for the next batch). */
+  private takeBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    const calls = new Set<string>();
+    for (const waiting of this.queue) {
+      if (batch.length < MAX_BATCH && !calls.has(waiting.entry.callId)) {
+        calls.add(waiting.entry.callId);
+        batch.push(waiting);
+      } else rest.push(waiting);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async commit(batch: Waiting[]): Promise<void> {
+    let added: Map<string, number>;
+    try {
+      added = await insertEntries(batch.map((waiting) => waiting.entry));
+    } catch (error) {
+      if (batch.length > 1 && refusedForAnEntry(error)) {
+        // One at a time: the entries that can be stored are, and only the culprit is refused.
+        for (const waiting of batch) await recordAlone(waiting.entry).then(waiting.resolve, waiting.reject);
+      } else for (const waiting of batch) waiting.reject(error);
+      return;
+    }
+    for (const waiting of batch) {
+      const amount = added.get(waiting.entry.callId);
+      if (amount !== undefined) waiting.resolve({ result: 'new', addedMicrodollars: amount });
+      // Rare (a duplicate, or a reconciler's estimate to correct): the batch does not wait for it.
+      else void recordExisting(waiting.entry).then(waiting.resolve, waiting.reject);
+    }
+  }
+}
+
+const batcher = new EntryBatcher();
+
 /** The spend ledger in PostgreSQL (spend_entries per call, spend_ledger per user, day and model). */
 export const postgresSpendLedger: SpendLedger = {
-  async record(entry) {
-    const usage = entry.usage;
-    const figures = [
-      whole(usage?.input_tokens),
-      whole(usage?.output_tokens),
-      whole(usage?.cache_creation_input_tokens),
-      whole(usage?.cache_read_input_tokens),
-      whole(usage?.server_tool_use?.web_search_requests),
-      whole(entry.costMicrodollars),
-      entry.usageEstimated,
-      entry.outcome,
-    ];
-    const inserted = await pool().query<{ added: string }>(INSERT_ENTRY, [
-      entry.callId,
-      entry.traceId,
-      entry.tenantId,
-      entry.userId,
-      entry.department,
-      entry.model,
-      entry.upstream,
-      entry.at,
-      dayString(entry.at),
-      ...figures,
-      entry.recordedBy,
-      entry.route ?? null,
-    ]);
-    if (inserted.rows.length) return { result: 'new', addedMicrodollars: Number(inserted.rows[0]!.added) };
-    if (entry.recordedBy !== 'gateway') return { result: 'duplicate', addedMicrodollars: 0 };
-    const corrected = await pool().query<{ added: string }>(CORRECT_ENTRY, [entry.callId, entry.upstream, ...figures]);
-    if (corrected.rows.length) return { result: 'corrected', addedMicrodollars: Number(corrected.rows[0]!.added) };
-    return { result: 'duplicate', addedMicrodollars: 0 };
+  record(entry) {
+    return batcher.record(entry);
   },
 
   async spent(scope, from, to) {

@@ -456,6 +456,20 @@ describe('the spend ledger', () => {
     await expect(pool().query('DELETE FROM spend_entries WHERE call_id = $1', [once.callId])).rejects.toThrow(/permission denied/);
   });
 
+  it('records concurrent settles in shared statements, each caller told about its own entry, and refuses only an entry the database cannot store', async () => {
+    const principal = testPrincipal();
+    const entries = Array.from({ length: 120 }, (_, index) => entry(principal, { costMicrodollars: index + 1, usageEstimated: index % 4 === 0 }));
+    // PostgreSQL text cannot hold NUL: this one entry makes its batch's statement fail.
+    const bad = entry(principal, { model: 'bad\u0000model' });
+    const results = await Promise.allSettled([...entries, bad].map((one) => postgresSpendLedger.record(one)));
+    expect(results.at(-1)!.status).toBe('rejected');
+    expect(results.slice(0, -1).map((result) => (result.status === 'fulfilled' ? result.value : null))).toEqual(entries.map((one) => ({ result: 'new', addedMicrodollars: one.costMicrodollars })));
+    expect(await day(principal.tenantId)).toEqual({ requests: '120', estimated_requests: '30', input_tokens: '12000', output_tokens: '6000', cost_microdollars: String((120 * 121) / 2) });
+    // Recorded again at once, every one is a duplicate and the day does not move.
+    expect(new Set((await Promise.all(entries.map((one) => postgresSpendLedger.record(one)))).map((result) => result.result))).toEqual(new Set(['duplicate']));
+    expect((await day(principal.tenantId)).requests).toBe('120');
+  });
+
   it('replaces a reconciled estimate by the real figures when the gateway settles late, moving the day by the difference', async () => {
     const principal = testPrincipal();
     const callId = randomUUID();
