@@ -5,6 +5,12 @@
  */
 import type { CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 
+/**
+ * An upstream answer's body: the socket's chunks as they arrive (a Node stream from the upstream
+ * client; a Web stream where a test builds one). Stopping early closes the connection.
+ */
+export type UpstreamBody = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+
 export interface PreparedRequest {
   url: string;
   headers: Headers;
@@ -45,7 +51,7 @@ export interface UpstreamAdapter {
    * Anthropic SSE bytes from a successful streaming answer. May yield empty arrays as a sign of
    * life when upstream data produced no output yet (it keeps the idle timer from firing).
    */
-  translateStream(body: ReadableStream<Uint8Array>, input: DispatchInput, facts: StreamFacts, target: UpstreamTarget): AsyncIterable<Uint8Array>;
+  translateStream(body: UpstreamBody, input: DispatchInput, facts: StreamFacts, target: UpstreamTarget): AsyncIterable<Uint8Array>;
   /**
    * count_tokens on this upstream, when it can count: the request, and the upstream's answer as
    * Anthropic's `{"input_tokens": N}`. Null from prepareCountTokens: not for this model.
@@ -79,7 +85,12 @@ export function endpoint(baseUrl: string, path: string): string {
 }
 
 /** Reads a body chunk by chunk, releasing the connection however the reading ends. */
-export async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+/** The chunks of a body, as they arrive. */
+export function chunksOf(body: UpstreamBody): AsyncIterable<Uint8Array> {
+  return Symbol.asyncIterator in body ? body : readerChunks(body);
+}
+
+async function* readerChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
   try {
     for (;;) {

@@ -10,6 +10,7 @@ import type { AttemptRecord, CompletionSummary, DispatchInput, UpstreamTarget } 
 import { applyStreamFacts, CredentialError, TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
 import { summaryFromMessage } from './anthropic/summary';
 import { relayedResponseHeaders } from './headers';
+import { postUpstream, type UpstreamResponse } from './http-client';
 import { readBodyWithIdleLimit, UpstreamBodyError } from './read-body';
 import { isRetryableStatus, retryAfterMs } from './retry';
 import { guardStream } from './stream-guard';
@@ -44,7 +45,7 @@ export type AttemptResult =
 
 /** A request whose headers have arrived; the client's signal still cancels it. */
 export interface UpstreamCall {
-  response: Response;
+  response: UpstreamResponse;
   controller: AbortController;
   /** Detach from the client's signal (the call is over). */
   release(): void;
@@ -77,7 +78,7 @@ export async function callUpstream(prepared: PreparedRequest, signal: AbortSigna
   }, headersMs);
   const release = () => signal.removeEventListener('abort', onClientAbort);
   try {
-    const response = await fetch(prepared.url, { method: 'POST', headers: prepared.headers, body: prepared.body, signal: controller.signal, redirect: 'manual' });
+    const response = await postUpstream(prepared, controller.signal);
     return { response, controller, release };
   } catch (error) {
     release();
@@ -89,7 +90,7 @@ export async function callUpstream(prepared: PreparedRequest, signal: AbortSigna
 }
 
 /** What an error status means for failover, after the details are logged for the operator. */
-export async function classifyErrorResponse(target: UpstreamTarget, response: Response, traceId: string): Promise<AttemptResult> {
+export async function classifyErrorResponse(target: UpstreamTarget, response: UpstreamResponse, traceId: string): Promise<AttemptResult> {
   const details = await readUpstreamError(response, deadlinesFor(target, false).idleMs);
   logUpstreamError(target, details, traceId);
   const { status } = response;
@@ -176,8 +177,7 @@ function relayStream(call: UpstreamCall, input: DispatchInput, target: UpstreamT
   const { response } = call;
   const headers = relayedResponseHeaders(response.headers);
   const facts: StreamFacts = { usageReported: true };
-  const empty = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
-  const iterator = adapter.translateStream(response.body ?? empty, input, facts, target)[Symbol.asyncIterator]();
+  const iterator = adapter.translateStream(response.body, input, facts, target)[Symbol.asyncIterator]();
   const guarded = guardStream({
     rest: iterator,
     facts,

@@ -1,3 +1,5 @@
+import { chunksOf, type UpstreamBody } from './adapter';
+
 /**
  * Reading an upstream body once its headers are in. There is no deadline for the whole body: an
  * answer that keeps sending is read to the end however long it takes (a long non-streaming answer
@@ -37,25 +39,29 @@ export function withinIdleLimit<T>(promise: Promise<T>, idleMs: number): Promise
  * The whole body, or UpstreamBodyError when it stalls for `idleMs` or the connection fails
  * mid-body. With `maxBytes`, stops quietly after that many bytes (error bodies: the start is enough).
  */
-export async function readBodyWithIdleLimit(body: ReadableStream<Uint8Array> | null, idleMs: number, maxBytes = Infinity): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBodyWithIdleLimit(body: UpstreamBody | null, idleMs: number, maxBytes = Infinity): Promise<Uint8Array<ArrayBuffer>> {
   if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
+  const chunks = chunksOf(body)[Symbol.asyncIterator]();
+  const read: Uint8Array[] = [];
   let size = 0;
+  let finished = false;
   try {
     while (size < maxBytes) {
-      const { done, value } = await withinIdleLimit(reader.read(), idleMs);
-      if (done) break;
-      chunks.push(value);
+      const { done, value } = await withinIdleLimit(chunks.next(), idleMs);
+      if (done) {
+        finished = true;
+        break;
+      }
+      read.push(value);
       size += value.byteLength;
     }
   } catch (error) {
     if (error instanceof UpstreamBodyError) throw error;
     throw new UpstreamBodyError(false, 'the upstream connection ended before its answer was complete', { cause: error });
   } finally {
-    // Frees the connection of a body we stop reading (no-op once fully read).
-    reader.cancel().catch(() => {});
+    // Frees the connection of a body we stop reading.
+    if (!finished) chunks.return?.().catch(() => {});
   }
-  const bytes = new Uint8Array(Buffer.concat(chunks));
+  const bytes = new Uint8Array(Buffer.concat(read));
   return maxBytes === Infinity ? bytes : bytes.subarray(0, maxBytes);
 }

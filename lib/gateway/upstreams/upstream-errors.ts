@@ -7,6 +7,7 @@
  */
 import { anthropicError, type AnthropicErrorType } from '@/lib/gateway/errors';
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
+import type { UpstreamResponse } from './http-client';
 import { readBodyWithIdleLimit } from './read-body';
 import { upstreamTuning } from './tuning';
 
@@ -26,7 +27,7 @@ function text(value: unknown): string | null {
 }
 
 /** What an error answer says; its body is read for at most `idleMs` of silence, and only its start. */
-export async function readUpstreamError(response: Response, idleMs: number): Promise<UpstreamErrorDetails> {
+export async function readUpstreamError(response: UpstreamResponse, idleMs: number): Promise<UpstreamErrorDetails> {
   const raw = await readBodyWithIdleLimit(response.body, idleMs, MAX_ERROR_BODY_BYTES).then(
     (bytes) => new TextDecoder().decode(bytes),
     () => '',

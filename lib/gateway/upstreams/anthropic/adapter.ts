@@ -5,7 +5,7 @@
  * for byte.
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import { chunksOf, endpoint, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from '../adapter';
+import { chunksOf, endpoint, type PreparedRequest, type StreamFacts, type UpstreamAdapter, type UpstreamBody } from '../adapter';
 import { applyProviderHeaders, forwardedAnthropicHeaders, upstreamApiKey } from '../headers';
 
 /** The request without its credential: the Anthropic headers, the provider's, the body with the target's model. */
@@ -26,6 +26,6 @@ function prepare(path: string, input: DispatchInput, target: UpstreamTarget): Pr
 export const anthropicAdapter: UpstreamAdapter = {
   prepareMessages: (input, target) => prepare('messages', input, target),
   translateMessage: (body) => ({ bytes: body, facts: { usageReported: true } }),
-  translateStream: (body: ReadableStream<Uint8Array>, _input: DispatchInput, _facts: StreamFacts) => chunksOf(body),
+  translateStream: (body: UpstreamBody, _input: DispatchInput, _facts: StreamFacts) => chunksOf(body),
   countTokens: { prepare: (input, target) => prepare('messages/count_tokens', input, target), translate: (body) => body },
 };

@@ -8,7 +8,7 @@
  */
 import type { Usage } from '@/lib/gateway/contracts';
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import type { StreamFacts } from '../adapter';
+import type { StreamFacts, UpstreamBody } from '../adapter';
 import { isObject, messageId, toolUseId, ZERO_USAGE } from '../openai/response';
 import { errorFrame, sseFrame } from '../sse';
 import { eventStreamFrames, exceptionError } from './event-stream';
@@ -164,7 +164,7 @@ export class ConverseStreamTranslator {
 
 const encoder = new TextEncoder();
 
-export async function* translateConverseStream(body: ReadableStream<Uint8Array>, input: DispatchInput, facts: StreamFacts, target: UpstreamTarget): AsyncGenerator<Uint8Array> {
+export async function* translateConverseStream(body: UpstreamBody, input: DispatchInput, facts: StreamFacts, target: UpstreamTarget): AsyncGenerator<Uint8Array> {
   const translator = new ConverseStreamTranslator(target.model);
   const sync = () => {
     facts.usageReported = translator.usageReported;

@@ -8,7 +8,7 @@
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { upstreamTuning } from '../tuning';
-import { chunksOf } from '../adapter';
+import { chunksOf, type UpstreamBody } from '../adapter';
 
 export type EventStreamFrame =
   | { kind: 'event'; type: string; payload: Record<string, unknown> }
@@ -33,7 +33,7 @@ function parsePayload(body: Uint8Array): Record<string, unknown> {
  * The frames of a Bedrock stream, grouped as they completed per network chunk; a chunk that
  * completed no frame gives an empty group (a sign of life for the idle timer).
  */
-export async function* eventStreamFrames(body: ReadableStream<Uint8Array>): AsyncGenerator<EventStreamFrame[]> {
+export async function* eventStreamFrames(body: UpstreamBody): AsyncGenerator<EventStreamFrame[]> {
   const codec = new EventStreamCodec(toUtf8, fromUtf8);
   let buffered: Buffer = Buffer.alloc(0);
   for await (const chunk of chunksOf(body)) {

@@ -8,7 +8,7 @@
  * one Anthropic event (base64 JSON), re-emitted as Anthropic SSE.
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import { TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from '../adapter';
+import { TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter, type UpstreamBody } from '../adapter';
 import { acceptedBetas } from '../betas';
 import { applyProviderHeaders } from '../headers';
 import { errorFrame, sseBytes } from '../sse';
@@ -49,7 +49,7 @@ function decodeChunk(payload: Record<string, unknown>): Record<string, unknown> 
 }
 
 /** Anthropic SSE from Bedrock's event-stream: one SSE event per `chunk` frame, exceptions as `event: error`. */
-async function* translateStream(body: ReadableStream<Uint8Array>, input: DispatchInput, _facts: StreamFacts, target: UpstreamTarget): AsyncGenerator<Uint8Array> {
+async function* translateStream(body: UpstreamBody, input: DispatchInput, _facts: StreamFacts, target: UpstreamTarget): AsyncGenerator<Uint8Array> {
   for await (const frames of eventStreamFrames(body)) {
     if (frames.length === 0) yield new Uint8Array(0);
     for (const frame of frames) {

@@ -7,7 +7,7 @@
  */
 import { createParser } from 'eventsource-parser';
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import { chunksOf, CredentialError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from '../adapter';
+import { chunksOf, CredentialError, type PreparedRequest, type StreamFacts, type UpstreamAdapter, type UpstreamBody } from '../adapter';
 import { applyProviderHeaders, upstreamApiKey } from '../headers';
 import { isObject } from '../openai/response';
 import { upstreamTuning } from '../tuning';
@@ -28,7 +28,7 @@ export function generateMethod(stream: boolean): string {
 }
 
 /** Gemini SSE (one GenerateContentResponse per event, no [DONE]) → Anthropic SSE. */
-export async function* translateGeminiStream(body: ReadableStream<Uint8Array>, input: DispatchInput, facts: StreamFacts): AsyncGenerator<Uint8Array> {
+export async function* translateGeminiStream(body: UpstreamBody, input: DispatchInput, facts: StreamFacts): AsyncGenerator<Uint8Array> {
   const translator = new GeminiStreamTranslator(input.decision.requestedModel);
   const decoder = new TextDecoder();
   let frames: string[] = [];

@@ -13,7 +13,7 @@
 import { createParser } from 'eventsource-parser';
 import type { Usage } from '@/lib/gateway/contracts';
 import type { StreamFacts } from '../adapter';
-import { chunksOf } from '../adapter';
+import { chunksOf, type UpstreamBody } from '../adapter';
 import { sseFrame } from '../sse';
 import { upstreamTuning } from '../tuning';
 import { isObject, messageId, reasoningBytes, stopReasonFor, toolUseId, usageFrom, ZERO_USAGE } from './response';
@@ -186,7 +186,7 @@ export class OpenAIStreamTranslator {
 const encoder = new TextEncoder();
 
 /** Reads the upstream's SSE and yields Anthropic SSE bytes (empty arrays are signs of life). */
-export async function* translateOpenAIStream(body: ReadableStream<Uint8Array>, facts: StreamFacts): AsyncGenerator<Uint8Array> {
+export async function* translateOpenAIStream(body: UpstreamBody, facts: StreamFacts): AsyncGenerator<Uint8Array> {
   const translator = new OpenAIStreamTranslator();
   const decoder = new TextDecoder();
   let frames: string[] = [];

@@ -1,0 +1,100 @@
+/**
+ * The gateway's HTTP client for upstream calls: node:http(s) over keep-alive agents, the answer's
+ * body a Node stream read as an async iterable. `fetch` cost more CPU per call than the rest of
+ * the relay (its Request and Response objects, a WHATWG body stream per answer, a chain of abort
+ * signals), and the gateway needs none of what it adds: redirects are never followed (the
+ * credential must not go elsewhere), bodies are never decompressed (no Accept-Encoding is sent
+ * unless the adapter sets one, so answers come as they are).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { PreparedRequest, UpstreamBody } from './adapter';
+
+/** An upstream's answer once its status and headers are in; the body is still on the socket. */
+export interface UpstreamResponse {
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  /** Iterating it reads the socket; stopping early (or aborting the call) closes the connection. */
+  body: UpstreamBody;
+}
+
+// Connections are reused across calls, as fetch's global dispatcher did; no limit per origin (the
+// gateway's own admission decides how many calls are in flight).
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+interface Target {
+  request: typeof http.request;
+  agent: http.Agent;
+  host: string;
+  port: string;
+  path: string;
+}
+
+// Adapters build the same few URLs over and over (one per provider and model): parsed once.
+const targets = new Map<string, Target>();
+const MAX_TARGETS = 1000;
+
+function targetOf(url: string): Target {
+  let target = targets.get(url);
+  if (target) return target;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`upstream URL ${parsed.origin} is not http or https`);
+  target = {
+    request: parsed.protocol === 'https:' ? https.request : http.request,
+    agent: agents[parsed.protocol],
+    // node:http wants IPv6 literals without their brackets.
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port,
+    path: `${parsed.pathname}${parsed.search}`,
+  };
+  if (targets.size >= MAX_TARGETS) targets.clear();
+  targets.set(url, target);
+  return target;
+}
+
+function responseHeaders(raw: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let index = 0; index + 1 < raw.length; index += 2) headers.append(raw[index]!, raw[index + 1]!);
+  return headers;
+}
+
+/**
+ * POSTs `prepared` and resolves with the answer's head; rejects if the connection fails or
+ * `signal` aborts first. An abort while the body is being read destroys the connection, and the
+ * body's reads fail with the abort's reason.
+ */
+export function postUpstream(prepared: PreparedRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+  const target = targetOf(prepared.url);
+  const headers: Record<string, string> = {};
+  prepared.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  const body = Buffer.from(prepared.body, 'utf8');
+  headers['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    let response: http.IncomingMessage | undefined;
+    const request = target.request({ method: 'POST', host: target.host, port: target.port, path: target.path, headers, agent: target.agent }, (answer) => {
+      response = answer;
+      // A failure before anyone reads the body must not go unhandled; readers see it when they read.
+      answer.on('error', () => undefined);
+      const status = answer.statusCode ?? 0;
+      resolve({ status, ok: status >= 200 && status < 300, headers: responseHeaders(answer.rawHeaders), body: answer });
+    });
+    const abort = () => {
+      const reason = signal.reason instanceof Error ? signal.reason : new Error('the upstream call was cancelled');
+      request.destroy(reason);
+      response?.destroy(reason);
+    };
+    // Also after the promise settled: a socket failing mid-body errors the request too.
+    request.on('error', reject);
+    // Until the answer is complete (or the call failed), an abort cuts the connection.
+    request.once('close', () => signal.removeEventListener('abort', abort));
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    request.end(body);
+  });
+}
