@@ -69,8 +69,9 @@ function canonicalCopy(value: unknown): { value: unknown; json: string } {
       const member = record[key];
       if (member === undefined) continue;
       const inner = canonicalCopy(member);
-      // Defined, not assigned: assigning a member named __proto__ would set the prototype instead.
-      Object.defineProperty(copy, key, { value: inner.value, writable: true, enumerable: true, configurable: true });
+      // Assigning a member named __proto__ would set the prototype instead: that one is defined.
+      if (key === '__proto__') Object.defineProperty(copy, key, { value: inner.value, writable: true, enumerable: true, configurable: true });
+      else copy[key] = inner.value;
       parts.push(`${JSON.stringify(key)}:${inner.json}`);
     }
     return { value: copy, json: `{${parts.join(',')}}` };

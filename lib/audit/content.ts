@@ -102,13 +102,28 @@ function sha256Of(bytes: Buffer): string {
 /** Validates and hashes content without writing it; throws if it cannot be stored. */
 export function prepareContent(input: Omit<StoreContentInput, 'body'> & { body: unknown }): PreparedContent {
   const { body, ...options } = input;
-  const { tenant_id, kind, media_type, retention_days } = optionsSchema.parse(options);
-  const { text, mediaType } = serialise(body, media_type);
+  const { media_type, ...checked } = optionsSchema.parse(options);
+  return prepareChecked(checked, body, media_type);
+}
+
+/**
+ * prepareContent for many rows of one tenant, kind and retention (a manifest's parts, under media
+ * types of its own): the options are validated once, and each body is serialised, checked and
+ * hashed by the function returned.
+ */
+export function contentPreparer(input: Omit<StoreContentInput, 'body' | 'media_type'>): (body: unknown, mediaType: string) => PreparedContent {
+  const checked = optionsSchema.parse(input);
+  return (body, mediaType) => prepareChecked(checked, body, mediaType);
+}
+
+function prepareChecked(options: { tenant_id: string; kind: ContentKind; retention_days?: number }, body: unknown, requestedMediaType: string | undefined): PreparedContent {
+  const { text, mediaType } = serialise(body, requestedMediaType);
   if (text.includes('\u0000') || !text.isWellFormed()) {
     throw new Error('content must not contain NUL characters or unpaired surrogates (PostgreSQL text cannot hold them)');
   }
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length > MAX_CONTENT_BYTES) throw new Error(`content is ${bytes.length} bytes, over the ${MAX_CONTENT_BYTES} limit`);
+  const { tenant_id, kind, retention_days } = options;
   return { ref: { kind, sha256: sha256Of(bytes), byte_size: bytes.length }, tenant_id, media_type: mediaType, text, retention_days: retention_days ?? null };
 }
 

@@ -6,7 +6,7 @@ import {
   contentJson,
   loadContent,
   loadContentRows,
-  prepareContent,
+  contentPreparer,
   type ContentRef,
   type ContentRow,
   type PreparedContent,
@@ -70,9 +70,10 @@ const MAX_CHAIN_LENGTH = 1_000_000;
 export function prepareManifest(input: ManifestInput, plan: SplitPlan): PreparedDocument {
   const { body, ...options } = input;
   const content: PreparedContent[] = [];
+  const prepare = contentPreparer(options);
   const part = (value: unknown, mediaType: string): string => {
     // Serialised here, so a string value is stored as JSON text too, like every other part.
-    const prepared = prepareContent({ ...options, body: contentJson(value), media_type: mediaType });
+    const prepared = prepare(contentJson(value), mediaType);
     content.push(prepared);
     return prepared.ref.sha256;
   };
@@ -94,7 +95,7 @@ export function prepareManifest(input: ManifestInput, plan: SplitPlan): Prepared
     delete fields[name];
     parts[name] = part(value, 'application/json');
   }
-  const manifest = prepareContent({ ...options, body: contentJson({ manifest: 1, fields, chains, parts }), media_type: MANIFEST_MEDIA_TYPE });
+  const manifest = prepare(contentJson({ manifest: 1, fields, chains, parts }), MANIFEST_MEDIA_TYPE);
   content.push(manifest);
   return { ref: manifest.ref, content };
 }
