@@ -1,7 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 
 /** A framework-independent HTTP handler: the shape every data-plane endpoint is written in. */
 export type WebHandler = (request: Request) => Promise<Response>;
@@ -128,18 +125,54 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
   }
   // Event streams may stay quiet for a while; the client should see the status line at once.
   if (contentType.startsWith('text/event-stream')) res.flushHeaders();
+  await relayBody(response.body, res);
+}
+
+/**
+ * Writes each chunk as the body produces it, waiting for the socket when it is full; chunks
+ * produced in the same tick leave in one write (the response corks until the next tick). A
+ * client that goes away cancels the body; a body that fails after the status was sent can only
+ * be signalled by resetting the connection. Reads the Web stream directly: a Node Readable in
+ * between (Readable.fromWeb) cost a buffer, a push and an event per chunk.
+ */
+async function relayBody(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  const clientGone = () => {
+    if (!res.writableFinished) reader.cancel(new Error('client disconnected')).catch(() => undefined);
+  };
+  res.once('close', clientGone);
   try {
-    await pipeline(Readable.fromWeb(response.body as NodeWebReadableStream<Uint8Array>), res);
-  } catch (error) {
-    // A client that left mid-stream is normal (closed tabs, cancelled generations); anything
-    // else is a body stream failing after the status was sent, which only a reset can signal.
-    if (res.destroyed && !res.writableFinished && isPrematureClose(error)) return;
-    throw error;
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        // A client that left mid-stream is normal (closed tabs, cancelled generations).
+        if (res.destroyed) return;
+        res.destroy(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+      if (res.destroyed) return;
+      if (chunk.done) break;
+      if (!res.write(chunk.value)) await writable(res);
+    }
+    res.end();
+  } finally {
+    res.off('close', clientGone);
   }
 }
 
-function isPrematureClose(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ABORT_ERR');
+/** Resolves once the response can take more (or is gone). */
+function writable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function errorResponse(status: number, type: string, message: string): Response {
