@@ -56,6 +56,11 @@ export function expiryOf(expiresIn: number | undefined): Date | null {
   return expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000);
 }
 
+/**
+ * Refreshes under the grant's row lock, unless whoever held the lock before already replaced
+ * `stale`: what each process does (refreshOnce below keeps one per process); tests call it
+ * directly to play two processes at once.
+ */
 export async function refreshGrant(server: RegisteredServer, userId: string, stale: string): Promise<GrantLookup> {
   const result = await repository.withLockedGrant(server.id, userId, REFRESH_LOCK_MS, async (row, tx): Promise<GrantLookup & { failure?: string; refreshed?: boolean }> => {
     if (!row) return { missing: 'refresh_failed' };
