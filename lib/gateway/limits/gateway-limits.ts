@@ -79,6 +79,8 @@ export interface GatewayLimitsOptions {
   prefix: string;
   clock?: () => number;
   logger?: { error(message: string): void };
+  /** At most this many reservations in flight are remembered for seeding (IN_FLIGHT_LIMIT by default). */
+  inFlightLimit?: number;
 }
 
 interface InFlight {
@@ -88,9 +90,11 @@ interface InFlight {
   expiresAtMs: number;
 }
 
-// Past this many entries, admission drops in-flight reservations that have lapsed (normally each
-// leaves at its settle or release; one whose ledger write failed stays until it lapses).
-const IN_FLIGHT_PRUNE_ABOVE = 10_000;
+// Each in-flight entry leaves at its settle or release; one whose ledger write failed stays until
+// it lapses, so a ledger outage at a few hundred requests a second would hold an hour's calls.
+// Past this many the oldest are forgotten (a counter lost meanwhile is seeded without them: the
+// ledger and the reconciler still count their spend once it is written); ~200 bytes each.
+const IN_FLIGHT_LIMIT = 100_000;
 
 interface BudgetCounter {
   plan: BudgetCounterPlan;
@@ -135,10 +139,12 @@ export class GatewayLimits {
    * store lost is started again with them held (seed), not from the ledger alone.
    */
   private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlightLimit: number;
 
   constructor(private readonly options: GatewayLimitsOptions) {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? console;
+    this.inFlightLimit = options.inFlightLimit ?? IN_FLIGHT_LIMIT;
   }
 
   get storeKind(): LimitStore['kind'] {
@@ -240,8 +246,8 @@ export class GatewayLimits {
     switch (result.kind) {
       case 'admitted': {
         if (amount > 0 && counters.length) {
-          if (this.inFlight.size > IN_FLIGHT_PRUNE_ABOVE) this.pruneInFlight(now);
           this.inFlight.set(callId, { keys: counters.map((counter) => counter.key), amount, expiresAtMs: now + config.gateway.reconcile_after_seconds * 1000 });
+          this.pruneInFlight(now);
         }
         const caps = counters.flatMap((counter, index) => capOf(counter, result.budgets[index]!.spent) ?? []);
         return { ok: true, reservation, headers: allowedHeaders(caps) };
@@ -426,8 +432,17 @@ export class GatewayLimits {
     return result;
   }
 
+  /**
+   * Drops lapsed entries from the front, stopping at the first that still holds: entries are in
+   * admission order, which is their expiry order while reconcile_after_seconds stays the same (one
+   * it shortened lingers until those before it lapse). Each admission then costs O(1) amortised
+   * however many a ledger outage left behind; past the limit the oldest go too.
+   */
   private pruneInFlight(now: number): void {
-    for (const [callId, held] of this.inFlight) if (held.expiresAtMs <= now) this.inFlight.delete(callId);
+    for (const [callId, held] of this.inFlight) {
+      if (held.expiresAtMs > now && this.inFlight.size <= this.inFlightLimit) break;
+      this.inFlight.delete(callId);
+    }
   }
 
   /**
@@ -483,6 +498,28 @@ export class GatewayLimits {
     let done = false;
     const report = (what: string) => (error: unknown) => logger.error(`limits: ${what} failed for trace ${input.caller.traceId}: ${(error as Error).message}`);
     const budgetKeys = counters.map((counter) => counter.key);
+    const seeding = this.seeding;
+    /**
+     * Sends a settle or release. A counter found gone while a seed of it was under way is seeded
+     * after this operation ran: the seed read the ledger before this call was recorded in it and
+     * holds the call's reservation again, so the call's cost would be lost and its reservation
+     * held until it lapses. Once the seed is done its part is sent again as a new operation (at
+     * worst the cost counts twice, when the ledger read saw it after all: that refuses sooner,
+     * never admits past a cap).
+     */
+    const send = async (budgets: { key: string; actual: number }[], tokens: { key: string; delta: number }[]): Promise<(BudgetStanding | null)[]> => {
+      const seedsBefore = budgets.map((budget) => seeding.get(budget.key));
+      const after = await store.settle({ ...operation(), budgets, tokens });
+      const again = budgets.flatMap((budget, index) => {
+        const seed = seedsBefore[index] ?? seeding.get(budget.key);
+        return after[index] === null && seed ? [{ index, budget, seed }] : [];
+      });
+      if (!again.length) return after;
+      await Promise.all(again.map((entry) => entry.seed.catch(() => undefined)));
+      const resent = await store.settle({ ...operation(), budgets: again.map((entry) => entry.budget), tokens: [] });
+      again.forEach((entry, position) => (after[entry.index] = resent[position] ?? null));
+      return after;
+    };
 
     return {
       callId,
@@ -519,8 +556,10 @@ export class GatewayLimits {
           await store.settle({ ...operation(), budgets: [], tokens: tokenCorrections }).catch(report('correcting the token count'));
           return { recorded: null, overCap: [] };
         }
-        const after = await store
-          .settle({ ...operation(), budgets: budgetKeys.map((key) => ({ key, actual: recorded.addedMicrodollars })), tokens: tokenCorrections })
+        const after = await send(
+          budgetKeys.map((key) => ({ key, actual: recorded.addedMicrodollars })),
+          tokenCorrections,
+        )
           .catch((error: unknown) => {
             report('settling the counters')(error);
             return [] as (BudgetStanding | null)[];
@@ -536,8 +575,10 @@ export class GatewayLimits {
       async release() {
         if (done) return;
         done = true;
-        await store
-          .settle({ ...operation(), budgets: budgetKeys.map((key) => ({ key, actual: 0 })), tokens: tokenKeys.map((key) => ({ key, delta: -expectedTokens })) })
+        await send(
+          budgetKeys.map((key) => ({ key, actual: 0 })),
+          tokenKeys.map((key) => ({ key, delta: -expectedTokens })),
+        )
           .catch(report('releasing the reservation'))
           .finally(closed);
       },

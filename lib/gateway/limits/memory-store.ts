@@ -55,11 +55,8 @@ export class MemoryLimitStore implements LimitStore {
 
   async admit(input: AdmitInput): Promise<AdmitResult> {
     this.sweep();
+    // No admission is ever sent twice in one process, so none finds its own reservation held.
     const budgets = input.budgets.map((budget) => this.live(this.budgets, budget.key));
-    if (budgets.some((entry) => entry?.value.held.has(input.callId))) {
-      const own = (counter: BudgetCounter) => counter.held.get(input.callId)?.amount ?? 0;
-      return { kind: 'admitted', budgets: budgets.map((entry) => ({ spent: entry?.value.spent ?? 0, reserved: entry ? Math.max(0, entry.value.reserved - own(entry.value)) : 0 })) };
-    }
     const unseeded = budgets.flatMap((entry, index) => (entry ? [] : [index]));
     if (unseeded.length) return { kind: 'unseeded', indexes: unseeded };
     for (const entry of budgets) this.lapse(entry!.value);
@@ -120,12 +117,15 @@ export class MemoryLimitStore implements LimitStore {
     return standings;
   }
 
+  /**
+   * Reservations are not held again: a counter here is only ever absent before its period's first
+   * admission (or a day after the period, long after its reservations lapsed), never lost while
+   * calls reserved against it are in flight.
+   */
   async seed(entries: SeedInput[]): Promise<void> {
     for (const entry of entries) {
       if (this.live(this.budgets, entry.key)) continue;
-      const held = new Map(entry.reservations.map((reservation) => [reservation.callId, { amount: reservation.amount, expiresAtMs: this.clock() + reservation.ttlMs }]));
-      const reserved = [...held.values()].reduce((sum, reservation) => sum + reservation.amount, 0);
-      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved, held }, expiresAtMs: this.clock() + entry.ttlMs });
+      this.budgets.set(entry.key, { value: { spent: entry.spent, reserved: 0, held: new Map() }, expiresAtMs: this.clock() + entry.ttlMs });
     }
   }
 

@@ -12,7 +12,7 @@ import type { Usage } from '@/lib/gateway/contracts';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import type { Principal } from '@/lib/tokens';
 import { GatewayLimits, type LimitsAdmission } from './gateway-limits';
-import { budgetCounterKey, rateCounterKey } from './keys';
+import { budgetCounterKey, callKey, rateCounterKey } from './keys';
 import { postgresSpendLedger, type SpendLedger } from './ledger';
 import { heldKey, RedisLimitStore } from './redis-store';
 import { deleteRedisKeys, limitsConfig, testCaller, testDecision, testPrincipal } from './testing/fixtures';
@@ -188,6 +188,93 @@ describe('the Redis limit store through a faulty connection', () => {
     // They settle against the restarted counter as before it was lost.
     for (const result of [...inFlight, ...results]) if (result.ok) await result.reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) });
     expect(await counter(principal)).toEqual({ spent: 1500, reserved: 0, held: 0 });
+  });
+
+  it('reserves nothing for an admission that reaches Redis after its call was released', async () => {
+    const store = RedisLimitStore.connect(REDIS_URL);
+    const principal = testPrincipal();
+    const key = counterOf(principal);
+    await store.seed([{ key, spent: 0, ttlMs: 60_000, reservations: [] }]);
+    const callId = randomBytes(8).toString('hex');
+    const closing = callKey(PREFIX, principal, callId);
+    // The gateway gave up on the admission and released the call before the admission ran.
+    await store.settle({ callId, callKey: closing, operationId: 'release', budgets: [{ key, actual: 0 }], tokens: [] });
+    const now = Date.now();
+    const late = store.admit({
+      nowMs: now,
+      windowStartMs: windowStart(now),
+      windowMs: 60_000,
+      rates: [],
+      budgets: [{ key, limit: 5000, amount: 1000, enforcement: 'strict' }],
+      callId,
+      callKey: closing,
+      reservationTtlMs: 3_600_000,
+    });
+    await expect(late).rejects.toThrow(/settled or released already/);
+    expect(await counter(principal)).toEqual({ spent: 0, reserved: 0, held: 0 });
+    await store.close();
+  });
+
+  it('counts a call that settles while its lost counter is being seeded from a ledger read that missed it', async () => {
+    // The seed's ledger read is held until the call has settled against the absent counter.
+    let readDone!: () => void;
+    const readHeld = new Promise<void>((resolve) => (readDone = resolve));
+    let reading!: () => void;
+    const readStarted = new Promise<void>((resolve) => (reading = resolve));
+    const ledger: SpendLedger = {
+      record: postgresSpendLedger.record,
+      spent: async (...args) => {
+        const spent = await postgresSpendLedger.spent(...args);
+        reading();
+        await readHeld;
+        return spent;
+      },
+    };
+    const limits = limitsThroughProxy(BUDGET, { ledger });
+    const principal = testPrincipal();
+    // Made by hand, so the call's own admission has nothing to seed.
+    await redis.hset(counterOf(principal), 'spent', 0, 'reserved', 0);
+    await redis.pexpire(counterOf(principal), 60_000);
+    const call = admitted(await admit(limits, principal));
+    await redis.del(counterOf(principal), heldKey(counterOf(principal)));
+    // Another request finds the counter gone and seeds it: the call is in flight, its cost not yet in the ledger.
+    const next = admit(limits, principal);
+    await readStarted;
+    const settled = call.reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) });
+    await until('the settle ran against the absent counter', async () => (await redis.exists(callKey(PREFIX, principal, call.reservation.callId))) === 1);
+    readDone();
+    const [{ recorded }] = await Promise.all([settled, next]);
+    expect(recorded).toMatchObject({ addedMicrodollars: 300 });
+    // The cost counts and the call's reservation, held again by the seed, is gone.
+    expect(await counter(principal)).toEqual({ spent: 300, reserved: 1000, held: 1 });
+  });
+
+  it('forgets the oldest in-flight reservations past its limit while the ledger cannot be written', async () => {
+    const broken: SpendLedger = {
+      record: async () => {
+        throw new Error('the ledger is unreachable');
+      },
+      spent: postgresSpendLedger.spent,
+    };
+    const wide = limitsConfig('limits:\n  budgets:\n    - { scope: user, period: monthly, limit_microdollars: 100000 }\n');
+    let now = Date.now();
+    const limits = new GatewayLimits({ store: RedisLimitStore.connect(REDIS_URL), ledger: broken, config: () => ({ config: wide }), prefix: PREFIX, clock: () => now, inFlightLimit: 5, logger: { error: () => undefined } });
+    opened.push(limits);
+    const principal = testPrincipal();
+    for (let call = 0; call < 8; call += 1) {
+      const { reservation } = admitted(await admit(limits, principal));
+      expect(await reservation.settle({ costMicrodollars: 300, usage: usage(100, 200) })).toEqual({ recorded: null, overCap: [] });
+    }
+    expect(await counter(principal)).toMatchObject({ reserved: 8000, held: 8 });
+    await redis.del(counterOf(principal), heldKey(counterOf(principal)));
+    admitted(await admit(limits, principal));
+    // Seeded with the five newest in flight, plus the new one.
+    expect(await counter(principal)).toEqual({ spent: 0, reserved: 6000, held: 6 });
+    // Past their lifetime on the gateway's clock, none is held again.
+    now += 3_601_000;
+    await redis.del(counterOf(principal), heldKey(counterOf(principal)));
+    admitted(await admit(limits, principal));
+    expect(await counter(principal)).toEqual({ spent: 0, reserved: 1000, held: 1 });
   });
 
   it('holds a reservation for gateway.reconcile_after_seconds of Redis time from when it ran, however slow the replies', async () => {

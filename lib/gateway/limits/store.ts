@@ -113,11 +113,16 @@ export interface LimitStore {
 }
 
 /**
- * How long a call's closing record is kept: far longer than ioredis holds a command before it
- * resends or abandons it (at most two reconnection attempts of connectTimeout each with
- * maxRetriesPerRequest 1), short enough that a record per request costs little memory.
+ * How long a call's closing record is kept. No lifetime covers every resend: ioredis keeps a
+ * command whose reply was lost (its prevCommandQueue) across reconnections that never become
+ * ready (a Redis still LOADING its data set answers the connection but not the command) and
+ * sends it whenever one does, however late. A resend after the record has gone can only refuse
+ * more, never admit more: a settle applied twice adds its cost twice (its reservation is gone
+ * already, so nothing is given back twice beyond a token correction), and an admission run late
+ * holds a reservation until it lapses. A minute covers the reconnections of a connection that
+ * comes back, and at 300 requests a second keeps ~18,000 records (~2 MB) in Redis.
  */
-export const CLOSED_CALL_MEMORY_MS = 300_000;
+export const CLOSED_CALL_MEMORY_MS = 60_000;
 
 /** How long a window counter must live: through the next window, where it is the previous one. */
 export function rateCounterExpiry(windowStartMs: number, windowMs: number): number {
