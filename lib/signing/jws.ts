@@ -17,7 +17,7 @@ export interface Ed25519Jwk {
 }
 
 /** Why a JWS was refused, for callers that answer each case differently (unknown key → fetch rollovers). */
-export type JwsFailure = 'malformed' | 'wrong_type' | 'unknown_key' | 'bad_signature';
+export type JwsFailure = 'malformed' | 'wrong_type' | 'unknown_key' | 'bad_signature' | 'forked';
 
 export class JwsError extends Error {
   override name = 'JwsError';
@@ -128,12 +128,33 @@ export interface KeyRollover {
  * Extends `trusted` with keys that a trusted key endorsed (in any order, transitively): how a
  * device that pinned the original key follows rotations without anyone re-pinning it. A
  * statement counts only when the key that signed it is the `previous` it names: a key vouches for
- * its own successor, never for a successor of some other key. Returns the kids added.
+ * its own successor, never for a successor of some other key. A key has one successor: `followed`
+ * (previous kid → successor, the device's memory of rollovers it followed, updated here) is
+ * checked first, and a statement naming a different successor for a key, here or before, is
+ * refused with a `forked` JwsError (a replaced key that leaked can sign a second successor; the
+ * organisation only ever signs one). Returns the kids added.
  */
-export function followRollovers(trusted: Map<string, KeyObject>, rollovers: readonly string[]): string[] {
+export function followRollovers(trusted: Map<string, KeyObject>, rollovers: readonly string[], followed: Map<string, Ed25519Jwk> = new Map()): string[] {
   const added: string[] = [];
-  let progress = true;
-  while (progress) {
+  const adopt = (previous: string, next: Ed25519Jwk): boolean => {
+    const kid = jwkThumbprint(next);
+    if (kid === previous) return false;
+    const known = followed.get(previous);
+    if (known && jwkThumbprint(known) !== kid) {
+      throw new JwsError(`organisation key ${previous} endorsed two successors, ${jwkThumbprint(known)} (followed) and ${kid}: a forked key chain, refused (a replaced key may have leaked)`, 'forked');
+    }
+    followed.set(previous, next);
+    if (trusted.has(kid)) return false;
+    trusted.set(kid, keyFromJwk(next));
+    added.push(kid);
+    return true;
+  };
+  // Rollovers followed before are followed again first (a device re-pinned with its original key).
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const [previous, next] of followed) if (trusted.has(previous) && !trusted.has(jwkThumbprint(next))) progress = adopt(previous, next) || progress;
+  }
+  for (let progress = true; progress; ) {
     progress = false;
     for (const statement of rollovers) {
       let verified: { payload: KeyRollover; kid: string };
@@ -143,12 +164,17 @@ export function followRollovers(trusted: Map<string, KeyObject>, rollovers: read
         continue;
       }
       if (verified.payload.previous !== verified.kid || !verified.payload.next) continue;
-      const kid = jwkThumbprint(verified.payload.next);
-      if (trusted.has(kid)) continue;
-      trusted.set(kid, keyFromJwk(verified.payload.next));
-      added.push(kid);
-      progress = true;
+      progress = adopt(verified.kid, verified.payload.next) || progress;
     }
   }
   return added;
+}
+
+/**
+ * The trusted keys that no followed rollover replaced: the head of the chain. Documents that
+ * expire (entitled sets, MCP allowlists, manifests, revocation lists) are accepted only from these:
+ * a replaced key that leaked must not sign them, whether or not it is still published.
+ */
+export function currentKeys(trusted: ReadonlyMap<string, KeyObject>, followed: ReadonlyMap<string, Ed25519Jwk>): Map<string, KeyObject> {
+  return new Map([...trusted].filter(([kid]) => !followed.has(kid)));
 }

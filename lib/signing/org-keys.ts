@@ -6,7 +6,7 @@ import { JWS_TYPES, publicJwkOf, signCompact, type Ed25519Jwk, type KeyRollover 
 
 /**
  * The organisation key: Ed25519, stored sealed with GATEHOUSE_SECRET (as the token keys are),
- * created on first use, rotated by `gatehouse keys rotate-org`. Whatever the organisation signs
+ * created on first use, rotated by `gatehouse plugins rotate-key`. Whatever the organisation signs
  * for its devices (approved plugin versions, entitled plugin sets, the MCP allowlist) is signed
  * here, and its public keys are published as one JWK Set.
  */
@@ -144,6 +144,11 @@ export async function orgKeyDocument(now: Date = new Date()): Promise<OrgKeyDocu
   };
 }
 
+/** The kid this process signs with now (the active key, as cached for ACTIVE_KEY_CACHE_MS). */
+export async function activeOrgKid(): Promise<string> {
+  return (await activeKey()).kid;
+}
+
 /** The active public key, as MDM pins it on devices. */
 export async function activeOrgPublicJwk(): Promise<Ed25519Jwk> {
   const key = await activeKey();
@@ -160,7 +165,7 @@ const ROTATION_ATTEMPTS = 5;
  * signature names it). The endorsement names the key that is active when the rotation commits:
  * a rotation that ran meanwhile is followed, never forked from.
  */
-export async function rotateOrgKey(): Promise<{ kid: string; previous: string; retired: string[] }> {
+export async function rotateOrgKey(): Promise<{ kid: string; previous: string }> {
   for (let attempt = 1; ; attempt += 1) {
     const current = await loadActiveKey();
     const row = await newKeyRow(current);
@@ -170,7 +175,7 @@ export async function rotateOrgKey(): Promise<{ kid: string; previous: string; r
       if (active.length !== 1 || active[0]!.kid !== current.kid) return null;
       await tx.orgSigningKey.update({ where: { kid: current.kid }, data: { status: 'retired', retiredAt: new Date() } });
       await tx.orgSigningKey.create({ data: { ...row, previousKid: current.kid, publicJwk: row.publicJwk as object } });
-      return { kid: row.kid, previous: current.kid, retired: [current.kid] };
+      return { kid: row.kid, previous: current.kid };
     });
     if (result) {
       clearOrgKeyCache();

@@ -1,5 +1,5 @@
 import { configuredIssuer } from '@/lib/oauth/issuer';
-import { JWS_TYPES, signAsOrganisation } from '@/lib/signing';
+import { activeOrgKid, JWS_TYPES, signAsOrganisation } from '@/lib/signing';
 import type { Principal } from '@/lib/tokens';
 import { ALLOWLIST_TTL_SECONDS, type AllowlistEntry, type AllowlistResponse, type McpAllowlist, type McpManifest, type McpRevocationList, type ToolPolicyMap } from './documents';
 import { toolPolicyOf } from './policy';
@@ -35,6 +35,8 @@ interface TenantDocuments {
   registry: TenantRegistry;
   manifests: SignedManifest[];
   revocations: { list: McpRevocationList; jws: string; sha256: string };
+  /** The organisation keys that signed the manifests and revocation list (one, unless a rotation came mid-way). */
+  kids: Set<string>;
   /** Per-person allowlists issued from these documents. */
   people: Map<string, Promise<IssuedAllowlist>>;
 }
@@ -93,14 +95,17 @@ async function buildTenantDocuments(tenantId: string, issuer: string): Promise<T
   const iat = Math.floor(Date.now() / 1000);
   const times = { seq, iat, exp: iat + ALLOWLIST_TTL_SECONDS };
   const manifests: SignedManifest[] = [];
+  const kids = new Set<string>();
   for (const server of registry.approved) {
     const manifest = manifestOf(server, tenantId, issuer, times);
-    const { jws } = await signAsOrganisation(manifest, JWS_TYPES.mcpManifest);
+    const { jws, kid } = await signAsOrganisation(manifest, JWS_TYPES.mcpManifest);
+    kids.add(kid);
     manifests.push({ server, manifest, jws, sha256: jwsSha256(jws) });
   }
   const list: McpRevocationList = { iss: issuer, tenant: tenantId, ...times, servers: registry.revoked };
-  const { jws } = await signAsOrganisation(list, JWS_TYPES.mcpRevocations);
-  return { tenantId, issuer, seq, iat, registry, manifests, revocations: { list, jws, sha256: jwsSha256(jws) }, people: new Map() };
+  const { jws, kid } = await signAsOrganisation(list, JWS_TYPES.mcpRevocations);
+  kids.add(kid);
+  return { tenantId, issuer, seq, iat, registry, manifests, revocations: { list, jws, sha256: jwsSha256(jws) }, kids, people: new Map() };
 }
 
 /** Registered servers exist (live, revoked, or waiting for a first approved tool list). */
@@ -108,8 +113,13 @@ function registryInUse(registry: TenantRegistry): boolean {
   return registry.registered > 0;
 }
 
-function fresh(documents: TenantDocuments, seq: number, issuer: string): boolean {
-  return documents.seq === seq && documents.issuer === issuer && Math.floor(Date.now() / 1000) < documents.iat + ALLOWLIST_TTL_SECONDS / 2;
+/**
+ * Still servable: same sequence and issuer, half their lifetime left, and signed by the key in use
+ * (a device that followed a rotation accepts expiring documents from the current key only).
+ */
+function fresh(documents: TenantDocuments, seq: number, issuer: string, kid: string): boolean {
+  const signedByCurrent = documents.kids.size === 1 && documents.kids.has(kid);
+  return signedByCurrent && documents.seq === seq && documents.issuer === issuer && Math.floor(Date.now() / 1000) < documents.iat + ALLOWLIST_TTL_SECONDS / 2;
 }
 
 /** The tenant's signed manifests and revocation list for its current sequence. */
@@ -119,7 +129,7 @@ async function tenantDocuments(tenantId: string, issuer: string): Promise<Tenant
   const cached = cache.get(tenantId);
   if (cached) {
     const documents = await cached.catch(() => null);
-    if (documents && fresh(documents, seq, issuer)) return documents;
+    if (documents && fresh(documents, seq, issuer, await activeOrgKid())) return documents;
   }
   const building = buildTenantDocuments(tenantId, issuer);
   cache.set(tenantId, building);

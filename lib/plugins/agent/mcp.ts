@@ -36,7 +36,8 @@ export type McpSyncResult = { seq: number; servers: string[]; written: boolean }
 export interface McpSyncIo {
   file: string;
   state: McpSyncState;
-  trusted: Map<string, KeyObject>;
+  /** The keys that may sign expiring documents: the head of the followed key chain (lib/signing/jws.ts currentKeys). */
+  trusted(): ReadonlyMap<string, KeyObject>;
   fetchAllowlist(): Promise<AllowlistResponse>;
   /** Fetches the organisation's key document and trusts keys a trusted key endorsed; true when one was added. */
   followRotations(): Promise<boolean>;
@@ -53,10 +54,10 @@ export async function syncManagedMcp(io: McpSyncIo): Promise<{ seq: number; serv
   const response = await io.fetchAllowlist();
   let verified;
   try {
-    verified = verifyAllowlist(response, { trusted: io.trusted, last: io.state.last, subject: io.state.subject ?? null });
+    verified = verifyAllowlist(response, { trusted: io.trusted(), last: io.state.last, subject: io.state.subject ?? null });
   } catch (error) {
     if (!(error instanceof AllowlistVerificationError && error.code === 'unknown_key' && (await io.followRotations()))) throw error;
-    verified = verifyAllowlist(response, { trusted: io.trusted, last: io.state.last, subject: io.state.subject ?? null });
+    verified = verifyAllowlist(response, { trusted: io.trusted(), last: io.state.last, subject: io.state.subject ?? null });
   }
   const body = `${JSON.stringify(mcpJsonDocument(verified.servers), null, 2)}\n`;
   const wanted = sha256Hex(body);

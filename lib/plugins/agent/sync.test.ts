@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,9 @@ import { db, pool } from '@/lib/db/client';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
-import { orgKeyDocument } from '@/lib/signing';
+import { JWS_TYPES, orgKeyDocument, publicJwkOf, rotateOrgKey, signCompact, type KeyRollover } from '@/lib/signing';
+import { decryptPrivateKey } from '@/lib/tokens/key-encryption';
+import { installationSecret } from '@/lib/tokens/secret';
 import { findClaudeCode, runClaudeCode } from '@/lib/testing/claude-code';
 // @ts-expect-error plain ESM build script without type declarations
 import { buildClient } from '@/scripts/lib/bundle.mjs';
@@ -275,6 +277,56 @@ describe('gatehouse-sync', { timeout: 240_000 }, () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/not trusted here|signature refused/);
     expect(entries(other)).toEqual([]);
+  });
+
+  it('refuses a set signed by a replaced organisation key that leaked, and a second successor that key endorses', async () => {
+    const name = uniqueName('leaked-key');
+    await release(name, '1.0.0');
+    await entitle(admin(), name, { kind: 'user', value: people.researcher.email });
+    const device = newDevice();
+    // The device follows the rollover when its set arrives signed by the successor.
+    const { previous } = await rotateOrgKey();
+    const first = await sync(device, people.researcher);
+    expect(first.code, first.stderr).toBe(0);
+    expect(entries(device)).toContain(name);
+
+    // The replaced key leaks; it is still published (its overlap has not passed).
+    const row = await db().orgSigningKey.findUniqueOrThrow({ where: { kid: previous } });
+    const leaked = createPrivateKey(decryptPrivateKey(row.encryptedPrivateKey, await installationSecret(), previous));
+    expect((await orgKeyDocument()).keys.map((key) => key.kid)).toContain(previous);
+    /** The person's real set without the plugin, signed by `kid`. */
+    const resigned = (body: Buffer, kid: string, key: KeyObject) => {
+      const { jws } = JSON.parse(body.toString()) as { jws: string };
+      const set = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { plugins: { name: string }[] };
+      set.plugins = set.plugins.filter((plugin) => plugin.name !== name);
+      return Buffer.from(JSON.stringify({ jws: signCompact(set, { kid, typ: JWS_TYPES.pluginSet }, key) }));
+    };
+    const signedByLeaked = await startProxy((pathname, body) => (pathname === '/api/v1/plugins/entitled' ? resigned(body, previous, leaked) : body));
+    const stale = await sync(device, people.researcher, signedByLeaked.url);
+    await signedByLeaked.close();
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/which this device saw replaced by/);
+    expect(entries(device)).toContain(name);
+
+    // It endorses a successor of the attacker's own, published beside the real rollover.
+    const { privateKey: evilKey, publicKey } = generateKeyPairSync('ed25519');
+    const evil = publicJwkOf(publicKey);
+    const forgedRollover = signCompact({ previous, next: evil, iat: Math.floor(Date.now() / 1000) } satisfies KeyRollover, { kid: previous, typ: JWS_TYPES.keyRollover }, leaked);
+    const forked = await startProxy((pathname, body) => {
+      if (pathname === '/api/v1/plugins/entitled') return resigned(body, evil.kid!, evilKey);
+      if (pathname !== '/.well-known/gatehouse/org-keys.json') return body;
+      const document = JSON.parse(body.toString()) as { keys: unknown[]; rollovers: string[] };
+      return Buffer.from(JSON.stringify({ keys: [...document.keys, evil], rollovers: [forgedRollover, ...document.rollovers] }));
+    });
+    const fork = await sync(device, people.researcher, forked.url);
+    await forked.close();
+    expect(fork.code).toBe(1);
+    expect(fork.stderr).toMatch(/endorsed two successors/);
+    expect(entries(device)).toContain(name);
+
+    const good = await sync(device, people.researcher);
+    expect(good.code, good.stderr).toBe(0);
+    expect(entries(device)).toContain(name);
   });
 
   it("refuses another person's or another organisation's validly signed set, and another person's MCP allowlist", async () => {

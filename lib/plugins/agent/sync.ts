@@ -2,7 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { followRollovers, jwkThumbprint, JWS_TYPES, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
+import { currentKeys, followRollovers, JwsError, JWS_TYPES, peekHeader, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
 import { subjectOf, subjectRefusal, type DocumentSubject } from '../../signing/subject';
 import { sha256Hex, treeDigest } from '../digest';
 import { checkFileSet, type PluginFile } from '../paths';
@@ -141,24 +141,49 @@ function parseKeys(text: string, source: string): Ed25519Jwk[] {
   return keys as Ed25519Jwk[];
 }
 
-/** The trusted keys: those pinned at install (option, or the state copy), plus followed rollovers. */
-async function trustedKeys(options: SyncOptions): Promise<Map<string, KeyObject>> {
-  let text: string | null = options.pinnedKeys ?? null;
-  let source = 'pinned organisation key';
-  if (!text && existsSync(keysFile(options))) {
-    text = await readFile(keysFile(options), 'utf8');
-    source = keysFile(options);
+/**
+ * What the device trusts: the keys pinned at install (the option, given on every run, or the
+ * state's copy), plus the rollovers it followed from them, remembered by the key each replaced.
+ * The memory is kept whatever is pinned, so re-pinning the original key on every run still knows
+ * which keys were replaced, and a replaced key never gets a second successor.
+ */
+interface Trust {
+  pinned: Ed25519Jwk[];
+  followed: Map<string, Ed25519Jwk>;
+  /** Pinned and followed keys: enough for what never expires (approved plugin versions). */
+  trusted: Map<string, KeyObject>;
+}
+
+interface SavedKeys {
+  keys?: unknown;
+  followed?: Record<string, Ed25519Jwk>;
+}
+
+async function loadTrust(options: SyncOptions): Promise<Trust> {
+  let saved: SavedKeys = {};
+  if (existsSync(keysFile(options))) {
+    try {
+      saved = JSON.parse(await readFile(keysFile(options), 'utf8')) as SavedKeys;
+    } catch (error) {
+      throw new SyncError(`${keysFile(options)}: unreadable (${(error as Error).message})`);
+    }
   }
+  const text = options.pinnedKeys ?? (saved.keys ? JSON.stringify(saved) : null);
+  const source = options.pinnedKeys ? 'pinned organisation key' : keysFile(options);
   if (!text) throw new SyncError('no organisation key is pinned: install it with --org-key FILE (from the Rollout page or MDM); refusing to trust anything');
   try {
-    return trustedKeysFrom({ keys: parseKeys(text, source) });
+    const pinned = parseKeys(text, source);
+    const trust: Trust = { pinned, followed: new Map(Object.entries(saved.followed ?? {})), trusted: trustedKeysFrom({ keys: pinned }) };
+    followRollovers(trust.trusted, [], trust.followed);
+    return trust;
   } catch (error) {
     throw new SyncError(`${source}: ${(error as Error).message}`);
   }
 }
 
-async function saveTrusted(options: SyncOptions, keys: Ed25519Jwk[]): Promise<void> {
-  await writeFileAtomic(keysFile(options), `${JSON.stringify({ keys }, null, 2)}\n`);
+async function saveTrust(options: SyncOptions, trust: Trust): Promise<void> {
+  const saved: SavedKeys = { keys: trust.pinned, followed: Object.fromEntries(trust.followed) };
+  await writeFileAtomic(keysFile(options), `${JSON.stringify(saved, null, 2)}\n`);
 }
 
 async function http(options: SyncOptions, pathname: string, init: RequestInit = {}): Promise<Response> {
@@ -180,31 +205,51 @@ async function fetchSet(options: SyncOptions): Promise<string> {
   return body.jws;
 }
 
-/** Fetches the key document and trusts keys a trusted key endorsed (saved for next time); true when one was added. */
-async function followRotations(options: SyncOptions, trusted: Map<string, KeyObject>): Promise<boolean> {
+/**
+ * Fetches the key document and trusts keys a trusted key endorsed (remembered for next time);
+ * true when one was added. A second successor for a key is refused loudly (followRollovers).
+ */
+async function followRotations(options: SyncOptions, trust: Trust): Promise<boolean> {
   const response = await (options.fetch ?? fetch)(new URL(ORG_KEYS_PATH, options.server), { redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   if (!response.ok) throw new SyncError(`signed by an unknown key and the key document is unavailable (HTTP ${response.status})`);
   const document = (await response.json()) as { keys?: Ed25519Jwk[]; rollovers?: string[] };
-  const added = followRollovers(trusted, document.rollovers ?? []);
+  const before = trust.followed.size;
+  let added: string[];
+  try {
+    added = followRollovers(trust.trusted, document.rollovers ?? [], trust.followed);
+  } catch (error) {
+    if (error instanceof JwsError && error.reason === 'forked') throw new SyncError(`refusing the organisation's key document: ${error.message}`);
+    throw error;
+  }
+  if (trust.followed.size !== before) await saveTrust(options, trust);
   if (added.length === 0) return false;
-  const keys = (document.keys ?? []).filter((key) => trusted.has(jwkThumbprint(key)));
-  await saveTrusted(options, keys);
   options.log?.(`trusting rotated organisation key(s) ${added.join(', ')} (endorsed by a pinned key)`);
   return true;
 }
 
-/** Verifies a signature, following key rollovers the pinned keys endorse when the kid is new. */
-async function verifyWithRollovers<T>(options: SyncOptions, trusted: Map<string, KeyObject>, jws: string, typ: string): Promise<T> {
+/**
+ * Verifies a signature, following key rollovers the pinned keys endorse when the kid is new.
+ * `expiring`: a document that expires (an entitled set), which only the current key may sign.
+ */
+async function verifyWithRollovers<T>(options: SyncOptions, trust: Trust, jws: string, typ: string, expiring: boolean): Promise<T> {
+  const keys = () => (expiring ? currentKeys(trust.trusted, trust.followed) : trust.trusted);
+  const replaced = () => {
+    const kid = peekHeader(jws).kid;
+    const successor = expiring ? trust.followed.get(kid) : undefined;
+    return successor ? new SyncError(`signature refused: signed by organisation key ${kid}, which this device saw replaced by ${successor.kid ?? 'its successor'}; only the current key signs this`) : null;
+  };
   try {
-    return verifyCompact<T>(jws, trusted, typ).payload;
+    return verifyCompact<T>(jws, keys(), typ).payload;
   } catch (error) {
-    if (!/not trusted here/.test((error as Error).message)) throw new SyncError(`signature refused: ${(error as Error).message}`);
+    if (!(error instanceof JwsError && error.reason === 'unknown_key')) throw new SyncError(`signature refused: ${(error as Error).message}`);
+    const refusal = replaced();
+    if (refusal) throw refusal;
   }
-  await followRotations(options, trusted);
+  await followRotations(options, trust);
   try {
-    return verifyCompact<T>(jws, trusted, typ).payload;
+    return verifyCompact<T>(jws, keys(), typ).payload;
   } catch (error) {
-    throw new SyncError(`signature refused: ${(error as Error).message}`);
+    throw replaced() ?? new SyncError(`signature refused: ${(error as Error).message}`);
   }
 }
 
@@ -344,9 +389,9 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     await recoverInterrupted(options);
     const state = await readState(options);
     if (!existsSync(stateFile(options))) await writeFileAtomic(stateFile(options), JSON.stringify(state));
-    const trusted = await trustedKeys(options);
-    if (options.pinnedKeys && !existsSync(keysFile(options))) await saveTrusted(options, parseKeys(options.pinnedKeys, 'pinned organisation key'));
-    const set = await verifyWithRollovers<SignedSet>(options, trusted, await fetchSet(options), JWS_TYPES.pluginSet);
+    const trust = await loadTrust(options);
+    if (options.pinnedKeys && !existsSync(keysFile(options))) await saveTrust(options, trust);
+    const set = await verifyWithRollovers<SignedSet>(options, trust, await fetchSet(options), JWS_TYPES.pluginSet, true);
     const refusal = subjectRefusal(set, state.subject, 'the signed set');
     if (refusal) throw new SyncError(refusal);
     checkFreshness(set, state, options);
@@ -356,7 +401,7 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     for (const entry of set.plugins) {
       try {
         if (!NAME.test(entry.name)) throw new SyncError('not a valid plugin name');
-        const signed = await verifyWithRollovers<SignedVersion>(options, trusted, entry.signature, JWS_TYPES.pluginVersion);
+        const signed = await verifyWithRollovers<SignedVersion>(options, trust, entry.signature, JWS_TYPES.pluginVersion, false);
         if (signed.plugin !== entry.name || signed.version !== entry.version || signed.digest !== entry.digest || signed.archiveSha256 !== entry.archiveSha256 || signed.tenant !== set.tenant) {
           throw new SyncError('the set does not match the signed version');
         }
@@ -407,9 +452,9 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
         result.mcp = await syncManagedMcp({
           file: options.managedMcpFile,
           state: mcpState,
-          trusted,
+          trusted: () => currentKeys(trust.trusted, trust.followed),
           fetchAllowlist: () => fetchAllowlist(options),
-          followRotations: () => followRotations(options, trusted),
+          followRotations: () => followRotations(options, trust),
           writeFileAtomic,
           ...(options.log ? { log: options.log } : {}),
         });
