@@ -82,8 +82,14 @@ const byRole = new Map<string, { count: number; rss: number; pss: number }>();
 const rows: { name: string; rss: number; pss: number }[] = [];
 for (const { pid, args } of measured) {
   const name = role(args);
-  const rss = sampleProcess(pid).rssBytes;
-  const pss = await proportionalBytes(pid);
+  let rss: number;
+  let pss: number;
+  try {
+    rss = sampleProcess(pid).rssBytes;
+    pss = await proportionalBytes(pid);
+  } catch {
+    continue; // exited since the table was read (a PostgreSQL backend whose client left)
+  }
   if (name === 'postgres') {
     const sum = byRole.get(name) ?? { count: 0, rss: 0, pss: 0 };
     byRole.set(name, { count: sum.count + 1, rss: sum.rss + rss, pss: sum.pss + pss });
