@@ -10,21 +10,27 @@
  */
 import type { UpstreamFetch } from '@/lib/platform/outbound/upstream-fetch';
 
+/**
+ * Counts the bytes passing into `read` (shared by every body of one cappedFetch) and errors the
+ * stream past `maxBytes`.
+ */
+function byteCap(maxBytes: number, read = { bytes: 0 }): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      read.bytes += chunk.byteLength;
+      if (read.bytes > maxBytes) controller.error(new Error(`the server sent more than ${maxBytes} bytes`));
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
 /** `fetch` whose response bodies together may not pass `maxBytes`: the stream errors beyond it. */
 export function cappedFetch(fetch: UpstreamFetch, maxBytes: number): UpstreamFetch {
-  let read = 0;
+  const read = { bytes: 0 };
   return async (url, init) => {
     const response = await fetch(url, init);
     if (!response.body) return response;
-    const counted = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          read += chunk.byteLength;
-          if (read > maxBytes) controller.error(new Error(`the server sent more than ${maxBytes} bytes`));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
+    const counted = response.body.pipeThrough(byteCap(maxBytes, read));
     return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
@@ -51,23 +57,17 @@ function postedRequestId(init: RequestInit | undefined): RequestId | undefined {
   return undefined;
 }
 
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return joined;
-}
-
 const CR = 0x0d;
 const LF = 0x0a;
+const LF_ONLY = Uint8Array.of(LF);
 
 /**
- * Splits an SSE byte stream into whole events (each with its closing blank line), holding at
- * most `maxBytes` of the event in progress: a larger one is reported and skipped (or, for a
- * request's stream, replaced by `answer` and the stream ended).
+ * Splits an SSE byte stream into whole events (each with its closing blank line, both bytes of a
+ * CRLF included), holding at most `maxBytes` of the event in progress: a larger one is reported
+ * and skipped (or, for a request's stream, replaced by `answer` and the stream ended). An event
+ * is passed on as soon as its blank line's CR arrives: a parser holds a trailing CR until it
+ * knows whether an LF follows, so an LF held back for the next event would keep the last answer
+ * of a closing stream from ever being read.
  */
 function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): TransformStream<Uint8Array, Uint8Array> {
   let held: Uint8Array[] = [];
@@ -76,6 +76,8 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
   let ended = false;
   let atLineStart = true;
   let previous = -1;
+  /** The last chunk ended with the CR of an event's blank line: an LF first in the next is that line's end, passed on (or dropped with a skipped event). */
+  let crEnded: 'pass' | 'drop' | null = null;
   /** The event in progress is too large: answered (and the stream ended) or skipped to its end. */
   const cut = (controller: TransformStreamDefaultController<Uint8Array>): void => {
     held = [];
@@ -93,7 +95,13 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
     transform(chunk, controller) {
       if (ended) return;
       let start = 0;
-      for (let index = 0; index < chunk.byteLength; index += 1) {
+      if (crEnded && chunk[0] === LF) {
+        if (crEnded === 'pass') controller.enqueue(LF_ONLY);
+        start = 1;
+        previous = LF;
+      }
+      crEnded = null;
+      for (let index = start; index < chunk.byteLength; index += 1) {
         const byte = chunk[index]!;
         // CR, LF and CRLF each end a line; a line ending where a line starts is the blank line ending an event.
         const terminator = byte === CR || (byte === LF && previous !== CR);
@@ -106,21 +114,32 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
           atLineStart = true;
           continue;
         }
-        const piece = chunk.subarray(start, index + 1);
-        start = index + 1;
+        // The blank line's CRLF goes whole with its event; a CR last in the chunk waits to see.
+        let end = index + 1;
+        const lastCr = byte === CR && end === chunk.byteLength;
+        if (byte === CR && chunk[end] === LF) {
+          end += 1;
+          index += 1;
+          previous = LF;
+        }
+        const piece = chunk.subarray(start, end);
+        start = end;
         if (skipping) {
           skipping = false;
+          if (lastCr) crEnded = 'drop';
           continue;
         }
         if (heldBytes + piece.byteLength > maxBytes) {
           cut(controller);
           if (ended) return;
           skipping = false;
+          if (lastCr) crEnded = 'drop';
           continue;
         }
-        controller.enqueue(concat([...held, piece], heldBytes + piece.byteLength));
+        controller.enqueue(Buffer.concat([...held, piece], heldBytes + piece.byteLength));
         held = [];
         heldBytes = 0;
+        if (lastCr) crEnded = 'pass';
       }
       if (skipping || start >= chunk.byteLength) return;
       const rest = chunk.subarray(start);
@@ -128,6 +147,10 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
       // Copied: the producer may reuse its buffer.
       held.push(rest.slice());
       heldBytes += rest.byteLength;
+    },
+    flush(controller) {
+      // What followed the last blank line (an unfinished event, a comment): the parser decides what it is worth.
+      if (!ended && !skipping && heldBytes > 0) controller.enqueue(Buffer.concat(held, heldBytes));
     },
   });
 }
@@ -138,7 +161,7 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
  * becomes `cap.error` for that request (so the caller gets a JSON-RPC error at once rather than a
  * stream that broke off), and reading the upstream stops; a too large event on a stream that
  * answers no one request (the GET stream, the older HTTP+SSE transport) is dropped. Other bodies
- * (errors) are cut at the cap.
+ * (errors) end in a stream error past the cap.
  */
 export function messageCappedFetch(fetch: UpstreamFetch, cap: MessageCap): UpstreamFetch {
   return async (url, init) => {
@@ -175,23 +198,13 @@ export function messageCappedFetch(fetch: UpstreamFetch, cap: MessageCap): Upstr
             controller.terminate();
           },
           flush(controller) {
-            if (held.length) controller.enqueue(concat(held, heldBytes));
+            if (held.length) controller.enqueue(Buffer.concat(held, heldBytes));
           },
         }),
       );
     } else {
-      let read = 0;
-      body = response.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            const room = cap.maxBytes - read;
-            read += chunk.byteLength;
-            if (chunk.byteLength <= room) return controller.enqueue(chunk);
-            if (room > 0) controller.enqueue(chunk.slice(0, room));
-            controller.terminate();
-          },
-        }),
-      );
+      // Errors and the like: read whole by the SDK for its message, which a stream that errors leaves out.
+      body = response.body.pipeThrough(byteCap(cap.maxBytes));
     }
     const headers = new Headers(response.headers);
     // The body may differ from what the upstream sized.

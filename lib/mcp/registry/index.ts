@@ -8,7 +8,7 @@
 // Reads: getServerByName, listServers, serverVersions, serversInScopeFor, approvedTools,
 //   allowlistSequence, accessSequences (with the audience sequence the database moves when people's
 //   roles or departments change). For the proxy: upstreamTarget (URL, injected headers, SSRF-checked
-//   fetch, the redactor of what the upstream says) and cappedMessageFetch.
+//   fetch, the redactor of what the upstream says) and messageCappedFetch.
 // Other capabilities writing in the same transaction as their own change (tool policy) call
 // bumpAllowlistSequence(tx, tenantId) with their Prisma transaction.
 export { checkServer, approveVersion, recordStdioTools, registerServer, rejectVersion, revokeServer, updateServer, updateServerScope, type CheckOutcome } from './registry';
@@ -16,7 +16,7 @@ export { accessSequences, allowlistSequence, approvedTools, getServerById, getSe
 export { bumpAllowlistSequence, type Tx } from './repository';
 export { messageCappedFetch, type MessageCap } from './capped-fetch';
 export { checkUpstream, CHECK_TIMEOUT_MS, type HealthCheckResult } from './health';
-export { REDACTED, upstreamTarget, UpstreamTarget, type UpstreamOAuthClient } from './upstream';
+export { upstreamTarget, UpstreamTarget, type UpstreamOAuthClient } from './upstream';
 export { recordTools, toolChanges, toolsDigest, TOOL_LIMITS } from './tools';
 export { SERVER_NAME, registerServerSchema, scopeTargetSchema, updateServerSchema, type RegisterServerInput, type ScopeTarget, type UpdateServerInput, type UpstreamAuthInput } from './validate';
 export type { McpTransportKind, PublicOAuthConfig, RecordedTool, RegisteredServer, RegistryActor, ScopeEntry, ServerVersion, UpstreamAuthKind, VersionStatus } from './types';
