@@ -63,6 +63,7 @@ describe('the MCP proxy with a real upstream SDK server and the real SDK client'
     const mktTools = (await mkt.listTools()).tools;
     expect(payTools.map((tool) => tool.name).sort()).toEqual([
       'ask_the_model',
+      'ask_the_model_later',
       'charge_card',
       'confirm_with_user',
       'crash_with_credentials',

@@ -5,10 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, type ClientCapabilities, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadContent } from '@/lib/audit';
+import { flushCountedEvents, loadContent } from '@/lib/audit';
+import { registerServer, revokeServer, updateServerScope } from '@/lib/mcp/registry';
 import type { UserIdentity } from '@/lib/oauth/identity';
+import { pool } from '@/lib/db/client';
 import { settled, startProxyHarness, traceparent, type ProxyHarness } from './testing/harness';
-import type { FakeUpstream } from './testing/upstream';
+import { ASK_LATER_TOOL, type FakeUpstream } from './testing/upstream';
 
 let h: ProxyHarness;
 let upstream: FakeUpstream;
@@ -91,6 +93,58 @@ describe('what an upstream asks of the client, through the proxy', () => {
     await client.close();
   });
 
+  /**
+   * A session whose access ends while its client sends nothing: the upstream, still answering a
+   * call from before, asks for sampling. `change` takes the access away.
+   */
+  async function samplingAfter(name: string, change: () => Promise<unknown>) {
+    await registerServer(h.adminActor, { name, transport: 'streamable_http', url: upstream.url, upstreamAuth: { type: 'static_secret', secret: h.secret }, allowPrivateNetwork: true, scope: [{ kind: 'department', value: payments.department! }] });
+    let sampledCalls = 0;
+    const client = new Client({ name: 'proxy-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async () => {
+      sampledCalls += 1;
+      return { model: 'm', role: 'assistant', content: { type: 'text', text: 'spent' } };
+    });
+    const transport = await h.transportAs(payments, { name });
+    await client.connect(transport);
+    const held = upstream.holdSampling();
+    const call = client.callTool({ name: ASK_LATER_TOOL, arguments: {} }).then(
+      (result) => JSON.stringify(result),
+      (error: Error) => error.message,
+    );
+    await held.started;
+    await change();
+    held.open();
+    const answered = await call;
+    return { client, transport, sampledCalls: () => sampledCalls, answered };
+  }
+
+  it("refuses sampling asked after the server was revoked and ends the session, audited", async () => {
+    const name = `revoked-${h.tag}`;
+    const { client, sampledCalls, answered } = await samplingAfter(name, () => revokeServer(h.adminActor, name, 'vendor contract ended'));
+    expect(sampledCalls()).toBe(0);
+    // The call in flight ends at once saying the session ended (the upstream's failed tool, or the
+    // proxy once the upstream connection closed), not when the client gives up waiting.
+    expect(answered).toMatch(/the client session ended|access to this server was withdrawn/);
+    await flushCountedEvents({ all: true });
+    const { rows } = await pool().query<{ rule: string }>(
+      `SELECT event->'policy'->>'rule' AS rule FROM audit_events WHERE actor_user_id = $1 AND action = 'mcp_proxy.connect' AND event->'mcp'->>'server' = $2`,
+      [payments.userId, name],
+    );
+    expect(rows.map((row) => row.rule)).toEqual(['mcp_proxy.revoked']);
+    await client.close().catch(() => undefined);
+  });
+
+  it('refuses sampling asked after the person left the server’s scope and ends the session: back in scope, it is gone', async () => {
+    const name = `rescoped-${h.tag}`;
+    const { client, sampledCalls, answered } = await samplingAfter(name, () => updateServerScope(h.adminActor, name, [{ kind: 'department', value: marketing.department! }]));
+    expect(sampledCalls()).toBe(0);
+    expect(answered).toMatch(/the client session ended|access to this server was withdrawn/);
+    await updateServerScope(h.adminActor, name, [{ kind: 'department', value: payments.department! }]);
+    // The session ended when the sampling was refused, not on this request: the client must start a new one.
+    await expect(client.listTools()).rejects.toThrow(/session ended: access to this server was withdrawn; initialize a new one/);
+    await client.close().catch(() => undefined);
+  });
 });
 
 vi.setConfig({ testTimeout: 120_000 });

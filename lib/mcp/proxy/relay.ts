@@ -18,7 +18,8 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpCaller } from '../caller';
-import type { ProxyAccess } from './access';
+import { McpHttpError } from '../errors';
+import { resolveAccess, type ProxyAccess } from './access';
 import { auditedRequest, blockedError, refusedRequest } from './audited';
 import type { ProxiedCallInput } from './evidence';
 import { decideProxiedCall } from './policy';
@@ -62,23 +63,48 @@ export async function servingClientRequest<T>(request: Omit<ForwardedRequest, 'o
   }
 }
 
-/** The relay for one proxied session's `server`; `latest` is who the session acts for now. */
 /** What the upstream is told when the client's answer failed: the client's own JSON-RPC error, or why there was none. */
 function clientError(error: unknown): McpError {
   return error instanceof McpError ? error : new McpError(ErrorCode.InternalError, `the client did not answer: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-export function relayToClient(server: Server, upstream: UpstreamConnection, latest: () => SessionContext): UpstreamHandlers['relay'] {
+/**
+ * Access as of now for what the upstream asks (it may ask long after the client's last request):
+ * a revoked server, or a person no longer in its scope, ends the session, as the client's next
+ * request would (sessions.ts); resolveAccess audits the refusal. The upstream learns only that
+ * the session ended.
+ */
+async function currentAccess(context: SessionContext, end: () => void): Promise<ProxyAccess> {
+  let access: ProxyAccess;
+  try {
+    access = await resolveAccess(context.caller, context.access.server.name);
+  } catch (error) {
+    if (!(error instanceof McpHttpError)) throw new McpError(ErrorCode.InternalError, 'Gatehouse could not check access for this request');
+    end();
+    throw new McpError(ErrorCode.InvalidRequest, 'the client session ended');
+  }
+  // The name now belongs to another server (removed and registered again): not the one this session opened.
+  if (access.server.id !== context.access.server.id) {
+    end();
+    throw new McpError(ErrorCode.InvalidRequest, 'the client session ended');
+  }
+  return access;
+}
+
+/** The relay for one proxied session's `server`; `latest` is who the session acts for now, `end` ends the session. */
+export function relayToClient(server: Server, upstream: UpstreamConnection, latest: () => SessionContext, end: () => void): UpstreamHandlers['relay'] {
   return async (method, request, extra) => {
     const store = forwarding.getStore();
     const related = store?.server === server ? store : undefined;
     const context = related?.context ?? latest();
+    // Before anything reaches the client, roots included.
+    const access = await currentAccess(context, end);
     const params = upstream.redact(request.params ?? {}) as Record<string, unknown> & { _meta?: Record<string, unknown>; tools?: unknown };
     const options = { signal: extra.signal, timeout: RELAY_TIMEOUT_MS, ...(related?.open ? { relatedRequestId: related.requestId } : {}) };
     const ask = (schema: Parameters<Server['request']>[1]) => server.request({ method, params } as never, schema, options) as Promise<Result>;
     // Which directories the client works in: nothing to decide or keep.
     if (method === 'roots/list') return ask(ListRootsResultSchema);
-    const { caller, access } = context;
+    const { caller } = context;
     const verdict = await decideProxiedCall(access, caller.principal, method, params);
     const input: ProxiedCallInput = {
       caller,

@@ -46,8 +46,6 @@ import { relayToClient, servingClientRequest, type SessionContext } from './rela
 import { isSessionGone, type UpstreamConnection, type UpstreamHandlers } from './upstream';
 import { exposedTools, type LiveTools } from './tools';
 
-export type { SessionContext } from './relay';
-
 /** JSON-RPC error code when the person has no usable grant at an oauth_user server: `data.connectUrl` says where to connect. */
 export const UPSTREAM_GRANT_REQUIRED = -32005;
 
@@ -98,12 +96,14 @@ export interface ProxySessionServer {
   toolsChanged(): void;
   /** The caller and access of the session's latest request: requests of the upstream act for them. */
   update(context: SessionContext): void;
+  /** Who the session acts for as of its latest request. */
+  context(): SessionContext;
   /** A request of the upstream's, passed to the client (UpstreamHandlers.relay). */
   relay: UpstreamHandlers['relay'];
 }
 
-/** `lost()` says why the upstream session ended, once it has. */
-export function createProxyServer(upstream: UpstreamConnection, initial: SessionContext, lost: () => string | null): ProxySessionServer {
+/** `lost()` says why the upstream session ended, once it has; `end()` ends the session as a lost one (access refused to what the upstream asked). */
+export function createProxyServer(upstream: UpstreamConnection, initial: SessionContext, lost: () => string | null, end: () => void): ProxySessionServer {
   const upstreamCapabilities = upstream.capabilities;
   const capabilities: ServerCapabilities = {};
   if (upstreamCapabilities.tools) capabilities.tools = { listChanged: true };
@@ -245,6 +245,7 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
     update: (context) => {
       latest = context;
     },
-    relay: relayToClient(server, upstream, () => latest),
+    context: () => latest,
+    relay: relayToClient(server, upstream, () => latest, end),
   };
 }

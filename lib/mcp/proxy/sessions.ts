@@ -50,12 +50,27 @@ async function closeSession(session: ProxySession): Promise<void> {
   await session.upstream.close();
 }
 
+/**
+ * Whether the session's person may still use its server (access.ts, which audits a refusal): an
+ * idle session must not outlive a revocation or a scope change, since the upstream may still
+ * ask the client things (relay.ts checks those too).
+ */
+async function stillAllowed(session: ProxySession): Promise<boolean> {
+  const { caller, access } = session.proxied.context();
+  try {
+    return (await resolveAccess(caller, access.server.name)).server.id === session.serverId;
+  } catch (error) {
+    if (error instanceof McpHttpError) return false;
+    throw error;
+  }
+}
+
 async function sweep(): Promise<void> {
   const now = Date.now();
   const view = await revocationView();
   for (const session of [...sessions.values()]) {
     const signedOut = session.tokenExpiresAt <= now || view.revokedSessions.has(session.signInId) || view.disabledUsers.has(session.userId);
-    if (now - session.lastSeen > IDLE_MS || signedOut || session.lost) await closeSession(session);
+    if (now - session.lastSeen > IDLE_MS || signedOut || session.lost || !(await stillAllowed(session))) await closeSession(session);
   }
 }
 
@@ -141,16 +156,20 @@ async function openSession(request: Request, caller: McpCaller, access: ProxyAcc
   /** Lost before the session was registered (during initialize). */
   let lostEarly: string | null = null;
   const current = () => (id ? sessions.get(id) : undefined);
+  const lose = (reason: string): void => {
+    const session = current();
+    if (session) loseSession(session, reason);
+    else lostEarly ??= reason;
+  };
   const upstream = await connect(caller, access.server, declaredClientCapabilities(body), {
     onNotification: (notification) => relayNotification(current(), notification),
     relay: (method, relayed, extra) => (proxied ? proxied.relay(method, relayed, extra) : Promise.reject(new McpError(ErrorCode.InternalError, 'the session is still opening'))),
-    onLost: (reason) => {
-      const session = current();
-      if (session) loseSession(session, reason);
-      else lostEarly ??= reason;
-    },
+    onLost: lose,
   });
-  proxied = createProxyServer(upstream, { caller, access, sessionId: undefined }, () => current()?.lost ?? lostEarly);
+  proxied = createProxyServer(upstream, { caller, access, sessionId: undefined }, () => current()?.lost ?? lostEarly, () =>
+    // Ended as a lost upstream session is: the calls in flight fail saying so, the next request gets 404.
+    lose('access to this server was withdrawn'),
+  );
   const server = proxied;
   const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: newMcpSessionId,

@@ -43,8 +43,9 @@ function capped(cut: Parameters<MessageCap['onOversized']>[0][]) {
 /** The events of an SSE body as the SDK's transports read them, collected as they are parsed. */
 function parse(body: ReadableStream<Uint8Array>): { events: Pick<EventSourceMessage, 'event' | 'data'>[]; done: Promise<void> } {
   const events: Pick<EventSourceMessage, 'event' | 'data'>[] = [];
+  const decoder = new TextDecoder();
   const done = body
-    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new TransformStream<Uint8Array, string>({ transform: (chunk, controller) => controller.enqueue(decoder.decode(chunk, { stream: true })) }))
     .pipeThrough(new EventSourceParserStream())
     .pipeTo(new WritableStream({ write: ({ event, data }) => void events.push({ event, data }) }));
   return { events, done };

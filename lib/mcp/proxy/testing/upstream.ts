@@ -37,6 +37,11 @@ export interface FakeUpstream {
   endless: number[];
   /** Forgets every session, as a restarted server does: their ids get 404 from now on. */
   restart(): Promise<void>;
+  /**
+   * Holds the next ASK_LATER_TOOL call before it asks for sampling: `started` resolves once the
+   * call waits, `open()` lets it ask (the client sends nothing in between).
+   */
+  holdSampling(): { started: Promise<void>; open(): void };
   close(): Promise<void>;
 }
 
@@ -44,6 +49,8 @@ export interface FakeUpstream {
 export const FAILING_TOOL = 'crash_with_credentials';
 /** A tool whose call the upstream answers with one SSE event that never ends, written as fast as it is read. */
 export const ENDLESS_TOOL = 'endless_answer';
+/** A tool that asks the client's model only when the test lets it (FakeUpstream.holdSampling). */
+export const ASK_LATER_TOOL = 'ask_the_model_later';
 /** Characters of huge_answer's text: more than the proxy relays in one message. */
 export const HUGE_ANSWER_CHARS = 9 * 1024 * 1024;
 
@@ -53,6 +60,7 @@ interface State {
   expected: string;
   rootsChanges: number;
   lookups: string[];
+  held: { started: () => void; opened: Promise<void> } | null;
 }
 
 function buildServer(state: State, seen: () => IncomingHttpHeaders): McpServer {
@@ -93,6 +101,14 @@ function buildServer(state: State, seen: () => IncomingHttpHeaders): McpServer {
       { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: `${question} (asked with ${seen().authorization ?? 'nothing'})` } }], maxTokens: 100 } },
       CreateMessageResultSchema,
     );
+    return { content: [{ type: 'text', text: `the model said: ${answer.content.type === 'text' ? answer.content.text : answer.content.type}` }] };
+  });
+  server.registerTool(ASK_LATER_TOOL, { description: 'Asks the model through the client when told to', inputSchema: {} }, async (_args, extra) => {
+    const held = state.held;
+    state.held = null;
+    held?.started();
+    await held?.opened;
+    const answer = await extra.sendRequest({ method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'later' } }], maxTokens: 10 } }, CreateMessageResultSchema);
     return { content: [{ type: 'text', text: `the model said: ${answer.content.type === 'text' ? answer.content.text : answer.content.type}` }] };
   });
   server.registerTool('confirm_with_user', { description: 'Asks the user (elicitation)', inputSchema: {} }, async (_args, extra) => {
@@ -141,7 +157,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 
 /** Starts the upstream; every request must carry `header: value`. */
 export async function startFakeUpstream(header: string, value: string): Promise<FakeUpstream> {
-  const state: State = { drift: false, cancelled: [], expected: value, rootsChanges: 0, lookups: [] };
+  const state: State = { drift: false, cancelled: [], expected: value, rootsChanges: 0, lookups: [], held: null };
   const opened: McpServer[] = [];
   const endless: number[] = [];
   const requests: IncomingHttpHeaders[] = [];
@@ -218,6 +234,13 @@ export async function startFakeUpstream(header: string, value: string): Promise<
       return state.rootsChanges;
     },
     endless,
+    holdSampling: () => {
+      let started!: () => void;
+      let open!: () => void;
+      const startedPromise = new Promise<void>((resolve) => void (started = resolve));
+      state.held = { started, opened: new Promise<void>((resolve) => void (open = resolve)) };
+      return { started: startedPromise, open };
+    },
     restart: async () => {
       const open = [...streamable.values()];
       const streams = [...sse.values()];
