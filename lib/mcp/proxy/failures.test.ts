@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asSuperuser, superuserClient, withEventsRefused } from '@/lib/audit/testing/fixtures';
+import { db } from '@/lib/db/client';
 import { registerServer } from '@/lib/mcp/registry';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
@@ -15,12 +16,11 @@ import { ANSWER_TOO_LARGE, MAX_UPSTREAM_MESSAGE_BYTES } from './upstream';
 let h: ProxyHarness;
 let upstream: FakeUpstream;
 let payments: UserIdentity;
-let legal: UserIdentity;
 let tag: string;
 
 beforeAll(async () => {
   h = await startProxyHarness();
-  ({ upstream, payments, legal, tag } = h);
+  ({ upstream, payments, tag } = h);
   await registerServer(h.adminActor, { name: `legacy-${tag}`, transport: 'sse', url: upstream.sseUrl, upstreamAuth: { type: 'static_secret', secret: h.secret }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
 });
 
@@ -105,8 +105,17 @@ describe('the MCP proxy when things go wrong', () => {
   });
 
   it("reads the caller's audience once per audience sequence, which moving a person between departments moves", async () => {
-    const mover = await createTestUser(['member'], `Payments ${tag}`);
-    const client = await h.connectAs(mover);
+    // A tenant of its own: other test files changing people in the shared one move its sequence at any time.
+    const tenantId = (await db().tenant.create({ data: { slug: `proxy-moves-${tag}`, name: 'Proxy audience tests' } })).id;
+    const admin = await createTestUser(['admin'], undefined, tenantId);
+    const mover = await createTestUser(['member'], 'Payments', tenantId);
+    const stayer = await createTestUser(['member'], 'Legal', tenantId);
+    const name = `moves-${tag}`;
+    await registerServer(
+      { userId: admin.userId, tenantId, email: admin.email, roles: admin.roles, callSource: 'cli' },
+      { name, transport: 'streamable_http', url: upstream.url, upstreamAuth: { type: 'static_secret', secret: h.secret }, allowPrivateNetwork: true, scope: [{ kind: 'department', value: mover.department! }] },
+    );
+    const client = await h.connectAs(mover, { name });
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
     const superuser = await superuserClient();
     try {
@@ -115,7 +124,7 @@ describe('the MCP proxy when things go wrong', () => {
       await asSuperuser(superuser, 'UPDATE users SET department_id = NULL WHERE id = $1', [mover.userId]);
       expect((await client.listTools()).tools.length).toBeGreaterThan(0);
       // An ordinary change (triggers on) moves the sequence: refused on the very next request.
-      await superuser.query('UPDATE users SET department_id = (SELECT department_id FROM users WHERE id = $2) WHERE id = $1', [mover.userId, legal.userId]);
+      await superuser.query('UPDATE users SET department_id = (SELECT department_id FROM users WHERE id = $2) WHERE id = $1', [mover.userId, stayer.userId]);
     } finally {
       await superuser.end();
     }
