@@ -1,4 +1,5 @@
 import { CheckboxField, SelectField, TextAreaField, TextField } from '@/components/admin/fields';
+import { ScopeFields } from './ScopeFields';
 
 // The "Register a server" form's fields (no hooks: rendered by the page inside an ActionForm).
 
@@ -57,25 +58,7 @@ export function RegisterServerFields({ roles, departments }: { roles: string[]; 
           <TextAreaField label="Tools (JSON)" name="tools" monospace rows={2} placeholder='[{"name": "search", "inputSchema": {"type": "object"}}]' hint="What the server provides; devices are never checked from here" />
         </div>
       </fieldset>
-      <fieldset className="space-y-3 rounded-md border border-slate-200 p-4">
-        <legend className="px-1 text-sm font-medium text-slate-700">Scope: who may use it (nobody until you choose)</legend>
-        <CheckboxField label="Everyone" name="scopeEveryone" />
-        {departments.length ? (
-          <div className="flex flex-wrap gap-x-4 gap-y-2">
-            <span className="text-sm text-slate-600">Departments:</span>
-            {departments.map((department) => (
-              <CheckboxField key={department.id} label={department.name} name="scopeDepartments" value={department.slug} />
-            ))}
-          </div>
-        ) : null}
-        <div className="flex flex-wrap gap-x-4 gap-y-2">
-          <span className="text-sm text-slate-600">Roles:</span>
-          {roles.map((role) => (
-            <CheckboxField key={role} label={role} name="scopeRoles" value={role} />
-          ))}
-        </div>
-        <TextField label="Users (emails)" name="scopeUsers" placeholder="ada@example.com, grace@example.com" />
-      </fieldset>
+      <ScopeFields roles={roles} departments={departments} legend="Scope: who may use it (nobody until you choose)" />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 'use client';
 
 import type { ColumnDef } from '@tanstack/react-table';
+import Link from 'next/link';
 import { ActionForm, type FormAction } from '@/components/admin/ActionForm';
 import { INPUT } from '@/components/admin/styles';
 import { Badge } from '@/components/table/Badge';
@@ -113,6 +114,9 @@ export function ServersTable({ rows, actions }: { rows: ServerRow[]; actions: Se
       cell: ({ row }) =>
         row.original.status === 'active' ? (
           <span className="flex flex-col items-start gap-2">
+            <Link href={`/mcp-servers?edit=${encodeURIComponent(row.original.name)}#scope-form`} className="rounded-md px-2 py-1.5 text-sm font-medium text-indigo-700 hover:bg-indigo-50" aria-label={`Edit the scope of ${row.original.name}`}>
+              Edit scope
+            </Link>
             {row.original.transport !== 'stdio' ? (
               <ActionForm action={actions.check} label={`Check ${row.original.name}`} submitLabel="Check now" tone="secondary" pendingLabel="Checking…" inline>
                 <input type="hidden" name="name" value={row.original.name} />

@@ -3,8 +3,8 @@
 import { revalidatePath } from 'next/cache';
 import type { ActionState } from '@/lib/admin/action-state';
 import { runDashboardAction } from '@/lib/admin/run-action';
-import { approveVersion, checkServer, registerServer, rejectVersion, revokeServer } from '@/lib/mcp/registry';
-import { registrationFromForm } from '@/lib/mcp/registry/form';
+import { approveVersion, checkServer, registerServer, rejectVersion, revokeServer, updateServerScope } from '@/lib/mcp/registry';
+import { registrationFromForm, scopeFromForm } from '@/lib/mcp/registry/form';
 
 function field(form: FormData, name: string): string {
   return String(form.get(name) ?? '').trim();
@@ -66,5 +66,15 @@ export async function revokeServerAction(_previous: ActionState, form: FormData)
     const server = await revokeServer(actor, field(form, 'name'), field(form, 'reason'));
     revalidatePath('/mcp-servers');
     return { status: 'success', message: `Revoked ${server.name}: it leaves every allowlist and the proxy refuses it.` };
+  });
+}
+
+/** The scope editor: the same change as `gatehouse mcp scope` (audited, allowlist sequence bumped). */
+export async function updateScopeAction(_previous: ActionState, form: FormData): Promise<ActionState> {
+  return runDashboardAction(async (actor) => {
+    const server = await updateServerScope(actor, field(form, 'name'), scopeFromForm(form));
+    revalidatePath('/mcp-servers');
+    const scope = server.scope.map((entry) => entry.label).join(', ');
+    return { status: 'success', message: `${server.name} is now for ${scope || 'nobody'}; clients converge at their next allowlist poll.` };
   });
 }

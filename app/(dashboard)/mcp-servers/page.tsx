@@ -1,17 +1,20 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ActionForm } from '@/components/admin/ActionForm';
+import { Hidden } from '@/components/admin/fields';
 import { Section } from '@/components/admin/Section';
 import { AccessDenied } from '@/components/layout/AccessDenied';
 import { PageHeader } from '@/components/layout/PageHeader';
 import { RegisterServerFields } from '@/components/mcp-servers/RegisterFields';
+import { ScopeFields } from '@/components/mcp-servers/ScopeFields';
 import { ServersTable, type ServerRow } from '@/components/mcp-servers/ServersTable';
 import { departmentOptions } from '@/lib/admin/departments';
 import { roleOptions } from '@/lib/admin/roles';
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
 import { listServers, toolChanges, type RegisteredServer } from '@/lib/mcp/registry';
+import { scopeSelectionOf } from '@/lib/mcp/registry/form';
 import { authorize } from '@/lib/rbac/authorize';
-import { approveVersionAction, checkServerAction, registerServerAction, rejectVersionAction, revokeServerAction } from './actions';
+import { approveVersionAction, checkServerAction, registerServerAction, rejectVersionAction, revokeServerAction, updateScopeAction } from './actions';
 
 export const metadata: Metadata = { title: 'MCP servers' };
 
@@ -34,10 +37,17 @@ function serverRow(server: RegisteredServer): ServerRow {
   };
 }
 
-export default async function McpServersPage() {
+interface McpServersPageProps {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}
+
+export default async function McpServersPage({ searchParams }: McpServersPageProps) {
   const user = await requireDashboardUser('/mcp-servers');
   if (!(await authorize(dashboardPrincipal(user), 'mcp.admin'))) return <AccessDenied permission="mcp.admin" />;
+  const editName = (await searchParams).edit;
   const [servers, departments, roles] = await Promise.all([listServers(user.tenantId), departmentOptions(user.tenantId), roleOptions(user.tenantId)]);
+  // A revoked server keeps its scope for the record; only a live one is rescoped.
+  const editing = typeof editName === 'string' ? (servers.find((server) => server.name === editName && server.status === 'active') ?? null) : null;
   return (
     <>
       <PageHeader
@@ -54,6 +64,25 @@ export default async function McpServersPage() {
             </Link>
             , then run the check and approve the tools. People connect theirs on the same page.
           </p>
+        ) : null}
+        {editing ? (
+          <div id="scope-form">
+            <Section
+              title={`Scope of ${editing.name}`}
+              description="Who may use this server. Saving replaces the whole scope (nothing chosen: nobody), is audited, and moves the allowlist sequence: people added get the server at their next poll, people left out lose it and the proxy refuses them at once."
+              actions={
+                <Link href="/mcp-servers" className="text-sm font-medium text-indigo-700 hover:underline">
+                  Close
+                </Link>
+              }
+            >
+              {/* Keyed by the server, so moving from one server to another resets the boxes. */}
+              <ActionForm key={editing.id} action={updateScopeAction} label={`Scope of ${editing.name}`} submitLabel="Save scope" pendingLabel="Saving…">
+                <Hidden name="name" value={editing.name} />
+                <ScopeFields roles={roles.map((role) => role.name)} departments={departments} legend="Who may use it" selected={scopeSelectionOf(editing.scope)} />
+              </ActionForm>
+            </Section>
+          </div>
         ) : null}
         <Section title="Register a server" description="A remote server is checked at once and its tools approved as version 1; a device-run server is recorded with the tools you declare. Every registration is audited and moves the allowlist sequence.">
           <ActionForm action={registerServerAction} label="Register a server" submitLabel="Register" pendingLabel="Registering…" resetOnSuccess>

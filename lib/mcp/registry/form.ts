@@ -1,8 +1,10 @@
-// The dashboard's "Register a server" form, as posted, turned into what registerServer validates.
+// The dashboard's "Register a server" and "Scope" forms, as posted, turned into what registerServer
+// and updateServerScope validate, and a server's scope back into the fields that show it.
 // Only the JSON of a stdio server's declared tools is parsed here; the schema checks the rest.
 import { z } from 'zod';
 import { UserInputError } from '@/lib/users/tenant';
 import { toolInputSchema } from './tools';
+import type { ScopeEntry } from './types';
 import { parseInput, type RegisterServerInput, type ScopeTarget, type UpstreamAuthInput } from './validate';
 
 function text(form: FormData, name: string): string {
@@ -16,7 +18,8 @@ function lines(value: string): string[] {
     .filter(Boolean);
 }
 
-function scopeOf(form: FormData): ScopeTarget[] {
+/** The scope fields (components/mcp-servers/ScopeFields) as the targets an administrator chose. */
+export function scopeFromForm(form: FormData): ScopeTarget[] {
   const everyone = form.get('scopeEveryone') === 'on' ? [{ kind: 'everyone' as const }] : [];
   const departments = form.getAll('scopeDepartments').map((value) => ({ kind: 'department' as const, value: String(value) }));
   const roles = form.getAll('scopeRoles').map((value) => ({ kind: 'role' as const, value: String(value) }));
@@ -55,7 +58,7 @@ function toolsOf(value: string): z.output<typeof declaredTools> {
 }
 
 export function registrationFromForm(form: FormData): RegisterServerInput {
-  const common = { name: text(form, 'name'), description: text(form, 'description'), scope: scopeOf(form) };
+  const common = { name: text(form, 'name'), description: text(form, 'description'), scope: scopeFromForm(form) };
   const transport = text(form, 'transport');
   if (transport === 'stdio') {
     return { ...common, transport: 'stdio', command: text(form, 'command'), args: lines(String(form.get('args') ?? '')), env: envOf(String(form.get('env') ?? '')), tools: toolsOf(text(form, 'tools')) };
@@ -82,4 +85,22 @@ function upstreamAuthOf(form: FormData): UpstreamAuthInput {
   if (secret) throw new UserInputError('choose an upstream secret or sign-in by each person, not both');
   if (clientSecret && !clientId) throw new UserInputError('an OAuth client secret needs its client id');
   return { type: 'oauth_user', ...(clientId ? { clientId } : {}), ...(clientSecret ? { clientSecret } : {}), ...(scope ? { scope } : {}) };
+}
+
+/** What the scope fields start with: department slugs, role names and user emails. */
+export interface ScopeSelection {
+  everyone: boolean;
+  departments: string[];
+  roles: string[];
+  users: string[];
+}
+
+/**
+ * A server's scope as the fields show it. Entries carry the stored subject (a department or user
+ * id), so departments and users are named by their label (`department <slug>`, `user <email>`,
+ * as lib/rbac/audience writes it), which is what the form posts back.
+ */
+export function scopeSelectionOf(scope: readonly ScopeEntry[]): ScopeSelection {
+  const named = (kind: ScopeEntry['kind']) => scope.filter((entry) => entry.kind === kind).map((entry) => entry.label.slice(kind.length + 1));
+  return { everyone: scope.some((entry) => entry.kind === 'everyone'), departments: named('department'), roles: scope.filter((entry) => entry.kind === 'role').map((entry) => entry.subject), users: named('user') };
 }

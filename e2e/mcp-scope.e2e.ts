@@ -1,0 +1,131 @@
+// The MCP servers page's scope editor as an administrator uses it, and what it changes where it
+// counts: the signed allowlist two people's devices fetch with their own sign-in, verified as
+// gatehouse-sync verifies it (pinned to the person, no going back in sequence).
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { closeAuditWriter } from '@/lib/audit';
+import { closeDatabase, pool } from '@/lib/db/client';
+import type { AllowlistResponse } from '@/lib/mcp/allowlist/documents';
+import { verifyAllowlist, type VerifiedAllowlist } from '@/lib/mcp/allowlist/verify';
+import { trustedKeysFrom, type Ed25519Jwk } from '@/lib/signing/jws';
+import { createUser } from '@/lib/users/users';
+import { pagePerTest, signInDeviceAs, signInWithPassword } from './browser';
+
+const baseUrl = inject('e2eBaseUrl');
+const adminEmail = inject('e2eAdminEmail');
+const adminPassword = inject('e2eAdminPassword');
+
+// Screenshots: GATEHOUSE_E2E_SCREENSHOTS=docs npx vitest run -c e2e/vitest.config.ts e2e/mcp-scope.e2e.ts
+const screenshots = process.env.GATEHOUSE_E2E_SCREENSHOTS;
+
+async function shoot(page: Page, name: string): Promise<void> {
+  if (!screenshots) return;
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(screenshots, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+const suffix = randomBytes(3).toString('hex');
+const server = `ledger-${suffix}`;
+const payments = { name: `Payments ${suffix}`, slug: `payments-${suffix}` };
+const marketing = { name: `Marketing ${suffix}`, slug: `marketing-${suffix}` };
+const people = {
+  payer: { email: `payer.${suffix}@example.org`, password: `payer-${randomBytes(9).toString('base64url')}`, department: payments.name },
+  marketer: { email: `marketer.${suffix}@example.org`, password: `marketer-${randomBytes(9).toString('base64url')}`, department: marketing.name },
+};
+
+const browsing = pagePerTest(baseUrl);
+
+beforeAll(async () => {
+  process.env.DATABASE_URL = inject('e2eDatabaseUrl');
+  for (const person of Object.values(people)) await createUser({ email: person.email, name: person.email.split('@')[0]!, roles: ['member'], department: person.department, password: person.password }, { call_source: 'system' });
+});
+
+afterAll(async () => {
+  await closeAuditWriter();
+  await closeDatabase();
+});
+
+/** The person's access token, as Claude Code's /login gets it: their own sign-in, in a browser profile of its own. */
+async function tokenOf(person: { email: string; password: string }): Promise<string> {
+  const context = await browsing.browser.newContext({ baseURL: baseUrl });
+  try {
+    const page = await context.newPage();
+    await signInWithPassword(page, person.email, person.password);
+    return (await signInDeviceAs(page, baseUrl)).accessToken;
+  } finally {
+    await context.close();
+  }
+}
+
+/** GET /api/v1/mcp/allowlist, verified against the published organisation key as a device would. */
+async function allowlistOf(token: string, previous?: VerifiedAllowlist): Promise<VerifiedAllowlist> {
+  const keys = (await (await fetch(`${baseUrl}/.well-known/gatehouse/org-keys.json`)).json()) as { keys: Ed25519Jwk[] };
+  const response = await fetch(`${baseUrl}/api/v1/mcp/allowlist`, { headers: { authorization: `Bearer ${token}` } });
+  expect(response.status).toBe(200);
+  return verifyAllowlist((await response.json()) as AllowlistResponse, {
+    trusted: trustedKeysFrom(keys),
+    ...(previous ? { last: { seq: previous.seq, iat: previous.iat }, subject: { tenant: previous.allowlist.tenant, sub: previous.allowlist.sub } } : {}),
+  });
+}
+
+const lists = (allowlist: VerifiedAllowlist, name: string) => allowlist.servers.some((entry) => entry.manifest.server.name === name);
+
+describe('editing an MCP server’s scope in the dashboard', () => {
+  it('moves the server from one department to another: it leaves one person’s allowlist and enters the other’s', async () => {
+    const { page } = browsing;
+    const tokens = { payer: await tokenOf(people.payer), marketer: await tokenOf(people.marketer) };
+
+    await signInWithPassword(page, adminEmail, adminPassword);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'MCP servers' }).click();
+    const register = page.getByRole('form', { name: 'Register a server' });
+    await register.getByLabel('Name', { exact: true }).fill(server);
+    await register.getByLabel('Transport', { exact: true }).selectOption('stdio');
+    await register.getByLabel('Command', { exact: true }).fill('npx');
+    await register.getByLabel('Arguments (one per line)').fill('-y\n@acme/ledger-mcp');
+    await register.getByLabel('Tools (JSON)').fill(JSON.stringify([{ name: 'read_ledger', inputSchema: { type: 'object' } }]));
+    await register.getByLabel(payments.name, { exact: true }).check();
+    await register.getByRole('button', { name: 'Register' }).click();
+    expect(await register.getByRole('status').textContent()).toBe(`Registered ${server} (run on devices) with 1 declared tool(s).`);
+
+    const before = { payer: await allowlistOf(tokens.payer), marketer: await allowlistOf(tokens.marketer) };
+    expect(lists(before.payer, server)).toBe(true);
+    expect(lists(before.marketer, server)).toBe(false);
+
+    // The editor opens with the scope as it is, and replaces it with what is ticked.
+    await page.getByRole('row').filter({ hasText: server }).getByRole('link', { name: `Edit the scope of ${server}` }).click();
+    const editor = page.getByRole('form', { name: `Scope of ${server}` });
+    await editor.waitFor();
+    expect(await editor.getByLabel(payments.name, { exact: true }).isChecked()).toBe(true);
+    expect(await editor.getByLabel(marketing.name, { exact: true }).isChecked()).toBe(false);
+    expect(await editor.getByLabel('Everyone', { exact: true }).isChecked()).toBe(false);
+    await editor.getByLabel(payments.name, { exact: true }).uncheck();
+    await editor.getByLabel(marketing.name, { exact: true }).check();
+    await editor.getByRole('button', { name: 'Save scope' }).click();
+    expect(await editor.getByRole('status').textContent()).toBe(`${server} is now for department ${marketing.slug}; clients converge at their next allowlist poll.`);
+    const row = page.getByRole('row').filter({ hasText: server });
+    await row.filter({ hasText: `department ${marketing.slug}` }).waitFor();
+    expect(await row.textContent()).not.toContain(`department ${payments.slug}`);
+    await shoot(page, 'mcp-server-scope');
+
+    // Each device's next poll: a newer allowlist (the sequence moved), the server where the scope now says.
+    const after = { payer: await allowlistOf(tokens.payer, before.payer), marketer: await allowlistOf(tokens.marketer, before.marketer) };
+    expect(after.payer.seq).toBeGreaterThan(before.payer.seq);
+    expect(after.marketer.seq).toBeGreaterThan(before.marketer.seq);
+    expect(lists(after.payer, server)).toBe(false);
+    expect(lists(after.marketer, server)).toBe(true);
+    expect(after.marketer.servers.find((entry) => entry.manifest.server.name === server)!.manifest.scope).toHaveLength(1);
+
+    // Recorded once, as made in the dashboard, with the new scope.
+    const { rows } = await pool().query<{ event: { action: string; outcome: string; call_source: string; attributes: Record<string, unknown> } }>(
+      "SELECT event FROM audit_events WHERE event->'target'->>'name' = $1 ORDER BY occurred_at, seq",
+      [server],
+    );
+    expect(rows.map((entry) => `${entry.event.action}:${entry.event.outcome}:${entry.event.call_source}`)).toEqual(['mcp.server.register:success:dashboard', 'mcp.server.update:success:dashboard']);
+    expect(rows[1]!.event.attributes).toMatchObject({ scope: `department ${marketing.slug}` });
+  }, 180_000);
+});
