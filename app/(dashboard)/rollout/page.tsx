@@ -117,21 +117,21 @@ export default async function RolloutPage() {
             </div>
           }
         >
-          <p className="mb-3 text-sm text-slate-600">
-            Desktop extensions (.mcpb) signed with <code>gatehouse mcp bundle sign</code> install only where the organisation’s extension CA is trusted: the second macOS profile carries it as a trusted root
-            certificate; on Windows import the .cer into Trusted Root Certification Authorities (Group Policy, Intune, or <code>certutil -addstore Root</code>).{' '}
-            <a href="/rollout/download/extension-signing-ca.pem" download className="underline">
-              CA certificate (.pem)
-            </a>{' '}
-            ·{' '}
-            <a href="/rollout/download/extension-signing-ca.cer" download className="underline">
-              (.cer)
-            </a>
-          </p>
+          <div className="mb-4 space-y-2">
+            <p className="text-sm text-slate-600">
+              Desktop extensions (.mcpb) signed with <code>gatehouse mcp bundle sign</code> install only where the organisation’s extension CA is trusted: the second macOS profile carries it as a trusted root
+              certificate; on Windows import the .cer into Trusted Root Certification Authorities (Group Policy, Intune, or <code>certutil -addstore Root</code>).
+            </p>
+            <div className="flex flex-wrap gap-2">
+              <Download file="extension-signing-ca.pem">CA certificate (.pem)</Download>
+              <Download file="extension-signing-ca.cer">CA certificate (.cer)</Download>
+            </div>
+          </div>
           <dl aria-label="Claude Desktop policy" className="divide-y divide-slate-100 text-xs">
             {Object.entries(policy).map(([key, value]) => (
-              <div key={key} className="grid grid-cols-1 gap-x-4 py-1.5 sm:grid-cols-[minmax(0,18rem)_minmax(0,1fr)]">
-                <dt className="font-mono text-slate-500 sm:text-slate-700">{key}</dt>
+              // Wide enough for the longest key (inferenceCredentialHelperSilentRefreshEnabled); a longer one wraps rather than running into its value.
+              <div key={key} className="grid grid-cols-1 gap-x-4 py-1.5 sm:grid-cols-[minmax(0,22rem)_minmax(0,1fr)]">
+                <dt className="break-all font-mono text-slate-500 sm:text-slate-700">{key}</dt>
                 <dd className="break-all font-mono text-slate-900">{value}</dd>
               </div>
             ))}
