@@ -63,11 +63,11 @@ export async function auditedRequest<T>(
   return result;
 }
 
-/** A request the policy blocked: recorded (denied), then refused with `error`. */
-export async function refusedRequest(input: ProxiedCallInput, error: McpError): Promise<never> {
+/** A request the policy blocked: recorded (denied, with `error`), then refused with `shown` (`error` unless the asker may not read the rule). */
+export async function refusedRequest(input: ProxiedCallInput, error: McpError, shown: McpError = error): Promise<never> {
   const call = proxiedCall(input);
   await recordProxiedDecision(call, { type: 'policy_blocked', message: error.message }).catch((recording: Error) => console.error(`mcp proxy: recording the refusal ${call.callId} failed: ${recording.message}`));
-  throw error;
+  throw shown;
 }
 
 /** The JSON-RPC error of a blocked request: names the rule (its id and description) and why. */

@@ -76,7 +76,7 @@ describe('what an upstream asks of the client, through the proxy', () => {
     await plain.close();
   });
 
-  it("blocks an upstream's sampling under the tool policy, naming the rule, audited", async () => {
+  it("blocks an upstream's sampling under the tool policy, naming the rule only in the audit trail, audited", async () => {
     const blockRule = await h.rule({ tool: 'sampling/createMessage', decision: 'block', principalKind: 'department', principal: marketing.department!, description: "Marketing's model is not for this vendor" });
     let sampledCalls = 0;
     const client = new Client({ name: 'proxy-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
@@ -86,7 +86,9 @@ describe('what an upstream asks of the client, through the proxy', () => {
     });
     await client.connect(await h.transportAs(marketing));
     const result = await client.callTool({ name: 'ask_the_model', arguments: { question: 'spend?' } });
-    expect(result).toMatchObject({ isError: true, content: [{ text: expect.stringContaining(`blocked by tool policy rule ${blockRule.id}`) }] });
+    // What the upstream was told (its tool quotes it): no, without the rule or whom it is for.
+    expect(result).toMatchObject({ isError: true, content: [{ text: expect.stringContaining("sampling/createMessage was refused by the client's organisation") }] });
+    expect(JSON.stringify(result)).not.toMatch(new RegExp(`${blockRule.id}|Marketing|${marketing.department!}`));
     expect(sampledCalls).toBe(0);
     const denied = (await h.decisionEvents(marketing.userId)).find((row) => row.event.mcp?.method === 'sampling/createMessage');
     expect(denied).toMatchObject({ outcome: 'denied', event: { policy: { decision: 'block', rule: blockRule.id }, error: { type: 'policy_blocked' } } });

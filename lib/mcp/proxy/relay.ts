@@ -1,8 +1,8 @@
 /**
  * What an upstream asks of the client, relayed: sampling/createMessage (the upstream spending the
  * user's model) and elicitation/create (asking the user) under the tool policy, as tools named by
- * their method (tool names cannot contain "/", so no real tool is meant; a `*` rule covers them),
- * and audited like tool calls; roots/list as it is. The upstream was told only the capabilities
+ * their method (the registry records no tool of those names: RELAYED_REQUEST_NAMES; a `*` rule
+ * covers them), and audited like tool calls; roots/list as it is. The upstream was told only the capabilities
  * the client declared (upstream.ts), so it asks nothing the client cannot answer.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -20,7 +20,7 @@ import {
 import type { McpCaller } from '../caller';
 import { McpHttpError } from '../errors';
 import { resolveAccess, type ProxyAccess } from './access';
-import { auditedRequest, blockedError, refusedRequest } from './audited';
+import { auditedRequest, blockedError, POLICY_BLOCKED, refusedRequest } from './audited';
 import type { ProxiedCallInput } from './evidence';
 import { decideProxiedCall } from './policy';
 import type { UpstreamConnection, UpstreamHandlers } from './upstream';
@@ -99,7 +99,7 @@ export function relayToClient(server: Server, upstream: UpstreamConnection, late
     const context = related?.context ?? latest();
     // Before anything reaches the client, roots included.
     const access = await currentAccess(context, end);
-    const params = upstream.redact(request.params ?? {}) as Record<string, unknown> & { _meta?: Record<string, unknown>; tools?: unknown };
+    const params = upstream.redact(request.params ?? {}) as Record<string, unknown> & { _meta?: Record<string, unknown>; tools?: unknown; toolChoice?: unknown };
     const options = { signal: extra.signal, timeout: RELAY_TIMEOUT_MS, ...(related?.open ? { relatedRequestId: related.requestId } : {}) };
     const ask = (schema: Parameters<Server['request']>[1]) => server.request({ method, params } as never, schema, options) as Promise<Result>;
     // Which directories the client works in: nothing to decide or keep.
@@ -118,8 +118,10 @@ export function relayToClient(server: Server, upstream: UpstreamConnection, late
       // Asked while answering a client request: that request's trace (its _meta and HTTP request).
       meta: related?.meta ?? params._meta,
     };
-    if (verdict.decision === 'block') return refusedRequest(input, blockedError(verdict));
-    const schema = method === 'elicitation/create' ? ElicitResultSchema : params.tools ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema;
+    // The rule (its id, description and whom it is for) is the organisation's: the audit trail keeps it, the third-party upstream learns only no.
+    if (verdict.decision === 'block') return refusedRequest(input, blockedError(verdict), new McpError(POLICY_BLOCKED, `${method} was refused by the client's organisation`));
+    // As the SDK's client decides which result a sampling request wants: with tools when it offers tools or a tool choice.
+    const schema = method === 'elicitation/create' ? ElicitResultSchema : params.tools || params.toolChoice ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema;
     return auditedRequest(input, extra.signal, () => ask(schema), clientError, (result) =>
       method === 'elicitation/create' ? { elicitationAction: String((result as { action?: unknown }).action ?? '') } : {},
     );

@@ -110,8 +110,9 @@ export function createProxyServer(upstream: UpstreamConnection, initial: Session
   if (upstreamCapabilities.resources) capabilities.resources = { listChanged: upstreamCapabilities.resources.listChanged ?? false };
   if (upstreamCapabilities.prompts) capabilities.prompts = { listChanged: upstreamCapabilities.prompts.listChanged ?? false };
   const version = upstream.client.getServerVersion();
+  // What the upstream calls itself is its text like any other: through the one redactor.
   const server = new Server(
-    { name: version?.name ?? 'upstream', version: version?.version ?? '0', ...(version?.title ? { title: version.title } : {}) },
+    upstream.redact({ name: version?.name ?? 'upstream', version: version?.version ?? '0', ...(version?.title ? { title: version.title } : {}) }),
     { capabilities, ...(upstream.instructions ? { instructions: upstream.redact(upstream.instructions) } : {}) },
   );
   const live: LiveTools = { tools: null };

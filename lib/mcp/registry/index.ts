@@ -17,7 +17,7 @@ export { bumpAllowlistSequence, type Tx } from './repository';
 export { messageCappedFetch, type MessageCap } from './capped-fetch';
 export { checkUpstream, CHECK_TIMEOUT_MS, type HealthCheckResult } from './health';
 export { upstreamTarget, UpstreamTarget, type UpstreamOAuthClient } from './upstream';
-export { recordTools, toolChanges, toolsDigest, TOOL_LIMITS } from './tools';
+export { recordTools, RELAYED_REQUEST_NAMES, toolChanges, toolsDigest, TOOL_LIMITS } from './tools';
 export { SERVER_NAME, registerServerSchema, scopeTargetSchema, updateServerSchema, type RegisterServerInput, type ScopeTarget, type UpdateServerInput, type UpstreamAuthInput } from './validate';
 export type { McpTransportKind, PublicOAuthConfig, RecordedTool, RegisteredServer, RegistryActor, ScopeEntry, ServerVersion, UpstreamAuthKind, VersionStatus } from './types';
 export { audienceOf, type Audience } from '@/lib/rbac/audience';

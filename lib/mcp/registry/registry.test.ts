@@ -340,6 +340,16 @@ describe('MCP registry: scope, permission and revocation', () => {
     expect(await eventsFor(name)).toEqual([expect.objectContaining({ action: 'mcp.server.register', outcome: 'denied', attributes: { permission: 'mcp.admin' } })]);
   });
 
+  it('records no tool named like a request the tool policy governs for the server (sampling, elicitation)', async () => {
+    const name = uniqueName('local-sampler');
+    const server = { name, transport: 'stdio' as const, command: 'npx', scope: [{ kind: 'everyone' as const }] };
+    for (const reserved of ['sampling/createMessage', 'elicitation/create']) {
+      await expect(registerServer(actorOf(admin), { ...server, tools: [{ name: reserved, inputSchema: { type: 'object' } }] })).rejects.toThrow(`the tool name ${reserved} is reserved`);
+    }
+    // Slashes as such are tool names the spec allows.
+    expect((await registerServer(actorOf(admin), { ...server, tools: [{ name: 'files/read', inputSchema: { type: 'object' } }] })).name).toBe(name);
+  });
+
   it('records a stdio server with the tools its administrator declares, never checked from here', async () => {
     const name = uniqueName('local-git');
     const server = await registerServer(actorOf(admin), {

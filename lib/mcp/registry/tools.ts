@@ -9,6 +9,13 @@ export const TOOL_LIMITS = { tools: 500, toolBytes: 64 * 1024, listBytes: 2 * 10
 
 const jsonObject = z.record(z.string(), z.unknown());
 
+/**
+ * What a server asks of the client (sampling, elicitation) is decided by the tool policy under
+ * its method name, which the MCP spec's tool names may spell ("/" is allowed): a tool of that
+ * name would share those rules, so none is recorded (health check or stdio declaration alike).
+ */
+export const RELAYED_REQUEST_NAMES: readonly string[] = ['sampling/createMessage', 'elicitation/create'];
+
 /** A tool as tools/list (or an administrator) gives it; unknown members such as _meta and icons are not recorded. */
 export const toolInputSchema = z.object({
   name: z.string().min(1).max(200),
@@ -39,6 +46,7 @@ export function recordTools(tools: readonly unknown[]): RecordedTool[] {
     if (!parsed.success) throw new UserInputError(`tool ${index + 1} is malformed: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'tool'}: ${issue.message}`).join('; ')}`);
     const { name, title, description, inputSchema, outputSchema, annotations } = parsed.data;
     if (seen.has(name)) throw new UserInputError(`the tool ${name} is listed twice`);
+    if (RELAYED_REQUEST_NAMES.includes(name)) throw new UserInputError(`the tool name ${name} is reserved: the tool policy uses it for the server's ${name} requests to the client`);
     seen.add(name);
     const described = {
       name,
