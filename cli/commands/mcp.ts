@@ -8,6 +8,7 @@ import {
   recordStdioTools,
   registerServer,
   rejectVersion,
+  resetUpstreamOAuth,
   revokeServer,
   updateServerScope,
   type RegisterServerInput,
@@ -34,6 +35,7 @@ const HELP = `Usage:
   gatehouse mcp approve NAME [--version N] [--comment T] [--as EMAIL]
   gatehouse mcp reject NAME [--version N] --comment T [--as EMAIL]
   gatehouse mcp revoke NAME [--reason T] [--as EMAIL]
+  gatehouse mcp reset-oauth NAME [--as EMAIL]
   gatehouse mcp tools NAME --file TOOLS.json [--as EMAIL]
   gatehouse mcp bundle sign | verify | ca | certificates | renew   (see gatehouse mcp bundle --help)
 
@@ -57,6 +59,9 @@ scope    Replaces who the server is for.
 check    Runs the health check now; a changed tool list is held for approval (drift).
 approve  Makes a pending tool list the one clients and the proxy use (the newest by default).
 revoke   Takes the server off every allowlist; the proxy refuses it.
+reset-oauth  Accepts the authorization server an --oauth server names now. The first connection
+         pins it; when the server later names another one, connecting is refused until this is
+         run. Everyone's connection to the server is dropped: they connect again there.
 tools    Records the tools a stdio server provides (a JSON array of {name, description?,
          inputSchema, annotations?}, as tools/list gives them); approved at once.
 policy   Per-principal tool policy rules: add, list, remove, test (gatehouse mcp policy --help).
@@ -295,6 +300,15 @@ async function revoke(args: string[]): Promise<number> {
   });
 }
 
+async function resetOAuth(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { as: { type: 'string' } });
+  const name = oneName(positionals);
+  return run(async () => {
+    const { previousIssuer, grantsDeleted } = await resetUpstreamOAuth(await actor(values.as), name);
+    console.log(`${name}: ${previousIssuer ? `no longer pinned to ${previousIssuer}` : 'no authorization server was pinned'}; ${grantsDeleted} connection(s) dropped; the next connection pins the authorization server the server names then`);
+  });
+}
+
 async function tools(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { file: { type: 'string' }, as: { type: 'string' } });
   const name = oneName(positionals);
@@ -322,6 +336,7 @@ const REGISTRY_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   approve: (rest) => decide(rest, true),
   reject: (rest) => decide(rest, false),
   revoke,
+  'reset-oauth': resetOAuth,
   tools,
 };
 

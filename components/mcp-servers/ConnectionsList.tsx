@@ -7,6 +7,8 @@ export interface ConnectionRow {
   name: string;
   description: string;
   url: string;
+  /** The authorization server people sign in to (null until the first connection finds it). */
+  issuer: string | null;
   /** The proxy URL clients use. */
   proxyUrl: string;
   connected: { since: string; expiresAt: string | null; scope: string; renewable: boolean } | null;
@@ -31,6 +33,7 @@ export function ConnectionsList({ rows, connect, disconnect }: { rows: Connectio
             <p className="break-all text-xs text-slate-500">
               Provider: {row.url} · In Claude: {row.proxyUrl}
             </p>
+            {row.issuer ? <p className="break-all text-xs text-slate-500">You sign in at: {row.issuer}</p> : null}
             {row.connected ? (
               <p className="text-xs text-slate-600">
                 Connected {formatUtcTimestamp(row.connected.since)}

@@ -3,7 +3,7 @@ import type { AuditOutcome } from '@/lib/audit';
 import { authorize, ForbiddenError } from '@/lib/rbac';
 import type { RegistryActor } from './types';
 
-export type RegistryAction = 'register' | 'update' | 'revoke' | 'check' | 'approve' | 'reject' | 'tools';
+export type RegistryAction = 'register' | 'update' | 'revoke' | 'check' | 'approve' | 'reject' | 'tools' | 'reset_oauth';
 
 export interface RegistrySubject {
   id?: string;

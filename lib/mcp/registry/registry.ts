@@ -5,7 +5,7 @@ import { checkUpstreamUrl } from '@/lib/platform/outbound/upstream-fetch';
 import { resolveAudienceTarget } from '@/lib/rbac/audience';
 import { UpstreamGrantRequired } from '@/lib/mcp/upstream-oauth/errors';
 import { recordGrantEvent } from '@/lib/mcp/upstream-oauth/events';
-import { deleteServerGrants } from '@/lib/mcp/upstream-oauth/repository';
+import { deleteServerGrants, pinnedIssuer, resetIssuer } from '@/lib/mcp/upstream-oauth/repository';
 import { grantedTarget } from '@/lib/mcp/upstream-oauth/session';
 import { findUserWithRoles } from '@/lib/users/with-roles';
 import { UserInputError } from '@/lib/users/tenant';
@@ -209,6 +209,25 @@ export async function revokeServer(actor: RegistryActor, name: string, reason = 
     await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: row, action: 'revoke', outcome: 'success', reason: 'server_revoked', attributes: { grants_deleted: grants }, callSource: actor.callSource ?? 'dashboard' });
   }
   return reload(actor.tenantId, row.id);
+}
+
+/**
+ * An administrator accepts the authorization server an oauth_user server names now: its pinned
+ * issuer, Gatehouse's clients there, pending sign-ins and everyone's grants are dropped, and the
+ * next connection pins whatever the server names then. Until this, a server whose metadata named
+ * another authorization server is refused (nobody's tokens or client secret go there).
+ */
+export async function resetUpstreamOAuth(actor: RegistryActor, name: string): Promise<{ previousIssuer: string | null; grantsDeleted: number }> {
+  await requireRegistryAdmin(actor, 'reset_oauth', { name });
+  const row = await activeServer(actor, 'reset_oauth', name);
+  if (row.upstreamAuth !== 'oauth_user') throw new UserInputError(`${name} does not sign people in at an authorization server: there is nothing to reset`);
+  const previousIssuer = await pinnedIssuer(row.id);
+  const grantsDeleted = await resetIssuer(row.id);
+  await recordRegistryChange(actor, 'reset_oauth', row, { previous_issuer: previousIssuer ?? '', upstream_grants_deleted: grantsDeleted });
+  if (grantsDeleted > 0) {
+    await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: row, action: 'revoke', outcome: 'success', reason: 'authorization_server_reset', attributes: { grants_deleted: grantsDeleted }, callSource: actor.callSource ?? 'dashboard' });
+  }
+  return { previousIssuer, grantsDeleted };
 }
 
 /** What a check connects with: the server's own credentials, or for oauth_user the checking administrator's grant. */

@@ -4,6 +4,11 @@
  * Client Registration (RFC 7591) and keeps (its secret sealed) until the authorization server or
  * the callback URL changes. openid-client does the protocol from there, through the registry's
  * SSRF-checked fetch.
+ *
+ * The first connection pins the authorization server (its issuer): a server whose metadata later
+ * names another one is refused until an administrator resets the pin (resetUpstreamIssuer), and
+ * tokens only ever go back to the issuer, client and resource they were obtained for (boundClient),
+ * so a new authorization server never sees anyone's tokens or the client secret.
  */
 import * as oidc from 'openid-client';
 import * as oauth from 'oauth4webapi';
@@ -76,8 +81,15 @@ async function register(server: RegisteredServer, metadata: oauth.AuthorizationS
 export async function prepareClient(server: RegisteredServer): Promise<ClientRow> {
   const discovered = await discoverAuthorization(server);
   const metadata = discovered.authorizationServer;
+  const pinned = await repository.pinIssuer(server.id, metadata.issuer);
+  if (pinned !== metadata.issuer) {
+    throw new UpstreamOAuthError(
+      `"${server.name}" now names another authorization server (${metadata.issuer}, was ${pinned}): Gatehouse does not send anyone there until an administrator approves it (gatehouse mcp reset-oauth ${server.name})`,
+      'issuer_changed',
+    );
+  }
   const redirectUri = upstreamCallbackUrl();
-  const existing = await repository.clientOf(server.id);
+  const existing = await repository.clientOf(server.id, metadata.issuer);
   const configured = server.oauth?.clientId;
   let client: Pick<ClientRow, 'clientId' | 'sealedClientSecret' | 'dynamic'>;
   if (configured) client = { clientId: configured, sealedClientSecret: null, dynamic: false };
@@ -86,6 +98,24 @@ export async function prepareClient(server: RegisteredServer): Promise<ClientRow
   const row: ClientRow = { serverId: server.id, issuer: metadata.issuer, resource: discovered.resource, metadata: JSON.parse(JSON.stringify(metadata)), redirectUri, ...client };
   await repository.saveClient(row);
   return row;
+}
+
+/** What tokens (a grant, a pending authorization) were obtained for: only that client may use them. */
+export interface TokenBinding {
+  issuer: string;
+  clientId: string;
+  resource: string;
+}
+
+/**
+ * The client row tokens bound to `binding` may be sent with, or why not: the issuer must still be
+ * the pinned one and its client the same client for the same resource (fails closed).
+ */
+export async function boundClient(serverId: string, binding: TokenBinding): Promise<ClientRow | 'issuer_changed' | 'client_changed'> {
+  if ((await repository.pinnedIssuer(serverId)) !== binding.issuer) return 'issuer_changed';
+  const client = await repository.clientOf(serverId, binding.issuer);
+  if (!client || client.issuer !== binding.issuer || client.clientId !== binding.clientId || client.resource !== binding.resource) return 'client_changed';
+  return client;
 }
 
 /** The client's secret: the one Gatehouse registered, or the one an administrator configured (sealed in the registry). */

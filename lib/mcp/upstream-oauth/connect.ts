@@ -6,14 +6,14 @@
  * it: the callback completes only in that person's signed-in browser, so a consent link sent to
  * someone else cannot attach their upstream account to the sender's Gatehouse user.
  */
-import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { getServerById, getServerByName } from '@/lib/mcp/registry/read';
 import { openPkceVerifier, sealPkceVerifier } from '@/lib/mcp/registry/secrets';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
-import { audienceOf, includes } from '@/lib/rbac/audience';
+import { audienceOf, includes, type Audience } from '@/lib/rbac/audience';
 import { authorize } from '@/lib/rbac/authorize';
-import { configurationFor, prepareClient } from './client';
+import { hashSecret } from '@/lib/oauth/secrets';
+import { boundClient, configurationFor, prepareClient } from './client';
 import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
 import * as repository from './repository';
@@ -21,6 +21,13 @@ import { expiryOf, sealTokens } from './tokens';
 
 /** How long a person has to get through the upstream's sign-in and consent. */
 const PENDING_MS = 10 * 60_000;
+/**
+ * Each start discovers, may register a client and stores a row: a person may have this many
+ * authorizations pending, and start this many per minute (the rows are the count, so every
+ * process agrees).
+ */
+const MAX_PENDING = 20;
+const MAX_STARTS_PER_MINUTE = 10;
 
 export interface GrantActor {
   userId: string;
@@ -29,8 +36,13 @@ export interface GrantActor {
   roles: string[];
 }
 
-function stateHash(state: string): string {
-  return createHash('sha256').update(state).digest('base64url');
+function inScope(server: RegisteredServer, audience: Audience | null): boolean {
+  return audience !== null && server.scope.some((entry) => includes(entry, audience));
+}
+
+/** An active oauth_user server in the person's scope: one they may connect to (what the connections page lists). */
+export function connectable(server: RegisteredServer, audience: Audience | null): boolean {
+  return server.status === 'active' && server.upstreamAuth === 'oauth_user' && inScope(server, audience);
 }
 
 /**
@@ -39,8 +51,7 @@ function stateHash(state: string): string {
  */
 async function refusal(actor: Pick<GrantActor, 'userId' | 'tenantId'>, name: string, server: RegisteredServer | null): Promise<string | null> {
   if (!server) return `no MCP server named "${name}" is registered`;
-  const audience = await audienceOf(actor.tenantId, actor.userId);
-  if (!audience || !server.scope.some((entry) => includes(entry, audience))) return `the MCP server "${name}" is not available to you`;
+  if (!inScope(server, await audienceOf(actor.tenantId, actor.userId))) return `the MCP server "${name}" is not available to you`;
   if (server.status !== 'active') return `the MCP server "${name}" was revoked`;
   if (server.upstreamAuth !== 'oauth_user') return `"${name}" does not sign in on your behalf: there is no account to connect`;
   if (!(await authorize({ userId: actor.userId, tenantId: actor.tenantId }, 'mcp.use'))) return 'you may not use MCP servers through Gatehouse (mcp.use)';
@@ -62,6 +73,10 @@ export async function startConnect(actor: GrantActor, name: string): Promise<URL
   const refused = await refusal(actor, name, server);
   if (refused || !server) return refuse(actor, name, server, 'not_allowed', refused ?? 'unknown server');
   await repository.pruneAuthorizations(new Date());
+  const counts = await repository.pendingCounts(actor.tenantId, actor.userId, new Date(Date.now() - 60_000));
+  if (counts.pending >= MAX_PENDING || counts.recent >= MAX_STARTS_PER_MINUTE) {
+    return refuse(actor, name, server, 'rate_limited', 'you started too many connections just now: finish or wait for the ones in progress, then try again in a minute');
+  }
   let client: repository.ClientRow;
   let config: oidc.Configuration;
   try {
@@ -73,13 +88,15 @@ export async function startConnect(actor: GrantActor, name: string): Promise<URL
   }
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const hash = stateHash(state);
+  const hash = hashSecret(state);
   await repository.insertAuthorization({
     stateHash: hash,
     tenantId: actor.tenantId,
     serverId: server.id,
     userId: actor.userId,
     clientId: client.clientId,
+    issuer: client.issuer,
+    resource: client.resource,
     sealedVerifier: await sealPkceVerifier(verifier, hash),
     expiresAt: new Date(Date.now() + PENDING_MS),
   });
@@ -102,22 +119,15 @@ export interface CallbackOutcome {
   serverName: string | null;
 }
 
-interface Signed {
-  userId: string;
-  tenantId: string;
-  email: string;
-  roles: string[];
-}
-
 /**
  * Finishes connecting: `callbackUrl` is the URL the authorization server sent the browser to,
  * `signedIn` whoever that browser is signed in to Gatehouse as. Exchanges the code (openid-client
  * checks state, the RFC 9207 `iss` when the server supports it, and sends the PKCE verifier and
  * the resource), stores the tokens sealed for (server, person) and audits the outcome.
  */
-export async function completeConnect(callbackUrl: URL, signedIn: Signed | null): Promise<CallbackOutcome> {
+export async function completeConnect(callbackUrl: URL, signedIn: GrantActor | null): Promise<CallbackOutcome> {
   const state = callbackUrl.searchParams.get('state');
-  const pending = state ? await repository.consumeAuthorization(stateHash(state)) : null;
+  const pending = state ? await repository.consumeAuthorization(hashSecret(state)) : null;
   // An unknown state names nobody to record it against (a replayed or forged callback).
   if (!state || !pending) return { result: 'expired', serverName: null };
   if (pending.expiresAt.getTime() < Date.now()) {
@@ -145,9 +155,10 @@ export async function completeConnect(callbackUrl: URL, signedIn: Signed | null)
     await audit(upstreamError === 'access_denied' ? 'denied' : 'failure', `authorization_error:${upstreamError.slice(0, 100)}`);
     return { result: upstreamError === 'access_denied' ? 'denied' : 'failed', serverName: name };
   }
-  const client = await repository.clientOf(server.id);
-  if (!client || client.clientId !== pending.clientId) {
-    await audit('failure', 'client_changed');
+  // The code goes only to the issuer and client the request was made for, and only while that issuer is still the pinned one.
+  const client = await boundClient(server.id, pending);
+  if (typeof client === 'string') {
+    await audit('failure', client);
     return { result: 'failed', serverName: name };
   }
   const current = new URL(client.redirectUri);
@@ -163,6 +174,8 @@ export async function completeConnect(callbackUrl: URL, signedIn: Signed | null)
       userId: pending.userId,
       tenantId: pending.tenantId,
       clientId: client.clientId,
+      issuer: client.issuer,
+      resource: client.resource,
       sealedTokens: await sealTokens(tokens, server.id, pending.userId),
       scope: response.scope ?? '',
       expiresAt: expiryOf(response.expires_in),

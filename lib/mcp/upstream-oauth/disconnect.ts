@@ -1,25 +1,26 @@
 import * as oidc from 'openid-client';
 import { getServerByName } from '@/lib/mcp/registry/read';
-import { openUserGrant } from '@/lib/mcp/registry/secrets';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
-import { configurationFor } from './client';
+import { boundClient, configurationFor } from './client';
 import type { GrantActor } from './connect';
 import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
 import * as repository from './repository';
+import { openedTokens } from './tokens';
 
 /**
  * Revokes the tokens at the authorization server (RFC 7009) when it advertises a revocation
  * endpoint: the refresh token first (revoking it ends the grant at most servers), then the access
  * token. Best effort: the grant is already gone from Gatehouse; what happened is returned for the
- * audit trail.
+ * audit trail. Tokens go only to the pinned issuer they came from, through the client they were
+ * issued to (a changed authorization server gets nothing: 'not_advertised').
  */
 async function revokeUpstream(server: RegisteredServer, row: repository.GrantRow): Promise<'revoked' | 'not_advertised' | 'failed'> {
-  const client = await repository.clientOf(server.id);
-  const metadata = client?.metadata as { revocation_endpoint?: string } | undefined;
-  if (!client || !metadata?.revocation_endpoint || client.clientId !== row.clientId) return 'not_advertised';
+  const client = await boundClient(server.id, row);
+  const metadata = typeof client === 'string' ? undefined : (client.metadata as { revocation_endpoint?: string });
+  if (typeof client === 'string' || !metadata?.revocation_endpoint) return 'not_advertised';
   try {
-    const tokens = JSON.parse(await openUserGrant(row.sealedTokens, row.serverId, row.userId)) as { access_token: string; refresh_token?: string };
+    const tokens = await openedTokens(row);
     const config = await configurationFor(server, client);
     if (tokens.refresh_token) await oidc.tokenRevocation(config, tokens.refresh_token, { token_type_hint: 'refresh_token' });
     await oidc.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' });
@@ -46,6 +47,8 @@ export async function disconnect(actor: GrantActor, name: string): Promise<{ ups
 
 export interface Connection {
   server: RegisteredServer;
+  /** The authorization server people sign in to: the grant's issuer, else the pinned one (null before anyone connected). */
+  issuer: string | null;
   /** Null: not connected. */
   grant: { connectedAt: Date; expiresAt: Date | null; scope: string; renewable: boolean } | null;
 }
@@ -57,12 +60,8 @@ export async function connectionsOf(servers: readonly RegisteredServer[], actor:
   for (const server of servers) {
     if (server.upstreamAuth !== 'oauth_user') continue;
     const row = grants.get(server.id);
-    let renewable = false;
-    if (row) {
-      const tokens = JSON.parse(await openUserGrant(row.sealedTokens, row.serverId, row.userId)) as { refresh_token?: string };
-      renewable = Boolean(tokens.refresh_token);
-    }
-    connections.push({ server, grant: row ? { connectedAt: row.createdAt, expiresAt: row.expiresAt, scope: row.scope, renewable } : null });
+    const renewable = row ? Boolean((await openedTokens(row)).refresh_token) : false;
+    connections.push({ server, issuer: row?.issuer ?? (await repository.pinnedIssuer(server.id)), grant: row ? { connectedAt: row.createdAt, expiresAt: row.expiresAt, scope: row.scope, renewable } : null });
   }
   return connections;
 }

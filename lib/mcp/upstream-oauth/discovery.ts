@@ -7,7 +7,7 @@
  * through the registry's SSRF-checked fetch.
  */
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
-import { checkResourceAllowed } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
+import { resourceUrlFromServerUrl } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import * as oauth from 'oauth4webapi';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
@@ -43,12 +43,22 @@ async function challengedMetadataUrl(server: RegisteredServer, fetch: Fetch): Pr
   return response.status === 401 ? extractWWWAuthenticateParams(response).resourceMetadataUrl : undefined;
 }
 
+/** Two resource identifiers compared as URLs (RFC 8707: no fragment; scheme and host case-insensitive). */
+function sameResource(published: string, serverUrl: string): boolean {
+  try {
+    return resourceUrlFromServerUrl(published).href === resourceUrlFromServerUrl(serverUrl).href;
+  } catch {
+    return false;
+  }
+}
+
 async function protectedResource(server: RegisteredServer, fetch: Fetch): Promise<{ resource: string; authorizationServers: string[] } | null> {
   const metadataUrl = await challengedMetadataUrl(server, fetch);
   try {
     const metadata = await discoverOAuthProtectedResourceMetadata(server.url!, metadataUrl ? { resourceMetadataUrl: metadataUrl } : {}, fetch);
-    // The document must describe this server (RFC 9728 §3.3): another resource's tokens are not for it.
-    if (!checkResourceAllowed({ requestedResource: server.url!, configuredResource: metadata.resource })) {
+    // The document must describe exactly this server (RFC 9728 §3.3): a broader resource (a parent
+    // path, the whole origin) would make its tokens good for other servers too.
+    if (!sameResource(metadata.resource, server.url!)) {
       throw new UpstreamOAuthError(`"${server.name}" published resource metadata for ${metadata.resource}, not for its own URL`, 'resource_mismatch');
     }
     return { resource: metadata.resource, authorizationServers: metadata.authorization_servers ?? [] };

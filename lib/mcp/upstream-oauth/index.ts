@@ -9,7 +9,7 @@
 //   disconnect, connectionsOf        the dashboard's connections page
 // Every connect, disconnect, failed refresh and server revocation is an `mcp.upstream_grant` audit
 // event; tokens are sealed at rest and scrubbed from whatever the proxy returns.
-export { completeConnect, startConnect, type CallbackOutcome, type ConnectResult, type GrantActor } from './connect';
+export { completeConnect, connectable, startConnect, type CallbackOutcome, type ConnectResult, type GrantActor } from './connect';
 export { connectionsOf, disconnect, type Connection } from './disconnect';
 export { UpstreamGrantRequired, UpstreamOAuthError } from './errors';
 export { handleUpstreamCallback, UPSTREAM_CALLBACK_PATH } from './http';

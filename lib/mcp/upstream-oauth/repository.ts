@@ -24,6 +24,8 @@ export interface GrantRow {
   userId: string;
   tenantId: string;
   clientId: string;
+  issuer: string;
+  resource: string;
   sealedTokens: string;
   scope: string;
   expiresAt: Date | null;
@@ -31,27 +33,66 @@ export interface GrantRow {
   updatedAt: Date;
 }
 
-export function clientOf(serverId: string): Promise<ClientRow | null> {
-  return db().mcpUpstreamClient.findUnique({ where: { serverId } });
+/** Gatehouse's client at `issuer` for the server, or null. */
+export function clientOf(serverId: string, issuer: string): Promise<ClientRow | null> {
+  return db().mcpUpstreamClient.findUnique({ where: { serverId_issuer: { serverId, issuer } } });
 }
 
 export async function saveClient(client: ClientRow): Promise<void> {
-  const { serverId, ...fields } = client;
+  const { serverId, issuer, ...fields } = client;
   const data = { ...fields, metadata: fields.metadata as Prisma.InputJsonValue };
-  await db().mcpUpstreamClient.upsert({ where: { serverId }, create: { serverId, ...data }, update: { ...data, updatedAt: new Date() } });
+  await db().mcpUpstreamClient.upsert({ where: { serverId_issuer: { serverId, issuer } }, create: { serverId, issuer, ...data }, update: { ...data, updatedAt: new Date() } });
 }
 
-export async function insertAuthorization(row: { stateHash: string; tenantId: string; serverId: string; userId: string; clientId: string; sealedVerifier: string; expiresAt: Date }): Promise<void> {
+/** The issuer pinned for the server, or null before its first connection. */
+export async function pinnedIssuer(serverId: string): Promise<string | null> {
+  return (await db().mcpUpstreamPin.findUnique({ where: { serverId } }))?.issuer ?? null;
+}
+
+/** Pins `issuer` unless one is pinned already; the pinned issuer either way (two first connections agree on one). */
+export async function pinIssuer(serverId: string, issuer: string): Promise<string> {
+  const rows = await db().$queryRaw<{ issuer: string }[]>`
+    WITH inserted AS (INSERT INTO mcp_upstream_pins (server_id, issuer) VALUES (${serverId}::uuid, ${issuer}) ON CONFLICT (server_id) DO NOTHING RETURNING issuer)
+    SELECT issuer FROM inserted UNION ALL SELECT issuer FROM mcp_upstream_pins WHERE server_id = ${serverId}::uuid`;
+  return rows[0]!.issuer;
+}
+
+/**
+ * An administrator's reset of the server's pinned authorization server: the pin, every client
+ * row, pending authorization and grant of the server go in one transaction (grants from the old
+ * issuer are no use at the new one). Returns how many grants were deleted.
+ */
+export async function resetIssuer(serverId: string): Promise<number> {
+  return db().$transaction(async (tx) => {
+    await tx.mcpUpstreamPin.deleteMany({ where: { serverId } });
+    await tx.mcpUpstreamClient.deleteMany({ where: { serverId } });
+    await tx.mcpUpstreamAuthorization.deleteMany({ where: { serverId } });
+    return (await tx.mcpUpstreamGrant.deleteMany({ where: { serverId } })).count;
+  });
+}
+
+export type AuthorizationRow = { stateHash: string; tenantId: string; serverId: string; userId: string; clientId: string; issuer: string; resource: string; sealedVerifier: string; expiresAt: Date };
+
+export async function insertAuthorization(row: AuthorizationRow): Promise<void> {
   await db().mcpUpstreamAuthorization.create({ data: row });
 }
 
-/** Takes a pending authorization out (deleted whatever follows, so a state is used once); null when unknown. */
-export async function consumeAuthorization(stateHash: string) {
-  const rows = await db().mcpUpstreamAuthorization.findMany({ where: { stateHash } });
-  if (rows.length === 0) return null;
-  const { count } = await db().mcpUpstreamAuthorization.deleteMany({ where: { stateHash } });
-  // Two callbacks with the same state at once: only the one whose delete removed the row goes on.
-  return count === 1 ? rows[0]! : null;
+/** How many authorizations the person has pending and how many they started since `since` (connect's limits). */
+export async function pendingCounts(tenantId: string, userId: string, since: Date): Promise<{ pending: number; recent: number }> {
+  const [row] = await db().$queryRaw<{ pending: number; recent: number }[]>`
+    SELECT count(*)::int AS pending, count(*) FILTER (WHERE created_at >= ${since})::int AS recent
+    FROM mcp_upstream_authorizations WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid`;
+  return row ?? { pending: 0, recent: 0 };
+}
+
+/** Takes a pending authorization out in one statement (so a state is used once, whatever follows); null when unknown. */
+export async function consumeAuthorization(stateHash: string): Promise<AuthorizationRow | null> {
+  const rows = await db().$queryRaw<{ tenant_id: string; server_id: string; user_id: string; client_id: string; issuer: string; resource: string; sealed_verifier: string; expires_at: Date }[]>`
+    DELETE FROM mcp_upstream_authorizations WHERE state_hash = ${stateHash}
+    RETURNING tenant_id::text, server_id::text, user_id::text, client_id, issuer, resource, sealed_verifier, expires_at`;
+  const row = rows[0];
+  if (!row) return null;
+  return { stateHash, tenantId: row.tenant_id, serverId: row.server_id, userId: row.user_id, clientId: row.client_id, issuer: row.issuer, resource: row.resource, sealedVerifier: row.sealed_verifier, expiresAt: row.expires_at };
 }
 
 /** Authorizations nobody came back from (abandoned consent pages). */
@@ -73,18 +114,18 @@ export async function saveGrant(row: Omit<GrantRow, 'createdAt' | 'updatedAt'>):
     where: { serverId_userId: { serverId, userId } },
     create: { serverId, userId, ...fields },
     // A new connection starts a new grant: created_at says when the person connected.
-    update: { ...fields, createdAt: new Date(), updatedAt: new Date() },
+    update: { ...fields, refreshLeaseUntil: null, createdAt: new Date(), updatedAt: new Date() },
   });
 }
 
 /** Deletes a grant; the row as it was (to revoke its tokens upstream), or null when there was none. */
 export async function deleteGrant(serverId: string, userId: string): Promise<GrantRow | null> {
-  const rows = await db().$queryRaw<{ sealed_tokens: string; client_id: string; tenant_id: string; scope: string; expires_at: Date | null; created_at: Date; updated_at: Date }[]>`
+  const rows = await db().$queryRaw<{ sealed_tokens: string; client_id: string; issuer: string; resource: string; tenant_id: string; scope: string; expires_at: Date | null; created_at: Date; updated_at: Date }[]>`
     DELETE FROM mcp_upstream_grants WHERE server_id = ${serverId}::uuid AND user_id = ${userId}::uuid
-    RETURNING sealed_tokens, client_id, tenant_id::text, scope, expires_at, created_at, updated_at`;
+    RETURNING sealed_tokens, client_id, issuer, resource, tenant_id::text, scope, expires_at, created_at, updated_at`;
   const row = rows[0];
   if (!row) return null;
-  return { serverId, userId, tenantId: row.tenant_id, clientId: row.client_id, sealedTokens: row.sealed_tokens, scope: row.scope, expiresAt: row.expires_at, createdAt: row.created_at, updatedAt: row.updated_at };
+  return { serverId, userId, tenantId: row.tenant_id, clientId: row.client_id, issuer: row.issuer, resource: row.resource, sealedTokens: row.sealed_tokens, scope: row.scope, expiresAt: row.expires_at, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
 /** Every grant of a server, deleted inside the revocation's transaction. */
@@ -94,25 +135,33 @@ export async function deleteServerGrants(tx: Tx, serverId: string): Promise<numb
 }
 
 /**
- * Runs `work` holding the grant's row lock (SELECT … FOR UPDATE), with the row as it is once the
- * lock is held (null when it is gone). A refresh runs inside: a second refresher waits, then sees
- * the tokens the first stored instead of spending the same refresh token again.
+ * Takes the grant's refresh lease for `leaseMs` when nobody holds one (or theirs has run out):
+ * one short UPDATE, no transaction left open while the token endpoint answers. Returns the row
+ * and whether this caller holds the lease (else someone else does), or null when the grant is gone.
  */
-export function withLockedGrant<T>(serverId: string, userId: string, timeoutMs: number, work: (row: GrantRow | null, tx: Tx) => Promise<T>): Promise<T> {
-  return db().$transaction(
-    async (tx) => {
-      await tx.$queryRaw`SELECT 1 FROM mcp_upstream_grants WHERE server_id = ${serverId}::uuid AND user_id = ${userId}::uuid FOR UPDATE`;
-      const row = await tx.mcpUpstreamGrant.findUnique({ where: { serverId_userId: { serverId, userId } } });
-      return work(row, tx);
-    },
-    { timeout: timeoutMs, maxWait: timeoutMs },
-  );
+export async function leaseGrant(serverId: string, userId: string, leaseMs: number): Promise<{ row: GrantRow; held: boolean } | null> {
+  const until = new Date(Date.now() + leaseMs);
+  const { count } = await db().mcpUpstreamGrant.updateMany({
+    where: { serverId, userId, OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lt: new Date() } }] },
+    data: { refreshLeaseUntil: until },
+  });
+  const row = await grantOf(serverId, userId);
+  if (!row) return null;
+  return { row, held: count === 1 };
 }
 
-export async function updateGrantTokens(tx: Tx, serverId: string, userId: string, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<void> {
-  await tx.mcpUpstreamGrant.update({ where: { serverId_userId: { serverId, userId } }, data: { ...fields, updatedAt: new Date() } });
+/** Stores refreshed tokens and gives the lease back, provided the grant is still the one leased (not reconnected meanwhile). */
+export async function storeRefreshed(serverId: string, userId: string, leased: Date, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<boolean> {
+  const { count } = await db().mcpUpstreamGrant.updateMany({ where: { serverId, userId, updatedAt: leased }, data: { ...fields, refreshLeaseUntil: null, updatedAt: new Date() } });
+  return count === 1;
 }
 
-export async function deleteGrantIn(tx: Tx, serverId: string, userId: string): Promise<void> {
-  await tx.mcpUpstreamGrant.deleteMany({ where: { serverId, userId } });
+export async function releaseLease(serverId: string, userId: string): Promise<void> {
+  await db().mcpUpstreamGrant.updateMany({ where: { serverId, userId }, data: { refreshLeaseUntil: null } });
+}
+
+/** Deletes the grant a refresh failed for, unless it was replaced (reconnected) since it was leased. */
+export async function deleteLeasedGrant(serverId: string, userId: string, leased: Date): Promise<void> {
+  const { count } = await db().mcpUpstreamGrant.deleteMany({ where: { serverId, userId, updatedAt: leased } });
+  if (count === 0) await releaseLease(serverId, userId);
 }

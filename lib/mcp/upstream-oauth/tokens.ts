@@ -1,15 +1,18 @@
 /**
  * A person's grant at a registered server: their access token, refreshed when it has expired
  * or the upstream refused it. Refreshing is serialised twice over: once per process (concurrent
- * sessions of this process share one refresh) and across processes by the grant's row lock, held
- * while the token endpoint answers; whoever gets the lock second finds the tokens the first stored
- * and uses them, so a rotating refresh token is spent once. A refresh the authorization server
- * refuses deletes the grant (the person connects again); one it does not answer leaves it.
+ * sessions of this process share one refresh) and across processes by the grant's refresh lease,
+ * a column taken and given back in single statements, so no transaction (and no pooled
+ * connection) is held while the token endpoint answers; whoever finds the lease taken waits for
+ * the tokens its holder stores and uses them, so a rotating refresh token is spent once. The
+ * refresh token only ever goes to the authorization server that issued it (boundClient). A
+ * refresh the authorization server refuses deletes the grant (the person connects again); one it
+ * does not answer leaves it.
  */
 import * as oidc from 'openid-client';
 import { openUserGrant, sealUserGrant } from '@/lib/mcp/registry/secrets';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
-import { configurationFor } from './client';
+import { boundClient, configurationFor } from './client';
 import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
 import * as repository from './repository';
@@ -33,8 +36,10 @@ export type GrantLookup = { grant: UserGrant } | { missing: 'no_grant' | 'refres
 
 /** A token this close to its expiry is refreshed before use (the request must still arrive in time). */
 const EXPIRY_MARGIN_MS = 30_000;
-/** How long a refresh may hold the grant's row lock (the token endpoint's timeout is 10 s). */
-const REFRESH_LOCK_MS = 30_000;
+/** How long a refresh lease lasts: the token endpoint's timeout (10 s) and the writes around it. */
+const REFRESH_LEASE_MS = 15_000;
+/** How often a refresher that found the lease taken looks for its holder's tokens. */
+const LEASE_POLL_MS = 50;
 
 const refreshing = new Map<string, Promise<GrantLookup>>();
 
@@ -42,8 +47,13 @@ export async function sealTokens(tokens: StoredTokens, serverId: string, userId:
   return sealUserGrant(JSON.stringify(tokens), serverId, userId);
 }
 
+/** The grant's tokens as stored (for revocation and the connections page too). */
+export async function openedTokens(row: GrantRow): Promise<StoredTokens> {
+  return JSON.parse(await openUserGrant(row.sealedTokens, row.serverId, row.userId)) as StoredTokens;
+}
+
 async function opened(row: GrantRow): Promise<UserGrant> {
-  const tokens = JSON.parse(await openUserGrant(row.sealedTokens, row.serverId, row.userId)) as StoredTokens;
+  const tokens = await openedTokens(row);
   return { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: row.expiresAt, scope: row.scope };
 }
 
@@ -56,41 +66,71 @@ export function expiryOf(expiresIn: number | undefined): Date | null {
   return expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000);
 }
 
-/**
- * Refreshes under the grant's row lock, unless whoever held the lock before already replaced
- * `stale`: what each process does (refreshOnce below keeps one per process); tests call it
- * directly to play two processes at once.
- */
-export async function refreshGrant(server: RegisteredServer, userId: string, stale: string): Promise<GrantLookup> {
-  const result = await repository.withLockedGrant(server.id, userId, REFRESH_LOCK_MS, async (row, tx): Promise<GrantLookup & { failure?: string; refreshed?: boolean }> => {
-    if (!row) return { missing: 'refresh_failed' };
-    const grant = await opened(row);
-    // Another session (or process) refreshed while this one waited for the lock.
-    if (grant.accessToken !== stale && !expired(grant)) return { grant };
-    const client = await repository.clientOf(server.id);
-    const failed = async (failure: string): Promise<GrantLookup & { failure: string }> => {
-      await repository.deleteGrantIn(tx, server.id, userId);
-      return { missing: 'refresh_failed', failure };
-    };
+type Refreshed = GrantLookup & { failure?: string };
+
+/** Refreshes the leased grant `row`; the lease is given back whatever happens. */
+async function refreshLeased(server: RegisteredServer, userId: string, stale: string, row: GrantRow): Promise<Refreshed> {
+  const failed = async (failure: string): Promise<Refreshed> => {
+    await repository.deleteLeasedGrant(server.id, userId, row.updatedAt);
+    return { missing: 'refresh_failed', failure };
+  };
+  let response: oidc.TokenEndpointResponse;
+  let grant: UserGrant;
+  try {
+    grant = await opened(row);
+    // Another session (or process) refreshed before this one got the lease.
+    if (grant.accessToken !== stale && !expired(grant)) {
+      await repository.releaseLease(server.id, userId);
+      return { grant };
+    }
     if (!grant.refreshToken) return failed('no_refresh_token');
-    if (!client || client.clientId !== row.clientId) return failed('client_changed');
+    const client = await boundClient(server.id, row);
+    if (typeof client === 'string') return failed(client);
     const config = await configurationFor(server, client);
-    let response: oidc.TokenEndpointResponse;
     try {
-      response = await oidc.refreshTokenGrant(config, grant.refreshToken, { resource: client.resource });
+      response = await oidc.refreshTokenGrant(config, grant.refreshToken, { resource: row.resource });
     } catch (error) {
       // The authorization server answered and said no (invalid_grant: revoked, expired, reused).
       if (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError) return failed(`refresh_refused:${error instanceof oidc.ResponseBodyError ? error.error : 'invalid_client'}`);
       throw new UpstreamOAuthError(`the authorization server of "${server.name}" did not answer Gatehouse's token refresh (${(error as Error).message})`, 'refresh_unreachable');
     }
-    if (response.token_type.toLowerCase() !== 'bearer') return failed(`unsupported_token_type:${response.token_type}`);
-    // Without a new refresh token the old one stays valid (RFC 6749 §6); a new one replaces it (rotation).
-    const tokens: StoredTokens = { access_token: response.access_token, refresh_token: response.refresh_token ?? grant.refreshToken, token_type: response.token_type };
-    const next: UserGrant = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: expiryOf(response.expires_in), scope: response.scope ?? row.scope };
-    await repository.updateGrantTokens(tx, server.id, userId, { sealedTokens: await sealTokens(tokens, server.id, userId), scope: next.scope, expiresAt: next.expiresAt });
-    return { grant: next, refreshed: true };
-  });
-  if ('failure' in result && result.failure) {
+  } catch (error) {
+    await repository.releaseLease(server.id, userId);
+    throw error;
+  }
+  if (response.token_type.toLowerCase() !== 'bearer') return failed(`unsupported_token_type:${response.token_type}`);
+  // Without a new refresh token the old one stays valid (RFC 6749 §6); a new one replaces it (rotation).
+  const tokens: StoredTokens = { access_token: response.access_token, refresh_token: response.refresh_token ?? grant.refreshToken, token_type: response.token_type };
+  const next: UserGrant = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: expiryOf(response.expires_in), scope: response.scope ?? row.scope };
+  if (!(await repository.storeRefreshed(server.id, userId, row.updatedAt, { sealedTokens: await sealTokens(tokens, server.id, userId), scope: next.scope, expiresAt: next.expiresAt }))) {
+    // The person connected again (or disconnected) meanwhile: what is stored now wins.
+    const current = await repository.grantOf(server.id, userId);
+    return current ? { grant: await opened(current) } : { missing: 'refresh_failed' };
+  }
+  return { grant: next };
+}
+
+/**
+ * Refreshes under the grant's lease, unless whoever held it before already replaced `stale`:
+ * what each process does (refreshOnce below keeps one per process); tests call it directly to
+ * play two processes at once.
+ */
+export async function refreshGrant(server: RegisteredServer, userId: string, stale: string): Promise<GrantLookup> {
+  // A holder that died leaves a lease that runs out: waiting past two of them means something is wrong.
+  const deadline = Date.now() + 2 * REFRESH_LEASE_MS;
+  let result: Refreshed | undefined;
+  while (!result) {
+    const leased = await repository.leaseGrant(server.id, userId, REFRESH_LEASE_MS);
+    if (!leased) result = { missing: 'refresh_failed' };
+    else if (leased.held) result = await refreshLeased(server, userId, stale, leased.row);
+    else {
+      const grant = await opened(leased.row);
+      if (grant.accessToken !== stale && !expired(grant)) result = { grant };
+      else if (Date.now() > deadline) throw new UpstreamOAuthError(`the token refresh for "${server.name}" did not finish in time`, 'refresh_unreachable');
+      else await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
+  }
+  if (result.failure) {
     await recordGrantEvent({ tenantId: server.tenantId, user: { id: userId }, server, action: 'refresh', outcome: 'failure', reason: result.failure, callSource: 'mcp_proxy' });
   }
   return 'grant' in result ? { grant: result.grant } : { missing: result.missing };

@@ -7,13 +7,14 @@ import { closeAuditWriter, flushCountedEvents } from '@/lib/audit';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import { dataPlane } from '@/lib/http/data-plane';
 import { serveWithWebHandler } from '@/lib/http/node-adapter';
-import { approveVersion, checkServer, getServerByName, registerServer, revokeServer, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
+import { approveVersion, checkServer, getServerByName, registerServer, resetUpstreamOAuth, revokeServer, type RegisteredServer, type RegistryActor } from '@/lib/mcp/registry';
 import { closeProxySessions, UPSTREAM_GRANT_REQUIRED } from '@/lib/mcp/proxy';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
 import { configureTestEnvironment, createTestUser, servePublicly, sessionCookie } from '@/lib/oauth/test-harness';
 import { listenOnLoopback } from '@/lib/platform/net';
 import { setRevocationCacheTtl } from '@/lib/tokens/revocation';
+import { superuserClient } from '@/lib/audit/testing/fixtures';
 import { connectionsOf, disconnect, startConnect, UpstreamOAuthError, type GrantActor } from './index';
 import { startFakeOAuthUpstream, type FakeOAuthUpstream } from './testing/fake-provider';
 import { currentGrant, refreshGrant } from './tokens';
@@ -67,20 +68,29 @@ async function connectAs(user: UserIdentity): Promise<Client> {
 }
 
 /**
- * A person connects their account in the browser: the dashboard's start, the authorization
- * server's redirect (signed in there as `upstreamUser`, or declining when null), and Gatehouse's
- * callback in a browser signed in to Gatehouse as `browser`. Returns where the callback sent them.
+ * The dashboard's start and the authorization server's redirect (signed in there as
+ * `upstreamUser`, or declining when null): the callback URL the browser is sent back to.
  */
-async function connectAccount(user: UserIdentity, upstreamUser: string | null, browser: UserIdentity = user): Promise<URL> {
-  const authorization = await startConnect(actorOf(user), SERVER);
-  const consent = await fetch(authorization, { redirect: 'manual', headers: upstreamUser ? { cookie: `as_user=${upstreamUser}` } : {} });
-  expect(consent.status).toBe(302);
-  const callback = new URL(consent.headers.get('location')!);
+async function consent(user: UserIdentity, upstreamUser: string | null, name = SERVER): Promise<URL> {
+  const authorization = await startConnect(actorOf(user), name);
+  const redirected = await fetch(authorization, { redirect: 'manual', headers: upstreamUser ? { cookie: `as_user=${upstreamUser}` } : {} });
+  expect(redirected.status).toBe(302);
+  const callback = new URL(redirected.headers.get('location')!);
   expect(`${callback.origin}${callback.pathname}`).toBe(`${baseUrl}/mcp/oauth/callback`);
+  return callback;
+}
+
+/** Gatehouse's callback in a browser signed in to Gatehouse as `browser`: where it sent them. */
+async function callBack(callback: URL, browser: UserIdentity): Promise<URL> {
   const back = await fetch(callback, { redirect: 'manual', headers: { cookie: await sessionCookie(browser) } });
   expect(back.status).toBe(303);
   expect(back.headers.get('referrer-policy')).toBe('no-referrer');
   return new URL(back.headers.get('location')!);
+}
+
+/** A person connects their account in the browser (consent, then the callback in `browser`'s session). */
+async function connectAccount(user: UserIdentity, upstreamUser: string | null, browser: UserIdentity = user, name = SERVER): Promise<URL> {
+  return callBack(await consent(user, upstreamUser, name), browser);
 }
 
 async function whoami(client: Client): Promise<string> {
@@ -92,9 +102,14 @@ async function server(): Promise<RegisteredServer> {
   return (await getServerByName(admin.tenantId, SERVER))!;
 }
 
-async function grantEvents(userId: string): Promise<{ action: string; outcome: string; event: { attributes?: Record<string, unknown>; error?: { type: string } } }[]> {
-  const { rows } = await pool().query(`SELECT action, outcome, event FROM audit_events WHERE event_type = 'mcp.upstream_grant' AND actor_user_id = $1 AND event->'mcp'->>'server' = $2 ORDER BY seq`, [userId, SERVER]);
+async function grantEvents(userId: string, name = SERVER): Promise<{ action: string; outcome: string; event: { attributes?: Record<string, unknown>; error?: { type: string } } }[]> {
+  const { rows } = await pool().query(`SELECT action, outcome, event FROM audit_events WHERE event_type = 'mcp.upstream_grant' AND actor_user_id = $1 AND event->'mcp'->>'server' = $2 ORDER BY seq`, [userId, name]);
   return rows;
+}
+
+/** `action:outcome:reason` of the person's grant events at the server. */
+async function grantOutcomes(userId: string, name = SERVER): Promise<string[]> {
+  return (await grantEvents(userId, name)).map((row) => `${row.action}:${row.outcome}:${row.event.error?.type}`);
 }
 
 beforeAll(async () => {
@@ -134,7 +149,7 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     // Gatehouse registered itself once, as a confidential client, with its callback.
     expect(upstream.counts.registrations).toBe(1);
     expect(upstream.clients[0]).toMatchObject({ client_name: 'Gatehouse', redirect_uris: [`${baseUrl}/mcp/oauth/callback`], token_endpoint_auth_method: 'client_secret_post' });
-    const stored = await db().mcpUpstreamClient.findUniqueOrThrow({ where: { serverId: (await server()).id } });
+    const stored = await db().mcpUpstreamClient.findUniqueOrThrow({ where: { serverId_issuer: { serverId: (await server()).id, issuer: upstream.issuer } } });
     expect(stored).toMatchObject({ issuer: upstream.issuer, resource: upstream.mcpUrl, dynamic: true, clientId: upstream.clients[0]!.client_id });
     expect(stored.sealedClientSecret).not.toContain(upstream.clients[0]!.client_secret!);
 
@@ -159,12 +174,15 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
   });
 
   it('finishes a connection only in the browser of the person who started it, and records a declined consent', async () => {
-    const stolen = await connectAccount(alice, 'alice-upstream', bob);
+    const callback = await consent(alice, 'alice-upstream');
+    const stolen = await callBack(callback, bob);
     expect(stolen.searchParams.get('result')).toBe('wrong_browser');
     expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await server()).id, userId: { in: [alice.userId, bob.userId] } } })).toBe(0);
+    // The state was used once: the same callback again, even in Alice's own browser, is expired.
+    expect((await callBack(callback, alice)).searchParams.get('result')).toBe('expired');
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await server()).id, userId: alice.userId } })).toBe(0);
     const declined = await connectAccount(bob, null);
     expect(declined.searchParams.get('result')).toBe('denied');
-    // The state was used once: the same callback again is expired.
     expect((await grantEvents(alice.userId)).map((row) => `${row.action}:${row.outcome}:${row.event.error?.type}`)).toContain('connect:denied:browser_session_mismatch');
     expect((await grantEvents(bob.userId)).map((row) => `${row.action}:${row.outcome}:${row.event.error?.type}`)).toContain('connect:denied:authorization_error:access_denied');
   });
@@ -207,7 +225,7 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     await second.close();
   });
 
-  it('spends a rotating refresh token once when two processes refresh at the same time (the row lock)', async () => {
+  it('spends a rotating refresh token once when two processes refresh at the same time (the refresh lease)', async () => {
     const target = await server();
     const before = await currentGrant(target, bob.userId);
     if (!('grant' in before)) throw new Error('bob has no grant');
@@ -219,6 +237,26 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     if (!('grant' in one) || !('grant' in two)) throw new Error('a refresh lost the grant');
     expect(one.grant.accessToken).toBe(two.grant.accessToken);
     expect(one.grant.accessToken).not.toBe(before.grant.accessToken);
+  });
+
+  it('refuses an authorization server the server names after the first connection: nothing is registered or sent there', async () => {
+    const other = await startFakeOAuthUpstream();
+    try {
+      upstream.setResourceMetadata({ authorizationServers: [other.issuer] });
+      await expect(startConnect(actorOf(bob), SERVER)).rejects.toMatchObject({ reason: 'issuer_changed' });
+      expect(await grantOutcomes(bob.userId)).toContain('connect:denied:issuer_changed');
+      // Bob's grant still refreshes, at the pinned authorization server only.
+      const target = await server();
+      const before = await currentGrant(target, bob.userId);
+      if (!('grant' in before)) throw new Error('bob has no grant');
+      const refreshed = await refreshGrant(target, bob.userId, before.grant.accessToken);
+      expect('grant' in refreshed).toBe(true);
+      expect(other.counts).toEqual({ registrations: 0, codes: 0, refreshes: 0, refusedRefreshes: 0, revocations: 0 });
+      expect(await db().mcpUpstreamClient.count({ where: { serverId: target.id } })).toBe(1);
+    } finally {
+      upstream.setResourceMetadata(null);
+      await other.close();
+    }
   });
 
   it('sends the person back to connect when the refresh is refused, and deletes the grant', async () => {
@@ -270,5 +308,138 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     await revokeServer(adminActor, SERVER, 'provider contract ended');
     expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(0);
     expect((await grantEvents(admin.userId)).map((row) => `${row.action}:${row.outcome}`)).toContain('revoke:success');
+  });
+});
+
+describe('the authorization server is pinned, and tokens go back only to the issuer and client they came from', () => {
+  const NAME = `pinned-${tag}`;
+  let other: FakeOAuthUpstream;
+
+  async function pinned(): Promise<RegisteredServer> {
+    return (await getServerByName(admin.tenantId, NAME))!;
+  }
+
+  async function asSuperuser(sql: string, values: unknown[]): Promise<void> {
+    const client = await superuserClient();
+    try {
+      await client.query(sql, values);
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    other = await startFakeOAuthUpstream();
+    await registerServer(adminActor, { name: NAME, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+  });
+
+  afterAll(async () => {
+    upstream.setResourceMetadata(null);
+    upstream.setIssParameter(null);
+    upstream.setRefreshDelay(0);
+    await other.close();
+  });
+
+  it('checks the RFC 9207 iss of the authorization response: the issuer connects, another is refused before the code is exchanged', async () => {
+    upstream.setIssParameter(upstream.issuer);
+    expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
+    upstream.setIssParameter(other.issuer);
+    const codes = upstream.counts.codes;
+    expect((await connectAccount(bob, 'bob-upstream', bob, NAME)).searchParams.get('result')).toBe('failed');
+    expect(upstream.counts.codes).toBe(codes);
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await pinned()).id, userId: bob.userId } })).toBe(0);
+    expect(await grantOutcomes(bob.userId, NAME)).toContain('connect:failure:exchange_failed');
+    upstream.setIssParameter(null);
+  });
+
+  it('refuses a callback whose authorization expired, or whose client is no longer the one it was made for', async () => {
+    const late = await consent(bob, 'bob-upstream', NAME);
+    await asSuperuser(`UPDATE mcp_upstream_authorizations SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [bob.userId]);
+    expect((await callBack(late, bob)).searchParams.get('result')).toBe('expired');
+    expect(await grantOutcomes(bob.userId, NAME)).toContain('connect:denied:authorization_expired');
+
+    const codes = upstream.counts.codes;
+    const reregistered = await consent(bob, 'bob-upstream', NAME);
+    await asSuperuser(`UPDATE mcp_upstream_authorizations SET client_id = 'an-earlier-client' WHERE user_id = $1`, [bob.userId]);
+    expect((await callBack(reregistered, bob)).searchParams.get('result')).toBe('failed');
+    expect(await grantOutcomes(bob.userId, NAME)).toContain('connect:failure:client_changed');
+    expect(upstream.counts.codes).toBe(codes);
+  });
+
+  it('refreshes under a short lease: no transaction or row lock is held while the token endpoint answers', async () => {
+    const target = await pinned();
+    const before = await currentGrant(target, alice.userId);
+    if (!('grant' in before)) throw new Error('alice has no grant');
+    upstream.setRefreshDelay(1500);
+    const refreshes = upstream.counts.refreshes;
+    const [first, second] = [refreshGrant(target, alice.userId, before.grant.accessToken), refreshGrant(target, alice.userId, before.grant.accessToken)];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The row can be locked at once (NOWAIT): nobody holds it across the HTTP call; the lease is taken.
+    const { rows } = await pool().query(`SELECT refresh_lease_until > now() AS leased FROM mcp_upstream_grants WHERE server_id = $1 AND user_id = $2 FOR UPDATE NOWAIT`, [target.id, alice.userId]);
+    expect(rows).toEqual([{ leased: true }]);
+    const [one, two] = await Promise.all([first, second]);
+    upstream.setRefreshDelay(0);
+    if (!('grant' in one) || !('grant' in two)) throw new Error('a refresh lost the grant');
+    expect(one.grant.accessToken).toBe(two.grant.accessToken);
+    expect(upstream.counts.refreshes).toBe(refreshes + 1);
+    expect((await db().mcpUpstreamGrant.findUniqueOrThrow({ where: { serverId_userId: { serverId: target.id, userId: alice.userId } } })).refreshLeaseUntil).toBeNull();
+  });
+
+  it('refuses to refresh or revoke a grant whose issuer, client or resource differs from the client row, without calling anyone', async () => {
+    const target = await pinned();
+    const where = { serverId_userId: { serverId: target.id, userId: alice.userId } };
+    const stale = async () => {
+      const found = await currentGrant(target, alice.userId);
+      if (!('grant' in found)) throw new Error('alice has no grant');
+      return found.grant.accessToken;
+    };
+    const calls = () => upstream.counts.refreshes + upstream.counts.refusedRefreshes + upstream.counts.revocations;
+    const before = calls();
+    await db().mcpUpstreamGrant.update({ where, data: { issuer: other.issuer } });
+    expect(await refreshGrant(target, alice.userId, await stale())).toEqual({ missing: 'refresh_failed' });
+    expect(await grantOutcomes(alice.userId, NAME)).toContain('refresh:failure:issuer_changed');
+
+    expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
+    await db().mcpUpstreamGrant.update({ where, data: { clientId: 'an-earlier-client' } });
+    expect(await refreshGrant(target, alice.userId, await stale())).toEqual({ missing: 'refresh_failed' });
+    expect(await grantOutcomes(alice.userId, NAME)).toContain('refresh:failure:client_changed');
+
+    expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
+    await db().mcpUpstreamGrant.update({ where, data: { resource: `${upstream.mcpUrl}/elsewhere` } });
+    expect(await disconnect(actorOf(alice), NAME)).toEqual({ upstreamRevocation: 'not_advertised' });
+    expect(calls()).toBe(before);
+    expect(other.counts).toEqual({ registrations: 0, codes: 0, refreshes: 0, refusedRefreshes: 0, revocations: 0 });
+  });
+
+  it('refuses resource metadata for a broader resource than the server (RFC 9728 §3.3 exact match)', async () => {
+    upstream.setResourceMetadata({ resource: new URL(upstream.mcpUrl).origin });
+    await expect(startConnect(actorOf(bob), NAME)).rejects.toMatchObject({ reason: 'resource_mismatch' });
+    upstream.setResourceMetadata(null);
+  });
+
+  it('after the server names another authorization server, connects there only once an administrator resets the pin', async () => {
+    expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
+    upstream.setResourceMetadata({ authorizationServers: [other.issuer] });
+    await expect(startConnect(actorOf(alice), NAME)).rejects.toThrow(`gatehouse mcp reset-oauth ${NAME}`);
+    expect(other.counts.registrations).toBe(0);
+    await expect(resetUpstreamOAuth({ ...adminActor, userId: bob.userId, email: bob.email, roles: bob.roles }, NAME)).rejects.toThrow('mcp.admin');
+    expect(await resetUpstreamOAuth(adminActor, NAME)).toEqual({ previousIssuer: upstream.issuer, grantsDeleted: 1 });
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await pinned()).id } })).toBe(0);
+    const authorization = await startConnect(actorOf(alice), NAME);
+    expect(`${authorization.origin}/`).toBe(other.issuer);
+    expect(other.counts.registrations).toBe(1);
+    const { rows } = await pool().query(`SELECT outcome, event->'attributes'->>'previous_issuer' AS previous FROM audit_events WHERE action = 'mcp.server.reset_oauth' AND event->'target'->>'name' = $1 ORDER BY seq`, [NAME]);
+    expect(rows).toEqual([{ outcome: 'denied', previous: null }, { outcome: 'success', previous: upstream.issuer }]);
+  });
+
+  it('limits how many connections a person may start at once', async () => {
+    const started: unknown[] = [];
+    let refusal: unknown = null;
+    for (let i = 0; i < 12 && !refusal; i += 1) {
+      await startConnect(actorOf(bob), NAME).then((url) => started.push(url), (error: unknown) => (refusal = error));
+    }
+    expect(refusal).toMatchObject({ reason: 'rate_limited' });
+    expect(started.length).toBeLessThanOrEqual(10);
+    expect(await grantOutcomes(bob.userId, NAME)).toContain('connect:denied:rate_limited');
   });
 });

@@ -6,8 +6,7 @@ import { ConnectionsList, type ConnectionRow } from '@/components/mcp-servers/Co
 import { dashboardPrincipal, requireDashboardUser } from '@/lib/auth/session';
 import { proxiedServerUrl } from '@/lib/mcp/resource';
 import { audienceOf, listServers, SERVER_NAME } from '@/lib/mcp/registry';
-import { connectionsOf, type ConnectResult } from '@/lib/mcp/upstream-oauth';
-import { includes } from '@/lib/rbac/audience';
+import { connectable, connectionsOf, type ConnectResult } from '@/lib/mcp/upstream-oauth';
 import { authorize } from '@/lib/rbac/authorize';
 import { connectAccountAction, disconnectAccountAction } from './actions';
 
@@ -41,12 +40,13 @@ export default async function McpConnectionsPage({ searchParams }: { searchParam
   const result = resultCode && Object.hasOwn(RESULTS, resultCode) ? RESULTS[resultCode as keyof typeof RESULTS] : null;
   const [servers, audience] = await Promise.all([listServers(user.tenantId), audienceOf(user.tenantId, user.id)]);
   // Every active oauth_user server in the person's scope, approved or not: an administrator connects before the first check.
-  const available = servers.filter((server) => server.status === 'active' && server.upstreamAuth === 'oauth_user' && audience !== null && server.scope.some((entry) => includes(entry, audience)));
+  const available = servers.filter((server) => connectable(server, audience));
   const connections = await connectionsOf(available, { userId: user.id, tenantId: user.tenantId });
-  const rows: ConnectionRow[] = connections.map(({ server, grant }) => ({
+  const rows: ConnectionRow[] = connections.map(({ server, issuer, grant }) => ({
     name: server.name,
     description: server.description,
     url: server.url ?? '',
+    issuer,
     proxyUrl: proxiedServerUrl(server.name),
     connected: grant ? { since: grant.connectedAt.toISOString(), expiresAt: grant.expiresAt?.toISOString() ?? null, scope: grant.scope, renewable: grant.renewable } : null,
     highlighted: server.name === focus,

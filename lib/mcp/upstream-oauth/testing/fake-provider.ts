@@ -57,6 +57,12 @@ export interface FakeOAuthUpstream {
   expireAccessTokens(user: string): void;
   /** Revokes every refresh token of `user` at the authorization server (a refresh is refused). */
   revokeRefreshTokens(user: string): void;
+  /** What the MCP server's resource metadata says from now on (null: the truth, this server and its own authorization server). */
+  setResourceMetadata(override: { resource?: string; authorizationServers?: string[] } | null): void;
+  /** The RFC 9207 `iss` the authorization server adds to its redirects (null: none, as the SDK's router does). */
+  setIssParameter(iss: string | null): void;
+  /** How long the token endpoint takes to answer a refresh. */
+  setRefreshDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -79,6 +85,9 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
   const issued = new Set<string>();
   const counts = { registrations: 0, codes: 0, refreshes: 0, refusedRefreshes: 0, revocations: 0 };
   let accessTtl = 3600;
+  let resourceOverride: { resource?: string; authorizationServers?: string[] } | null = null;
+  let issParameter: string | null = null;
+  let refreshDelayMs = 0;
 
   const issue = (grant: Omit<IssuedToken, 'expiresAt'>): OAuthTokens => {
     const access = token('at');
@@ -102,6 +111,7 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
     async authorize(client: OAuthClientInformationFull, params: AuthorizationParams, res: ExpressResponse) {
       const target = new URL(params.redirectUri);
       if (params.state) target.searchParams.set('state', params.state);
+      if (issParameter) target.searchParams.set('iss', issParameter);
       const user = upstreamUser(res);
       if (!user) target.searchParams.set('error', 'access_denied');
       else {
@@ -125,6 +135,7 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
       return issue({ user: found.user, clientId: client.client_id, ...(found.resource ? { resource: found.resource } : {}) });
     },
     async exchangeRefreshToken(client, refreshToken, _scopes, resource) {
+      if (refreshDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, refreshDelayMs));
       const found = refreshTokens.get(refreshToken);
       // Rotation: a refresh token is spent by its first use; presenting it again is refused.
       refreshTokens.delete(refreshToken);
@@ -160,6 +171,10 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
   const mcpHttp: Server = createServer(mcpApp);
   const base = await listenOnLoopback(mcpHttp);
   const mcpUrl = `${base}/mcp`;
+  mcpApp.get(new URL(getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl))).pathname, (_req, res, next) => {
+    if (!resourceOverride) return next();
+    res.json({ resource: resourceOverride.resource ?? mcpUrl, authorization_servers: resourceOverride.authorizationServers ?? [issuer] });
+  });
   mcpApp.use(mcpAuthMetadataRouter({ oauthMetadata: createOAuthMetadata({ provider, issuerUrl: new URL(issuer) }), resourceServerUrl: new URL(mcpUrl) }));
   const transports = new Map<string, StreamableHTTPServerTransport>();
   mcpApp.all(
@@ -210,6 +225,15 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
     },
     revokeRefreshTokens: (user) => {
       for (const [value, issuedToken] of refreshTokens) if (issuedToken.user === user) refreshTokens.delete(value);
+    },
+    setResourceMetadata: (override) => {
+      resourceOverride = override;
+    },
+    setIssParameter: (iss) => {
+      issParameter = iss;
+    },
+    setRefreshDelay: (ms) => {
+      refreshDelayMs = ms;
     },
     close: async () => {
       await Promise.all([...transports.values()].map((transport) => transport.close()));
