@@ -1,7 +1,7 @@
 import { signedInUser } from '@/lib/oauth/browser-session';
-import { configuredIssuer } from '@/lib/oauth/issuer';
 import { UPSTREAM_CALLBACK_PATH } from './client';
 import { completeConnect } from './connect';
+import { connectionsPageUrl } from './session';
 
 export { UPSTREAM_CALLBACK_PATH };
 
@@ -16,8 +16,7 @@ export async function handleUpstreamCallback(request: Request): Promise<Response
   if (request.method !== 'GET') return new Response('use GET', { status: 405, headers: { ...headers, allow: 'GET' } });
   const user = await signedInUser(request);
   const outcome = await completeConnect(new URL(request.url), user ? { userId: user.userId, tenantId: user.tenantId, email: user.email, roles: user.roles } : null);
-  const page = new URL(`${configuredIssuer()}/mcp-servers/connections`);
-  if (outcome.serverName) page.searchParams.set('server', outcome.serverName);
+  const page = connectionsPageUrl(outcome.serverName ?? undefined);
   page.searchParams.set('result', outcome.result);
   return new Response(null, { status: 303, headers: { ...headers, location: page.toString() } });
 }

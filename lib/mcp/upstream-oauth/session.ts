@@ -14,9 +14,16 @@ import { configuredIssuer } from '@/lib/oauth/issuer';
 import { UpstreamGrantRequired } from './errors';
 import { currentGrant, type UserGrant } from './tokens';
 
+/** The dashboard's connections page, focused on `serverName` when given (refusals and the callback point there). */
+export function connectionsPageUrl(serverName?: string, issuer: string = configuredIssuer()): URL {
+  const page = new URL(`${issuer}/mcp-servers/connections`);
+  if (serverName) page.searchParams.set('server', serverName);
+  return page;
+}
+
 /** The dashboard page where a person connects their account to `serverName` (what refusals point to). */
 export function connectUrlFor(serverName: string, issuer: string = configuredIssuer()): string {
-  return `${issuer}/mcp-servers/connections?server=${encodeURIComponent(serverName)}`;
+  return connectionsPageUrl(serverName, issuer).toString();
 }
 
 function withBearer(init: RequestInit | undefined, token: string): RequestInit {
