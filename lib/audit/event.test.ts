@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareBuiltAuditEvent } from './built';
 import { canonicalJson } from './canonical';
 import { AuditEventValidationError, MAX_EVENT_JSON_BYTES, parseAuditEvent, prepareAuditEvent, type AuditEventInput } from './event';
@@ -149,5 +149,43 @@ describe('events built by Gatehouse code (prepareBuiltAuditEvent)', () => {
   it('fails under test when a builder drifts from the schema', () => {
     expect(() => prepareBuiltAuditEvent({ ...minimal, outcome: 'fine' as 'success' })).toThrow(AuditEventValidationError);
     expect(() => prepareBuiltAuditEvent({ ...minimal, attributes: { nested: { a: 1 } as unknown as string } })).toThrow(AuditEventValidationError);
+  });
+
+  describe('without the schema cross-check (as in production)', () => {
+    afterEach(() => vi.unstubAllEnvs());
+
+    it.each([-5, 1.5, 1e300, 2 ** 53])('refuses a count of %d as the schema does', (tokens) => {
+      vi.stubEnv('VITEST', '');
+      const event = { ...rich, gen_ai: { ...rich.gen_ai!, output_tokens: tokens } };
+      expect(() => prepareAuditEvent(event)).toThrow(AuditEventValidationError);
+      expect(() => prepareBuiltAuditEvent(event)).toThrow(/gen_ai\.output_tokens: must be a non-negative safe integer/);
+      expect(() => prepareBuiltAuditEvent({ ...rich, cost: { microdollars: tokens } })).toThrow(/cost\.microdollars/);
+      expect(() => prepareBuiltAuditEvent({ ...rich, content_refs: [{ kind: 'prompt', sha256: 'ab'.repeat(32), byte_size: tokens }] })).toThrow(/content_refs\.0\.byte_size/);
+    });
+
+    it('refuses what is not in the vocabulary, and attribute keys the schema refuses', () => {
+      vi.stubEnv('VITEST', '');
+      const refused = (event: AuditEventInput, path: RegExp) => {
+        expect(() => prepareAuditEvent(event)).toThrow(AuditEventValidationError);
+        expect(() => prepareBuiltAuditEvent(event)).toThrow(path);
+      };
+      refused({ ...minimal, event_type: 'auth.sign_up' as 'auth.sign_in' }, /event_type/);
+      refused({ ...minimal, outcome: 'fine' as 'success' }, /outcome/);
+      refused({ ...rich, gen_ai: { ...rich.gen_ai!, operation: 'chant' as 'chat' } }, /gen_ai\.operation/);
+      refused({ ...rich, policy: { decision: 'maybe' as 'allow' } }, /policy\.decision/);
+      refused({ ...rich, content_refs: [{ kind: 'secret' as 'prompt', sha256: 'ab'.repeat(32), byte_size: 1 }] }, /content_refs\.0\.kind/);
+      refused({ ...minimal, attributes: { 'tags.t\u0000am': 'x' } }, /attribute keys are 1-128/);
+      refused({ ...minimal, attributes: { 'tags.équipe': 'x' } }, /attribute keys are 1-128/);
+      refused({ ...minimal, attributes: { ['k'.repeat(129)]: 'x' } }, /attribute keys are 1-128/);
+      const offVocabulary = { ...minimal, target: { type: 'user', ['\ud800']: 'x' } } as unknown as AuditEventInput;
+      expect(() => prepareBuiltAuditEvent(offVocabulary)).toThrow(/storable/);
+    });
+
+    it('still stores what the schema accepts, byte-identical', () => {
+      vi.stubEnv('VITEST', '');
+      const event = { ...rich, gen_ai: { ...rich.gen_ai!, output_tokens: Number.MAX_SAFE_INTEGER, input_tokens: 0 } };
+      const built = prepareBuiltAuditEvent(event);
+      expect(built.canonical).toBe(prepareAuditEvent({ ...event, event_id: built.event.event_id, trace_id: built.event.trace_id }).canonical);
+    });
   });
 });

@@ -87,7 +87,12 @@ const lowerHex = (length: number) =>
     .regex(new RegExp(`^[0-9a-f]{${length}}$`), `must be ${length} lowercase hex characters`)
     .refine((value) => /[1-9a-f]/.test(value), 'must not be all zeros');
 
-const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** A count (tokens, bytes, milliseconds, microdollars): a non-negative safe integer. */
+export function isAuditCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+const count = z.number().refine(isAuditCount, 'must be a non-negative safe integer');
 
 export const actorSchema = z.strictObject({
   user_id: uuidColumn.optional(),
@@ -175,7 +180,9 @@ export const contentRefSchema = z.strictObject({
   byte_size: count,
 });
 
-const attributeKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'attribute keys are 1-128 of [A-Za-z0-9_.:-]');
+export const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const ATTRIBUTE_KEY_RULE = 'attribute keys are 1-128 of [A-Za-z0-9_.:-]';
+const attributeKey = z.string().regex(ATTRIBUTE_KEY, ATTRIBUTE_KEY_RULE);
 const attributeValue = z.union([text(4000), z.number(), z.boolean()]);
 
 const auditEventShape = z
@@ -212,7 +219,6 @@ const auditEventShape = z
     content_refs: z.array(contentRefSchema).max(100).optional(),
     attributes: z.record(attributeKey, attributeValue).optional(),
   });
-
 
 /** A validated event exactly as stored and hashed. */
 export type AuditEvent = z.output<typeof auditEventShape>;

@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChains } from '@/lib/audit';
+import { parseAuditEvent, verifyAuditChains } from '@/lib/audit';
 import { superuserClient, withEventsRefused } from '@/lib/audit/testing/fixtures';
 import { pool } from '@/lib/db/client';
 import type { UserIdentity } from '@/lib/oauth/identity';
@@ -210,6 +210,22 @@ describe('gateway evidence', () => {
       expect(response).toMatchObject({ outcome: 'success', attributes: { completion_not_stored: true, status: 200 } });
       expect(response?.content_refs).toBeUndefined();
     });
+    upstream.setBehaviour({ kind: 'reply' });
+  });
+
+  it.each([false, true])('keeps evidence on the schema when the upstream reports nonsense usage (stream: %s)', async (stream) => {
+    // Negative, fractional, past 2^53 and past any integer: none is a token count, so none is
+    // stored or billed (the chained event would otherwise be off-schema evidence).
+    upstream.setBehaviour({ kind: 'reply', reply: textReply('Counted.', { usage: { input_tokens: -5, output_tokens: 1.5, cache_read_input_tokens: 1e300, cache_creation_input_tokens: 2 ** 53 } }) });
+    const traceId = newTestTraceId();
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Count this.' }] };
+    if (stream) await sdk(traceId).messages.stream(params).finalMessage();
+    else await sdk(traceId).messages.create(params);
+    const events = await waitForEvents(traceId, ['inference.request', 'inference.response']);
+    const response = events.find((event) => event.event_type === 'inference.response');
+    expect(response).toMatchObject({ outcome: 'success', gen_ai: { input_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } });
+    expect(Number.isSafeInteger(response!.gen_ai!.output_tokens)).toBe(true);
+    expect(parseAuditEvent(response!)).toEqual(response);
     upstream.setBehaviour({ kind: 'reply' });
   });
 });

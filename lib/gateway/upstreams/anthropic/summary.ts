@@ -5,6 +5,7 @@
  */
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { CompletionSummary, Usage } from '@/lib/gateway/contracts';
+import { isAuditCount } from '@/lib/audit/event';
 
 type Json = Record<string, unknown>;
 
@@ -12,8 +13,9 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A usage counter, or null when the upstream's value is not a count (negative, fractional, past 2^53). */
 function count(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+  return isAuditCount(value) ? value : null;
 }
 
 /** Overwrites counters present in `reported` (message_delta usage is cumulative: never add). */

@@ -12,6 +12,7 @@ import type { StreamFacts, UpstreamBody } from '../adapter';
 import { isObject, messageId, toolUseId, ZERO_USAGE } from '../openai/response';
 import { errorFrame, sseFrame } from '../sse';
 import { eventStreamFrames, exceptionError } from './event-stream';
+import { isAuditCount } from '@/lib/audit/event';
 
 type Json = Record<string, unknown>;
 
@@ -29,8 +30,9 @@ export function converseStopReason(reason: unknown): string {
   return (typeof reason === 'string' ? STOP_REASONS[reason] : undefined) ?? 'end_turn';
 }
 
+/** A usage counter; 0 when the upstream's value is not a count (negative, fractional, past 2^53). */
 function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  return isAuditCount(value) ? value : 0;
 }
 
 export function converseUsage(raw: unknown): Usage | null {

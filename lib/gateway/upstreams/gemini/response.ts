@@ -16,6 +16,7 @@ import { isObject, messageId, toolUseId, ZERO_USAGE } from '../openai/response';
 import { sseFrame } from '../sse';
 import { upstreamTuning } from '../tuning';
 import { GEMINI_SIGNATURE_PREFIX } from './request';
+import { isAuditCount } from '@/lib/audit/event';
 
 type Json = Record<string, unknown>;
 
@@ -31,8 +32,9 @@ export function geminiStopReason(finishReason: string | null, sawFunctionCall: b
   return sawFunctionCall ? 'tool_use' : 'end_turn';
 }
 
+/** A usage counter; 0 when the upstream's value is not a count (negative, fractional, past 2^53). */
 function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  return isAuditCount(value) ? value : 0;
 }
 
 export function geminiUsage(raw: unknown): Usage | null {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Usage } from '@/lib/gateway/contracts';
 import { upstreamTuning } from '../tuning';
+import { isAuditCount } from '@/lib/audit/event';
 
 type Json = Record<string, unknown>;
 
@@ -27,8 +28,9 @@ export function stopReasonFor(finishReason: string | null, sawToolCalls: boolean
   return (finishReason !== null ? STOP_REASONS[finishReason] : undefined) ?? 'end_turn';
 }
 
+/** A usage counter; 0 when the upstream's value is not a count (negative, fractional, past 2^53). */
 function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  return isAuditCount(value) ? value : 0;
 }
 
 /** OpenAI usage → Anthropic usage; null when the object is not a usage report. */
