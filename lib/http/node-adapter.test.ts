@@ -132,6 +132,31 @@ describe('node adapter', () => {
     await cancelled.promise;
   });
 
+  it('cancels the body when the client left before the handler answered', async () => {
+    const left = signal();
+    const cancelled = signal<unknown>();
+    const url = await serve(async (request) => {
+      // The handler is still working (an upstream's first byte) when the client goes away.
+      await new Promise<void>((resolve) => request.signal.addEventListener('abort', () => resolve()));
+      left.resolve();
+      const body = new ReadableStream<Uint8Array>({
+        cancel(reason) {
+          cancelled.resolve(reason);
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+
+    const { req } = openRequest(`${url}/stream`);
+    req.on('error', () => {});
+    req.end();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    req.destroy();
+    await left.promise;
+    // No chunk ever comes: only cancelling frees the body (and the upstream behind it).
+    expect(await cancelled.promise).toBeInstanceOf(Error);
+  });
+
   it('keeps status, query string, repeated request headers and several Set-Cookie headers', async () => {
     const url = await serve(async (request) => {
       const headers = new Headers({ 'content-type': 'application/json', 'x-seen-url': request.url, 'x-seen-accept': request.headers.get('accept') ?? '' });

@@ -97,8 +97,8 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse): Request
 
 /**
  * Writes a Web `Response` to a Node response, chunk by chunk as the body produces them (so
- * server-sent events reach the client immediately) and with backpressure. If the client
- * disconnects, the pipeline destroys the Node stream, which cancels the Web body stream.
+ * server-sent events reach the client immediately) and with backpressure. A client that
+ * disconnects, before the body's first chunk or during it, cancels the Web body stream.
  */
 export async function sendWebResponse(res: ServerResponse, response: Response, method = 'GET'): Promise<void> {
   res.statusCode = response.status;
@@ -140,6 +140,12 @@ async function relayBody(body: ReadableStream<Uint8Array>, res: ServerResponse):
   const clientGone = () => {
     if (!res.writableFinished) reader.cancel(new Error('client disconnected')).catch(() => undefined);
   };
+  // A client that left while the handler was still working closed the response before this
+  // listener could see it: the body is cancelled now instead of being read for nobody.
+  if (res.destroyed) {
+    clientGone();
+    return;
+  }
   res.once('close', clientGone);
   try {
     for (;;) {
@@ -148,11 +154,19 @@ async function relayBody(body: ReadableStream<Uint8Array>, res: ServerResponse):
         chunk = await reader.read();
       } catch (error) {
         // A client that left mid-stream is normal (closed tabs, cancelled generations).
-        if (res.destroyed) return;
+        if (res.destroyed) {
+          clientGone();
+          return;
+        }
         res.destroy(error instanceof Error ? error : new Error(String(error)));
         throw error;
       }
-      if (res.destroyed) return;
+      if (res.destroyed) {
+        // Cancelled already if 'close' was seen; cancelling again is harmless and covers a
+        // response destroyed without one.
+        clientGone();
+        return;
+      }
       if (chunk.done) break;
       if (!res.write(chunk.value)) await writable(res);
     }
