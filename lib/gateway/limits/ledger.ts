@@ -162,7 +162,15 @@ function entryColumns(entries: readonly SpendEntry[]): unknown[][] {
   return columns;
 }
 
-/** Inserts entries in one statement; the added microdollars of each call whose entry is new. */
+/**
+ * A call id as PostgreSQL's uuid column gives it back (lower-case), so an entry whose id came in
+ * upper-case is still found among the rows its insert returned.
+ */
+function callKey(callId: string): string {
+  return callId.toLowerCase();
+}
+
+/** Inserts entries in one statement; the added microdollars of each call whose entry is new, by callKey. */
 async function insertEntries(entries: readonly SpendEntry[]): Promise<Map<string, number>> {
   const { rows } = await pool().query<{ call_id: string; added: string }>(INSERT_ENTRIES, entryColumns(entries));
   return new Map(rows.map((row) => [row.call_id, Number(row.added)]));
@@ -177,7 +185,7 @@ async function recordExisting(entry: SpendEntry): Promise<RecordedSpend> {
 }
 
 async function recordAlone(entry: SpendEntry): Promise<RecordedSpend> {
-  const added = (await insertEntries([entry])).get(entry.callId);
+  const added = (await insertEntries([entry])).get(callKey(entry.callId));
   return added === undefined ? recordExisting(entry) : { result: 'new', addedMicrodollars: added };
 }
 
@@ -227,8 +235,8 @@ class EntryBatcher {
     const rest: Waiting[] = [];
     const calls = new Set<string>();
     for (const waiting of this.queue) {
-      if (batch.length < MAX_BATCH && !calls.has(waiting.entry.callId)) {
-        calls.add(waiting.entry.callId);
+      if (batch.length < MAX_BATCH && !calls.has(callKey(waiting.entry.callId))) {
+        calls.add(callKey(waiting.entry.callId));
         batch.push(waiting);
       } else rest.push(waiting);
     }
@@ -248,7 +256,7 @@ class EntryBatcher {
       return;
     }
     for (const waiting of batch) {
-      const amount = added.get(waiting.entry.callId);
+      const amount = added.get(callKey(waiting.entry.callId));
       if (amount !== undefined) waiting.resolve({ result: 'new', addedMicrodollars: amount });
       // Rare (a duplicate, or a reconciler's estimate to correct): the batch does not wait for it.
       else void recordExisting(waiting.entry).then(waiting.resolve, waiting.reject);

@@ -456,6 +456,21 @@ describe('the spend ledger', () => {
     await expect(pool().query('DELETE FROM spend_entries WHERE call_id = $1', [once.callId])).rejects.toThrow(/permission denied/);
   });
 
+  it('tells a caller whose call id is upper-case that its entry is new, once, alone or in a shared statement', async () => {
+    const principal = testPrincipal();
+    // The uuid column gives every id back lower-case; the caller's spelling must still find its row.
+    const alone = entry(principal, { callId: randomUUID().toUpperCase() });
+    expect(await postgresSpendLedger.record(alone)).toEqual({ result: 'new', addedMicrodollars: 150 });
+    expect(await postgresSpendLedger.record({ ...alone, callId: alone.callId.toLowerCase() })).toEqual({ result: 'duplicate', addedMicrodollars: 0 });
+    const shared = Array.from({ length: 5 }, () => entry(principal, { callId: randomUUID().toUpperCase(), costMicrodollars: 7 }));
+    // The same call spelled both ways in one burst is recorded once.
+    const spelledAgain = { ...shared[0]!, callId: shared[0]!.callId.toLowerCase() };
+    const results = await Promise.all([...shared, spelledAgain].map((one) => postgresSpendLedger.record(one)));
+    expect(results.slice(0, 5)).toEqual(shared.map(() => ({ result: 'new', addedMicrodollars: 7 })));
+    expect(results[5]).toEqual({ result: 'duplicate', addedMicrodollars: 0 });
+    expect(await day(principal.tenantId)).toMatchObject({ requests: '6', cost_microdollars: String(150 + 5 * 7) });
+  });
+
   it('records concurrent settles in shared statements, each caller told about its own entry, and refuses only an entry the database cannot store', async () => {
     const principal = testPrincipal();
     const entries = Array.from({ length: 120 }, (_, index) => entry(principal, { costMicrodollars: index + 1, usageEstimated: index % 4 === 0 }));
