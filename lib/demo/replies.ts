@@ -10,7 +10,7 @@
  */
 import { estimateInputTokens, type FakeAnthropicReply } from '@/lib/gateway/fake-upstreams/anthropic';
 import type { FakeOpenAIReply } from '@/lib/gateway/fake-upstreams/openai';
-import { isObject } from '@/lib/gateway/upstreams/openai/response';
+import { isRecord } from '@/lib/platform/json';
 
 /** Echoed text is cut here, so a pasted file does not come back whole. */
 const ECHO_LIMIT = 200;
@@ -36,22 +36,22 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .filter((block): block is { type: 'text'; text: string } => isObject(block) && block.type === 'text' && typeof block.text === 'string')
+    .filter((block): block is { type: 'text'; text: string } => isRecord(block) && block.type === 'text' && typeof block.text === 'string')
     .map((block) => block.text)
     .filter((text) => !text.trimStart().startsWith('<system-reminder>'))
     .join('\n');
 }
 
 function lastMessage(body: Record<string, unknown>, roles: string[]): Record<string, unknown> | undefined {
-  const messages = Array.isArray(body.messages) ? body.messages.filter(isObject) : [];
+  const messages = Array.isArray(body.messages) ? body.messages.filter(isRecord) : [];
   return messages.findLast((message) => typeof message.role === 'string' && roles.includes(message.role));
 }
 
 function anthropicQuestion(body: Record<string, unknown>): Question {
   const last = lastMessage(body, ['user']);
-  const blocks = Array.isArray(last?.content) ? last.content.filter(isObject) : [];
+  const blocks = Array.isArray(last?.content) ? last.content.filter(isRecord) : [];
   const result = blocks.find((block) => block.type === 'tool_result');
-  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : [])
+  const tools = (Array.isArray(body.tools) ? body.tools.filter(isRecord) : [])
     .filter((tool) => typeof tool.name === 'string' && tool.input_schema !== undefined)
     .map((tool) => ({ name: tool.name as string, schema: tool.input_schema }));
   return { model: String(body.model ?? ''), prompt: textOf(last?.content), toolResult: result ? textOf(result.content) : null, tools };
@@ -59,8 +59,8 @@ function anthropicQuestion(body: Record<string, unknown>): Question {
 
 function openAIQuestion(body: Record<string, unknown>): Question {
   const last = lastMessage(body, ['user', 'tool']);
-  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : [])
-    .map((tool) => (isObject(tool.function) ? tool.function : {}))
+  const tools = (Array.isArray(body.tools) ? body.tools.filter(isRecord) : [])
+    .map((tool) => (isRecord(tool.function) ? tool.function : {}))
     .filter((fn) => typeof fn.name === 'string')
     .map((fn) => ({ name: fn.name as string, schema: fn.parameters }));
   const isResult = last?.role === 'tool';
@@ -74,12 +74,12 @@ function clip(text: string): string {
 
 /** Placeholders for a tool's required inputs, by their JSON Schema type. */
 function placeholderInput(schema: unknown): Record<string, unknown> {
-  if (!isObject(schema) || !isObject(schema.properties)) return {};
+  if (!isRecord(schema) || !isRecord(schema.properties)) return {};
   const required = Array.isArray(schema.required) ? schema.required.filter((name): name is string => typeof name === 'string') : [];
   const input: Record<string, unknown> = {};
   for (const name of required) {
     const property = schema.properties[name];
-    const type = isObject(property) ? property.type : undefined;
+    const type = isRecord(property) ? property.type : undefined;
     input[name] = type === 'number' || type === 'integer' ? 1 : type === 'boolean' ? true : type === 'array' ? [] : type === 'object' ? {} : 'demo';
   }
   return input;
@@ -119,7 +119,7 @@ function nextId(prefix: string): string {
 
 /** The demo's answer to a Messages API request, as the Anthropic fake's reply script. */
 export function anthropicDemoReply(body: unknown): FakeAnthropicReply {
-  const request = isObject(body) ? body : {};
+  const request = isRecord(body) ? body : {};
   const answer = demoAnswer(anthropicQuestion(request));
   const input_tokens = estimateInputTokens(request);
   if (answer.kind === 'tool') {
@@ -134,7 +134,7 @@ export function anthropicDemoReply(body: unknown): FakeAnthropicReply {
 
 /** The demo's answer to a Chat Completions request, as the OpenAI fake's reply script. */
 export function openAIDemoReply(body: unknown): FakeOpenAIReply {
-  const request = isObject(body) ? body : {};
+  const request = isRecord(body) ? body : {};
   const answer = demoAnswer(openAIQuestion(request));
   const prompt_tokens = estimateInputTokens(request);
   if (answer.kind === 'tool') {

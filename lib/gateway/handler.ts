@@ -5,6 +5,7 @@
  * settled (or the client went away), with usage and cost, under the same trace id.
  */
 import { runInBackground } from '@/lib/platform/background';
+import { isRecord } from '@/lib/platform/json';
 import type { GatewayRequestContext } from './auth';
 import { UpstreamUnavailableError, type CompletionSummary, type DispatchResult, type GatewayCaller, type RouteDecision } from './contracts';
 import { anthropicError, GatewayError, knownErrorResponse } from './errors';
@@ -45,7 +46,7 @@ function takeTags(body: MessagesBody): Record<string, string> {
   const tags = body.tags;
   delete body.tags;
   const kept: Record<string, string> = {};
-  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return kept;
+  if (!isRecord(tags)) return kept;
   for (const [name, value] of Object.entries(tags as Record<string, unknown>).slice(0, 20)) {
     if (TAG_NAME.test(name) && typeof value === 'string') kept[name] = value.slice(0, 500);
   }

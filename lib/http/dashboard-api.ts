@@ -4,6 +4,7 @@ import { appendAuditEvent, countAuditEvent } from '@/lib/audit';
 import { getDashboardUser, dashboardPrincipal, type DashboardUser } from '@/lib/auth/session';
 import { readCappedText } from '@/lib/http/capped-body';
 import { hitRateLimit } from '@/lib/oauth/rate-limit';
+import { isRecord } from '@/lib/platform/json';
 import { authorize } from '@/lib/rbac/authorize';
 import { ForbiddenError } from '@/lib/rbac/errors';
 import type { Permission } from '@/lib/rbac/permissions';
@@ -136,6 +137,6 @@ export async function jsonObjectBody(request: Request, maxBytes = 256 * 1024): P
   } catch {
     throw new DashboardApiError('invalid_request', 'the body must be a JSON object');
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new DashboardApiError('invalid_request', 'the body must be a JSON object');
+  if (!isRecord(body)) throw new DashboardApiError('invalid_request', 'the body must be a JSON object');
   return body as Record<string, unknown>;
 }

@@ -8,6 +8,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { readCappedText } from '@/lib/http/capped-body';
 import { sessionIdPrefix } from '@/lib/http/peers';
+import { isRecord } from '@/lib/platform/json';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
 
@@ -45,7 +46,7 @@ export function isInitialize(body: unknown): boolean {
 /** The capabilities the client declares in the body's initialize ({} when it declares none). */
 export function declaredClientCapabilities(body: unknown): ClientCapabilities {
   const declared = (initializeOf(body)?.params as { capabilities?: unknown } | undefined)?.capabilities;
-  return typeof declared === 'object' && declared !== null && !Array.isArray(declared) ? (declared as ClientCapabilities) : {};
+  return isRecord(declared) ? (declared as ClientCapabilities) : {};
 }
 
 /** What request handlers get as `extra.authInfo`: never the token itself, and `extra` for the endpoint's own context. */

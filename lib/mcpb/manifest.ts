@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRecord } from '@/lib/platform/json';
 import { PluginUploadError, type UploadLimits } from '@/lib/plugins/limits';
 import { archiveEnd, readZip } from '@/lib/plugins/zip';
 import { McpbError, type McpbIssue } from './errors';
@@ -139,7 +140,7 @@ export function validateBundle(bundle: Buffer): ValidatedBundle {
   } catch (error) {
     throw new McpbError([{ field: MANIFEST_FILE, message: `is not valid JSON (${(error as Error).message})` }]);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new McpbError([{ field: MANIFEST_FILE, message: 'must be a JSON object' }]);
+  if (!isRecord(json)) throw new McpbError([{ field: MANIFEST_FILE, message: 'must be a JSON object' }]);
   const parsed = manifestSchema.safeParse(json);
   const issues: McpbIssue[] = parsed.success ? [] : parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || MANIFEST_FILE, message: valueAt(json, issue.path) === undefined ? 'is required' : issue.message }));
   const files = new Set(entries.filter((entry) => !entry.isDirectory).map((entry) => entry.name));

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { SiemSinkType } from '@/lib/config';
+import { isRecord } from '@/lib/platform/json';
 import type { ForwardRecord } from './records';
 import type { ResolvedSink } from './sinks';
 
@@ -102,7 +103,7 @@ const ECS_CATEGORY: Record<string, { category: string[]; type: string[] }> = {
 };
 
 function compact(value: Record<string, unknown>): Record<string, unknown> | undefined {
-  const entries = Object.entries(value).filter(([, inner]) => inner !== undefined && !(typeof inner === 'object' && inner !== null && !Array.isArray(inner) && Object.keys(inner).length === 0));
+  const entries = Object.entries(value).filter(([, inner]) => inner !== undefined && !(isRecord(inner) && Object.keys(inner).length === 0));
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 

@@ -1,5 +1,6 @@
 import { isMap, isScalar, LineCounter, parseDocument, stringify, type Document } from 'yaml';
 import { z } from 'zod';
+import { isRecord } from '@/lib/platform/json';
 
 /**
  * SKILL.md: a YAML frontmatter block between `---` lines, then a Markdown body. Parsing never
@@ -146,7 +147,7 @@ export function parseSkillMarkdown(text: string): SkillParseResult {
   if (yamlIssues.some((issue) => issue.severity === 'error')) return { ok: false, issues: yamlIssues };
 
   const data: unknown = document.toJS() ?? {};
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+  if (!isRecord(data)) {
     return { ok: false, issues: [...yamlIssues, { line: 2, severity: 'error', message: 'the frontmatter must be YAML fields (key: value), e.g. "name: my-skill"' }] };
   }
 

@@ -5,6 +5,7 @@ import type { AdminActor } from '@/lib/admin/actor';
 import { requireAdmin } from '@/lib/admin/guard';
 import { getServerByName } from '@/lib/mcp/registry/read';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
+import { isRecord } from '@/lib/platform/json';
 import { audienceLabels, audienceOf, includes, resolveAudienceTarget } from '@/lib/rbac/audience';
 import { UserInputError } from '@/lib/users/tenant';
 import { principalLabels, TOOL_POLICY_PERMISSION, type ToolPolicyRuleView } from './admin';
@@ -33,7 +34,7 @@ export const policyTestInput = z
       if (text === undefined) return undefined;
       try {
         const value: unknown = JSON.parse(text);
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+        if (isRecord(value)) return value;
       } catch {
         // reported below
       }

@@ -6,6 +6,7 @@ import { anthropicError } from '@/lib/gateway/errors';
 import { matchesSubject, type PlanSubject } from '@/lib/gateway/limits/plan';
 import { claudeCodeSettingsFor } from '@/lib/mcp/allowlist/distribution';
 import { noteIssuedChecksum } from '@/lib/mdm/checksums';
+import { isRecord } from '@/lib/platform/json';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -19,13 +20,9 @@ export interface ManagedSettingsDocument {
 // Fixed namespace for the documents' uuids: the same settings always get the same uuid.
 const DOCUMENT_NAMESPACE = '0b6c1e0e-3f7a-5c1e-9a61-6d2f4b1c8e70';
 
-function isObject(value: Json | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Objects merge key by key, arrays are joined without duplicates, anything else is replaced. */
 function merge(base: Json | undefined, overlay: Json): Json {
-  if (isObject(base) && isObject(overlay)) {
+  if (isRecord(base) && isRecord(overlay)) {
     const merged: JsonObject = { ...base };
     for (const [key, value] of Object.entries(overlay)) merged[key] = merge(merged[key], value);
     return merged;
@@ -46,7 +43,7 @@ function merge(base: Json | undefined, overlay: Json): Json {
 
 function sortKeys(value: Json): Json {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isObject(value)) return value;
+  if (!isRecord(value)) return value;
   return Object.fromEntries(
     Object.keys(value)
       .sort()

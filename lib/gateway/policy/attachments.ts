@@ -12,6 +12,7 @@
  *   the content inspection reads it as (media-type.ts decides, for both).
  */
 import { inflateSync } from 'node:zlib';
+import { isRecord } from '@/lib/platform/json';
 import { sniffMediaType } from './media-type';
 
 const PIXELS_PER_TOKEN = 750;
@@ -27,7 +28,7 @@ type Json = Record<string, unknown>;
 
 /** An Anthropic content source whose payload is not text: base64 data, a URL or a file id. */
 export function isAttachmentSource(value: unknown): value is Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (!isRecord(value)) return false;
   const record = value as Json;
   return (record.type === 'base64' && typeof record.data === 'string') || (record.type === 'url' && 'url' in record) || (record.type === 'file' && 'file_id' in record);
 }

@@ -1,4 +1,5 @@
 import { GatewayError } from '@/lib/gateway/errors';
+import { isRecord } from '@/lib/platform/json';
 
 /** A Messages API request body: only what the gateway reads is typed; the rest passes through. */
 export interface MessagesBody extends Record<string, unknown> {
@@ -94,7 +95,7 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 function validate(value: unknown, options: ReadBodyOptions): MessagesBody {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('request body must be a JSON object');
+  if (!isRecord(value)) throw invalid('request body must be a JSON object');
   const body = value as Record<string, unknown>;
   if (typeof body.model !== 'string' || body.model.trim() === '') throw invalid('model: Field required');
   if (body.model.length > 256) throw invalid('model: must be at most 256 characters');

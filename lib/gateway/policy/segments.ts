@@ -16,6 +16,7 @@
  * it, and Anthropic refuses a turn whose thinking was edited): such segments are `signed`, and
  * a secret in one blocks the request instead of being redacted.
  */
+import { isRecord } from '@/lib/platform/json';
 import { MAX_JSON_DEPTH } from './body';
 import { isBase64Of } from './media-type';
 
@@ -29,10 +30,6 @@ export interface TextSegment {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // Key names of the Messages API shown as they are in a path. Any other key could be something a
 // person typed (a metadata key, a property of a tool's schema) and is shown as `*`, so a refusal
@@ -112,7 +109,7 @@ class Collector {
       });
     } else if (Array.isArray(value)) {
       this.array(value, path, depth + 1);
-    } else if (isObject(value)) {
+    } else if (isRecord(value)) {
       this.object(value, path, depth + 1);
     }
   }

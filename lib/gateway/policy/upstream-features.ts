@@ -7,6 +7,7 @@
  */
 import type { RE2JS } from 're2js';
 import type { ServerTool, UpstreamFeaturesConfig } from '@/lib/config/schema/policy';
+import { isRecord } from '@/lib/platform/json';
 import { globToRegExp } from './glob';
 
 /** Why a request was refused: the field at fault and the policy key that would allow it. */
@@ -49,10 +50,6 @@ const GATED_BETAS: { prefix: string; tool?: ServerTool; mcp?: true }[] = [
   { prefix: 'files-api-' },
 ];
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Beta values from the anthropic-beta header (comma-separated) and a Bedrock-style body field. */
 function betasOf(header: string | null, body: Json): { value: string; field: string }[] {
   const values = (header ?? '')
@@ -91,7 +88,7 @@ export class UpstreamFeatures {
   private checkTools(body: Json): FeatureRefusal | null {
     if (!Array.isArray(body.tools)) return null;
     for (const [index, tool] of body.tools.entries()) {
-      if (!isObject(tool) || typeof tool.type !== 'string') continue;
+      if (!isRecord(tool) || typeof tool.type !== 'string') continue;
       const kind = serverToolOf(tool.type);
       if (kind === null) continue;
       const field = `tools[${index}].type`;
@@ -120,7 +117,7 @@ export class UpstreamFeatures {
     if (this.mcp === true) return null;
     if (this.mcp === false || !Array.isArray(servers)) return refusal('mcp_servers');
     for (const [index, server] of servers.entries()) {
-      const url = isObject(server) ? server.url : undefined;
+      const url = isRecord(server) ? server.url : undefined;
       // The URL is never repeated in the message: it can carry a token.
       if (typeof url !== 'string' || !(this.mcp as RE2JS[]).some((glob) => glob.test(url))) return refusal(`mcp_servers[${index}]`);
     }

@@ -1,4 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
+import { isRecord } from '@/lib/platform/json';
 import { JwsError, JWS_TYPES, verifyCompact } from '../../signing/jws';
 import { subjectRefusal, type DocumentSubject } from '../../signing/subject';
 import type { AllowlistResponse, McpAllowlist, McpManifest, McpRevocationList, ToolPolicyMap } from './documents';
@@ -68,10 +69,6 @@ function verified<T>(jws: string, typ: string, what: string, trusted: ReadonlyMa
     if (error.reason === 'bad_signature') fail(`${what} was altered after signing: ${error.message}`, 'tampered');
     fail(`${what}: ${error.message}`, 'malformed');
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkTimes(document: { iat?: unknown; exp?: unknown; seq?: unknown }, what: string, options: VerifyOptions): void {

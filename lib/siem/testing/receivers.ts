@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { SiemSinkType } from '@/lib/config';
+import { isRecord } from '@/lib/platform/json';
 import { listenOnLoopback } from '@/lib/platform/net';
 
 export type Fault =
@@ -54,7 +55,7 @@ interface Contract {
 }
 
 function asDoc(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: not a JSON object`);
+  if (!isRecord(value)) throw new Error(`${where}: not a JSON object`);
   return value as Record<string, unknown>;
 }
 

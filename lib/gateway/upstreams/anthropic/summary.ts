@@ -6,12 +6,9 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { CompletionSummary, Usage } from '@/lib/gateway/contracts';
 import { isAuditCount } from '@/lib/audit/event';
+import { isRecord } from '@/lib/platform/json';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A usage counter, or null when the upstream's value is not a count (negative, fractional, past 2^53). */
 function count(value: unknown): number | null {
@@ -20,13 +17,13 @@ function count(value: unknown): number | null {
 
 /** Overwrites counters present in `reported` (message_delta usage is cumulative: never add). */
 function mergeUsage(into: Usage | null, reported: unknown): Usage | null {
-  if (!isObject(reported)) return into;
+  if (!isRecord(reported)) return into;
   const usage: Usage = into ? { ...into } : { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   for (const field of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
     const value = count(reported[field]);
     if (value !== null) usage[field] = value;
   }
-  const serverTools = isObject(reported.server_tool_use) ? reported.server_tool_use : null;
+  const serverTools = isRecord(reported.server_tool_use) ? reported.server_tool_use : null;
   const searches = serverTools ? count(serverTools.web_search_requests) : null;
   if (searches !== null) usage.server_tool_use = { web_search_requests: searches };
   return usage;
@@ -38,7 +35,7 @@ function utf8Bytes(text: string): number {
 
 /** Bytes of what a content block says (text, thinking, tool input): the model's output. */
 function blockOutputBytes(block: unknown): number {
-  if (!isObject(block)) return 0;
+  if (!isRecord(block)) return 0;
   if (typeof block.text === 'string') return utf8Bytes(block.text);
   if (typeof block.thinking === 'string') return utf8Bytes(block.thinking);
   if (block.type === 'tool_use' && block.input !== undefined) return utf8Bytes(JSON.stringify(block.input));
@@ -54,7 +51,7 @@ function parseJson(text: string): unknown {
 }
 
 export function summaryFromMessage(message: unknown, timeToFirstByteMs: number | null): CompletionSummary {
-  const body = isObject(message) ? message : {};
+  const body = isRecord(message) ? message : {};
   const content = Array.isArray(body.content) ? body.content : [];
   return {
     usage: mergeUsage(null, body.usage),
@@ -115,10 +112,10 @@ export class AnthropicStreamTap {
 
   private onEvent(data: string): void {
     const event = parseJson(data);
-    if (!isObject(event)) return;
+    if (!isRecord(event)) return;
     switch (event.type) {
       case 'message_start': {
-        const message = isObject(event.message) ? event.message : {};
+        const message = isRecord(event.message) ? event.message : {};
         this.responseId = typeof message.id === 'string' ? message.id : null;
         this.responseModel = typeof message.model === 'string' ? message.model : null;
         this.usage = mergeUsage(this.usage, message.usage);
@@ -126,21 +123,21 @@ export class AnthropicStreamTap {
         break;
       }
       case 'content_block_start':
-        if (typeof event.index === 'number' && isObject(event.content_block)) {
+        if (typeof event.index === 'number' && isRecord(event.content_block)) {
           this.blocks[event.index] = { ...event.content_block };
           if (event.content_block.type !== 'tool_use') this.outputBytes += blockOutputBytes(event.content_block);
         }
         break;
       case 'content_block_delta':
-        if (typeof event.index === 'number' && isObject(event.delta)) this.applyDelta(event.index, event.delta);
+        if (typeof event.index === 'number' && isRecord(event.delta)) this.applyDelta(event.index, event.delta);
         break;
       case 'content_block_stop':
         if (typeof event.index === 'number') this.finishBlock(event.index);
         break;
       case 'message_delta': {
-        const delta = isObject(event.delta) ? event.delta : {};
+        const delta = isRecord(event.delta) ? event.delta : {};
         if (typeof delta.stop_reason === 'string') this.stopReason = delta.stop_reason;
-        if (isObject(event.usage)) this.finalUsageSeen = true;
+        if (isRecord(event.usage)) this.finalUsageSeen = true;
         this.usage = mergeUsage(this.usage, event.usage);
         break;
       }
@@ -148,7 +145,7 @@ export class AnthropicStreamTap {
         this.stopped = true;
         break;
       case 'error': {
-        const error = isObject(event.error) ? event.error : {};
+        const error = isRecord(event.error) ? event.error : {};
         this.error = {
           type: typeof error.type === 'string' ? error.type : 'api_error',
           message: typeof error.message === 'string' ? error.message : 'upstream error',

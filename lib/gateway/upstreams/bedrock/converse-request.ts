@@ -12,9 +12,9 @@
  *   additionalModelRequestFields.
  */
 import type { DispatchInput } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import { TranslationError } from '../adapter';
 import { blocksOf, textOf } from '../openai/request';
-import { isObject } from '../openai/response';
 
 type Json = Record<string, unknown>;
 
@@ -22,7 +22,7 @@ const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg'
 const CACHE_POINT = { cachePoint: { type: 'default' } };
 
 function imageBlock(block: Json): Json {
-  const source = isObject(block.source) ? block.source : {};
+  const source = isRecord(block.source) ? block.source : {};
   const format = typeof source.media_type === 'string' ? IMAGE_FORMATS[source.media_type] : undefined;
   if (source.type !== 'base64' || typeof source.data !== 'string') throw new TranslationError('images must be sent inline (base64) to this upstream');
   if (!format) throw new TranslationError(`image media_type must be one of ${Object.keys(IMAGE_FORMATS).join(', ')}`);
@@ -30,7 +30,7 @@ function imageBlock(block: Json): Json {
 }
 
 function documentBlock(block: Json, index: number): Json {
-  const source = isObject(block.source) ? block.source : {};
+  const source = isRecord(block.source) ? block.source : {};
   if (source.type === 'base64' && source.media_type === 'application/pdf' && typeof source.data === 'string') {
     return { document: { format: 'pdf', name: `document-${index + 1}`, source: { bytes: source.data } } };
   }
@@ -61,7 +61,7 @@ function contentBlocks(content: unknown): Json[] {
         converted = documentBlock(block, index);
         break;
       case 'tool_use':
-        converted = { toolUse: { toolUseId: String(block.id ?? ''), name: String(block.name ?? ''), input: isObject(block.input) ? block.input : {} } };
+        converted = { toolUse: { toolUseId: String(block.id ?? ''), name: String(block.name ?? ''), input: isRecord(block.input) ? block.input : {} } };
         break;
       case 'tool_result':
         converted = toolResultBlock(block);
@@ -94,8 +94,8 @@ function systemBlocks(system: unknown): Json[] {
 function toolSpecs(list: unknown): Json[] {
   if (!Array.isArray(list)) return [];
   const out: Json[] = [];
-  for (const tool of list.filter(isObject)) {
-    if (!isObject(tool.input_schema)) throw new TranslationError(`tool "${String(tool.name)}" (${String(tool.type)}) is an Anthropic server tool and cannot be used with this upstream`);
+  for (const tool of list.filter(isRecord)) {
+    if (!isRecord(tool.input_schema)) throw new TranslationError(`tool "${String(tool.name)}" (${String(tool.type)}) is an Anthropic server tool and cannot be used with this upstream`);
     const spec: Json = { name: tool.name, inputSchema: { json: tool.input_schema } };
     if (typeof tool.description === 'string') spec.description = tool.description;
     out.push({ toolSpec: spec });
@@ -105,7 +105,7 @@ function toolSpecs(list: unknown): Json[] {
 }
 
 function toolChoice(choice: unknown): Json | null {
-  if (!isObject(choice)) return null;
+  if (!isRecord(choice)) return null;
   if (choice.type === 'auto') return { auto: {} };
   if (choice.type === 'any') return { any: {} };
   if (choice.type === 'tool') return { tool: { name: String(choice.name ?? '') } };
@@ -116,7 +116,7 @@ export function translateConverseRequest(input: DispatchInput): Json {
   const body = input.body;
   if (body.safeguards !== undefined) throw new TranslationError('safeguards are not supported by this upstream; retry without `safeguards`');
   const messages: Json[] = [];
-  for (const message of Array.isArray(body.messages) ? body.messages.filter(isObject) : []) {
+  for (const message of Array.isArray(body.messages) ? body.messages.filter(isRecord) : []) {
     const role = message.role === 'assistant' ? 'assistant' : 'user';
     const content = contentBlocks(message.content);
     if (content.length === 0) continue;

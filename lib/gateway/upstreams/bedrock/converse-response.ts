@@ -8,8 +8,9 @@
  */
 import type { Usage } from '@/lib/gateway/contracts';
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import type { StreamFacts, UpstreamBody } from '../adapter';
-import { isObject, messageId, toolUseId, ZERO_USAGE } from '../openai/response';
+import { messageId, toolUseId, ZERO_USAGE } from '../openai/response';
 import { errorFrame, sseFrame } from '../sse';
 import { eventStreamFrames, exceptionError } from './event-stream';
 import { isAuditCount } from '@/lib/audit/event';
@@ -36,23 +37,23 @@ function count(value: unknown): number {
 }
 
 export function converseUsage(raw: unknown): Usage | null {
-  if (!isObject(raw) || raw.inputTokens === undefined) return null;
+  if (!isRecord(raw) || raw.inputTokens === undefined) return null;
   return { input_tokens: count(raw.inputTokens), output_tokens: count(raw.outputTokens), cache_read_input_tokens: count(raw.cacheReadInputTokens), cache_creation_input_tokens: count(raw.cacheWriteInputTokens) };
 }
 
 function reasoningBytes(reasoning: unknown): number {
-  if (!isObject(reasoning)) return 0;
-  const text = isObject(reasoning.reasoningText) ? reasoning.reasoningText.text : reasoning.text;
+  if (!isRecord(reasoning)) return 0;
+  const text = isRecord(reasoning.reasoningText) ? reasoning.reasoningText.text : reasoning.text;
   return typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : 0;
 }
 
 export function translateConverseMessage(response: Json, model: string): { message: Json; usageReported: boolean; reasoningBytes: number } {
-  const output = isObject(response.output) && isObject(response.output.message) ? response.output.message : {};
+  const output = isRecord(response.output) && isRecord(response.output.message) ? response.output.message : {};
   const content: Json[] = [];
   let hidden = 0;
-  for (const block of Array.isArray(output.content) ? output.content.filter(isObject) : []) {
+  for (const block of Array.isArray(output.content) ? output.content.filter(isRecord) : []) {
     if (typeof block.text === 'string' && block.text !== '') content.push({ type: 'text', text: block.text });
-    else if (isObject(block.toolUse)) content.push({ type: 'tool_use', id: toolUseId(block.toolUse.toolUseId), name: String(block.toolUse.name ?? ''), input: isObject(block.toolUse.input) ? block.toolUse.input : {} });
+    else if (isRecord(block.toolUse)) content.push({ type: 'tool_use', id: toolUseId(block.toolUse.toolUseId), name: String(block.toolUse.name ?? ''), input: isRecord(block.toolUse.input) ? block.toolUse.input : {} });
     else if (block.reasoningContent !== undefined) hidden += reasoningBytes(block.reasoningContent);
   }
   const usage = converseUsage(response.usage);
@@ -94,8 +95,8 @@ export class ConverseStreamTranslator {
     const frames: string[] = this.started ? [] : [this.messageStart()];
     switch (type) {
       case 'contentBlockStart': {
-        const start = isObject(event.start) ? event.start : {};
-        if (isObject(start.toolUse)) {
+        const start = isRecord(event.start) ? event.start : {};
+        if (isRecord(start.toolUse)) {
           frames.push(...this.close());
           const index = this.nextIndex++;
           this.open = { upstream: count(event.contentBlockIndex), index, kind: 'tool' };
@@ -104,9 +105,9 @@ export class ConverseStreamTranslator {
         break;
       }
       case 'contentBlockDelta': {
-        const delta = isObject(event.delta) ? event.delta : {};
+        const delta = isRecord(event.delta) ? event.delta : {};
         if (typeof delta.text === 'string') frames.push(...this.text(count(event.contentBlockIndex), delta.text));
-        else if (isObject(delta.toolUse) && typeof delta.toolUse.input === 'string' && this.open?.kind === 'tool') {
+        else if (isRecord(delta.toolUse) && typeof delta.toolUse.input === 'string' && this.open?.kind === 'tool') {
           frames.push(sseFrame('content_block_delta', { type: 'content_block_delta', index: this.open.index, delta: { type: 'input_json_delta', partial_json: delta.toolUse.input } }));
         } else if (delta.reasoningContent !== undefined) this.hiddenBytes += reasoningBytes(delta.reasoningContent);
         break;

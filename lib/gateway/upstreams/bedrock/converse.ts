@@ -5,9 +5,9 @@
  * signed like InvokeModel (signing.ts); translation in converse-request.ts and converse-response.ts.
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import type { PreparedRequest, UpstreamAdapter } from '../adapter';
 import { applyProviderHeaders } from '../headers';
-import { isObject } from '../openai/response';
 import { translateConverseRequest } from './converse-request';
 import { translateConverseMessage, translateConverseStream } from './converse-response';
 import { bedrockModelUrl } from './invoke';
@@ -26,7 +26,7 @@ export const bedrockConverseAdapter: UpstreamAdapter = {
   prepareMessages,
   translateMessage(body, _input, target) {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
-    if (!isObject(parsed) || !isObject(parsed.output)) throw new Error('upstream answered 2xx with a body that is not a Converse response');
+    if (!isRecord(parsed) || !isRecord(parsed.output)) throw new Error('upstream answered 2xx with a body that is not a Converse response');
     const translated = translateConverseMessage(parsed, target.model);
     return { bytes: encoder.encode(JSON.stringify(translated.message)), facts: { usageReported: translated.usageReported, hiddenOutputBytes: translated.reasoningBytes } };
   },

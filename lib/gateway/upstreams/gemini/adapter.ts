@@ -7,9 +7,9 @@
  */
 import { createParser } from 'eventsource-parser';
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import { chunksOf, CredentialError, type PreparedRequest, type StreamFacts, type UpstreamAdapter, type UpstreamBody } from '../adapter';
 import { applyProviderHeaders, upstreamApiKey } from '../headers';
-import { isObject } from '../openai/response';
 import { upstreamTuning } from '../tuning';
 import { translateGeminiRequest } from './request';
 import { GeminiStreamTranslator, translateGeminiMessage } from './response';
@@ -60,7 +60,7 @@ export async function* translateGeminiStream(body: UpstreamBody, input: Dispatch
 
 export function translateGeminiBody(body: Uint8Array, input: DispatchInput): { bytes: Uint8Array; facts: StreamFacts } {
   const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
-  if (!isObject(parsed) || (!('candidates' in parsed) && !('promptFeedback' in parsed))) throw new Error('upstream answered 2xx with a body that is not a GenerateContentResponse');
+  if (!isRecord(parsed) || (!('candidates' in parsed) && !('promptFeedback' in parsed))) throw new Error('upstream answered 2xx with a body that is not a GenerateContentResponse');
   const translated = translateGeminiMessage(parsed, input.decision.requestedModel);
   return { bytes: encoder.encode(JSON.stringify(translated.message)), facts: { usageReported: translated.usageReported } };
 }

@@ -18,9 +18,9 @@
  * dropped, noted once per provider in the log.
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import { TranslationError } from '../adapter';
 import { blocksOf, textOf } from '../openai/request';
-import { isObject } from '../openai/response';
 import { noteDroppedCacheControl } from '../prompt-caching';
 
 type Json = Record<string, unknown>;
@@ -34,7 +34,7 @@ export const GEMINI_SIGNATURE_PREFIX = 'gemini:';
 const INLINE_MEDIA = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf']);
 
 function inlinePart(block: Json, what: string): Json {
-  const source = isObject(block.source) ? block.source : {};
+  const source = isRecord(block.source) ? block.source : {};
   if (source.type === 'base64' && typeof source.data === 'string' && typeof source.media_type === 'string') {
     if (!INLINE_MEDIA.has(source.media_type)) throw new TranslationError(`${what} media_type ${source.media_type} is not supported by this upstream`);
     return { inlineData: { mimeType: source.media_type, data: source.data } };
@@ -76,7 +76,7 @@ function partsOf(role: 'user' | 'model', content: unknown, names: Map<string, st
       case 'tool_use': {
         const name = String(block.name ?? '');
         if (typeof block.id === 'string') names.set(block.id, name);
-        part = { functionCall: { name, args: isObject(block.input) ? block.input : {} } };
+        part = { functionCall: { name, args: isRecord(block.input) ? block.input : {} } };
         break;
       }
       case 'tool_result': {
@@ -108,9 +108,9 @@ function partsOf(role: 'user' | 'model', content: unknown, names: Map<string, st
 
 function functionDeclarations(list: unknown): Json[] {
   if (!Array.isArray(list)) return [];
-  return list.filter(isObject).map((tool) => {
+  return list.filter(isRecord).map((tool) => {
     // Anthropic server tools (web search, bash, text editor, computer…) run at Anthropic: no equivalent.
-    if (!isObject(tool.input_schema)) throw new TranslationError(`tool "${String(tool.name)}" (${String(tool.type)}) is an Anthropic server tool and cannot be used with this upstream`);
+    if (!isRecord(tool.input_schema)) throw new TranslationError(`tool "${String(tool.name)}" (${String(tool.type)}) is an Anthropic server tool and cannot be used with this upstream`);
     const declaration: Json = { name: tool.name, parametersJsonSchema: tool.input_schema };
     if (typeof tool.description === 'string') declaration.description = tool.description;
     return declaration;
@@ -118,7 +118,7 @@ function functionDeclarations(list: unknown): Json[] {
 }
 
 function toolConfig(choice: unknown): Json | null {
-  if (!isObject(choice)) return null;
+  if (!isRecord(choice)) return null;
   if (choice.type === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice.type === 'any') return { functionCallingConfig: { mode: 'ANY' } };
   if (choice.type === 'none') return { functionCallingConfig: { mode: 'NONE' } };
@@ -127,7 +127,7 @@ function toolConfig(choice: unknown): Json | null {
 }
 
 function thinkingConfig(thinking: unknown): Json | null {
-  if (!isObject(thinking)) return null;
+  if (!isRecord(thinking)) return null;
   if (thinking.type === 'enabled') return { thinkingBudget: typeof thinking.budget_tokens === 'number' ? thinking.budget_tokens : -1, includeThoughts: true };
   if (thinking.type === 'adaptive') return { thinkingBudget: -1, includeThoughts: true };
   return null;
@@ -140,7 +140,7 @@ export function translateGeminiRequest(input: DispatchInput, target: UpstreamTar
 
   const names = new Map<string, string>();
   const contents: Json[] = [];
-  for (const message of Array.isArray(body.messages) ? body.messages.filter(isObject) : []) {
+  for (const message of Array.isArray(body.messages) ? body.messages.filter(isRecord) : []) {
     const role = message.role === 'assistant' ? 'model' : 'user';
     const parts = partsOf(role, message.content, names);
     if (parts.length === 0) continue;

@@ -12,7 +12,8 @@
  *   = cached); output is everything else the total counts (candidates and thoughts).
  */
 import type { Usage } from '@/lib/gateway/contracts';
-import { isObject, messageId, toolUseId, ZERO_USAGE } from '../openai/response';
+import { isRecord } from '@/lib/platform/json';
+import { messageId, toolUseId, ZERO_USAGE } from '../openai/response';
 import { sseFrame } from '../sse';
 import { upstreamTuning } from '../tuning';
 import { GEMINI_SIGNATURE_PREFIX } from './request';
@@ -38,7 +39,7 @@ function count(value: unknown): number {
 }
 
 export function geminiUsage(raw: unknown): Usage | null {
-  if (!isObject(raw) || raw.promptTokenCount === undefined) return null;
+  if (!isRecord(raw) || raw.promptTokenCount === undefined) return null;
   const prompt = count(raw.promptTokenCount);
   const cached = count(raw.cachedContentTokenCount);
   const output = raw.totalTokenCount !== undefined ? count(raw.totalTokenCount) - prompt - count(raw.toolUsePromptTokenCount) : count(raw.candidatesTokenCount) + count(raw.thoughtsTokenCount);
@@ -46,12 +47,12 @@ export function geminiUsage(raw: unknown): Usage | null {
 }
 
 function firstCandidate(response: Json): Json {
-  return Array.isArray(response.candidates) && isObject(response.candidates[0]) ? response.candidates[0] : {};
+  return Array.isArray(response.candidates) && isRecord(response.candidates[0]) ? response.candidates[0] : {};
 }
 
 function partsOf(candidate: Json): Json[] {
-  const content = isObject(candidate.content) ? candidate.content : {};
-  return Array.isArray(content.parts) ? content.parts.filter(isObject) : [];
+  const content = isRecord(candidate.content) ? candidate.content : {};
+  return Array.isArray(content.parts) ? content.parts.filter(isRecord) : [];
 }
 
 function signature(part: Json): string | null {
@@ -62,7 +63,7 @@ function finishReasonOf(response: Json): string | null {
   const candidate = firstCandidate(response);
   if (typeof candidate.finishReason === 'string') return candidate.finishReason;
   // A prompt blocked outright comes back without candidates, its reason in promptFeedback.
-  const feedback = isObject(response.promptFeedback) ? response.promptFeedback : {};
+  const feedback = isRecord(response.promptFeedback) ? response.promptFeedback : {};
   return typeof feedback.blockReason === 'string' ? 'SAFETY' : null;
 }
 
@@ -83,9 +84,9 @@ export function translateGeminiMessage(response: Json, requestedModel: string): 
       if (last?.type === 'thinking' && last.signature === '') last.signature = sig;
       else content.push({ type: 'thinking', thinking: '', signature: sig });
     }
-    if (isObject(part.functionCall)) {
+    if (isRecord(part.functionCall)) {
       sawCall = true;
-      content.push({ type: 'tool_use', id: toolUseId(part.functionCall.id), name: String(part.functionCall.name ?? ''), input: isObject(part.functionCall.args) ? part.functionCall.args : {} });
+      content.push({ type: 'tool_use', id: toolUseId(part.functionCall.id), name: String(part.functionCall.name ?? ''), input: isRecord(part.functionCall.args) ? part.functionCall.args : {} });
     } else if (typeof part.text === 'string' && part.text !== '') {
       if (content.at(-1)?.type === 'text') content.at(-1)!.text = `${String(content.at(-1)!.text)}${part.text}`;
       else content.push({ type: 'text', text: part.text });
@@ -134,8 +135,8 @@ export class GeminiStreamTranslator {
   }
 
   push(response: unknown): string[] {
-    if (this.finished || !isObject(response)) return [];
-    if (isObject(response.error)) return this.fail(response.error);
+    if (this.finished || !isRecord(response)) return [];
+    if (isRecord(response.error)) return this.fail(response.error);
     const frames: string[] = [];
     if (!this.started) frames.push(this.messageStart(response));
     const usage = geminiUsage(response.usageMetadata);
@@ -220,12 +221,12 @@ export class GeminiStreamTranslator {
         this.open = { kind: 'thinking', index: started.index, signature: sig };
       }
     }
-    if (isObject(part.functionCall)) {
+    if (isRecord(part.functionCall)) {
       this.sawCall = true;
       const call = part.functionCall;
       const started = this.start({ type: 'tool_use', id: toolUseId(call.id), name: String(call.name ?? ''), input: {} });
       frames.push(...started.frames);
-      frames.push(sseFrame('content_block_delta', { type: 'content_block_delta', index: started.index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(isObject(call.args) ? call.args : {}) } }));
+      frames.push(sseFrame('content_block_delta', { type: 'content_block_delta', index: started.index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(isRecord(call.args) ? call.args : {}) } }));
       frames.push(sseFrame('content_block_stop', { type: 'content_block_stop', index: started.index }));
       return frames;
     }

@@ -13,18 +13,15 @@
  * - stream → stream + stream_options.include_usage (without it OpenAI reports no usage at all).
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import { TranslationError } from '../adapter';
 import { noteDroppedCacheControl } from '../prompt-caching';
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function blocksOf(content: unknown): Json[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
-  return Array.isArray(content) ? content.filter(isObject) : [];
+  return Array.isArray(content) ? content.filter(isRecord) : [];
 }
 
 export function textOf(blocks: Json[]): string {
@@ -41,7 +38,7 @@ const IMAGE_MEDIA_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'imag
  * default Gatehouse has already fetched it (remote-images) and it arrives here as base64.
  */
 function imagePart(block: Json): Json {
-  const source = isObject(block.source) ? block.source : {};
+  const source = isRecord(block.source) ? block.source : {};
   if (source.type === 'base64' && typeof source.data === 'string' && typeof source.media_type === 'string') {
     // The media type goes into a data: URL; only the four image types the upstreams take.
     if (!IMAGE_MEDIA_TYPES.has(source.media_type)) throw new TranslationError(`image media_type must be one of ${[...IMAGE_MEDIA_TYPES].join(', ')}`);
@@ -52,7 +49,7 @@ function imagePart(block: Json): Json {
 }
 
 function documentText(block: Json): string {
-  const source = isObject(block.source) ? block.source : {};
+  const source = isRecord(block.source) ? block.source : {};
   if (source.type === 'text' && typeof source.data === 'string') return source.data;
   if (source.type === 'content') return textOf(blocksOf(source.content));
   throw new TranslationError('document blocks (PDF or file) are not supported by this upstream model; send the text instead');
@@ -115,9 +112,9 @@ function systemMessage(system: unknown): Json[] {
 
 function tools(list: unknown): Json[] {
   if (!Array.isArray(list)) return [];
-  return list.filter(isObject).map((tool) => {
+  return list.filter(isRecord).map((tool) => {
     // Anthropic server tools (web search, bash, text editor, computer…) run at Anthropic: no equivalent.
-    if (!isObject(tool.input_schema)) throw new TranslationError(`tool "${String(tool.name)}" (${String(tool.type)}) is an Anthropic server tool and cannot be used with this upstream`);
+    if (!isRecord(tool.input_schema)) throw new TranslationError(`tool "${String(tool.name)}" (${String(tool.type)}) is an Anthropic server tool and cannot be used with this upstream`);
     const fn: Json = { name: tool.name, parameters: tool.input_schema };
     if (typeof tool.description === 'string') fn.description = tool.description;
     return { type: 'function', function: fn };
@@ -125,7 +122,7 @@ function tools(list: unknown): Json[] {
 }
 
 function toolChoice(choice: unknown, out: Json): void {
-  if (!isObject(choice)) return;
+  if (!isRecord(choice)) return;
   if (choice.type === 'auto') out.tool_choice = 'auto';
   else if (choice.type === 'any') out.tool_choice = 'required';
   else if (choice.type === 'none') out.tool_choice = 'none';
@@ -141,7 +138,7 @@ export function translateRequest(input: DispatchInput, target: UpstreamTarget): 
   noteDroppedCacheControl(body, target);
 
   const messages: Json[] = systemMessage(body.system);
-  for (const message of Array.isArray(body.messages) ? body.messages.filter(isObject) : []) {
+  for (const message of Array.isArray(body.messages) ? body.messages.filter(isRecord) : []) {
     if (message.role === 'assistant') messages.push(assistantMessage(message.content));
     else if (message.role === 'system') messages.push(...systemMessage(message.content));
     else messages.push(...userMessages(message.content));
@@ -162,7 +159,7 @@ export function translateRequest(input: DispatchInput, target: UpstreamTarget): 
     toolChoice(body.tool_choice, out);
   }
   // `user` identifies a person to the provider: only for upstreams the company runs.
-  const metadata = isObject(body.metadata) ? body.metadata : {};
+  const metadata = isRecord(body.metadata) ? body.metadata : {};
   if (target.forwardAttribution && typeof metadata.user_id === 'string') out.user = metadata.user_id;
   if (input.stream) {
     out.stream = true;

@@ -5,14 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Usage } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import { upstreamTuning } from '../tuning';
 import { isAuditCount } from '@/lib/audit/event';
 
 type Json = Record<string, unknown>;
-
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const STOP_REASONS: Record<string, string> = {
   stop: 'end_turn',
@@ -35,8 +32,8 @@ function count(value: unknown): number {
 
 /** OpenAI usage → Anthropic usage; null when the object is not a usage report. */
 export function usageFrom(raw: unknown): Usage | null {
-  if (!isObject(raw) || (raw.prompt_tokens === undefined && raw.completion_tokens === undefined)) return null;
-  const details = isObject(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {};
+  if (!isRecord(raw) || (raw.prompt_tokens === undefined && raw.completion_tokens === undefined)) return null;
+  const details = isRecord(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {};
   const cached = count(details.cached_tokens);
   return {
     input_tokens: Math.max(0, count(raw.prompt_tokens) - cached),
@@ -87,14 +84,14 @@ export function reasoningBytes(message: Json): number {
  * unsigned thinking.
  */
 export function translateCompletion(completion: unknown): { message: Json; usageReported: boolean; reasoningBytes: number } {
-  const body = isObject(completion) ? completion : {};
-  const choice = Array.isArray(body.choices) && isObject(body.choices[0]) ? body.choices[0] : {};
-  const message = isObject(choice.message) ? choice.message : {};
+  const body = isRecord(completion) ? completion : {};
+  const choice = Array.isArray(body.choices) && isRecord(body.choices[0]) ? body.choices[0] : {};
+  const message = isRecord(choice.message) ? choice.message : {};
   const content: Json[] = [];
   if (typeof message.content === 'string' && message.content !== '') content.push({ type: 'text', text: message.content });
-  const calls = Array.isArray(message.tool_calls) ? message.tool_calls.filter(isObject) : [];
+  const calls = Array.isArray(message.tool_calls) ? message.tool_calls.filter(isRecord) : [];
   for (const call of calls) {
-    const fn = isObject(call.function) ? call.function : {};
+    const fn = isRecord(call.function) ? call.function : {};
     const name = typeof fn.name === 'string' ? fn.name : '';
     content.push({ type: 'tool_use', id: toolUseId(call.id), name, input: parseArguments(typeof fn.arguments === 'string' ? fn.arguments : '', name) });
   }

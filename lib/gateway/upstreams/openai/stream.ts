@@ -12,11 +12,12 @@
  */
 import { createParser } from 'eventsource-parser';
 import type { Usage } from '@/lib/gateway/contracts';
+import { isRecord } from '@/lib/platform/json';
 import type { StreamFacts } from '../adapter';
 import { chunksOf, type UpstreamBody } from '../adapter';
 import { sseFrame } from '../sse';
 import { upstreamTuning } from '../tuning';
-import { isObject, messageId, reasoningBytes, stopReasonFor, toolUseId, usageFrom, ZERO_USAGE } from './response';
+import { messageId, reasoningBytes, stopReasonFor, toolUseId, usageFrom, ZERO_USAGE } from './response';
 
 interface ToolCall {
   id: string;
@@ -63,23 +64,23 @@ export class OpenAIStreamTranslator {
 
   /** Anthropic SSE frames for one parsed chunk. */
   push(chunk: unknown): string[] {
-    if (this.finished || !isObject(chunk)) return [];
-    if (isObject(chunk.error)) return this.fail(chunk.error);
+    if (this.finished || !isRecord(chunk)) return [];
+    if (isRecord(chunk.error)) return this.fail(chunk.error);
     const frames: string[] = [];
     if (!this.started) {
       this.id = messageId(chunk.id);
       this.model = typeof chunk.model === 'string' ? chunk.model : '';
       frames.push(this.messageStart());
     }
-    const usage = usageFrom(chunk.usage) ?? (isObject(chunk.x_groq) ? usageFrom(chunk.x_groq.usage) : null);
+    const usage = usageFrom(chunk.usage) ?? (isRecord(chunk.x_groq) ? usageFrom(chunk.x_groq.usage) : null);
     if (usage) this.usage = usage;
-    const choices = Array.isArray(chunk.choices) ? chunk.choices.filter(isObject) : [];
+    const choices = Array.isArray(chunk.choices) ? chunk.choices.filter(isRecord) : [];
     const choice = choices.find((candidate) => (candidate.index ?? 0) === 0);
     if (!choice) return frames;
-    const delta = isObject(choice.delta) ? choice.delta : {};
+    const delta = isRecord(choice.delta) ? choice.delta : {};
     this.reasoning += reasoningBytes(delta);
     if (typeof delta.content === 'string' && delta.content !== '') frames.push(...this.text(delta.content));
-    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls.filter(isObject)) frames.push(...this.toolCall(call));
+    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls.filter(isRecord)) frames.push(...this.toolCall(call));
     if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
     return frames;
   }
@@ -158,7 +159,7 @@ export class OpenAIStreamTranslator {
 
   private toolCall(delta: Record<string, unknown>): string[] {
     const position = typeof delta.index === 'number' ? delta.index : 0;
-    const fn = isObject(delta.function) ? delta.function : {};
+    const fn = isRecord(delta.function) ? delta.function : {};
     const fragment = typeof fn.arguments === 'string' ? fn.arguments : '';
     const known = this.calls.get(position);
 

@@ -11,16 +11,13 @@
  */
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import type { RemoteImageMode } from '@/lib/config';
+import { isRecord } from '@/lib/platform/json';
 import { TranslationError } from '../adapter';
 import { fetchRemoteImage, RemoteImageRefused, remoteImageTuning, type FetchedImage } from './fetch';
 
 export { remoteImageTuning, resetRemoteImageTuning, tuneRemoteImages, type RemoteImageTuning } from './fetch';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function remoteImageMode(target: UpstreamTarget): RemoteImageMode {
   return target.remoteImages ?? (target.providerType === 'anthropic' ? 'forward' : 'fetch');
@@ -40,15 +37,15 @@ function remoteSources(body: Json): RemoteSource[] {
   const visit = (blocks: unknown, path: string) => {
     if (!Array.isArray(blocks)) return;
     blocks.forEach((block, index) => {
-      if (!isObject(block)) return;
+      if (!isRecord(block)) return;
       const at = `${path}[${index}]`;
       if (block.type === 'tool_result') visit(block.content, `${at}.content`);
-      if ((block.type === 'image' || block.type === 'document') && isObject(block.source) && block.source.type === 'url' && typeof block.source.url === 'string') {
+      if ((block.type === 'image' || block.type === 'document') && isRecord(block.source) && block.source.type === 'url' && typeof block.source.url === 'string') {
         found.push({ path: at, kind: block.type, source: block.source, url: block.source.url });
       }
     });
   };
-  if (Array.isArray(body.messages)) body.messages.forEach((message, index) => isObject(message) && visit(message.content, `messages[${index}].content`));
+  if (Array.isArray(body.messages)) body.messages.forEach((message, index) => isRecord(message) && visit(message.content, `messages[${index}].content`));
   return found;
 }
 
