@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { fieldOf, objectOf, type OtlpNode } from './otlp-node';
 
 /**
  * What Claude Code reports about its own use, read from its OTLP exports: token counts and cost
@@ -38,24 +39,11 @@ export interface ExtractedFigures {
   cumulative: CumulativePoint[];
 }
 
-type Node = Record<string, unknown>;
-
-function snakeCase(name: string): string {
-  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-}
-
-function fieldOf(node: Node, name: string): unknown {
-  return node[name] ?? node[snakeCase(name)];
-}
+type Node = OtlpNode;
 
 function listOf(node: Node | null | undefined, name: string): Node[] {
   const value = node ? fieldOf(node, name) : undefined;
   return Array.isArray(value) ? value.filter((item): item is Node => typeof item === 'object' && item !== null) : [];
-}
-
-function objectOf(node: Node, name: string): Node | null {
-  const value = fieldOf(node, name);
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Node) : null;
 }
 
 function scalar(value: Node | null): string | number | boolean | undefined {

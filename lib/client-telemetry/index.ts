@@ -5,6 +5,7 @@ import { extractClientFigures } from './figures';
 import { addClientFigures } from './repository';
 
 export { extractClientFigures, type ClientFigures } from './figures';
+export { fieldOf, objectOf, type OtlpNode } from './otlp-node';
 export { clientVersusGateway, type ClientVersusGateway } from './repository';
 
 type Node = Record<string, unknown>;

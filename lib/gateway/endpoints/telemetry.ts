@@ -1,10 +1,11 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { countAuditEvent } from '@/lib/audit';
-import { recordClientTelemetry } from '@/lib/client-telemetry';
+import { fieldOf, objectOf, recordClientTelemetry, type OtlpNode } from '@/lib/client-telemetry';
 import { pool } from '@/lib/db/client';
 import { runInBackground } from '@/lib/platform/background';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
+import { isRecord } from '@/lib/platform/json';
 import { OTLP_SIGNALS, OTLP_STATUS, type OtlpSignal } from './otlp-schema';
 
 /** Claude Code exports every few seconds; a batch this large is already far from normal. */
@@ -15,7 +16,7 @@ const MAX_NAMES = 20;
 export const TELEMETRY_SUMMARY_WINDOW_MS = 5 * 60_000;
 
 type Encoding = 'json' | 'protobuf';
-type Node = Record<string, unknown>;
+type Node = OtlpNode;
 
 export interface TelemetrySummary {
   resources: number;
@@ -76,8 +77,8 @@ function decode(signal: OtlpSignal, encoding: Encoding, body: Uint8Array): Node 
   try {
     if (encoding === 'json') {
       const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as Node;
+      if (!isRecord(parsed)) throw new Error('not an object');
+      return parsed;
     }
     const type = OTLP_SIGNALS[signal].request;
     return type.toObject(type.decode(body), { longs: String }) as Node;
@@ -86,25 +87,11 @@ function decode(signal: OtlpSignal, encoding: Encoding, body: Uint8Array): Node 
   }
 }
 
-function snakeCase(name: string): string {
-  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-}
-
-/** A field by its OTLP/JSON name, or by the proto name some encoders use. */
-function fieldOf(node: Node, name: string): unknown {
-  return node[name] ?? node[snakeCase(name)];
-}
-
 function listOf(node: Node, name: string): Node[] {
   const value = fieldOf(node, name);
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'object' || item === null)) throw new TelemetryError(400, `${name} must be a list of objects`);
   return value as Node[];
-}
-
-function objectOf(node: Node, name: string): Node | null {
-  const value = fieldOf(node, name);
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Node) : null;
 }
 
 /** String-valued attributes of a KeyValue list. */
