@@ -2,26 +2,11 @@
 
 import type { ColumnDef } from '@tanstack/react-table';
 import { DataTable } from '@/components/table/DataTable';
+import type { ClientVersusGateway } from '@/lib/client-telemetry';
 import { formatCount, formatMicrodollars } from '@/lib/dashboard/format';
 
-/** One user's figures as the table shows them (plain data from lib/client-telemetry). */
-export interface ClientTelemetryRow {
-  userId: string;
-  email: string | null;
-  department: string | null;
-  clientInputTokens: number;
-  clientOutputTokens: number;
-  clientCacheTokens: number;
-  clientCostMicrodollars: number;
-  activeSeconds: number;
-  clientApiRequests: number;
-  toolAccepts: number;
-  toolRejects: number;
-  gatewayRequests: number;
-  gatewayInputTokens: number;
-  gatewayOutputTokens: number;
-  gatewayCostMicrodollars: number;
-}
+/** One user's figures as the table shows them. */
+export type ClientTelemetryRow = ClientVersusGateway;
 
 function duration(seconds: number): string {
   if (seconds < 60) return `${Math.round(seconds)} s`;

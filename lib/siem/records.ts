@@ -1,5 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
-import type { AuditEvent } from '@/lib/audit';
+import type { AuditEvent, StoredCheckpoint } from '@/lib/audit';
 
 /**
  * What a sink receives: one audit event or one signed chain checkpoint, as a plain JSON document
@@ -24,17 +24,8 @@ export interface ChainedEventRow {
   hash: Buffer;
 }
 
-export interface CheckpointRow {
-  tenant_id: string;
-  number: number;
-  seq: number;
-  hash: Buffer;
-  signed_at: Date;
-  key_id: string;
-  public_key: string;
-  statement: string;
-  signature: Buffer;
-}
+/** A checkpoint as the forwarder reads it: the audit's stored checkpoint without when it was recorded. */
+export type CheckpointRow = Omit<StoredCheckpoint, 'recorded_at'>;
 
 // Checkpoint ids are derived, so a redelivered checkpoint carries the same event_id.
 const CHECKPOINT_NAMESPACE = '5b0c3c2e-8f7a-4c8e-9a55-0c6f1b1f2d41';
