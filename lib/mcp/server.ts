@@ -20,6 +20,7 @@ import {
   ReadResourceRequestSchema,
   type Prompt,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isRecord } from '@/lib/platform/json';
 import { listVisibleSkills, SkillArgumentError, type VisibleSkill } from '@/lib/skills';
 import type { McpCaller } from './caller';
 import { MCP_SERVER_NAME, presentSkill, SKILL_TOOL, skillNameOfUri, skillResourceUri, UnknownSkillError, type SkillPath } from './present';
@@ -51,9 +52,9 @@ function promptArguments(skill: VisibleSkill): NonNullable<Prompt['arguments']> 
 
 function stringArguments(raw: unknown): Record<string, string> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new McpError(ErrorCode.InvalidParams, 'arguments must be an object of strings');
+  if (!isRecord(raw)) throw new McpError(ErrorCode.InvalidParams, 'arguments must be an object of strings');
   const args: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(raw)) {
     if (typeof value !== 'string') throw new McpError(ErrorCode.InvalidParams, `argument ${name.slice(0, 100)} must be a string`);
     args[name] = value;
   }

@@ -11,6 +11,7 @@ import { startGateway, tokenFor, type GatewayHarness } from '@/lib/gateway/pipel
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser } from '@/lib/oauth/test-harness';
 import { drainBackgroundTasks } from '@/lib/platform/background';
+import { isRecord } from '@/lib/platform/json';
 import { generateArtifact } from './artifacts';
 import { claudeCodeManagedSettings, claudeCodeSettingsChecksum, CLAUDE_CODE_SETTINGS_KEYS } from './claude-code';
 import { rolloutContext } from './context';
@@ -48,10 +49,8 @@ function matchesKeyType(key: string, value: unknown): boolean {
       return value.length > 0;
     case 'json-array':
       return Array.isArray(JSON.parse(value));
-    case 'json-object': {
-      const parsed: unknown = JSON.parse(value);
-      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
-    }
+    case 'json-object':
+      return isRecord(JSON.parse(value));
   }
 }
 
