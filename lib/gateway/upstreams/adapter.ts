@@ -84,12 +84,12 @@ export function endpoint(baseUrl: string, path: string): string {
   return base.endsWith('/v1') ? `${base}/${path}` : `${base}/v1/${path}`;
 }
 
-/** Reads a body chunk by chunk, releasing the connection however the reading ends. */
 /** The chunks of a body, as they arrive. */
 export function chunksOf(body: UpstreamBody): AsyncIterable<Uint8Array> {
   return Symbol.asyncIterator in body ? body : readerChunks(body);
 }
 
+/** Reads a Web body chunk by chunk, releasing it however the reading ends. */
 async function* readerChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
   try {

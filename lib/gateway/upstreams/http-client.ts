@@ -3,8 +3,8 @@
  * body a Node stream read as an async iterable. `fetch` cost more CPU per call than the rest of
  * the relay (its Request and Response objects, a WHATWG body stream per answer, a chain of abort
  * signals), and the gateway needs none of what it adds: redirects are never followed (the
- * credential must not go elsewhere), bodies are never decompressed (no Accept-Encoding is sent
- * unless the adapter sets one, so answers come as they are).
+ * credential must not go elsewhere), bodies are never decompressed (no Accept-Encoding is ever
+ * sent, so answers come as they are).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -71,7 +71,9 @@ export function postUpstream(prepared: PreparedRequest, signal: AbortSignal): Pr
   const target = targetOf(prepared.url);
   const headers: Record<string, string> = {};
   prepared.headers.forEach((value, name) => {
-    headers[name] = value;
+    // Answers are relayed and read as they come, never decompressed: an Accept-Encoding from a
+    // provider's configured headers would get a gzip body the adapters cannot parse.
+    if (name !== 'accept-encoding') headers[name] = value;
   });
   const body = Buffer.from(prepared.body, 'utf8');
   headers['content-length'] = String(body.length);
