@@ -32,4 +32,31 @@ describe('upstream HTTP client', () => {
     expect(seen[0]!['accept-encoding']).toBeUndefined();
     expect(seen[0]!['x-team']).toBe('research');
   });
+
+  it('sends again once on a fresh connection when a reused keep-alive socket turns out closed', async () => {
+    // An upstream that drops every kept-alive connection at its next request, as one closing an
+    // idle socket does while the request is on its way.
+    const served = new WeakSet<object>();
+    const closing = createServer((req, res) => {
+      if (served.has(req.socket)) {
+        req.socket.resetAndDestroy();
+        return;
+      }
+      served.add(req.socket);
+      req.resume();
+      req.on('end', () => res.end('{"ok":true}'));
+    });
+    const closingUrl = await listenOnLoopback(closing);
+    try {
+      for (let call = 0; call < 3; call++) {
+        const answer = await postUpstream({ url: `${closingUrl}/v1/messages`, headers: new Headers(), body: '{}' }, new AbortController().signal);
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of chunksOf(answer.body)) chunks.push(chunk);
+        expect(Buffer.concat(chunks).toString()).toBe('{"ok":true}');
+      }
+    } finally {
+      closing.closeAllConnections();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  });
 });

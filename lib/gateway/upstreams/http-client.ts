@@ -21,10 +21,20 @@ export interface UpstreamResponse {
 
 // Connections are reused across calls, as fetch's global dispatcher did; no limit per origin (the
 // gateway's own admission decides how many calls are in flight).
+// An idle socket is closed after IDLE_SOCKET_MS (as undici's keep-alive default of ~4 s did),
+// before a typical upstream closes it (5 s for Node servers): reusing one the upstream is closing
+// fails the call. The rare race left is retried once (see postUpstream).
+const IDLE_SOCKET_MS = 4_000;
 const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
+  'http:': new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+  'https:': new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
 };
+
+/** A reused keep-alive socket the upstream had closed: nothing was answered, so sending again is safe. */
+function staleSocket(request: http.ClientRequest, answered: boolean, error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return request.reusedSocket && !answered && (code === 'ECONNRESET' || code === 'EPIPE');
+}
 
 interface Target {
   request: typeof http.request;
@@ -78,25 +88,31 @@ export function postUpstream(prepared: PreparedRequest, signal: AbortSignal): Pr
   const body = Buffer.from(prepared.body, 'utf8');
   headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
-    let response: http.IncomingMessage | undefined;
-    const request = target.request({ method: 'POST', host: target.host, port: target.port, path: target.path, headers, agent: target.agent }, (answer) => {
-      response = answer;
-      // A failure before anyone reads the body must not go unhandled; readers see it when they read.
-      answer.on('error', () => undefined);
-      const status = answer.statusCode ?? 0;
-      resolve({ status, ok: status >= 200 && status < 300, headers: responseHeaders(answer.rawHeaders), body: answer });
-    });
-    const abort = () => {
-      const reason = signal.reason instanceof Error ? signal.reason : new Error('the upstream call was cancelled');
-      request.destroy(reason);
-      response?.destroy(reason);
+    const send = (retry: boolean) => {
+      let response: http.IncomingMessage | undefined;
+      const request = target.request({ method: 'POST', host: target.host, port: target.port, path: target.path, headers, agent: target.agent }, (answer) => {
+        response = answer;
+        // A failure before anyone reads the body must not go unhandled; readers see it when they read.
+        answer.on('error', () => undefined);
+        const status = answer.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status < 300, headers: responseHeaders(answer.rawHeaders), body: answer });
+      });
+      const abort = () => {
+        const reason = signal.reason instanceof Error ? signal.reason : new Error('the upstream call was cancelled');
+        request.destroy(reason);
+        response?.destroy(reason);
+      };
+      // Also after the promise settled: a socket failing mid-body errors the request too.
+      request.on('error', (error) => {
+        if (retry && !signal.aborted && staleSocket(request, response !== undefined, error)) send(false);
+        else reject(error);
+      });
+      // Until the answer is complete (or the call failed), an abort cuts the connection.
+      request.once('close', () => signal.removeEventListener('abort', abort));
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      request.end(body);
     };
-    // Also after the promise settled: a socket failing mid-body errors the request too.
-    request.on('error', reject);
-    // Until the answer is complete (or the call failed), an abort cuts the connection.
-    request.once('close', () => signal.removeEventListener('abort', abort));
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
-    request.end(body);
+    send(true);
   });
 }
