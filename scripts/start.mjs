@@ -127,7 +127,13 @@ async function shutdown(exitCode) {
   }
   if (prepared) {
     say('gatehouse', 'stopping');
-    await Promise.all(children.map(stopChild));
+    // A child started while the first ones were being stopped (the start was under way) is stopped
+    // too: the loop ends only once every child known has exited.
+    for (let stopped = 0; stopped < children.length; ) {
+      const batch = children.slice(stopped);
+      stopped = children.length;
+      await Promise.all(batch.map(stopChild));
+    }
     if (prepared.postgres) {
       await stopPostgres(prepared.postgres);
       say('database', 'embedded PostgreSQL stopped');
@@ -138,7 +144,14 @@ async function shutdown(exitCode) {
   process.exit(exitCode);
 }
 
-for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(name, () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+// The terminal was closed: stop as for Ctrl-C. Writing to it fails from then on (EIO), which
+// must not kill us before the children have drained and PostgreSQL has stopped.
+process.on('SIGHUP', () => {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  void shutdown(0);
+});
 
 /** Runs the setup; resolves with its exit code once it has exited and its messages are read. */
 function runSetup() {
@@ -211,7 +224,9 @@ if (!stopping) {
   for (const name of Object.keys(process.env)) if (!(name in prepared.env)) delete process.env[name];
   const { env, web } = prepared;
   const listening = await startWebProcesses(env, web.count);
-  track('worker', spawn(process.execPath, [...nodeArgs, programFile('worker')], { cwd: root, stdio: 'inherit', env: withTsx(env) }));
+  // A stop that began while the webs started (Ctrl-C, a web that exited) starts no worker.
+  // The worker's IPC channel closes when we die, however (even SIGKILL): it drains and exits then.
+  if (!stopping) track('worker', spawn(process.execPath, [...nodeArgs, programFile('worker')], { cwd: root, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: withTsx(env) }));
   // Only once our web processes say they listen does the probe mean anything (another program
   // could answer on the port); if one exits instead, the stop has begun.
   if (listening && (await healthy(prepared.port, 120_000))) {

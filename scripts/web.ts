@@ -98,3 +98,9 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
 }
 process.on('SIGINT', (signal) => void shutdown(signal));
 process.on('SIGTERM', (signal) => void shutdown(signal));
+// A closed terminal (SIGHUP reaches its whole process group) drains like a stop; writing to
+// the terminal fails from then on (EIO), which must not end the drain.
+process.on('SIGHUP', (signal) => {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  void shutdown(signal);
+});

@@ -77,10 +77,10 @@ async function signAtShutdown(): Promise<void> {
 const client = queueClient();
 let stopping = false;
 
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
+async function shutdown(why: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`worker: ${signal} received, closing`);
+  console.log(`worker: ${why}, closing`);
   setTimeout(() => fail(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
   try {
     // Workers finish their current job first; the audit events those jobs queued are committed
@@ -99,8 +99,24 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   }
 }
 
-process.on('SIGINT', (signal) => void shutdown(signal));
-process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(`${signal} received`));
+process.on('SIGTERM', (signal) => void shutdown(`${signal} received`));
+// A closed terminal (SIGHUP reaches its whole process group) drains like a stop; writing to
+// the terminal fails from then on (EIO), which must not end the drain.
+process.on('SIGHUP', (signal) => {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  void shutdown(`${signal} received`);
+});
+// Under npm start, the supervisor's IPC channel closes when it dies however it dies (SIGKILL
+// included): the worker drains and exits rather than running on as an orphan.
+if (process.send) {
+  // It may have died while we started, before this line: the 'disconnect' has passed then.
+  if (!process.connected) void shutdown('supervisor gone');
+  else {
+    process.on('disconnect', () => void shutdown('supervisor gone'));
+    process.channel?.unref();
+  }
+}
 
 function logFailures(worker: AnyWorker): void {
   worker.on('failed', (job, error) => {

@@ -1,18 +1,26 @@
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedPostgresError, firstUnreachableDirectory, startEmbeddedPostgres } from './embedded';
+import { EmbeddedPostgresError, firstUnreachableDirectory, startEmbeddedPostgres, stopOrphanedPostmaster } from './embedded';
 
 const isRoot = process.getuid?.() === 0;
 let scratch: string;
 
+/** Whether `pid` runs: one that has exited but awaits its reaping (state Z) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -61,6 +69,36 @@ describe('the embedded PostgreSQL data directory', () => {
       process.kill(postmaster, 'SIGKILL');
       while (alive(postmaster)) await new Promise((resolve) => setTimeout(resolve, 50));
       await first.stop();
+    }
+  }, 120_000);
+
+  it('stops a cluster an npm start left running (handed over, never stopped), only that one, and allows 200 connections', async () => {
+    const dir = path.join(scratch, 'orphaned');
+    const server = await startEmbeddedPostgres(dir);
+    const pidFile = path.join(dir, 'pg', 'postmaster.pid');
+    const lock = await readFile(pidFile, 'utf8');
+    try {
+      const client = new pg.Client({ connectionString: server.adminUrl });
+      await client.connect();
+      const { rows } = await client.query<{ max_connections: string }>('SHOW max_connections');
+      await client.end();
+      expect(rows[0]!.max_connections).toBe('200');
+      // As the setup hands it over: nothing in this process stops it any more.
+      server.release();
+
+      // A lock file naming a live process that is not a postmaster on this directory (a reused pid) is left alone.
+      await writeFile(pidFile, lock.replace(/^\d+/, String(process.pid)));
+      expect(await stopOrphanedPostmaster(dir)).toBeNull();
+      await writeFile(pidFile, lock);
+
+      expect(await stopOrphanedPostmaster(dir)).toBe(server.pid);
+      expect(alive(server.pid)).toBe(false);
+      expect(await stopOrphanedPostmaster(dir)).toBeNull();
+      // The directory starts normally afterwards.
+      const again = await startEmbeddedPostgres(dir);
+      await again.stop();
+    } finally {
+      if (alive(server.pid)) process.kill(server.pid, 'SIGKILL');
     }
   }, 120_000);
 });

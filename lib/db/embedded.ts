@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,20 +94,31 @@ async function postgresBinary(): Promise<string> {
 
 // Past this size the log is started afresh; PostgreSQL writes a few lines per start and stop.
 const MAX_LOG_BYTES = 1024 * 1024;
-const READY_LINE = 'database system is ready to accept connections';
+// Crash recovery after an unclean stop replays WAL before the cluster is ready: generous, but bounded.
+const READY_TIMEOUT_MS = 180_000;
+
+/**
+ * Whether the postmaster `pid` says it accepts connections: the status line of postmaster.pid
+ * (its 8th, "ready" once startup is over, as pg_ctl reads it), in any language the log uses.
+ */
+async function postmasterReady(databaseDir: string, pid: number): Promise<boolean> {
+  const lines = await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8').then((text) => text.split('\n'), () => []);
+  return Number(lines[0]) === pid && lines[7]?.trim() === 'ready';
+}
 
 /**
  * Runs the postmaster in a session (and so a process group) of its own, writing to `logFile`.
  * A terminal's Ctrl-C goes to the foreground process group: were PostgreSQL in it, it would shut
  * down at once, under the web server and the worker still draining into it. Its own session
  * and a log file instead of pipes also let it outlive the process that started it (npm start's
- * one-shot setup, which hands it to the supervisor). Resolves once it accepts connections.
+ * one-shot setup, which hands it to the supervisor). Resolves once it accepts connections;
+ * one not ready within READY_TIMEOUT_MS is stopped and reported.
  */
-async function spawnPostmaster(args: string[], logFile: string, account: { uid: number; gid: number } | null): Promise<ChildProcess> {
+async function spawnPostmaster(args: string[], databaseDir: string, logFile: string, account: { uid: number; gid: number } | null): Promise<ChildProcess> {
   const size = statSync(logFile, { throwIfNoEntry: false })?.size ?? 0;
   const log = await open(logFile, size > MAX_LOG_BYTES ? 'w' : 'a', 0o600);
   const from = size > MAX_LOG_BYTES ? 0 : size;
-  // LC_MESSAGES=C: the ready line below is matched in English.
+  // LC_MESSAGES=C: startFailure reads the refusal's reason in English.
   const child = spawn(await postgresBinary(), args, {
     detached: true,
     stdio: ['ignore', log.fd, log.fd],
@@ -118,12 +129,85 @@ async function spawnPostmaster(args: string[], logFile: string, account: { uid: 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const failed = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
   const spawnError = new Promise<never>((_, reject) => child.once('error', (error) => reject(failed(error))));
+  const written = () => readFile(logFile).then((all) => all.subarray(from).toString('utf8').slice(-8_000));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    const written = await readFile(logFile).then((all) => all.subarray(from).toString('utf8'));
-    if (written.includes(READY_LINE)) return child;
+    if (child.pid !== undefined && (await postmasterReady(databaseDir, child.pid))) return child;
     const done = await Promise.race([exited.then(() => true), spawnError, new Promise<false>((resolve) => setTimeout(() => resolve(false), 100))]);
-    if (done) throw new Error((await readFile(logFile)).subarray(from).toString('utf8').slice(-8_000));
+    if (done) throw new Error(await written());
+    if (Date.now() > deadline) {
+      await stopCluster(child);
+      throw new Error(`FATAL: not ready to accept connections within ${READY_TIMEOUT_MS / 1000} s\n${await written()}`);
+    }
   }
+}
+
+/** Whether `pid` runs: an exited process not yet reaped (state Z, which /proc shows) has stopped. */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true; // no /proc (macOS): kill(pid, 0) has answered
+  }
+}
+
+/** The command line `pid` runs, from /proc or, where there is none (macOS), from `ps`; null when gone. */
+function commandLine(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    // No /proc, or the process is gone: ps answers for both.
+  }
+  try {
+    const line = execFileSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return line ? line.split(/\s+/) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitUntilStopped(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (processRuns(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return !processRuns(pid);
+}
+
+/**
+ * Stops a postmaster left running on `<rootDir>/pg` by an `npm start` that died without stopping
+ * it (its supervisor was SIGKILLed: the cluster, in a session of its own, outlived it). Only the
+ * process postmaster.pid names and whose command line runs `postgres -D <that directory>` is
+ * signalled, so a reused pid is left alone. Call it only once no live Gatehouse owns the
+ * directory. Resolves with the pid stopped, or null when none ran.
+ */
+export async function stopOrphanedPostmaster(rootDir: string): Promise<number | null> {
+  const databaseDir = path.join(path.resolve(rootDir), 'pg');
+  let lines: string[];
+  try {
+    lines = (await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || lines[1] !== databaseDir || !processRuns(pid)) return null;
+  const command = commandLine(pid);
+  const dataArgument = command?.indexOf('-D') ?? -1;
+  if (!command || !/postgres$/.test(command[0] ?? '') || dataArgument < 0 || command[dataArgument + 1] !== databaseDir) return null;
+  // Fast shutdown, then immediate, then SIGKILL, as for a cluster we started (stopCluster).
+  for (const [name, ms] of [['SIGINT', 15_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+    try {
+      process.kill(pid, name);
+    } catch {
+      return pid; // gone meanwhile
+    }
+    if (await waitUntilStopped(pid, ms)) return pid;
+  }
+  throw new EmbeddedPostgresError(`a PostgreSQL left running on ${databaseDir} (pid ${pid}) did not stop: stop it, then start again`);
 }
 
 export interface EmbeddedServer {
@@ -193,10 +277,12 @@ export async function startEmbeddedPostgres(rootDir: string, log: (line: string)
     });
   }
 
-  const args = ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'timezone=UTC'];
+  // max_connections 200 rather than 100: up to 8 web processes by default (more with
+  // WEB_CONCURRENCY), the worker, each with a pool of 10, and the CLI beside them.
+  const args = ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'timezone=UTC', '-c', 'max_connections=200'];
   let child: ChildProcess;
   try {
-    child = await spawnPostmaster(args, logFile, isRoot ? postgresAccount() : null);
+    child = await spawnPostmaster(args, databaseDir, logFile, isRoot ? postgresAccount() : null);
   } catch (error) {
     throw startFailure(error instanceof Error ? error.message : String(error), databaseDir, logFile);
   }

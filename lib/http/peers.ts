@@ -5,13 +5,16 @@
  * opened it. So a session id names its owner (`w2.<uuid>`), every process also listens on a
  * Unix socket of its own in a directory only this user can enter, and a request carrying
  * another process's session id is forwarded there whole, body and streamed answer included.
- * When the owner cannot be reached (it stopped, and its sessions with it), the request is
- * handled here, where the session is unknown: the client is told to initialise a new one.
+ * When the owner is gone (its socket is missing or refuses: it stopped, and its sessions with
+ * it), the request is handled here, where the session is unknown: the client is told to
+ * initialise a new one. Any other failure (a full backlog under load, the owner failing before
+ * it answers) is a 503 or 502 instead: the session may well live on.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { appendPeerAddress } from './node-adapter';
+import { McpHttpError } from '@/lib/mcp/errors';
+import { appendPeerAddress, sendWebResponse } from './node-adapter';
 
 export interface WebPeers {
   /** This process's index, 1-based. */
@@ -58,10 +61,24 @@ function endToEnd(rawHeaders: string[], replaced: string[] = []): string[] {
   return kept;
 }
 
+// Connect errors that mean the owner has stopped: its socket was removed, or nobody listens on it.
+const OWNER_GONE = new Set(['ENOENT', 'ECONNREFUSED']);
+
+/** Answers in the MCP endpoint's error shape, unless the client has gone or an answer has begun. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.destroyed) return;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  req.unpipe();
+  void sendWebResponse(res, new McpHttpError(status, message, headers).toResponse(), req.method).catch(() => res.destroy());
+}
+
 /**
  * Sends the request to the process that owns its session and relays the answer as it comes
  * (event streams included). `handleHere` is called instead, before anything of the request is
- * read, when the owner's socket refuses the connection. The client's address is appended to
+ * read, when the owner's socket is missing or refuses the connection. The client's address is appended to
  * X-Forwarded-For, as this process would have done: the owner, reached over a Unix socket,
  * appends nothing of its own. A connection per request (no agent, so no keep-alive): one the
  * owner closed while idle would fail the next request, and a local connect costs microseconds.
@@ -82,15 +99,19 @@ export function forwardToOwner(req: IncomingMessage, res: ServerResponse, socket
     if (socket.connecting) socket.once('connect', start);
     else start();
   });
-  forwarded.on('error', () => {
-    if (!connected) handleHere();
-    else res.destroy();
+  forwarded.on('error', (error: NodeJS.ErrnoException) => {
+    if (res.destroyed) return; // the client left: nobody to answer
+    if (!connected && OWNER_GONE.has(error.code ?? '')) handleHere();
+    else if (!connected) refuse(req, res, 503, 'the web process holding this MCP session is busy; retry', { 'retry-after': '1' });
+    // Connected, then failed before its status line: the session's fate is unknown, so no 404.
+    else refuse(req, res, 502, 'the web process holding this MCP session failed before answering; retry');
   });
   forwarded.on('response', (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
     // Event streams may stay quiet for a while; the client should see the status line at once.
     if (String(answer.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
     answer.pipe(res);
+    // The owner died mid-answer: the client sees the answer cut off, not a complete one.
     answer.on('error', () => res.destroy());
   });
   // The client went away: so does the forwarded request (and the owner sees its client leave).

@@ -29,6 +29,9 @@ describe('the environment npm start gives the web server and the worker', () => 
 describe('how many web processes npm start runs', () => {
   it('one per core with Redis, WEB_CONCURRENCY when set, one without Redis, and refuses more than one without it', () => {
     expect(webProcessPlan({ REDIS_URL: 'redis://r:6379' }, { dev: false, cores: 4 })).toEqual({ count: 4, reason: 'one per core' });
+    // Ten connections a process: a big machine's every core would pass PostgreSQL's max_connections.
+    expect(webProcessPlan({ REDIS_URL: 'redis://r:6379' }, { dev: false, cores: 64 })).toEqual({ count: 8, reason: 'one per core, at most 8 (WEB_CONCURRENCY to run more)' });
+    expect(webProcessPlan({ REDIS_URL: 'redis://r:6379', WEB_CONCURRENCY: 12 }, { dev: false, cores: 64 })).toEqual({ count: 12, reason: 'WEB_CONCURRENCY' });
     expect(webProcessPlan({ REDIS_URL: 'redis://r:6379', WEB_CONCURRENCY: 3 }, { dev: false, cores: 4 })).toEqual({ count: 3, reason: 'WEB_CONCURRENCY' });
     expect(webProcessPlan({}, { dev: false, cores: 4 })).toMatchObject({ count: 1, reason: expect.stringMatching(/^no REDIS_URL: /) });
     expect(webProcessPlan({ WEB_CONCURRENCY: 1 }, { dev: false, cores: 4 })).toMatchObject({ count: 1 });

@@ -39,7 +39,14 @@ export interface WebProcessPlan {
 }
 
 /**
- * WEB_CONCURRENCY, or every core. Without Redis, rate limits and budget reservations are counted
+ * The default's ceiling: each web process holds a pool of up to GATEHOUSE_DB_POOL_SIZE (10)
+ * connections, so 8 of them and the worker stay well within the embedded PostgreSQL's
+ * max_connections (200, lib/db/embedded.ts) and a stock server's 100.
+ */
+export const MAX_DEFAULT_WEB_PROCESSES = 8;
+
+/**
+ * WEB_CONCURRENCY, or every core up to MAX_DEFAULT_WEB_PROCESSES. Without Redis, rate limits and budget reservations are counted
  * in each web process's memory (lib/gateway/limits): two processes would each admit the full
  * limit, so without REDIS_URL there is one web process, and asking for more is refused.
  */
@@ -54,6 +61,7 @@ export function webProcessPlan(settings: { WEB_CONCURRENCY?: number; REDIS_URL?:
   }
   if (requested !== undefined) return { count: requested, reason: 'WEB_CONCURRENCY' };
   const cores = options.cores ?? os.availableParallelism();
+  if (cores > MAX_DEFAULT_WEB_PROCESSES) return { count: MAX_DEFAULT_WEB_PROCESSES, reason: `one per core, at most ${MAX_DEFAULT_WEB_PROCESSES} (WEB_CONCURRENCY to run more)` };
   return { count: cores, reason: `one per core` };
 }
 
