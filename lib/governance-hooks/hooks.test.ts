@@ -212,10 +212,10 @@ describe('managed-settings.json from the Rollout page', () => {
   it('with helper sign-in, installs command hooks running the helper, with no token variable and no HTTP hook allowed', async () => {
     const settings = validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper', claudeCodeGovernanceHooks: 'on', helperPath: '/opt/gatehouse/bin/gatehouse-helper' });
     const on = claudeCodeManagedSettings(await rolloutContext(engineering.tenantId, { settings }));
-    expect(on).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [], httpHookAllowedEnvVars: [], apiKeyHelper: "'/opt/gatehouse/bin/gatehouse-helper' --server 'https://gw.example.com'" });
+    expect(on).toMatchObject({ allowManagedHooksOnly: true, allowedHttpHookUrls: [], httpHookAllowedEnvVars: [], apiKeyHelper: "/usr/bin/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '/usr/local/bin/node' '/opt/gatehouse/bin/gatehouse-helper' --server 'https://gw.example.com'" });
     const hooks = on.hooks as Record<string, { matcher?: string; hooks: { type: string; command: string; onFailure?: string }[] }[]>;
     const entryOf = (tool: string) => hooks.PreToolUse!.filter((entry) => entry.matcher === '*' || new RegExp(entry.matcher!).test(tool));
-    expect(entryOf('Bash').map((entry) => [entry.hooks[0]!.command, entry.hooks[0]!.onFailure])).toEqual([[expect.stringMatching(/^'\/opt\/gatehouse\/bin\/gatehouse-helper' hook PreToolUse --server 'https:\/\/gw\.example\.com' --timeout \d+ --fail-mode closed$/), 'block']]);
+    expect(entryOf('Bash').map((entry) => [entry.hooks[0]!.command, entry.hooks[0]!.onFailure])).toEqual([[expect.stringMatching(/^\/usr\/bin\/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '\/usr\/local\/bin\/node' '\/opt\/gatehouse\/bin\/gatehouse-helper' hook PreToolUse --server 'https:\/\/gw\.example\.com' --timeout \d+ --fail-mode closed$/), 'block']]);
     expect(entryOf(`mcp__github-${suffix}__delete_repo`).map((entry) => entry.hooks[0]!.command)).toEqual([expect.stringMatching(/--fail-mode open$/)]);
     for (const event of ['PostToolUse', 'PostToolUseFailure', 'UserPromptSubmit', 'SessionStart']) expect(hooks[event]![0]!.hooks[0]).toMatchObject({ type: 'command', command: expect.stringContaining(` hook ${event} --server 'https://gw.example.com'`) });
     expect(JSON.stringify(on)).not.toContain('GATEHOUSE_TOKEN');

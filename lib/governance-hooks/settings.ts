@@ -3,7 +3,7 @@
 // to reach Gatehouse with the person's token: command hooks running `gatehouse-helper hook` (the
 // helper's own sign-in, renewed as it goes), or HTTP hooks reading the token from an environment
 // variable the device must set.
-import { posixQuote, quoteFor, type Shell } from '@/lib/platform/shell';
+import { posixNodeCommand, posixQuote, quoteFor, type Shell } from '@/lib/platform/shell';
 import { DEFAULT_FAIL_MODE, type FailMode, type ToolPolicyRule } from '@/lib/tool-policy';
 import { HELPER_HOOK_TIMEOUT_SECONDS, helperHookTimeoutSeconds, HOOK_PATHS, HOOKS_ROOT, type HookEvent } from './paths';
 import { anchoredMatcher, complementMatcher, ruleToolPattern } from './tool-names';
@@ -24,9 +24,18 @@ type JsonObject = { [key: string]: Json };
 /**
  * How the hooks reach Gatehouse. `helper`: command hooks running the credential helper installed
  * at `path`, quoted for the shell Claude Code runs them with there, which sends its own sign-in's
- * token. `http`: HTTP hooks with the token from HOOK_TOKEN_ENV, which something on the device must set.
+ * token. With `node` (POSIX), the helper's file is run by that Node with NODE_OPTIONS and the like
+ * unset (posixNodeCommand): its shebang's `env node` would let the governed person's own `node` on
+ * PATH, or a NODE_OPTIONS=--require, answer "allow". Windows runs the .cmd launcher, which does the
+ * same. `http`: HTTP hooks with the token from HOOK_TOKEN_ENV, which something on the device must set.
  */
-export type HookTransport = { kind: 'helper'; path: string; shell: Shell } | { kind: 'http' };
+export type HookTransport = { kind: 'helper'; path: string; shell: Shell; node?: string } | { kind: 'http' };
+
+/** The command line starting the helper for `transport`, before its arguments. */
+export function helperInvocation(transport: { path: string; shell: Shell; node?: string }): string {
+  if (transport.node !== undefined && transport.shell === 'posix') return posixNodeCommand(transport.node, transport.path);
+  return quoteFor(transport.shell, transport.path);
+}
 
 export interface HookSettingsOptions {
   transport: HookTransport;
@@ -55,10 +64,10 @@ function httpHook(origin: string, event: HookEvent, failMode: FailMode | null, t
  * with its token and prints the answer; when Gatehouse cannot answer, it applies `--fail-mode`
  * itself. onFailure covers what the helper cannot: not starting, or Claude Code's own timeout.
  */
-function helperHook(transport: { path: string; shell: Shell }, origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
+function helperHook(transport: { path: string; shell: Shell; node?: string }, origin: string, event: HookEvent, failMode: FailMode | null, timeoutSeconds: number): JsonObject {
   // The event, numbers and fail modes are plain words; the path and the origin are quoted.
   const args = ['hook', event, '--server', quoteFor(transport.shell, origin), '--timeout', String(timeoutSeconds), ...(failMode ? ['--fail-mode', failMode] : [])];
-  const hook: JsonObject = { type: 'command', command: `${quoteFor(transport.shell, transport.path)} ${args.join(' ')}`, timeout: helperHookTimeoutSeconds(timeoutSeconds) };
+  const hook: JsonObject = { type: 'command', command: `${helperInvocation(transport)} ${args.join(' ')}`, timeout: helperHookTimeoutSeconds(timeoutSeconds) };
   if (failMode === 'closed') hook.onFailure = 'block';
   return hook;
 }

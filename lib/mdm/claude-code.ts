@@ -1,5 +1,5 @@
 import { settingsChecksum } from '@/lib/gateway/endpoints/managed-settings';
-import { governanceHookSettings, type HookTransport } from '@/lib/governance-hooks/settings';
+import { governanceHookSettings, helperInvocation, type HookTransport } from '@/lib/governance-hooks/settings';
 import { claudeCodeMarketplaceDeclaration } from '@/lib/plugins/marketplace-manifest';
 import { isRecord } from '@/lib/platform/json';
 import { quoteFor, type Shell } from '@/lib/platform/shell';
@@ -97,6 +97,8 @@ function addGovernanceHooks(settings: ClaudeCodeSettings, governance: ClaudeCode
 export function claudeCodeManagedSettings(context: RolloutContext, shell: Shell = 'posix'): ClaudeCodeSettings {
   const gateway = gatewayUrlOf(context);
   const helperPath = shell === 'windows' ? context.settings.helperPathWindows : context.settings.helperPath;
+  // POSIX machines run the helper's file with the Node chosen at install time (helperInvocation).
+  const helperTransport = { path: helperPath, shell, node: shell === 'posix' ? context.settings.nodePath : undefined };
   const env: Record<string, string> = {
     CLAUDE_CODE_GATEWAY_HINT_HEADERS: '1',
     CLAUDE_CODE_ENABLE_TELEMETRY: '1',
@@ -111,7 +113,7 @@ export function claudeCodeManagedSettings(context: RolloutContext, shell: Shell 
     settings.forceLoginMethod = 'gateway';
     settings.forceLoginGatewayUrl = gateway;
   } else {
-    const helper = quoteFor(shell, helperPath);
+    const helper = helperInvocation(helperTransport);
     const server = quoteFor(shell, gateway);
     settings.apiKeyHelper = `${helper} --server ${server}`;
     settings.otelHeadersHelper = `${helper} otel-headers --server ${server}`;
@@ -143,7 +145,7 @@ export function claudeCodeManagedSettings(context: RolloutContext, shell: Shell 
     // Signed in with the helper, the hooks run it too: its sign-in is the token, nothing to set up.
     // Signed in through the gateway, Claude Code keeps its token to itself: HTTP hooks read one
     // from GATEHOUSE_TOKEN, which the device has to provide.
-    const transport: HookTransport = context.settings.claudeCodeSignIn === 'helper' ? { kind: 'helper', path: helperPath, shell } : { kind: 'http' };
+    const transport: HookTransport = context.settings.claudeCodeSignIn === 'helper' ? { kind: 'helper', ...helperTransport } : { kind: 'http' };
     addGovernanceHooks(settings, governanceHookSettings(gateway, context.toolPolicyRules, { transport }));
   }
   for (const key of Object.keys(settings)) {

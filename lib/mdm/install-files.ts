@@ -20,7 +20,7 @@ async function generateInstallFile(actor: AdminActor, name: InstallFile): Promis
   const text = (body: string, contentType = 'text/plain; charset=utf-8') => ({ filename: name, contentType, body: Buffer.from(body) });
   switch (name) {
     case 'gatehouse-helper.cmd':
-      return text(windowsLauncher());
+      return text(windowsLauncher(context));
     case 'gatehouse-sync.plist':
       return text(launchdAgent(context, context.tenant.slug), 'application/x-plist');
     case 'gatehouse-sync.service':

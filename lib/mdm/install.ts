@@ -1,5 +1,5 @@
 import { build } from 'plist';
-import { posixQuote } from '@/lib/platform/shell';
+import { posixNodeCommand, posixQuote } from '@/lib/platform/shell';
 import { gatewayUrlOf, type RolloutContext } from './profile';
 
 // What the Rollout page tells IT to put on employees' machines besides the profiles: the helper
@@ -20,7 +20,10 @@ function syncAgentPath(context: RolloutContext): string {
 export function helperInstallSteps(context: RolloutContext): { macos: string; linux: string; windows: string } {
   const posix = context.settings.helperPath;
   const gateway = gatewayUrlOf(context);
-  const unix = [`sudo install -m 0755 gatehouse-helper ${posixQuote(posix)}`, `${posixQuote(posix)} login --server ${posixQuote(gateway)}   # as the employee, once`].join('\n');
+  // The bundle's `#!/usr/bin/env node` becomes the administrator's Node: a program that runs the
+  // helper by its path (Claude Desktop) must not find the person's own `node` first on PATH.
+  const shebang = posixQuote(`1s|.*|#!${context.settings.nodePath}|`);
+  const unix = [`sed ${shebang} gatehouse-helper > gatehouse-helper.installed && sudo install -m 0755 gatehouse-helper.installed ${posixQuote(posix)}`, `${posixQuote(posix)} login --server ${posixQuote(gateway)}   # as the employee, once`].join('\n');
   const dir = windowsDirectory(context.settings.helperPathWindows);
   return {
     macos: unix,
@@ -34,15 +37,19 @@ export function helperInstallSteps(context: RolloutContext): { macos: string; li
   };
 }
 
-/** Claude Desktop runs an executable on Windows: this launcher starts the helper with Node. */
-export function windowsLauncher(): string {
-  return '@echo off\r\nnode "%~dp0gatehouse-helper.cjs" %*\r\n';
+/**
+ * Claude Desktop runs an executable on Windows: this launcher starts the helper with the
+ * administrator's node.exe (not one found on the person's PATH) and without NODE_OPTIONS, which
+ * could --require code deciding what the helper prints.
+ */
+export function windowsLauncher(context: RolloutContext): string {
+  return ['@echo off', 'setlocal', 'set NODE_OPTIONS=', 'set NODE_TLS_REJECT_UNAUTHORIZED=', 'set NODE_EXTRA_CA_CERTS=', 'set NODE_PATH=', `"${context.settings.nodePathWindows}" "%~dp0gatehouse-helper.cjs" %*`, ''].join('\r\n');
 }
 
 /** The sync agent's command for one run: a fresh token from the helper, then one sync. */
 function syncCommand(context: RolloutContext): string {
   const server = posixQuote(gatewayUrlOf(context));
-  return `GATEHOUSE_TOKEN="$(${posixQuote(context.settings.helperPath)} --server ${server})" exec node ${posixQuote(syncAgentPath(context))} --server ${server} --once`;
+  return `GATEHOUSE_TOKEN="$(${posixQuote(context.settings.helperPath)} --server ${server})" exec ${posixNodeCommand(context.settings.nodePath, syncAgentPath(context))} --server ${server} --once`;
 }
 
 export function launchdAgent(context: RolloutContext, tenantSlug: string): string {
@@ -70,7 +77,7 @@ export function taskSchedulerXml(context: RolloutContext): string {
   const gateway = gatewayUrlOf(context);
   const helper = context.settings.helperPathWindows;
   const agent = `${windowsDirectory(helper)}\\gatehouse-sync.cjs`;
-  const script = `$env:GATEHOUSE_TOKEN = & '${helper}' --server ${gateway}; node '${agent}' --server ${gateway} --once`;
+  const script = `$env:NODE_OPTIONS = $null; $env:GATEHOUSE_TOKEN = & '${helper}' --server ${gateway}; & '${context.settings.nodePathWindows}' '${agent}' --server ${gateway} --once`;
   return `<?xml version="1.0" encoding="UTF-16"?>
 <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
   <RegistrationInfo><Description>Gatehouse plugin sync</Description></RegistrationInfo>

@@ -2,7 +2,13 @@
 // the .mobileconfig read back with the plist package, the .reg read back by a strict reader,
 // Claude Code's managed settings, the bootstrap overlay and the stale-machine report, against a
 // live gateway on 127.0.0.1.
+import { execFileSync } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { quoteFor } from '@/lib/platform/shell';
+import { helperInstallSteps, launchdAgent, taskSchedulerXml, windowsLauncher } from './install';
 import { parse } from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marketplaceName } from '@/lib/plugins/marketplace-manifest';
@@ -131,6 +137,12 @@ describe('Desktop values', () => {
     expect(() => validateRolloutSettings({ extraDesktopKeys: { madeUpKey: 'x' } })).toThrow(/no Claude Desktop managed-configuration key named madeUpKey/);
     expect(() => validateRolloutSettings({ extraDesktopKeys: { isLocalDevMcpEnabled: 'maybe' } })).toThrow(/true or false/);
     expect(() => validateRolloutSettings({ helperPath: 'gatehouse-helper' })).toThrow(/absolute/);
+    expect(() => validateRolloutSettings({ nodePath: 'node' })).toThrow(/Node path must be an absolute path/);
+    expect(validateRolloutSettings({}).nodePath).toBe('/usr/local/bin/node');
+    // A trailing backslash would escape the closing double quote: "C:\Tools\".
+    expect(() => validateRolloutSettings({ helperPathWindows: 'C:\\Tools\\' })).toThrow(/Windows helper path/);
+    expect(() => validateRolloutSettings({ nodePathWindows: 'C:\\nodejs\\' })).toThrow(/Windows Node path/);
+    expect(() => quoteFor('windows', 'C:\\Tools\\')).toThrow(/ends in a backslash/);
     // The Windows path goes inside single-quoted PowerShell strings (install steps, Task Scheduler).
     expect(() => validateRolloutSettings({ helperPathWindows: "C:\\Users\\O'Brien\\gatehouse-helper.cmd" })).toThrow(/Windows helper path/);
     // …and inside double quotes in Claude Code's settings, run by cmd.exe, PowerShell or Git Bash.
@@ -247,14 +259,14 @@ describe('Claude Code managed settings', () => {
 
     const helperContext = await rolloutContext(admin.tenantId, { settings: validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper' }) });
     const helper = claudeCodeManagedSettings(helperContext);
-    expect(helper.apiKeyHelper).toBe("'/usr/local/bin/gatehouse-helper' --server 'https://gw.example.com'");
-    expect(helper.otelHeadersHelper).toBe("'/usr/local/bin/gatehouse-helper' otel-headers --server 'https://gw.example.com'");
+    expect(helper.apiKeyHelper).toBe("/usr/bin/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '/usr/local/bin/node' '/usr/local/bin/gatehouse-helper' --server 'https://gw.example.com'");
+    expect(helper.otelHeadersHelper).toBe("/usr/bin/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '/usr/local/bin/node' '/usr/local/bin/gatehouse-helper' otel-headers --server 'https://gw.example.com'");
     expect(helper.env).toMatchObject({ ANTHROPIC_BASE_URL: 'https://gw.example.com', ANTHROPIC_CUSTOM_HEADERS: `x-tenant-id: ${admin.tenantId}\nx-call-source: claude_code` });
     expect(helper.forceLoginMethod).toBeUndefined();
     // The per-user plugin marketplace, declared with the helper printing its Authorization header.
     expect(helper.extraKnownMarketplaces).toEqual({
       [marketplaceName(helperContext.tenant.slug)]: {
-        source: { source: 'url', url: 'https://gw.example.com/marketplace.json', headersHelper: "'/usr/local/bin/gatehouse-helper' headers --server 'https://gw.example.com'" },
+        source: { source: 'url', url: 'https://gw.example.com/marketplace.json', headersHelper: "/usr/bin/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '/usr/local/bin/node' '/usr/local/bin/gatehouse-helper' headers --server 'https://gw.example.com'" },
       },
     });
     expect(gatewaySignIn.extraKnownMarketplaces).toBeUndefined();
@@ -284,7 +296,51 @@ describe('Claude Code managed settings', () => {
     expect(JSON.stringify(windows)).not.toContain(settings.helperPath);
     const posix = JSON.parse((await generateArtifact(context, 'claude-code-json')).body.toString('utf8')) as Record<string, unknown>;
     expect(JSON.stringify(posix)).not.toContain('gatehouse-helper.cmd');
-    expect(posix.apiKeyHelper).toBe(`'${settings.helperPath}' --server 'https://gw.example.com'`);
+    const node = `/usr/bin/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '${settings.nodePath}'`;
+    expect(posix.apiKeyHelper).toBe(`${node} '${settings.helperPath}' --server 'https://gw.example.com'`);
+    const posixCommands = Object.values(posix.hooks as Record<string, { hooks: { command: string }[] }[]>).flatMap((entries) => entries.flatMap((entry) => entry.hooks.map((hook) => hook.command)));
+    for (const command of posixCommands) expect(command.startsWith(`${node} '${settings.helperPath}' hook `), command).toBe(true);
+  });
+
+  it('runs the helper with the administrator’s Node: a node on PATH or NODE_OPTIONS=--require cannot change what a hook prints', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-node-'));
+    try {
+      // The helper as installed before: `#!/usr/bin/env node`, executable; it prints a refusal.
+      const helper = path.join(dir, 'gatehouse-helper');
+      writeFileSync(helper, '#!/usr/bin/env node\nprocess.stdout.write(JSON.stringify({ decision: "deny", argv: process.argv.slice(2) }));\n', { mode: 0o755 });
+      const evil = path.join(dir, 'evil.cjs');
+      writeFileSync(evil, 'process.stdout.write("{\\"decision\\":\\"allow\\"}"); process.exit(0);\n');
+      const fakeBin = path.join(dir, 'bin');
+      mkdirSync(fakeBin);
+      writeFileSync(path.join(fakeBin, 'node'), '#!/bin/sh\nprintf \'{"decision":"allow"}\'\n', { mode: 0o755 });
+      const settings = validateRolloutSettings({ gatewayUrl: 'https://gw.example.com', claudeCodeSignIn: 'helper', claudeCodeGovernanceHooks: 'on', helperPath: helper, nodePath: process.execPath });
+      const posix = claudeCodeManagedSettings(await rolloutContext(admin.tenantId, { settings }));
+      const command = (posix.hooks as Record<string, { hooks: { command: string }[] }[]>).PreToolUse![0]!.hooks[0]!.command;
+      const run = (line: string, env: Record<string, string>) => execFileSync('/bin/sh', ['-c', line], { env: { HOME: dir, PATH: '/usr/bin:/bin', NODE_ENV: 'test', ...env }, input: '{}' }).toString('utf8');
+      const hostile = { PATH: `${fakeBin}:/usr/bin:/bin`, NODE_OPTIONS: `--require ${evil}` };
+      const honest = run(command, {});
+      expect(JSON.parse(honest).decision).toBe('deny');
+      expect(run(command, hostile)).toBe(honest);
+      expect(run(`${command.slice(command.indexOf(`'${helper}'`))}`, hostile), 'the helper run by its own shebang, as before').toBe('{"decision":"allow"}');
+      // The sync agent's schedule and the install step use the same Node.
+      expect(launchdAgent(await rolloutContext(admin.tenantId, { settings }), 'acme')).toContain(`exec /usr/bin/env -u NODE_OPTIONS -u NODE_TLS_REJECT_UNAUTHORIZED -u NODE_EXTRA_CA_CERTS -u NODE_PATH '${process.execPath}'`);
+      expect(helperInstallSteps(await rolloutContext(admin.tenantId, { settings })).linux).toContain(`sed '1s|.*|#!${process.execPath}|' gatehouse-helper`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts the Windows helper and sync task with the configured node.exe, NODE_OPTIONS cleared', async () => {
+    const settings = validateRolloutSettings({ nodePathWindows: 'D:\\Node\\node.exe' });
+    const context = await rolloutContext(admin.tenantId, { settings });
+    const launcher = windowsLauncher(context).split('\r\n');
+    expect(launcher).toContain('set NODE_OPTIONS=');
+    expect(launcher.at(-2)).toBe('"D:\\Node\\node.exe" "%~dp0gatehouse-helper.cjs" %*');
+    expect(launcher.indexOf('set NODE_OPTIONS=')).toBeLessThan(launcher.length - 2);
+    const task = taskSchedulerXml(context);
+    expect(task).toContain("$env:NODE_OPTIONS = $null;");
+    expect(task).toContain("&amp; 'D:\\Node\\node.exe' ");
+    expect(task).not.toMatch(/; node /);
   });
 });
 

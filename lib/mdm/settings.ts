@@ -17,6 +17,13 @@ export const rolloutSettingsSchema = z.object({
   helperPath: z.string().trim().min(1).default('/usr/local/bin/gatehouse-helper'),
   /** Where the helper's .cmd launcher is installed on Windows. */
   helperPathWindows: z.string().trim().min(1).default('C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd'),
+  /**
+   * The Node that runs the helper and the sync agent on macOS and Linux: absolute, owned by an
+   * administrator. Never looked up on PATH, which the governed person controls.
+   */
+  nodePath: z.string().trim().min(1).default('/usr/local/bin/node'),
+  /** The same on Windows: node.exe, started by the helper's .cmd launcher and the sync task. */
+  nodePathWindows: z.string().trim().min(1).default('C:\\Program Files\\nodejs\\node.exe'),
   /** Claude Code: sign in to the gateway natively (/login), or get keys from the helper. */
   claudeCodeSignIn: z.enum(['gateway', 'helper']).default('gateway'),
   /** Claude Code: Gatehouse's governance hooks as managed hooks (tool policy for every tool, every call audited). */
@@ -42,6 +49,18 @@ const HELPER_ARG_FORBIDDEN = /["%\p{Cc}]/u;
 /** A gateway host goes on command lines (helper commands, install steps): names and addresses of these characters only. */
 const GATEWAY_HOST = /^[A-Za-z0-9.-]+$/;
 
+function isPosixPath(value: string): boolean {
+  return value.startsWith('/') && !HELPER_ARG_FORBIDDEN.test(value);
+}
+
+/**
+ * Double-quoted in Claude Code's settings and the .cmd launcher (WINDOWS_UNQUOTABLE), single-quoted
+ * in PowerShell (install steps, Task Scheduler). A trailing backslash would escape the closing double quote.
+ */
+function isWindowsPath(value: string): boolean {
+  return /^[A-Za-z]:\\/.test(value) && !WINDOWS_UNQUOTABLE.test(value) && !value.includes("'") && !value.endsWith('\\');
+}
+
 /** Checks what the schema cannot: URLs, the CA, and the extra keys against Desktop's key table. */
 export function validateRolloutSettings(input: unknown): RolloutSettings {
   const parsed = rolloutSettingsSchema.safeParse(input);
@@ -61,10 +80,13 @@ export function validateRolloutSettings(input: unknown): RolloutSettings {
     if (!GATEWAY_HOST.test(url.hostname)) throw new MdmError('the gateway URL’s host may hold only letters, digits, dots and hyphens (and a port after it)');
     settings.gatewayUrl = url.origin;
   }
-  if (HELPER_ARG_FORBIDDEN.test(settings.helperPath) || !settings.helperPath.startsWith('/')) throw new MdmError('the helper path must be an absolute path without quotes or %');
-  // Double-quoted in Claude Code's settings (WINDOWS_UNQUOTABLE), single-quoted in PowerShell (install steps, Task Scheduler).
-  if (!/^[A-Za-z]:\\/.test(settings.helperPathWindows) || WINDOWS_UNQUOTABLE.test(settings.helperPathWindows) || settings.helperPathWindows.includes("'")) {
-    throw new MdmError('the Windows helper path must be an absolute path without quotes, %, !, $ or `, such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
+  if (!isPosixPath(settings.helperPath)) throw new MdmError('the helper path must be an absolute path without quotes or %');
+  if (!isPosixPath(settings.nodePath)) throw new MdmError('the Node path must be an absolute path without quotes or %, such as /usr/local/bin/node');
+  if (!isWindowsPath(settings.helperPathWindows)) {
+    throw new MdmError('the Windows helper path must be an absolute path without quotes, %, !, $ or ` and not ending in \\, such as C:\\Program Files\\Gatehouse\\gatehouse-helper.cmd');
+  }
+  if (!isWindowsPath(settings.nodePathWindows)) {
+    throw new MdmError('the Windows Node path must be an absolute path without quotes, %, !, $ or ` and not ending in \\, such as C:\\Program Files\\nodejs\\node.exe');
   }
   if (settings.extensionSigningCaPem && !PEM.test(settings.extensionSigningCaPem)) throw new MdmError('the extension-signing CA must be one PEM certificate (-----BEGIN CERTIFICATE----- …)');
   for (const [key, value] of Object.entries(settings.extraDesktopKeys)) {

@@ -30,6 +30,8 @@ export async function saveRolloutSettingsAction(_previous: ActionState, form: Fo
         claudeCodeGovernanceHooks: text(form, 'claudeCodeGovernanceHooks'),
         helperPath: text(form, 'helperPath'),
         helperPathWindows: text(form, 'helperPathWindows'),
+        nodePath: text(form, 'nodePath'),
+        nodePathWindows: text(form, 'nodePathWindows'),
         organizationInstructions: text(form, 'organizationInstructions'),
         extensionSigningCaPem: text(form, 'extensionSigningCaPem'),
         extraDesktopKeys,

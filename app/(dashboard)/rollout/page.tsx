@@ -90,6 +90,8 @@ export default async function RolloutPage() {
               />
               <TextField label="Helper path on macOS and Linux" name="helperPath" defaultValue={settings.helperPath} required />
               <TextField label="Helper path on Windows" name="helperPathWindows" defaultValue={settings.helperPathWindows} required />
+              <TextField label="Node on macOS and Linux (administrator-owned)" name="nodePath" defaultValue={settings.nodePath} required />
+              <TextField label="Node on Windows (administrator-owned)" name="nodePathWindows" defaultValue={settings.nodePathWindows} required />
             </div>
             <TextAreaField label="Instructions for Claude" name="organizationInstructions" defaultValue={settings.organizationInstructions} rows={3} hint="Added to Claude’s system prompt in Desktop and Cowork (up to 3,000 characters). Guidance, not an enforced control." />
             <TextAreaField label="Extension-signing CA (PEM)" name="extensionSigningCaPem" defaultValue={settings.extensionSigningCaPem} rows={3} monospace hint="Installed by the macOS profile so extensions your organisation signs are trusted; unsigned ones are refused." />
