@@ -5,9 +5,11 @@ import { cryptoEngine, webPrivateKey, webPublicKey, type SigningKey } from './ke
 
 /**
  * The two certificates Gatehouse issues: the organisation's root CA (self-signed, may sign only
- * certificates, no intermediates below it) and the code-signing certificate it issues (EKU
- * codeSigning, digitalSignature only, not a CA). Devices trust the root through the MDM profile;
- * Claude Desktop then accepts bundles signed with the code-signing certificate.
+ * certificates, no intermediates below it) and the code-signing certificate it issues (not a CA,
+ * digitalSignature only). Both carry extendedKeyUsage codeSigning and nothing else: MDM installs the
+ * root as trusted on every device, and a root without the extension would vouch for any purpose,
+ * so its key could mint TLS server certificates the devices accept. Claude Desktop then accepts
+ * bundles signed with the code-signing certificate.
  */
 
 export const OID = {
@@ -17,6 +19,7 @@ export const OID = {
   keyUsage: '2.5.29.15',
   extKeyUsage: '2.5.29.37',
   subjectKeyIdentifier: '2.5.29.14',
+  subjectAltName: '2.5.29.17',
   authorityKeyIdentifier: '2.5.29.35',
   codeSigning: '1.3.6.1.5.5.7.3.3',
   anyExtendedKeyUsage: '2.5.29.37.0',
@@ -47,11 +50,12 @@ export interface CertificateRequest {
   issuer?: { pem: string; key: SigningKey };
   /** A CA's pathLenConstraint: intermediate CAs allowed below it. 0 (the organisation CA's) unless given. */
   pathLength?: number;
-  /**
-   * extendedKeyUsage purposes (OIDs). A code-signing certificate has [codeSigning] unless given;
-   * a CA has no such extension (any purpose) unless given.
-   */
-  extendedKeyUsage?: string[];
+  /** extendedKeyUsage purposes (OIDs): [codeSigning] unless given; null for no extension (any purpose). */
+  extendedKeyUsage?: string[] | null;
+  /** basicConstraints cA; by `kind` unless given (a verifier's tests issue the malformed ones). */
+  cA?: boolean;
+  /** Further extensions as DER values, e.g. ones a verifier does not know. */
+  extraExtensions?: { extnID: string; critical: boolean; value: asn1js.BaseBlock }[];
 }
 
 function names(subject: Subject): pkijs.RelativeDistinguishedNames {
@@ -109,13 +113,15 @@ export async function issueCertificate(request: CertificateRequest): Promise<Iss
   certificate.notAfter = new pkijs.Time({ type: request.notAfter.getUTCFullYear() < 2050 ? 0 : 1, value: request.notAfter });
   const issuerKey = request.issuer?.key ?? request.key;
   const ca = request.kind === 'ca';
-  const purposes = request.extendedKeyUsage ?? (ca ? null : [OID.codeSigning]);
+  const purposes = request.extendedKeyUsage === undefined ? [OID.codeSigning] : request.extendedKeyUsage;
+  const cA = request.cA ?? ca;
   certificate.extensions = [
-    extension(OID.basicConstraints, true, new pkijs.BasicConstraints(ca ? { cA: true, pathLenConstraint: request.pathLength ?? 0 } : { cA: false })),
+    extension(OID.basicConstraints, true, new pkijs.BasicConstraints(cA ? { cA: true, pathLenConstraint: request.pathLength ?? 0 } : { cA: false })),
     extension(OID.keyUsage, true, keyUsageBits(ca ? [5, 6] : [0])),
     extension(OID.subjectKeyIdentifier, false, new asn1js.OctetString({ valueHex: new Uint8Array(keyIdentifier(request.key)).buffer })),
     extension(OID.authorityKeyIdentifier, false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: new Uint8Array(keyIdentifier(issuerKey)).buffer }) })),
     ...(purposes ? [extension(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: purposes }))] : []),
+    ...(request.extraExtensions ?? []).map((extra) => extension(extra.extnID, extra.critical, extra.value)),
   ];
   await certificate.subjectPublicKeyInfo.importKey(await webPublicKey(request.key.publicKey), cryptoEngine);
   await certificate.sign(await webPrivateKey(issuerKey.privateKey), 'SHA-256', cryptoEngine);

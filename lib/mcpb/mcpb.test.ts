@@ -12,7 +12,9 @@ import { configureTestEnvironment } from '@/lib/oauth/test-harness';
 import { writeZip, type ZipInput } from '@/lib/plugins/zip';
 import { primaryTenant } from '@/lib/users/tenant';
 import { organisationSigner } from './authority';
-import { issueCertificate, OID } from './certificates';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { issueCertificate, OID, parseCertificate } from './certificates';
 import { signDetached, type CmsSigner } from './cms';
 import { McpbError } from './errors';
 import { appendSignatureBlock, extractSignatureBlock } from './framing';
@@ -238,7 +240,7 @@ describe('signing as the organisation', () => {
         subject: { ...subject, commonName: `Mallory intermediate ${index + 1}` },
         key,
         pathLength: intermediates.length - index - 1,
-        ...(purposes ? { extendedKeyUsage: purposes } : {}),
+        extendedKeyUsage: purposes ?? null,
         issuer,
         ...validity,
       });
@@ -251,6 +253,58 @@ describe('signing as the organisation', () => {
     const verified = await verifyBundle(bundle, { trustedCaPems: [root] });
     if (ok) expect(verified).toMatchObject({ ok: true, chain: chainPems.map(() => expect.anything()) });
     else expect(verified).toMatchObject({ ok: false, reason: 'not_code_signing', message: expect.stringMatching(/^the intermediate CA .*Mallory intermediate \d may not issue code-signing certificates/) });
+  });
+
+  // Signers and intermediates a verifier must not take at their word. `signer`/`middle`: what the
+  // signer and an intermediate between it and the root carry besides the usual.
+  const UNKNOWN_OID = '1.3.6.1.4.1.55555.1';
+  const unknown = (critical: boolean) => ({ extraExtensions: [{ extnID: UNKNOWN_OID, critical, value: new asn1js.Utf8String({ value: 'x' }) }] });
+  const POLICIES = { extraExtensions: [{ extnID: '2.5.29.32', critical: true, value: new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '2.5.29.32.0' })] })] }) }] };
+  it.each([
+    { name: 'a plain code-signing signer', signer: {}, reason: null },
+    { name: 'a signer with a non-critical extension it does not know', signer: unknown(false), reason: null },
+    { name: 'a signer with a critical extension it does not know', signer: unknown(true), reason: 'unrecognised_critical_extension' },
+    { name: 'a signer with critical certificatePolicies (not applied)', signer: POLICIES, reason: 'unrecognised_critical_extension' },
+    { name: 'a signer below an intermediate with a critical extension it does not know', signer: {}, middle: unknown(true), reason: 'unrecognised_critical_extension' },
+    { name: 'a signer that is a CA (cA:true, digitalSignature, codeSigning)', signer: { cA: true }, reason: 'not_code_signing' },
+    { name: 'a signer for anyExtendedKeyUsage only', signer: { extendedKeyUsage: [OID.anyExtendedKeyUsage] }, reason: 'not_code_signing' },
+    { name: 'a signer for anyExtendedKeyUsage and codeSigning', signer: { extendedKeyUsage: [OID.anyExtendedKeyUsage, OID.codeSigning] }, reason: null },
+  ])('$name: refused for $reason', async ({ signer, middle, reason }) => {
+    const now = Date.now();
+    const validity = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) };
+    const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory root' };
+    const rootKey = generateSigningKey();
+    const root = await issueCertificate({ kind: 'ca', subject, key: rootKey, pathLength: middle ? 1 : 0, ...validity });
+    let issuer = { pem: root.pem, key: rootKey };
+    const chainPems = [root.pem];
+    if (middle) {
+      const key = generateSigningKey();
+      issuer = { key, pem: (await issueCertificate({ kind: 'ca', subject: { ...subject, commonName: 'Mallory intermediate' }, key, issuer, ...validity, ...middle })).pem };
+      chainPems.unshift(issuer.pem);
+    }
+    const key = generateSigningKey();
+    const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, issuer, ...validity, ...signer });
+    const bundle = appendSignatureBlock(unsigned, await signDetached(unsigned, { certificatePem: leaf.pem, key, chainPems }));
+    const verified = await verifyBundle(bundle, { trustedCaPems: [root.pem] });
+    expect(verified).toMatchObject(reason ? { ok: false, reason } : { ok: true });
+  });
+
+  it('issues CAs for codeSigning only: the root devices trust cannot vouch for a TLS server', async () => {
+    const caKey = generateSigningKey();
+    const validity = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) };
+    const ca = await issueCertificate({ kind: 'ca', subject: { organizationName: 'Acme', commonName: 'Acme CA' }, key: caKey, ...validity });
+    const parsed = parseCertificate(ca.pem).extensions!.find((entry) => entry.extnID === OID.extKeyUsage);
+    expect(parsed?.parsedValue).toBeInstanceOf(pkijs.ExtKeyUsage);
+    expect((parsed!.parsedValue as pkijs.ExtKeyUsage).keyPurposes).toEqual([OID.codeSigning]);
+    const text = execFileSync('openssl', ['x509', '-noout', '-ext', 'extendedKeyUsage,basicConstraints'], { input: ca.pem, encoding: 'utf8' });
+    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+Code Signing\n/);
+    expect(text).toContain('CA:TRUE');
+    // OpenSSL refuses it as a TLS server's root: a server certificate under it does not verify for sslserver.
+    const server = await issueCertificate({ kind: 'code_signing', subject: { organizationName: 'Acme', commonName: 'gatehouse.example.com' }, key: generateSigningKey(), extendedKeyUsage: ['1.3.6.1.5.5.7.3.1'], ...validity, issuer: { pem: ca.pem, key: caKey } });
+    writeFileSync(path.join(work, 'eku-root.pem'), ca.pem);
+    const check = spawnSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', path.join(work, 'eku-root.pem')], { input: server.pem, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toMatch(/unsupported certificate purpose|unsuitable/i);
+    expect(check.status).not.toBe(0);
   });
 
   it('audits every signing and every refusal', async () => {

@@ -11,7 +11,10 @@ import { extractSignatureBlock } from './framing';
  * signer's certificate must chain (through certificates the signature carries) to one of the given
  * trusted CAs, be within its validity at the time of checking (as every link must be) and carry the
  * codeSigning extended key usage, and no intermediate CA may have an extended key usage without it.
- * Each way of failing has its own reason.
+ * No certificate below the trusted CA may carry a critical extension this verifier does not apply
+ * (RFC 5280 §4.2), and the signer may not be a CA. anyExtendedKeyUsage does not make a signer a
+ * code signer: Gatehouse's policy is that a signer names codeSigning itself (an intermediate may
+ * still say anyExtendedKeyUsage, as Windows and macOS allow). Each way of failing has its own reason.
  */
 
 export const VERIFICATION_FAILURES = [
@@ -26,6 +29,7 @@ export const VERIFICATION_FAILURES = [
   'certificate_not_yet_valid',
   'certificate_expired',
   'not_code_signing',
+  'unrecognised_critical_extension',
 ] as const;
 export type VerificationFailure = (typeof VERIFICATION_FAILURES)[number];
 
@@ -130,6 +134,19 @@ function caPermitsCodeSigning(certificate: X509Certificate): boolean {
   return purposes.includes(OID.codeSigning) || purposes.includes(OID.anyExtendedKeyUsage);
 }
 
+/** The extensions this verifier applies (or that only name things, as subjectAltName); a critical one of any other kind refuses the certificate. */
+const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([OID.basicConstraints, OID.keyUsage, OID.extKeyUsage, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier, OID.subjectAltName]);
+
+function unrecognisedCriticalExtension(certificate: X509Certificate): string | undefined {
+  return pkijs.Certificate.fromBER(certificate.raw).extensions?.find((entry) => entry.critical && !UNDERSTOOD_EXTENSIONS.has(entry.extnID))?.extnID;
+}
+
+/** basicConstraints cA itself: Node's X509Certificate.ca (OpenSSL's X509_check_ca) also wants keyCertSign, which a CA posing as a signer leaves out. */
+function isBasicConstraintsCa(certificate: pkijs.Certificate): boolean {
+  const extension = certificate.extensions?.find((entry) => entry.extnID === OID.basicConstraints);
+  return extension?.parsedValue instanceof pkijs.BasicConstraints && extension.parsedValue.cA === true;
+}
+
 function hasDigitalSignatureUsage(certificate: pkijs.Certificate): boolean {
   const extension = certificate.extensions?.find((entry) => entry.extnID === OID.keyUsage);
   if (!extension) return true;
@@ -171,6 +188,13 @@ export async function verifyBundle(file: Buffer, options: VerifyOptions): Promis
     if (at < notBefore) return fail('certificate_not_yet_valid', `${subject} is valid only from ${notBefore.toISOString()}`);
     if (at > notAfter) return fail('certificate_expired', `${subject} expired at ${notAfter.toISOString()}`);
   }
+  // The trusted CA is taken as given; what it vouches for must be understood in full.
+  for (const certificate of chain.slice(0, -1)) {
+    const oid = unrecognisedCriticalExtension(certificate);
+    if (oid) return fail('unrecognised_critical_extension', `${summary(certificate).subject} carries a critical extension this verifier does not apply (${oid})`);
+  }
+  if (isBasicConstraintsCa(signer)) return fail('not_code_signing', `the signer (${summary(leaf).subject}) is a CA certificate (basicConstraints cA), not a code-signing certificate`);
+  // Only codeSigning itself: anyExtendedKeyUsage alone is not enough for a signer (see the header).
   if (!(leaf.keyUsage ?? []).includes(OID.codeSigning) || !hasDigitalSignatureUsage(signer)) {
     return fail('not_code_signing', `the signer (${summary(leaf).subject}) is not a code-signing certificate (extended key usage codeSigning)`);
   }
