@@ -27,3 +27,19 @@ export function subjectRefusal(document: { tenant?: unknown; sub?: unknown }, pi
   if (pinned && (subject.tenant !== pinned.tenant || subject.sub !== pinned.sub)) return `${what} is for another organisation or person than the one this device applies`;
   return null;
 }
+
+/**
+ * The tenant and person an access token (a JWT) names, read without checking its signature: it
+ * is the device's own credential, the one it fetches with, so the server has verified it; the
+ * device only uses it to know whose documents it asked for. Null when it is no JWT or names none.
+ */
+export function tokenSubject(token: string): DocumentSubject | null {
+  const payload = token.split('.')[1];
+  if (!payload) return null;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof claims === 'object' && claims !== null ? subjectOf(claims as { tenant?: unknown; sub?: unknown }) : null;
+  } catch {
+    return null;
+  }
+}

@@ -3,17 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MANAGED_MCP_PATHS } from './mcp';
-import { DEFAULT_FRESHNESS_SECONDS, reportSync, syncOnce, SyncError, type SyncOptions, type SyncResult } from './sync';
+import { DEFAULT_FRESHNESS_SECONDS, reportSync, resetSubject, syncOnce, SyncError, type SyncOptions, type SyncResult } from './sync';
 
 const USAGE = `usage: gatehouse-sync --server URL [--token T] [--dir DIR] [--once] [--interval SECONDS]
                       [--org-key FILE] [--state DIR] [--freshness SECONDS] [--managed-mcp FILE|default]
+       gatehouse-sync reset-subject [--state DIR]
 
 Writes your entitled org plugins, verified against the pinned organisation key, into DIR
 (default: the Claude org-plugins folder of this OS). The token comes from --token or
 GATEHOUSE_TOKEN; the organisation key from --org-key, GATEHOUSE_ORG_KEY (JWK JSON), or the copy
 pinned at install in the state folder. Without --once it syncs every --interval seconds (300).
 With --managed-mcp it also writes Claude Code's managed-mcp.json from your signed MCP allowlist
-(\`default\`: /Library/Application Support/ClaudeCode/, /etc/claude-code/ or C:\\Program Files\\ClaudeCode\\).`;
+(\`default\`: /Library/Application Support/ClaudeCode/, /etc/claude-code/ or C:\\Program Files\\ClaudeCode\\).
+reset-subject forgets whose plugins and allowlist the device applies (to hand it to someone
+else), keeping what it installed as its own: the next sync pins the person of its token.`;
 
 function defaultDir(): string | null {
   if (process.platform === 'darwin') return '/Library/Application Support/Claude/org-plugins';
@@ -59,7 +62,27 @@ async function runOnce(options: SyncOptions, first: boolean): Promise<boolean> {
   return Boolean(result) && result!.failed.length === 0 && !(result!.mcp && 'error' in result!.mcp);
 }
 
+async function resetSubjectCommand(argv: string[]): Promise<number> {
+  let state: string | undefined;
+  try {
+    state = parseArgs({ args: argv, options: { state: { type: 'string' } } }).values.state;
+  } catch (error) {
+    console.error(`gatehouse-sync: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const stateDir = path.resolve(state ?? defaultStateDir());
+  try {
+    const previous = await resetSubject({ stateDir, dir: stateDir });
+    console.log(`gatehouse-sync: ${previous ? `no longer pinned to person ${previous.sub} in organisation ${previous.tenant}` : 'was pinned to nobody'}; the next sync pins the person of its token (installed plugins kept as gatehouse-sync's)`);
+    return 0;
+  } catch (error) {
+    console.error(`gatehouse-sync: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'reset-subject') return resetSubjectCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -374,6 +374,65 @@ describe('gatehouse-sync', { timeout: 240_000 }, () => {
     expect(entries(device)).toEqual(before);
   });
 
+  it("pins the first set only when it is the person of the device's own token", async () => {
+    const name = uniqueName('first-use');
+    await release(name, '1.0.0');
+    await entitle(admin(), name, { kind: 'user', value: people.seller.email });
+    const sellerSet = Buffer.from(await (await fetch(`${server.url}/api/v1/plugins/entitled`, { headers: { authorization: `Bearer ${await tokenFor(server, people.seller)}` } })).arrayBuffer());
+    const swap = await startProxy((pathname, body) => (pathname === '/api/v1/plugins/entitled' ? sellerSet : body));
+    const device = newDevice();
+    const swapped = await sync(device, people.researcher, swap.url);
+    await swap.close();
+    expect(swapped.code).toBe(1);
+    expect(swapped.stderr).toContain(`the signed set is for person ${people.seller.userId} in organisation ${people.seller.tenantId}, not for this device's token (person ${people.researcher.userId}`);
+    expect(entries(device).filter((entry) => !entry.startsWith('.'))).toEqual([]);
+    expect(JSON.parse(readFileSync(path.join(device.state, 'state.json'), 'utf8')).subject ?? null).toBeNull();
+    // A token that is no JWT names nobody: nothing is pinned on its word.
+    const opaque = await startAgent(newDevice(), 'not-a-jwt').done;
+    expect(opaque.code).toBe(1);
+    // The device's own set still pins on first use.
+    const own = await sync(device, people.researcher);
+    expect(own.code, own.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(device.state, 'state.json'), 'utf8')).subject).toEqual({ tenant: people.researcher.tenantId, sub: people.researcher.userId });
+  });
+
+  it('hands a device to someone else with reset-subject, keeping what it installed as its own', async () => {
+    const shared = uniqueName('handover-shared');
+    const mine = uniqueName('handover-mine');
+    await release(shared, '1.0.0');
+    await release(mine, '1.0.0');
+    for (const user of [people.researcher, people.seller]) await entitle(admin(), shared, { kind: 'user', value: user.email });
+    await entitle(admin(), mine, { kind: 'user', value: people.researcher.email });
+    const device = newDevice();
+    const mcpFile = path.join(device.state, '..', 'managed-mcp.json');
+    const first = await sync(device, people.researcher, undefined, ['--managed-mcp', mcpFile]);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    expect(entries(device)).toEqual(expect.arrayContaining([shared, mine]));
+
+    // Someone else signs in: refused, naming whom the device is pinned to and how to hand it over.
+    const refused = await sync(device, people.seller, undefined, ['--managed-mcp', mcpFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`this device applies the documents of person ${people.researcher.userId} in organisation ${people.researcher.tenantId}`);
+    expect(refused.stderr).toContain(`gatehouse-sync reset-subject --state ${device.state}`);
+
+    const reset = await runAgent([bundle, 'reset-subject', '--state', device.state]);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toContain(`no longer pinned to person ${people.researcher.userId}`);
+    const state = JSON.parse(readFileSync(path.join(device.state, 'state.json'), 'utf8')) as { subject: unknown; installed: Record<string, unknown>; mcp: { fileSha256: string | null } };
+    expect(state.subject).toBeNull();
+    expect(Object.keys(state.installed)).toEqual(expect.arrayContaining([shared, mine]));
+    expect(state.mcp.fileSha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // The next person's sync replaces gatehouse-sync's own plugins and file, not "someone else's".
+    const next = await sync(device, people.seller, undefined, ['--managed-mcp', mcpFile]);
+    expect(next.code, next.stderr + next.stdout).toBe(0);
+    expect(next.stdout).not.toMatch(/not written by gatehouse-sync/);
+    expect(next.stdout).toContain(`removed ${mine}`);
+    expect(entries(device)).toContain(shared);
+    expect(entries(device)).not.toContain(mine);
+    expect(JSON.parse(readFileSync(path.join(device.state, 'state.json'), 'utf8')).subject).toEqual({ tenant: people.seller.tenantId, sub: people.seller.userId });
+  });
+
   it('keeps the previous good set when killed with -9 mid-sync, and recovers on the next run', async () => {
     const name = uniqueName('killed');
     await release(name, '1.0.0');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { currentKeys, followRollovers, JwsError, JWS_TYPES, peekHeader, trustedKeysFrom, verifyCompact, type Ed25519Jwk } from '../../signing/jws';
-import { subjectOf, subjectRefusal, type DocumentSubject } from '../../signing/subject';
+import { subjectOf, subjectRefusal, tokenSubject, type DocumentSubject } from '../../signing/subject';
 import { sha256Hex, treeDigest } from '../digest';
 import { checkFileSet, type PluginFile } from '../paths';
 import { readZip } from '../zip';
@@ -374,6 +374,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
+function pinnedTo(subject: DocumentSubject, options: SyncOptions): string {
+  return `this device applies the documents of person ${subject.sub} in organisation ${subject.tenant} (to hand it to someone else, run \`gatehouse-sync reset-subject --state ${options.stateDir}\` as an administrator)`;
+}
+
+function checkFirstSubject(set: SignedSet, token: string): void {
+  const own = tokenSubject(token);
+  if (!own) throw new SyncError('the token names no organisation and person (is it a Gatehouse access token?): cannot tell whose plugin set to apply');
+  if (own.tenant !== set.tenant || own.sub !== set.sub) {
+    throw new SyncError(`the signed set is for person ${set.sub} in organisation ${set.tenant}, not for this device's token (person ${own.sub} in organisation ${own.tenant}); refusing to pin this device to it`);
+  }
+}
+
+/**
+ * Forgets whose documents this device applies, for handing it to someone else: the next set
+ * pins its person again (checked against the token). What this agent installed, and the
+ * managed-mcp.json it wrote, stay known as its own, so the next person's same-named plugins
+ * replace them and withdrawn ones are removed. The sequences go too: they count per person.
+ */
+export async function resetSubject(options: Pick<SyncOptions, 'stateDir' | 'dir'>): Promise<DocumentSubject | null> {
+  const release = await acquireLock(options as SyncOptions);
+  try {
+    const state = await readState(options as SyncOptions);
+    const previous = state.subject ?? null;
+    state.subject = null;
+    state.last = null;
+    if (state.mcp) state.mcp = { ...state.mcp, last: null, subject: null };
+    await writeFileAtomic(stateFile(options as SyncOptions), JSON.stringify(state));
+    return previous;
+  } finally {
+    await release();
+  }
+}
+
 /** The device id this agent reports under (created with its state). */
 export async function deviceIdOf(options: SyncOptions): Promise<string> {
   return (await readState(options)).deviceId;
@@ -393,7 +426,10 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     if (options.pinnedKeys && !existsSync(keysFile(options))) await saveTrust(options, trust);
     const set = await verifyWithRollovers<SignedSet>(options, trust, await fetchSet(options), JWS_TYPES.pluginSet, true);
     const refusal = subjectRefusal(set, state.subject, 'the signed set');
-    if (refusal) throw new SyncError(refusal);
+    if (refusal) throw new SyncError(state.subject ? `${refusal}: ${pinnedTo(state.subject, options)}` : refusal);
+    // First use pins whoever the first set names: it must be the person this device's own token
+    // is for, not whoever the channel chose to serve.
+    if (!state.subject) checkFirstSubject(set, options.token);
     checkFreshness(set, state, options);
 
     const result: SyncResult = { seq: set.seq, installed: [], removed: [], present: [], failed: [] };
