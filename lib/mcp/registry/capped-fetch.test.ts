@@ -141,6 +141,29 @@ describe('messageCappedFetch', () => {
     expect(cut).toEqual([{ url: `${base}/` }]);
   });
 
+  it('answers for an oversized event on a stream of no one request when its head names the request it answers, and goes on', async () => {
+    const big = (message: string) => `data: ${message.replace('BIG', 'x'.repeat(MAX * 2))}\r\n\r\n`;
+    answer = {
+      type: 'text/event-stream',
+      pieces: [
+        // The Python SDK's order: the id before the result, within the head.
+        big('{"jsonrpc":"2.0","id":"r1","result":{"text":"BIG"}}'),
+        // A request of the upstream's carries an id too: nothing to answer for it.
+        big('{"jsonrpc":"2.0","id":9,"method":"sampling/createMessage","params":{"text":"BIG"}}'),
+        // The TypeScript SDK's order: the id after the result, past the head.
+        big('{"result":{"text":"BIG"},"jsonrpc":"2.0","id":3}'),
+        'data: {"after":1}\n\n',
+      ],
+    };
+    const cut: Parameters<MessageCap['onOversized']>[0][] = [];
+    const response = await capped(cut)(`${base}/`, { method: 'GET' });
+    expect(await eventsOf(response)).toEqual([
+      { event: 'message', data: '{"jsonrpc":"2.0","id":"r1","error":{"code":-32004,"message":"too large"}}' },
+      { event: undefined, data: '{"after":1}' },
+    ]);
+    expect(cut).toEqual([{ requestId: 'r1', url: `${base}/` }, { url: `${base}/` }, { url: `${base}/` }]);
+  });
+
   it("answers a request whose SSE answer is oversized with the error for its id, and stops reading", async () => {
     answer = { type: 'text/event-stream', pieces: ['data: {"progress":1}\n\n', `data: ${'y'.repeat(MAX * 2)}`, '\n\ndata: {"never":true}\n\n'] };
     const cut: Parameters<MessageCap['onOversized']>[0][] = [];

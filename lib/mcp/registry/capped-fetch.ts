@@ -61,15 +61,40 @@ const CR = 0x0d;
 const LF = 0x0a;
 const LF_ONLY = Uint8Array.of(LF);
 
+/** What replaces an event too large to pass: `answer` in its place (or nothing), and whether the stream ends there. */
+interface Replacement {
+  answer: Uint8Array | null;
+  end: boolean;
+}
+
+/** How much of a dropped event is kept to read its request id from. */
+const HEAD_BYTES = 4096;
+
+/**
+ * The id of the JSON-RPC response an SSE event's head starts, when its top level names the id
+ * before its result or error (the Python SDK's order; the TypeScript SDK's puts the id last,
+ * beyond any head): a request of the upstream's (it has a method) or an unreadable head gives none.
+ */
+function answeredIdOf(head: Uint8Array): RequestId | undefined {
+  const data = /^data: ?(.*)$/m.exec(new TextDecoder().decode(head))?.[1];
+  const matched = data && /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"(?:result|error)"\s*:/.exec(data);
+  if (!matched) return undefined;
+  try {
+    return JSON.parse(matched[1]!) as RequestId;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Splits an SSE byte stream into whole events (each with its closing blank line, both bytes of a
  * CRLF included), holding at most `maxBytes` of the event in progress: a larger one is reported
- * and skipped (or, for a request's stream, replaced by `answer` and the stream ended). An event
+ * and skipped, or replaced as `oversized` (given the event's head) says. An event
  * is passed on as soon as its blank line's CR arrives: a parser holds a trailing CR until it
  * knows whether an LF follows, so an LF held back for the next event would keep the last answer
  * of a closing stream from ever being read.
  */
-function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): TransformStream<Uint8Array, Uint8Array> {
+function sseEvents(maxBytes: number, oversized: (head: Uint8Array) => Replacement): TransformStream<Uint8Array, Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
   let skipping = false;
@@ -78,16 +103,17 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
   let previous = -1;
   /** The last chunk ended with the CR of an event's blank line: an LF first in the next is that line's end, passed on (or dropped with a skipped event). */
   let crEnded: 'pass' | 'drop' | null = null;
-  /** The event in progress is too large: answered (and the stream ended) or skipped to its end. */
-  const cut = (controller: TransformStreamDefaultController<Uint8Array>): void => {
+  /** The event in progress (`last` its newest bytes) is too large: replaced, then skipped to its end or the stream ended. */
+  const cut = (controller: TransformStreamDefaultController<Uint8Array>, last: Uint8Array): void => {
+    const head = Buffer.concat([...held, last.subarray(0, HEAD_BYTES)]).subarray(0, HEAD_BYTES);
     held = [];
     heldBytes = 0;
-    const answer = oversized();
-    if (!answer) {
+    const { answer, end } = oversized(head);
+    if (answer) controller.enqueue(answer);
+    if (!end) {
       skipping = true;
       return;
     }
-    controller.enqueue(answer);
     controller.terminate();
     ended = true;
   };
@@ -130,7 +156,7 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
           continue;
         }
         if (heldBytes + piece.byteLength > maxBytes) {
-          cut(controller);
+          cut(controller, piece);
           if (ended) return;
           skipping = false;
           if (lastCr) crEnded = 'drop';
@@ -143,7 +169,7 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
       }
       if (skipping || start >= chunk.byteLength) return;
       const rest = chunk.subarray(start);
-      if (heldBytes + rest.byteLength > maxBytes) return cut(controller);
+      if (heldBytes + rest.byteLength > maxBytes) return cut(controller, rest);
       // Copied: the producer may reuse its buffer.
       held.push(rest.slice());
       heldBytes += rest.byteLength;
@@ -160,7 +186,8 @@ function sseEvents(maxBytes: number, oversized: () => Uint8Array | null): Transf
  * passed on whole, as each completes; the answer to a POSTed request whose message is too large
  * becomes `cap.error` for that request (so the caller gets a JSON-RPC error at once rather than a
  * stream that broke off), and reading the upstream stops; a too large event on a stream that
- * answers no one request (the GET stream, the older HTTP+SSE transport) is dropped. Other bodies
+ * answers no one request (the GET stream, the older HTTP+SSE transport) is dropped, and becomes
+ * that error for the request it answers when its head names the request. Other bodies
  * (errors) end in a stream error past the cap.
  */
 export function messageCappedFetch(fetch: UpstreamFetch, cap: MessageCap): UpstreamFetch {
@@ -175,9 +202,11 @@ export function messageCappedFetch(fetch: UpstreamFetch, cap: MessageCap): Upstr
     let body: ReadableStream<Uint8Array>;
     if (response.ok && type.includes('text/event-stream')) {
       body = response.body.pipeThrough(
-        sseEvents(cap.maxBytes, () => {
-          cap.onOversized({ requestId, url: href });
-          return requestId === undefined ? null : encoder.encode(`event: message\ndata: ${errorFor(requestId)}\n\n`);
+        sseEvents(cap.maxBytes, (head) => {
+          // A stream answering no one request (the GET stream, the HTTP+SSE transport's only one) goes on; its answer to a request still fails that request, if the head says which.
+          const answered = requestId ?? answeredIdOf(head);
+          cap.onOversized({ requestId: answered, url: href });
+          return { answer: answered === undefined ? null : encoder.encode(`event: message\ndata: ${errorFor(answered)}\n\n`), end: requestId !== undefined };
         }),
       );
     } else if (response.ok && type.includes('application/json') && requestId !== undefined) {
