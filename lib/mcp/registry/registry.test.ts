@@ -333,6 +333,15 @@ describe('MCP registry: scope, permission and revocation', () => {
     await expect(registerServer(actorOf(admin), { name, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true })).rejects.toThrow(/exists already \(revoked/);
   });
 
+  it('refuses a deactivated person in a scope, leaving the scope as it was', async () => {
+    const name = uniqueName('inactive');
+    await registerServer(actorOf(admin), { name, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'department', value: research }] });
+    const leaver = await createTestUser(['member']);
+    await pool().query(`UPDATE users SET status = 'disabled' WHERE id = $1`, [leaver.userId]);
+    await expect(updateServerScope(actorOf(admin), name, [{ kind: 'user', value: leaver.email }])).rejects.toThrow(new RegExp(`user ${leaver.email} is deactivated`));
+    expect((await getServerByName(admin.tenantId, name))!.scope.map((entry) => entry.label)).toEqual([`department ${research}`]);
+  });
+
   it('refuses registry changes to a user without mcp.admin, and records the refusal', async () => {
     const name = uniqueName('forbidden');
     await expect(registerServer(actorOf(member), { name, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true })).rejects.toThrow(ForbiddenError);

@@ -28,6 +28,11 @@ import { parseInput, registerServerSchema, updateServerSchema, type RegisterServ
 async function resolveScope(tenantId: string, targets: readonly ScopeTarget[]) {
   const entries = [];
   for (const target of targets) entries.push(await resolveAudienceTarget(tenantId, target));
+  // A disabled person is refused, not silently given a server they would get back on re-enabling.
+  const users = entries.filter((entry) => entry.kind === 'user');
+  const active = await repository.activeUserIds(users.map((entry) => entry.subject));
+  const disabled = users.find((entry) => !active.has(entry.subject));
+  if (disabled) throw new UserInputError(`${disabled.label} is deactivated: only active people can be put in a server's scope`);
   return entries;
 }
 
@@ -177,6 +182,8 @@ export async function updateServer(actor: RegistryActor, name: string, input: Up
   const row = await activeServer(actor, 'update', name);
   const scope = update.scope ? await resolveScope(actor.tenantId, update.scope) : null;
   await repository.inTransaction(async (tx) => {
+    // A revoke committed since activeServer() read the row must win: no scope on a revoked server.
+    if (!(await repository.lockActiveServer(tx, row.id))) throw new UserInputError(`${name} was revoked meanwhile`);
     if (scope) await repository.replaceScopes(tx, row.id, scope, actor.userId);
     await repository.updateServerFields(tx, row.id, update.description !== undefined ? { description: update.description } : {});
     await repository.bumpAllowlistSequence(tx, actor.tenantId);

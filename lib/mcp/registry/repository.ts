@@ -89,6 +89,19 @@ export async function userEmails(ids: readonly string[]): Promise<Map<string, st
   return new Map(users.map((user) => [user.id, user.email]));
 }
 
+/** Which of these users are active (a disabled one may not be put in a server's scope). */
+export async function activeUserIds(ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const users = await db().user.findMany({ where: { id: { in: [...new Set(ids)] }, status: 'active' }, select: { id: true } });
+  return new Set(users.map((user) => user.id));
+}
+
+/** Locks the server's row if it is still active: false when a revoke committed first. */
+export async function lockActiveServer(tx: Tx, serverId: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM mcp_servers WHERE id = ${serverId}::uuid AND status = 'active' FOR UPDATE`;
+  return rows.length === 1;
+}
+
 export interface NewServer {
   id: string;
   tenantId: string;

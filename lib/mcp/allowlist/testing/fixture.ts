@@ -32,11 +32,20 @@ export interface AllowlistFixture {
  */
 export async function startAllowlistFixture(options: { name: string; title: string; departments: string[]; tools?: FakeTool[] }): Promise<AllowlistFixture> {
   const server = await startGateway(CONFIG, options.name);
-  const tenantId = (await db().tenant.create({ data: { slug: `${options.name}-${randomBytes(4).toString('hex')}`, name: options.title } })).id;
-  for (const department of options.departments) await ensureDepartment(tenantId, department);
-  const adminUser = await createTestUser(['admin'], undefined, tenantId);
-  const admin: RegistryActor = { userId: adminUser.userId, tenantId, email: adminUser.email, roles: adminUser.roles, callSource: 'cli' };
-  const upstream = await startFakeUpstream(options.tools);
+  // Whatever fails after the gateway started must close it, or the test file hangs on its handles.
+  let tenantId: string;
+  let admin: RegistryActor;
+  let upstream: FakeUpstream;
+  try {
+    tenantId = (await db().tenant.create({ data: { slug: `${options.name}-${randomBytes(4).toString('hex')}`, name: options.title } })).id;
+    for (const department of options.departments) await ensureDepartment(tenantId, department);
+    const adminUser = await createTestUser(['admin'], undefined, tenantId);
+    admin = { userId: adminUser.userId, tenantId, email: adminUser.email, roles: adminUser.roles, callSource: 'cli' };
+    upstream = await startFakeUpstream(options.tools);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   return {
     server,
     upstream,
