@@ -222,7 +222,9 @@ describe('npm start, twice, then Ctrl-C', () => {
     expect(gatehouse.lines).toContain(`database: stopped the embedded PostgreSQL (pid ${postmaster}) a previous start left running`);
     expect(processAlive(postmaster)).toBe(false);
 
-    // Closing the terminal: SIGHUP to the whole foreground group drains as Ctrl-C does.
+    // Closing the terminal: SIGHUP to the whole foreground group drains as Ctrl-C does (once
+    // the worker is up: before its handlers are installed, it has nothing to drain).
+    await gatehouse.waitFor(/^worker: ready /);
     const before = gatehouse.lines.length;
     process.kill(-gatehouse.child.pid!, 'SIGHUP');
     expect(await gatehouse.exited).toBe(0);
