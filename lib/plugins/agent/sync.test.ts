@@ -415,6 +415,9 @@ describe('gatehouse-sync', { timeout: 240_000 }, () => {
     expect(refused.stderr).toContain(`this device applies the documents of person ${people.researcher.userId} in organisation ${people.researcher.tenantId}`);
     expect(refused.stderr).toContain(`gatehouse-sync reset-subject --state ${device.state}`);
 
+    const wrongState = await runAgent([bundle, 'reset-subject', '--state', path.join(device.state, 'elsewhere')]);
+    expect(wrongState.code).toBe(1);
+    expect(wrongState.stderr).toContain('nothing to reset');
     const reset = await runAgent([bundle, 'reset-subject', '--state', device.state]);
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toContain(`no longer pinned to person ${people.researcher.userId}`);

@@ -393,6 +393,8 @@ function checkFirstSubject(set: SignedSet, token: string): void {
  * replace them and withdrawn ones are removed. The sequences go too: they count per person.
  */
 export async function resetSubject(options: Pick<SyncOptions, 'stateDir' | 'dir'>): Promise<DocumentSubject | null> {
+  // A wrong --state must not look like a successful hand-over (nor fail on the lock file's path).
+  if (!existsSync(stateFile(options as SyncOptions))) throw new SyncError(`no gatehouse-sync state in ${options.stateDir}: nothing to reset (pass the --state the sync runs with)`);
   const release = await acquireLock(options as SyncOptions);
   try {
     const state = await readState(options as SyncOptions);
