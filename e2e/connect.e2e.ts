@@ -54,7 +54,7 @@ describe('the Connect page', () => {
     const memberPage = await context.newPage();
     try {
       await signInWithPassword(memberPage, member.email, member.password);
-      await memberPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connect' }).click();
+      await memberPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connect', exact: true }).click();
       await memberPage.getByRole('heading', { name: 'Connect', level: 1 }).waitFor();
       expect(await statValue(memberPage, 'my-spend-today')).toBe('$1.234567');
       expect(await statValue(memberPage, 'my-spend-month')).toBe('$1.234567');
