@@ -18,6 +18,7 @@ import { superuserClient } from '@/lib/audit/testing/fixtures';
 import { connectionsOf, disconnect, startConnect, UpstreamOAuthError, type GrantActor } from './index';
 import { startFakeOAuthUpstream, type FakeOAuthUpstream } from './testing/fake-provider';
 import { currentGrant, refreshGrant } from './tokens';
+import { recordingFetch } from '@/lib/mcp/proxy/testing/recording-fetch';
 
 const tag = randomBytes(3).toString('hex');
 const SERVER = `drive-${tag}`;
@@ -30,23 +31,7 @@ let alice: UserIdentity;
 let bob: UserIdentity;
 let adminActor: RegistryActor;
 /** Everything any proxy response carried to the client (bodies and headers). */
-let received = '';
-
-const recordingFetch: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
-  received += JSON.stringify([...response.headers]);
-  if (!response.body) return response;
-  const decoder = new TextDecoder();
-  const body = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        received += decoder.decode(chunk, { stream: true });
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-};
+const recorder = recordingFetch();
 
 function actorOf(user: UserIdentity): GrantActor {
   return { userId: user.userId, tenantId: user.tenantId, email: user.email, roles: user.roles };
@@ -63,7 +48,7 @@ function connectUrl(name = SERVER): string {
 async function connectAs(user: UserIdentity): Promise<Client> {
   const minted = await mintAccessToken({ email: user.email, issuer: baseUrl, audience: proxyUrl() });
   const client = new Client({ name: 'oauth-upstream-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(proxyUrl()), { requestInit: { headers: { authorization: `Bearer ${minted.accessToken}` } }, fetch: recordingFetch }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(proxyUrl()), { requestInit: { headers: { authorization: `Bearer ${minted.accessToken}` } }, fetch: recorder.fetch }));
   return client;
 }
 
@@ -166,6 +151,7 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
       (error: Error) => error,
     );
     expect(failure?.message).toContain(connectUrl());
+    const received = recorder.received();
     const body = received.slice(received.lastIndexOf('{"jsonrpc"'));
     expect(JSON.parse(body.slice(0, body.indexOf('}}') + 2) + '}')).toMatchObject({ error: { code: UPSTREAM_GRANT_REQUIRED, data: { connectUrl: connectUrl(), reason: 'no_grant' } } });
     await flushCountedEvents({ all: true });
@@ -296,7 +282,7 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     const { rows: events } = await pool().query<{ text: string }>(`SELECT event::text AS text FROM audit_events WHERE tenant_id = $1 AND event->'mcp'->>'server' = $2`, [admin.tenantId, SERVER]);
     const { rows: content } = await pool().query<{ text: string }>(`SELECT body AS text FROM audit_content WHERE tenant_id = $1`, [admin.tenantId]);
     const { rows: grants } = await pool().query<{ text: string }>(`SELECT sealed_tokens AS text FROM mcp_upstream_grants`);
-    const everything = [received, ...events.map((row) => row.text), ...content.map((row) => row.text), ...grants.map((row) => row.text)].join('\n');
+    const everything = [recorder.received(), ...events.map((row) => row.text), ...content.map((row) => row.text), ...grants.map((row) => row.text)].join('\n');
     expect(events.length).toBeGreaterThan(5);
     for (const token of upstream.issued) expect(everything).not.toContain(token);
   });

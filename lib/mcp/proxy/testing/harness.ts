@@ -26,6 +26,7 @@ import { createToolPolicyRule } from '@/lib/tool-policy';
 import { closeMcpSessions } from '../../index';
 import { closeProxySessions } from '../index';
 import { startFakeUpstream, type FakeUpstream } from './upstream';
+import { recordingFetch } from './recording-fetch';
 
 export interface ConnectOptions {
   clientId?: string;
@@ -115,24 +116,9 @@ export async function startProxyHarness(): Promise<ProxyHarness> {
   const payments = await createTestUser(['member'], `Payments ${tag}`);
   const marketing = await createTestUser(['member'], `Marketing ${tag}`);
   const legal = await createTestUser(['member'], `Legal ${tag}`);
-  let received = '';
+  const recorder = recordingFetch();
 
   const proxyUrl = (name = server) => `${baseUrl}/mcp/servers/${name}`;
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
-    received += JSON.stringify([...response.headers]);
-    if (!response.body) return response;
-    const decoder = new TextDecoder();
-    const body = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          received += decoder.decode(chunk, { stream: true });
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-  };
   const tokenFor = async (user: UserIdentity, options: ConnectOptions = {}) => {
     const minted = await mintAccessToken({ email: user.email, issuer: baseUrl, audience: proxyUrl(options.name) });
     if (!options.clientId) return minted.accessToken;
@@ -148,7 +134,7 @@ export async function startProxyHarness(): Promise<ProxyHarness> {
     return signed.token;
   };
   const transportAs = async (user: UserIdentity, options: ConnectOptions = {}) =>
-    new StreamableHTTPClientTransport(new URL(proxyUrl(options.name)), { requestInit: { headers: { authorization: `Bearer ${await tokenFor(user, options)}` } }, fetch: recordingFetch });
+    new StreamableHTTPClientTransport(new URL(proxyUrl(options.name)), { requestInit: { headers: { authorization: `Bearer ${await tokenFor(user, options)}` } }, fetch: recorder.fetch });
   const rule = (input: RuleInput) => createToolPolicyRule(adminActor, { server, ...input });
 
   await registerServer(adminActor, {
@@ -177,7 +163,7 @@ export async function startProxyHarness(): Promise<ProxyHarness> {
     payments,
     marketing,
     legal,
-    received: () => received,
+    received: recorder.received,
     proxyUrl,
     tokenFor,
     transportAs,
