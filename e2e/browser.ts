@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
@@ -94,4 +95,18 @@ export async function signInDeviceAs(page: Page, baseUrl: string, scope?: string
 
 export function refreshWith(baseUrl: string, refreshToken: string): Promise<Response> {
   return fetch(`${baseUrl}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }) });
+}
+
+/**
+ * Full-page screenshots of `page` at desktop and phone widths into GATEHOUSE_E2E_SCREENSHOTS
+ * (`docs` for the README's pictures), only when that variable is set.
+ */
+export async function shootIfAsked(page: Page, name: string): Promise<void> {
+  const screenshots = process.env.GATEHOUSE_E2E_SCREENSHOTS;
+  if (!screenshots) return;
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(screenshots, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
 }

@@ -2,8 +2,6 @@
 // counts: the signed allowlist two people's devices fetch with their own sign-in, verified as
 // gatehouse-sync verifies it (pinned to the person, no going back in sequence).
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeAuditWriter } from '@/lib/audit';
 import { closeDatabase, pool } from '@/lib/db/client';
@@ -11,23 +9,13 @@ import type { AllowlistResponse } from '@/lib/mcp/allowlist/documents';
 import { verifyAllowlist, type VerifiedAllowlist } from '@/lib/mcp/allowlist/verify';
 import { trustedKeysFrom, type Ed25519Jwk } from '@/lib/signing/jws';
 import { createUser } from '@/lib/users/users';
-import { pagePerTest, signInDeviceAs, signInWithPassword } from './browser';
+import { pagePerTest, shootIfAsked, signInDeviceAs, signInWithPassword } from './browser';
 
 const baseUrl = inject('e2eBaseUrl');
 const adminEmail = inject('e2eAdminEmail');
 const adminPassword = inject('e2eAdminPassword');
 
 // Screenshots: GATEHOUSE_E2E_SCREENSHOTS=docs npx vitest run -c e2e/vitest.config.ts e2e/mcp-scope.e2e.ts
-const screenshots = process.env.GATEHOUSE_E2E_SCREENSHOTS;
-
-async function shoot(page: Page, name: string): Promise<void> {
-  if (!screenshots) return;
-  for (const width of [1440, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: path.join(screenshots, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1440, height: 900 });
-}
 
 const suffix = randomBytes(3).toString('hex');
 const server = `ledger-${suffix}`;
@@ -110,7 +98,7 @@ describe('editing an MCP server’s scope in the dashboard', () => {
     const row = page.getByRole('row').filter({ hasText: server });
     await row.filter({ hasText: `department ${marketing.slug}` }).waitFor();
     expect(await row.textContent()).not.toContain(`department ${payments.slug}`);
-    await shoot(page, 'mcp-server-scope');
+    await shootIfAsked(page, 'mcp-server-scope');
 
     // Each device's next poll: a newer allowlist (the sequence moved), the server where the scope now says.
     const after = { payer: await allowlistOf(tokens.payer, before.payer), marketer: await allowlistOf(tokens.marketer, before.marketer) };

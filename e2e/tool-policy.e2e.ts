@@ -1,24 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
-import { pagePerTest, signInWithPassword } from './browser';
+import { pagePerTest, shootIfAsked, signInWithPassword } from './browser';
 
 const baseUrl = inject('e2eBaseUrl');
 const adminEmail = inject('e2eAdminEmail');
 const adminPassword = inject('e2eAdminPassword');
 
 // Screenshots: GATEHOUSE_E2E_SCREENSHOTS=docs npx vitest run -c e2e/vitest.config.ts e2e/tool-policy.e2e.ts
-const screenshots = process.env.GATEHOUSE_E2E_SCREENSHOTS;
-
-async function shoot(page: Page, name: string): Promise<void> {
-  if (!screenshots) return;
-  for (const width of [1440, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: path.join(screenshots, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1440, height: 900 });
-}
 
 const browsing = pagePerTest(baseUrl);
 
@@ -77,7 +66,7 @@ describe('MCP servers and tool policy in the dashboard', () => {
     await row.waitFor();
     const cells = (await row.getByRole('cell').allTextContents()).map((text) => text.trim());
     expect(cells.slice(1, 5)).toEqual(['stdio', 'active', 'everyone', '2 (v1)']);
-    await shoot(page, 'mcp-servers');
+    await shootIfAsked(page, 'mcp-servers');
 
     await nav.getByRole('link', { name: 'Tool policy' }).click();
     const add = page.getByRole('form', { name: 'Add rule' });
@@ -119,7 +108,7 @@ describe('MCP servers and tool policy in the dashboard', () => {
     const author = await decisionOf(page, { server, tool: 'delete_note', roles: 'author' });
     expect(author.decision).toBe('allow');
     expect(author.text).toContain('no tool policy rule applies');
-    await shoot(page, 'tool-policy');
+    await shootIfAsked(page, 'tool-policy');
 
     // Revoked, the server is refused to everyone: the test box says so.
     await nav.getByRole('link', { name: 'MCP servers' }).click();
