@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { pool } from '@/lib/db/client';
+import { onDrain } from '@/lib/platform/background';
 import { spanForAuditEvent } from '@/lib/tracing/active';
 import type { AuditEventInput } from './event';
 import { AuditWriter, type AppendOptions, type StoredAuditEvent } from './writer';
@@ -15,6 +16,8 @@ export function auditWriter(): AuditWriter {
   if (existing && existing.pool === appPool) return existing.writer;
   const writer = new AuditWriter(appPool);
   globalWriter.__gatehouseAuditWriter = { pool: appPool, writer };
+  // A shutdown's drain sends deferred events at once instead of after their linger.
+  onDrain('audit: deferred events', () => writer.flush());
   return writer;
 }
 

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { withDatabase } from '@/lib/db/connection';
 import { createAppPool } from '@/lib/db/pool';
+import { drainBackgroundTasks, runInBackground } from '@/lib/platform/background';
 import { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
 import { loadContent, prepareContent, type PreparedContent } from './content';
 import { AuditEventValidationError } from './event';
@@ -226,5 +227,106 @@ describe('AuditWriter', () => {
     expect(writer.stats().events).toBe(30);
     expectGapless(await Promise.all(pending));
     await expect(writer.append(sampleEvent(tenant, 99))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('AuditWriter deferred events', () => {
+  /** Whether the promise has settled after the event loop had a chance to run. */
+  async function settledYet(promise: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return settled;
+  }
+
+  it('ride in the next transaction another append starts, committed before it in the chain', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000 });
+    const deferred = writer.append(sampleEvent(tenant, 1), { deferred: true });
+    expect(await settledYet(deferred)).toBe(false);
+    expect(writer.stats().commits).toBe(0);
+    const foreground = await writer.append(sampleEvent(tenant, 2));
+    expect(writer.stats()).toEqual({ events: 2, commits: 1, failed: 0 });
+    expect((await deferred).seq).toBe(1);
+    expect(foreground.seq).toBe(2);
+    await expectValidChain(tenant, 2);
+    await writer.close();
+  });
+
+  it('appended while a transaction is in flight, wait for the next append instead of following it in one of their own', async () => {
+    const tenant = randomUUID();
+    const own = createAppPool(process.env.DATABASE_URL!, 1);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let started!: () => void;
+    const inFlight = new Promise<void>((resolve) => (started = resolve));
+    // The first transaction's statement waits for the gate, so the deferred append arrives while it is in flight.
+    const gated = new Proxy(own, {
+      get(target, property) {
+        if (property !== 'connect') return Reflect.get(target, property) as unknown;
+        return async () => {
+          const client = await target.connect();
+          const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+          (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+            started();
+            await gate;
+            (client as unknown as { query: unknown }).query = query;
+            return query(...args);
+          };
+          return client;
+        };
+      },
+    });
+    const writer = new AuditWriter(gated, { deferredLingerMs: 60_000 });
+    const first = writer.append(sampleEvent(tenant, 1));
+    await inFlight;
+    const deferred = writer.append(sampleEvent(tenant, 2), { deferred: true });
+    open();
+    expect((await first).seq).toBe(1);
+    expect(await settledYet(deferred)).toBe(false);
+    expect(writer.stats().commits).toBe(1);
+    const next = await writer.append(sampleEvent(tenant, 3));
+    expect([(await deferred).seq, next.seq]).toEqual([2, 3]);
+    expect(writer.stats()).toEqual({ events: 3, commits: 2, failed: 0 });
+    await writer.close();
+    await own.end();
+  });
+
+  it('commit on their own once the linger passes with no other append', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool(), { deferredLingerMs: 200 });
+    const started = performance.now();
+    const pending = [writer.append(sampleEvent(tenant, 1), { deferred: true }), writer.append(sampleEvent(tenant, 2), { deferred: true })];
+    const stored = await Promise.all(pending);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expectGapless(stored);
+    expect(writer.stats()).toEqual({ events: 2, commits: 1, failed: 0 });
+    await writer.close();
+  });
+
+  it('are sent at once by flush() and by close()', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000 });
+    const flushed = writer.append(sampleEvent(tenant, 1), { deferred: true });
+    writer.flush();
+    expect((await flushed).seq).toBe(1);
+    const closing = writer.append(sampleEvent(tenant, 2), { deferred: true });
+    expect(await settledYet(closing)).toBe(false);
+    await writer.close();
+    expect((await closing).seq).toBe(2);
+    expect(writer.stats()).toEqual({ events: 2, commits: 2, failed: 0 });
+  });
+
+  it("are committed before a shutdown's background drain returns", async () => {
+    const tenant = randomUUID();
+    // The process-wide writer: the drain asks it to flush, then waits for the task holding the append.
+    const before = auditWriter().stats();
+    runInBackground('test: a deferred event', () => appendAuditEvent(sampleEvent(tenant, 1), { deferred: true }));
+    expect(await drainBackgroundTasks(5_000)).toBe(0);
+    expect(auditWriter().stats().events - before.events).toBe(1);
+    await expectValidChain(tenant, 1);
   });
 });

@@ -11,6 +11,8 @@ export interface AuditWriterOptions {
   maxBatch?: number;
   /** Most content bytes one transaction carries (an event with more still goes, alone). */
   maxBatchContentBytes?: number;
+  /** How long a deferred event (AppendOptions.deferred) waits for a transaction to ride in before it starts one. */
+  deferredLingerMs?: number;
 }
 
 export interface AppendOptions {
@@ -24,6 +26,15 @@ export interface AppendOptions {
    * gateway's evidence): prepared without the schema's parse, see prepareBuiltAuditEvent.
    */
   built?: boolean;
+  /**
+   * Nobody is waiting for this event (a response event, written after the answer went out):
+   * instead of a transaction of its own it rides in the next one another append starts, or
+   * starts one after deferredLingerMs. At low concurrency a call's response event then shares
+   * the next call's request-event commit instead of holding the chain head while that request
+   * waits (one commit per call instead of two). The promise still resolves only once committed;
+   * flush() and close() send what is waiting at once.
+   */
+  deferred?: boolean;
 }
 
 export interface AuditWriterStats {
@@ -57,12 +68,17 @@ interface Pending {
   canonical: string;
   content: readonly PreparedContent[];
   contentBytes: number;
+  /** AppendOptions.deferred: waits for a transaction something else starts, or for its linger. */
+  deferred: boolean;
   resolve: (stored: StoredAuditEvent) => void;
   reject: (error: Error) => void;
 }
 
 const DEFAULT_MAX_BATCH = 500;
 const DEFAULT_MAX_BATCH_CONTENT_BYTES = 32 * 1024 * 1024;
+// Long enough for a client at one connection (a call every few milliseconds) to bring the next
+// request event; short against the reconciler's minutes, which covers a crash in between.
+const DEFAULT_DEFERRED_LINGER_MS = 25;
 const TRANSIENT_ATTEMPTS = 3;
 
 // Deadlocks and serialization failures say nothing about the events; trying again is safe.
@@ -125,8 +141,15 @@ class ConnectionLost extends Error {}
 export class AuditWriter {
   private readonly maxBatch: number;
   private readonly maxBatchContentBytes: number;
+  private readonly deferredLingerMs: number;
   private queue: Pending[] = [];
+  /** Queued events that are not deferred: while there are any, a transaction is due. */
+  private urgent = 0;
+  /** The deferred events queued are due too (their linger passed, or flush() was called). */
+  private deferredDue = false;
   private draining: Promise<void> | null = null;
+  /** Armed while only deferred events wait: makes them due if no other append comes first. */
+  private lingering: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly counters: AuditWriterStats = { events: 0, commits: 0, failed: 0 };
 
@@ -136,6 +159,7 @@ export class AuditWriter {
   ) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.maxBatchContentBytes = options.maxBatchContentBytes ?? DEFAULT_MAX_BATCH_CONTENT_BYTES;
+    this.deferredLingerMs = options.deferredLingerMs ?? DEFAULT_DEFERRED_LINGER_MS;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new Error('maxBatch must be a positive integer');
   }
 
@@ -144,29 +168,40 @@ export class AuditWriter {
    * the input is invalid.
    */
   async append(input: AuditEventInput, options: AppendOptions = {}): Promise<StoredAuditEvent> {
-    const [stored] = await this.enqueue([{ input, content: options.content ?? [], built: options.built ?? false }]);
+    const [stored] = await this.enqueue([{ input, content: options.content ?? [], built: options.built ?? false }], options.deferred ?? false);
     if (!stored) throw new Error('unreachable: one input, no result');
     return stored;
   }
 
   /** Validates all inputs first: if any is invalid, none is queued. */
   appendMany(inputs: readonly AuditEventInput[]): Promise<StoredAuditEvent[]> {
-    return this.enqueue(inputs.map((input) => ({ input, content: [], built: false })));
+    return this.enqueue(inputs.map((input) => ({ input, content: [], built: false })), false);
   }
 
-  private async enqueue(entries: readonly { input: AuditEventInput; content: readonly PreparedContent[]; built: boolean }[]): Promise<StoredAuditEvent[]> {
+  private async enqueue(entries: readonly { input: AuditEventInput; content: readonly PreparedContent[]; built: boolean }[], deferred: boolean): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new Error('audit writer is closed');
     const parsed = entries.map(({ input, content, built }) => {
       const { event, canonical } = built ? prepareBuiltAuditEvent(input) : prepareAuditEvent(input);
       const foreign = content.find((row) => row.tenant_id !== event.tenant_id);
       if (foreign) throw new Error(`content ${foreign.ref.sha256} belongs to tenant ${foreign.tenant_id}, not to the event's tenant ${event.tenant_id}`);
-      return { event, canonical, content, contentBytes: content.reduce((sum, row) => sum + row.ref.byte_size, 0) };
+      return { event, canonical, content, contentBytes: content.reduce((sum, row) => sum + row.ref.byte_size, 0), deferred };
     });
     const results = parsed.map(
       (entry) => new Promise<StoredAuditEvent>((resolve, reject) => this.queue.push({ ...entry, resolve, reject })),
     );
-    this.startDraining();
+    if (deferred) this.linger();
+    else {
+      this.urgent += parsed.length;
+      this.startDraining();
+    }
     return Promise.all(results);
+  }
+
+  /** Sends deferred events now instead of at the end of their linger (shutdown drains). */
+  flush(): void {
+    if (this.queue.length === 0) return;
+    this.deferredDue = true;
+    this.startDraining();
   }
 
   stats(): AuditWriterStats {
@@ -176,24 +211,41 @@ export class AuditWriter {
   /** Stops accepting events and waits until every queued one is committed or rejected. */
   async close(): Promise<void> {
     this.closed = true;
+    this.flush();
     while (this.draining) await this.draining;
+  }
+
+  /** Whether a transaction is due: for events someone waits on, or for deferred ones past their linger. */
+  private due(): boolean {
+    return this.urgent > 0 || (this.deferredDue && this.queue.length > 0);
+  }
+
+  /** Deferred events wait for the next transaction, which a running drain starts if anything else is due. */
+  private linger(): void {
+    if (this.draining || this.lingering || this.deferredDue) return;
+    this.lingering = setTimeout(() => {
+      this.lingering = null;
+      this.deferredDue = true;
+      this.startDraining();
+    }, this.deferredLingerMs);
   }
 
   private startDraining(): void {
     if (this.draining) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
-      if (this.queue.length > 0) this.startDraining();
+      if (this.due()) this.startDraining();
+      else if (this.queue.length > 0) this.linger();
     });
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    while (this.due()) {
       let client: pg.PoolClient;
       try {
         client = await this.pool.connect();
       } catch (error) {
-        this.rejectAll(this.queue.splice(0), error, false);
+        this.rejectAll(this.takeAll(), error, false);
         return;
       }
       // Taken only now: everything that arrived while waiting for a connection rides along.
@@ -219,7 +271,23 @@ export class AuditWriter {
       bytes += pending.contentBytes;
       count += 1;
     }
-    return this.queue.splice(0, count);
+    return this.taken(this.queue.splice(0, count));
+  }
+
+  private takeAll(): Pending[] {
+    return this.taken(this.queue.splice(0));
+  }
+
+  /** Keeps the counts of what is still queued true after `batch` left the queue. */
+  private taken(batch: Pending[]): Pending[] {
+    this.urgent -= batch.filter((pending) => !pending.deferred).length;
+    if (this.queue.length === 0) this.deferredDue = false;
+    if (this.lingering && !this.queue.some((pending) => pending.deferred)) {
+      // Every deferred event rides in this batch: nothing is left to linger for.
+      clearTimeout(this.lingering);
+      this.lingering = null;
+    }
+    return batch;
   }
 
   /**

@@ -293,8 +293,10 @@ export function callOutcome(input: Pick<ResponseEventInput, 'clientDisconnected'
 
 /**
  * The `inference.response` event and the completion's content, committed in one transaction;
- * resolves once committed. Should the database refuse the content, the event is recorded
- * without it (marked completion_not_stored): the answer has happened, its record must not be lost.
+ * resolves once committed. Nobody waits on it (the answer went out), so it is deferred: it rides
+ * in the next call's request-event commit, or commits on its own a moment later. Should the
+ * database refuse the content, the event is recorded without it (marked completion_not_stored):
+ * the answer has happened, its record must not be lost.
  */
 export async function recordInferenceResponse(record: CallRecord, input: ResponseEventInput): Promise<void> {
   const event = callEventBase(record);
@@ -345,14 +347,14 @@ export async function recordInferenceResponse(record: CallRecord, input: Respons
     }
   }
   try {
-    await appendAuditEvent(sealCallEvent(event), { content, built: true });
+    await appendAuditEvent(sealCallEvent(event), { content, built: true, deferred: true });
   } catch (error) {
     // Only a definite refusal: after a lost connection the first write may have committed.
     if (content.length === 0 || !(error instanceof AuditWriteError) || !error.refusedByDatabase) throw error;
     delete event.content_refs;
     event.attributes.completion_not_stored = true;
     event.attributes.completion_not_stored_reason = error.message.slice(0, 4000);
-    await appendAuditEvent(sealCallEvent(event), { built: true });
+    await appendAuditEvent(sealCallEvent(event), { built: true, deferred: true });
   }
 }
 export { recordReconciledResponse, type ReconciledResponse } from './reconciled';
