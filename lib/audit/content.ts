@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { pool } from '@/lib/db/client';
+import { digestText, type TextDigest } from './digest';
 import { CONTENT_KINDS, type ContentKind } from './event';
 import type { Queryable } from './queryable';
 
@@ -95,10 +95,6 @@ function serialise(body: unknown, mediaType: string | undefined): { text: string
   return { text: contentJson(body), mediaType: mediaType ?? 'application/json' };
 }
 
-function sha256Of(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** Validates and hashes content without writing it; throws if it cannot be stored. */
 export function prepareContent(input: Omit<StoreContentInput, 'body'> & { body: unknown }): PreparedContent {
   const { body, ...options } = input;
@@ -109,22 +105,28 @@ export function prepareContent(input: Omit<StoreContentInput, 'body'> & { body: 
 /**
  * prepareContent for many rows of one tenant, kind and retention (a manifest's parts, under media
  * types of its own): the options are validated once, and each body is serialised, checked and
- * hashed by the function returned.
+ * hashed by the function returned. A text body's digest, when the caller already computed it
+ * (digestText of exactly that text), is taken as it is instead of hashing the text again.
  */
-export function contentPreparer(input: Omit<StoreContentInput, 'body' | 'media_type'>): (body: unknown, mediaType: string) => PreparedContent {
+export function contentPreparer(input: Omit<StoreContentInput, 'body' | 'media_type'>): (body: unknown, mediaType: string, digest?: TextDigest) => PreparedContent {
   const checked = optionsSchema.parse(input);
-  return (body, mediaType) => prepareChecked(checked, body, mediaType);
+  return (body, mediaType, digest) => prepareChecked(checked, body, mediaType, digest);
 }
 
-function prepareChecked(options: { tenant_id: string; kind: ContentKind; retention_days?: number }, body: unknown, requestedMediaType: string | undefined): PreparedContent {
+function prepareChecked(
+  options: { tenant_id: string; kind: ContentKind; retention_days?: number },
+  body: unknown,
+  requestedMediaType: string | undefined,
+  known?: TextDigest,
+): PreparedContent {
   const { text, mediaType } = serialise(body, requestedMediaType);
   if (text.includes('\u0000') || !text.isWellFormed()) {
     throw new Error('content must not contain NUL characters or unpaired surrogates (PostgreSQL text cannot hold them)');
   }
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length > MAX_CONTENT_BYTES) throw new Error(`content is ${bytes.length} bytes, over the ${MAX_CONTENT_BYTES} limit`);
+  const digest = known ?? digestText(text);
+  if (digest.byteSize > MAX_CONTENT_BYTES) throw new Error(`content is ${digest.byteSize} bytes, over the ${MAX_CONTENT_BYTES} limit`);
   const { tenant_id, kind, retention_days } = options;
-  return { ref: { kind, sha256: sha256Of(bytes), byte_size: bytes.length }, tenant_id, media_type: mediaType, text, retention_days: retention_days ?? null };
+  return { ref: { kind, sha256: digest.sha256, byte_size: digest.byteSize }, tenant_id, media_type: mediaType, text, retention_days: retention_days ?? null };
 }
 
 /** Prepared rows as the parallel arrays audit_store_content takes (also the tail of audit_append_events' arguments). */
@@ -164,7 +166,7 @@ export interface ContentRow {
 
 /** Throws ContentIntegrityError unless the body hashes to the sha256 it was loaded by. */
 export function checkContentIntegrity(row: ContentRow): void {
-  if (sha256Of(Buffer.from(row.body, 'utf8')) !== row.sha256) {
+  if (digestText(row.body).sha256 !== row.sha256) {
     throw new ContentIntegrityError(`content ${row.sha256} does not match its SHA-256 (edited content)`);
   }
 }

@@ -35,7 +35,20 @@ export {
   type StoreContentInput,
   type StoredContent,
 } from './content';
-export { CHAIN_LINK_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, loadDocument, prepareManifest, type ManifestInput, type PreparedDocument, type SplitPlan } from './manifest';
+export {
+  CHAIN_LINK_MEDIA_TYPE,
+  MANIFEST_MEDIA_TYPE,
+  chainLinkText,
+  loadDocument,
+  prepareManifest,
+  prepareSerialisedManifest,
+  serialiseDocument,
+  type ManifestInput,
+  type PreparedDocument,
+  type SerialisedDocument,
+  type SplitPlan,
+} from './manifest';
+export { digestText, type TextDigest } from './digest';
 export { verifyAuditChains, verifyChainSegment, type ChainBreak, type ChainPoint, type ChainReport, type VerifyOptions, type VerifyReport } from './verify';
 export { signCheckpoints, type CheckpointRun, type SignCheckpointsOptions } from './checkpoints';
 export { verifyCheckpoints, type CheckpointReport, type CheckpointTrust } from './checkpoint-verify';

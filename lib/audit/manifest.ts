@@ -12,6 +12,7 @@ import {
   type PreparedContent,
   type StoreContentInput,
 } from './content';
+import type { TextDigest } from './digest';
 import type { Queryable } from './queryable';
 
 /**
@@ -66,38 +67,77 @@ const LINK_TAIL_CHARS = 74;
 /** More elements than any conversation has; stops a corrupt chain from being followed for ever. */
 const MAX_CHAIN_LENGTH = 1_000_000;
 
-/** Splits `input.body` by `plan` into rows to write together; throws if any row cannot be stored. */
-export function prepareManifest(input: ManifestInput, plan: SplitPlan): PreparedDocument {
-  const { body, ...options } = input;
-  const content: PreparedContent[] = [];
-  const prepare = contentPreparer(options);
-  const part = (value: unknown, mediaType: string): string => {
-    // Serialised here, so a string value is stored as JSON text too, like every other part.
-    const prepared = prepare(contentJson(value), mediaType);
-    content.push(prepared);
-    return prepared.ref.sha256;
-  };
+/**
+ * A document split by a plan and serialised ahead of preparing its rows: canonical JSON (as
+ * contentJson writes it) of every chain element, every part and the fields left in the manifest.
+ * A producer that already hashed a row's text (the gateway, whose scan cache is keyed by these
+ * digests) passes the digest along, and the row is not hashed again.
+ */
+export interface SerialisedDocument {
+  /** Canonical JSON of the object of fields that stay in the manifest. */
+  fields: string;
+  /** Per chain field, its elements in order; `digest` is that of the element's link text (chainLinkText). */
+  chains: Record<string, readonly { item: string; digest?: TextDigest }[]>;
+  /** Per part field, its value's canonical JSON (the row's text) and, when known, its digest. */
+  parts: Record<string, { json: string; digest?: TextDigest }>;
+}
 
+/** The text of a chain link row: canonical JSON of {item, prev}, from the item's canonical JSON. */
+export function chainLinkText(item: string, prev: string | null): string {
+  // contentJson({ item, prev }): keys sorted, prev a hex digest or null.
+  return `{"item":${item},"prev":${prev === null ? 'null' : `"${prev}"`}}`;
+}
+
+/** `body` split by `plan`, each row serialised to canonical JSON (no digests: see SerialisedDocument). */
+export function serialiseDocument(body: Readonly<Record<string, unknown>>, plan: SplitPlan): SerialisedDocument {
   const fields: Record<string, unknown> = { ...body };
-  const chains: Record<string, string | null> = {};
-  const parts: Record<string, string> = {};
+  const chains: SerialisedDocument['chains'] = {};
+  const parts: SerialisedDocument['parts'] = {};
   for (const name of plan.chains) {
     const value = body[name];
     if (!Array.isArray(value)) continue;
     delete fields[name];
-    let prev: string | null = null;
-    for (const item of value as unknown[]) prev = part({ item, prev }, CHAIN_LINK_MEDIA_TYPE);
-    chains[name] = prev;
+    chains[name] = (value as unknown[]).map((item) => ({ item: contentJson(item === undefined ? null : item) }));
   }
   for (const name of plan.parts) {
     const value = body[name];
     if (value === undefined || name in chains) continue;
     delete fields[name];
-    parts[name] = part(value, 'application/json');
+    parts[name] = { json: contentJson(value) };
   }
-  const manifest = prepare(contentJson({ manifest: 1, fields, chains, parts }), MANIFEST_MEDIA_TYPE);
+  return { fields: contentJson(fields), chains, parts };
+}
+
+/** The rows of a serialised document, to write together: parts, links, and the manifest last. Throws if any row cannot be stored. */
+export function prepareSerialisedManifest(input: Omit<ManifestInput, 'body'>, document: SerialisedDocument): PreparedDocument {
+  const content: PreparedContent[] = [];
+  const prepare = contentPreparer(input);
+  const chains: Record<string, string | null> = {};
+  const parts: Record<string, string> = {};
+  for (const [name, items] of Object.entries(document.chains)) {
+    let prev: string | null = null;
+    for (const { item, digest } of items) {
+      const link = prepare(chainLinkText(item, prev), CHAIN_LINK_MEDIA_TYPE, digest);
+      content.push(link);
+      prev = link.ref.sha256;
+    }
+    chains[name] = prev;
+  }
+  for (const [name, { json, digest }] of Object.entries(document.parts)) {
+    const part = prepare(json, 'application/json', digest);
+    content.push(part);
+    parts[name] = part.ref.sha256;
+  }
+  // contentJson({ manifest: 1, fields, chains, parts }), with the fields already serialised.
+  const manifest = prepare(`{"chains":${contentJson(chains)},"fields":${document.fields},"manifest":1,"parts":${contentJson(parts)}}`, MANIFEST_MEDIA_TYPE);
   content.push(manifest);
   return { ref: manifest.ref, content };
+}
+
+/** Splits `input.body` by `plan` into rows to write together; throws if any row cannot be stored. */
+export function prepareManifest(input: ManifestInput, plan: SplitPlan): PreparedDocument {
+  const { body, ...options } = input;
+  return prepareSerialisedManifest(options, serialiseDocument(body, plan));
 }
 
 /** A chain's links from its tail back to its start, read in one recursive query. */

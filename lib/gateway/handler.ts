@@ -11,7 +11,7 @@ import { UpstreamUnavailableError, type CompletionSummary, type DispatchResult, 
 import { anthropicError, GatewayError, knownErrorResponse } from './errors';
 import { callOutcome, countPolicyDecision, recordInferenceRequest, recordInferenceResponse, recordPolicyDecision, type CallRecord, type ResponseEventInput } from './evidence';
 import { gatewayLimits, type Reservation, type SettleResult } from './limits';
-import { compiledPolicy, estimateInputTokens, inspectContent, readMessagesBody, serverToolAllowance, textSegments, type MessagesBody, type RedactionSummary } from './policy';
+import { compiledPolicy, inspectContent, PromptWalk, readMessagesBody, serverToolAllowance, type MessagesBody, type RedactionSummary } from './policy';
 import { billedUsage, costMicrodollars, priceBookFor, unseenCallUsage, type BilledUsage } from './pricing';
 import { routeOrDefault } from './routing';
 import { dispatch } from './upstreams';
@@ -22,6 +22,8 @@ export interface Admitted {
   record: CallRecord;
   /** The body as it goes upstream: redactions applied, `tags` removed. */
   body: MessagesBody;
+  /** The body's one walk: its token estimate and its serialisation for the evidence, digests included. */
+  prompt: PromptWalk;
   bytes: number;
   route: RouteDecision;
   /** The model id the client asked for when gateway.map_unknown_claude_models served it with the default model. */
@@ -121,7 +123,8 @@ export async function preflight(request: Request, context: GatewayRequestContext
   }
 
   const tags = takeTags(body);
-  const verdict = await inspectContent(textSegments(body), { blocklist: policy.blocklist, secretsMode: policy.secretsMode, cache: policy.scanCache });
+  const prompt = new PromptWalk(body);
+  const verdict = await inspectContent(prompt, { tenantId: principal.tenantId, blocklist: policy.blocklist, secretsMode: policy.secretsMode, cache: policy.scanCache });
   if (verdict.kind === 'block') {
     return deny(record, anthropicError('invalid_request_error', verdict.message), {
       action: 'content.inspect',
@@ -132,7 +135,7 @@ export async function preflight(request: Request, context: GatewayRequestContext
       status: 400,
     });
   }
-  return { caller, record, body, bytes, route, mappedFrom, tags, redactions: verdict.redactions };
+  return { caller, record, body, prompt, bytes, route, mappedFrom, tags, redactions: verdict.redactions };
 }
 
 function redactionEvents(admitted: Admitted): Promise<void>[] {
@@ -293,7 +296,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
   if (admitted instanceof Response) return admitted;
   const { caller, body, route, record } = admitted;
   const stream = body.stream === true;
-  const estimatedInputTokens = estimateInputTokens(body);
+  const estimatedInputTokens = admitted.prompt.estimatedInputTokens();
   const maxOutputTokens = body.max_tokens ?? 0;
 
   const admission = await gatewayLimits().admit({
@@ -331,7 +334,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
       decision: admitted.redactions.length
         ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
         : { decision: 'allow' },
-      prompt: body,
+      prompt: admitted.prompt,
       retentionDays: context.snapshot.config.audit.content_retention_days,
       tags: admitted.tags,
       estimatedInputTokens,

@@ -10,11 +10,11 @@ import {
   AuditWriteError,
   countAuditEvent,
   prepareContent,
-  prepareManifest,
+  prepareSerialisedManifest,
   type AuditEventInput,
   type PreparedContent,
   type PreparedDocument,
-  type SplitPlan,
+  type SerialisedDocument,
 } from '@/lib/audit';
 import type { AttemptRecord, CompletionSummary, GatewayCaller, RouteDecision, UpstreamTarget, Usage } from '@/lib/gateway/contracts';
 import { clientIp, userAgent } from '@/lib/http/client-ip';
@@ -154,13 +154,6 @@ export async function countRejectedToken(request: Request, token: string | null,
   }
 }
 
-/**
- * A Messages request is stored as a manifest: each message a row of its own (linked to the one
- * before it), the system prompt and the tool list one row each, so the history a conversation
- * resends every turn is stored once per tenant. See lib/audit/manifest.ts.
- */
-const PROMPT_SPLIT: SplitPlan = { chains: ['messages'], parts: ['system', 'tools'] };
-
 /** Content prepared for storage, or why it cannot be stored (a row over 16 MiB). */
 function prepared<T>(prepare: () => T): { ok: true; value: T } | { ok: false; reason: string } {
   try {
@@ -179,8 +172,14 @@ export interface RequestEventInput {
   /** The id the client asked for, when gateway.map_unknown_claude_models served it as `model`. */
   mappedFrom?: string | null;
   decision: { decision: 'allow' | 'redact'; rule?: string; reason?: string };
-  /** The request body as it goes upstream (redactions applied, tags removed). */
-  prompt: Readonly<Record<string, unknown>>;
+  /**
+   * The request body as it goes upstream (redactions applied, tags removed), serialised as the
+   * content store keeps it: each message a row of its own (linked to the one before it), the
+   * system prompt and the tool list one row each, so the history a conversation resends every
+   * turn is stored once per tenant (lib/audit/manifest.ts); rows the gateway already hashed come
+   * with their digests (lib/gateway/policy/prompt.ts).
+   */
+  prompt: { document(): SerialisedDocument };
   retentionDays: number;
   tags: Record<string, string>;
   estimatedInputTokens: number;
@@ -235,7 +234,7 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
   for (const [name, value] of Object.entries(input.tags)) event.attributes[`tags.${name}`] = value;
 
   const prompt = prepared<PreparedDocument>(() =>
-    prepareManifest({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', body: input.prompt, retention_days: input.retentionDays }, PROMPT_SPLIT),
+    prepareSerialisedManifest({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', retention_days: input.retentionDays }, input.prompt.document()),
   );
   if (prompt.ok) {
     event.content_refs = [prompt.value.ref];

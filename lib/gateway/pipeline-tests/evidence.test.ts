@@ -150,6 +150,33 @@ describe('gateway evidence', () => {
     }
   });
 
+  it('stores a conversation whose early turn was redacted as sent, every row hashing to its address, turn after turn', async () => {
+    upstream.setBehaviour({ kind: 'reply' });
+    const nonce = randomUUID();
+    const awsKeyId = 'AKIAZ2X3Y4W5V6U7T8S9';
+    const system = `You are careful (${nonce}). ${'Follow the conventions. '.repeat(40)}`;
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: `${nonce}: deploy with ${awsKeyId}` }];
+    for (let turn = 1; turn <= 3; turn++) {
+      const traceId = newTestTraceId();
+      await sdk(traceId).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, system, messages });
+      const sent = { ...(upstream.requests.at(-1)!.body as object), model: 'claude-sonnet-5-5' };
+      expect(JSON.stringify(sent)).not.toContain(awsKeyId);
+      const request = (await waitForEvents(traceId, ['inference.request'])).find((event) => event.event_type === 'inference.request')!;
+      expect(request.policy).toMatchObject({ decision: 'redact' });
+      // loadDocument checks every row it reads against its SHA-256.
+      expect(JSON.parse((await storedContent(request.content_refs![0]!.sha256))!)).toEqual(sent);
+      messages.push({ role: 'assistant', content: [{ type: 'text', text: `${nonce} answer ${turn}` }] }, { role: 'user', content: `${nonce} question ${turn}` });
+    }
+    // Every row of this conversation is stored under the SHA-256 of its bytes, and none holds the key.
+    const { rows } = await pool().query<{ rows: string; wrong: string; leaked: string }>(
+      `SELECT count(*) AS rows, count(*) FILTER (WHERE sha256 <> sha256(convert_to(body, 'UTF8'))) AS wrong, count(*) FILTER (WHERE position($3 IN body) > 0) AS leaked
+         FROM audit_content WHERE tenant_id = $1 AND position($2 IN body) > 0`,
+      [user.tenantId, nonce, awsKeyId],
+    );
+    expect(Number(rows[0]!.rows)).toBeGreaterThan(5);
+    expect(rows[0]).toMatchObject({ wrong: '0', leaked: '0' });
+  });
+
   it('refuses a request whose prompt cannot be stored, leaving no request event without its content', async () => {
     const marker = `unstorable-${randomUUID()}`;
     const before = upstream.requests.length;

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Blocklist } from './blocklist';
+import type { PromptWalk } from './prompt';
 import type { TextSegment } from './segments';
 import { findSecrets, redactSecrets, type SecretFinding } from './secrets';
 
@@ -15,27 +15,31 @@ export interface RedactionSummary {
   count: number;
 }
 
-interface SegmentScan {
-  blocked?: string | null;
-  /** Of a segment scanned on its own, or of a batch's joined text (see BATCH_BELOW). */
-  secrets?: SecretFinding[];
+/** What scanning one unit (see prompt.ts) found, by the index of each segment within the unit. */
+interface UnitScan {
+  /** The unit's first segment the blocklist refuses, and the rule; null when none. */
+  blocked?: { at: number; rule: string } | null;
+  /** The findings of each segment that has any. */
+  secrets?: [at: number, findings: SecretFinding[]][];
 }
 
 /**
- * Results per distinct text, for one policy version. Claude Code resends its system prompt, tool
- * definitions and the whole conversation on every turn, so nearly every segment of a request
- * was seen on the previous one; only the new turn is scanned.
+ * Scan results per tenant and unit of text, for one policy version (a CompiledPolicy holds one,
+ * so a new blocklist or secrets setting starts an empty cache). Claude Code resends its system
+ * prompt, tool definitions and the whole conversation on every turn, so nearly every unit of a
+ * request was seen on the previous one; only the new turn is scanned. Keys are the unit's
+ * content digest (the one its content row is stored under) or short texts, never a prompt, and
+ * start with the tenant: one tenant's request never reuses, or learns of, another's.
  */
 export class ScanCache {
-  private readonly entries = new Map<string, SegmentScan>();
+  private readonly entries = new Map<string, UnitScan>();
 
-  // Every string of a request is a segment (tool schemas alone give a Claude Code request a few
-  // thousand), and most are a few bytes: room for the strings of many sessions.
+  // A unit is a message, the system prompt, the tool list or a field: room for many sessions.
   constructor(private readonly maxEntries = 50_000) {}
 
-  entry(text: string): SegmentScan {
-    // Short texts are their own key; long ones are hashed so the cache holds no prompts.
-    const key = text.length <= 64 ? `t:${text}` : `h:${createHash('sha256').update(text).digest('base64url')}`;
+  /** The entry of one tenant's unit, made most recently used; the least recently used goes when full. */
+  entry(tenantId: string, unitKey: string): UnitScan {
+    const key = `${tenantId}\u0000${unitKey}`;
     let entry = this.entries.get(key);
     if (entry) {
       // Most recently used last, so the oldest is the first key.
@@ -47,35 +51,36 @@ export class ScanCache {
     this.entries.set(key, entry);
     return entry;
   }
+
+  get size(): number {
+    return this.entries.size;
+  }
 }
 
 export interface InspectOptions {
+  /** Whose request: cache entries are never shared between tenants. */
+  tenantId: string;
   blocklist: Blocklist;
   secretsMode: 'block' | 'redact';
   cache: ScanCache;
 }
 
-// Segments shorter than this are scanned for secrets together, one text per message (or per
-// other top-level field: system, tools…): most strings of a request are a few bytes (keys, names,
+// Segments shorter than this are scanned for secrets together, one text per unit (a message, or
+// a top-level field: system, tools…): most strings of a request are a few bytes (keys, names,
 // types), and scanning each on its own costs a pass of every rule. Longer ones are scanned one by
-// one. Both are remembered in the cache, so the history a client resends every turn is not
+// one. Results are remembered per unit, so the history a client resends every turn is not
 // scanned again: only the new turn is.
 const BATCH_BELOW = 512;
 
-/** The short segments of one message joined by newlines, with where each starts. */
+/** The short segments of one unit joined by newlines, with where each starts. */
 interface Batch {
-  indices: number[];
+  at: number[];
   starts: number[];
   joined: string;
 }
 
-/** What a segment is batched with: its message, or its top-level field. */
-function batchOf(path: string): string {
-  return /^messages\[\d+\]|^[^.[ ]*/.exec(path)![0];
-}
-
 /** A batch's findings, cut back to the segments each overlaps. */
-function spreadFindings({ indices, starts }: Batch, findings: readonly SecretFinding[], segments: readonly TextSegment[], found: SecretFinding[][]): void {
+function spreadFindings({ at, starts }: Batch, findings: readonly SecretFinding[], texts: readonly string[], found: SecretFinding[][]): void {
   for (const finding of findings) {
     // The last segment starting at or before the finding, then every one it reaches into.
     let low = 0;
@@ -85,44 +90,47 @@ function spreadFindings({ indices, starts }: Batch, findings: readonly SecretFin
       if (starts[middle]! <= finding.start) low = middle;
       else high = middle - 1;
     }
-    for (let k = low; k < indices.length && starts[k]! < finding.end; k++) {
-      const index = indices[k]!;
+    for (let k = low; k < at.length && starts[k]! < finding.end; k++) {
+      const index = at[k]!;
       const start = Math.max(finding.start - starts[k]!, 0);
-      const end = Math.min(finding.end - starts[k]!, segments[index]!.text.length);
+      const end = Math.min(finding.end - starts[k]!, texts[index]!.length);
       if (start < end) found[index]!.push({ ...finding, start, end });
     }
   }
 }
 
 /**
- * The secrets in each segment: long segments on their own, short ones joined by newlines per
- * message and the findings cut back to the segments they overlap (a secret split over
+ * The secrets in each segment of a unit: long segments on their own, short ones joined by
+ * newlines and the findings cut back to the segments they overlap (a secret split over
  * neighbouring strings of a message, like a PEM key given line by line, is found too).
  */
-async function secretsPerSegment(segments: readonly TextSegment[], scans: readonly SegmentScan[], cache: ScanCache): Promise<SecretFinding[][]> {
-  const found: SecretFinding[][] = segments.map(() => []);
-  const batches = new Map<string, Batch>();
-  for (let index = 0; index < segments.length; index++) {
-    const { text, path } = segments[index]!;
+async function unitSecrets(texts: readonly string[]): Promise<[number, SecretFinding[]][]> {
+  const found: SecretFinding[][] = texts.map(() => []);
+  const batch: Batch = { at: [], starts: [], joined: '' };
+  for (let index = 0; index < texts.length; index++) {
+    const text = texts[index]!;
     if (text.length >= BATCH_BELOW) {
-      const scan = scans[index]!;
-      scan.secrets ??= await findSecrets(text);
-      found[index] = scan.secrets;
+      found[index] = await findSecrets(text);
     } else if (text.length > 0) {
-      const name = batchOf(path);
-      let batch = batches.get(name);
-      if (!batch) batches.set(name, (batch = { indices: [], starts: [], joined: '' }));
-      batch.indices.push(index);
+      batch.at.push(index);
       batch.starts.push(batch.joined.length);
       batch.joined += `${text}\n`;
     }
   }
-  for (const batch of batches.values()) {
-    const scan = cache.entry(batch.joined);
-    scan.secrets ??= await findSecrets(batch.joined);
-    spreadFindings(batch, scan.secrets, segments, found);
+  if (batch.joined) spreadFindings(batch, await findSecrets(batch.joined), texts, found);
+  const secrets: [number, SecretFinding[]][] = [];
+  found.forEach((findings, index) => {
+    if (findings.length) secrets.push([index, findings]);
+  });
+  return secrets;
+}
+
+function firstBlocked(texts: readonly string[], blocklist: Blocklist): UnitScan['blocked'] {
+  for (let at = 0; at < texts.length; at++) {
+    const hit = blocklist.check(texts[at]!);
+    if (hit) return { at, rule: hit.rule };
   }
-  return found;
+  return null;
 }
 
 /**
@@ -130,20 +138,32 @@ async function secretsPerSegment(segments: readonly TextSegment[], scans: readon
  * request; in `redact` mode every secret found is replaced in the segments, in place, except in
  * signed segments (thinking), which cannot change: a secret there refuses the request.
  */
-export async function inspectContent(segments: readonly TextSegment[], options: InspectOptions): Promise<ContentVerdict> {
-  const scans = segments.map((segment) => options.cache.entry(segment.text));
+export async function inspectContent(prompt: PromptWalk, options: InspectOptions): Promise<ContentVerdict> {
+  const { segments } = prompt;
+  const units = prompt.scanUnitList();
+  const scans = units.map((unit) => options.cache.entry(options.tenantId, unit.cacheKey));
+  const textsOf = (index: number) => units[index]!.segments.map((segment) => segments[segment]!.text);
   if (!options.blocklist.empty) {
-    for (let index = 0; index < segments.length; index++) {
-      const scan = scans[index]!;
-      if (scan.blocked === undefined) scan.blocked = options.blocklist.check(segments[index]!.text)?.rule ?? null;
-      if (scan.blocked) return { kind: 'block', rule: scan.blocked, message: `this request contains text blocked by policy (${scan.blocked}) in ${segments[index]!.path}` };
+    // The first refused segment in document order, as if every segment were checked in turn.
+    let first: { index: number; rule: string } | null = null;
+    for (let unit = 0; unit < units.length; unit++) {
+      const scan = scans[unit]!;
+      if (scan.blocked === undefined) scan.blocked = firstBlocked(textsOf(unit), options.blocklist);
+      const index = scan.blocked ? units[unit]!.segments[scan.blocked.at]! : -1;
+      if (scan.blocked && (!first || index < first.index)) first = { index, rule: scan.blocked.rule };
     }
+    if (first) return { kind: 'block', rule: first.rule, message: `this request contains text blocked by policy (${first.rule}) in ${segments[first.index]!.path}` };
   }
-  const secrets = await secretsPerSegment(segments, scans, options.cache);
+  const secrets: (SecretFinding[] | undefined)[] = new Array(segments.length);
+  for (let unit = 0; unit < units.length; unit++) {
+    const scan = scans[unit]!;
+    scan.secrets ??= await unitSecrets(textsOf(unit));
+    for (const [at, findings] of scan.secrets) secrets[units[unit]!.segments[at]!] = findings;
+  }
   const redactions: { segment: TextSegment; findings: SecretFinding[] }[] = [];
   for (let index = 0; index < segments.length; index++) {
-    const findings = secrets[index]!;
-    if (findings.length === 0) continue;
+    const findings = secrets[index];
+    if (!findings) continue;
     const segment = segments[index]!;
     const first = findings[0]!;
     if (options.secretsMode === 'block') {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { attachmentTokens, imageSize, imageTokens, MAX_IMAGE_TOKENS, MAX_PDF_PAGES, pdfPageCount, pdfTokens, TOKENS_PER_PDF_PAGE } from './attachments';
-import { DEFAULT_WEB_SEARCH_RESERVE, estimateInputTokens, estimateOutputTokens, serverToolAllowance } from './estimate';
+import { DEFAULT_WEB_SEARCH_RESERVE, estimateOutputTokens, serverToolAllowance } from './estimate';
+import { estimateInputTokens } from './prompt';
 
 // Images written by libvips (sharp) and a PDF printed by Chromium: real encoders' headers.
 const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, 'testing/attachments', name));

@@ -8,11 +8,12 @@ import { UpstreamFeatures } from './upstream-features';
 
 export { readMessagesBody, type MessagesBody, type ReadBody, type ReadBodyOptions } from './body';
 export { inspectContent, ScanCache, type ContentVerdict, type RedactionSummary } from './content';
-export { estimateInputTokens, estimateOutputTokens, serverToolAllowance } from './estimate';
+export { estimateOutputTokens, serverToolAllowance } from './estimate';
+export { estimateInputTokens, PromptWalk, PROMPT_SPLIT, type ScanUnit } from './prompt';
 export { Blocklist, type BlocklistHit } from './blocklist';
 export { ModelAccess, type AccessSubject } from './model-access';
 export { findSecrets, redactSecrets, type SecretFinding } from './secrets';
-export { textSegments, type TextSegment } from './segments';
+export { type TextSegment } from './segments';
 export { UpstreamFeatures, type FeatureRefusal } from './upstream-features';
 
 export interface CompiledPolicy {

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '@/lib/gateway/errors';
 import { Blocklist } from './blocklist';
 import { inspectContent, ScanCache } from './content';
-import { estimateInputTokens } from './estimate';
 import { readMessagesBody } from './body';
 import { ModelAccess } from './model-access';
 import { findSecrets, redactSecrets } from './secrets';
-import { textSegments } from './segments';
+import { estimateInputTokens, PromptWalk } from './prompt';
+
+const TENANT = '00000000-0000-4000-8000-000000000001';
 
 const AWS_KEY_ID = 'AKIAZ2X3Y4W5V6U7T8S9';
 
@@ -147,7 +148,7 @@ describe('secrets', () => {
 
 describe('text segments and inspection', () => {
   const inspect = (body: Record<string, unknown>, secretsMode: 'block' | 'redact' = 'redact') =>
-    inspectContent(textSegments(body), { blocklist: new Blocklist([], []), secretsMode, cache: new ScanCache() });
+    inspectContent(new PromptWalk(body), { tenantId: TENANT, blocklist: new Blocklist([], []), secretsMode, cache: new ScanCache() });
 
   /** `value` nested `depth` arrays deep. */
   const nested = (depth: number, value: unknown): unknown => (depth === 0 ? value : [nested(depth - 1, value)]);
@@ -233,12 +234,12 @@ describe('text segments and inspection', () => {
   });
 
   it('refuses a body deeper than the parser allows instead of skipping what lies below', () => {
-    expect(() => textSegments({ model: 'm', messages: nested(200, 'x') as unknown[] })).toThrow(/levels deep/);
+    expect(() => new PromptWalk({ model: 'm', messages: nested(200, 'x') as unknown[] })).toThrow(/levels deep/);
   });
 
   it('blocks in block mode without touching the body', async () => {
     const body = { model: 'm', messages: [{ role: 'user', content: `k ${AWS_KEY_ID}` }] };
-    const verdict = await inspectContent(textSegments(body), { blocklist: new Blocklist([], []), secretsMode: 'block', cache: new ScanCache() });
+    const verdict = await inspectContent(new PromptWalk(body), { tenantId: TENANT, blocklist: new Blocklist([], []), secretsMode: 'block', cache: new ScanCache() });
     expect(verdict).toMatchObject({ kind: 'block', rule: 'policy.secrets.aws' });
     expect(body.messages[0]!.content).toContain(AWS_KEY_ID);
   });
@@ -247,7 +248,7 @@ describe('text segments and inspection', () => {
     const cache = new ScanCache(2);
     for (let round = 0; round < 3; round++) {
       const body = { model: 'm', messages: [{ role: 'user', content: `${'long text '.repeat(10)} ${AWS_KEY_ID}` }] };
-      await inspectContent(textSegments(body), { blocklist: new Blocklist([], []), secretsMode: 'redact', cache });
+      await inspectContent(new PromptWalk(body), { tenantId: TENANT, blocklist: new Blocklist([], []), secretsMode: 'redact', cache });
       expect(body.messages[0]!.content).toContain('[REDACTED:aws]');
     }
   });

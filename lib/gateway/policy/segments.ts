@@ -17,6 +17,7 @@
  * a secret in one blocks the request instead of being redacted.
  */
 import { isRecord } from '@/lib/platform/json';
+import { attachmentTokens, isAttachmentSource } from './attachments';
 import { MAX_JSON_DEPTH } from './body';
 import { isBase64Of } from './media-type';
 
@@ -73,7 +74,7 @@ interface Slot {
 }
 
 /** An object key as a segment: rewriting it renames the key and keeps the keys' order. */
-function keySegment(owner: Json, slot: Slot, path: string): TextSegment {
+function keySegment(owner: Json, slot: Slot, path: string, onReplace: () => void): TextSegment {
   const key = slot.key as string;
   return {
     text: key,
@@ -89,29 +90,67 @@ function keySegment(owner: Json, slot: Slot, path: string): TextSegment {
       // instead, and the field would vanish from what is sent and stored.
       for (const [name, value] of entries) Object.defineProperty(owner, name, { value, writable: true, enumerable: true, configurable: true });
       slot.key = next;
+      onReplace();
     },
   };
 }
 
-class Collector {
-  readonly segments: TextSegment[] = [];
+/** What walking one value found: the estimate's counts travel with the segments. */
+export interface ValueWalk {
+  /** Every string of the value (and every key), in document order. */
+  readonly segments: TextSegment[];
+  /** UTF-8 bytes of text the token estimate counts (see estimate.ts), and the attachments' tokens. */
+  bytes: number;
+  attachmentTokens: number;
+  /**
+   * How each object's keys were ordered in the document, where canonical JSON sorts them: the
+   * value's canonical JSON and this together fix its segments, in order, exactly.
+   */
+  order: string;
+}
 
-  private value(slot: Slot, path: string, depth: number, signed = false): void {
+/**
+ * One walk of a JSON value for everything the gateway reads from a prompt: the text segments,
+ * the token estimate's counts (within `counted` subtrees: system, messages and tools) and the
+ * canonical JSON (RFC 8785, as contentJson in lib/audit writes it) the evidence stores, so the
+ * prompt is neither walked again nor serialised again unless a redaction changed it.
+ */
+class Walker {
+  readonly walk: ValueWalk = { segments: [], bytes: 0, attachmentTokens: 0, order: '' };
+
+  constructor(private readonly onReplace: () => void) {}
+
+  private text(value: string, slot: Slot, path: string, signed: boolean): void {
+    const onReplace = this.onReplace;
+    this.walk.segments.push({
+      text: value,
+      path,
+      signed,
+      replace(next) {
+        (slot.owner as Record<string | number, unknown>)[slot.key] = next;
+        onReplace();
+      },
+    });
+  }
+
+  /** The canonical JSON of the value in `slot`; undefined for an undefined member (left out, as JSON.stringify does). */
+  value(slot: Slot, path: string, depth: number, counted: boolean, inspected = true, signed = false): string | undefined {
     const value = (slot.owner as Record<string | number, unknown>)[slot.key];
     if (typeof value === 'string') {
-      this.segments.push({
-        text: value,
-        path,
-        signed,
-        replace(next) {
-          (slot.owner as Record<string | number, unknown>)[slot.key] = next;
-        },
-      });
-    } else if (Array.isArray(value)) {
-      this.array(value, path, depth + 1);
-    } else if (isRecord(value)) {
-      this.object(value, path, depth + 1);
+      if (inspected) this.text(value, slot, path, signed);
+      if (counted) this.walk.bytes += Buffer.byteLength(value);
+      return JSON.stringify(value);
     }
+    if (typeof value === 'number' || typeof value === 'boolean') {
+      if (counted) this.walk.bytes += 4;
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('content JSON cannot hold NaN or Infinity');
+      return JSON.stringify(value);
+    }
+    if (value === null) return 'null';
+    if (value === undefined) return undefined;
+    if (Array.isArray(value)) return this.array(value, path, depth + 1, counted);
+    if (isRecord(value)) return this.object(value, path, depth + 1, counted);
+    throw new Error(`content JSON cannot hold a ${typeof value}`);
   }
 
   private enter(depth: number): void {
@@ -119,26 +158,83 @@ class Collector {
     if (depth > MAX_JSON_DEPTH) throw new Error(`request body nests more than ${MAX_JSON_DEPTH} levels deep`);
   }
 
-  private array(value: unknown[], path: string, depth: number): void {
+  private array(value: unknown[], path: string, depth: number, counted: boolean): string {
     this.enter(depth);
-    for (let index = 0; index < value.length; index++) this.value({ owner: value, key: index }, `${path}[${index}]`, depth);
+    let json = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) json += ',';
+      json += this.value({ owner: value, key: index }, `${path}[${index}]`, depth, counted) ?? 'null';
+    }
+    return `${json}]`;
   }
 
-  object(value: Json, path: string, depth: number): void {
+  object(value: Json, path: string, depth: number, counted: boolean): string {
     this.enter(depth);
+    // The estimate counts an attachment by what it is (attachments.ts), not by its text.
+    let countKeys = counted;
+    let kind: 'image' | 'document' | null = null;
+    if (counted && isAttachmentSource(value)) {
+      this.walk.attachmentTokens += attachmentTokens(value, 'unknown');
+      countKeys = false;
+    } else if (counted && (value.type === 'image' || value.type === 'document')) {
+      kind = value.type;
+    }
     const prefix = path ? `${path}.` : '';
-    for (const key of Object.keys(value)) {
+    const keys = Object.keys(value);
+    const members: (string | undefined)[] = new Array(keys.length);
+    let sorted = true;
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index]!;
+      if (index > 0 && keys[index - 1]! > key) sorted = false;
       const slot: Slot = { owner: value, key };
       const keyPath = `${prefix}${keyName(key)}`;
-      this.segments.push(keySegment(value, slot, `${keyPath} (key)`));
-      if (!notText(value, key)) this.value(slot, keyPath, depth, isSigned(value, key));
+      this.walk.segments.push(keySegment(value, slot, `${keyPath} (key)`, this.onReplace));
+      let countField = countKeys;
+      if (countKeys) {
+        this.walk.bytes += key.length;
+        if (kind && key === 'source' && isAttachmentSource(value[key])) {
+          this.walk.attachmentTokens += attachmentTokens(value[key] as Json, kind);
+          countField = false;
+        }
+      }
+      const member = this.value(slot, keyPath, depth, countField, !notText(value, key), isSigned(value, key));
+      members[index] = member === undefined ? undefined : `${JSON.stringify(key)}:${member}`;
     }
+    let order = keys.map((_, index) => index);
+    if (sorted) {
+      this.walk.order += '.';
+    } else {
+      // Sorted by UTF-16 code units, as canonical JSON (and Array.prototype.sort) order keys.
+      order = order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+      this.walk.order += `${order.join(',')};`;
+    }
+    const parts: string[] = [];
+    for (const index of order) if (members[index] !== undefined) parts.push(members[index]!);
+    return `{${parts.join(',')}}`;
   }
 }
 
-/** Every string of the body, in document order. Throws for nesting deeper than the parser allows. */
-export function textSegments(body: Json): TextSegment[] {
-  const collector = new Collector();
-  collector.object(body, '', 1);
-  return collector.segments;
+/**
+ * One value of a body walked: `owner[key]`, at `path`, whose container sits at bracket `depth`
+ * (the body object is 1). `counted` says whether the token estimate counts it; `onReplace` is
+ * called whenever a segment of it is rewritten (a redaction).
+ */
+export function walkValue(
+  owner: unknown[] | Json,
+  key: string | number,
+  options: { path: string; depth: number; counted: boolean; onReplace?: () => void },
+): ValueWalk & { json: string | undefined } {
+  const walker = new Walker(options.onReplace ?? (() => {}));
+  const json = walker.value({ owner, key }, options.path, options.depth, options.counted);
+  return { ...walker.walk, json };
+}
+
+/** The segment of a top-level key of the body (`system (key)`): the body object itself is never rewritten whole. */
+export function topLevelKeySegment(body: Json, key: string, onReplace: () => void): TextSegment {
+  return keySegment(body, { owner: body, key }, `${keyName(key)} (key)`, onReplace);
+}
+
+/** Which unit a top-level field's segments are scanned with: its name, with unknown names together (`*`). */
+export function topLevelName(key: string): string {
+  return keyName(key);
 }

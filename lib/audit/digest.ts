@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+
+/** The SHA-256 of a text's UTF-8 bytes (lower-case hex) and how many bytes they are. */
+export interface TextDigest {
+  sha256: string;
+  byteSize: number;
+}
+
+/**
+ * The one place content is hashed. Content is addressed by this digest, so a caller that already
+ * hashed a row's text (the gateway, to key its scan cache) hands the digest on instead of hashing
+ * the same bytes again; tests count calls here to prove it.
+ */
+export function digestText(text: string): TextDigest {
+  const bytes = Buffer.from(text, 'utf8');
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), byteSize: bytes.length };
+}
