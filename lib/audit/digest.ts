@@ -12,6 +12,6 @@ export interface TextDigest {
  * the same bytes again; tests count calls here to prove it.
  */
 export function digestText(text: string): TextDigest {
-  const bytes = Buffer.from(text, 'utf8');
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), byteSize: bytes.length };
+  // Hashed from the string itself: no copy of a prompt's bytes is made just to hash them.
+  return { sha256: createHash('sha256').update(text, 'utf8').digest('hex'), byteSize: Buffer.byteLength(text, 'utf8') };
 }

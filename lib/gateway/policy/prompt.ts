@@ -19,8 +19,8 @@ export const PROMPT_SPLIT: SplitPlan = { chains: ['messages'], parts: ['system',
 
 /** The fields the token estimate counts (see estimate.ts). */
 const COUNTED = new Set(['system', 'messages', 'tools']);
-/** Key material shorter than this is kept as it is; longer is hashed, so the cache holds no prompts. */
-const INLINE_KEY_CHARS = 256;
+/** Key material this short is kept as it is; longer is hashed, so the cache holds no prompts. */
+const INLINE_KEY_CHARS = 64;
 
 type Json = Record<string, unknown>;
 
