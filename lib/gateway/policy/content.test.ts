@@ -99,6 +99,17 @@ describe('the secret scan of a resent conversation', () => {
     expect(await run(after)).toMatchObject({ kind: 'block', rule: 'policy.blocklist.terms[0]', message: expect.stringContaining('messages[0].content') });
   });
 
+  it('checks only what a new message brings against the blocklist, not the keys and roles every message repeats', async () => {
+    const cache = new ScanCache();
+    const blocklist = new Blocklist(['nightjar'], []);
+    const checked = vi.spyOn(blocklist, 'check');
+    const first = [{ role: 'user', content: 'first question' }];
+    await inspectContent(new PromptWalk({ model: 'm', messages: structuredClone(first) }), options(cache, { blocklist }));
+    checked.mockClear();
+    await inspectContent(new PromptWalk({ model: 'm', messages: [...structuredClone(first), { role: 'assistant', content: 'an answer' }] }), options(cache, { blocklist }));
+    expect(checked.mock.calls.map(([text]) => text)).toEqual(['assistant', 'an answer']);
+  });
+
   it('stays within its bound whatever the tenants', async () => {
     const cache = new ScanCache(3);
     for (let round = 0; round < 4; round++) {

@@ -125,10 +125,24 @@ async function unitSecrets(texts: readonly string[]): Promise<[number, SecretFin
   return secrets;
 }
 
-function firstBlocked(texts: readonly string[], blocklist: Blocklist): UnitScan['blocked'] {
+// Texts this short (keys, roles, block types) recur in nearly every unit: their blocklist verdicts
+// are cached on their own, keyed by the text itself, so a new message checks only its new text.
+const SHORT_TEXT = 64;
+
+function blockedBy(text: string, options: InspectOptions): string | null {
+  if (text.length > SHORT_TEXT) return options.blocklist.check(text)?.rule ?? null;
+  const entry = options.cache.entry(options.tenantId, `text:${text}`);
+  if (entry.blocked === undefined) {
+    const hit = options.blocklist.check(text);
+    entry.blocked = hit ? { at: 0, rule: hit.rule } : null;
+  }
+  return entry.blocked?.rule ?? null;
+}
+
+function firstBlocked(texts: readonly string[], options: InspectOptions): UnitScan['blocked'] {
   for (let at = 0; at < texts.length; at++) {
-    const hit = blocklist.check(texts[at]!);
-    if (hit) return { at, rule: hit.rule };
+    const rule = blockedBy(texts[at]!, options);
+    if (rule) return { at, rule };
   }
   return null;
 }
@@ -148,7 +162,7 @@ export async function inspectContent(prompt: PromptWalk, options: InspectOptions
     let first: { index: number; rule: string } | null = null;
     for (let unit = 0; unit < units.length; unit++) {
       const scan = scans[unit]!;
-      if (scan.blocked === undefined) scan.blocked = firstBlocked(textsOf(unit), options.blocklist);
+      if (scan.blocked === undefined) scan.blocked = firstBlocked(textsOf(unit), options);
       const index = scan.blocked ? units[unit]!.segments[scan.blocked.at]! : -1;
       if (scan.blocked && (!first || index < first.index)) first = { index, rule: scan.blocked.rule };
     }
