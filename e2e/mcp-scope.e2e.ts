@@ -24,6 +24,10 @@ const marketing = { name: `Marketing ${suffix}`, slug: `marketing-${suffix}` };
 const people = {
   payer: { email: `payer.${suffix}@example.org`, password: `payer-${randomBytes(9).toString('base64url')}`, department: payments.name },
   marketer: { email: `marketer.${suffix}@example.org`, password: `marketer-${randomBytes(9).toString('base64url')}`, department: marketing.name },
+  // Named one by one in a second server's scope: one stays, one is deleted, one is deactivated while the editor is open.
+  stayer: { email: `stayer.${suffix}@example.org`, password: `stayer-${randomBytes(9).toString('base64url')}`, department: payments.name },
+  leaver: { email: `leaver.${suffix}@example.org`, password: `leaver-${randomBytes(9).toString('base64url')}`, department: payments.name },
+  quitter: { email: `quitter.${suffix}@example.org`, password: `quitter-${randomBytes(9).toString('base64url')}`, department: payments.name },
 };
 
 const browsing = pagePerTest(baseUrl);
@@ -115,5 +119,60 @@ describe('editing an MCP server’s scope in the dashboard', () => {
     );
     expect(rows.map((entry) => `${entry.event.action}:${entry.event.outcome}:${entry.event.call_source}`)).toEqual(['mcp.server.register:success:dashboard', 'mcp.server.update:success:dashboard']);
     expect(rows[1]!.event.attributes).toMatchObject({ scope: `department ${marketing.slug}` });
+  }, 180_000);
+
+  it('refuses a scope that includes nobody, and drops people who left instead of failing the save', async () => {
+    const { page } = browsing;
+    const named = `named-${suffix}`;
+    await signInWithPassword(page, adminEmail, adminPassword);
+    await page.goto(`${baseUrl}/mcp-servers`);
+    const register = page.getByRole('form', { name: 'Register a server' });
+    await register.getByLabel('Name', { exact: true }).fill(named);
+    await register.getByLabel('Transport', { exact: true }).selectOption('stdio');
+    await register.getByLabel('Command', { exact: true }).fill('npx');
+    await register.getByLabel('Users (emails)').fill([people.stayer, people.leaver, people.quitter].map((person) => person.email).join(', '));
+    await register.getByRole('button', { name: 'Register' }).click();
+    expect(await register.getByRole('status').textContent()).toBe(`Registered ${named} (run on devices) with 0 declared tool(s).`);
+
+    // The leaver's account is deleted; their scope entry stays behind, naming nobody.
+    const { rows: deleted } = await pool().query<{ id: string }>('DELETE FROM users WHERE email = $1 RETURNING id', [people.leaver.email]);
+    const removed = `user ${deleted[0]!.id} (removed)`;
+    await page.goto(`${baseUrl}/mcp-servers?edit=${named}`);
+    const editor = page.getByRole('form', { name: `Scope of ${named}` });
+    await editor.waitFor();
+    // Shown as removed, not preselected (posting it back would name nobody).
+    expect(await editor.getByRole('note', { name: 'No longer in the directory' }).textContent()).toContain(removed);
+    const users = editor.getByLabel('Users (emails)');
+    expect((await users.inputValue()).split(', ').sort()).toEqual([people.quitter.email, people.stayer.email].sort());
+
+    // Nothing chosen: refused on the server with a clear error, audited, the scope left as it was.
+    await users.fill('');
+    await editor.getByRole('button', { name: 'Save scope' }).click();
+    const refusal = await editor.getByRole('alert').textContent();
+    expect(refusal).toContain('Choose who may use the server: everyone, a department, a role or a person');
+    expect(refusal).toContain('to take it away from everyone, revoke it');
+    const row = page.getByRole('row').filter({ hasText: named });
+    expect(await row.textContent()).toContain(`user ${people.stayer.email}`);
+    await shootIfAsked(page, 'mcp-server-scope-empty');
+
+    // The quitter is deactivated while the editor still shows them: the save drops them and says so.
+    await pool().query(`UPDATE users SET status = 'disabled' WHERE email = $1`, [people.quitter.email]);
+    await users.fill([people.stayer.email, people.quitter.email].join(', '));
+    await editor.getByRole('button', { name: 'Save scope' }).click();
+    const saved = (await editor.getByRole('status').textContent()) ?? '';
+    expect(saved).toContain(`${named} is now for user ${people.stayer.email}; clients converge at their next allowlist poll. Dropped, as they name nobody any more: `);
+    expect(saved).toContain(removed);
+    expect(saved).toContain(`user ${people.quitter.email} (deactivated)`);
+    await row.filter({ hasNotText: 'removed' }).waitFor();
+    expect(await row.textContent()).not.toContain(people.quitter.email);
+
+    const { rows } = await pool().query<{ event: { action: string; outcome: string; call_source: string; attributes: Record<string, string> } }>(
+      "SELECT event FROM audit_events WHERE event->'target'->>'name' = $1 ORDER BY occurred_at, seq",
+      [named],
+    );
+    expect(rows.map((entry) => `${entry.event.action}:${entry.event.outcome}:${entry.event.call_source}`)).toEqual(['mcp.server.register:success:dashboard', 'mcp.server.update:denied:dashboard', 'mcp.server.update:success:dashboard']);
+    expect(rows[1]!.event.attributes).toMatchObject({ reason: 'empty_scope' });
+    expect(rows[2]!.event.attributes).toMatchObject({ scope: `user ${people.stayer.email}` });
+    expect(rows[2]!.event.attributes.scope_dropped!.split(', ').sort()).toEqual([removed, `user ${people.quitter.email} (deactivated)`].sort());
   }, 180_000);
 });

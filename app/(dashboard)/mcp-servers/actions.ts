@@ -3,8 +3,8 @@
 import { revalidatePath } from 'next/cache';
 import type { ActionState } from '@/lib/admin/action-state';
 import { runDashboardAction } from '@/lib/admin/run-action';
-import { approveVersion, checkServer, registerServer, rejectVersion, revokeServer, updateServerScope } from '@/lib/mcp/registry';
-import { registrationFromForm, scopeFromForm } from '@/lib/mcp/registry/form';
+import { approveVersion, checkServer, registerServer, rejectVersion, revokeServer, saveEditedScope } from '@/lib/mcp/registry';
+import { registrationFromForm, scopeFromForm, shownUsersFromForm } from '@/lib/mcp/registry/form';
 
 function field(form: FormData, name: string): string {
   return String(form.get(name) ?? '').trim();
@@ -69,12 +69,17 @@ export async function revokeServerAction(_previous: ActionState, form: FormData)
   });
 }
 
-/** The scope editor: the same change as `gatehouse mcp scope` (audited, allowlist sequence bumped). */
+/**
+ * The scope editor: the same change as `gatehouse mcp scope` (audited, allowlist sequence bumped,
+ * an empty scope refused), except that people it showed who were deleted or deactivated since are
+ * dropped and named instead of failing the save.
+ */
 export async function updateScopeAction(_previous: ActionState, form: FormData): Promise<ActionState> {
   return runDashboardAction(async (actor) => {
-    const server = await updateServerScope(actor, field(form, 'name'), scopeFromForm(form));
+    const { server, dropped } = await saveEditedScope(actor, field(form, 'name'), scopeFromForm(form), shownUsersFromForm(form));
     revalidatePath('/mcp-servers');
     const scope = server.scope.map((entry) => entry.label).join(', ');
-    return { status: 'success', message: `${server.name} is now for ${scope || 'nobody'}; clients converge at their next allowlist poll.` };
+    const left = dropped.length ? ` Dropped, as they name nobody any more: ${dropped.join(', ')}.` : '';
+    return { status: 'success', message: `${server.name} is now for ${scope}; clients converge at their next allowlist poll.${left}` };
   });
 }

@@ -37,6 +37,20 @@ function serverRow(server: RegisteredServer): ServerRow {
   };
 }
 
+/** Scope entries that name nobody any more: shown so the administrator sees what saving drops. */
+function StaleScope({ labels }: { labels: string[] }) {
+  return (
+    <div role="note" aria-label="No longer in the directory" className="rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
+      <p className="font-medium">No longer in the directory, dropped when you save:</p>
+      <ul className="mt-1 list-disc pl-5">
+        {labels.map((label) => (
+          <li key={label}>{label}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 interface McpServersPageProps {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }
@@ -48,6 +62,7 @@ export default async function McpServersPage({ searchParams }: McpServersPagePro
   const [servers, departments, roles] = await Promise.all([listServers(user.tenantId), departmentOptions(user.tenantId), roleOptions(user.tenantId)]);
   // A revoked server keeps its scope for the record; only a live one is rescoped.
   const editing = typeof editName === 'string' ? (servers.find((server) => server.name === editName && server.status === 'active') ?? null) : null;
+  const selection = scopeSelectionOf(editing?.scope ?? []);
   return (
     <>
       <PageHeader
@@ -69,7 +84,7 @@ export default async function McpServersPage({ searchParams }: McpServersPagePro
           <div id="scope-form">
             <Section
               title={`Scope of ${editing.name}`}
-              description="Who may use this server. Saving replaces the whole scope (nothing chosen: nobody), is audited, and moves the allowlist sequence: people added get the server at their next poll, people left out lose it and the proxy refuses them at once."
+              description="Who may use this server. Saving replaces the whole scope, which must include someone (to take the server away from everyone, revoke it), is audited, and moves the allowlist sequence: people added get the server at their next poll, people left out lose it and the proxy refuses them at once."
               actions={
                 <Link href="/mcp-servers" className="text-sm font-medium text-indigo-700 hover:underline">
                   Close
@@ -79,7 +94,9 @@ export default async function McpServersPage({ searchParams }: McpServersPagePro
               {/* Keyed by the server, so moving from one server to another resets the boxes. */}
               <ActionForm key={editing.id} action={updateScopeAction} label={`Scope of ${editing.name}`} submitLabel="Save scope" pendingLabel="Saving…">
                 <Hidden name="name" value={editing.name} />
-                <ScopeFields roles={roles.map((role) => role.name)} departments={departments} legend="Who may use it" selected={scopeSelectionOf(editing.scope)} />
+                <Hidden name="scopeShownUsers" value={selection.users.join(' ')} />
+                <ScopeFields roles={roles.map((role) => role.name)} departments={departments} legend="Who may use it" selected={selection} />
+                {selection.stale.length ? <StaleScope labels={selection.stale} /> : null}
               </ActionForm>
             </Section>
           </div>

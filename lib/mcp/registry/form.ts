@@ -18,16 +18,22 @@ function lines(value: string): string[] {
     .filter(Boolean);
 }
 
+function emails(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
 /** The scope fields (components/mcp-servers/ScopeFields) as the targets an administrator chose. */
 export function scopeFromForm(form: FormData): ScopeTarget[] {
   const everyone = form.get('scopeEveryone') === 'on' ? [{ kind: 'everyone' as const }] : [];
   const departments = form.getAll('scopeDepartments').map((value) => ({ kind: 'department' as const, value: String(value) }));
   const roles = form.getAll('scopeRoles').map((value) => ({ kind: 'role' as const, value: String(value) }));
-  const users = text(form, 'scopeUsers')
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((value) => ({ kind: 'user' as const, value }));
+  const users = emails(text(form, 'scopeUsers')).map((value) => ({ kind: 'user' as const, value }));
   return [...everyone, ...departments, ...roles, ...users];
+}
+
+/** The emails the scope editor showed as already in the scope (saveEditedScope drops those who left since). */
+export function shownUsersFromForm(form: FormData): string[] {
+  return emails(text(form, 'scopeShownUsers'));
 }
 
 function envOf(value: string): Record<string, string> {
@@ -93,14 +99,24 @@ export interface ScopeSelection {
   departments: string[];
   roles: string[];
   users: string[];
+  /** Entries naming someone deleted or deactivated (their labels): shown apart, not preselected, dropped on save. */
+  stale: string[];
 }
 
 /**
  * A server's scope as the fields show it. Entries carry the stored subject (a department or user
  * id), so departments and users are named by their label (`department <slug>`, `user <email>`,
- * as lib/rbac/audience writes it), which is what the form posts back.
+ * as lib/rbac/audience writes it), which is what the form posts back. A stale entry is never
+ * preselected: posting it back would name nobody.
  */
 export function scopeSelectionOf(scope: readonly ScopeEntry[]): ScopeSelection {
-  const named = (kind: ScopeEntry['kind']) => scope.filter((entry) => entry.kind === kind).map((entry) => entry.label.slice(kind.length + 1));
-  return { everyone: scope.some((entry) => entry.kind === 'everyone'), departments: named('department'), roles: scope.filter((entry) => entry.kind === 'role').map((entry) => entry.subject), users: named('user') };
+  const live = scope.filter((entry) => !entry.stale);
+  const named = (kind: ScopeEntry['kind']) => live.filter((entry) => entry.kind === kind).map((entry) => entry.label.slice(kind.length + 1));
+  return {
+    everyone: live.some((entry) => entry.kind === 'everyone'),
+    departments: named('department'),
+    roles: live.filter((entry) => entry.kind === 'role').map((entry) => entry.subject),
+    users: named('user'),
+    stale: scope.filter((entry) => entry.stale).map((entry) => entry.label),
+  };
 }

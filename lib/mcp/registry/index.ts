@@ -3,7 +3,7 @@
 // credentials sealed at rest, and the allowlist sequence every change bumps.
 //
 // Changes (each needs mcp.admin tenant-wide, records an admin.change event and bumps the sequence):
-//   registerServer, updateServer, updateServerScope, revokeServer, resetUpstreamOAuth, checkServer, approveVersion,
+//   registerServer, updateServer, updateServerScope, saveEditedScope, revokeServer, resetUpstreamOAuth, checkServer, approveVersion,
 //   rejectVersion, recordStdioTools.
 // Reads: getServerByName, listServers, serverVersions, serversInScopeFor, approvedTools,
 //   allowlistSequence, accessSequences (with the audience sequence the database moves when people's
@@ -11,7 +11,7 @@
 //   fetch, the redactor of what the upstream says) and messageCappedFetch.
 // Other capabilities writing in the same transaction as their own change (tool policy) call
 // bumpAllowlistSequence(tx, tenantId) with their Prisma transaction.
-export { checkServer, approveVersion, recordStdioTools, registerServer, rejectVersion, resetUpstreamOAuth, revokeServer, updateServer, updateServerScope, type CheckOutcome } from './registry';
+export { checkServer, approveVersion, recordStdioTools, registerServer, rejectVersion, resetUpstreamOAuth, revokeServer, saveEditedScope, updateServer, updateServerScope, type CheckOutcome, type ScopeChange } from './registry';
 export { accessSequences, allowlistSequence, approvedTools, getServerById, getServerByName, listServers, serverVersions, serversInScopeFor } from './read';
 export { bumpAllowlistSequence, type Tx } from './repository';
 export { messageCappedFetch, type MessageCap } from './capped-fetch';

@@ -1,7 +1,7 @@
 import { audienceLabels } from '@/lib/rbac/audience';
 import type { ServerRow, VersionRow } from './repository';
-import { userEmails } from './repository';
-import type { PublicOAuthConfig, RecordedTool, RegisteredServer, ServerVersion } from './types';
+import { existingRoleNames, userEmails, userStatuses } from './repository';
+import type { PublicOAuthConfig, RecordedTool, RegisteredServer, ScopeEntry, ServerVersion } from './types';
 
 /** The stored oauth_config: the client secret sealed under `sealedClientSecret`. */
 export interface StoredOAuthConfig {
@@ -37,11 +37,33 @@ function publicOAuth(config: unknown): PublicOAuthConfig | null {
   };
 }
 
-/** Rows as the registry hands them out: scope labelled, owner's email, no sealed values. */
+/** Whether an entry still names someone: a user deleted or deactivated, or a role deleted, since it was made. */
+function staleness(entry: ServerRow['scopes'][number], users: ReadonlyMap<string, 'active' | 'disabled'>, roles: ReadonlySet<string>): ScopeEntry['stale'] {
+  if (entry.kind === 'user') {
+    const status = users.get(entry.subject);
+    return status === undefined ? 'removed' : status === 'active' ? undefined : 'deactivated';
+  }
+  return entry.kind === 'role' && !roles.has(entry.subject) ? 'removed' : undefined;
+}
+
+function scopeEntries(row: ServerRow, labels: readonly string[], users: ReadonlyMap<string, 'active' | 'disabled'>, roles: ReadonlySet<string>): ScopeEntry[] {
+  return row.scopes.map((scope, position) => {
+    const stale = staleness(scope, users, roles);
+    const label = labels[position]!;
+    return { kind: scope.kind, subject: scope.subject, ...(stale ? { label: `${label} (${stale})`, stale } : { label }) };
+  });
+}
+
+/** Rows of one tenant as the registry hands them out: scope labelled (stale entries marked), owner's email, no sealed values. */
 export async function presentServers(rows: readonly ServerRow[]): Promise<RegisteredServer[]> {
   if (rows.length === 0) return [];
-  const emails = await userEmails(rows.map((row) => row.ownerId));
-  const labels = await Promise.all(rows.map((row) => audienceLabels(row.tenantId, row.scopes)));
+  const scopes = rows.flatMap((row) => row.scopes);
+  const [emails, labels, users, roles] = await Promise.all([
+    userEmails(rows.map((row) => row.ownerId)),
+    Promise.all(rows.map((row) => audienceLabels(row.tenantId, row.scopes))),
+    userStatuses(scopes.filter((scope) => scope.kind === 'user').map((scope) => scope.subject)),
+    existingRoleNames(rows[0]!.tenantId, scopes.filter((scope) => scope.kind === 'role').map((scope) => scope.subject)),
+  ]);
   return rows.map((row, index) => {
     const approved = row.versions.find((version) => version.status === 'approved' && version.id === row.approvedVersionId) ?? null;
     const pending = row.versions.find((version) => version.status === 'pending') ?? null;
@@ -63,7 +85,7 @@ export async function presentServers(rows: readonly ServerRow[]): Promise<Regist
       allowPrivateNetwork: row.allowPrivateNetwork,
       status: row.status,
       revoked: row.status === 'revoked' && row.revokedAt ? { reason: row.revokedReason ?? '', at: row.revokedAt, by: row.revokedBy } : null,
-      scope: row.scopes.map((scope, position) => ({ kind: scope.kind, subject: scope.subject, label: labels[index]![position]! })),
+      scope: scopeEntries(row, labels[index]!, users, roles),
       approvedVersion: approved ? versionOf(approved) : null,
       pendingVersion: pending ? versionOf(pending) : null,
       lastCheck: row.lastCheckedAt ? { at: row.lastCheckedAt, ok: row.lastCheckOk ?? false, error: row.lastCheckError, latencyMs: row.lastCheckLatencyMs } : null,

@@ -3,7 +3,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pool } from '@/lib/db/client';
+import { db, pool } from '@/lib/db/client';
 import { configureTestEnvironment, createTestUser } from '@/lib/oauth/test-harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
@@ -21,8 +21,10 @@ import {
   registerServer,
   rejectVersion,
   revokeServer,
+  saveEditedScope,
   serversInScopeFor,
   serverVersions,
+  updateServer,
   updateServerScope,
   upstreamTarget,
   type RegistryActor,
@@ -30,6 +32,8 @@ import {
 import { CHECK_MAX_BYTES, checkUpstream } from './health';
 import { DEFAULT_TOOLS, startFakeUpstream, type FakeUpstream } from './testing/upstream-server';
 import { targetFrom } from './upstream';
+import { scopeSelectionOf } from './form';
+import { UserInputError } from '@/lib/users/tenant';
 
 configureTestEnvironment();
 
@@ -340,6 +344,63 @@ describe('MCP registry: scope, permission and revocation', () => {
     await pool().query(`UPDATE users SET status = 'disabled' WHERE id = $1`, [leaver.userId]);
     await expect(updateServerScope(actorOf(admin), name, [{ kind: 'user', value: leaver.email }])).rejects.toThrow(new RegExp(`user ${leaver.email} is deactivated`));
     expect((await getServerByName(admin.tenantId, name))!.scope.map((entry) => entry.label)).toEqual([`department ${research}`]);
+  });
+
+  it('refuses a scope that includes nobody, whoever changes it, audited, leaving the scope as it was', async () => {
+    const name = uniqueName('nobody');
+    await registerServer(actorOf(admin), { name, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'department', value: research }] });
+    const message = 'choose who may use the server: everyone, a department, a role or a person (an empty scope would hide it from everyone; to take it away from everyone, revoke it)';
+    await expect(updateServerScope(actorOf(admin), name, [])).rejects.toThrow(new UserInputError(message));
+    // The REST API's PATCH: the same refusal.
+    await expect(updateServer({ ...actorOf(admin), callSource: 'api' }, name, { scope: [] })).rejects.toThrow(message);
+    // A description change alone touches no scope.
+    expect((await updateServer(actorOf(admin), name, { description: 'research notes' })).scope.map((entry) => entry.label)).toEqual([`department ${research}`]);
+    expect((await eventsFor(name)).map((event) => `${event.action}:${event.outcome}:${String(event.attributes?.reason ?? '')}`)).toEqual([
+      'mcp.server.register:success:',
+      'mcp.server.update:denied:empty_scope',
+      'mcp.server.update:denied:empty_scope',
+      'mcp.server.update:success:',
+    ]);
+  });
+
+  it('marks scope entries naming a deleted or deactivated person or a deleted role, never preselects them, and drops them on the editor’s save', async () => {
+    const name = uniqueName('leavers');
+    const [leaver, quitter, late] = [await createTestUser(['member']), await createTestUser(['member']), await createTestUser(['member'])];
+    const role = uniqueName('auditors');
+    await db().role.create({ data: { tenantId: admin.tenantId, name: role, permissions: [] } });
+    const people = [leaver, quitter, late, member].map((user) => ({ kind: 'user' as const, value: user.email }));
+    await registerServer(actorOf(admin), { name, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'role', value: role }, ...people] });
+    await db().user.delete({ where: { id: leaver.userId } });
+    await pool().query(`UPDATE users SET status = 'disabled' WHERE id = $1`, [quitter.userId]);
+    await db().role.delete({ where: { tenantId_name: { tenantId: admin.tenantId, name: role } } });
+
+    const server = (await getServerByName(admin.tenantId, name))!;
+    const stale = [`role ${role} (removed)`, `user ${leaver.userId} (removed)`, `user ${quitter.email} (deactivated)`];
+    expect(server.scope.filter((entry) => entry.stale).map((entry) => entry.label).sort()).toEqual(stale.sort());
+    const selection = scopeSelectionOf(server.scope);
+    expect(selection).toMatchObject({ roles: [], stale: expect.arrayContaining(stale) });
+    expect(selection.users.sort()).toEqual([late.email, member.email].sort());
+
+    // Late is deactivated after the editor drew the page; the editor posts what it showed.
+    await pool().query(`UPDATE users SET status = 'disabled' WHERE id = $1`, [late.userId]);
+    const posted = selection.users.map((value) => ({ kind: 'user' as const, value }));
+    // Someone the editor did not show is still refused: a typo is not dropped.
+    await expect(saveEditedScope(actorOf(admin), name, [...posted, { kind: 'user', value: `nobody-${name}@example.com` }], selection.users)).rejects.toThrow(`no user with email nobody-${name}@example.com`);
+    await expect(saveEditedScope(actorOf(admin), name, [...posted, { kind: 'user', value: quitter.email }], selection.users)).rejects.toThrow(`user ${quitter.email} is deactivated`);
+    const saved = await saveEditedScope(actorOf(admin), name, posted, selection.users);
+    expect(saved.server.scope.map((entry) => entry.label)).toEqual([`user ${member.email}`]);
+    expect(saved.dropped.sort()).toEqual([...stale, `user ${late.email} (deactivated)`].sort());
+    const update = (await eventsFor(name)).filter((event) => event.action === 'mcp.server.update');
+    // A typo and a deactivated person typed in are the administrator's to fix (the form says which); the save is one change.
+    expect(update.map((event) => event.outcome)).toEqual(['success']);
+    expect(String(update.at(-1)!.attributes?.scope_dropped).split(', ').sort()).toEqual(saved.dropped.sort());
+
+    // Only a leaver shown, deleted since the page was drawn (so named by both their stored id and the email shown), nobody else chosen: refused as an empty scope.
+    const alone = uniqueName('alone');
+    const solo = await createTestUser(['member']);
+    await registerServer(actorOf(admin), { name: alone, transport: 'streamable_http', url: upstream.mcpUrl, allowPrivateNetwork: true, scope: [{ kind: 'user', value: solo.email }] });
+    await db().user.delete({ where: { id: solo.userId } });
+    await expect(saveEditedScope(actorOf(admin), alone, [{ kind: 'user', value: solo.email }], [solo.email])).rejects.toThrow(`; user ${solo.userId} (removed), user ${solo.email} (removed) can no longer be in it`);
   });
 
   it('refuses registry changes to a user without mcp.admin, and records the refusal', async () => {

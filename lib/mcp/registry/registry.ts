@@ -5,7 +5,8 @@ import { checkUpstreamUrl } from '@/lib/platform/outbound/upstream-fetch';
 import { resolveAudienceTarget } from '@/lib/rbac/audience';
 import { UpstreamGrantRequired } from '@/lib/mcp/upstream-oauth/errors';
 import { recordGrantEvent } from '@/lib/mcp/upstream-oauth/events';
-import { deleteServerGrants, pinnedIssuer, resetIssuer } from '@/lib/mcp/upstream-oauth/repository';
+import { deleteServerGrants, pinnedIssuer, resetIssuer, type DeletedGrants } from '@/lib/mcp/upstream-oauth/repository';
+import { revokeDeletedGrants } from '@/lib/mcp/upstream-oauth/revocation';
 import { grantedTarget } from '@/lib/mcp/upstream-oauth/session';
 import { findUserWithRoles } from '@/lib/users/with-roles';
 import { UserInputError } from '@/lib/users/tenant';
@@ -25,15 +26,34 @@ import { parseInput, registerServerSchema, updateServerSchema, type RegisterServ
  * same transaction, and records one `admin.change` event.
  */
 
-async function resolveScope(tenantId: string, targets: readonly ScopeTarget[]) {
-  const entries = [];
-  for (const target of targets) entries.push(await resolveAudienceTarget(tenantId, target));
+type ResolvedScopeEntry = Awaited<ReturnType<typeof resolveAudienceTarget>>;
+
+/**
+ * The stored entries for what an administrator named. `shownUsers` are the emails the scope
+ * editor showed as already in the scope: one of them deleted or deactivated since the page was
+ * drawn is dropped (and named in `dropped`) rather than failing the whole save. Anyone else who
+ * names nobody, or a deactivated person, is refused.
+ */
+async function resolveScope(tenantId: string, targets: readonly ScopeTarget[], shownUsers: ReadonlySet<string> = new Set()): Promise<{ entries: ResolvedScopeEntry[]; dropped: string[] }> {
+  const entries: ResolvedScopeEntry[] = [];
+  const dropped: string[] = [];
+  for (const target of targets) {
+    try {
+      entries.push(await resolveAudienceTarget(tenantId, target));
+    } catch (error) {
+      const shown = target.kind === 'user' && shownUsers.has(target.value.trim().toLowerCase());
+      if (!(error instanceof UserInputError) || target.kind !== 'user' || !shown) throw error;
+      dropped.push(`user ${target.value.trim()} (removed)`);
+    }
+  }
   // A disabled person is refused, not silently given a server they would get back on re-enabling.
   const users = entries.filter((entry) => entry.kind === 'user');
   const active = await repository.activeUserIds(users.map((entry) => entry.subject));
-  const disabled = users.find((entry) => !active.has(entry.subject));
-  if (disabled) throw new UserInputError(`${disabled.label} is deactivated: only active people can be put in a server's scope`);
-  return entries;
+  const disabled = users.filter((entry) => !active.has(entry.subject));
+  const refused = disabled.find((entry) => !shownUsers.has(entry.label.slice('user '.length)));
+  if (refused) throw new UserInputError(`${refused.label} is deactivated: only active people can be put in a server's scope`);
+  dropped.push(...disabled.map((entry) => `${entry.label} (deactivated)`));
+  return { entries: entries.filter((entry) => !disabled.includes(entry)), dropped };
 }
 
 async function activeServer(actor: RegistryActor, action: RegistryAction, name: string): Promise<repository.ServerRow> {
@@ -89,7 +109,7 @@ export async function registerServer(actor: RegistryActor, input: RegisterServer
   const subject = { name: server.name };
   const existing = await repository.serverRowByName(actor.tenantId, server.name);
   if (existing) throw new UserInputError(`an MCP server named ${server.name} exists already${existing.status === 'revoked' ? ' (revoked: names stay taken so the audit trail names one server)' : ''}`);
-  const scope = await resolveScope(actor.tenantId, server.scope);
+  const { entries: scope } = await resolveScope(actor.tenantId, server.scope);
   const ownerId = await ownerOf(actor, server.owner);
   const id = randomUUID();
 
@@ -175,12 +195,33 @@ export async function registerServer(actor: RegistryActor, input: RegisterServer
 
 const OAUTH_USER_FIRST_CHECK = 'it signs in on behalf of each person: connect your own account to it (MCP servers → Your connections), then run a check to record its tools';
 
-/** Changes a server's description and/or replaces its scope (the whole list; empty = nobody). */
-export async function updateServer(actor: RegistryActor, name: string, input: UpdateServerInput): Promise<RegisteredServer> {
+/**
+ * Why a scope that includes nobody is refused: a server nobody can see is almost always a slip
+ * (every box unticked, or only people who have left). Registration may start with none ("nobody
+ * yet"); taking a live server away from everyone is what revoking it says explicitly.
+ */
+const EMPTY_SCOPE = 'choose who may use the server: everyone, a department, a role or a person (an empty scope would hide it from everyone; to take it away from everyone, revoke it)';
+
+/** A scope change as the scope editor makes it: what was dropped (people deleted or deactivated since) besides the server. */
+export interface ScopeChange {
+  server: RegisteredServer;
+  /** Labels of entries left out because they name nobody any more, e.g. `user a@example.com (deactivated)`. */
+  dropped: string[];
+}
+
+async function changeServer(actor: RegistryActor, name: string, input: UpdateServerInput, shownUsers?: ReadonlySet<string>): Promise<ScopeChange> {
   await requireRegistryAdmin(actor, 'update', { name });
   const update = parseInput(updateServerSchema, input);
   const row = await activeServer(actor, 'update', name);
-  const scope = update.scope ? await resolveScope(actor.tenantId, update.scope) : null;
+  const resolved = update.scope ? await resolveScope(actor.tenantId, update.scope, shownUsers) : null;
+  const scope = resolved?.entries ?? null;
+  // Entries the server had that name nobody any more: replaced scopes leave them out, and the event says so.
+  const before = await presentServer(row);
+  const dropped = [...new Set([...(scope ? before.scope.filter((entry) => entry.stale).map((entry) => entry.label) : []), ...(resolved?.dropped ?? [])])];
+  if (scope && scope.length === 0) {
+    await recordRegistryChange(actor, 'update', row, { reason: 'empty_scope', ...(dropped.length ? { scope_dropped: dropped.join(', ').slice(0, 2000) } : {}) }, 'denied');
+    throw new UserInputError(dropped.length ? `${EMPTY_SCOPE}; ${dropped.join(', ')} can no longer be in it` : EMPTY_SCOPE);
+  }
   await repository.inTransaction(async (tx) => {
     // A revoke committed since activeServer() read the row must win: no scope on a revoked server.
     if (!(await repository.lockActiveServer(tx, row.id))) throw new UserInputError(`${name} was revoked meanwhile`);
@@ -189,15 +230,29 @@ export async function updateServer(actor: RegistryActor, name: string, input: Up
     await repository.bumpAllowlistSequence(tx, actor.tenantId);
   });
   await recordRegistryChange(actor, 'update', row, {
-    ...(scope ? { scope: scope.map((entry) => entry.label).join(', ') || 'nobody' } : {}),
+    ...(scope ? { scope: scope.map((entry) => entry.label).join(', ') } : {}),
+    ...(dropped.length ? { scope_dropped: dropped.join(', ').slice(0, 2000) } : {}),
     ...(update.description !== undefined ? { description_changed: update.description !== row.description } : {}),
   });
-  return reload(actor.tenantId, row.id);
+  return { server: await reload(actor.tenantId, row.id), dropped };
 }
 
-/** Replaces who the server is for: roles, departments, users or everyone (empty = nobody). */
+/** Changes a server's description and/or replaces its scope (the whole list, which must include someone). */
+export async function updateServer(actor: RegistryActor, name: string, input: UpdateServerInput): Promise<RegisteredServer> {
+  return (await changeServer(actor, name, input)).server;
+}
+
+/** Replaces who the server is for: roles, departments, users or everyone (never nobody: revoke instead). */
 export function updateServerScope(actor: RegistryActor, name: string, scope: ScopeTarget[]): Promise<RegisteredServer> {
   return updateServer(actor, name, { scope });
+}
+
+/**
+ * The scope editor's save: as updateServerScope, but `shownUsers` (the emails the editor showed
+ * as in the scope) that were deleted or deactivated since are dropped and reported, not refused.
+ */
+export function saveEditedScope(actor: RegistryActor, name: string, scope: ScopeTarget[], shownUsers: readonly string[]): Promise<ScopeChange> {
+  return changeServer(actor, name, { scope }, new Set(shownUsers.map((email) => email.trim().toLowerCase()).filter(Boolean)));
 }
 
 /** Revokes a server: it leaves every allowlist and the proxy refuses it. Revoked names stay taken. */
@@ -205,17 +260,25 @@ export async function revokeServer(actor: RegistryActor, name: string, reason = 
   await requireRegistryAdmin(actor, 'revoke', { name });
   const why = reason.trim() || 'no reason given';
   const row = await activeServer(actor, 'revoke', name);
-  const grants = await repository.inTransaction(async (tx) => {
+  const deleted = await repository.inTransaction(async (tx) => {
     if (!(await repository.markRevoked(tx, row.id, why.slice(0, 2000), actor.userId))) throw new UserInputError(`${name} was revoked meanwhile`);
     await repository.bumpAllowlistSequence(tx, actor.tenantId);
     // People's tokens for a revoked server are of no further use to anyone: they go with it.
     return deleteServerGrants(tx, row.id);
   });
+  const grants = deleted.grants.length;
   await recordRegistryChange(actor, 'revoke', row, { reason: why.slice(0, 1000), ...(row.upstreamAuth === 'oauth_user' ? { upstream_grants_deleted: grants } : {}) });
-  if (grants > 0) {
-    await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: row, action: 'revoke', outcome: 'success', reason: 'server_revoked', attributes: { grants_deleted: grants }, callSource: actor.callSource ?? 'dashboard' });
-  }
-  return reload(actor.tenantId, row.id);
+  const revoked = await reload(actor.tenantId, row.id);
+  await grantsDeletedBy(actor, revoked, deleted, 'server_revoked');
+  return revoked;
+}
+
+/** Records the grants an administrator's change deleted, and has them revoked at their provider in the background. */
+async function grantsDeletedBy(actor: RegistryActor, server: RegisteredServer, deleted: DeletedGrants, reason: 'server_revoked' | 'authorization_server_reset'): Promise<void> {
+  if (deleted.grants.length === 0) return;
+  const user = { id: actor.userId, email: actor.email, roles: actor.roles };
+  await recordGrantEvent({ tenantId: actor.tenantId, user, server, action: 'revoke', outcome: 'success', reason, attributes: { grants_deleted: deleted.grants.length }, callSource: actor.callSource ?? 'dashboard' });
+  revokeDeletedGrants(server, deleted, { actor, reason });
 }
 
 /**
@@ -229,11 +292,11 @@ export async function resetUpstreamOAuth(actor: RegistryActor, name: string): Pr
   const row = await activeServer(actor, 'reset_oauth', name);
   if (row.upstreamAuth !== 'oauth_user') throw new UserInputError(`${name} does not sign people in at an authorization server: there is nothing to reset`);
   const previousIssuer = await pinnedIssuer(row.id);
-  const grantsDeleted = await resetIssuer(row.id);
+  const deleted = await resetIssuer(row.id);
+  const grantsDeleted = deleted.grants.length;
   await recordRegistryChange(actor, 'reset_oauth', row, { previous_issuer: previousIssuer ?? '', upstream_grants_deleted: grantsDeleted });
-  if (grantsDeleted > 0) {
-    await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: row, action: 'revoke', outcome: 'success', reason: 'authorization_server_reset', attributes: { grants_deleted: grantsDeleted }, callSource: actor.callSource ?? 'dashboard' });
-  }
+  // The old grants' tokens go back to the issuer that made them (the pin as it was), never the new one.
+  await grantsDeletedBy(actor, await presentServer(row), deleted, 'authorization_server_reset');
   return { previousIssuer, grantsDeleted };
 }
 

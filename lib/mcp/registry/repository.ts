@@ -89,6 +89,21 @@ export async function userEmails(ids: readonly string[]): Promise<Map<string, st
   return new Map(users.map((user) => [user.id, user.email]));
 }
 
+/** Each of these users that still exists, with whether they are active (a scope shows the others as removed). */
+export async function userStatuses(ids: readonly string[]): Promise<Map<string, 'active' | 'disabled'>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const users = await db().user.findMany({ where: { id: { in: unique } }, select: { id: true, status: true } });
+  return new Map(users.map((user) => [user.id, user.status]));
+}
+
+/** Which of these role names the tenant still has (a deleted role's scope entry names nothing). */
+export async function existingRoleNames(tenantId: string, names: readonly string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const roles = await db().role.findMany({ where: { tenantId, name: { in: [...new Set(names)] } }, select: { name: true } });
+  return new Set(roles.map((role) => role.name));
+}
+
 /** Which of these users are active (a disabled one may not be put in a server's scope). */
 export async function activeUserIds(ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();

@@ -40,8 +40,13 @@ export interface ScopeEntry {
   kind: AudienceKind;
   /** Role name, department id or user id; empty for everyone. */
   subject: string;
-  /** How it reads: `department research`, `role security`, `user a@example.com`, `everyone`. */
+  /** How it reads: `department research`, `role security`, `user a@example.com`, `everyone`; a stale entry says why (`user a@example.com (deactivated)`). */
   label: string;
+  /**
+   * The person was deleted or deactivated, or the role deleted, after the entry was made: it
+   * includes nobody, is never preselected by the scope editor, and the next scope change drops it.
+   */
+  stale?: 'removed' | 'deactivated';
 }
 
 /**

@@ -121,8 +121,19 @@ export async function upstreamTarget(server: RegisteredServer): Promise<Upstream
   let oauth: UpstreamOAuthClient | null = null;
   if (server.upstreamAuth === 'oauth_user' && server.oauth) {
     const { authorizationServer, clientId, scope } = server.oauth;
-    const sealed = server.oauth.hasClientSecret ? ((await oauthConfigOf(server.id)) as { sealedClientSecret?: string } | null)?.sealedClientSecret : undefined;
-    oauth = { authorizationServer, clientId, scope, ...(sealed ? { clientSecret: await openOAuthClientSecret(sealed, server.id) } : {}) };
+    const clientSecret = await openedOAuthClientSecret(server);
+    oauth = { authorizationServer, clientId, scope, ...(clientSecret ? { clientSecret } : {}) };
   }
   return targetFrom(server, secret, oauth);
+}
+
+/**
+ * The OAuth client secret an administrator configured for an oauth_user server, opened. Unlike
+ * upstreamTarget it also answers for a revoked server: revoking its people's tokens at the
+ * provider after the revocation authenticates with it.
+ */
+export async function openedOAuthClientSecret(server: RegisteredServer): Promise<string | undefined> {
+  if (server.upstreamAuth !== 'oauth_user' || !server.oauth?.hasClientSecret) return undefined;
+  const sealed = ((await oauthConfigOf(server.id)) as { sealedClientSecret?: string } | null)?.sealedClientSecret;
+  return sealed ? openOAuthClientSecret(sealed, server.id) : undefined;
 }

@@ -14,9 +14,9 @@ import * as oidc from 'openid-client';
 import * as oauth from 'oauth4webapi';
 import { openRegisteredClientSecret, sealRegisteredClientSecret } from '@/lib/mcp/registry/secrets';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
-import { upstreamTarget } from '@/lib/mcp/registry/upstream';
+import { openedOAuthClientSecret } from '@/lib/mcp/registry/upstream';
 import { configuredIssuer } from '@/lib/oauth/issuer';
-import { discoverAuthorization } from './discovery';
+import { discoverAuthorization, issuerChanged } from './discovery';
 import { UpstreamOAuthError } from './errors';
 import { insecureAllowed, OAUTH_TIMEOUT_MS, oauthFetch } from './http-client';
 import * as repository from './repository';
@@ -79,15 +79,10 @@ async function register(server: RegisteredServer, metadata: oauth.AuthorizationS
  * (at the start of every connection, which is rare: metadata changes are picked up then).
  */
 export async function prepareClient(server: RegisteredServer): Promise<ClientRow> {
-  const discovered = await discoverAuthorization(server);
+  const discovered = await discoverAuthorization(server, await repository.pinnedIssuer(server.id));
   const metadata = discovered.authorizationServer;
   const pinned = await repository.pinIssuer(server.id, metadata.issuer);
-  if (pinned !== metadata.issuer) {
-    throw new UpstreamOAuthError(
-      `"${server.name}" now names another authorization server (${metadata.issuer}, was ${pinned}): Gatehouse does not send anyone there until an administrator approves it (gatehouse mcp reset-oauth ${server.name})`,
-      'issuer_changed',
-    );
-  }
+  if (pinned !== metadata.issuer) throw issuerChanged(server, metadata.issuer, pinned);
   const redirectUri = upstreamCallbackUrl();
   const existing = await repository.clientOf(server.id, metadata.issuer);
   const configured = server.oauth?.clientId;
@@ -111,9 +106,15 @@ export interface TokenBinding {
  * The client row tokens bound to `binding` may be sent with, or why not: the issuer must still be
  * the pinned one and its client the same client for the same resource (fails closed).
  */
-export async function boundClient(serverId: string, binding: TokenBinding): Promise<ClientRow | 'issuer_changed' | 'client_changed'> {
-  if ((await repository.pinnedIssuer(serverId)) !== binding.issuer) return 'issuer_changed';
-  const client = await repository.clientOf(serverId, binding.issuer);
+export async function boundClient(serverId: string, binding: TokenBinding): Promise<BoundClient> {
+  return clientBoundTo(await repository.pinnedIssuer(serverId), await repository.clientOf(serverId, binding.issuer), binding);
+}
+
+export type BoundClient = ClientRow | 'issuer_changed' | 'client_changed';
+
+/** The same decision from a pin and client rows read earlier (grants an administrator deleted together with them). */
+export function clientBoundTo(pinned: string | null, client: ClientRow | null | undefined, binding: TokenBinding): BoundClient {
+  if (pinned !== binding.issuer) return 'issuer_changed';
   if (!client || client.issuer !== binding.issuer || client.clientId !== binding.clientId || client.resource !== binding.resource) return 'client_changed';
   return client;
 }
@@ -121,12 +122,15 @@ export async function boundClient(serverId: string, binding: TokenBinding): Prom
 /** The client's secret: the one Gatehouse registered, or the one an administrator configured (sealed in the registry). */
 async function clientSecret(server: RegisteredServer, row: ClientRow): Promise<string | undefined> {
   if (row.dynamic) return row.sealedClientSecret ? openRegisteredClientSecret(row.sealedClientSecret, server.id) : undefined;
-  if (!server.oauth?.hasClientSecret) return undefined;
-  return (await upstreamTarget(server)).oauth?.clientSecret;
+  return openedOAuthClientSecret(server);
 }
 
-/** openid-client's configuration for the stored client: its authentication, the SSRF-checked fetch, http only where allowed. */
-export async function configurationFor(server: RegisteredServer, row: ClientRow): Promise<oidc.Configuration> {
+/**
+ * openid-client's configuration for the stored client: its authentication, the SSRF-checked
+ * fetch, http only where allowed. `deadline` aborts every request it makes once it fires (a
+ * batch of revocations bounded as a whole).
+ */
+export async function configurationFor(server: RegisteredServer, row: ClientRow, deadline?: AbortSignal): Promise<oidc.Configuration> {
   const metadata = row.metadata as unknown as oauth.AuthorizationServer;
   const secret = await clientSecret(server, row);
   const method = authMethod(metadata, secret !== undefined);
@@ -134,7 +138,8 @@ export async function configurationFor(server: RegisteredServer, row: ClientRow)
   const config = new oidc.Configuration(metadata as oidc.ServerMetadata, row.clientId, { ...(secret !== undefined ? { client_secret: secret } : {}), token_endpoint_auth_method: method }, authentication);
   const fetch = oauthFetch(server);
   // openid-client sends string or URLSearchParams bodies; the byte form is the same request.
-  config[oidc.customFetch] = (url, options) => fetch(url, { ...options, body: options.body instanceof Uint8Array ? Buffer.from(options.body) : options.body });
+  config[oidc.customFetch] = (url, options) =>
+    fetch(url, { ...options, body: options.body instanceof Uint8Array ? Buffer.from(options.body) : options.body, ...(deadline ? { signal: options.signal ? AbortSignal.any([options.signal, deadline]) : deadline } : {}) });
   config.timeout = OAUTH_TIMEOUT_MS / 1000;
   if (insecureAllowed(row.issuer, server)) oidc.allowInsecureRequests(config);
   return config;

@@ -12,7 +12,7 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import * as oauth from 'oauth4webapi';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
 import { UpstreamOAuthError } from './errors';
-import { insecureAllowed, oauthFetch } from './http-client';
+import { insecureAllowed, oauthFetch, requireReachableAuthorizationServer } from './http-client';
 
 export interface DiscoveredAuthorization {
   /** RFC 8707 resource indicator: the resource metadata's `resource`, else the server URL. */
@@ -91,8 +91,13 @@ async function authorizationServerMetadata(issuer: URL, server: RegisteredServer
   throw new UpstreamOAuthError(`the authorization server of "${server.name}" (${issuer.origin}) publishes no usable metadata (${(lastError as Error).message})`, 'no_authorization_server_metadata');
 }
 
-/** Discovers the resource and authorization server of an oauth_user server, or throws UpstreamOAuthError. */
-export async function discoverAuthorization(server: RegisteredServer): Promise<DiscoveredAuthorization> {
+/**
+ * Discovers the resource and authorization server of an oauth_user server, or throws
+ * UpstreamOAuthError. With an issuer `pinned` already, another authorization server named now is
+ * refused before anything is sent to it; one the server names itself must be reachable under
+ * the OAuth network policy (public, unless an administrator named its origin).
+ */
+export async function discoverAuthorization(server: RegisteredServer, pinned: string | null = null): Promise<DiscoveredAuthorization> {
   if (!server.url) throw new UpstreamOAuthError(`"${server.name}" has no URL`, 'not_remote');
   const fetch = oauthFetch(server);
   const prm = await protectedResource(server, fetch);
@@ -104,5 +109,15 @@ export async function discoverAuthorization(server: RegisteredServer): Promise<D
   } catch {
     throw new UpstreamOAuthError(`"${server.name}" names an authorization server that is not a URL`, 'bad_authorization_server');
   }
+  if (pinned !== null && new URL(pinned).href !== issuerUrl.href) throw issuerChanged(server, issuerUrl.href, pinned);
+  await requireReachableAuthorizationServer(issuerUrl, server.name, server);
   return { resource: prm?.resource ?? server.url, authorizationServer: await authorizationServerMetadata(issuerUrl, server, fetch) };
+}
+
+/** Another authorization server than the pinned one: nobody is sent there until an administrator resets the pin. */
+export function issuerChanged(server: RegisteredServer, issuer: string, pinned: string): UpstreamOAuthError {
+  return new UpstreamOAuthError(
+    `"${server.name}" now names another authorization server (${issuer}, was ${pinned}): Gatehouse does not send anyone there until an administrator approves it (gatehouse mcp reset-oauth ${server.name})`,
+    'issuer_changed',
+  );
 }

@@ -7,6 +7,8 @@
 //   grantedTarget                    a registry target acting as one person: their bearer token,
 //                                    refreshed on expiry or 401, once (the proxy, health checks)
 //   disconnect, connectionsOf        the dashboard's connections page
+//   revocation.ts                    RFC 7009 revocation at the provider: a disconnect waits for
+//                                    it, grants an administrator deleted are revoked in the background
 // Every connect, disconnect, failed refresh and server revocation is an `mcp.upstream_grant` audit
 // event; tokens are sealed at rest and scrubbed from whatever the proxy returns.
 export { completeConnect, connectable, startConnect, type CallbackOutcome, type ConnectResult, type GrantActor } from './connect';

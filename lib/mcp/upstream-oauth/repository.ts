@@ -58,16 +58,27 @@ export async function pinIssuer(serverId: string, issuer: string): Promise<strin
 }
 
 /**
+ * Grants an administrator deleted, with what revoking their tokens at the provider needs once
+ * the rows are gone: the issuer pinned then and Gatehouse's clients there.
+ */
+export interface DeletedGrants {
+  pinned: string | null;
+  clients: ClientRow[];
+  grants: GrantRow[];
+}
+
+/**
  * An administrator's reset of the server's pinned authorization server: the pin, every client
  * row, pending authorization and grant of the server go in one transaction (grants from the old
- * issuer are no use at the new one). Returns how many grants were deleted.
+ * issuer are no use at the new one). Returns what was deleted, for revoking it upstream.
  */
-export async function resetIssuer(serverId: string): Promise<number> {
+export async function resetIssuer(serverId: string): Promise<DeletedGrants> {
   return db().$transaction(async (tx) => {
+    const deleted = await deleteServerGrants(tx, serverId);
     await tx.mcpUpstreamPin.deleteMany({ where: { serverId } });
     await tx.mcpUpstreamClient.deleteMany({ where: { serverId } });
     await tx.mcpUpstreamAuthorization.deleteMany({ where: { serverId } });
-    return (await tx.mcpUpstreamGrant.deleteMany({ where: { serverId } })).count;
+    return deleted;
   });
 }
 
@@ -118,20 +129,32 @@ export async function saveGrant(row: Omit<GrantRow, 'createdAt' | 'updatedAt'>):
   });
 }
 
-/** Deletes a grant; the row as it was (to revoke its tokens upstream), or null when there was none. */
-export async function deleteGrant(serverId: string, userId: string): Promise<GrantRow | null> {
-  const rows = await db().$queryRaw<{ sealed_tokens: string; client_id: string; issuer: string; resource: string; tenant_id: string; scope: string; expires_at: Date | null; created_at: Date; updated_at: Date }[]>`
-    DELETE FROM mcp_upstream_grants WHERE server_id = ${serverId}::uuid AND user_id = ${userId}::uuid
-    RETURNING sealed_tokens, client_id, issuer, resource, tenant_id::text, scope, expires_at, created_at, updated_at`;
-  const row = rows[0];
-  if (!row) return null;
-  return { serverId, userId, tenantId: row.tenant_id, clientId: row.client_id, issuer: row.issuer, resource: row.resource, sealedTokens: row.sealed_tokens, scope: row.scope, expiresAt: row.expires_at, createdAt: row.created_at, updatedAt: row.updated_at };
+type DeletedGrantColumns = { user_id: string; sealed_tokens: string; client_id: string; issuer: string; resource: string; tenant_id: string; scope: string; expires_at: Date | null; created_at: Date; updated_at: Date };
+
+function deletedGrant(serverId: string, row: DeletedGrantColumns): GrantRow {
+  return { serverId, userId: row.user_id, tenantId: row.tenant_id, clientId: row.client_id, issuer: row.issuer, resource: row.resource, sealedTokens: row.sealed_tokens, scope: row.scope, expiresAt: row.expires_at, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
-/** Every grant of a server, deleted inside the revocation's transaction. */
-export async function deleteServerGrants(tx: Tx, serverId: string): Promise<number> {
-  const { count } = await tx.mcpUpstreamGrant.deleteMany({ where: { serverId } });
-  return count;
+/** Deletes a grant; the row as it was (to revoke its tokens upstream), or null when there was none. */
+export async function deleteGrant(serverId: string, userId: string): Promise<GrantRow | null> {
+  const rows = await db().$queryRaw<DeletedGrantColumns[]>`
+    DELETE FROM mcp_upstream_grants WHERE server_id = ${serverId}::uuid AND user_id = ${userId}::uuid
+    RETURNING user_id::text, sealed_tokens, client_id, issuer, resource, tenant_id::text, scope, expires_at, created_at, updated_at`;
+  return rows[0] ? deletedGrant(serverId, rows[0]) : null;
+}
+
+/**
+ * Every grant of a server, deleted inside the caller's transaction (a server's revocation, a
+ * reset), returned as they were with the pin and clients, so their tokens can be revoked upstream.
+ * One DELETE … RETURNING: a grant saved meanwhile is either returned here or kept.
+ */
+export async function deleteServerGrants(tx: Tx, serverId: string): Promise<DeletedGrants> {
+  const rows = await tx.$queryRaw<DeletedGrantColumns[]>`
+    DELETE FROM mcp_upstream_grants WHERE server_id = ${serverId}::uuid
+    RETURNING user_id::text, sealed_tokens, client_id, issuer, resource, tenant_id::text, scope, expires_at, created_at, updated_at`;
+  const pin = await tx.mcpUpstreamPin.findUnique({ where: { serverId } });
+  const clients = rows.length ? await tx.mcpUpstreamClient.findMany({ where: { serverId } }) : [];
+  return { pinned: pin?.issuer ?? null, clients, grants: rows.map((row) => deletedGrant(serverId, row)) };
 }
 
 /**

@@ -17,7 +17,9 @@ import { setRevocationCacheTtl } from '@/lib/tokens/revocation';
 import { superuserClient } from '@/lib/audit/testing/fixtures';
 import { connectionsOf, disconnect, startConnect, UpstreamOAuthError, type GrantActor } from './index';
 import { startFakeOAuthUpstream, type FakeOAuthUpstream } from './testing/fake-provider';
+import { setUpstreamRevocationDeadline } from './revocation';
 import { currentGrant, refreshGrant } from './tokens';
+import { drainBackgroundTasks } from '@/lib/platform/background';
 import { recordingFetch } from '@/lib/mcp/proxy/testing/recording-fetch';
 
 const tag = randomBytes(3).toString('hex');
@@ -287,13 +289,88 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
     for (const token of upstream.issued) expect(everything).not.toContain(token);
   });
 
-  it('deletes every grant of a server an administrator revokes', async () => {
+  it('deletes every grant of a server an administrator revokes, and revokes them at the provider in the background', async () => {
     expect((await connectAccount(bob, 'bob-upstream')).searchParams.get('result')).toBe('connected');
     const serverId = (await server()).id;
-    expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(2);
+    const holders = (await db().mcpUpstreamGrant.findMany({ where: { serverId }, select: { userId: true } })).map((row) => row.userId).sort();
+    expect(holders).toHaveLength(2);
+    const revocations = upstream.counts.revocations;
     await revokeServer(adminActor, SERVER, 'provider contract ended');
     expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(0);
-    expect((await grantEvents(admin.userId)).map((row) => `${row.action}:${row.outcome}`)).toContain('revoke:success');
+    expect(await drainBackgroundTasks(20_000)).toBe(0);
+    // Each grant's refresh and access token, at the issuer that made them.
+    expect(upstream.counts.revocations).toBe(revocations + 4);
+    const revokes = (await grantEvents(admin.userId)).filter((row) => row.action === 'revoke');
+    expect(revokes.map((row) => `${row.outcome}:${row.event.attributes?.reason}:${row.event.attributes?.grants_deleted ?? row.event.attributes?.upstream_revocation}`)).toEqual([
+      'success:server_revoked:2',
+      'success:server_revoked:revoked',
+      'success:server_revoked:revoked',
+    ]);
+    expect(revokes.slice(1).map((row) => row.event.attributes?.grant_user_id).sort()).toEqual(holders);
+  });
+});
+
+describe('an administrator’s revocation does not wait on a provider that does not answer', () => {
+  const NAME = `down-${tag}`;
+
+  afterAll(() => setUpstreamRevocationDeadline(null));
+
+  it('deletes the grants at once, gives up revoking them upstream at the deadline, and records that', async () => {
+    await registerServer(adminActor, { name: NAME, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
+    const serverId = (await getServerByName(admin.tenantId, NAME))!.id;
+    const release = upstream.holdRevocations();
+    try {
+      setUpstreamRevocationDeadline(500);
+      const revocations = upstream.counts.revocations;
+      // Returns with the provider holding every revocation request: nothing in it waited for one.
+      await revokeServer(adminActor, NAME, 'provider is down');
+      expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(0);
+      expect(await drainBackgroundTasks(20_000)).toBe(0);
+      expect(upstream.heldRevocations).toBe(1);
+      expect(upstream.counts.revocations).toBe(revocations);
+      const revokes = (await grantEvents(admin.userId, NAME)).filter((row) => row.action === 'revoke');
+      expect(revokes.map((row) => `${row.outcome}:${row.event.error?.type ?? ''}:${row.event.attributes?.upstream_revocation ?? ''}`)).toEqual(['success::', 'failure:upstream_revocation_timed_out:timed_out']);
+      expect(revokes[1]!.event.attributes).toMatchObject({ grant_user_id: alice.userId, issuer: upstream.issuer });
+    } finally {
+      release();
+    }
+  });
+});
+
+describe('the private network reaches only origins an administrator registered, never an authorization server the upstream names', () => {
+  let internal: FakeOAuthUpstream;
+
+  beforeAll(async () => {
+    internal = await startFakeOAuthUpstream();
+  });
+
+  afterAll(async () => {
+    upstream.setResourceMetadata(null);
+    await internal.close();
+  });
+
+  it('refuses, audited and before sending it anything, a private authorization server on another origin that the server’s metadata names', async () => {
+    const name = `named-${tag}`;
+    await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    // Same address (127.0.0.1) as the registered server, another port: another origin.
+    upstream.setResourceMetadata({ authorizationServers: [internal.issuer] });
+    try {
+      await expect(startConnect(actorOf(alice), name)).rejects.toMatchObject({ reason: 'authorization_server_refused', message: expect.stringContaining('an administrator') });
+    } finally {
+      upstream.setResourceMetadata(null);
+    }
+    expect(internal.counts).toEqual({ registrations: 0, codes: 0, refreshes: 0, refusedRefreshes: 0, revocations: 0 });
+    expect(await grantOutcomes(alice.userId, name)).toEqual(['connect:denied:authorization_server_refused']);
+    expect(await db().mcpUpstreamPin.count({ where: { serverId: (await getServerByName(admin.tenantId, name))!.id } })).toBe(0);
+  });
+
+  it('connects to the same private authorization server once an administrator configures it for the server', async () => {
+    const name = `configured-${tag}`;
+    await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user', authorizationServer: internal.issuer }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    const authorization = await startConnect(actorOf(alice), name);
+    expect(`${authorization.origin}/`).toBe(internal.issuer);
+    expect(internal.counts.registrations).toBe(1);
   });
 });
 
@@ -403,17 +480,27 @@ describe('the authorization server is pinned, and tokens go back only to the iss
     upstream.setResourceMetadata(null);
   });
 
-  it('after the server names another authorization server, connects there only once an administrator resets the pin', async () => {
+  it('after the server names another authorization server, lets anyone connect again only once an administrator resets the pin (revoking the old grants)', async () => {
     expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
     upstream.setResourceMetadata({ authorizationServers: [other.issuer] });
     await expect(startConnect(actorOf(alice), NAME)).rejects.toThrow(`gatehouse mcp reset-oauth ${NAME}`);
     expect(other.counts.registrations).toBe(0);
     await expect(resetUpstreamOAuth({ ...adminActor, userId: bob.userId, email: bob.email, roles: bob.roles }, NAME)).rejects.toThrow('mcp.admin');
+    const revocations = upstream.counts.revocations;
     expect(await resetUpstreamOAuth(adminActor, NAME)).toEqual({ previousIssuer: upstream.issuer, grantsDeleted: 1 });
     expect(await db().mcpUpstreamGrant.count({ where: { serverId: (await pinned()).id } })).toBe(0);
+    // Alice's tokens are revoked in the background where they came from, never at the newly named server.
+    expect(await drainBackgroundTasks(20_000)).toBe(0);
+    expect(upstream.counts.revocations).toBe(revocations + 2);
+    expect(other.counts.revocations).toBe(0);
+    expect((await grantEvents(admin.userId, NAME)).map((row) => `${row.action}:${row.outcome}:${row.event.attributes?.upstream_revocation ?? row.event.attributes?.grants_deleted}`)).toEqual(['revoke:success:1', 'revoke:success:revoked']);
+    // The newly named one is on another private origin nobody configured: refused, though the pin is free.
+    await expect(startConnect(actorOf(alice), NAME)).rejects.toMatchObject({ reason: 'authorization_server_refused' });
+    expect(other.counts.registrations).toBe(0);
+    upstream.setResourceMetadata(null);
     const authorization = await startConnect(actorOf(alice), NAME);
-    expect(`${authorization.origin}/`).toBe(other.issuer);
-    expect(other.counts.registrations).toBe(1);
+    expect(`${authorization.origin}/`).toBe(upstream.issuer);
+    expect(await db().mcpUpstreamPin.findUnique({ where: { serverId: (await pinned()).id } })).toMatchObject({ issuer: upstream.issuer });
     const { rows } = await pool().query(`SELECT outcome, event->'attributes'->>'previous_issuer' AS previous FROM audit_events WHERE action = 'mcp.server.reset_oauth' AND event->'target'->>'name' = $1 ORDER BY seq`, [NAME]);
     expect(rows).toEqual([{ outcome: 'denied', previous: null }, { outcome: 'success', previous: upstream.issuer }]);
   });

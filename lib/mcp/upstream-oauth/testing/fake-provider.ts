@@ -1,11 +1,13 @@
 /**
  * Test support: a registered server that signs people in itself, on 127.0.0.1, built from the
- * MCP SDK's server-side auth (no hand-written protocol):
+ * MCP SDK's server-side auth (no hand-written protocol), on one origin (as the private network is
+ * allowed only for origins an administrator registered, a loopback authorization server on
+ * another origin would be refused):
  *   - an authorization server (mcpAuthRouter: RFC 8414 metadata, Dynamic Client Registration,
  *     authorize with PKCE S256, token, RFC 7009 revocation) with an in-memory provider that
  *     issues opaque tokens bound to the resource asked for, rotates refresh tokens (a spent one is
  *     refused, invalid_grant) and signs in whoever the `as_user` cookie names (none: access_denied);
- *   - on another port, the MCP server (Streamable HTTP at /mcp) behind requireBearerAuth with its
+ *   - beside it, the MCP server (Streamable HTTP at /mcp) behind requireBearerAuth with its
  *     RFC 9728 metadata, whose `whoami` tool answers with the upstream user the token belongs to
  *     and whose `echo_auth` tool quotes the token it was called with.
  * It records every access token the MCP server accepted and counts what the provider did.
@@ -19,7 +21,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { InvalidGrantError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
-import { createOAuthMetadata, getOAuthProtectedResourceMetadataUrl, mcpAuthMetadataRouter, mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { getOAuthProtectedResourceMetadataUrl, mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { listenOnLoopback } from '@/lib/platform/net';
@@ -63,6 +65,10 @@ export interface FakeOAuthUpstream {
   setIssParameter(iss: string | null): void;
   /** How long the token endpoint takes to answer a refresh. */
   setRefreshDelay(ms: number): void;
+  /** Revocation requests wait, unanswered, until the returned function is called (a provider that is down). */
+  holdRevocations(): () => void;
+  /** Revocation requests that arrived and wait (holdRevocations). */
+  readonly heldRevocations: number;
   close(): Promise<void>;
 }
 
@@ -88,6 +94,8 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
   let resourceOverride: { resource?: string; authorizationServers?: string[] } | null = null;
   let issParameter: string | null = null;
   let refreshDelayMs = 0;
+  let revocationGate: Promise<void> | null = null;
+  let heldRevocations = 0;
 
   const issue = (grant: Omit<IssuedToken, 'expiresAt'>): OAuthTokens => {
     const access = token('at');
@@ -152,32 +160,34 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
       return { token: accessToken, clientId: found.clientId, scopes: ['files:read'], expiresAt: Math.floor(found.expiresAt), ...(found.resource ? { resource: new URL(found.resource) } : {}), extra: { user: found.user } };
     },
     async revokeToken(_client, request: OAuthTokenRevocationRequest) {
+      if (revocationGate) {
+        heldRevocations += 1;
+        await revocationGate;
+        heldRevocations -= 1;
+      }
       counts.revocations += 1;
       accessTokens.delete(request.token);
       refreshTokens.delete(request.token);
     },
   };
 
-  // The authorization server on its own port: what the MCP server's metadata names.
-  const asApp = express();
-  asApp.set('trust proxy', false);
-  const asHttp: Server = createServer(asApp);
-  const issuer = `${await listenOnLoopback(asHttp)}/`;
-  const noLimit = { rateLimit: false as const };
-  asApp.use(mcpAuthRouter({ provider, issuerUrl: new URL(issuer), authorizationOptions: noLimit, tokenOptions: noLimit, clientRegistrationOptions: noLimit, revocationOptions: noLimit }));
-
-  // The MCP server: bearer tokens from that authorization server, for this resource only.
-  const mcpApp = express();
-  const mcpHttp: Server = createServer(mcpApp);
-  const base = await listenOnLoopback(mcpHttp);
+  const app = express();
+  app.set('trust proxy', false);
+  const http: Server = createServer(app);
+  const base = await listenOnLoopback(http);
+  const issuer = `${base}/`;
   const mcpUrl = `${base}/mcp`;
-  mcpApp.get(new URL(getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl))).pathname, (_req, res, next) => {
+  // The resource metadata (RFC 9728) as a test wants it, else the router's: this server and its own authorization server.
+  app.get(new URL(getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl))).pathname, (_req, res, next) => {
     if (!resourceOverride) return next();
     res.json({ resource: resourceOverride.resource ?? mcpUrl, authorization_servers: resourceOverride.authorizationServers ?? [issuer] });
   });
-  mcpApp.use(mcpAuthMetadataRouter({ oauthMetadata: createOAuthMetadata({ provider, issuerUrl: new URL(issuer) }), resourceServerUrl: new URL(mcpUrl) }));
+  const noLimit = { rateLimit: false as const };
+  app.use(mcpAuthRouter({ provider, issuerUrl: new URL(issuer), resourceServerUrl: new URL(mcpUrl), authorizationOptions: noLimit, tokenOptions: noLimit, clientRegistrationOptions: noLimit, revocationOptions: noLimit }));
+
+  // The MCP server: bearer tokens from that authorization server, for this resource only.
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  mcpApp.all(
+  app.all(
     '/mcp',
     express.json(),
     requireBearerAuth({ verifier: provider, resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl)), expectedResource: new URL(mcpUrl) }),
@@ -235,14 +245,25 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
     setRefreshDelay: (ms) => {
       refreshDelayMs = ms;
     },
+    holdRevocations: () => {
+      let release = () => {};
+      revocationGate = new Promise<void>((resolve) => {
+        release = () => {
+          revocationGate = null;
+          resolve();
+        };
+      });
+      return release;
+    },
+    get heldRevocations() {
+      return heldRevocations;
+    },
     close: async () => {
       await Promise.all([...transports.values()].map((transport) => transport.close()));
-      for (const http of [asHttp, mcpHttp]) {
-        await new Promise<void>((resolve) => {
-          http.closeAllConnections();
-          http.close(() => resolve());
-        });
-      }
+      await new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      });
     },
   };
 }
