@@ -33,6 +33,15 @@ await buildClientsIfStale(log);
 
 const SOURCES = { setup: 'scripts/setup.ts', web: 'scripts/web.ts', worker: 'workers/main.ts' };
 const nodeArgs = dev ? ['--import', 'tsx'] : [];
+// V8 sizing of the long-lived processes, from measurements of `npm run bench:memory` (README,
+// "Idle memory"). --liftoff-only: Prisma's query compiler is WebAssembly, and optimising it with
+// TurboFan left ~40 MB of compiler memory resident in every process that had run a query, for no
+// measurable speed (its query plans are cached). --max-semi-space-size=2 (MB): the worker's young
+// generation otherwise grows to 2 × 16 MB at start-up and stays resident; the worker has no hot
+// path, so more frequent scavenges cost it nothing that matters. The web process keeps V8's
+// default young generation (its request path allocates a lot). A flag named in NODE_OPTIONS wins.
+const V8_FLAGS = { web: ['--liftoff-only'], worker: ['--liftoff-only', '--max-semi-space-size=2'] };
+const v8Flags = (name) => V8_FLAGS[name].filter((flag) => !(process.env.NODE_OPTIONS ?? '').includes(flag.split('=')[0]));
 const programFile = (name) => (dev ? path.join(root, SOURCES[name]) : serverEntry(name));
 const withTsx = (env) => (dev ? { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') } : env);
 // A child that has not finished draining by then is killed.
@@ -196,7 +205,7 @@ async function healthy(port, timeoutMs) {
 async function startWebProcesses(env, count) {
   if (count > 1) peersDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-web-'));
   cluster.schedulingPolicy = cluster.SCHED_RR;
-  cluster.setupPrimary({ exec: programFile('web'), execArgv: nodeArgs, args: passedOn });
+  cluster.setupPrimary({ exec: programFile('web'), execArgv: [...nodeArgs, ...v8Flags('web')], args: passedOn });
   const listening = [];
   for (let index = 1; index <= count; index++) {
     const peer = peersDir ? { GATEHOUSE_WEB_INDEX: String(index), GATEHOUSE_WEB_PEERS_DIR: peersDir } : {};
@@ -226,7 +235,7 @@ if (!stopping) {
   const listening = await startWebProcesses(env, web.count);
   // A stop that began while the webs started (Ctrl-C, a web that exited) starts no worker.
   // The worker's IPC channel closes when we die, however (even SIGKILL): it drains and exits then.
-  if (!stopping) track('worker', spawn(process.execPath, [...nodeArgs, programFile('worker')], { cwd: root, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: withTsx(env) }));
+  if (!stopping) track('worker', spawn(process.execPath, [...nodeArgs, ...v8Flags('worker'), programFile('worker')], { cwd: root, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: withTsx(env) }));
   // Only once our web processes say they listen does the probe mean anything (another program
   // could answer on the port); if one exits instead, the stop has begun.
   if (listening && (await healthy(prepared.port, 120_000))) {

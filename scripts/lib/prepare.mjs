@@ -56,7 +56,7 @@ export function generatePrismaClient(log) {
   run(process.execPath, ['scripts/prisma-generate.mjs'], 'prisma generate');
 }
 
-const APP_SOURCES = ['app', 'components', 'lib', 'public', 'next.config.ts', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
+const APP_SOURCES = ['app', 'components', 'lib', 'public', 'next.config.mjs', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
 
 export function buildIfStale(log) {
   const built = mtime('.next/BUILD_ID');

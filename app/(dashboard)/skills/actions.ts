@@ -18,7 +18,7 @@ import {
 } from '@/lib/skills';
 import { UserInputError } from '@/lib/users/tenant';
 
-/** Largest upload the import form takes (next.config.ts lets Server Action bodies this large through). */
+/** Largest upload the import form takes (next.config.mjs lets Server Action bodies this large through). */
 const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
 
 function text(form: FormData, name: string): string {
