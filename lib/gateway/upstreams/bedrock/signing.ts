@@ -5,25 +5,32 @@
  * AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE), SSO, ECS and EC2 instance roles. The chain caches
  * and refreshes what it finds, so one per process.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
 import { CredentialError, type PreparedRequest } from '../adapter';
 import { upstreamApiKey } from '../headers';
 
 type CredentialChain = ReturnType<typeof defaultProvider>;
 
-let chain: CredentialChain | null = null;
+interface AwsSigning {
+  credentials: CredentialChain;
+  SignatureV4: typeof import('@smithy/signature-v4').SignatureV4;
+  Sha256: typeof import('@aws-crypto/sha256-js').Sha256;
+}
 
-function awsCredentials(): CredentialChain {
-  chain ??= defaultProvider();
-  return chain;
+let signing: Promise<AwsSigning> | null = null;
+
+/** The AWS SDK's chain and signer load with the first signed call, not with every web process. */
+function awsSigning(): Promise<AwsSigning> {
+  signing ??= Promise.all([import('@aws-sdk/credential-provider-node'), import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]).then(
+    ([aws, { SignatureV4 }, { Sha256 }]) => ({ credentials: aws.defaultProvider(), SignatureV4, Sha256 }),
+  );
+  return signing;
 }
 
 /** Drops the cached AWS credentials (tests change the environment between cases). */
 export function resetAwsCredentials(): void {
-  chain = null;
+  signing = null;
 }
 
 /** Adds the credential to a prepared Bedrock request: bearer key, else a SigV4 signature over it. */
@@ -34,9 +41,10 @@ export async function authorizeBedrock(prepared: PreparedRequest, target: Upstre
     prepared.headers.set('authorization', `Bearer ${key}`);
     return prepared;
   }
+  const { credentials: chain, SignatureV4, Sha256 } = await awsSigning();
   let credentials;
   try {
-    credentials = await awsCredentials()();
+    credentials = await chain();
   } catch (error) {
     throw new CredentialError('no AWS credentials found in the standard chain (environment, profile, web identity, instance role)', { cause: error });
   }

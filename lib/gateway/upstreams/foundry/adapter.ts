@@ -9,7 +9,7 @@
  * managed identity, then a developer's Azure CLI sign-in.
  * (`type: azure` is Azure OpenAI, through the OpenAI-compatible adapter.)
  */
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { CredentialError, type PreparedRequest, type UpstreamAdapter } from '../adapter';
 import { anthropicAdapter, preparePassthrough } from '../anthropic/adapter';
@@ -17,12 +17,14 @@ import { upstreamApiKey } from '../headers';
 
 const FOUNDRY_SCOPE = 'https://ai.azure.com/.default';
 
-let credential: TokenCredential | null = null;
+// @azure/identity is some 300 modules (MSAL, the Azure core pipeline): it loads with the first Entra
+// ID token, not with every web process whether Foundry is configured or not.
+let credential: Promise<TokenCredential> | null = null;
 
 async function entraToken(): Promise<string> {
-  credential ??= new DefaultAzureCredential();
+  credential ??= import('@azure/identity').then(({ DefaultAzureCredential }) => new DefaultAzureCredential());
   try {
-    const token = await credential.getToken(FOUNDRY_SCOPE);
+    const token = await (await credential).getToken(FOUNDRY_SCOPE);
     if (!token) throw new Error('no token');
     return token.token;
   } catch (error) {

@@ -4,7 +4,7 @@
  * workload identity federation config), `gcloud auth application-default login`, or the metadata
  * server (GKE Workload Identity, Cloud Run, GCE). The library caches and refreshes the token.
  */
-import { GoogleAuth } from 'google-auth-library';
+import type { GoogleAuth } from 'google-auth-library';
 import { CredentialError } from '../adapter';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
@@ -15,7 +15,10 @@ const clients = new Map<string, GoogleAuth>();
 export async function googleAccessToken(project: string): Promise<string> {
   let auth = clients.get(project);
   if (!auth) {
-    auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM], projectId: project });
+    // google-auth-library (with gaxios, jws and the rest, ~60 modules) loads with the first Vertex
+    // call, not with every web process.
+    const { GoogleAuth: Auth } = await import('google-auth-library');
+    auth = clients.get(project) ?? new Auth({ scopes: [CLOUD_PLATFORM], projectId: project });
     clients.set(project, auth);
   }
   let token: string | null | undefined;
