@@ -1,8 +1,9 @@
 // Idle memory of `npm start`, per process: starts it (scripts/start.mjs, minus npm) on a fresh
 // data directory and a free port, waits until it is ready and then idle, and prints RSS and PSS
 // (resident memory with shared pages divided among the processes sharing them: what a sum of
-// processes really holds) for the supervisor, each web process, the worker, and the embedded
-// PostgreSQL (the postmaster and its children together). Then stops it with Ctrl-C.
+// processes really holds), and peak RSS (VmHWM, the most each held since it started: start-up
+// included), for the supervisor, each web process, the worker, and the embedded PostgreSQL (the
+// postmaster and its children together). Then stops it with Ctrl-C.
 //   npm run bench:memory -- [--idle-seconds 30] [--start scripts/start.mjs]
 // REDIS_URL and WEB_CONCURRENCY are passed on from the environment; DATABASE_URL is not (the
 // single-machine layout runs the embedded cluster). Linux only (/proc).
@@ -78,29 +79,30 @@ await new Promise((resolve) => setTimeout(resolve, idleMs));
 const table = await processTable();
 const postmaster = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 const measured = [...descendants(table, child.pid!), ...descendants(table, postmaster)];
-const byRole = new Map<string, { count: number; rss: number; pss: number }>();
-const rows: { name: string; rss: number; pss: number }[] = [];
+const byRole = new Map<string, { count: number; rss: number; pss: number; peak: number }>();
+const rows: { name: string; rss: number; pss: number; peak: number }[] = [];
 for (const { pid, args } of measured) {
   const name = role(args);
   let rss: number;
+  let peak: number;
   let pss: number;
   try {
-    rss = sampleProcess(pid).rssBytes;
+    ({ rssBytes: rss, peakRssBytes: peak } = sampleProcess(pid));
     pss = await proportionalBytes(pid);
   } catch {
     continue; // exited since the table was read (a PostgreSQL backend whose client left)
   }
   if (name === 'postgres') {
-    const sum = byRole.get(name) ?? { count: 0, rss: 0, pss: 0 };
-    byRole.set(name, { count: sum.count + 1, rss: sum.rss + rss, pss: sum.pss + pss });
-  } else rows.push({ name: `${name} (${pid})`, rss, pss });
+    const sum = byRole.get(name) ?? { count: 0, rss: 0, pss: 0, peak: 0 };
+    byRole.set(name, { count: sum.count + 1, rss: sum.rss + rss, pss: sum.pss + pss, peak: sum.peak + peak });
+  } else rows.push({ name: `${name} (${pid})`, rss, pss, peak });
 }
 const postgres = byRole.get('postgres');
-if (postgres) rows.push({ name: `postgres (${postgres.count} processes)`, rss: postgres.rss, pss: postgres.pss });
+if (postgres) rows.push({ name: `postgres (${postgres.count} processes)`, rss: postgres.rss, pss: postgres.pss, peak: postgres.peak });
 const total = rows.reduce((sum, row) => ({ rss: sum.rss + row.rss, pss: sum.pss + row.pss }), { rss: 0, pss: 0 });
-console.log(`| process | RSS MB | PSS MB |\n|---|---:|---:|`);
-for (const row of rows) console.log(`| ${row.name} | ${megabytes(row.rss)} | ${megabytes(row.pss)} |`);
-console.log(`| total | ${megabytes(total.rss)} | ${megabytes(total.pss)} |`);
+console.log(`| process | idle RSS MB | idle PSS MB | peak RSS MB |\n|---|---:|---:|---:|`);
+for (const row of rows) console.log(`| ${row.name} | ${megabytes(row.rss)} | ${megabytes(row.pss)} | ${megabytes(row.peak)} |`);
+console.log(`| total | ${megabytes(total.rss)} | ${megabytes(total.pss)} | |`);
 
 process.kill(-child.pid!, 'SIGINT');
 await new Promise((resolve) => child.once('exit', resolve));
