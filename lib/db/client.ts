@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
 import { PrismaClient } from '@/lib/generated/prisma/client';
+import { stopChannelListeners } from './listen';
 import { createAppPool } from './pool';
 
 export type Database = PrismaClient;
@@ -42,6 +43,7 @@ export function pool(): pg.Pool {
 }
 
 export async function closeDatabase(): Promise<void> {
+  await stopChannelListeners();
   const existing = globalHandles.__gatehouseDb;
   globalHandles.__gatehouseDb = undefined;
   if (!existing) return;

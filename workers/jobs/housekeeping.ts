@@ -5,6 +5,7 @@ import { pool } from '@/lib/db/client';
 import { pruneExpiredOAuthState } from '@/lib/oauth/prune';
 import type { QueueClient } from '@/lib/queue';
 import { purgeDeletedSkills } from '@/lib/skills/service';
+import { pruneRevocationChanges } from '@/lib/tokens/revocation-repository';
 import type { QueuePayload } from '@/workers/queues';
 
 export interface HousekeepingResult {
@@ -25,8 +26,9 @@ export const HOUSEKEEPING_SCHEDULE = { id: 'housekeeping-hourly', pattern: '7 * 
 
 /**
  * Prunes expired OAuth state (spent codes, old device authorizations, expired refresh tokens) and
- * creates this month's audit partition and the next `partitions_ahead`, so events always land
- * in a monthly partition rather than the default one (which cannot be split cheaply later).
+ * revocation changes older than a day, and creates this month's audit partition and the next
+ * `partitions_ahead`, so events always land in a monthly partition rather than the default one
+ * (which cannot be split cheaply later).
  * audit_ensure_partition is SECURITY DEFINER, so the app role may call it. Expired audit
  * content is purged by its own job (content-purge.ts).
  */
@@ -65,6 +67,14 @@ export async function runHousekeeping(
     failure ??= error as Error;
   }
 
+  // Revocation changes every process has long read (lib/tokens/revocation.ts).
+  let prunedRevocationChanges = 0;
+  try {
+    prunedRevocationChanges = await pruneRevocationChanges();
+  } catch (error) {
+    failure ??= error as Error;
+  }
+
   // Skills deleted longer ago than their owners may restore them (lib/skills).
   let purgedSkills = 0;
   try {
@@ -88,6 +98,7 @@ export async function runHousekeeping(
         partitions: partitions.join(','),
         pruned_oauth_rows: prunedOAuthRows,
         pruned_sign_in_throttles: prunedSignInThrottles,
+        pruned_revocation_changes: prunedRevocationChanges,
         purged_skills: purgedSkills,
         duration_ms: Math.round(performance.now() - started),
       },

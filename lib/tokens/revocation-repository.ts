@@ -1,0 +1,79 @@
+import { pool } from '@/lib/db/client';
+import { RETIRED_KEY_VERIFY_SECONDS } from './config';
+
+/** The channel the revocation_changes triggers notify on (see that migration). */
+export const REVOCATION_CHANNEL = 'gatehouse_revocations';
+
+/** How long noted changes are kept: a reader that has not caught up for this long reads everything again. */
+export const REVOCATION_CHANGES_KEPT_SECONDS = 24 * 60 * 60;
+
+/**
+ * Where a reader stands: the xmin of the snapshot its last read used. Every transaction that read
+ * could not see has an id at or after it, so the next read asks for changes from there on (and
+ * may see a few it already applied again, which is harmless: changes name rows to look at again).
+ */
+export type RevocationCursor = string;
+
+export interface RevocationSnapshot {
+  cursor: RevocationCursor;
+  disabledUsers: string[];
+  /** Sign-ins revoked recently enough that a token of theirs may still be live, with when (ms). */
+  revokedSessions: [string, number][];
+}
+
+export interface RevocationChanges {
+  cursor: RevocationCursor;
+  /** Each changed user, and whether it is disabled now (false also when it no longer exists). */
+  users: [string, boolean][];
+  /** Each changed sign-in, and when it was revoked if it still counts (null: drop it). */
+  sessions: [string, number | null][];
+}
+
+// Sessions revoked longer ago than any token can live cannot have a live token left.
+const liveRevocation = (column: string) => `${column} > now() - make_interval(secs => ${RETIRED_KEY_VERIFY_SECONDS})`;
+const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
+
+// One statement, so the cursor and the sets come from the same snapshot.
+const FULL_READ = `
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cursor,
+         ARRAY(SELECT id::text FROM users WHERE status = 'disabled') AS users,
+         ARRAY(SELECT json_build_array(id::text, ${epochMs('revoked_at')})
+                 FROM oauth_sessions WHERE ${liveRevocation('revoked_at')}) AS sessions`;
+
+const CHANGES_READ = `
+  WITH changed AS (SELECT DISTINCT subject, subject_id FROM revocation_changes WHERE tx >= $1::xid8)
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cursor,
+         ARRAY(SELECT json_build_array(c.subject_id::text, coalesce(u.status = 'disabled', false))
+                 FROM changed c LEFT JOIN users u ON u.id = c.subject_id WHERE c.subject = 'user') AS users,
+         ARRAY(SELECT json_build_array(c.subject_id::text, CASE WHEN ${liveRevocation('s.revoked_at')} THEN ${epochMs('s.revoked_at')} END)
+                 FROM changed c LEFT JOIN oauth_sessions s ON s.id = c.subject_id WHERE c.subject = 'session') AS sessions`;
+
+interface Row<U, S> {
+  cursor: string;
+  users: U[];
+  sessions: S[];
+}
+
+/** Every disabled user and every sign-in revoked within the longest token lifetime. */
+export async function readRevocationSnapshot(): Promise<RevocationSnapshot> {
+  const { rows } = await pool().query<Row<string, [string, string | number]>>(FULL_READ);
+  const row = rows[0]!;
+  return { cursor: row.cursor, disabledUsers: row.users, revokedSessions: row.sessions.map(([id, at]) => [id, Number(at)]) };
+}
+
+/** The current state of every user and sign-in whose revocation changed at or after `cursor`. */
+export async function readRevocationChanges(cursor: RevocationCursor): Promise<RevocationChanges> {
+  const { rows } = await pool().query<Row<[string, boolean], [string, string | number | null]>>(CHANGES_READ, [cursor]);
+  const row = rows[0]!;
+  return {
+    cursor: row.cursor,
+    users: row.users,
+    sessions: row.sessions.map(([id, at]) => [id, at === null ? null : Number(at)]),
+  };
+}
+
+/** Deletes noted changes older than every reader still reads from (housekeeping); returns how many. */
+export async function pruneRevocationChanges(): Promise<number> {
+  const result = await pool().query(`DELETE FROM revocation_changes WHERE changed_at < now() - make_interval(secs => $1)`, [REVOCATION_CHANGES_KEPT_SECONDS]);
+  return result.rowCount ?? 0;
+}

@@ -1,0 +1,161 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { closeAuditWriter } from '@/lib/audit';
+import { asSuperuser, superuserClient } from '@/lib/audit/testing/fixtures';
+import { closeDatabase, db } from '@/lib/db/client';
+import { listenerApplicationName } from '@/lib/db/listen';
+import { configureTestEnvironment, createTestUser, servePublicly } from '@/lib/oauth/test-harness';
+import type { UserIdentity } from '@/lib/oauth/identity';
+import { AccessTokenError } from './errors';
+import { invalidateRevocationCache, revocationChangesReady, revocationView, revocationViewStats, setRevocationCacheTtl } from './revocation';
+import { REVOCATION_CHANNEL } from './revocation-repository';
+import { signAccessToken } from './sign';
+import { verifyAccessToken } from './verify';
+
+const ISSUER = 'http://gatehouse.test';
+const AUDIENCE = `${ISSUER}/v1`;
+
+// Another connection: what another web process, the worker or another machine would write with.
+let other: pg.Client;
+
+async function sessionOf(identity: UserIdentity): Promise<string> {
+  const session = await db().oAuthSession.create({
+    data: { tenantId: identity.tenantId, userId: identity.userId, grantType: 'cli', scope: '', audience: AUDIENCE, authTime: new Date(), expiresAt: new Date(Date.now() + 3600_000) },
+  });
+  return session.id;
+}
+
+async function setStatus(userId: string, status: 'active' | 'disabled'): Promise<void> {
+  await other.query('UPDATE users SET status = $2 WHERE id = $1', [userId, status]);
+}
+
+async function listenerPid(): Promise<number | undefined> {
+  const { rows } = await other.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [listenerApplicationName(REVOCATION_CHANNEL)]);
+  return rows[0]?.pid;
+}
+
+const disabled = async (userId: string) => (await revocationView()).disabledUsers.has(userId);
+
+beforeAll(async () => {
+  configureTestEnvironment();
+  servePublicly(ISSUER);
+  other = await superuserClient();
+});
+
+afterAll(async () => {
+  await other.end();
+  await closeAuditWriter();
+  await closeDatabase();
+});
+
+describe('revocation view', () => {
+  it('applies a revocation made on another connection when notified, without reading everything again', async () => {
+    const user = await createTestUser();
+    const sessionId = await sessionOf(user);
+    // Listening, the view just read, and no background read scheduled (a zero bound has none and
+    // raising it does not start one): within the next five seconds only a notification can bring
+    // the change in. The view is watched without calling revocationView, which would read.
+    setRevocationCacheTtl(0);
+    await revocationChangesReady();
+    setRevocationCacheTtl(5_000);
+    const view = await revocationView();
+    const before = revocationViewStats();
+    expect(view.revokedSessions.has(sessionId)).toBe(false);
+
+    await other.query(`UPDATE oauth_sessions SET revoked_at = now(), revoked_reason = 'admin_revoked' WHERE id = $1`, [sessionId]);
+    await vi.waitFor(() => expect(view.revokedSessions.has(sessionId)).toBe(true), { timeout: 4_000, interval: 20 });
+    const after = revocationViewStats();
+    expect(after.fullReads).toBe(before.fullReads);
+    expect(after.changeReads).toBeGreaterThan(before.changeReads);
+    expect(after.notifications).toBeGreaterThan(before.notifications);
+  });
+
+  it('drops a user that is enabled again, and a sign-in whose revocation is undone', async () => {
+    setRevocationCacheTtl(5_000);
+    await revocationChangesReady();
+    const user = await createTestUser();
+    const sessionId = await sessionOf(user);
+    const before = revocationViewStats();
+    await setStatus(user.userId, 'disabled');
+    await other.query('UPDATE oauth_sessions SET revoked_at = now() WHERE id = $1', [sessionId]);
+    await vi.waitFor(async () => expect(await disabled(user.userId)).toBe(true), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await revocationView()).revokedSessions.has(sessionId)).toBe(true), { timeout: 10_000, interval: 20 });
+
+    await setStatus(user.userId, 'active');
+    await other.query('UPDATE oauth_sessions SET revoked_at = NULL WHERE id = $1', [sessionId]);
+    await vi.waitFor(async () => expect(await disabled(user.userId)).toBe(false), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await revocationView()).revokedSessions.has(sessionId)).toBe(false), { timeout: 10_000, interval: 20 });
+    expect(revocationViewStats().fullReads).toBe(before.fullReads);
+  });
+
+  it('catches up on a change whose notification never came', async () => {
+    // A short bound: the background read runs every 200 ms.
+    setRevocationCacheTtl(400);
+    await revocationChangesReady();
+    const user = await createTestUser();
+    const before = revocationViewStats();
+    // The triggers off (so no NOTIFY is sent), the change noted by hand: exactly what a process
+    // whose listening connection was down when the change committed has to recover from.
+    await other.query('BEGIN');
+    await asSuperuser(other, `UPDATE users SET status = 'disabled' WHERE id = $1`, [user.userId]);
+    await other.query(`INSERT INTO revocation_changes (subject, subject_id) VALUES ('user', $1)`, [user.userId]);
+    await other.query('COMMIT');
+    await vi.waitFor(async () => expect(await disabled(user.userId)).toBe(true), { timeout: 10_000, interval: 20 });
+    expect(revocationViewStats().fullReads).toBe(before.fullReads);
+  });
+
+  it('listens again after its connection is killed, and reads what changed meanwhile', async () => {
+    const user = await createTestUser();
+    // No background read scheduled (as in the first test): only the reconnection can read the change.
+    setRevocationCacheTtl(0);
+    await revocationChangesReady();
+    setRevocationCacheTtl(5_000);
+    const view = await revocationView();
+    const before = revocationViewStats();
+    const pid = await listenerPid();
+    expect(pid).toBeTypeOf('number');
+    await other.query('SELECT pg_terminate_backend($1)', [pid]);
+    // Changed while nobody listens here (the reconnection waits half a second): its notification is lost.
+    await vi.waitFor(async () => expect(await listenerPid()).toBeUndefined(), { timeout: 4_000, interval: 10 });
+    await setStatus(user.userId, 'disabled');
+    await vi.waitFor(async () => expect(await listenerPid()).toBeTypeOf('number'), { timeout: 4_000, interval: 50 });
+    await vi.waitFor(() => expect(view.disabledUsers.has(user.userId)).toBe(true), { timeout: 4_000, interval: 20 });
+    expect(revocationViewStats().fullReads).toBe(before.fullReads);
+  });
+
+  it('sees this process’s own revocation at the next check', async () => {
+    setRevocationCacheTtl(5_000);
+    await revocationChangesReady();
+    const user = await createTestUser();
+    await db().user.update({ where: { id: user.userId }, data: { status: 'disabled' } });
+    invalidateRevocationCache();
+    expect(await disabled(user.userId)).toBe(true);
+  });
+
+  it('serves a view younger than the bound without the database, then fails closed', async () => {
+    setRevocationCacheTtl(1_000);
+    const user = await createTestUser();
+    const sessionId = await sessionOf(user);
+    const { token } = await signAccessToken({ issuer: ISSUER, subject: user, sessionId, clientId: 'test-client', audience: AUDIENCE, scope: '', ttlSeconds: 300 });
+    await verifyAccessToken(token, { audience: AUDIENCE }); // signing key and view loaded
+    invalidateRevocationCache();
+    await revocationView(); // confirmed just now
+    const url = process.env.DATABASE_URL;
+    await closeDatabase();
+    process.env.DATABASE_URL = 'postgres://gatehouse_app@127.0.0.1:1/unreachable';
+    try {
+      await expect(revocationView()).resolves.toBeTruthy();
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await expect(revocationView()).rejects.toThrow();
+      const refusal = await verifyAccessToken(token, { audience: AUDIENCE }).then(
+        () => 'accepted',
+        (error: unknown) => (error instanceof AccessTokenError ? error.reason : 'failed'),
+      );
+      expect(refusal).toBe('failed');
+    } finally {
+      await closeDatabase();
+      process.env.DATABASE_URL = url;
+    }
+    await expect(verifyAccessToken(token, { audience: AUDIENCE })).resolves.toMatchObject({ userId: user.userId });
+  });
+});
