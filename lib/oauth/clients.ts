@@ -274,7 +274,7 @@ export async function setClientDisabled(clientId: string, disabled: boolean, act
   const now = new Date();
   const client = await db().$transaction(async (tx) => {
     const updated = await tx.oAuthClient.update({ where: { id: existing.id }, data: { disabledAt: disabled ? now : null } });
-    // Disabling ends the client's sign-ins too, so its access tokens stop within the cache window.
+    // Disabling ends the client's sign-ins too, so its access tokens stop within the revocation bound.
     if (disabled) {
       await tx.oAuthSession.updateMany({ where: { clientId: existing.id, revokedAt: null }, data: { revokedAt: now, revokedReason: 'client_disabled' } });
     }

@@ -211,7 +211,8 @@ export type RevocationReason = 'refresh_token_reuse' | 'authorization_code_reuse
 
 /**
  * Ends a sign-in with one update: its refresh tokens stop at once, its access tokens as soon as
- * verifiers re-read the revocation view (immediately in this process). Returns false when it was
+ * each verifier's revocation view has the change (immediately in this process, within 5 s in
+ * the others). Returns false when it was
  * already revoked or does not exist.
  */
 export async function revokeSession(sessionId: string, reason: RevocationReason, context: { request?: Request; actor?: { userId?: string; email?: string; roles?: string[] } } = {}): Promise<boolean> {

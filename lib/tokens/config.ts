@@ -18,7 +18,11 @@ export const MAX_MINTED_TOKEN_TTL_SECONDS = 24 * 60 * 60;
  */
 export const RETIRED_KEY_VERIFY_SECONDS = MAX_MINTED_TOKEN_TTL_SECONDS + 15 * 60;
 
-/** The revocation view (disabled users, revoked sessions) is re-read at most this often. */
+/**
+ * The longest a process's revocation view (disabled users, revoked sessions) may go without a read
+ * confirming it before a token check waits for the database: the worst case for a revocation
+ * elsewhere to take effect here.
+ */
 export const MAX_REVOCATION_CACHE_MS = 5_000;
 
 const tokenEnvSchema = z.object({

@@ -13,7 +13,8 @@ export interface RevokedUser {
 /**
  * Cuts a user off: disables the account and ends every sign-in in one transaction. Refresh fails
  * at once (401 invalid_grant, so clients ask to sign in again, which now fails); access tokens
- * stop at the verifiers' next revocation-view read, a few seconds at most.
+ * stop in this process at once and in the others when the change notification reaches them
+ * (lib/tokens/revocation.ts: usually milliseconds, 5 s at most).
  */
 export async function revokeUser(email: string, actor: ChangeActor): Promise<RevokedUser> {
   const normalized = email.trim().toLowerCase();
