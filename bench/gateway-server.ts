@@ -7,14 +7,13 @@ import { closeAuditWriter } from '@/lib/audit';
 import { closeConfigStore } from '@/lib/config';
 import { closeDatabase } from '@/lib/db/client';
 import { closeGatewayLimits } from '@/lib/gateway/limits';
-import { matchDataPlane, pathOf } from '@/lib/http/data-plane';
-import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { matchDataPlane, pathOf, serveDataPlane } from '@/lib/http/data-plane';
 import { drainBackgroundTasks } from '@/lib/platform/background';
 import { listenOnLoopback } from '@/lib/platform/net';
 
 const server = createServer((req, res) => {
-  const handler = matchDataPlane(pathOf(req.url ?? '/'));
-  if (handler) void serveWithWebHandler(req, res, handler);
+  const route = matchDataPlane(pathOf(req.url ?? '/'));
+  if (route) void serveDataPlane(req, res, route);
   else res.writeHead(404).end();
 });
 const url = await listenOnLoopback(server);

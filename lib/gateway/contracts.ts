@@ -4,6 +4,8 @@
  * can change independently. Everything here is Anthropic-shaped: adapters translate at the edge.
  */
 import type { ProviderType, RemoteImageMode } from '@/lib/config';
+import type { HeaderReader } from '@/lib/http/data-plane-request';
+import type { ReplyBody } from '@/lib/http/reply';
 import type { Principal } from '@/lib/tokens';
 
 /** Token counts as the Anthropic API reports them (upstreams' own counts are mapped to these). */
@@ -87,7 +89,7 @@ export interface DispatchInput {
   /** The Messages API request body after policy (redactions applied); `model` is the requested id. */
   body: Record<string, unknown>;
   stream: boolean;
-  headers: Headers;
+  headers: HeaderReader;
   decision: RouteDecision;
   caller: GatewayCaller;
   /** Aborted when the client goes away: the upstream call must be cancelled. */
@@ -115,7 +117,7 @@ export interface DispatchResult {
    * Anthropic-format body: SSE (`text/event-stream`) when streaming, JSON otherwise, and the
    * Anthropic error envelope for upstream errors (account details removed).
    */
-  body: ReadableStream<Uint8Array>;
+  body: ReplyBody;
   /**
    * Settles once the body has been fully produced (or failed): the usage, stop reason and response
    * model the upstream reported. Usage is null when the upstream never said.

@@ -6,13 +6,14 @@
  * checked by withGatewayCaller): counting uses the organisation's upstream account. Policy
  * refusals are audited as for Messages.
  */
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import type { GatewayRequestContext } from './auth';
 import { UpstreamUnavailableError } from './contracts';
 import { anthropicError } from './errors';
 import { preflight } from './handler';
 import { dispatchCountTokens } from './upstreams';
 
-export async function handleCountTokens(request: Request, context: GatewayRequestContext): Promise<Response> {
+export async function handleCountTokens(request: DataPlaneRequest, context: GatewayRequestContext): Promise<Response> {
   const admitted = await preflight(request, context, { requireMaxTokens: false });
   if (admitted instanceof Response) return admitted;
   const { body, route, caller } = admitted;
@@ -24,7 +25,7 @@ export async function handleCountTokens(request: Request, context: GatewayReques
         ? anthropicError('overloaded_error', `the upstreams serving ${body.model} are overloaded; try again shortly`)
         : anthropicError('api_error', `no upstream could count tokens for ${body.model} right now; try again shortly`);
     }
-    if (request.signal.aborted) return anthropicError('api_error', 'the client went away');
+    if (request.clientGone) return anthropicError('api_error', 'the client went away');
     throw error;
   }
 }

@@ -4,6 +4,8 @@
  * relay the answer as it streams. The response event is written once the upstream's answer has
  * settled (or the client went away), with usage and cost, under the same trace id.
  */
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
+import { DirectReply, headerRecord, type DataPlaneReply } from '@/lib/http/reply';
 import { runInBackground } from '@/lib/platform/background';
 import { isRecord } from '@/lib/platform/json';
 import type { GatewayRequestContext } from './auth';
@@ -67,7 +69,7 @@ async function deny(record: CallRecord, response: Response, decision: Parameters
  * secret scan over every string of the body (redactions applied to the body). Refusals that are
  * policy decisions are audited before the answer goes out.
  */
-export async function preflight(request: Request, context: GatewayRequestContext, options: PreflightOptions): Promise<Admitted | Response> {
+export async function preflight(request: DataPlaneRequest, context: GatewayRequestContext, options: PreflightOptions): Promise<Admitted | Response> {
   const { snapshot, caller, record } = context;
   const { principal } = caller;
   const policy = compiledPolicy(snapshot.config);
@@ -155,7 +157,7 @@ interface Settlement {
   admitted: Admitted;
   context: GatewayRequestContext;
   reservation: Reservation;
-  request: Request;
+  request: DataPlaneRequest;
   stream: boolean;
   /** The admission's prompt estimate: what the prompt is billed at if the upstream never says. */
   estimatedInputTokens: number;
@@ -247,7 +249,7 @@ async function finish(settlement: Settlement, result: DispatchResult): Promise<v
   } catch (failure) {
     error = { type: 'api_error', message: failureMessage(failure) };
   }
-  const clientDisconnected = request.signal.aborted;
+  const clientDisconnected = request.clientGone;
   let billed: BilledUsage | null = null;
   let cost: number | null = null;
   let settled: SettleResult | null = null;
@@ -291,7 +293,7 @@ function afterResponse(context: GatewayRequestContext, work: () => Promise<void>
   runInBackground(`gateway: recording the response of trace ${context.headers.traceId}`, work);
 }
 
-export async function handleMessages(request: Request, context: GatewayRequestContext): Promise<Response> {
+export async function handleMessages(request: DataPlaneRequest, context: GatewayRequestContext): Promise<DataPlaneReply> {
   const admitted = await preflight(request, context, { requireMaxTokens: true });
   if (admitted instanceof Response) return admitted;
   const { caller, body, route, record } = admitted;
@@ -373,7 +375,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
       );
       return response;
     }
-    const clientDisconnected = request.signal.aborted;
+    const clientDisconnected = request.clientGone;
     const failure = {
       // 499: the client closed the request (no HTTP status exists for it; nginx's convention).
       status: clientDisconnected ? 499 : 500,
@@ -389,7 +391,7 @@ export async function handleMessages(request: Request, context: GatewayRequestCo
   }
 
   afterResponse(context, () => finish(settlement, result));
-  const headers = new Headers(result.headers);
-  if (result.status >= 200 && result.status < 300) admission.headers.forEach((value, name) => headers.set(name, value));
-  return new Response(result.body, { status: result.status, headers });
+  const headers = headerRecord(result.headers);
+  if (result.status >= 200 && result.status < 300) admission.headers.forEach((value, name) => (headers[name] = value));
+  return new DirectReply(result.status, headers, result.body);
 }

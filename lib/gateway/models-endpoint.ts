@@ -3,6 +3,7 @@
  * shape. Claude Code asks only when CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY is set; a 404
  * (no models configured at all) makes it fall back to its built-in list.
  */
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayRequestContext } from './auth';
 import { anthropicError } from './errors';
@@ -64,13 +65,13 @@ function modelInfo(id: string): ModelInfo {
   return { type: 'model', id, display_name: displayName(id), created_at: createdAt(id) };
 }
 
-export async function handleModels(request: Request, context: GatewayRequestContext): Promise<Response> {
+export async function handleModels(request: DataPlaneRequest, context: GatewayRequestContext): Promise<Response> {
   const { caller } = context;
   const config = context.snapshot.config;
   if (Object.keys(config.models).length === 0 && config.routes.length === 0) return anthropicError('not_found_error', 'this gateway has no model list; use your built-in models');
 
   const ids = visibleModels(config, { department: caller.principal.department, roles: caller.principal.roles, callSource: caller.callSource });
-  const { pathname } = new URL(request.url);
+  const pathname = request.path;
   if (pathname.startsWith('/v1/models/')) {
     let single: string;
     try {

@@ -4,6 +4,8 @@
  * route goes through withGatewayCaller, the one way in. Used by the Node server's data plane and
  * by the Next.js route files alike.
  */
+import { webDataPlaneRequest, type DataPlaneRequest } from '@/lib/http/data-plane-request';
+import { toWebResponse, type DataPlaneReply } from '@/lib/http/reply';
 import { withGatewayCaller } from './auth/with-caller';
 import { handleCountTokens } from './count-tokens';
 import { handleBootstrap, handleManagedSettings, handleTelemetry, handleUsage } from './endpoints';
@@ -11,7 +13,7 @@ import { anthropicError } from './errors';
 import { handleMessages } from './handler';
 import { handleModels } from './models-endpoint';
 
-type Route = (request: Request) => Promise<Response>;
+type Route = (request: DataPlaneRequest) => Promise<DataPlaneReply>;
 
 // Everyone who uses Claude through Gatehouse needs inference.invoke; so do the endpoints that
 // only make sense for them (their usage, their Claude Code settings, their client's telemetry).
@@ -46,18 +48,23 @@ function routeFor(pathname: string): Route | null {
 export const GATEWAY_PATHS: readonly string[] = ['/v1/*', ...Object.keys(ROUTES).filter((path) => !path.startsWith('/v1/'))];
 
 /**
- * The response for a gateway path, or null when the path is not the gateway's. Unknown paths
+ * The answer for a gateway path, or null when the path is not the gateway's. Unknown paths
  * under /v1 get the Anthropic 404 so SDKs show a clear error.
  */
-export function routeGateway(request: Request): Promise<Response> | null {
-  const { pathname } = new URL(request.url);
-  const route = routeFor(pathname);
+export function routeGateway(request: DataPlaneRequest): Promise<DataPlaneReply> | null {
+  const { path } = request;
+  const route = routeFor(path);
   if (route) return route(request);
-  if (pathname.startsWith('/v1/') || pathname === '/v1') return Promise.resolve(anthropicError('not_found_error', `no such endpoint: ${request.method} ${pathname}`));
+  if (path.startsWith('/v1/') || path === '/v1') return Promise.resolve(anthropicError('not_found_error', `no such endpoint: ${request.method} ${path}`));
   return null;
 }
 
-/** routeGateway for a path the caller knows is the gateway's (the data plane table). */
-export function handleGatewayRequest(request: Request): Promise<Response> {
+/** routeGateway for a path the caller knows is the gateway's (the data plane table), served from Node's request and response. */
+export function serveGateway(request: DataPlaneRequest): Promise<DataPlaneReply> {
   return routeGateway(request) ?? Promise.resolve(anthropicError('not_found_error', 'not found'));
+}
+
+/** The same for Web callers (Next's route files, tests). */
+export async function handleGatewayRequest(request: Request): Promise<Response> {
+  return toWebResponse(await serveGateway(webDataPlaneRequest(request)));
 }

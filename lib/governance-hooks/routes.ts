@@ -1,7 +1,7 @@
 // The governance hooks' endpoints on the data plane: POST /hooks/claude-code/<event>. One wrapper
 // serves them all: the gateway's own (withGatewayCaller: the same bearer tokens, spoof checks,
 // RBAC and refusal auditing as /v1/messages), with its refusals turned into the hook's own output.
-import { withGatewayCaller, type GatewayHandler } from '@/lib/gateway/auth/with-caller';
+import { withGatewayCallerOnWeb, type WebGatewayHandler } from '@/lib/gateway/auth/with-caller';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { countPolicyDecision } from '@/lib/gateway/evidence';
 import { readCappedText } from '@/lib/http/capped-body';
@@ -68,7 +68,7 @@ const HANDLERS: { [E in HookEvent]: (input: HookInput<E>, context: GatewayReques
   },
 };
 
-function handlerFor<E extends HookEvent>(event: E): GatewayHandler {
+function handlerFor<E extends HookEvent>(event: E): WebGatewayHandler {
   return async (request, context) => {
     const parsed = await parse(event, request);
     if (!parsed.ok) return unreadable(event, context, parsed.reason);
@@ -101,7 +101,7 @@ async function inHookShape(event: HookEvent, response: Response): Promise<Respon
 }
 
 function hookEndpoint(event: HookEvent): (request: Request) => Promise<Response> {
-  const endpoint = withGatewayCaller({ methods: ['POST'], permission: 'inference.invoke' }, handlerFor(event));
+  const endpoint = withGatewayCallerOnWeb({ methods: ['POST'], permission: 'inference.invoke' }, handlerFor(event));
   return async (request) => inHookShape(event, await endpoint(request));
 }
 

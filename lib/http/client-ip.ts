@@ -1,3 +1,4 @@
+import type { HeaderReader } from './data-plane-request';
 import { BlockList, isIP } from 'node:net';
 
 /**
@@ -41,7 +42,7 @@ function normalise(candidate: string): string | undefined {
  * can forge. Walking from the right, each trusted proxy vouches for the entry before it; the
  * first address that is not a trusted proxy is the client.
  */
-export function clientIp(request: Request): string | undefined {
+export function clientIp(request: { headers: HeaderReader }): string | undefined {
   const chain = (request.headers.get('x-forwarded-for') ?? '').split(',').map(normalise);
   let client: string | undefined;
   for (let index = chain.length - 1; index >= 0; index--) {
@@ -53,6 +54,6 @@ export function clientIp(request: Request): string | undefined {
   return client;
 }
 
-export function userAgent(request: Request): string | undefined {
+export function userAgent(request: { headers: HeaderReader }): string | undefined {
   return request.headers.get('user-agent')?.replace(/[\u0000-\u001f]/g, '').slice(0, 500) || undefined;
 }

@@ -4,7 +4,7 @@ import { handleHealthz } from './health';
 
 describe('data-plane router', () => {
   it('answers the probe paths itself and leaves everything else to Next', async () => {
-    expect(matchDataPlane('/healthz')).toBe(handleHealthz);
+    expect(matchDataPlane('/healthz')?.handler).toBe(handleHealthz);
     expect(matchDataPlane('/readyz')).not.toBeNull();
     for (const path of ['/', '/signin', '/api/auth/session', '/healthz/extra', '/healthzz', '/_next/static/x.js']) {
       expect(matchDataPlane(path), path).toBeNull();
@@ -17,10 +17,17 @@ describe('data-plane router', () => {
   it('matches prefix routes on whole path segments', async () => {
     const handler = async () => new Response('gateway');
     const routes: DataPlaneRoute[] = [{ path: '/v1/*', handler }];
-    expect(matchDataPlane('/v1/messages', routes)).toBe(handler);
-    expect(matchDataPlane('/v1/messages/count_tokens', routes)).toBe(handler);
+    expect(matchDataPlane('/v1/messages', routes)?.handler).toBe(handler);
+    expect(matchDataPlane('/v1/messages/count_tokens', routes)?.handler).toBe(handler);
     expect(matchDataPlane('/v10/messages', routes)).toBeNull();
     expect(matchDataPlane('/v1', routes)).toBeNull();
+  });
+
+  it('serves the gateway natively and everything else through its Web handler', () => {
+    expect(matchDataPlane('/v1/messages')?.native).toBeTypeOf('function');
+    expect(matchDataPlane('/managed/settings')?.native).toBeTypeOf('function');
+    expect(matchDataPlane('/healthz')?.native).toBeUndefined();
+    expect(matchDataPlane('/mcp')?.native).toBeUndefined();
   });
 
   it('takes the path from a request target without parsing a URL', () => {

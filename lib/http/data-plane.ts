@@ -1,4 +1,5 @@
-import { GATEWAY_PATHS, handleGatewayRequest } from '@/lib/gateway/routes';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GATEWAY_PATHS, handleGatewayRequest, serveGateway } from '@/lib/gateway/routes';
 import { handleMcpRequest, handleProtectedResourceMetadata, MCP_PATH, PROTECTED_RESOURCE_METADATA_PATHS, PROXY_RESOURCE_METADATA_ROUTE } from '@/lib/mcp';
 import { handleMcpProxyRequest, MCP_PROXY_ROUTE } from '@/lib/mcp/proxy';
 import { handleUpstreamCallback, UPSTREAM_CALLBACK_PATH } from '@/lib/mcp/upstream-oauth';
@@ -7,9 +8,12 @@ import { handlePluginRequest, PLUGIN_PATHS } from '@/lib/plugins/http/routes';
 import { GOVERNANCE_HOOK_PATHS, handleGovernanceHook } from '@/lib/governance-hooks';
 import { ALLOWLIST_PATHS, handleAllowlistRequest } from '@/lib/mcp/allowlist/http';
 import { clientTraceId } from '@/lib/gateway/auth/headers';
-import { traceRequest } from '@/lib/tracing/active';
+import { traceDataPlaneRequest, traceRequest } from '@/lib/tracing/active';
 import { handleHealthz, handleReadyz } from './health';
-import type { WebHandler } from './node-adapter';
+import { serveWithWebHandler, type WebHandler } from './node-adapter';
+import { serveWithNodeHandler, type NodeHandler } from './reply';
+
+export { pathOf } from './data-plane-request';
 
 /**
  * Paths the Node server answers itself, without Next.js: probes now, and the gateway (/v1/*) and
@@ -19,7 +23,10 @@ import type { WebHandler } from './node-adapter';
 export interface DataPlaneRoute {
   /** An exact path, or a prefix ending in `/*` that matches everything below it. */
   path: string;
+  /** The route for Web callers (and the Node server, when there is no `native`). */
   handler: WebHandler;
+  /** The same route served from Node's request and response directly (hot paths: the gateway). */
+  native?: NodeHandler;
 }
 
 function oauthHandler(request: Request): Promise<Response> {
@@ -34,6 +41,10 @@ function oauthHandler(request: Request): Promise<Response> {
  */
 function traced(route: string, handler: WebHandler): WebHandler {
   return (request) => traceRequest(request, route, clientTraceId(request.headers), () => handler(request));
+}
+
+function tracedNative(route: string, handler: NodeHandler): NodeHandler {
+  return (request) => traceDataPlaneRequest(request, route, clientTraceId(request.headers), () => handler(request));
 }
 
 export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
@@ -51,7 +62,7 @@ export const DATA_PLANE_ROUTES: readonly DataPlaneRoute[] = [
   // Where registered servers' authorization servers send people back after they connected their account.
   { path: UPSTREAM_CALLBACK_PATH, handler: traced(UPSTREAM_CALLBACK_PATH, handleUpstreamCallback) },
   // The Anthropic-compatible gateway (/v1/*) and its bearer endpoints (managed settings, usage).
-  ...GATEWAY_PATHS.map((path) => ({ path, handler: traced(path, handleGatewayRequest) })),
+  ...GATEWAY_PATHS.map((path) => ({ path, handler: traced(path, handleGatewayRequest), native: tracedNative(path, serveGateway) })),
   // Claude Code's governance hooks: tool policy for the tools it runs on the device, every call audited.
   ...GOVERNANCE_HOOK_PATHS.map((path) => ({ path, handler: traced(path, handleGovernanceHook) })),
   // Org plugins: signed entitled sets, archives, sync reports, the marketplace, the org keys.
@@ -66,22 +77,21 @@ function matches(route: DataPlaneRoute, pathname: string): boolean {
 }
 
 /**
- * The handler for a request path (no query string), or null when Next should answer. Takes the
- * raw path so the server can decide before paying for a Web `Request`.
+ * The route for a request path (no query string), or null when Next should answer. Takes the
+ * raw path so the server can decide before building anything.
  */
-export function matchDataPlane(pathname: string, routes: readonly DataPlaneRoute[] = DATA_PLANE_ROUTES): WebHandler | null {
-  for (const route of routes) if (matches(route, pathname)) return route.handler;
+export function matchDataPlane(pathname: string, routes: readonly DataPlaneRoute[] = DATA_PLANE_ROUTES): DataPlaneRoute | null {
+  for (const route of routes) if (matches(route, pathname)) return route;
   return null;
+}
+
+/** Serves a Node request on its route: natively when the route can, else through its Web handler. */
+export function serveDataPlane(req: IncomingMessage, res: ServerResponse, route: DataPlaneRoute): Promise<void> {
+  return route.native ? serveWithNodeHandler(req, res, route.native) : serveWithWebHandler(req, res, route.handler);
 }
 
 /** Web-standard entry: the data-plane response for this request, or null when it is not one. */
 export function dataPlane(request: Request): Promise<Response> | null {
-  const handler = matchDataPlane(new URL(request.url).pathname);
-  return handler ? handler(request) : null;
-}
-
-/** The path part of a Node `req.url` (`/a/b?x=1` → `/a/b`), without URL parsing. */
-export function pathOf(requestTarget: string): string {
-  const query = requestTarget.indexOf('?');
-  return query === -1 ? requestTarget : requestTarget.slice(0, query);
+  const route = matchDataPlane(new URL(request.url).pathname);
+  return route ? route.handler(request) : null;
 }

@@ -193,6 +193,13 @@ function errorResponse(status: number, type: string, message: string): Response 
   return Response.json({ error: { type, message } }, { status });
 }
 
+/** The answer to a handler that threw: 400 for a client that left mid-upload, else a logged 500. */
+export function handlerFailure(req: IncomingMessage, error: unknown): Response {
+  if (error instanceof IncompleteRequestBodyError) return errorResponse(400, 'bad_request', error.message);
+  console.error(`web: ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  return errorResponse(500, 'internal_server_error', 'internal server error');
+}
+
 /** Runs a Web handler for a Node request; a handler that throws becomes a 500 JSON error. */
 export async function serveWithWebHandler(req: IncomingMessage, res: ServerResponse, handler: WebHandler): Promise<void> {
   let request: Request;
@@ -207,11 +214,7 @@ export async function serveWithWebHandler(req: IncomingMessage, res: ServerRespo
   try {
     response = await handler(request);
   } catch (error) {
-    if (error instanceof IncompleteRequestBodyError) response = errorResponse(400, 'bad_request', error.message);
-    else {
-      console.error(`web: ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-      response = errorResponse(500, 'internal_server_error', 'internal server error');
-    }
+    response = handlerFailure(req, error);
   }
   await sendWebResponse(res, response, req.method);
 }

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import next from 'next';
-import { matchDataPlane, pathOf } from './data-plane';
-import { appendPeerAddress, serveWithWebHandler } from './node-adapter';
+import { matchDataPlane, pathOf, serveDataPlane } from './data-plane';
+import { appendPeerAddress } from './node-adapter';
 import { forwardToOwner, peerSocket, sessionOwner, type WebPeers } from './peers';
 
 export interface WebServerOptions {
@@ -70,9 +70,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const handleWithNext = app.getRequestHandler();
 
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    const handler = matchDataPlane(pathOf(req.url ?? '/'));
+    const route = matchDataPlane(pathOf(req.url ?? '/'));
     let served: Promise<void>;
-    if (handler) served = serveWithWebHandler(req, res, handler);
+    if (route) served = serveDataPlane(req, res, route);
     else {
       appendPeerAddress(req);
       served = handleWithNext(req, res);

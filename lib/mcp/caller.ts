@@ -68,7 +68,7 @@ async function authenticate(request: Request, path: string, traceId: string): Pr
     return await verifyGatewayToken(token, mcpResource(undefined, path));
   } catch (error) {
     if (!(error instanceof AccessTokenError)) throw error;
-    await countRejectedToken(request, token, error, traceId);
+    await countRejectedToken({ headers: request.headers, path }, token, error, traceId);
     return bearerChallengeResponse(error, { resourceMetadata: protectedResourceMetadataUrl(undefined, path) });
   }
 }

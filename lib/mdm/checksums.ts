@@ -60,7 +60,7 @@ const CHECKSUM = /^sha256:[0-9a-f]{64}$/;
  * Notes what a Claude Code request says about its managed settings. Other clients are not
  * Claude Code sessions and are skipped; a malformed value counts as none.
  */
-export function noteSettingsReport(headers: Headers, caller: { tenantId: string; userId: string; sessionId: string }): void {
+export function noteSettingsReport(headers: { get(name: string): string | null }, caller: { tenantId: string; userId: string; sessionId: string }): void {
   const agent = headers.get('user-agent') ?? '';
   const sent = headers.get('x-claude-code-managed-settings-checksum')?.trim() ?? null;
   if (!sent && !CLAUDE_CODE_AGENT.test(agent)) return;

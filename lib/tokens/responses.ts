@@ -3,7 +3,7 @@ import { AccessTokenError } from './errors';
 import { verifyAccessToken, type VerifyAccessTokenOptions } from './verify';
 
 /** The bearer token of a request (RFC 6750 §2.1 header form only), or null. */
-export function bearerToken(request: Request): string | null {
+export function bearerToken(request: { headers: { get(name: string): string | null } }): string | null {
   const header = request.headers.get('authorization');
   if (!header) return null;
   const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);

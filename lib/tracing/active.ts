@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { AuditEvent } from '@/lib/audit/event';
+import type { DataPlaneRequest, HeaderReader } from '@/lib/http/data-plane-request';
+import { DirectReply, type DataPlaneReply, type StreamedBody } from '@/lib/http/reply';
 import { semconvAttributes } from './attributes';
 
 const TRACER = 'gatehouse.data-plane';
@@ -98,7 +100,7 @@ export function spanForAuditEvent(event: AuditEvent): void {
   span.end(endTime);
 }
 
-function headerCarrier(headers: Headers): Record<string, string> {
+function headerCarrier(headers: HeaderReader): Record<string, string> {
   const carrier: Record<string, string> = {};
   headers.forEach((value, key) => {
     carrier[key] = value;
@@ -138,26 +140,38 @@ function endWithBody(response: Response, end: (error?: unknown) => void): Respon
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/** What a SERVER span is named and labelled from. */
+interface TracedRequest {
+  method: string;
+  path: string;
+  host: string;
+  headers: HeaderReader;
+}
+
 /**
- * Runs a data-plane handler inside a SERVER span named `{METHOD} {route}`. `traceId` is the
- * request's audit trace id when the request names one; a traceparent with that trace id becomes
- * the remote parent.
+ * Runs `run` inside a SERVER span named `{METHOD} {route}`. `traceId` is the request's audit trace
+ * id when the request names one; a traceparent with that trace id becomes the remote parent.
+ * `endWith` ends the span once the answer's body is sent.
  */
-export async function traceRequest(request: Request, route: string, traceId: string | undefined, run: () => Promise<Response>): Promise<Response> {
+async function inServerSpan<R extends { status: number }>(
+  request: TracedRequest,
+  route: string,
+  traceId: string | undefined,
+  run: () => Promise<R>,
+  endWith: (reply: R, end: (error?: unknown) => void) => R,
+): Promise<R> {
   const tracing = tracingState();
-  if (!tracing.exporting) return run();
-  const url = new URL(request.url);
   const extracted = propagation.extract(ROOT_CONTEXT, headerCarrier(request.headers));
   const remote = trace.getSpanContext(extracted);
   const parent = remote && isSpanContextValid(remote) && (!traceId || remote.traceId === traceId) ? extracted : ROOT_CONTEXT;
   if (parent === ROOT_CONTEXT && traceId && TRACE_ID.test(traceId)) tracing.ids.next = traceId;
   // Gateway paths are few and fixed but for model ids: name the span by the path, not `/v1/*`.
-  const name = route.endsWith('/*') ? url.pathname.replace(/^\/v1\/models\/.+$/, '/v1/models/{id}') : route;
+  const name = route.endsWith('/*') ? request.path.replace(/^\/v1\/models\/.+$/, '/v1/models/{id}') : route;
   const span = trace.getTracer(TRACER).startSpan(
     `${request.method} ${name}`,
     {
       kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': request.method, 'url.path': url.pathname, 'http.route': route, 'server.address': url.hostname },
+      attributes: { 'http.request.method': request.method, 'url.path': request.path, 'http.route': route, 'server.address': request.host },
     },
     parent,
   );
@@ -171,12 +185,54 @@ export async function traceRequest(request: Request, route: string, traceId: str
     span.end();
   };
   try {
-    const response = await context.with(trace.setSpan(parent, span), run);
-    span.setAttribute('http.response.status_code', response.status);
-    if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    return endWithBody(response, end);
+    const reply = await context.with(trace.setSpan(parent, span), run);
+    span.setAttribute('http.response.status_code', reply.status);
+    if (reply.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    return endWith(reply, end);
   } catch (error) {
     end(error);
     throw error;
   }
+}
+
+/** Runs a Web data-plane handler inside its SERVER span (see inServerSpan). */
+export async function traceRequest(request: Request, route: string, traceId: string | undefined, run: () => Promise<Response>): Promise<Response> {
+  if (!tracingState().exporting) return run();
+  const url = new URL(request.url);
+  return inServerSpan({ method: request.method, path: url.pathname, host: url.hostname, headers: request.headers }, route, traceId, run, endWithBody);
+}
+
+/** The host name of a Host header (`example.com:3000` → `example.com`, `[::1]:3000` → `::1`). */
+function hostName(host: string | null): string {
+  if (!host) return 'localhost';
+  if (host.startsWith('[')) return host.slice(1, Math.max(1, host.indexOf(']')));
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+/** Ends the span when a native reply's body has been written (or abandoned). */
+function endWithReply(reply: DataPlaneReply, end: (error?: unknown) => void): DataPlaneReply {
+  if (reply instanceof Response) return endWithBody(reply, end);
+  const { body } = reply;
+  if (body === null || body instanceof Uint8Array) {
+    end();
+    return reply;
+  }
+  const tracked: StreamedBody = {
+    pipeTo: (sink) =>
+      body.pipeTo(sink).then(
+        () => end(),
+        (error: unknown) => {
+          end(error);
+          throw error;
+        },
+      ),
+  };
+  return new DirectReply(reply.status, reply.headers, tracked);
+}
+
+/** Runs a Node-native data-plane handler inside its SERVER span (see inServerSpan). */
+export async function traceDataPlaneRequest(request: DataPlaneRequest, route: string, traceId: string | undefined, run: () => Promise<DataPlaneReply>): Promise<DataPlaneReply> {
+  if (!tracingState().exporting) return run();
+  return inServerSpan({ method: request.method, path: request.path, host: hostName(request.headers.get('host')), headers: request.headers }, route, traceId, run, endWithReply);
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '@/lib/gateway/errors';
+import type { HeaderReader } from '@/lib/http/data-plane-request';
 import { activeTraceId } from '@/lib/tracing/active';
 
 /**
@@ -34,7 +35,7 @@ function invalid(message: string): GatewayError {
   return new GatewayError('invalid_request_error', message);
 }
 
-function text(headers: Headers, name: string, max: number): string | null {
+function text(headers: HeaderReader, name: string, max: number): string | null {
   const value = headers.get(name)?.trim();
   if (!value) return null;
   if (value.length > max || !PRINTABLE.test(value)) throw invalid(`${name} must be at most ${max} printable ASCII characters`);
@@ -42,7 +43,7 @@ function text(headers: Headers, name: string, max: number): string | null {
 }
 
 /** x-trace-id as 32 hex (a UUID's dashes are dropped), else the W3C traceparent's, else a new one. */
-function traceIdOf(headers: Headers): { traceId: string; generated: boolean } {
+function traceIdOf(headers: HeaderReader): { traceId: string; generated: boolean } {
   const header = headers.get('x-trace-id')?.trim();
   if (header) {
     const normalised = header.replaceAll('-', '').toLowerCase();
@@ -56,7 +57,7 @@ function traceIdOf(headers: Headers): { traceId: string; generated: boolean } {
 }
 
 /** The trace id the client sent (x-trace-id or traceparent), if valid; undefined otherwise. */
-export function clientTraceId(headers: Headers): string | undefined {
+export function clientTraceId(headers: HeaderReader): string | undefined {
   try {
     const { traceId, generated } = traceIdOf(headers);
     return generated ? undefined : traceId;
@@ -69,7 +70,7 @@ export function clientTraceId(headers: Headers): string | undefined {
  * Parses and checks the canonical headers. Throws GatewayError (400) for a malformed one; the
  * trace id to answer with is then `fallbackTraceId` (see readTraceIdLeniently).
  */
-export function readCanonicalHeaders(headers: Headers): CanonicalHeaders {
+export function readCanonicalHeaders(headers: HeaderReader): CanonicalHeaders {
   const { traceId, generated } = traceIdOf(headers);
   const callSource = headers.get('x-call-source')?.trim() || null;
   if (callSource !== null && !CALL_SOURCE.test(callSource)) throw invalid('x-call-source must be 1-100 letters, digits or _ . : -');
@@ -86,7 +87,7 @@ export function readCanonicalHeaders(headers: Headers): CanonicalHeaders {
 }
 
 /** A valid trace id of the request if it has one, for answering a request whose headers were refused. */
-export function readTraceIdLeniently(headers: Headers): string {
+export function readTraceIdLeniently(headers: HeaderReader): string {
   try {
     return traceIdOf(headers).traceId;
   } catch {

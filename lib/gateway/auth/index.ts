@@ -4,6 +4,7 @@ import { anthropicError } from '@/lib/gateway/errors';
 import { callRecord, countRejectedToken, recordPolicyDecision, type CallRecord } from '@/lib/gateway/evidence';
 import { gatewayAudience } from '@/lib/oauth/issuer';
 import { AccessTokenError, anthropicAuthenticationError, bearerToken, type Principal } from '@/lib/tokens';
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { tenantSlug } from '@/lib/users/tenant';
 import type { CanonicalHeaders } from './headers';
 import { verifyGatewayToken } from './token-cache';
@@ -17,7 +18,7 @@ export type Authentication = { ok: true; caller: GatewayCaller; record: CallReco
  * The access token of a gateway request: `Authorization: Bearer`, or `x-api-key` (what the
  * Anthropic SDK and Claude Code with an apiKeyHelper send; often both, with the same value).
  */
-function tokenOf(request: Request): string | null {
+function tokenOf(request: DataPlaneRequest): string | null {
   return bearerToken(request) ?? (request.headers.get('x-api-key')?.trim() || null);
 }
 
@@ -44,7 +45,7 @@ async function contradiction(principal: Principal, headers: CanonicalHeaders): P
  * and minute). Identity headers may repeat what the token says but never contradict it: a
  * contradiction is refused (403) and audited as spoofing.
  */
-export async function authenticateCaller(request: Request, headers: CanonicalHeaders, snapshot: ConfigSnapshot): Promise<Authentication> {
+export async function authenticateCaller(request: DataPlaneRequest, headers: CanonicalHeaders, snapshot: ConfigSnapshot): Promise<Authentication> {
   const token = tokenOf(request);
   let principal: Principal;
   try {

@@ -14,6 +14,8 @@
 import { configStore, type ConfigSnapshot } from '@/lib/config';
 import { anthropicError, GatewayError, knownErrorResponse } from '@/lib/gateway/errors';
 import { countPolicyDecision } from '@/lib/gateway/evidence';
+import { webDataPlaneRequest, type DataPlaneRequest, type WebDataPlaneRequest } from '@/lib/http/data-plane-request';
+import { toWebResponse, type DataPlaneReply } from '@/lib/http/reply';
 import { withHeaders } from '@/lib/http/with-headers';
 import { gatewayLimits } from '@/lib/gateway/limits';
 import { authorize, PERMISSION_DESCRIPTIONS, type Permission } from '@/lib/rbac';
@@ -22,7 +24,10 @@ import { noteActivity } from '@/lib/users/activity';
 import { readCanonicalHeaders, readTraceIdLeniently } from './headers';
 import { authenticateCaller, type GatewayRequestBasics, type GatewayRequestContext } from './index';
 
-export type GatewayHandler = (request: Request, context: GatewayRequestContext) => Promise<Response>;
+export type GatewayHandler<R extends DataPlaneRequest = DataPlaneRequest> = (request: R, context: GatewayRequestContext) => Promise<DataPlaneReply>;
+
+/** An endpoint written against a Web `Request` (plugins, governance hooks, the MCP allowlist). */
+export type WebGatewayHandler = (request: Request, context: GatewayRequestContext) => Promise<Response>;
 
 /** A per-user requests-per-minute limit an endpoint has of its own. */
 export interface EndpointRateLimit {
@@ -45,14 +50,16 @@ export function traceHeaders(basics: GatewayRequestBasics): Record<string, strin
 }
 
 /** Headers every answer gets on its way out, whichever step produced it. */
-function finish(request: Request, response: Response, extra: Record<string, string>): Response {
+function finish(request: DataPlaneRequest, response: DataPlaneReply, extra: Record<string, string>): DataPlaneReply {
   const headers = { ...extra };
   // Neither a new sign-in nor new roles will come from retrying: the SDK must surface it at once.
   if (response.status === 401 || response.status === 403) headers['x-should-retry'] = 'false';
   // Refused before its body was read (no token, over the size cap, chunked): the unread body is
   // still on the connection, so it cannot carry another request. Close it rather than read it.
-  if (request.body !== null && !request.bodyUsed) headers.connection = 'close';
-  return withHeaders(response, headers);
+  if (request.bodyPending) headers.connection = 'close';
+  if (response instanceof Response) return withHeaders(response, headers);
+  Object.assign(response.headers, headers);
+  return response;
 }
 
 function allows(options: CallerOptions, method: string): boolean {
@@ -64,7 +71,7 @@ function methodNotAllowed(options: CallerOptions): Response {
   return anthropicError('invalid_request_error', `use ${options.methods[0]} here`, { status: 405, headers: { allow } });
 }
 
-async function authorised(request: Request, context: GatewayRequestContext, permission: Permission): Promise<Response | null> {
+async function authorised(request: DataPlaneRequest, context: GatewayRequestContext, permission: Permission): Promise<Response | null> {
   const { principal } = context.caller;
   if (await authorize(principal, permission, { departmentSlug: principal.department })) return null;
   // Counted per user and minute: a client without the permission keeps calling (an OTLP exporter
@@ -72,7 +79,7 @@ async function authorised(request: Request, context: GatewayRequestContext, perm
   countPolicyDecision(
     context.record,
     { action: `${permission.split('.')[0]}.authorize`, decision: 'deny', rule: `rbac.${permission}`, reason: `no role of the caller grants ${permission}`, status: 403 },
-    { endpoint: new URL(request.url).pathname.slice(0, 100) },
+    { endpoint: request.path.slice(0, 100) },
   );
   return anthropicError('permission_error', `your roles in Gatehouse do not allow this (${PERMISSION_DESCRIPTIONS[permission].toLowerCase()}: permission ${permission})`);
 }
@@ -85,7 +92,7 @@ async function withinRate(context: GatewayRequestContext, limit: EndpointRateLim
   return admission.response;
 }
 
-async function run(request: Request, basics: GatewayRequestBasics, options: CallerOptions, handler: GatewayHandler): Promise<Response> {
+async function run<R extends DataPlaneRequest>(request: R, basics: GatewayRequestBasics, options: CallerOptions, handler: GatewayHandler<R>): Promise<DataPlaneReply> {
   if (!allows(options, request.method)) return methodNotAllowed(options);
   const authentication = await authenticateCaller(request, basics.headers, basics.snapshot);
   if (!authentication.ok) return authentication.response;
@@ -98,7 +105,7 @@ async function run(request: Request, basics: GatewayRequestBasics, options: Call
 }
 
 /** Wraps a gateway endpoint: `handler` runs only for an authenticated caller holding `permission`. */
-export function withGatewayCaller(options: CallerOptions, handler: GatewayHandler): (request: Request) => Promise<Response> {
+export function withGatewayCaller<R extends DataPlaneRequest>(options: CallerOptions, handler: GatewayHandler<R>): (request: R) => Promise<DataPlaneReply> {
   return async (request) => {
     const snapshot = configStore().current();
     const startedAt = performance.now();
@@ -109,16 +116,22 @@ export function withGatewayCaller(options: CallerOptions, handler: GatewayHandle
       if (!(error instanceof GatewayError)) throw error;
       return finish(request, error.toResponse(), { 'x-trace-id': readTraceIdLeniently(request.headers), 'x-policy-version': snapshot.policyVersion });
     }
-    let response: Response;
+    let response: DataPlaneReply;
     try {
       response = await run(request, basics, options, handler);
     } catch (error) {
       const known = knownErrorResponse(error);
       if (!known) {
-        console.error(`gateway: ${request.method} ${new URL(request.url).pathname} (trace ${basics.headers.traceId}) failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        console.error(`gateway: ${request.method} ${request.path} (trace ${basics.headers.traceId}) failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       }
       response = known ?? anthropicError('api_error', 'Gatehouse failed while handling this request');
     }
     return finish(request, response, traceHeaders(basics));
   };
+}
+
+/** withGatewayCaller for an endpoint written against a Web `Request`: the same steps, a Web answer. */
+export function withGatewayCallerOnWeb(options: CallerOptions, handler: WebGatewayHandler): (request: Request) => Promise<Response> {
+  const wrapped = withGatewayCaller<WebDataPlaneRequest>(options, (request, context) => handler(request.web, context));
+  return async (request) => toWebResponse(await wrapped(webDataPlaneRequest(request)));
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { v5 as uuidv5 } from 'uuid';
 import type { GatehouseConfig } from '@/lib/config';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
@@ -116,7 +117,7 @@ function revalidated(ifNoneMatch: string | null, checksum: string): boolean {
  * registry change reaches Claude Code at its next poll. No `x-cc-gateway-version` header is
  * sent, so Claude Desktop reads these answers in their ordinary meaning.
  */
-export async function handleManagedSettings(request: Request, context: GatewayRequestContext): Promise<Response> {
+export async function handleManagedSettings(request: DataPlaneRequest, context: GatewayRequestContext): Promise<Response> {
   const { principal } = context.caller;
   const document = withSettings(managedSettingsFor(context.snapshot.config, principal), await claudeCodeSettingsFor(principal));
   if (!document) return anthropicError('not_found_error', 'no managed settings apply to you', { headers: { 'cache-control': 'private, no-cache' } });

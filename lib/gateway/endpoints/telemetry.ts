@@ -1,4 +1,5 @@
 import { promisify } from 'node:util';
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { gunzip } from 'node:zlib';
 import { countAuditEvent } from '@/lib/audit';
 import { fieldOf, objectOf, recordClientTelemetry, type OtlpNode } from '@/lib/client-telemetry';
@@ -39,30 +40,19 @@ class TelemetryError extends Error {
 
 const gunzipAsync = promisify(gunzip);
 
-function encodingOf(request: Request): Encoding | null {
+function encodingOf(request: DataPlaneRequest): Encoding | null {
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') return 'json';
   if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
   return null;
 }
 
-async function readBody(request: Request): Promise<Uint8Array> {
+async function readBody(request: DataPlaneRequest): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > MAX_TELEMETRY_BYTES) throw new TelemetryError(413, `telemetry batches are limited to ${MAX_TELEMETRY_BYTES} bytes`);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body?.getReader();
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_TELEMETRY_BYTES) {
-      await reader.cancel();
-      throw new TelemetryError(413, `telemetry batches are limited to ${MAX_TELEMETRY_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const body = Buffer.concat(chunks);
+  const read = await request.readBody(MAX_TELEMETRY_BYTES);
+  if (read === null) throw new TelemetryError(413, `telemetry batches are limited to ${MAX_TELEMETRY_BYTES} bytes`);
+  const body = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
   const contentEncoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (contentEncoding === 'identity') return body;
   if (contentEncoding !== 'gzip') throw new TelemetryError(415, `content-encoding ${contentEncoding} is not supported (use gzip or none)`);
@@ -203,7 +193,7 @@ function countExport(context: GatewayRequestContext, signal: OtlpSignal, encodin
  * Code's own figures (lib/client-telemetry) are stored per user and day, then 200 — a 404 would
  * make the client's exporter log an error on every flush.
  */
-export async function handleTelemetry(request: Request, context: GatewayRequestContext, signal: OtlpSignal): Promise<Response> {
+export async function handleTelemetry(request: DataPlaneRequest, context: GatewayRequestContext, signal: OtlpSignal): Promise<Response> {
   const encoding = encodingOf(request);
   if (!encoding) return errorResponse(null, 415, 'send OTLP as application/json or application/x-protobuf');
   try {

@@ -1,4 +1,5 @@
 import { anthropicError } from '@/lib/gateway/errors';
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { fullestCap, gatewayLimits, userSpendSummary, utilizationPercent, type CapStanding } from '@/lib/gateway/limits';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 
@@ -37,7 +38,7 @@ function uncappedUsage(spend: { day: number; week: number; month: number }) {
  * line. The cap described is the one the usage headers describe (the fullest); a user with no
  * cap gets their own spend this UTC month, day and week from the ledger.
  */
-export async function handleUsage(_request: Request, context: GatewayRequestContext): Promise<Response> {
+export async function handleUsage(_request: DataPlaneRequest, context: GatewayRequestContext): Promise<Response> {
   const { principal } = context.caller;
   let body: object;
   try {

@@ -18,6 +18,7 @@ import {
 } from '@/lib/audit';
 import type { AttemptRecord, CompletionSummary, GatewayCaller, RouteDecision, UpstreamTarget, Usage } from '@/lib/gateway/contracts';
 import { clientIp, userAgent } from '@/lib/http/client-ip';
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { readSignedAccessToken, type AccessTokenClaims, type AccessTokenError, type AccessTokenFailure } from '@/lib/tokens';
 import { primaryTenantId } from '@/lib/users/tenant';
 
@@ -38,7 +39,7 @@ export interface CallRecord {
   userAgent: string | undefined;
 }
 
-export function callRecord(caller: GatewayCaller, request: Request, clientPolicyVersion: string | null): CallRecord {
+export function callRecord(caller: GatewayCaller, request: Pick<DataPlaneRequest, 'headers'>, clientPolicyVersion: string | null): CallRecord {
   return { callId: uuidv7(), caller, clientPolicyVersion, ip: clientIp(request), userAgent: userAgent(request) };
 }
 
@@ -127,7 +128,7 @@ async function signedClaims(token: string | null, error: AccessTokenError): Prom
  * `policy.decision` event a minute with the count and a tally of the reasons and endpoints.
  * Never rejects: the 401 goes out whatever happens here.
  */
-export async function countRejectedToken(request: Request, token: string | null, error: AccessTokenError, traceId: string): Promise<void> {
+export async function countRejectedToken(request: Pick<DataPlaneRequest, 'headers' | 'path'>, token: string | null, error: AccessTokenError, traceId: string): Promise<void> {
   try {
     const claims = await signedClaims(token, error);
     const tenantId = claims?.tenant ?? (await primaryTenantId());
@@ -148,7 +149,7 @@ export async function countRejectedToken(request: Request, token: string | null,
     }
     if (ip || agent) event.origin = { ...(ip ? { ip } : {}), ...(agent ? { user_agent: agent } : {}) };
     const subject = claims ? `user:${claims.sub}` : `ip:${ip ?? 'unknown'}`;
-    countAuditEvent({ key: `identity.authenticate\u0000${tenantId}\u0000${subject}`, event, tally: { reason: error.reason, endpoint: new URL(request.url).pathname.slice(0, 100) } });
+    countAuditEvent({ key: `identity.authenticate\u0000${tenantId}\u0000${subject}`, event, tally: { reason: error.reason, endpoint: request.path.slice(0, 100) } });
   } catch (failure) {
     console.error(`gateway: counting a refused token failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   }

@@ -12,7 +12,7 @@ import { closeConfigStore, configStore } from '@/lib/config';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { closeGatewayLimits } from '@/lib/gateway/limits';
 import { deleteRedisKeys } from '@/lib/gateway/limits/testing/fixtures';
-import { matchDataPlane, pathOf } from '@/lib/http/data-plane';
+import { matchDataPlane, pathOf, serveDataPlane } from '@/lib/http/data-plane';
 import { serveWithWebHandler, type WebHandler } from '@/lib/http/node-adapter';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { mintAccessToken } from '@/lib/oauth/mint';
@@ -41,12 +41,16 @@ export async function startGateway(yaml: string, name: string, handler?: WebHand
   process.env.GATEHOUSE_CONFIG = file;
 
   const server: Server = createServer((req, res) => {
-    const serve = handler ?? matchDataPlane(pathOf(req.url ?? '/'));
-    if (!serve) {
+    if (handler) {
+      void serveWithWebHandler(req, res, handler);
+      return;
+    }
+    const route = matchDataPlane(pathOf(req.url ?? '/'));
+    if (!route) {
       res.writeHead(404).end();
       return;
     }
-    void serveWithWebHandler(req, res, serve);
+    void serveDataPlane(req, res, route);
   });
   const url = servePublicly(await listenOnLoopback(server));
 

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyAuditChains, type AuditEvent } from '@/lib/audit';
 import { awayFromWindowEdge } from '@/lib/audit/testing/fixtures';
 import { db, pool } from '@/lib/db/client';
-import { handleGatewayRequest } from '@/lib/gateway/routes';
-import { startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
-import { serveWithWebHandler } from '@/lib/http/node-adapter';
+import { serveGateway } from '@/lib/gateway/routes';
+import { readText, startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
+import { serveWithNodeHandler } from '@/lib/http/reply';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { gatewayAudience } from '@/lib/oauth/issuer';
 import { mintAccessToken } from '@/lib/oauth/mint';
@@ -287,13 +287,13 @@ describe('a client that leaves mid-upload', () => {
   const answered: { path: string; status: number; body: string }[] = [];
 
   beforeAll(async () => {
-    // The production Node adapter and gateway router, with what they answered kept for the test.
+    // The production Node-native serving and gateway router, with what they answered kept for the test.
     server = createServer((req, res) => {
-      void serveWithWebHandler(req, res, async (request) => {
-        const response = await handleGatewayRequest(request);
-        const copy = response.clone();
-        answered.push({ path: new URL(request.url).pathname, status: response.status, body: await copy.text() });
-        return response;
+      void serveWithNodeHandler(req, res, async (request) => {
+        const reply = await serveGateway(request);
+        const body = reply instanceof Response ? await reply.clone().text() : await readText(reply.body ?? new Uint8Array(0));
+        answered.push({ path: request.path, status: reply.status, body });
+        return reply;
       });
     });
     url = new URL(await listenOnLoopback(server));

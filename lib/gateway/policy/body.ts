@@ -1,4 +1,5 @@
 import { GatewayError } from '@/lib/gateway/errors';
+import type { DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { isRecord } from '@/lib/platform/json';
 
 /** A Messages API request body: only what the gateway reads is typed; the rest passes through. */
@@ -32,27 +33,13 @@ function invalid(message: string): GatewayError {
  * Reads the body as it arrives and stops at the cap, so an oversized or lying request costs at
  * most `maxBytes` of memory. A declared Content-Length over the cap is refused before reading.
  */
-async function readCapped(request: Request, maxBytes: number, declared: number): Promise<Uint8Array> {
-  if (!request.body) return new Uint8Array(0);
-  const buffer = new Uint8Array(declared);
-  let length = 0;
-  const reader = request.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (length + value.byteLength > declared) {
-        // More bytes than Content-Length said: the framing is broken, whatever the cap.
-        throw length + value.byteLength > maxBytes ? tooLarge(maxBytes) : invalid('request body is longer than its Content-Length');
-      }
-      buffer.set(value, length);
-      length += value.byteLength;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  if (length < declared) throw invalid('request body is shorter than its Content-Length');
-  return buffer;
+async function readCapped(request: DataPlaneRequest, maxBytes: number, declared: number): Promise<Uint8Array> {
+  const bytes = await request.readBody(maxBytes);
+  if (bytes === null) throw tooLarge(maxBytes);
+  // More or fewer bytes than Content-Length said: the framing is broken.
+  if (bytes.byteLength > declared) throw invalid('request body is longer than its Content-Length');
+  if (bytes.byteLength < declared) throw invalid('request body is shorter than its Content-Length');
+  return bytes;
 }
 
 // Far deeper than any Messages request (tool schemas included); a body nesting deeper would
@@ -114,7 +101,7 @@ function validate(value: unknown, options: ReadBodyOptions): MessagesBody {
  * Content-Length, 413 over the cap, without reading), then JSON and the fields the gateway needs.
  * Unknown fields are kept untouched: clients add new ones in any release.
  */
-export async function readMessagesBody(request: Request, options: ReadBodyOptions): Promise<ReadBody> {
+export async function readMessagesBody(request: DataPlaneRequest, options: ReadBodyOptions): Promise<ReadBody> {
   const header = request.headers.get('content-length');
   if (header === null) {
     // Claude Code always sends Content-Length; a chunked upload would make the cap a guess.

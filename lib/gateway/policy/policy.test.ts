@@ -4,6 +4,7 @@ import { GatewayError } from '@/lib/gateway/errors';
 import { Blocklist } from './blocklist';
 import { inspectContent, ScanCache } from './content';
 import { readMessagesBody } from './body';
+import { webDataPlaneRequest, type DataPlaneRequest } from '@/lib/http/data-plane-request';
 import { ModelAccess } from './model-access';
 import { findSecrets, redactSecrets } from './secrets';
 import { estimateInputTokens, PromptWalk } from './prompt';
@@ -255,8 +256,8 @@ describe('text segments and inspection', () => {
 });
 
 describe('readMessagesBody', () => {
-  function request(body: string, headers: Record<string, string> = {}): Request {
-    return new Request('http://gateway.test/v1/messages', { method: 'POST', body, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } });
+  function request(body: string, headers: Record<string, string> = {}): DataPlaneRequest {
+    return webDataPlaneRequest(new Request('http://gateway.test/v1/messages', { method: 'POST', body, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } }));
   }
 
   async function refusal(promise: Promise<unknown>): Promise<{ type: string; status: number }> {
@@ -275,7 +276,7 @@ describe('readMessagesBody', () => {
     expect(await refusal(readMessagesBody(request('{}', { 'content-length': '5000' }), { maxBytes: 1024, requireMaxTokens: false }))).toEqual({ type: 'request_too_large', status: 413 });
     const chunked = new Request('http://gateway.test/v1/messages', { method: 'POST', body: '{}' });
     chunked.headers.delete('content-length');
-    expect(await refusal(readMessagesBody(chunked, { maxBytes: 1024, requireMaxTokens: false }))).toEqual({ type: 'invalid_request_error', status: 411 });
+    expect(await refusal(readMessagesBody(webDataPlaneRequest(chunked), { maxBytes: 1024, requireMaxTokens: false }))).toEqual({ type: 'invalid_request_error', status: 411 });
   });
 
   it('refuses pathologically deep JSON instead of overflowing the stack later', async () => {

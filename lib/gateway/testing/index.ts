@@ -36,5 +36,5 @@ export { DEFAULT_GEMINI_TEXT, geminiFailures, startFakeGemini, type FakeGemini, 
 export { startFakeVertex, type FakeVertex, type FakeVertexBehaviour, type FakeVertexReply } from '@/lib/gateway/fake-upstreams/vertex';
 export { startFakeFoundry } from '@/lib/gateway/fake-upstreams/foundry';
 export { anthropicTarget, dispatchInput, openAITarget, testCaller, type TestDispatchOptions } from './dispatch-input';
-export { eventNames, readAll, readText, sdkReading } from './stream-helpers';
+export { eventNames, readAll, readText, sdkReading, webBody } from './stream-helpers';
 export { startFakeImageServer, TINY_PNG, type FakeImageServer } from './fake-images';

@@ -6,6 +6,7 @@
  * then stalls past the idle limit, or breaks, ends as an error to the client, never as a retry.
  */
 import { anthropicErrorBody } from '@/lib/gateway/errors';
+import type { ReplyBody } from '@/lib/http/reply';
 import type { AttemptRecord, CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { applyStreamFacts, CredentialError, TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
 import { summaryFromMessage } from './anthropic/summary';
@@ -27,7 +28,7 @@ export type AttemptResult =
       /** Set when the body failed after the 2xx headers: how the attempt is recorded. */
       failedAfterHeaders?: Extract<AttemptRecord['outcome'], 'timeout' | 'server_error'>;
       headers: Headers;
-      body: ReadableStream<Uint8Array>;
+      body: ReplyBody;
       completion: Promise<CompletionSummary>;
     }
   /** The upstream (or the translation) refused the request itself: trying elsewhere would not help. */
@@ -46,9 +47,8 @@ export type AttemptResult =
 /** A request whose headers have arrived; the client's signal still cancels it. */
 export interface UpstreamCall {
   response: UpstreamResponse;
-  controller: AbortController;
-  /** Detach from the client's signal (the call is over). */
-  release(): void;
+  /** Cuts the call (client gone, upstream stalled, an answer nobody will read); a no-op once it was read to its end. */
+  cancel(reason?: Error): void;
 }
 
 export class UpstreamCallFailed extends Error {
@@ -68,20 +68,15 @@ export class UpstreamCallFailed extends Error {
  */
 export async function callUpstream(prepared: PreparedRequest, signal: AbortSignal, headersMs: number): Promise<UpstreamCall> {
   signal.throwIfAborted();
-  const controller = new AbortController();
-  const onClientAbort = () => controller.abort(signal.reason);
-  signal.addEventListener('abort', onClientAbort, { once: true });
+  const exchange = postUpstream(prepared, signal);
   let timedOut = false;
   const deadline = setTimeout(() => {
     timedOut = true;
-    controller.abort(new Error(`no response headers within ${headersMs} ms`));
+    exchange.cancel(new Error(`no response headers within ${headersMs} ms`));
   }, headersMs);
-  const release = () => signal.removeEventListener('abort', onClientAbort);
   try {
-    const response = await postUpstream(prepared, controller.signal);
-    return { response, controller, release };
+    return { response: await exchange.response, cancel: exchange.cancel };
   } catch (error) {
-    release();
     if (signal.aborted) throw signal.reason;
     throw new UpstreamCallFailed(timedOut, error);
   } finally {
@@ -121,15 +116,6 @@ function failedConnection(error: UpstreamCallFailed | unknown): AttemptResult {
   return { kind: 'failed', outcome: timedOut ? 'timeout' : 'connect_error', retryable: true, retryAfterMs: null, overloaded: false };
 }
 
-function bodyOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  });
-}
-
 /**
  * A non-streaming answer that failed after the upstream's 2xx: an Anthropic error to the client
  * (504 when it went silent, 502 when it broke), recorded once, never retried.
@@ -144,7 +130,7 @@ function brokenAnswer(upstreamStatus: number, error: unknown): AttemptResult {
     upstreamStatus,
     failedAfterHeaders: timedOut ? 'timeout' : 'server_error',
     headers: new Headers({ 'content-type': 'application/json' }),
-    body: bodyOf(new TextEncoder().encode(JSON.stringify(anthropicErrorBody('api_error', message)))),
+    body: new TextEncoder().encode(JSON.stringify(anthropicErrorBody('api_error', message))),
     completion: Promise.resolve(completion),
   };
 }
@@ -165,11 +151,11 @@ async function readMessage(call: UpstreamCall, input: DispatchInput, target: Ups
     summary = applyStreamFacts(summaryFromMessage(JSON.parse(new TextDecoder().decode(bytes)), timeToFirstByteMs), facts);
   } catch (error) {
     if (input.signal.aborted) throw input.signal.reason;
-    call.controller.abort(error);
+    call.cancel(error instanceof Error ? error : new Error(String(error)));
     return brokenAnswer(response.status, error);
   }
   headers.set('content-type', 'application/json');
-  return { kind: 'committed', status: response.status, upstreamStatus: response.status, headers, body: bodyOf(bytes), completion: Promise.resolve(summary) };
+  return { kind: 'committed', status: response.status, upstreamStatus: response.status, headers, body: bytes, completion: Promise.resolve(summary) };
 }
 
 /** A streaming 2xx: committed at once; the guard relays it, with pings, under the idle limit. */
@@ -184,9 +170,7 @@ function relayStream(call: UpstreamCall, input: DispatchInput, target: UpstreamT
     idleTimeoutMs: idleMs,
     pingIntervalMs: upstreamTuning().pingIntervalMs,
     startedAt,
-    clientSignal: input.signal,
-    abortUpstream: (reason) => call.controller.abort(reason),
-    onSettled: () => call.release(),
+    abortUpstream: (reason) => call.cancel(reason),
   });
   headers.set('content-type', 'text/event-stream; charset=utf-8');
   headers.set('cache-control', 'no-cache');
@@ -225,8 +209,7 @@ export async function attemptMessages(input: DispatchInput, target: UpstreamTarg
     if (input.signal.aborted) throw input.signal.reason;
     throw error;
   } finally {
-    call.release();
     // Frees the connection of an answer we are not going to read (no-op once fully read).
-    call.controller.abort();
+    call.cancel();
   }
 }

@@ -6,7 +6,7 @@
  * circuit), and a later failure ends it with an `event: error` (stream) or a 502/504 (JSON).
  */
 import { UpstreamUnavailableError, type AttemptRecord, type CompletionSummary, type DispatchInput, type DispatchResult, type UpstreamTarget } from '@/lib/gateway/contracts';
-import { anthropicError } from '@/lib/gateway/errors';
+import { anthropicError, anthropicErrorBody } from '@/lib/gateway/errors';
 import type { ProviderType } from '@/lib/config';
 import { CredentialError, TranslationError, type UpstreamAdapter } from './adapter';
 import { anthropicAdapter } from './anthropic/adapter';
@@ -55,7 +55,6 @@ function retryDelay(failure: Failure, retry: number): number | null {
 }
 
 function rejectedResult(target: UpstreamTarget, attempts: AttemptRecord[], error: ClientError): DispatchResult {
-  const response = clientErrorResponse(error);
   const completion: CompletionSummary = {
     usage: null,
     stopReason: null,
@@ -65,7 +64,8 @@ function rejectedResult(target: UpstreamTarget, attempts: AttemptRecord[], error
     error: { type: error.type, message: error.message },
     timeToFirstByteMs: null,
   };
-  return { target, attempts, status: response.status, headers: response.headers, body: response.body ?? new ReadableStream(), completion: Promise.resolve(completion) };
+  const body = new TextEncoder().encode(JSON.stringify(anthropicErrorBody(error.type, error.message)));
+  return { target, attempts, status: error.status, headers: new Headers({ 'content-type': 'application/json' }), body, completion: Promise.resolve(completion) };
 }
 
 /** The input as this target gets it (remote images resolved by its provider's setting), or why it cannot. */
@@ -218,8 +218,7 @@ export async function dispatchCountTokens(input: DispatchInput): Promise<Respons
         attempts.push(record(target, result.outcome, since, result.status));
       }
     } finally {
-      call.release();
-      call.controller.abort();
+      call.cancel();
     }
   }
   if (asked === 0) return anthropicError('not_supported', NOT_SUPPORTED, { headers: { 'x-should-retry': 'false' } });

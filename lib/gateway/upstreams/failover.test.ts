@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ReplyBody } from '@/lib/http/reply';
 import { UpstreamUnavailableError, type UpstreamTarget } from '@/lib/gateway/contracts';
 import { anthropicFailures, anthropicTarget, dispatchInput, eventNames, inSequence, readText, startFakeAnthropic, type FakeAnthropic } from '@/lib/gateway/testing';
 import { admit, reportFailure, reportSuccess } from './circuit-breaker';
@@ -25,7 +26,7 @@ const targets = (primaryOverrides: Partial<UpstreamTarget> = {}) => [
 ];
 
 /** The answer's text as the client would assemble it (streamed text arrives in pieces). */
-async function text(result: { body: ReadableStream<Uint8Array>; completion: Promise<{ content: unknown[] }> }): Promise<string> {
+async function text(result: { body: ReplyBody; completion: Promise<{ content: unknown[] }> }): Promise<string> {
   await readText(result.body);
   return (await result.completion).content.map((block) => (block as { text?: string }).text ?? '').join('');
 }

@@ -6,6 +6,7 @@
  * account data) cannot reach the client.
  */
 import type { GatewayCaller, UpstreamTarget } from '@/lib/gateway/contracts';
+import type { HeaderReader } from '@/lib/http/data-plane-request';
 import { upstreamTuning } from './tuning';
 
 /** Client headers an Anthropic upstream gets unchanged. */
@@ -13,7 +14,7 @@ const ANTHROPIC_FORWARDED = ['anthropic-version', 'anthropic-beta', 'accept', 'u
 
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 
-export function forwardedAnthropicHeaders(client: Headers): Headers {
+export function forwardedAnthropicHeaders(client: HeaderReader): Headers {
   const headers = new Headers();
   for (const name of ANTHROPIC_FORWARDED) {
     const value = client.get(name);

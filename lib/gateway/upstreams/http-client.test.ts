@@ -24,7 +24,7 @@ afterAll(async () => {
 describe('upstream HTTP client', () => {
   it('never asks for a compressed answer, even when a provider is configured to', async () => {
     const headers = new Headers({ 'content-type': 'application/json', 'accept-encoding': 'gzip, br', 'x-team': 'research' });
-    const answer = await postUpstream({ url: `${url}/v1/messages`, headers, body: '{}' }, new AbortController().signal);
+    const answer = await postUpstream({ url: `${url}/v1/messages`, headers, body: '{}' }, new AbortController().signal).response;
     const chunks: Uint8Array[] = [];
     for await (const chunk of chunksOf(answer.body)) chunks.push(chunk);
     expect(Buffer.concat(chunks).toString()).toBe('{"ok":true}');
@@ -49,7 +49,7 @@ describe('upstream HTTP client', () => {
     const closingUrl = await listenOnLoopback(closing);
     try {
       for (let call = 0; call < 3; call++) {
-        const answer = await postUpstream({ url: `${closingUrl}/v1/messages`, headers: new Headers(), body: '{}' }, new AbortController().signal);
+        const answer = await postUpstream({ url: `${closingUrl}/v1/messages`, headers: new Headers(), body: '{}' }, new AbortController().signal).response;
         const chunks: Uint8Array[] = [];
         for await (const chunk of chunksOf(answer.body)) chunks.push(chunk);
         expect(Buffer.concat(chunks).toString()).toBe('{"ok":true}');

@@ -72,12 +72,22 @@ function responseHeaders(raw: readonly string[]): Headers {
   return headers;
 }
 
+/** One upstream call in flight. */
+export interface UpstreamExchange {
+  /** The answer's head; rejects if the connection fails or the call is cancelled first. */
+  response: Promise<UpstreamResponse>;
+  /**
+   * Cuts the call: before the head, `response` rejects with `reason`; during the body, its reads
+   * fail with it. A no-op once the answer has been read to its end.
+   */
+  cancel(reason?: Error): void;
+}
+
 /**
- * POSTs `prepared` and resolves with the answer's head; rejects if the connection fails or
- * `signal` aborts first. An abort while the body is being read destroys the connection, and the
- * body's reads fail with the abort's reason.
+ * POSTs `prepared`. The client's signal (the one per request, see DataPlaneRequest) cancels the
+ * call until the answer is complete: one listener on it, no signal of the call's own.
  */
-export function postUpstream(prepared: PreparedRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+export function postUpstream(prepared: PreparedRequest, clientSignal: AbortSignal): UpstreamExchange {
   const target = targetOf(prepared.url);
   const headers: Record<string, string> = {};
   prepared.headers.forEach((value, name) => {
@@ -87,32 +97,45 @@ export function postUpstream(prepared: PreparedRequest, signal: AbortSignal): Pr
   });
   const body = Buffer.from(prepared.body, 'utf8');
   headers['content-length'] = String(body.length);
-  return new Promise((resolve, reject) => {
+  let request: http.ClientRequest | undefined;
+  let answer: http.IncomingMessage | undefined;
+  let cancelled: Error | null = null;
+  let finished = false;
+  const cancel = (reason: Error = new Error('the upstream call was cancelled')) => {
+    // Read to its end: the connection went back to the pool and must not be cut.
+    if (finished || cancelled || answer?.readableEnded) return;
+    cancelled = reason;
+    request?.destroy(reason);
+    answer?.destroy(reason);
+  };
+  const onClientGone = () => cancel(clientSignal.reason instanceof Error ? clientSignal.reason : new Error('the upstream call was cancelled'));
+  const response = new Promise<UpstreamResponse>((resolve, reject) => {
     const send = (retry: boolean) => {
-      let response: http.IncomingMessage | undefined;
-      const request = target.request({ method: 'POST', host: target.host, port: target.port, path: target.path, headers, agent: target.agent }, (answer) => {
-        response = answer;
+      answer = undefined;
+      const sent = target.request({ method: 'POST', host: target.host, port: target.port, path: target.path, headers, agent: target.agent }, (received) => {
+        answer = received;
         // A failure before anyone reads the body must not go unhandled; readers see it when they read.
-        answer.on('error', () => undefined);
-        const status = answer.statusCode ?? 0;
-        resolve({ status, ok: status >= 200 && status < 300, headers: responseHeaders(answer.rawHeaders), body: answer });
+        received.on('error', () => undefined);
+        const status = received.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status < 300, headers: responseHeaders(received.rawHeaders), body: received });
       });
-      const abort = () => {
-        const reason = signal.reason instanceof Error ? signal.reason : new Error('the upstream call was cancelled');
-        request.destroy(reason);
-        response?.destroy(reason);
-      };
+      request = sent;
       // Also after the promise settled: a socket failing mid-body errors the request too.
-      request.on('error', (error) => {
-        if (retry && !signal.aborted && staleSocket(request, response !== undefined, error)) send(false);
+      sent.on('error', (error) => {
+        if (retry && !cancelled && staleSocket(sent, answer !== undefined, error)) send(false);
         else reject(error);
       });
-      // Until the answer is complete (or the call failed), an abort cuts the connection.
-      request.once('close', () => signal.removeEventListener('abort', abort));
-      if (signal.aborted) abort();
-      else signal.addEventListener('abort', abort, { once: true });
-      request.end(body);
+      // Until the answer is complete (or the call failed), a cancel cuts the connection.
+      sent.once('close', () => {
+        if (request !== sent) return; // replaced by the retry
+        finished = true;
+        clientSignal.removeEventListener('abort', onClientGone);
+      });
+      sent.end(body);
     };
     send(true);
   });
+  if (clientSignal.aborted) onClientGone();
+  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  return { response, cancel };
 }

@@ -1,15 +1,19 @@
 /**
  * The client-facing side of a committed stream (the upstream answered 2xx: whatever happens next is
- * told to the client, never retried). It relays the adapter's Anthropic bytes as they
- * come (only holding back the unfinished tail of an event, so the bytes are identical and no event
- * is ever cut in half), and makes sure the client is never left hanging:
+ * told to the client, never retried). It writes the adapter's Anthropic bytes to the client's
+ * socket as they come: everything complete in one upstream read leaves in one write, nothing is
+ * held across reads but the unfinished tail of an event (so the bytes are identical and no event
+ * is ever cut in half), and a full socket pauses the upstream (backpressure). It makes sure the
+ * client is never left hanging:
  * - `event: ping` when nothing has been sent for a while (long thinking pauses, slow upstreams);
  * - an upstream that dies, or goes silent past the idle limit (before its first event too), ends
  *   the stream with an Anthropic `event: error` instead of a hang or a truncated stream;
  * - a client that goes away cancels the upstream call.
  * Either way `completion` settles with what was seen, so the audit record is always completed.
  */
+import type { Writable } from 'node:stream';
 import type { CompletionSummary } from '@/lib/gateway/contracts';
+import type { StreamedBody } from '@/lib/http/reply';
 import { applyStreamFacts, type StreamFacts } from './adapter';
 import { AnthropicStreamTap } from './anthropic/summary';
 import { endOfLastEvent, errorFrame, PING_FRAME } from './sse';
@@ -23,34 +27,12 @@ export interface GuardOptions {
   pingIntervalMs: number;
   /** performance.now() when the request was dispatched, for the time to the first byte. */
   startedAt: number;
-  /** The client's request signal: its abort means nobody is listening any more. */
-  clientSignal: AbortSignal;
   /** Cancels the upstream request (client gone, or upstream stalled). */
-  abortUpstream(reason: unknown): void;
-  /** Called once, when the stream is over for any reason. */
-  onSettled?(): void;
+  abortUpstream(reason: Error): void;
 }
 
 export const STREAM_DIED_MESSAGE = 'upstream stream ended unexpectedly';
 export const CLIENT_GONE = { type: 'client_disconnected', message: 'the client closed the connection before the answer ended' };
-
-type Raced<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown } | { kind: 'timeout' };
-
-function race<T>(promise: Promise<T>, ms: number): Promise<Raced<T>> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve({ kind: 'value', value });
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        resolve({ kind: 'error', error });
-      },
-    );
-  });
-}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
@@ -67,13 +49,26 @@ function holdsMessageStop(tail: Uint8Array): boolean {
   return probe.complete && probe.summary(null).error === undefined;
 }
 
-export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8Array>; completion: Promise<CompletionSummary> } {
+/** Resolves once `sink` can take more, or is gone. */
+function drained(sink: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+  });
+}
+
+export function guardStream(options: GuardOptions): { body: StreamedBody; completion: Promise<CompletionSummary> } {
   const tap = new AnthropicStreamTap();
   let tail: Uint8Array = new Uint8Array(0);
-  let pending: Promise<IteratorResult<Uint8Array>> | null = null;
   let lastUpstreamAt = Date.now();
   let lastSentAt = Date.now();
   let settled = false;
+  let piped = false;
   let timeToFirstByteMs: number | null = null;
   let resolveCompletion: (summary: CompletionSummary) => void = () => {};
   const completion = new Promise<CompletionSummary>((resolve) => (resolveCompletion = resolve));
@@ -81,93 +76,113 @@ export function guardStream(options: GuardOptions): { body: ReadableStream<Uint8
   const settle = (error?: { type: string; message: string }) => {
     if (settled) return;
     settled = true;
-    pending?.catch(() => {});
     resolveCompletion(applyStreamFacts(tap.summary(timeToFirstByteMs, error), options.facts));
-    options.onSettled?.();
   };
 
-  const send = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
-    tap.feed(bytes);
-    controller.enqueue(bytes);
-    lastSentAt = Date.now();
-  };
+  async function pipeTo(sink: Writable): Promise<void> {
+    if (piped) throw new Error('a guarded stream is written once');
+    piped = true;
+    /** False when the sink is full: the caller waits for 'drain' before reading on. */
+    const send = (bytes: Uint8Array): boolean => {
+      tap.feed(bytes);
+      lastSentAt = Date.now();
+      return sink.write(bytes);
+    };
+    const fail = (message: string, reason: unknown) => {
+      options.abortUpstream(reason instanceof Error ? reason : new Error(String(reason)));
+      // An upstream `event: error` already told the client; a second one would only confuse it.
+      if (!tap.complete) send(errorFrame('api_error', message));
+      sink.end();
+      settle(tap.complete ? undefined : { type: 'api_error', message });
+    };
+    const finish = () => {
+      if (tail.length > 0 && (tap.complete || holdsMessageStop(tail))) {
+        send(tail);
+        tail = new Uint8Array(0);
+      }
+      if (!tap.complete) {
+        fail(STREAM_DIED_MESSAGE, new Error(STREAM_DIED_MESSAGE));
+        return;
+      }
+      sink.end();
+      settle();
+    };
+    /** Sends every complete event in `chunk` (plus the held-back tail) in one write; false when the sink is full. */
+    const relay = (chunk: Uint8Array): boolean => {
+      const combined = concat(tail, chunk);
+      const end = endOfLastEvent(combined);
+      tail = combined.slice(end);
+      return end === 0 || send(combined.subarray(0, end));
+    };
+    // The client going away (the response closed before it was finished) cancels the upstream.
+    const clientGone = () => {
+      if (settled || sink.writableFinished) return;
+      options.abortUpstream(new Error('client disconnected'));
+      settle(tap.complete ? undefined : CLIENT_GONE);
+    };
 
-  /** Sends every complete event in `chunk` (plus the held-back tail); returns whether anything went out. */
-  const relay = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array): boolean => {
-    const combined = concat(tail, chunk);
-    const end = endOfLastEvent(combined);
-    tail = combined.slice(end);
-    if (end === 0) return false;
-    send(controller, combined.subarray(0, end));
-    return true;
-  };
+    // One watchdog per stream, not a timer per read: it fires at the deadline it was armed for
+    // and re-arms when there was activity since (a timer may fire a millisecond early, so the
+    // decision is by what happened since arming, not by re-reading the clock).
+    let waitingForClient = false;
+    let watchdog: NodeJS.Timeout;
+    const arm = () => {
+      const now = Date.now();
+      const idleLeft = options.idleTimeoutMs - (now - lastUpstreamAt);
+      const pingLeft = options.pingIntervalMs - (now - lastSentAt);
+      const armedUpstreamAt = lastUpstreamAt;
+      const armedSentAt = lastSentAt;
+      const forIdle = idleLeft <= pingLeft;
+      watchdog = setTimeout(() => {
+        if (settled) return;
+        if (waitingForClient) {
+          // A slow reader is not a silent upstream: nothing is read while the socket is full.
+          lastUpstreamAt = lastSentAt = Date.now();
+        } else if (forIdle && lastUpstreamAt === armedUpstreamAt) {
+          const message = `upstream stream stalled: no data for ${Math.round(options.idleTimeoutMs / 1000)} s`;
+          fail(message, new Error(message));
+          return;
+        } else if (!forIdle && lastSentAt === armedSentAt) {
+          send(PING_FRAME); // the held-back tail guarantees we are between events
+        }
+        arm();
+      }, Math.max(0, Math.min(idleLeft, pingLeft)));
+    };
 
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, message: string, reason: unknown) => {
-    options.abortUpstream(reason);
-    // An upstream `event: error` already told the client; a second one would only confuse it.
-    if (!tap.complete) send(controller, errorFrame('api_error', message));
-    controller.close();
-    settle(tap.complete ? undefined : { type: 'api_error', message });
-  };
-
-  const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
-    if (tail.length > 0 && (tap.complete || holdsMessageStop(tail))) {
-      send(controller, tail);
-      tail = new Uint8Array(0);
-    }
-    if (!tap.complete) {
-      fail(controller, STREAM_DIED_MESSAGE, new Error(STREAM_DIED_MESSAGE));
+    if (sink.destroyed) {
+      clientGone();
       return;
     }
-    controller.close();
-    settle();
-  };
-
-  return {
-    completion,
-    body: new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        while (!settled) {
-          pending ??= options.rest.next();
-          const now = Date.now();
-          const idleLeft = options.idleTimeoutMs - (now - lastUpstreamAt);
-          const pingLeft = options.pingIntervalMs - (now - lastSentAt);
-          const raced = await race(pending, Math.max(0, Math.min(idleLeft, pingLeft)));
-          if (settled) return; // the client went away while we waited
-          if (raced.kind === 'timeout') {
-            // Decided by which deadline the wait was for, not by re-reading the clock: a timer may
-            // fire a millisecond early, which would turn a stall into one more ping.
-            if (idleLeft <= pingLeft) {
-              const message = `upstream stream stalled: no data for ${Math.round(options.idleTimeoutMs / 1000)} s`;
-              fail(controller, message, new Error(message));
-              return;
-            }
-            send(controller, PING_FRAME); // the held-back tail guarantees we are between events
-            return;
-          }
-          pending = null;
-          if (raced.kind === 'error') {
-            if (options.clientSignal.aborted) {
-              controller.error(raced.error);
-              settle(tap.complete ? undefined : CLIENT_GONE);
-              return;
-            }
-            fail(controller, STREAM_DIED_MESSAGE, raced.error);
-            return;
-          }
-          if (raced.value.done) {
-            end(controller);
-            return;
-          }
-          lastUpstreamAt = Date.now();
-          if (timeToFirstByteMs === null && raced.value.value.length > 0) timeToFirstByteMs = Math.round(performance.now() - options.startedAt);
-          if (relay(controller, raced.value.value)) return;
+    sink.once('close', clientGone);
+    arm();
+    try {
+      while (!settled) {
+        let read: IteratorResult<Uint8Array>;
+        try {
+          read = await options.rest.next();
+        } catch (error) {
+          if (!settled) fail(STREAM_DIED_MESSAGE, error);
+          return;
         }
-      },
-      cancel(reason) {
-        options.abortUpstream(reason);
-        settle(tap.complete ? undefined : CLIENT_GONE);
-      },
-    }),
-  };
+        if (settled) return; // the client went away, or the upstream stalled, while we waited
+        if (read.done) {
+          finish();
+          return;
+        }
+        lastUpstreamAt = Date.now();
+        if (timeToFirstByteMs === null && read.value.length > 0) timeToFirstByteMs = Math.round(performance.now() - options.startedAt);
+        if (!relay(read.value)) {
+          waitingForClient = true;
+          await drained(sink);
+          waitingForClient = false;
+          lastUpstreamAt = Date.now();
+        }
+      }
+    } finally {
+      clearTimeout(watchdog!);
+      sink.off('close', clientGone);
+    }
+  }
+
+  return { completion, body: { pipeTo } };
 }

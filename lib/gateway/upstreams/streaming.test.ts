@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { anthropicTarget, dispatchInput, eventNames, openAITarget, readText, sdkReading, startFakeAnthropic, startFakeOpenAI, textReply, type FakeAnthropic } from '@/lib/gateway/testing';
+import { anthropicTarget, dispatchInput, eventNames, openAITarget, readText, sdkReading, startFakeAnthropic, webBody, startFakeOpenAI, textReply, type FakeAnthropic } from '@/lib/gateway/testing';
 import { dispatch, resetCircuitBreakers, resetUpstreamTuning, STREAM_DIED_MESSAGE, tuneUpstreams } from '.';
 
 let fake: FakeAnthropic;
@@ -74,7 +74,7 @@ describe('streams that go wrong after the first byte', () => {
     fake.setBehaviour({ kind: 'stall', afterEvents: 3 });
     const controller = new AbortController();
     const result = await dispatch(streamInput({}, controller.signal));
-    const reader = result.body.getReader();
+    const reader = webBody(result.body).getReader();
     await reader.read();
     controller.abort();
     await reader.cancel();
@@ -88,7 +88,7 @@ describe('streams that go wrong after the first byte', () => {
   it('cancels the upstream call when only the body is cancelled', async () => {
     fake.setBehaviour({ kind: 'stall', afterEvents: 3 });
     const result = await dispatch(streamInput());
-    await result.body.cancel();
+    await webBody(result.body).cancel();
     expect(await fake.requests[0]?.finished).toBe('aborted');
     expect((await result.completion).error?.type).toBe('client_disconnected');
   });

@@ -1,4 +1,4 @@
-import { withGatewayCaller, type GatewayHandler } from '@/lib/gateway/auth/with-caller';
+import { withGatewayCallerOnWeb, type WebGatewayHandler } from '@/lib/gateway/auth/with-caller';
 import { anthropicError } from '@/lib/gateway/errors';
 import { mcpJsonDocument } from './clients';
 import { ALLOWLIST_PATH, MCP_JSON_PATH } from './documents';
@@ -11,20 +11,20 @@ import { allowlistFor } from './issue';
  * (for a plugin that bundles the organisation's MCP servers, or a project).
  */
 
-const allowlist: GatewayHandler = async (_request, context) => {
+const allowlist: WebGatewayHandler = async (_request, context) => {
   const issued = await allowlistFor(context.caller.principal);
   return Response.json(issued.response, { headers: { 'cache-control': 'no-store', etag: `"mcp-allowlist-${issued.response.seq}"` } });
 };
 
-const mcpJson: GatewayHandler = async (_request, context) => {
+const mcpJson: WebGatewayHandler = async (_request, context) => {
   const issued = await allowlistFor(context.caller.principal);
   return new Response(`${JSON.stringify(mcpJsonDocument(issued.servers), null, 2)}\n`, {
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-disposition': 'attachment; filename=".mcp.json"' },
   });
 };
 
-const ALLOWLIST = withGatewayCaller({ methods: ['GET'], permission: 'mcp.use' }, allowlist);
-const MCP_JSON = withGatewayCaller({ methods: ['GET'], permission: 'mcp.use' }, mcpJson);
+const ALLOWLIST = withGatewayCallerOnWeb({ methods: ['GET'], permission: 'mcp.use' }, allowlist);
+const MCP_JSON = withGatewayCallerOnWeb({ methods: ['GET'], permission: 'mcp.use' }, mcpJson);
 
 /** Data-plane paths (lib/http/data-plane.ts) served here. */
 export const ALLOWLIST_PATHS: readonly string[] = [ALLOWLIST_PATH, MCP_JSON_PATH];

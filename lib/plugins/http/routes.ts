@@ -1,4 +1,4 @@
-import { withGatewayCaller, type GatewayHandler } from '@/lib/gateway/auth/with-caller';
+import { withGatewayCallerOnWeb, type WebGatewayHandler } from '@/lib/gateway/auth/with-caller';
 import type { GatewayRequestContext } from '@/lib/gateway/auth';
 import { anthropicError } from '@/lib/gateway/errors';
 import { publicUrl } from '@/lib/platform/public-url';
@@ -33,7 +33,7 @@ function actorOf(context: GatewayRequestContext): PluginActor {
   return { userId: principal.userId, tenantId: principal.tenantId, email: principal.email, roles: principal.roles, callSource: 'api', traceId: context.caller.traceId };
 }
 
-const entitled: GatewayHandler = async (_request, context) => {
+const entitled: WebGatewayHandler = async (_request, context) => {
   const { jws, set } = await signedEntitledSet(subjectOf(context), publicUrl());
   return Response.json({ jws, seq: set.seq }, { headers: { 'cache-control': 'no-store' } });
 };
@@ -47,7 +47,7 @@ function safeDecode(segment: string): string | null {
   }
 }
 
-const archive: GatewayHandler = async (request, context) => {
+const archive: WebGatewayHandler = async (request, context) => {
   const match = /^\/api\/v1\/plugins\/archive\/([^/]+)\/([^/]+)\.zip$/.exec(new URL(request.url).pathname);
   if (!match) return anthropicError('not_found_error', 'archive paths are /api/v1/plugins/archive/NAME/VERSION.zip');
   const [name, version] = [safeDecode(match[1]!), safeDecode(match[2]!)];
@@ -58,7 +58,7 @@ const archive: GatewayHandler = async (request, context) => {
   return new Response(new Uint8Array(zip), { headers: { 'content-type': 'application/zip', 'cache-control': 'no-store', 'x-plugin-sha256': plugin.archiveSha256 } });
 };
 
-const syncReport: GatewayHandler = async (request, context) => {
+const syncReport: WebGatewayHandler = async (request, context) => {
   let body: unknown;
   try {
     body = await request.json();
@@ -71,16 +71,16 @@ const syncReport: GatewayHandler = async (request, context) => {
   return Response.json({ recorded: true, trace_id: traceId });
 };
 
-const marketplace: GatewayHandler = async (_request, context) => {
+const marketplace: WebGatewayHandler = async (_request, context) => {
   const { body, sha256 } = await marketplaceFor(subjectOf(context), publicUrl());
   return new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store', etag: `"${sha256}"` } });
 };
 
 const PLUGINS = 'plugins.install' as const;
-const ENTITLED = withGatewayCaller({ methods: ['GET'], permission: PLUGINS }, entitled);
-const ARCHIVE = withGatewayCaller({ methods: ['GET'], permission: PLUGINS }, archive);
-const SYNC_REPORT = withGatewayCaller({ methods: ['POST'], permission: PLUGINS }, syncReport);
-const MARKETPLACE = withGatewayCaller({ methods: ['GET'], permission: PLUGINS }, marketplace);
+const ENTITLED = withGatewayCallerOnWeb({ methods: ['GET'], permission: PLUGINS }, entitled);
+const ARCHIVE = withGatewayCallerOnWeb({ methods: ['GET'], permission: PLUGINS }, archive);
+const SYNC_REPORT = withGatewayCallerOnWeb({ methods: ['POST'], permission: PLUGINS }, syncReport);
+const MARKETPLACE = withGatewayCallerOnWeb({ methods: ['GET'], permission: PLUGINS }, marketplace);
 
 async function orgKeys(request: Request): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return new Response('use GET', { status: 405, headers: { allow: 'GET, HEAD' } });
