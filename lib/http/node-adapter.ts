@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 
 /** A framework-independent HTTP handler: the shape every data-plane endpoint is written in. */
 export type WebHandler = (request: Request) => Promise<Response>;
@@ -168,7 +169,7 @@ async function relayBody(body: ReadableStream<Uint8Array>, res: ServerResponse):
         return;
       }
       if (chunk.done) break;
-      if (!res.write(chunk.value)) await writable(res);
+      if (!res.write(chunk.value)) await drained(res);
     }
     res.end();
   } finally {
@@ -176,16 +177,16 @@ async function relayBody(body: ReadableStream<Uint8Array>, res: ServerResponse):
   }
 }
 
-/** Resolves once the response can take more (or is gone). */
-function writable(res: ServerResponse): Promise<void> {
+/** Resolves once the stream (a response, a socket) can take more, or is gone. */
+export function drained(sink: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
+      sink.off('drain', done);
+      sink.off('close', done);
       resolve();
     };
-    res.on('drain', done);
-    res.on('close', done);
+    sink.on('drain', done);
+    sink.on('close', done);
   });
 }
 

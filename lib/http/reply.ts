@@ -56,8 +56,12 @@ export async function sendReply(res: ServerResponse, reply: DataPlaneReply, meth
     return;
   }
   res.writeHead(reply.status, reply.headers);
-  // An event stream may stay quiet for a while: the client sees the status line at once.
-  res.flushHeaders();
+  // An event stream may stay quiet for a while: the client sees the status line within this turn
+  // of the event loop. A first chunk already on its way (read in the same turn) carries the head
+  // in its write instead of a write of its own.
+  setImmediate(() => {
+    if (!res.headersSent && !res.destroyed) res.flushHeaders();
+  });
   await body.pipeTo(res);
 }
 

@@ -13,6 +13,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { CompletionSummary } from '@/lib/gateway/contracts';
+import { drained } from '@/lib/http/node-adapter';
 import type { StreamedBody } from '@/lib/http/reply';
 import { applyStreamFacts, type StreamFacts } from './adapter';
 import { AnthropicStreamTap } from './anthropic/summary';
@@ -47,19 +48,6 @@ function holdsMessageStop(tail: Uint8Array): boolean {
   const probe = new AnthropicStreamTap();
   probe.feed(concat(tail, new TextEncoder().encode('\n\n')));
   return probe.complete && probe.summary(null).error === undefined;
-}
-
-/** Resolves once `sink` can take more, or is gone. */
-function drained(sink: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      sink.off('drain', done);
-      sink.off('close', done);
-      resolve();
-    };
-    sink.on('drain', done);
-    sink.on('close', done);
-  });
 }
 
 export function guardStream(options: GuardOptions): { body: StreamedBody; completion: Promise<CompletionSummary> } {
