@@ -285,6 +285,22 @@ describe('secrets', () => {
     for (const secret of [AWS_KEY_ID, ANTHROPIC_KEY, GITHUB_TOKEN]) expect(stored).not.toContain(secret);
   });
 
+  it('redacts a secret that is both a top-level key and its value: neither upstream nor any stored row holds it', async () => {
+    // An AWS key id of this run alone, so no other test's rows can hold it.
+    const secret = `AKIA${Array.from(randomBytes(16), (byte) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[byte % 32]).join('')}`;
+    const answer = await send(memberToken, { ...ask('hello'), [secret]: secret, extra: { [secret]: { note: secret } } });
+    expect(answer.status).toBe(200);
+    const seen = upstream.requests.at(-1)!;
+    expect(seen.rawBody).not.toContain(secret);
+    expect(seen.body).toMatchObject({ '[REDACTED:aws]': '[REDACTED:aws]', extra: { '[REDACTED:aws]': { note: '[REDACTED:aws]' } } });
+    const request = (await waitForEvents(answer.traceId, ['inference.request'])).find((event) => event.event_type === 'inference.request')!;
+    expect(request.policy).toMatchObject({ decision: 'redact' });
+    const stored = JSON.parse((await storedContent(request.content_refs![0]!.sha256))!) as Record<string, unknown>;
+    expect(stored).toEqual({ ...(seen.body as object), model: 'claude-haiku-5-5' });
+    const { rows } = await pool().query('SELECT 1 FROM audit_content WHERE position($1 IN body) > 0', [secret]);
+    expect(rows).toEqual([]);
+  });
+
   it('in block mode refuses the request, naming the kind of secret but never the secret', async () => {
     await gateway.setConfig(config(upstream.url, 'block'));
     try {

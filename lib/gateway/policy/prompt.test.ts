@@ -73,6 +73,27 @@ describe('the prompt walk', () => {
     expect(prompt.estimatedInputTokens()).toBeLessThan(estimateInputTokens(body()) + 20);
   });
 
+  // A key and its value share one slot: renaming the key first must not bring the old key (the
+  // secret itself) back when the value is rewritten next.
+  it.each([
+    ['a top-level key', (secret: unknown) => ({ [AWS_KEY_ID]: secret }), (value: Record<string, unknown>) => value],
+    ['a nested key', (secret: unknown) => ({ zeta: { [AWS_KEY_ID]: secret } }), (value: Record<string, unknown>) => value.zeta],
+    ['a key in a message', (secret: unknown) => ({ messages: [{ role: 'user', content: [{ type: 'tool_use', id: 't', name: 'n', input: { [AWS_KEY_ID]: secret } }] }] }), (value: Record<string, unknown>) => ((value.messages as { content: { input: unknown }[] }[])[0]!.content[0]!.input)],
+  ])('redacts a secret that is both %s and its value, leaving neither', async (_, shape, owner) => {
+    for (const secret of [AWS_KEY_ID, { nested: AWS_KEY_ID }, [AWS_KEY_ID]]) {
+      const value = { model: 'm', max_tokens: 1, messages: [], ...shape(structuredClone(secret)) } as Record<string, unknown>;
+      const prompt = await redact(value);
+      const redacted = JSON.parse(JSON.stringify(secret).replaceAll(AWS_KEY_ID, '[REDACTED:aws]')) as unknown;
+      expect(owner(value)).toMatchObject({ '[REDACTED:aws]': redacted });
+      expect(JSON.stringify(value)).not.toContain(AWS_KEY_ID);
+      const document = prompt.document();
+      expect(JSON.stringify(document)).not.toContain(AWS_KEY_ID);
+      const fresh = serialiseDocument(value, PROMPT_SPLIT);
+      expect(document.fields).toBe(fresh.fields);
+      expectTrueDigests(document);
+    }
+  });
+
   it('estimates what it walked: strings in UTF-8 bytes, keys, numbers and booleans, only in system, messages and tools', () => {
     const text = 'x'.repeat(3000);
     expect(estimateInputTokens({ model: 'm'.repeat(3000), messages: [{ role: 'user', content: text }] })).toBe(16 + Math.ceil((4 + 4 + 7 + 3000) / 3));

@@ -76,7 +76,9 @@ export class PromptWalk {
     const fieldKeys = new Map<UnitState, string[]>();
     for (const key of Object.keys(body)) {
       const name = topLevelName(key);
-      const keySegment = topLevelKeySegment(body, key, () => {
+      // One slot for the key and its value: a renamed key's value is rewritten under the new name.
+      const slot = { owner: body, key };
+      const keySegment = topLevelKeySegment(body, slot, () => {
         this.bodyDirty = true;
       });
       if (PROMPT_SPLIT.chains.includes(key) && Array.isArray(body[key])) {
@@ -87,14 +89,14 @@ export class PromptWalk {
         const items = body[key] as unknown[];
         for (let index = 0; index < items.length; index++) {
           const path = `${name}[${index}]`;
-          const walkItem = (onReplace?: () => void) => walkValue(items, index, { path, depth: 2, counted: COUNTED.has(key), onReplace });
+          const walkItem = (onReplace?: () => void) => walkValue({ owner: items, key: index }, { path, depth: 2, counted: COUNTED.has(key), onReplace });
           const message = this.unit(path, 'message', () => [walkItem()]);
           this.add(message, walkItem(() => (message.dirty = true)));
           links.push(message);
         }
         continue;
       }
-      const walkField = (onReplace?: () => void) => walkValue(body, key, { path: name, depth: 1, counted: COUNTED.has(key), onReplace });
+      const walkField = (onReplace?: () => void) => walkValue(slot, { path: name, depth: 1, counted: COUNTED.has(key), onReplace });
       if (PROMPT_SPLIT.parts.includes(key) && body[key] !== undefined) {
         const part = this.unit(name, 'part', () => [walkField()]);
         this.push(part, keySegment);
@@ -106,7 +108,7 @@ export class PromptWalk {
       let unit = fieldUnits.get(name);
       if (!unit) {
         const keys: string[] = [];
-        unit = this.unit(name, 'field', () => keys.map((field) => walkValue(body, field, { path: topLevelName(field), depth: 1, counted: COUNTED.has(field) })));
+        unit = this.unit(name, 'field', () => keys.map((field) => walkValue({ owner: body, key: field }, { path: topLevelName(field), depth: 1, counted: COUNTED.has(field) })));
         fieldUnits.set(name, unit);
         fieldKeys.set(unit, keys);
       }

@@ -67,8 +67,12 @@ function isSigned(owner: Json, key: string): boolean {
   return key === 'thinking' && owner.type === 'thinking' && typeof owner.signature === 'string' && owner.signature !== '';
 }
 
-/** Where a value lives; an object key segment renames `key` when it rewrites the key. */
-interface Slot {
+/**
+ * Where a value lives; an object key segment renames `key` when it rewrites the key. The key's
+ * segment and the value's segments share one slot, so a value rewritten after its key was
+ * renamed lands under the new name (not back under the old one, which may be the secret).
+ */
+export interface Slot {
   owner: unknown[] | Json;
   key: string | number;
 }
@@ -220,18 +224,20 @@ class Walker {
  * called whenever a segment of it is rewritten (a redaction).
  */
 export function walkValue(
-  owner: unknown[] | Json,
-  key: string | number,
+  slot: Slot,
   options: { path: string; depth: number; counted: boolean; onReplace?: () => void },
 ): ValueWalk & { json: string | undefined } {
   const walker = new Walker(options.onReplace ?? (() => {}));
-  const json = walker.value({ owner, key }, options.path, options.depth, options.counted);
+  const json = walker.value(slot, options.path, options.depth, options.counted);
   return { ...walker.walk, json };
 }
 
-/** The segment of a top-level key of the body (`system (key)`): the body object itself is never rewritten whole. */
-export function topLevelKeySegment(body: Json, key: string, onReplace: () => void): TextSegment {
-  return keySegment(body, { owner: body, key }, `${keyName(key)} (key)`, onReplace);
+/**
+ * The segment of a top-level key of the body (`system (key)`), in `slot`, the slot its value is
+ * walked in too: the body object itself is never rewritten whole.
+ */
+export function topLevelKeySegment(body: Json, slot: Slot, onReplace: () => void): TextSegment {
+  return keySegment(body, slot, `${keyName(slot.key as string)} (key)`, onReplace);
 }
 
 /** Which unit a top-level field's segments are scanned with: its name, with unknown names together (`*`). */
