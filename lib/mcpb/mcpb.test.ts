@@ -18,13 +18,26 @@ import { issueCertificate, OID, parseCertificate } from './certificates';
 import { signDetached, type CmsSigner } from './cms';
 import { McpbError } from './errors';
 import { appendSignatureBlock, extractSignatureBlock } from './framing';
-import { generateSigningKey } from './keys';
+import { generateSigningKey, type SigningKey } from './keys';
 import { listSigningCertificates, organisationCaPem, renewSigningCertificates, signBundle, signBundleAsOrganisation, validateBundle, verifyBundle, verifyBundleAsOrganisation } from './index';
 
 // The run's GATEHOUSE_SECRET, which other files (and the CLI they start) share: the CA is installation-wide.
 configureTestEnvironment();
 const work = mkdtempSync(path.join(tmpdir(), 'gatehouse-mcpb-'));
 const DAY = 86_400_000;
+
+/**
+ * An RSA-3072 key costs up to seconds of CPU to make, and the chains below need up to four at once
+ * (root, two intermediates, signer), each distinct. Handed out in turn from five made once per file:
+ * any five consecutive keys differ, and the organisation's own keys are never among them.
+ */
+const KEY_RING_SIZE = 5;
+const keyRing: SigningKey[] = [];
+let keysHandedOut = 0;
+function testKey(): SigningKey {
+  if (keyRing.length < KEY_RING_SIZE) keyRing.push(generateSigningKey());
+  return keyRing[keysHandedOut++ % KEY_RING_SIZE]!;
+}
 
 const MANIFEST = {
   manifest_version: '0.3',
@@ -52,12 +65,12 @@ function issuesOf(run: () => unknown): { field: string; message: string }[] {
 
 /** An independent signer: another CA and its code-signing certificate, as another organisation would have. */
 async function otherSigner(options: { codeSigning?: boolean } = {}): Promise<CmsSigner & { caPem: string }> {
-  const caKey = generateSigningKey();
+  const caKey = testKey();
   const now = Date.now();
   const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory CA' };
   const ca = await issueCertificate({ kind: 'ca', subject, key: caKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) });
   if (options.codeSigning === false) return { certificatePem: ca.pem, key: caKey, chainPems: [], caPem: ca.pem };
-  const key = generateSigningKey();
+  const key = testKey();
   const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY), issuer: { pem: ca.pem, key: caKey } });
   return { certificatePem: leaf.pem, key, chainPems: [ca.pem], caPem: ca.pem };
 }
@@ -199,11 +212,11 @@ describe('signing as the organisation', () => {
   it("refuses a signer below an intermediate CA when the root's path length allows none, as openssl does", async () => {
     const now = Date.now();
     const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory root' };
-    const rootKey = generateSigningKey();
+    const rootKey = testKey();
     const root = await issueCertificate({ kind: 'ca', subject, key: rootKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) });
-    const middleKey = generateSigningKey();
+    const middleKey = testKey();
     const middle = await issueCertificate({ kind: 'ca', subject: { ...subject, commonName: 'Mallory intermediate' }, key: middleKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY), issuer: { pem: root.pem, key: rootKey } });
-    const key = generateSigningKey();
+    const key = testKey();
     const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY), issuer: { pem: middle.pem, key: middleKey } });
     const bundle = appendSignatureBlock(unsigned, await signDetached(unsigned, { certificatePem: leaf.pem, key, chainPems: [middle.pem, root.pem] }));
     // Both CAs say pathLenConstraint 0: the root may sign only end-entity certificates.
@@ -229,12 +242,12 @@ describe('signing as the organisation', () => {
     const now = Date.now();
     const validity = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) };
     const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory root' };
-    let issuer = { key: generateSigningKey(), pem: '' };
+    let issuer = { key: testKey(), pem: '' };
     issuer.pem = (await issueCertificate({ kind: 'ca', subject, key: issuer.key, pathLength: intermediates.length, ...validity })).pem;
     const root = issuer.pem;
     const chainPems = [root];
     for (const [index, purposes] of intermediates.entries()) {
-      const key = generateSigningKey();
+      const key = testKey();
       const { pem } = await issueCertificate({
         kind: 'ca',
         subject: { ...subject, commonName: `Mallory intermediate ${index + 1}` },
@@ -247,7 +260,7 @@ describe('signing as the organisation', () => {
       chainPems.unshift(pem);
       issuer = { key, pem };
     }
-    const key = generateSigningKey();
+    const key = testKey();
     const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, issuer, ...validity });
     const bundle = appendSignatureBlock(unsigned, await signDetached(unsigned, { certificatePem: leaf.pem, key, chainPems }));
     const verified = await verifyBundle(bundle, { trustedCaPems: [root] });
@@ -273,16 +286,16 @@ describe('signing as the organisation', () => {
     const now = Date.now();
     const validity = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) };
     const subject = { organizationName: 'Mallory Ltd', commonName: 'Mallory root' };
-    const rootKey = generateSigningKey();
+    const rootKey = testKey();
     const root = await issueCertificate({ kind: 'ca', subject, key: rootKey, pathLength: middle ? 1 : 0, ...validity });
     let issuer = { pem: root.pem, key: rootKey };
     const chainPems = [root.pem];
     if (middle) {
-      const key = generateSigningKey();
+      const key = testKey();
       issuer = { key, pem: (await issueCertificate({ kind: 'ca', subject: { ...subject, commonName: 'Mallory intermediate' }, key, issuer, ...validity, ...middle })).pem };
       chainPems.unshift(issuer.pem);
     }
-    const key = generateSigningKey();
+    const key = testKey();
     const leaf = await issueCertificate({ kind: 'code_signing', subject: { ...subject, commonName: 'Mallory signing' }, key, issuer, ...validity, ...signer });
     const bundle = appendSignatureBlock(unsigned, await signDetached(unsigned, { certificatePem: leaf.pem, key, chainPems }));
     const verified = await verifyBundle(bundle, { trustedCaPems: [root.pem] });
@@ -290,7 +303,7 @@ describe('signing as the organisation', () => {
   });
 
   it('issues CAs for codeSigning only: the root devices trust cannot vouch for a TLS server', async () => {
-    const caKey = generateSigningKey();
+    const caKey = testKey();
     const validity = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) };
     const ca = await issueCertificate({ kind: 'ca', subject: { organizationName: 'Acme', commonName: 'Acme CA' }, key: caKey, ...validity });
     const parsed = parseCertificate(ca.pem).extensions!.find((entry) => entry.extnID === OID.extKeyUsage);
@@ -300,7 +313,7 @@ describe('signing as the organisation', () => {
     expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+Code Signing\n/);
     expect(text).toContain('CA:TRUE');
     // OpenSSL refuses it as a TLS server's root: a server certificate under it does not verify for sslserver.
-    const server = await issueCertificate({ kind: 'code_signing', subject: { organizationName: 'Acme', commonName: 'gatehouse.example.com' }, key: generateSigningKey(), extendedKeyUsage: ['1.3.6.1.5.5.7.3.1'], ...validity, issuer: { pem: ca.pem, key: caKey } });
+    const server = await issueCertificate({ kind: 'code_signing', subject: { organizationName: 'Acme', commonName: 'gatehouse.example.com' }, key: testKey(), extendedKeyUsage: ['1.3.6.1.5.5.7.3.1'], ...validity, issuer: { pem: ca.pem, key: caKey } });
     writeFileSync(path.join(work, 'eku-root.pem'), ca.pem);
     const check = spawnSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', path.join(work, 'eku-root.pem')], { input: server.pem, encoding: 'utf8' });
     expect(`${check.stdout}${check.stderr}`).toMatch(/unsupported certificate purpose|unsuitable/i);
