@@ -4,10 +4,42 @@
 // Ends with one line `tests: N passed, N failed`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildClientsIfStale, buildIfStale, generatePrismaClient, installDependencies, root } from './lib/prepare.mjs';
 
 const log = (line) => console.log(`test: ${line}`);
+
+/**
+ * CPU seconds of this process and of the children it has waited for (Linux's /proc; 0 elsewhere).
+ * On a shared machine wall time mostly says how busy the others were; CPU time says what a phase
+ * itself cost, so both are printed, with the load average.
+ */
+function cpuSeconds() {
+  try {
+    // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th.
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    const ticks = fields.slice(11, 15).reduce((sum, value) => sum + Number(value), 0);
+    return ticks / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const phases = [];
+/** Runs one step of the suite and notes its wall and CPU time for the closing summary. */
+async function phase(name, step) {
+  const started = { wall: performance.now(), cpu: cpuSeconds() };
+  const result = await step();
+  phases.push({ name, wall: (performance.now() - started.wall) / 1000, cpu: cpuSeconds() - started.cpu });
+  return result;
+}
+
+function printPhases() {
+  const load = os.loadavg().map((value) => value.toFixed(2)).join(' ');
+  const rows = phases.filter(({ wall }) => wall >= 0.5).map(({ name, wall, cpu }) => `${name} ${wall.toFixed(0)} s (CPU ${cpu.toFixed(0)} s)`);
+  log(`time: ${rows.join(', ')}; load average ${load}`);
+}
 const CHROMIUM = '/usr/bin/chromium';
 
 function ensureChromium() {
@@ -47,13 +79,14 @@ function runVitest(label, extraArgs) {
   return { passed, failed };
 }
 
-installDependencies(log);
-generatePrismaClient(log);
-const unit = runVitest('unit', []);
-buildIfStale(log);
-await buildClientsIfStale(log);
-ensureChromium();
-const e2e = runVitest('e2e', ['-c', 'e2e/vitest.config.ts']);
+await phase('npm ci', () => installDependencies(log));
+await phase('prisma generate', () => generatePrismaClient(log));
+const unit = await phase('unit', () => runVitest('unit', []));
+await phase('next build', () => buildIfStale(log));
+await phase('clients', () => buildClientsIfStale(log));
+await phase('chromium', () => ensureChromium());
+const e2e = await phase('e2e', () => runVitest('e2e', ['-c', 'e2e/vitest.config.ts']));
+printPhases();
 
 const passed = unit.passed + e2e.passed;
 const failed = unit.failed + e2e.failed;
