@@ -1,7 +1,7 @@
 // Steps shared by `npm start` and `npm test` on a fresh clone. Plain Node with no dependencies:
 // this runs before node_modules exists.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -62,11 +62,40 @@ export function generatePrismaClient(log) {
 
 const APP_SOURCES = ['app', 'components', 'lib', 'public', 'next.config.mjs', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
 
-export function buildIfStale(log) {
+const NEXT_BUILD = [process.execPath, ['node_modules/next/dist/bin/next', 'build']];
+
+/** Says why the app needs building (and returns true), or returns false when .next is current. */
+function announceBuild(log) {
   const built = mtime('.next/BUILD_ID');
-  if (built && built >= newestSource(APP_SOURCES)) return;
+  if (built && built >= newestSource(APP_SOURCES)) return false;
   log(built ? 'web: sources changed, rebuilding (next build)' : 'web: first run, building (next build)');
-  run(process.execPath, ['node_modules/next/dist/bin/next', 'build'], 'next build');
+  return true;
+}
+
+export function buildIfStale(log) {
+  if (announceBuild(log)) run(...NEXT_BUILD, 'next build');
+}
+
+/**
+ * `next build` in the background, its output kept in `.test-data/next-build.log` (printed only if
+ * it fails), so that other work can run beside it; the returned promise settles when it is done.
+ * A failed build ends this process, as buildIfStale's does.
+ */
+export function startBuildIfStale(log) {
+  if (!announceBuild(log)) return Promise.resolve();
+  const logFile = path.join(root, '.test-data', 'next-build.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const output = openSync(logFile, 'w');
+  const child = spawn(...NEXT_BUILD, { cwd: root, stdio: ['ignore', output, output], env: { NEXT_TELEMETRY_DISABLED: '1', ...process.env } });
+  closeSync(output);
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (code === 0) return resolve();
+      process.stdout.write(readFileSync(logFile, 'utf8'));
+      console.error(`gatehouse: next build failed (exit ${code ?? signal})`);
+      process.exit(code || 1);
+    });
+  });
 }
 
 /** The one-file programs for employees' machines (dist/), offered on the Rollout page. */
