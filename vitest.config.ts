@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -14,8 +13,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests share one database per run; files run in parallel on separate tenants.
     pool: 'forks',
-    // Vitest's default is one worker fewer than the cores: one at a time on a 2-core machine. The
-    // files mostly wait (on PostgreSQL, Redis, child processes and sockets), so two keep both cores busy.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
