@@ -16,7 +16,7 @@ import { openRegisteredClientSecret, sealRegisteredClientSecret } from '@/lib/mc
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
 import { openedOAuthClientSecret } from '@/lib/mcp/registry/upstream';
 import { configuredIssuer } from '@/lib/oauth/issuer';
-import { discoverAuthorization, issuerChanged } from './discovery';
+import { discoverAuthorization, issuerChanged, requireSecureEndpoints } from './discovery';
 import { UpstreamOAuthError } from './errors';
 import { insecureAllowed, OAUTH_TIMEOUT_MS, oauthFetch } from './http-client';
 import * as repository from './repository';
@@ -132,6 +132,8 @@ async function clientSecret(server: RegisteredServer, row: ClientRow): Promise<s
  */
 export async function configurationFor(server: RegisteredServer, row: ClientRow, deadline?: AbortSignal): Promise<oidc.Configuration> {
   const metadata = row.metadata as unknown as oauth.AuthorizationServer;
+  // Stored before endpoints were checked one by one, or under another policy: checked again here.
+  requireSecureEndpoints(metadata, server);
   const secret = await clientSecret(server, row);
   const method = authMethod(metadata, secret !== undefined);
   const authentication = secret === undefined ? oidc.None() : method === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
@@ -141,6 +143,7 @@ export async function configurationFor(server: RegisteredServer, row: ClientRow,
   config[oidc.customFetch] = (url, options) =>
     fetch(url, { ...options, body: options.body instanceof Uint8Array ? Buffer.from(options.body) : options.body, ...(deadline ? { signal: options.signal ? AbortSignal.any([options.signal, deadline]) : deadline } : {}) });
   config.timeout = OAUTH_TIMEOUT_MS / 1000;
+  // Every endpoint openid-client may call is https or at an origin an administrator named (above).
   if (insecureAllowed(row.issuer, server)) oidc.allowInsecureRequests(config);
   return config;
 }

@@ -82,6 +82,7 @@ async function authorizationServerMetadata(issuer: URL, server: RegisteredServer
         throw new UpstreamOAuthError(`the authorization server of "${server.name}" does not support PKCE with S256`, 'no_pkce_s256');
       }
       if (!metadata.authorization_endpoint || !metadata.token_endpoint) throw new UpstreamOAuthError(`the authorization server of "${server.name}" publishes no authorization or token endpoint`, 'incomplete_metadata');
+      requireSecureEndpoints(metadata, server);
       return metadata;
     } catch (error) {
       if (error instanceof UpstreamOAuthError) throw error;
@@ -89,6 +90,27 @@ async function authorizationServerMetadata(issuer: URL, server: RegisteredServer
     }
   }
   throw new UpstreamOAuthError(`the authorization server of "${server.name}" (${issuer.origin}) publishes no usable metadata (${(lastError as Error).message})`, 'no_authorization_server_metadata');
+}
+
+/**
+ * Refuses metadata whose token or revocation endpoint is plain http at an origin an administrator
+ * did not name: http being allowed for the issuer's origin must not carry codes, refresh tokens
+ * and the client secret in clear to another host the metadata points at. (Registration is checked
+ * where it is sent; the authorization endpoint only sees the browser, never a secret.)
+ */
+export function requireSecureEndpoints(metadata: oauth.AuthorizationServer, server: RegisteredServer): void {
+  for (const endpoint of [metadata.token_endpoint, metadata.revocation_endpoint]) {
+    if (!endpoint) continue;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new UpstreamOAuthError(`the authorization server of "${server.name}" publishes an endpoint that is not a URL`, 'incomplete_metadata');
+    }
+    if (url.protocol !== 'https:' && !insecureAllowed(url, server)) {
+      throw new UpstreamOAuthError(`the authorization server of "${server.name}" publishes an endpoint that is not https (${url.origin})`, 'insecure_authorization_server');
+    }
+  }
 }
 
 /**

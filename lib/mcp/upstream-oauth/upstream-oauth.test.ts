@@ -374,6 +374,44 @@ describe('the private network reaches only origins an administrator registered, 
   });
 });
 
+describe('http reaches only origins an administrator named, whatever endpoints the metadata names', () => {
+  let metadataServer: Server;
+  let issuer: string;
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    // An administrator-named internal authorization server on http whose metadata sends tokens
+    // to another, public origin over plain http.
+    metadataServer = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if (!req.url?.startsWith('/.well-known/oauth-authorization-server')) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}authorize`,
+          token_endpoint: 'http://tokens.example.com/token',
+          registration_endpoint: `${issuer}register`,
+          code_challenge_methods_supported: ['S256'],
+        }),
+      );
+    });
+    issuer = `${await listenOnLoopback(metadataServer)}/`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => metadataServer.close(() => resolve()));
+  });
+
+  it('refuses, audited and before registering, metadata whose token endpoint is http on an origin nobody named', async () => {
+    const name = `cleartext-${tag}`;
+    await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user', authorizationServer: issuer }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    await expect(startConnect(actorOf(alice), name)).rejects.toMatchObject({ reason: 'insecure_authorization_server', message: expect.stringContaining('http://tokens.example.com') });
+    expect(requests.every((path) => path.startsWith('/.well-known/'))).toBe(true);
+    expect(requests.length).toBeGreaterThan(0);
+    expect(await grantOutcomes(alice.userId, name)).toEqual(['connect:denied:insecure_authorization_server']);
+  });
+});
+
 describe('the authorization server is pinned, and tokens go back only to the issuer and client they came from', () => {
   const NAME = `pinned-${tag}`;
   let other: FakeOAuthUpstream;
