@@ -277,8 +277,9 @@ export async function revokeServer(actor: RegistryActor, name: string, reason = 
 async function grantsDeletedBy(actor: RegistryActor, server: RegisteredServer, deleted: DeletedGrants, reason: 'server_revoked' | 'authorization_server_reset'): Promise<void> {
   if (deleted.grants.length === 0) return;
   const user = { id: actor.userId, email: actor.email, roles: actor.roles };
-  await recordGrantEvent({ tenantId: actor.tenantId, user, server, action: 'revoke', outcome: 'success', reason, attributes: { grants_deleted: deleted.grants.length }, callSource: actor.callSource ?? 'dashboard' });
+  // Scheduled first: a failing summary event must not leave the deleted grants unrevoked.
   revokeDeletedGrants(server, deleted, { actor, reason });
+  await recordGrantEvent({ tenantId: actor.tenantId, user, server, action: 'revoke', outcome: 'success', reason, attributes: { grants_deleted: deleted.grants.length }, callSource: actor.callSource ?? 'dashboard' });
 }
 
 /**

@@ -13,8 +13,12 @@ import { recordGrantEvent } from './events';
 import type { DeletedGrants, GrantRow } from './repository';
 import { openedTokens } from './tokens';
 
-/** revoked: the server took them; not_advertised: it offers no revocation (or tokens may not go there); failed / timed_out: best effort ran out. */
-export type UpstreamRevocation = 'revoked' | 'not_advertised' | 'failed' | 'timed_out';
+/**
+ * revoked: the server took them; not_advertised: it offers no revocation endpoint; withheld: the
+ * tokens may not go there (the pinned issuer or its client changed since they were issued, so
+ * they stay live at the issuer that made them); failed / timed_out: best effort ran out.
+ */
+export type UpstreamRevocation = 'revoked' | 'not_advertised' | 'withheld' | 'failed' | 'timed_out';
 
 /** How long revoking one administrator's batch of grants may take in all. */
 const DEFAULT_DEADLINE_MS = 15_000;
@@ -32,11 +36,12 @@ export function setUpstreamRevocationDeadline(ms: number | null): void {
  * Revokes the refresh token first (revoking it ends the grant at most servers), then the access
  * token, when the client's authorization server advertises a revocation endpoint. Tokens go only
  * to the pinned issuer they came from, through the client they were issued to (`client` is
- * boundClient's answer: a changed authorization server gets nothing, 'not_advertised').
+ * boundClient's answer: a changed authorization server gets nothing, 'withheld').
  */
 export async function revokeAtProvider(server: RegisteredServer, row: GrantRow, client: BoundClient, deadline?: AbortSignal): Promise<UpstreamRevocation> {
-  const metadata = typeof client === 'string' ? undefined : (client.metadata as { revocation_endpoint?: string });
-  if (typeof client === 'string' || !metadata?.revocation_endpoint) return 'not_advertised';
+  if (typeof client === 'string') return 'withheld';
+  const metadata = client.metadata as { revocation_endpoint?: string };
+  if (!metadata.revocation_endpoint) return 'not_advertised';
   try {
     const tokens = await openedTokens(row);
     const config = await configurationFor(server, client, deadline);
@@ -67,27 +72,36 @@ export function revokeDeletedGrants(server: RegisteredServer, deleted: DeletedGr
   runInBackground(`mcp upstream oauth: revoking ${deleted.grants.length} grant(s) of ${server.name} at its authorization server`, async () => {
     const deadline = AbortSignal.timeout(batchDeadlineMs);
     const queue = [...deleted.grants];
+    const revokeOne = async (row: GrantRow): Promise<void> => {
+      const client = clientBoundTo(
+        deleted.pinned,
+        deleted.clients.find((candidate) => candidate.issuer === row.issuer),
+        row,
+      );
+      const outcome = deadline.aborted ? 'timed_out' : await revokeAtProvider(server, row, client, deadline);
+      const succeeded = outcome === 'revoked' || outcome === 'not_advertised';
+      await recordGrantEvent({
+        tenantId: server.tenantId,
+        user: { id: change.actor.userId, email: change.actor.email, roles: change.actor.roles },
+        server,
+        action: 'revoke',
+        outcome: succeeded ? 'success' : 'failure',
+        reason: succeeded ? change.reason : `upstream_revocation_${outcome}`,
+        attributes: { upstream_revocation: outcome, grant_user_id: row.userId, issuer: row.issuer },
+        callSource: change.actor.callSource ?? 'dashboard',
+      });
+    };
     const revokeNext = async (): Promise<void> => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const row = next;
-        const client = clientBoundTo(
-          deleted.pinned,
-          deleted.clients.find((candidate) => candidate.issuer === row.issuer),
-          row,
-        );
-        const outcome = deadline.aborted ? 'timed_out' : await revokeAtProvider(server, row, client, deadline);
-        await recordGrantEvent({
-          tenantId: server.tenantId,
-          user: { id: change.actor.userId, email: change.actor.email, roles: change.actor.roles },
-          server,
-          action: 'revoke',
-          outcome: outcome === 'revoked' || outcome === 'not_advertised' ? 'success' : 'failure',
-          reason: outcome === 'revoked' || outcome === 'not_advertised' ? change.reason : `upstream_revocation_${outcome}`,
-          attributes: { upstream_revocation: outcome, grant_user_id: row.userId, issuer: row.issuer },
-          callSource: change.actor.callSource ?? 'dashboard',
-        });
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        // One grant's failure (its audit event not written) does not stop the others.
+        try {
+          await revokeOne(row);
+        } catch (error) {
+          console.error(`mcp upstream oauth: revoking a grant of ${server.name} at the authorization server failed: ${(error as Error).message}`);
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, revokeNext));
+    // Settled, not all: the task leaves the registry only once every worker has finished.
+    await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, revokeNext));
   });
 }
