@@ -58,9 +58,9 @@ async function refusal(actor: Pick<GrantActor, 'userId' | 'tenantId'>, name: str
   return null;
 }
 
-async function refuse(actor: GrantActor, name: string, server: RegisteredServer | null, reason: string, message: string): Promise<never> {
-  await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: { ...(server ? { id: server.id } : {}), name }, action: 'connect', outcome: 'denied', reason, attributes: { message } });
-  throw new UpstreamOAuthError(message, reason);
+async function refuse(actor: GrantActor, name: string, server: RegisteredServer | null, reason: string, message: string, outcome: 'denied' | 'failure' = 'denied'): Promise<never> {
+  await recordGrantEvent({ tenantId: actor.tenantId, user: { id: actor.userId, email: actor.email, roles: actor.roles }, server: { ...(server ? { id: server.id } : {}), name }, action: 'connect', outcome, reason, attributes: { message } });
+  throw new UpstreamOAuthError(message, reason, outcome);
 }
 
 /**
@@ -83,7 +83,7 @@ export async function startConnect(actor: GrantActor, name: string): Promise<URL
     client = await prepareClient(server);
     config = await configurationFor(server, client);
   } catch (error) {
-    if (error instanceof UpstreamOAuthError) return refuse(actor, name, server, error.reason, error.message);
+    if (error instanceof UpstreamOAuthError) return refuse(actor, name, server, error.reason, error.message, error.outcome);
     throw error;
   }
   const verifier = oidc.randomPKCECodeVerifier();

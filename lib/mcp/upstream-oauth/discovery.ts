@@ -11,6 +11,7 @@ import { resourceUrlFromServerUrl } from '@modelcontextprotocol/sdk/shared/auth-
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import * as oauth from 'oauth4webapi';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
+import { HostUnresolved, OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
 import { UpstreamOAuthError } from './errors';
 import { insecureAllowed, oauthFetch, requireReachableAuthorizationServer } from './http-client';
 
@@ -64,6 +65,11 @@ async function protectedResource(server: RegisteredServer, fetch: Fetch): Promis
     return { resource: metadata.resource, authorizationServers: metadata.authorization_servers ?? [] };
   } catch (error) {
     if (error instanceof UpstreamOAuthError) throw error;
+    // A resource metadata URL the server names that the policy refuses (a private address on
+    // another origin) is a refusal, audited as such, not a server that publishes none.
+    if (error instanceof OutboundFetchRefused && !(error instanceof HostUnresolved)) {
+      throw new UpstreamOAuthError(`the resource metadata of "${server.name}" is refused: ${error.message}`, 'authorization_server_refused');
+    }
     // Servers of the 2025-03-26 revision publish none: their own origin is the authorization server.
     return null;
   }

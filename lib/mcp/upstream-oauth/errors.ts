@@ -9,6 +9,8 @@ export class UpstreamOAuthError extends Error {
   constructor(
     message: string,
     readonly reason: string,
+    /** How the audit trail records it: refused by policy (denied), or the other side could not be reached (failure). */
+    readonly outcome: 'denied' | 'failure' = 'denied',
   ) {
     super(message);
   }

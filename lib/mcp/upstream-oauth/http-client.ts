@@ -1,5 +1,5 @@
 import { cappedFetch } from '@/lib/mcp/registry/capped-fetch';
-import { OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
+import { HostUnresolved, OutboundFetchRefused } from '@/lib/platform/outbound/fetch-public';
 import { checkUpstreamUrl, upstreamFetch } from '@/lib/platform/outbound/upstream-fetch';
 import { UpstreamOAuthError } from './errors';
 
@@ -71,8 +71,10 @@ export async function requireReachableAuthorizationServer(issuer: URL, serverNam
   try {
     await checkUpstreamUrl(issuer.href, { allowPrivateNetwork: privateNetworkAllowed(issuer, policy) });
   } catch (error) {
+    if (error instanceof HostUnresolved) throw new UpstreamOAuthError(`the authorization server of "${serverName}" (${issuer.origin}) could not be reached: ${error.message}`, 'authorization_server_unreachable', 'failure');
     if (!(error instanceof OutboundFetchRefused)) throw error;
-    const hint = policy.allowPrivateNetwork ? ': an internal authorization server must be configured by an administrator (the server’s authorizationServer, gatehouse mcp add --authorization-server)' : '';
+    // The hint only where naming the origin would help: a private address the policy does not cover yet.
+    const hint = policy.allowPrivateNetwork && !privateNetworkAllowed(issuer, policy) ? ': an internal authorization server must be configured by an administrator (the server’s authorizationServer, gatehouse mcp add --authorization-server)' : '';
     throw new UpstreamOAuthError(`the authorization server of "${serverName}" (${issuer.origin}) is refused: ${error.message}${hint}`, 'authorization_server_refused');
   }
 }

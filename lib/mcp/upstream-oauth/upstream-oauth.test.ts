@@ -367,6 +367,42 @@ describe('the private network reaches only origins an administrator registered, 
     expect(await db().mcpUpstreamPin.count({ where: { serverId: (await getServerByName(admin.tenantId, name))!.id } })).toBe(0);
   });
 
+  it('refuses, audited, a resource metadata URL on a private origin nobody named that the server’s 401 points at', async () => {
+    const name = `challenge-${tag}`;
+    let port = 0;
+    const requests: string[] = [];
+    // The registered server's 401 names resource metadata on localhost: the same machine, another origin.
+    const pointing = createServer((req, res) => {
+      requests.push(`${req.headers.host}${req.url}`);
+      res.writeHead(401, { 'www-authenticate': `Bearer resource_metadata="http://localhost:${port}/.well-known/oauth-protected-resource"` }).end();
+    });
+    const origin = await listenOnLoopback(pointing);
+    port = Number(new URL(origin).port);
+    try {
+      await registerServer(adminActor, { name, transport: 'streamable_http', url: `${origin}/mcp`, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+      requests.length = 0;
+      await expect(startConnect(actorOf(alice), name)).rejects.toMatchObject({ reason: 'authorization_server_refused' });
+      expect(requests.every((request) => !request.startsWith('localhost'))).toBe(true);
+      expect(await grantOutcomes(alice.userId, name)).toEqual(['connect:denied:authorization_server_refused']);
+    } finally {
+      await new Promise<void>((resolve) => pointing.close(() => resolve()));
+    }
+  });
+
+  it('records an authorization server whose name does not resolve as a failure to reach it, without the administrator hint', async () => {
+    const name = `unresolved-${tag}`;
+    await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    upstream.setResourceMetadata({ authorizationServers: ['https://gatehouse-test.invalid/'] });
+    try {
+      const refused = startConnect(actorOf(alice), name);
+      await expect(refused).rejects.toMatchObject({ reason: 'authorization_server_unreachable' });
+      await expect(refused).rejects.not.toThrow('an administrator');
+    } finally {
+      upstream.setResourceMetadata(null);
+    }
+    expect(await grantOutcomes(alice.userId, name)).toEqual(['connect:failure:authorization_server_unreachable']);
+  });
+
   it('connects to the same private authorization server once an administrator configures it for the server', async () => {
     const name = `configured-${tag}`;
     await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user', authorizationServer: internal.issuer }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });

@@ -47,6 +47,14 @@ export class OutboundFetchRefused extends Error {
   }
 }
 
+/** The host name does not resolve: a failure to reach it (DNS down, a typo), not a policy refusal. */
+export class HostUnresolved extends OutboundFetchRefused {
+  constructor() {
+    super('its host name does not resolve');
+    this.name = 'HostUnresolved';
+  }
+}
+
 /** The address to connect to: the literal itself, or the host name's, every one of which must be public. */
 async function checkedAddress(url: URL, options: PublicFetchOptions): Promise<string> {
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
@@ -61,7 +69,7 @@ async function checkedAddress(url: URL, options: PublicFetchOptions): Promise<st
   try {
     addresses = await lookup(hostname, { all: true, verbatim: true });
   } catch {
-    throw new OutboundFetchRefused('its host name does not resolve');
+    throw new HostUnresolved();
   }
   const refused = addresses.find(({ address }) => !allowed(address));
   if (refused || addresses.length === 0) throw new OutboundFetchRefused(`its host name resolves to an address that is not public (${refused ? addressRange(refused.address) : 'none'})`);

@@ -13,7 +13,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { addressRange, isMetadataHostname, isUpstreamAddressAllowed } from './address';
-import { OutboundFetchRefused } from './fetch-public';
+import { HostUnresolved, OutboundFetchRefused } from './fetch-public';
 
 export interface UpstreamPolicy {
   /** Private, loopback, unique-local and CGNAT addresses allowed (never metadata or link-local). */
@@ -62,9 +62,9 @@ export async function checkUpstreamUrl(url: string, policy: UpstreamPolicy): Pro
   try {
     addresses = await lookup(host, { all: true, verbatim: true });
   } catch {
-    throw new OutboundFetchRefused('its host name does not resolve');
+    throw new HostUnresolved();
   }
-  if (addresses.length === 0) throw new OutboundFetchRefused('its host name does not resolve');
+  if (addresses.length === 0) throw new HostUnresolved();
   const refused = addresses.find(({ address }) => !isUpstreamAddressAllowed(address, policy.allowPrivateNetwork));
   if (refused) throw new OutboundFetchRefused(`its host name resolves to an address that is not allowed: ${refusedAddress(refused.address, policy.allowPrivateNetwork)}`);
   return parsed;
