@@ -105,6 +105,23 @@ describe('audit content', () => {
     expect((await rowsOf(ref.sha256))[0]!.expires_at).toBeNull();
   });
 
+  it('leaves a row that is already kept long enough untouched: not locked, not rewritten', async () => {
+    const tenant = randomUUID();
+    const text = `stored once ${randomUUID()}`;
+    const ref = await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 30 });
+    // xmax is set on a row some later transaction locked or updated; a row nothing touched keeps 0.
+    const version = async () =>
+      (await pool().query<{ xmin: string; xmax: string }>('SELECT xmin::text, xmax::text FROM audit_content WHERE tenant_id = $1 AND sha256 = $2', [tenant, Buffer.from(ref.sha256, 'hex')])).rows[0];
+    const stored = await version();
+    expect(stored!.xmax).toBe('0');
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 30 });
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 1 });
+    expect(await version()).toEqual(stored);
+    // A write that moves the expiry forward still does.
+    await storeContent({ tenant_id: tenant, kind: 'prompt', body: text, retention_days: 90 });
+    expect(daysFromNow((await rowsOf(ref.sha256))[0]!.expires_at)).toBeGreaterThan(89.9);
+  });
+
   it('lets the app role change audit_content only through the checked store function', async () => {
     const tenant = randomUUID();
     const ref = await storeContent({ tenant_id: tenant, kind: 'prompt', body: `guarded ${randomUUID()}`, retention_days: 7 });
