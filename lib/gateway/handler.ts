@@ -22,9 +22,18 @@ import { dispatch } from './upstreams';
 export interface Admitted {
   caller: GatewayCaller;
   record: CallRecord;
-  /** The body as it goes upstream: redactions applied, `tags` removed. */
+  /**
+   * The body as it goes upstream: redactions applied, `tags` removed. Until the request event is
+   * recorded it changes only through the segments of its walk (`prompt`): the walk's stored form
+   * is a snapshot of the body as walked, so a change made any other way would go upstream but not
+   * into the evidence (under vitest, PromptWalk.document() checks this against a fresh serialisation).
+   */
   body: MessagesBody;
-  /** The body's one walk: its token estimate and its serialisation for the evidence, digests included. */
+  /**
+   * The body's one walk: its token estimate and its serialisation for the evidence, digests
+   * included. It holds a copy of the prompt, so handleMessages takes it out before admission and
+   * only the estimate and the stored form outlive it; nothing kept for the stream holds the walk.
+   */
   prompt: PromptWalk;
   bytes: number;
   route: RouteDecision;
@@ -140,7 +149,7 @@ export async function preflight(request: DataPlaneRequest, context: GatewayReque
   return { caller, record, body, prompt, bytes, route, mappedFrom, tags, redactions: verdict.redactions };
 }
 
-function redactionEvents(admitted: Admitted): Promise<void>[] {
+function redactionEvents(admitted: AdmittedCall): Promise<void>[] {
   return admitted.redactions.map((redaction) =>
     recordPolicyDecision(admitted.record, {
       action: 'content.inspect',
@@ -153,8 +162,11 @@ function redactionEvents(admitted: Admitted): Promise<void>[] {
   );
 }
 
+/** What a call keeps while its answer streams: everything admitted but the prompt's walk. */
+type AdmittedCall = Omit<Admitted, 'prompt'>;
+
 interface Settlement {
-  admitted: Admitted;
+  admitted: AdmittedCall;
   context: GatewayRequestContext;
   reservation: Reservation;
   request: DataPlaneRequest;
@@ -294,11 +306,14 @@ function afterResponse(context: GatewayRequestContext, work: () => Promise<void>
 }
 
 export async function handleMessages(request: DataPlaneRequest, context: GatewayRequestContext): Promise<DataPlaneReply> {
-  const admitted = await preflight(request, context, { requireMaxTokens: true });
-  if (admitted instanceof Response) return admitted;
+  const preflighted = await preflight(request, context, { requireMaxTokens: true });
+  if (preflighted instanceof Response) return preflighted;
+  // The walk stays in this frame only (no closure below captures it): the estimate and the stored
+  // form are taken from it once, and what lives on with the stream (the settlement) never holds it.
+  const { prompt, ...admitted } = preflighted;
   const { caller, body, route, record } = admitted;
   const stream = body.stream === true;
-  const estimatedInputTokens = admitted.prompt.estimatedInputTokens();
+  const estimatedInputTokens = prompt.estimatedInputTokens();
   const maxOutputTokens = body.max_tokens ?? 0;
 
   const admission = await gatewayLimits().admit({
@@ -336,7 +351,7 @@ export async function handleMessages(request: DataPlaneRequest, context: Gateway
       decision: admitted.redactions.length
         ? { decision: 'redact', rule: admitted.redactions.map((r) => `policy.secrets.${r.rule}`).join(', ').slice(0, 200) }
         : { decision: 'allow' },
-      prompt: admitted.prompt,
+      prompt: prompt.document(),
       retentionDays: context.snapshot.config.audit.content_retention_days,
       tags: admitted.tags,
       estimatedInputTokens,

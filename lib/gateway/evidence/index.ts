@@ -180,7 +180,7 @@ export interface RequestEventInput {
    * turn is stored once per tenant (lib/audit/manifest.ts); rows the gateway already hashed come
    * with their digests (lib/gateway/policy/prompt.ts).
    */
-  prompt: { document(): SerialisedDocument };
+  prompt: SerialisedDocument;
   retentionDays: number;
   tags: Record<string, string>;
   estimatedInputTokens: number;
@@ -235,7 +235,7 @@ export async function recordInferenceRequest(record: CallRecord, input: RequestE
   for (const [name, value] of Object.entries(input.tags)) event.attributes[`tags.${name}`] = value;
 
   const prompt = prepared<PreparedDocument>(() =>
-    prepareSerialisedManifest({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', retention_days: input.retentionDays }, input.prompt.document()),
+    prepareSerialisedManifest({ tenant_id: record.caller.principal.tenantId, kind: 'prompt', retention_days: input.retentionDays }, input.prompt),
   );
   if (prompt.ok) {
     event.content_refs = [prompt.value.ref];
