@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAuditEvent, closeAuditWriter, loadContent, loadDocument, prepareManifest, storeContent, verifyAuditChains, type ContentRef } from '@/lib/audit';
+import { appendAuditEvent, closeAuditWriter, loadContent, loadDocument, prepareSerialisedManifest, serialiseDocument, storeContent, verifyAuditChains, type ContentRef } from '@/lib/audit';
 import { sampleEvent, superuserClient } from '@/lib/audit/testing/fixtures';
 import { parseGatehouseConfig, type GatehouseConfig } from '@/lib/config';
 import { closeDatabase, db, pool } from '@/lib/db/client';
@@ -65,7 +65,10 @@ describe('content purge job', () => {
     const store = (body: string, retention_days?: number): Promise<ContentRef> => storeContent({ tenant_id: tenant, kind: 'prompt', body, ...(retention_days ? { retention_days } : {}) });
 
     // A prompt stored with its event, as the gateway stores one: manifest and message links.
-    const prompt = prepareManifest({ tenant_id: tenant, kind: 'prompt', body: { model: 'm', messages: [{ role: 'user', content: text('old prompt') }] }, retention_days: 30 }, { chains: ['messages'], parts: [] });
+    const prompt = prepareSerialisedManifest(
+      { tenant_id: tenant, kind: 'prompt', retention_days: 30 },
+      serialiseDocument({ model: 'm', messages: [{ role: 'user', content: text('old prompt') }] }, { chains: ['messages'], parts: [] }),
+    );
     await appendAuditEvent(sampleEvent(tenant, 1, { content_refs: [prompt.ref] }), { content: prompt.content });
     const expired = await store(text('expired'), 1);
     const unexpired = await store(text('unexpired'), 30);

@@ -84,6 +84,11 @@ export function contentJson(value: unknown): string {
       .sort();
     return `{${keys.map((key) => `${JSON.stringify(key)}:${contentJson(record[key])}`).join(',')}}`;
   }
+  return scalarJson(value);
+}
+
+/** contentJson of a value that is neither an array nor an object; throws for what JSON cannot hold. */
+export function scalarJson(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('content JSON cannot hold NaN or Infinity');
   const text = JSON.stringify(value);
   if (text === undefined) throw new Error(`content JSON cannot hold a ${typeof value}`);

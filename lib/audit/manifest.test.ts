@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { appendAuditEvent, closeAuditWriter } from './append';
 import { ContentIntegrityError } from './content';
-import { CHAIN_LINK_MEDIA_TYPE, loadDocument, MANIFEST_MEDIA_TYPE, prepareManifest, type SplitPlan } from './manifest';
+import { CHAIN_LINK_MEDIA_TYPE, loadDocument, MANIFEST_MEDIA_TYPE, prepareSerialisedManifest, serialiseDocument, type SplitPlan } from './manifest';
 import { sampleEvent, superuserClient } from './testing/fixtures';
 
 afterAll(async () => {
@@ -15,7 +15,7 @@ const PLAN: SplitPlan = { chains: ['messages'], parts: ['system', 'tools'] };
 
 /** Stores `body` as a manifest with its event, as the gateway does; returns the manifest's sha256. */
 async function store(tenant: string, body: Record<string, unknown>): Promise<string> {
-  const document = prepareManifest({ tenant_id: tenant, kind: 'prompt', body, retention_days: 30 }, PLAN);
+  const document = prepareSerialisedManifest({ tenant_id: tenant, kind: 'prompt', retention_days: 30 }, serialiseDocument(body, PLAN));
   await appendAuditEvent(sampleEvent(tenant, 1, { content_refs: [document.ref] }), { content: document.content });
   return document.ref.sha256;
 }

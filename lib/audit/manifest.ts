@@ -134,12 +134,6 @@ export function prepareSerialisedManifest(input: Omit<ManifestInput, 'body'>, do
   return { ref: manifest.ref, content };
 }
 
-/** Splits `input.body` by `plan` into rows to write together; throws if any row cannot be stored. */
-export function prepareManifest(input: ManifestInput, plan: SplitPlan): PreparedDocument {
-  const { body, ...options } = input;
-  return prepareSerialisedManifest(options, serialiseDocument(body, plan));
-}
-
 /** A chain's links from its tail back to its start, read in one recursive query. */
 async function loadChain(tenantId: string, tail: string, database: Queryable): Promise<unknown[]> {
   // Each row's `prev` is taken out once, as a column, so the next step is an index lookup.

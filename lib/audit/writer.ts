@@ -17,7 +17,7 @@ export interface AuditWriterOptions {
 
 export interface AppendOptions {
   /**
-   * Content rows (prepareContent, prepareManifest) committed in the event's transaction: both
+   * Content rows (prepareContent, prepareSerialisedManifest) committed in the event's transaction: both
    * are stored or neither is. They must belong to the event's tenant.
    */
   content?: readonly PreparedContent[];

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChains } from '@/lib/audit';
 import { pool } from '@/lib/db/client';
-import { estimateInputTokens } from '@/lib/gateway/policy';
+import { PromptWalk } from '@/lib/gateway/policy';
 import { decideDeviceAuthorization, normalizeUserCode } from '@/lib/oauth/device';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { createTestUser, postForm, randomTestIp } from '@/lib/oauth/test-harness';
@@ -158,7 +158,7 @@ afterAll(async () => {
 
 describe('a daily budget under 200 concurrent requests', () => {
   it('admits at most what the worst case allows, refuses the rest with billing_error, and the ledger equals the audit trail', async () => {
-    expect(estimateInputTokens({ messages: MESSAGES })).toBe(ESTIMATED_PROMPT_TOKENS);
+    expect(new PromptWalk({ messages: MESSAGES }).estimatedInputTokens()).toBe(ESTIMATED_PROMPT_TOKENS);
     const user = await createTestUser(['member']);
     tenants.add(user.tenantId);
     const token = await tokenFor(gateway, user);

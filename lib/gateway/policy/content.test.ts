@@ -110,14 +110,41 @@ describe('the secret scan of a resent conversation', () => {
     expect(checked.mock.calls.map(([text]) => text)).toEqual(['assistant', 'an answer']);
   });
 
-  it('stays within its bound whatever the tenants', async () => {
-    const cache = new ScanCache(3);
-    for (let round = 0; round < 4; round++) {
-      for (const tenantId of [TENANT, OTHER_TENANT]) {
-        await inspectContent(new PromptWalk({ model: 'm', messages: [{ role: 'user', content: `round ${round}` }] }), options(cache, { tenantId }));
-        expect(cache.size).toBeLessThanOrEqual(3);
-      }
-    }
+  it('stays within its bound whatever the tenants, dropping the least recently used unit', async () => {
+    // Each request is two units: the key `messages` and the message.
+    const cache = new ScanCache({ units: 4 });
+    const ask = (tenantId: string, text: string) => inspectContent(new PromptWalk({ messages: [{ role: 'user', content: text }] }), options(cache, { tenantId }));
+    await ask(TENANT, 'first words');
+    await ask(OTHER_TENANT, 'first words');
+    scanned.mockClear();
+    await ask(TENANT, 'first words');
+    expect(scanned).not.toHaveBeenCalled();
+    // A third unit pushes out the least recently used (the other tenant's), which is scanned again.
+    await ask(TENANT, 'second words');
+    scanned.mockClear();
+    await ask(OTHER_TENANT, 'first words');
+    expect(scannedText()).toContain('first words');
+  });
+
+  it('keeps short-text verdicts apart: many new short texts never push a unit out', async () => {
+    const cache = new ScanCache({ units: 10, shortTexts: 4 });
+    const blocklist = new Blocklist(['nightjar'], []);
+    const ask = (content: unknown) => inspectContent(new PromptWalk({ messages: [{ role: 'user', content }] }), options(cache, { blocklist }));
+    await ask('kept unit');
+    await ask(Array.from({ length: 40 }, (_, index) => ({ type: 'text', text: `short ${index}` })));
+    const checked = vi.spyOn(blocklist, 'check');
+    await ask('kept unit');
+    expect(checked).not.toHaveBeenCalled();
+  });
+
+  it('keys its entries by digests, never by text, even short text', async () => {
+    const prompt = new PromptWalk({ model: 'm', [AWS_KEY_ID]: 'x', messages: [{ role: 'user', content: 'a' }] });
+    const used = vi.spyOn(Map.prototype, 'set');
+    await inspectContent(prompt, options(new ScanCache(), { blocklist: new Blocklist(['nightjar'], []), secretsMode: 'block' }));
+    const keys = used.mock.calls.map(([key]) => String(key));
+    used.mockRestore();
+    expect(keys.length).toBeGreaterThan(3);
+    expect(keys.join('\n')).not.toContain(AWS_KEY_ID);
   });
 });
 
@@ -144,12 +171,11 @@ describe('one digest per prompt row', () => {
     const units = prompt.scanUnitList();
     // The system prompt's row and the unit the scan cached it under: one digest.
     const system = document.content.find((row) => row.text === contentJson(body.system))!;
-    const systemUnit = units.find((unit) => unit.digest?.sha256 === system.ref.sha256)!;
-    expect(systemUnit.cacheKey).toContain(system.ref.sha256);
+    expect(units.filter((unit) => unit.cacheKey.includes(system.ref.sha256))).toHaveLength(1);
     // Each message's link row likewise, in order.
     const links = document.content.filter((row) => row.media_type === CHAIN_LINK_MEDIA_TYPE);
     const messageUnits = units.filter((unit) => unit.cacheKey.startsWith('message:'));
-    expect(messageUnits.map((unit) => unit.digest!.sha256)).toEqual(links.map((row) => row.ref.sha256));
+    expect(messageUnits).toHaveLength(links.length);
     for (const [index, unit] of messageUnits.entries()) expect(unit.cacheKey).toContain(links[index]!.ref.sha256);
   });
 

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Blocklist } from './blocklist';
 import type { PromptWalk } from './prompt';
 import type { TextSegment } from './segments';
@@ -24,36 +25,63 @@ interface UnitScan {
 }
 
 /**
- * Scan results per tenant and unit of text, for one policy version (a CompiledPolicy holds one,
- * so a new blocklist or secrets setting starts an empty cache). Claude Code resends its system
- * prompt, tool definitions and the whole conversation on every turn, so nearly every unit of a
- * request was seen on the previous one; only the new turn is scanned. Keys are the unit's
- * content digest (the one its content row is stored under) or short texts, never a prompt, and
- * start with the tenant: one tenant's request never reuses, or learns of, another's.
+ * A cache key for text a person may have written (a short field, a key that is a secret): its
+ * SHA-256, so the cache never holds prompt text, not even short secrets such as an AWS key id.
  */
-export class ScanCache {
-  private readonly entries = new Map<string, UnitScan>();
+export function textKey(text: string): string {
+  return hash('sha256', text, 'base64');
+}
 
-  // A unit is a message, the system prompt, the tool list or a field: room for many sessions.
-  constructor(private readonly maxEntries = 50_000) {}
+/** A map of at most `max` entries (never undefined) that drops the least recently used. */
+class RecentMap<V extends object> {
+  private readonly entries = new Map<string, V>();
 
-  /** The entry of one tenant's unit, made most recently used; the least recently used goes when full. */
-  entry(tenantId: string, unitKey: string): UnitScan {
-    const key = `${tenantId}\u0000${unitKey}`;
-    let entry = this.entries.get(key);
-    if (entry) {
+  constructor(private readonly max: number) {}
+
+  /** The entry under `key`, made most recently used (made by `create` when absent). */
+  use(key: string, create: () => V): V {
+    let value: V | undefined = this.entries.get(key);
+    if (value !== undefined) {
       // Most recently used last, so the oldest is the first key.
       this.entries.delete(key);
     } else {
-      entry = {};
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      value = create();
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     }
-    this.entries.set(key, entry);
-    return entry;
+    this.entries.set(key, value);
+    return value;
+  }
+}
+
+/**
+ * Scan results per tenant and unit of text, for one policy version (a CompiledPolicy holds one,
+ * so a new blocklist or secrets setting starts an empty cache). Claude Code resends its system
+ * prompt, tool definitions and the whole conversation on every turn, so nearly every unit of a
+ * request was seen on the previous one; only the new turn is scanned. Keys are digests: of the
+ * unit's stored row (the one its content row is stored under) or of its texts, never text itself;
+ * and start with the tenant: one tenant's request never reuses, or learns of, another's.
+ *
+ * The blocklist verdicts of short texts (keys, roles, block types) live in a map of their own,
+ * so the many short texts of a new unit never push whole units' results out.
+ */
+export class ScanCache {
+  private readonly units: RecentMap<UnitScan>;
+  private readonly shortTexts: RecentMap<{ rule: string | null }>;
+
+  // A unit is a message, the system prompt, the tool list or a field: room for many sessions.
+  constructor(bounds: { units?: number; shortTexts?: number } = {}) {
+    this.units = new RecentMap(bounds.units ?? 50_000);
+    this.shortTexts = new RecentMap(bounds.shortTexts ?? 5_000);
   }
 
-  get size(): number {
-    return this.entries.size;
+  /** The entry of one tenant's unit, made most recently used; the least recently used goes when full. */
+  entry(tenantId: string, unitKey: string): UnitScan {
+    return this.units.use(`${tenantId}\u0000${unitKey}`, () => ({}));
+  }
+
+  /** The blocklist rule refusing a short text of one tenant (null when none), checked once. */
+  shortTextRule(tenantId: string, text: string, check: () => string | null): string | null {
+    return this.shortTexts.use(`${tenantId}\u0000${textKey(text)}`, () => ({ rule: check() })).rule;
   }
 }
 
@@ -126,17 +154,12 @@ async function unitSecrets(texts: readonly string[]): Promise<[number, SecretFin
 }
 
 // Texts this short (keys, roles, block types) recur in nearly every unit: their blocklist verdicts
-// are cached on their own, keyed by the text itself, so a new message checks only its new text.
+// are cached on their own, so a new message checks only its new text.
 const SHORT_TEXT = 64;
 
 function blockedBy(text: string, options: InspectOptions): string | null {
-  if (text.length > SHORT_TEXT) return options.blocklist.check(text)?.rule ?? null;
-  const entry = options.cache.entry(options.tenantId, `text:${text}`);
-  if (entry.blocked === undefined) {
-    const hit = options.blocklist.check(text);
-    entry.blocked = hit ? { at: 0, rule: hit.rule } : null;
-  }
-  return entry.blocked?.rule ?? null;
+  const check = () => options.blocklist.check(text)?.rule ?? null;
+  return text.length > SHORT_TEXT ? check() : options.cache.shortTextRule(options.tenantId, text, check);
 }
 
 function firstBlocked(texts: readonly string[], options: InspectOptions): UnitScan['blocked'] {

@@ -9,7 +9,7 @@ import { UpstreamFeatures } from './upstream-features';
 export { readMessagesBody, type MessagesBody, type ReadBody, type ReadBodyOptions } from './body';
 export { inspectContent, ScanCache, type ContentVerdict, type RedactionSummary } from './content';
 export { estimateOutputTokens, serverToolAllowance } from './estimate';
-export { estimateInputTokens, PromptWalk } from './prompt';
+export { PromptWalk } from './prompt';
 export { Blocklist, type BlocklistHit } from './blocklist';
 export { ModelAccess, type AccessSubject } from './model-access';
 export { findSecrets, redactSecrets, type SecretFinding } from './secrets';

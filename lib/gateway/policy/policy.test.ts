@@ -246,7 +246,7 @@ describe('text segments and inspection', () => {
   });
 
   it('remembers results per text, and still redacts a repeated text', async () => {
-    const cache = new ScanCache(2);
+    const cache = new ScanCache({ units: 2 });
     for (let round = 0; round < 3; round++) {
       const body = { model: 'm', messages: [{ role: 'user', content: `${'long text '.repeat(10)} ${AWS_KEY_ID}` }] };
       await inspectContent(new PromptWalk(body), { tenantId: TENANT, blocklist: new Blocklist([], []), secretsMode: 'redact', cache });

@@ -1,10 +1,12 @@
 // The one walk of a request body: what it hands the evidence must be exactly what serialising
 // the body as it goes upstream would give, before and after redactions, with every digest true.
 import { describe, expect, it } from 'vitest';
-import { digestText, prepareManifest, prepareSerialisedManifest, serialiseDocument } from '@/lib/audit';
+import { CHAIN_LINK_MEDIA_TYPE, digestText, MANIFEST_MEDIA_TYPE, prepareSerialisedManifest, serialiseDocument } from '@/lib/audit';
+import { contentJson } from '@/lib/audit/content';
 import { Blocklist } from './blocklist';
 import { inspectContent, ScanCache } from './content';
 import { estimateInputTokens, PromptWalk, PROMPT_SPLIT } from './prompt';
+import { walkValue } from './segments';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
 const AWS_KEY_ID = 'AKIAZ2X3Y4W5V6U7T8S9';
@@ -41,9 +43,22 @@ async function redact(value: Record<string, unknown>): Promise<PromptWalk> {
   return prompt;
 }
 
+/**
+ * Every row hashes to its digest, and link and manifest rows are exactly contentJson of what they
+ * hold, as they were written before their texts were templated (so stored rows still dedupe).
+ */
 function expectTrueDigests(document: ReturnType<PromptWalk['document']>): void {
   const prepared = prepareSerialisedManifest(OPTIONS, document);
-  for (const row of prepared.content) expect(row.ref).toMatchObject({ sha256: digestText(row.text).sha256, byte_size: Buffer.byteLength(row.text) });
+  for (const row of prepared.content) {
+    expect(row.ref).toMatchObject({ sha256: digestText(row.text).sha256, byte_size: Buffer.byteLength(row.text) });
+    if (row.media_type === CHAIN_LINK_MEDIA_TYPE || row.media_type === MANIFEST_MEDIA_TYPE) expect(row.text).toBe(contentJson(JSON.parse(row.text)));
+  }
+  expect(prepared.content.filter((row) => row.media_type === MANIFEST_MEDIA_TYPE)).toHaveLength(1);
+}
+
+/** The manifest's ref as splitting the body now, without the walk, gives it. */
+function freshRef(value: Record<string, unknown>) {
+  return prepareSerialisedManifest(OPTIONS, serialiseDocument(value, PROMPT_SPLIT)).ref;
 }
 
 describe('the prompt walk', () => {
@@ -56,7 +71,7 @@ describe('the prompt walk', () => {
     expect(document.fields).toBe(fields);
     expect(document.chains.messages!.map((link) => link.item)).toEqual(chains.messages!.map((link) => link.item));
     expect(Object.fromEntries(Object.entries(document.parts).map(([name, part]) => [name, part.json]))).toEqual(Object.fromEntries(Object.entries(parts).map(([name, part]) => [name, part.json])));
-    expect(prepareSerialisedManifest(OPTIONS, document).ref).toEqual(prepareManifest({ ...OPTIONS, body: value }, PROMPT_SPLIT).ref);
+    expect(prepareSerialisedManifest(OPTIONS, document).ref).toEqual(freshRef(value));
     expectTrueDigests(document);
   });
 
@@ -67,7 +82,7 @@ describe('the prompt walk', () => {
     const prompt = await redact(value);
     expect(JSON.stringify(value)).not.toContain(AWS_KEY_ID);
     const document = prompt.document();
-    expect(prepareSerialisedManifest(OPTIONS, document).ref).toEqual(prepareManifest({ ...OPTIONS, body: value }, PROMPT_SPLIT).ref);
+    expect(prepareSerialisedManifest(OPTIONS, document).ref).toEqual(freshRef(value));
     expectTrueDigests(document);
     expect(prompt.estimatedInputTokens()).toBe(estimateInputTokens(structuredClone(value)));
     expect(prompt.estimatedInputTokens()).toBeLessThan(estimateInputTokens(body()) + 20);
@@ -91,6 +106,47 @@ describe('the prompt walk', () => {
       const fresh = serialiseDocument(value, PROMPT_SPLIT);
       expect(document.fields).toBe(fresh.fields);
       expectTrueDigests(document);
+    }
+  });
+
+  it('fails under test when the body changed other than through its segments after the walk', () => {
+    const value = body();
+    const prompt = new PromptWalk(value);
+    (value.messages as { content: unknown }[])[1]!.content = 'changed behind the walk';
+    expect(() => prompt.document()).toThrow(/no longer matches the body \(messages\[1\]\)/);
+    const other = body();
+    const walked = new PromptWalk(other);
+    other.extra = 1;
+    expect(() => walked.document()).toThrow(/no longer matches the body \(fields\)/);
+  });
+
+  it('writes exactly the canonical JSON contentJson writes, for random values', () => {
+    let seed = 42;
+    const random = (below: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % below;
+    };
+    const texts = ['', 'a', 'Z', 'é', '\u{1F600}', '\ud800', '\u2028', '"', '\\', '\n', '__proto__', 'b', 'aa', 'A', '\u0001'];
+    const text = () => Array.from({ length: random(3) + 1 }, () => texts[random(texts.length)]).join('');
+    const value = (depth: number): unknown => {
+      switch (random(depth > 3 ? 5 : 8)) {
+        case 0: return text();
+        case 1: return [0, -0, 1.5, -2e-7, 1e21, 123456789012345680000, Number.MAX_SAFE_INTEGER][random(7)];
+        case 2: return random(2) === 0;
+        case 3: return null;
+        case 4: return random(4) === 0 ? undefined : text();
+        case 5: return Array.from({ length: random(4) }, () => value(depth + 1));
+        default: {
+          const object: Record<string, unknown> = {};
+          for (let index = random(5); index > 0; index--) Object.defineProperty(object, text(), { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+          return object;
+        }
+      }
+    };
+    for (let round = 0; round < 500; round++) {
+      const owner = { value: value(0) };
+      if (owner.value === undefined) continue;
+      expect(walkValue({ owner, key: 'value' }, { path: 'value', depth: 1, counted: true, order: true }).json).toBe(contentJson(owner.value));
     }
   });
 

@@ -7,20 +7,27 @@
  * key for the unit and the content row's address, so a history resent every turn is hashed once
  * per request and scanned once per tenant.
  *
+ * A message's key is its link's digest, which covers `prev`: editing message k scans k…n again.
+ * Keying by the message's own digest would hash every message a second time on every request
+ * (the link's digest is needed for its row anyway), and clients append turns far more often than
+ * they edit one, so the link's digest it is.
+ *
  * A redaction rewrites segments after the walk; the units it touched (and the chain links after
  * the first touched message, whose `prev` changes) are serialised and hashed again when asked for.
+ * What the walk stores is a snapshot of the body as walked: the body may change only through its
+ * segments (see Admitted in ../handler.ts); under vitest document() checks that it did.
  */
 import { chainLinkText, digestText, serialiseDocument, type SerialisedDocument, type SplitPlan, type TextDigest } from '@/lib/audit';
+import { hash } from 'node:crypto';
+import { textKey } from './content';
 import { inputTokens } from './estimate';
-import { topLevelKeySegment, topLevelName, walkValue, type TextSegment, type ValueWalk } from './segments';
+import { keyName, topLevelKeySegment, walkValue, type TextSegment, type ValueWalk } from './segments';
 
 /** How the evidence splits a prompt: each message a linked row, the system prompt and the tool list a row each. */
 export const PROMPT_SPLIT: SplitPlan = { chains: ['messages'], parts: ['system', 'tools'] };
 
 /** The fields the token estimate counts (see estimate.ts). */
 const COUNTED = new Set(['system', 'messages', 'tools']);
-/** Key material this short is kept as it is; longer is hashed, so the cache holds no prompts. */
-const INLINE_KEY_CHARS = 64;
 
 type Json = Record<string, unknown>;
 
@@ -30,12 +37,10 @@ export interface ScanUnit {
   readonly segments: readonly number[];
   /**
    * What fixes the unit's segment texts, in order, exactly (within one tenant and policy
-   * version, which the cache adds): for a stored row, the row's SHA-256 and the document's key
-   * order; otherwise the texts themselves, or their digest when long.
+   * version, which the cache adds): for a stored row, the row's SHA-256 and the digest of the
+   * document's key order; otherwise the digest of the texts themselves. Never text.
    */
   readonly cacheKey: string;
-  /** The stored row's digest, when the unit is one (before any redaction): the content row reuses it. */
-  readonly digest?: TextDigest;
 }
 
 type Walked = ValueWalk & { json: string | undefined };
@@ -55,10 +60,6 @@ interface UnitState {
   digest?: TextDigest;
 }
 
-function keyMaterial(text: string): string {
-  return text.length <= INLINE_KEY_CHARS ? `t:${text}` : `h:${digestText(text).sha256}`;
-}
-
 export class PromptWalk {
   readonly segments: TextSegment[] = [];
   private readonly units: UnitState[] = [];
@@ -75,7 +76,7 @@ export class PromptWalk {
     const fieldUnits = new Map<string, UnitState>();
     const fieldKeys = new Map<UnitState, string[]>();
     for (const key of Object.keys(body)) {
-      const name = topLevelName(key);
+      const name = keyName(key);
       // One slot for the key and its value: a renamed key's value is rewritten under the new name.
       const slot = { owner: body, key };
       const keySegment = topLevelKeySegment(body, slot, () => {
@@ -89,14 +90,14 @@ export class PromptWalk {
         const items = body[key] as unknown[];
         for (let index = 0; index < items.length; index++) {
           const path = `${name}[${index}]`;
-          const walkItem = (onReplace?: () => void) => walkValue({ owner: items, key: index }, { path, depth: 2, counted: COUNTED.has(key), onReplace });
+          const walkItem = (onReplace?: () => void) => walkValue({ owner: items, key: index }, { path, depth: 2, counted: COUNTED.has(key), order: true, onReplace });
           const message = this.unit(path, 'message', () => [walkItem()]);
           this.add(message, walkItem(() => (message.dirty = true)));
           links.push(message);
         }
         continue;
       }
-      const walkField = (onReplace?: () => void) => walkValue(slot, { path: name, depth: 1, counted: COUNTED.has(key), onReplace });
+      const walkField = (onReplace?: () => void) => walkValue(slot, { path: name, depth: 1, counted: COUNTED.has(key), order: PROMPT_SPLIT.parts.includes(key), onReplace });
       if (PROMPT_SPLIT.parts.includes(key) && body[key] !== undefined) {
         const part = this.unit(name, 'part', () => [walkField()]);
         this.push(part, keySegment);
@@ -108,7 +109,7 @@ export class PromptWalk {
       let unit = fieldUnits.get(name);
       if (!unit) {
         const keys: string[] = [];
-        unit = this.unit(name, 'field', () => keys.map((field) => walkValue({ owner: body, key: field }, { path: topLevelName(field), depth: 1, counted: COUNTED.has(field) })));
+        unit = this.unit(name, 'field', () => keys.map((field) => walkValue({ owner: body, key: field }, { path: keyName(field), depth: 1, counted: COUNTED.has(field), order: false })));
         fieldUnits.set(name, unit);
         fieldKeys.set(unit, keys);
       }
@@ -160,16 +161,18 @@ export class PromptWalk {
     this.scanUnits = this.units.map((unit): ScanUnit => {
       if (unit.digest) {
         // The row's digest fixes the value; the key order of its objects fixes the order of its segments.
-        return { segments: unit.segments, cacheKey: `${unit.kind}:${unit.name}:${unit.digest.sha256}:${keyMaterial(unit.walks[0]!.order)}`, digest: unit.digest };
+        return { segments: unit.segments, cacheKey: `${unit.kind}:${unit.name}:${unit.digest.sha256}:${textKey(unit.walks[0]!.order!)}` };
       }
       const texts = JSON.stringify(unit.segments.map((index) => this.segments[index]!.text));
-      return { segments: unit.segments, cacheKey: `field:${unit.name}:${keyMaterial(texts)}` };
+      return { segments: unit.segments, cacheKey: `field:${unit.name}:${textKey(texts)}` };
     });
     return this.scanUnits;
   }
 
   /** The prompt's tokens, erring long (see estimate.ts), of the body as it is now (redactions applied). */
   estimatedInputTokens(): number {
+    // A renamed top-level key (a secret as a field name: rare) changed which unit is what; the
+    // simple, certainly true answer is a walk of the body as it is now.
     if (this.bodyDirty) return new PromptWalk(this.body).estimatedInputTokens();
     let bytes = 0;
     let attachments = 0;
@@ -186,6 +189,12 @@ export class PromptWalk {
   /** The prompt as the evidence stores it, of the body as it is now; digests only where still true. */
   document(): SerialisedDocument {
     if (this.bodyDirty) return serialiseDocument(this.body, PROMPT_SPLIT);
+    const document = this.serialised();
+    if (process.env.VITEST) checkSnapshot(document, this.body);
+    return document;
+  }
+
+  private serialised(): SerialisedDocument {
     this.scanUnitList();
     const fields: string[] = [];
     for (const key of [...this.fields.keys()].sort()) {
@@ -212,7 +221,35 @@ export class PromptWalk {
   }
 }
 
-/** The prompt's tokens, erring long: system, messages (attachments included) and tool definitions. */
+/**
+ * Under vitest: the walk's stored form must be what serialising the body now gives, row for row,
+ * with every digest true. A change to the body made other than through a segment fails here.
+ */
+function checkSnapshot(document: SerialisedDocument, body: Json): void {
+  const fresh = serialiseDocument(body, PROMPT_SPLIT);
+  const stale = (what: string) => new Error(`the prompt walk no longer matches the body (${what}): change the body only through its segments`);
+  if (document.fields !== fresh.fields) throw stale('fields');
+  for (const [name, part] of Object.entries(fresh.parts)) {
+    const walked = document.parts[name];
+    if (walked?.json !== part.json || (walked.digest && walked.digest.sha256 !== hash('sha256', part.json))) throw stale(name);
+  }
+  if (Object.keys(document.parts).length !== Object.keys(fresh.parts).length) throw stale('parts');
+  for (const [name, links] of Object.entries(fresh.chains)) {
+    const walked = document.chains[name];
+    if (walked?.length !== links.length) throw stale(name);
+    let prev: string | null = null;
+    for (let index = 0; index < links.length; index++) {
+      if (walked[index]!.item !== links[index]!.item) throw stale(`${name}[${index}]`);
+      // Hashed apart from digestText, whose calls tests count.
+      const digest: string = hash('sha256', chainLinkText(links[index]!.item, prev));
+      if (walked[index]!.digest && walked[index]!.digest!.sha256 !== digest) throw stale(`${name}[${index}]`);
+      prev = digest;
+    }
+  }
+  if (Object.keys(document.chains).length !== Object.keys(fresh.chains).length) throw stale('chains');
+}
+
+/** The prompt's tokens, erring long, of a body on its own (tests pin the estimate's figures with it). */
 export function estimateInputTokens(body: Json): number {
   return new PromptWalk(body).estimatedInputTokens();
 }

@@ -16,6 +16,7 @@
  * it, and Anthropic refuses a turn whose thinking was edited): such segments are `signed`, and
  * a secret in one blocks the request instead of being redacted.
  */
+import { scalarJson } from '@/lib/audit';
 import { isRecord } from '@/lib/platform/json';
 import { attachmentTokens, isAttachmentSource } from './attachments';
 import { MAX_JSON_DEPTH } from './body';
@@ -44,7 +45,8 @@ const KNOWN_KEYS = new Set([
   'search_result', 'document', 'image', 'tool_result', 'tool_use', 'server_tool_use',
 ]);
 
-function keyName(key: string): string {
+/** A key as a path shows it (also the name of a top-level field's scan unit: unknown names together, `*`). */
+export function keyName(key: string): string {
   return KNOWN_KEYS.has(key) ? key : '*';
 }
 
@@ -108,9 +110,10 @@ export interface ValueWalk {
   attachmentTokens: number;
   /**
    * How each object's keys were ordered in the document, where canonical JSON sorts them: the
-   * value's canonical JSON and this together fix its segments, in order, exactly.
+   * value's canonical JSON and this together fix its segments, in order, exactly. Only when
+   * asked for (values stored as rows of their own, whose digest keys the scan cache).
    */
-  order: string;
+  order?: string;
 }
 
 /**
@@ -120,9 +123,14 @@ export interface ValueWalk {
  * prompt is neither walked again nor serialised again unless a redaction changed it.
  */
 class Walker {
-  readonly walk: ValueWalk = { segments: [], bytes: 0, attachmentTokens: 0, order: '' };
+  readonly walk: ValueWalk = { segments: [], bytes: 0, attachmentTokens: 0 };
 
-  constructor(private readonly onReplace: () => void) {}
+  constructor(
+    private readonly onReplace: () => void,
+    order: boolean,
+  ) {
+    if (order) this.walk.order = '';
+  }
 
   private text(value: string, slot: Slot, path: string, signed: boolean): void {
     const onReplace = this.onReplace;
@@ -147,14 +155,12 @@ class Walker {
     }
     if (typeof value === 'number' || typeof value === 'boolean') {
       if (counted) this.walk.bytes += 4;
-      if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('content JSON cannot hold NaN or Infinity');
-      return JSON.stringify(value);
+      return scalarJson(value);
     }
-    if (value === null) return 'null';
     if (value === undefined) return undefined;
     if (Array.isArray(value)) return this.array(value, path, depth + 1, counted);
     if (isRecord(value)) return this.object(value, path, depth + 1, counted);
-    throw new Error(`content JSON cannot hold a ${typeof value}`);
+    return scalarJson(value);
   }
 
   private enter(depth: number): void {
@@ -205,13 +211,9 @@ class Walker {
       members[index] = member === undefined ? undefined : `${JSON.stringify(key)}:${member}`;
     }
     let order = keys.map((_, index) => index);
-    if (sorted) {
-      this.walk.order += '.';
-    } else {
-      // Sorted by UTF-16 code units, as canonical JSON (and Array.prototype.sort) order keys.
-      order = order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-      this.walk.order += `${order.join(',')};`;
-    }
+    // Sorted by UTF-16 code units, as canonical JSON (and Array.prototype.sort) order keys.
+    if (!sorted) order = order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+    if (this.walk.order !== undefined) this.walk.order += sorted ? '.' : `${order.join(',')};`;
     const parts: string[] = [];
     for (const index of order) if (members[index] !== undefined) parts.push(members[index]!);
     return `{${parts.join(',')}}`;
@@ -225,9 +227,9 @@ class Walker {
  */
 export function walkValue(
   slot: Slot,
-  options: { path: string; depth: number; counted: boolean; onReplace?: () => void },
+  options: { path: string; depth: number; counted: boolean; order: boolean; onReplace?: () => void },
 ): ValueWalk & { json: string | undefined } {
-  const walker = new Walker(options.onReplace ?? (() => {}));
+  const walker = new Walker(options.onReplace ?? (() => {}), options.order);
   const json = walker.value(slot, options.path, options.depth, options.counted);
   return { ...walker.walk, json };
 }
@@ -240,7 +242,3 @@ export function topLevelKeySegment(body: Json, slot: Slot, onReplace: () => void
   return keySegment(body, slot, `${keyName(slot.key as string)} (key)`, onReplace);
 }
 
-/** Which unit a top-level field's segments are scanned with: its name, with unknown names together (`*`). */
-export function topLevelName(key: string): string {
-  return keyName(key);
-}
