@@ -23,7 +23,13 @@ export interface RevocationSnapshot {
 
 export interface RevocationChanges {
   cursor: RevocationCursor;
-  /** Each changed user, and whether it is disabled now (false also when it no longer exists). */
+  /**
+   * The cursor names transactions this server has not reached (the database was restored to an
+   * earlier point, or the process now talks to another cluster): changes made under the ids in
+   * between would never be asked for, so the caller must read everything again.
+   */
+  cursorAhead: boolean;
+  /** Each changed user, and whether it counts as disabled now. */
   users: [string, boolean][];
   /** Each changed sign-in, and when it was revoked if it still counts (null: drop it). */
   sessions: [string, number | null][];
@@ -33,23 +39,40 @@ export interface RevocationChanges {
 const liveRevocation = (column: string) => `${column} > now() - make_interval(secs => ${RETIRED_KEY_VERIFY_SECONDS})`;
 const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
 
+// A noted row that no longer exists was deleted while disabled or revoked (only such deletions
+// are noted): a token naming it may still be live, so it keeps counting until no token of it can
+// be (the longest token lifetime after the deletion). Deleting is not a way to revoke.
+const deletedSince = (subject: 'user' | 'session', table: string) => `
+  SELECT c.subject_id, max(c.changed_at) AS changed_at FROM revocation_changes c
+   WHERE c.subject = '${subject}' AND ${liveRevocation('c.changed_at')} AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.id = c.subject_id)
+   GROUP BY c.subject_id`;
+
 // One statement, so the cursor and the sets come from the same snapshot.
 const FULL_READ = `
   SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cursor,
-         ARRAY(SELECT id::text FROM users WHERE status = 'disabled') AS users,
+         ARRAY(SELECT id::text FROM users WHERE status = 'disabled'
+               UNION ALL SELECT d.subject_id::text FROM (${deletedSince('user', 'users')}) d) AS users,
          ARRAY(SELECT json_build_array(id::text, ${epochMs('revoked_at')})
-                 FROM oauth_sessions WHERE ${liveRevocation('revoked_at')}) AS sessions`;
+                 FROM oauth_sessions WHERE ${liveRevocation('revoked_at')}
+               UNION ALL SELECT json_build_array(d.subject_id::text, ${epochMs('d.changed_at')})
+                 FROM (${deletedSince('session', 'oauth_sessions')}) d) AS sessions`;
 
 const CHANGES_READ = `
-  WITH changed AS (SELECT DISTINCT subject, subject_id FROM revocation_changes WHERE tx >= $1::xid8)
+  WITH changed AS (SELECT subject, subject_id, max(changed_at) AS changed_at FROM revocation_changes
+                    WHERE tx >= $1::xid8 GROUP BY subject, subject_id)
   SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cursor,
-         ARRAY(SELECT json_build_array(c.subject_id::text, coalesce(u.status = 'disabled', false))
+         $1::xid8 > pg_snapshot_xmax(pg_current_snapshot()) AS cursor_ahead,
+         ARRAY(SELECT json_build_array(c.subject_id::text,
+                        CASE WHEN u.id IS NULL THEN ${liveRevocation('c.changed_at')} ELSE u.status = 'disabled' END)
                  FROM changed c LEFT JOIN users u ON u.id = c.subject_id WHERE c.subject = 'user') AS users,
-         ARRAY(SELECT json_build_array(c.subject_id::text, CASE WHEN ${liveRevocation('s.revoked_at')} THEN ${epochMs('s.revoked_at')} END)
+         ARRAY(SELECT json_build_array(c.subject_id::text,
+                        CASE WHEN s.id IS NULL THEN CASE WHEN ${liveRevocation('c.changed_at')} THEN ${epochMs('c.changed_at')} END
+                             WHEN ${liveRevocation('s.revoked_at')} THEN ${epochMs('s.revoked_at')} END)
                  FROM changed c LEFT JOIN oauth_sessions s ON s.id = c.subject_id WHERE c.subject = 'session') AS sessions`;
 
 interface Row<U, S> {
   cursor: string;
+  cursor_ahead?: boolean;
   users: U[];
   sessions: S[];
 }
@@ -67,6 +90,7 @@ export async function readRevocationChanges(cursor: RevocationCursor): Promise<R
   const row = rows[0]!;
   return {
     cursor: row.cursor,
+    cursorAhead: row.cursor_ahead === true,
     users: row.users,
     sessions: row.sessions.map(([id, at]) => [id, at === null ? null : Number(at)]),
   };

@@ -7,8 +7,8 @@ import { listenerApplicationName } from '@/lib/db/listen';
 import { configureTestEnvironment, createTestUser, servePublicly } from '@/lib/oauth/test-harness';
 import type { UserIdentity } from '@/lib/oauth/identity';
 import { AccessTokenError } from './errors';
-import { invalidateRevocationCache, revocationChangesReady, revocationView, revocationViewStats, setRevocationCacheTtl } from './revocation';
-import { REVOCATION_CHANNEL } from './revocation-repository';
+import { invalidateRevocationCache, revocationChangesReady, revocationView, revocationViewStats, setRevocationCacheTtl, setRevocationFullReadInterval } from './revocation';
+import { readRevocationChanges, REVOCATION_CHANNEL } from './revocation-repository';
 import { signAccessToken } from './sign';
 import { verifyAccessToken } from './verify';
 
@@ -88,11 +88,16 @@ describe('revocation view', () => {
     expect(revocationViewStats().fullReads).toBe(before.fullReads);
   });
 
-  it('catches up on a change whose notification never came', async () => {
-    // A short bound: the background read runs every 200 ms.
+  it('catches up in the background on a change whose notification never came', async () => {
+    // A short bound: the background read runs every 200 ms. Invalidating makes the next check
+    // read and (re)start the background reads.
     setRevocationCacheTtl(400);
+    invalidateRevocationCache();
     await revocationChangesReady();
     const user = await createTestUser();
+    // Watched without calling revocationView (which would read): only the background read can
+    // bring the change in.
+    const view = await revocationView();
     const before = revocationViewStats();
     // The triggers off (so no NOTIFY is sent), the change noted by hand: exactly what a process
     // whose listening connection was down when the change committed has to recover from.
@@ -100,8 +105,96 @@ describe('revocation view', () => {
     await asSuperuser(other, `UPDATE users SET status = 'disabled' WHERE id = $1`, [user.userId]);
     await other.query(`INSERT INTO revocation_changes (subject, subject_id) VALUES ('user', $1)`, [user.userId]);
     await other.query('COMMIT');
-    await vi.waitFor(async () => expect(await disabled(user.userId)).toBe(true), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(view.disabledUsers.has(user.userId)).toBe(true), { timeout: 10_000, interval: 20 });
     expect(revocationViewStats().fullReads).toBe(before.fullReads);
+  });
+
+  it('reads everything again when its saved position is ahead of the database (a restore)', async () => {
+    setRevocationCacheTtl(5_000);
+    await revocationChangesReady();
+    await revocationView();
+    const user = await createTestUser();
+    const saved = globalThis as typeof globalThis & { __gatehouseRevocation?: { cursor?: string } };
+    const { rows } = await other.query<{ xmax: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax');
+    const ahead = (BigInt(rows[0]!.xmax) + 1_000_000n).toString();
+    expect((await readRevocationChanges(ahead)).cursorAhead).toBe(true);
+    expect((await readRevocationChanges(rows[0]!.xmax)).cursorAhead).toBe(false);
+
+    // The change is noted under a transaction id below the saved position: a changes read alone
+    // would never ask for it.
+    saved.__gatehouseRevocation!.cursor = ahead;
+    const before = revocationViewStats();
+    await setStatus(user.userId, 'disabled');
+    invalidateRevocationCache();
+    expect(await disabled(user.userId)).toBe(true);
+    expect(revocationViewStats().fullReads).toBeGreaterThan(before.fullReads);
+    expect(BigInt(saved.__gatehouseRevocation!.cursor!)).toBeLessThanOrEqual(BigInt(rows[0]!.xmax) + 1_000n);
+  });
+
+  it('reads everything again on its backstop interval, catching a change no trigger noted', async () => {
+    setRevocationFullReadInterval(300);
+    try {
+      setRevocationCacheTtl(400);
+      invalidateRevocationCache();
+      await revocationChangesReady();
+      const user = await createTestUser();
+      const before = revocationViewStats();
+      // Triggers off and nothing noted by hand: only a full read can see it.
+      await asSuperuser(other, `UPDATE users SET status = 'disabled' WHERE id = $1`, [user.userId]);
+      await vi.waitFor(async () => expect(await disabled(user.userId)).toBe(true), { timeout: 10_000, interval: 50 });
+      expect(revocationViewStats().fullReads).toBeGreaterThan(before.fullReads);
+    } finally {
+      setRevocationFullReadInterval(10 * 60_000);
+    }
+  });
+
+  it('notes users and sign-ins inserted disabled or revoked, and keeps counting deleted ones', async () => {
+    setRevocationCacheTtl(5_000);
+    await revocationChangesReady();
+    const owner = await createTestUser();
+    const noted = async (subjectId: string) =>
+      (await other.query<{ count: string }>('SELECT count(*) FROM revocation_changes WHERE subject_id = $1', [subjectId])).rows[0]!.count;
+
+    // INSERT triggers.
+    const inserted = await db().user.create({ data: { tenantId: owner.tenantId, email: `revoked-${owner.userId}@example.com`, name: 'Inserted disabled', status: 'disabled' } });
+    const revoked = await db().oAuthSession.create({
+      data: { tenantId: owner.tenantId, userId: owner.userId, grantType: 'cli', scope: '', audience: AUDIENCE, authTime: new Date(), expiresAt: new Date(Date.now() + 3600_000), revokedAt: new Date() },
+    });
+    expect(await noted(inserted.id)).toBe('1');
+    expect(await noted(revoked.id)).toBe('1');
+    await vi.waitFor(async () => expect((await revocationView()).disabledUsers.has(inserted.id)).toBe(true), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await revocationView()).revokedSessions.has(revoked.id)).toBe(true), { timeout: 10_000, interval: 20 });
+    // An active user or a live sign-in inserted is not noted.
+    const live = await sessionOf(owner);
+    expect(await noted(live)).toBe('0');
+
+    // DELETE triggers: a deleted disabled user or revoked sign-in keeps counting (a token naming
+    // it may still be live), and is noted again.
+    const before = revocationViewStats();
+    const { rows } = await other.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    await other.query('DELETE FROM oauth_sessions WHERE id = $1', [revoked.id]);
+    await other.query('DELETE FROM users WHERE id = $1', [inserted.id]);
+    expect(await noted(inserted.id)).toBe('2');
+    expect(await noted(revoked.id)).toBe('2');
+    const changes = await readRevocationChanges(rows[0]!.xmin);
+    expect(changes.users).toContainEqual([inserted.id, true]);
+    expect(changes.sessions.find(([id]) => id === revoked.id)?.[1]).toBeTypeOf('number');
+    invalidateRevocationCache();
+    const view = await revocationView();
+    expect(view.disabledUsers.has(inserted.id)).toBe(true);
+    expect(view.revokedSessions.has(revoked.id)).toBe(true);
+    expect(revocationViewStats().fullReads).toBe(before.fullReads);
+    // A full read counts them too.
+    setRevocationFullReadInterval(0);
+    try {
+      invalidateRevocationCache();
+      const whole = await revocationView();
+      expect(revocationViewStats().fullReads).toBeGreaterThan(before.fullReads);
+      expect(whole.disabledUsers.has(inserted.id)).toBe(true);
+      expect(whole.revokedSessions.has(revoked.id)).toBe(true);
+    } finally {
+      setRevocationFullReadInterval(10 * 60_000);
+    }
   });
 
   it('listens again after its connection is killed, and reads what changed meanwhile', async () => {

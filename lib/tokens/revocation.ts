@@ -11,7 +11,9 @@ import { readRevocationChanges, readRevocationSnapshot, REVOCATION_CHANGES_KEPT_
  * notifies at commit; this process listens and reads the changes since its last read at once. A
  * notification can be lost (the listening connection drops and reconnects), so the same read
  * also runs on every reconnection and in the background at least twice per bound
- * (GATEHOUSE_REVOCATION_CACHE_MS, at most 5 s). Checks use the view without waiting while a read
+ * (GATEHOUSE_REVOCATION_CACHE_MS, at most 5 s). Every ten minutes, and whenever the saved position
+ * is ahead of the database's transaction ids (a restore), the read is a full one instead, for what
+ * the noted changes cannot show. Checks use the view without waiting while a read
  * confirmed it within the bound; a view older than that (the database unreachable) makes the
  * check wait for a read, and fail with its error, as it did when the view was reloaded whole.
  */
@@ -35,10 +37,13 @@ interface RevocationState {
   revokedSessions: Map<string, number>;
   view?: RevocationView;
   cursor?: RevocationCursor;
-  /** When the last read that counts as confirming the view began (0: must read before use). */
+  // Times on the monotonic clock (performance.now()): a wall clock set back must not stretch the bound.
+  /** When the last read that counts as confirming the view began (-Infinity: must read before use). */
   confirmedAt: number;
-  /** When the last successful read began, whatever invalidations happened meanwhile. */
-  lastReadAt: number;
+  /** When the last successful full read began. */
+  fullReadAt: number;
+  /** How often a full read replaces the view whatever the changes said (tests shorten it). */
+  fullReadEveryMs: number;
   prunedAt: number;
   /** Bumped by invalidateRevocationCache: a read begun before it does not confirm the view. */
   generation: number;
@@ -51,8 +56,12 @@ interface RevocationState {
   stats: RevocationViewStats;
 }
 
-// Changes are kept a day; a process that could not read for an hour reads everything again.
-const FULL_READ_AFTER_MS = Math.min(60 * 60_000, (REVOCATION_CHANGES_KEPT_SECONDS * 1000) / 2);
+// The backstop: every ten minutes the view is read whole, whatever the changes said. It catches
+// what the noted changes cannot show: writes that skip triggers (session_replication_role =
+// replica, DISABLE TRIGGER, TRUNCATE), a change row pruned before it was read (changed_at is the
+// writing transaction's start), and transaction ids reused after a restore. Changes are kept a
+// day, so a process that could not read for longer than this reads everything again anyway.
+const FULL_READ_EVERY_MS = Math.min(10 * 60_000, (REVOCATION_CHANGES_KEPT_SECONDS * 1000) / 2);
 const PRUNE_EVERY_MS = 60_000;
 const MIN_HEARTBEAT_MS = 100;
 
@@ -62,8 +71,9 @@ function state(): RevocationState {
   globalState.__gatehouseRevocation ??= {
     disabledUsers: new Set(),
     revokedSessions: new Map(),
-    confirmedAt: 0,
-    lastReadAt: 0,
+    confirmedAt: -Infinity,
+    fullReadAt: -Infinity,
+    fullReadEveryMs: FULL_READ_EVERY_MS,
     prunedAt: 0,
     generation: 0,
     tail: Promise.resolve(),
@@ -93,7 +103,12 @@ export function setRevocationCacheTtl(ms: number): void {
 export function invalidateRevocationCache(): void {
   const current = state();
   current.generation += 1;
-  current.confirmedAt = 0;
+  current.confirmedAt = -Infinity;
+}
+
+/** Sets how often the view is read whole whatever the changes said (tests; ten minutes by default). */
+export function setRevocationFullReadInterval(ms: number): void {
+  state().fullReadEveryMs = Math.max(0, Math.min(FULL_READ_EVERY_MS, Math.floor(ms)));
 }
 
 export function revocationViewStats(): RevocationViewStats {
@@ -108,7 +123,7 @@ function dropExpired(now: number): void {
   for (const [sessionId, revokedAt] of current.revokedSessions) if (revokedAt <= oldest) current.revokedSessions.delete(sessionId);
 }
 
-async function readFull(): Promise<void> {
+async function readFull(startedAt: number): Promise<void> {
   const current = state();
   const snapshot = await readRevocationSnapshot();
   current.stats.fullReads += 1;
@@ -116,12 +131,18 @@ async function readFull(): Promise<void> {
   current.revokedSessions = new Map(snapshot.revokedSessions);
   current.view = { disabledUsers: current.disabledUsers, revokedSessions: current.revokedSessions };
   current.cursor = snapshot.cursor;
+  current.fullReadAt = startedAt;
 }
 
-async function readChanges(cursor: RevocationCursor): Promise<void> {
+async function readChanges(cursor: RevocationCursor, startedAt: number): Promise<void> {
   const current = state();
   const changes = await readRevocationChanges(cursor);
   current.stats.changeReads += 1;
+  if (changes.cursorAhead) {
+    console.error(`revocation: the saved position ${cursor} is ahead of the database's transactions (restored or replaced?); reading everything again`);
+    await readFull(startedAt);
+    return;
+  }
   for (const [userId, disabled] of changes.users) {
     if (disabled) current.disabledUsers.add(userId);
     else current.disabledUsers.delete(userId);
@@ -135,13 +156,13 @@ async function readChanges(cursor: RevocationCursor): Promise<void> {
 
 async function readOnce(): Promise<void> {
   const current = state();
-  const startedAt = Date.now();
+  const startedAt = performance.now();
   const generation = current.generation;
-  if (!current.view || !current.cursor || startedAt - current.lastReadAt > FULL_READ_AFTER_MS) await readFull();
-  else await readChanges(current.cursor);
-  current.lastReadAt = startedAt;
+  if (!current.view || !current.cursor || startedAt - current.fullReadAt >= current.fullReadEveryMs) await readFull(startedAt);
+  else await readChanges(current.cursor, startedAt);
   if (current.generation === generation) current.confirmedAt = startedAt;
-  dropExpired(startedAt);
+  // Revocation times come from the database's clock, so expiry is judged by the wall clock.
+  dropExpired(Date.now());
 }
 
 /** A read that begins after this call (shared with other callers waiting for one). */
@@ -205,7 +226,7 @@ export async function revocationChangesReady(): Promise<void> {
  */
 export async function revocationView(): Promise<RevocationView> {
   const current = state();
-  if (current.view && Date.now() - current.confirmedAt < boundMs()) return current.view;
+  if (current.view && performance.now() - current.confirmedAt < boundMs()) return current.view;
   follow();
   await freshRead();
   return current.view!;
