@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { databaseUrl } from './client';
-import { poolConfigFromUrl } from './connection';
+import { appPoolConfig } from './pool';
 
 export interface ChannelListenerOptions {
   channel: string;
@@ -24,11 +24,13 @@ export interface ChannelListener {
   stop(): Promise<void>;
   /** Whether start() was called and stop() was not since (connected or retrying). */
   active(): boolean;
-  listening(): boolean;
 }
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
+// A connection that only waits sends nothing: TCP keepalive finds one a firewall or failover
+// dropped silently (without it the process would wait for notifications that never come).
+const KEEPALIVE_INITIAL_DELAY_MS = 30_000;
 
 // Every listener this process opened, so closeDatabase() can end them with the pool.
 const globalListeners = globalThis as typeof globalThis & { __gatehouseChannelListeners?: Set<ChannelListener> };
@@ -61,7 +63,14 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
   function connect(): Promise<void> {
     if (client || !wanted) return Promise.resolve();
     connecting ??= (async () => {
-      const candidate = new pg.Client({ ...poolConfigFromUrl(databaseUrl()), application_name: listenerApplicationName(options.channel), keepAlive: true });
+      // The pool's settings: the same role, connect timeout and statement timeouts (waiting for
+      // a notification is no statement, so they do not cut it short).
+      const candidate = new pg.Client({
+        ...appPoolConfig(databaseUrl(), 1),
+        application_name: listenerApplicationName(options.channel),
+        keepAlive: true,
+        keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+      });
       const lost = (error?: Error) => {
         if (client !== candidate) return;
         client = null;
@@ -85,7 +94,8 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
         retryMs = RECONNECT_MIN_MS;
         options.onListening?.();
       } catch (error) {
-        console.error(`${options.label}: cannot listen on ${options.channel}: ${error instanceof Error ? error.message : String(error)}`);
+        // A stop() meanwhile makes any failure moot.
+        if (wanted) console.error(`${options.label}: cannot listen on ${options.channel}: ${error instanceof Error ? error.message : String(error)}`);
         candidate.end().catch(() => undefined);
         scheduleReconnect();
       } finally {
@@ -109,9 +119,12 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
       const current = client;
       client = null;
       if (current) await current.end().catch(() => undefined);
+      // A connection still being opened ends itself once open (it checks `wanted`); pg cannot
+      // end one mid-handshake (its connect() would never settle), and the connect timeout bounds
+      // the wait.
+      await connecting;
     },
     active: () => wanted,
-    listening: () => client !== null,
   };
   return listener;
 }
