@@ -8,7 +8,7 @@
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { listVisibleSkills, subscribeSkillsChanged, type SkillsChange } from '@/lib/skills';
+import { listVisibleSkills, skillsChangesReady, subscribeSkillsChanged, type SkillsChange } from '@/lib/skills';
 import { revocationView } from '@/lib/tokens';
 import type { McpCaller } from './caller';
 import { McpHttpError } from './errors';
@@ -87,6 +87,9 @@ async function signal(change: SkillsChange): Promise<void> {
 /** Starts listening for skill changes and sweeping idle sessions, once per process. */
 function ensureBackgroundWork(): void {
   unsubscribe ??= subscribeSkillsChanged((change) => void signal(change));
+  // closeDatabase() ends the LISTEN connection along with the pool (tests, harnesses): the next
+  // session opened listens again (a no-op while listening).
+  void skillsChangesReady();
   if (!sweeper) {
     sweeper = setInterval(() => void sweep().catch((error: Error) => console.error(`mcp: session sweep failed: ${error.message}`)), 30_000);
     sweeper.unref();

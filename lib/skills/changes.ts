@@ -66,7 +66,10 @@ export function subscribeSkillsChanged(listener: SkillsChangeListener): () => vo
   };
 }
 
-/** Resolves once this process is listening (tests: a signal published after this is delivered). */
+/**
+ * Resolves once this process is listening while it has listeners, connecting again if
+ * closeDatabase() ended the connection (tests: a signal published after this is delivered).
+ */
 export async function skillsChangesReady(): Promise<void> {
   if (state.listeners.size > 0) await state.connection.start();
 }
