@@ -8,7 +8,7 @@ afterAll(async () => {
 });
 
 describe('health endpoints', () => {
-  it('/healthz reports the process alive with its version and uptime', async () => {
+  it('/healthz reports the process alive with its version, uptime and revocation view counters', async () => {
     const response = await handleHealthz(new Request('http://localhost/healthz'));
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -16,6 +16,7 @@ describe('health endpoints', () => {
     expect(body.status).toBe('ok');
     expect(body.version).toBe(packageJson.version);
     expect(Number.isInteger(body.uptime_s) && body.uptime_s >= 0).toBe(true);
+    expect(body).toMatchObject({ revocation: { full_reads: expect.any(Number), change_reads: expect.any(Number), notifications: expect.any(Number) } });
   });
 
   it('/readyz checks the real database, its migrations and the queue backend', async () => {
