@@ -101,6 +101,19 @@ describe.each(backends)('housekeeping on %s', (backend, monthsAhead, settings) =
     expect(rows[1]!.event.attributes).toMatchObject({ trigger: 'manual', months_ahead: monthsAhead, partitions: partitions.join(',') });
   });
 
+  it('prunes noted revocation changes older than a day, and keeps younger ones', async () => {
+    const { rows: noted } = await pool().query<{ id: string; old: boolean }>(
+      `INSERT INTO revocation_changes (subject, subject_id, changed_at)
+       VALUES ('user', gen_random_uuid(), now() - interval '25 hours'), ('user', gen_random_uuid(), now() - interval '23 hours')
+       RETURNING id::text, changed_at < now() - interval '24 hours' AS old`,
+    );
+    const job = await client.enqueue('housekeeping', { partitions_ahead: 1 });
+    const outcome = await waitFor((finished) => finished.id === job.id);
+    expect(outcome.error).toBeUndefined();
+    const { rows: left } = await pool().query<{ id: string }>('SELECT id::text FROM revocation_changes WHERE id = ANY($1::bigint[])', [noted.map((row) => row.id)]);
+    expect(left.map((row) => row.id)).toEqual(noted.filter((row) => !row.old).map((row) => row.id));
+  });
+
   it('fails a job whose payload is invalid on receipt, without retrying it', async () => {
     // Written past enqueue()'s check, as an older build or a hand-made job would.
     const job = await client.queue('housekeeping').add('housekeeping', { partitions_ahead: 'lots' });
