@@ -4,6 +4,7 @@
  * retries, failover, pings, the completion record) is shared.
  */
 import type { CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
+import { lazy, type Lazy } from '@/lib/platform/lazy';
 
 /**
  * An upstream answer's body: the socket's chunks as they arrive (a Node stream from the upstream
@@ -68,6 +69,20 @@ export class CredentialError extends Error {
     super(message, options);
     this.name = 'CredentialError';
   }
+}
+
+/**
+ * An upstream's credential SDK, imported on first use (lib/platform/lazy.ts: a failed import is
+ * retried on the next call). A failed import is that target's credential error, naming the
+ * package, so the route fails over instead of answering 500.
+ */
+export function lazyCredentialSdk<T>(packageName: string, load: () => Promise<T>): Lazy<T> {
+  const sdk = lazy(load);
+  const get = (): Promise<T> =>
+    sdk().catch((error: unknown) => {
+      throw new CredentialError(`could not load ${packageName} (the upstream's credential library): reinstall the dependencies`, { cause: error });
+    });
+  return Object.assign(get, { reset: sdk.reset });
 }
 
 /** A request the target cannot express (e.g. an Anthropic server tool on an OpenAI upstream). */

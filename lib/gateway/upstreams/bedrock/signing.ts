@@ -7,7 +7,7 @@
  */
 import type { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { UpstreamTarget } from '@/lib/gateway/contracts';
-import { CredentialError, type PreparedRequest } from '../adapter';
+import { CredentialError, lazyCredentialSdk, type PreparedRequest } from '../adapter';
 import { upstreamApiKey } from '../headers';
 
 type CredentialChain = ReturnType<typeof defaultProvider>;
@@ -18,19 +18,16 @@ interface AwsSigning {
   Sha256: typeof import('@aws-crypto/sha256-js').Sha256;
 }
 
-let signing: Promise<AwsSigning> | null = null;
-
 /** The AWS SDK's chain and signer load with the first signed call, not with every web process. */
-function awsSigning(): Promise<AwsSigning> {
-  signing ??= Promise.all([import('@aws-sdk/credential-provider-node'), import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]).then(
-    ([aws, { SignatureV4 }, { Sha256 }]) => ({ credentials: aws.defaultProvider(), SignatureV4, Sha256 }),
-  );
-  return signing;
-}
+const awsSigning = lazyCredentialSdk('the AWS SDK (@aws-sdk/credential-provider-node, @smithy/signature-v4)', () =>
+  Promise.all([import('@aws-sdk/credential-provider-node'), import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]).then(
+    ([aws, { SignatureV4 }, { Sha256 }]): AwsSigning => ({ credentials: aws.defaultProvider(), SignatureV4, Sha256 }),
+  ),
+);
 
 /** Drops the cached AWS credentials (tests change the environment between cases). */
 export function resetAwsCredentials(): void {
-  signing = null;
+  awsSigning.reset();
 }
 
 /** Adds the credential to a prepared Bedrock request: bearer key, else a SigV4 signature over it. */

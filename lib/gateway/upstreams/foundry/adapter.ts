@@ -11,7 +11,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
-import { CredentialError, type PreparedRequest, type UpstreamAdapter } from '../adapter';
+import { CredentialError, lazyCredentialSdk, type PreparedRequest, type UpstreamAdapter } from '../adapter';
 import { anthropicAdapter, preparePassthrough } from '../anthropic/adapter';
 import { upstreamApiKey } from '../headers';
 
@@ -19,12 +19,14 @@ const FOUNDRY_SCOPE = 'https://ai.azure.com/.default';
 
 // @azure/identity is some 300 modules (MSAL, the Azure core pipeline): it loads with the first Entra
 // ID token, not with every web process whether Foundry is configured or not.
-let credential: Promise<TokenCredential> | null = null;
+const entraCredential = lazyCredentialSdk('@azure/identity', () =>
+  import('@azure/identity').then(({ DefaultAzureCredential }): TokenCredential => new DefaultAzureCredential()),
+);
 
 async function entraToken(): Promise<string> {
-  credential ??= import('@azure/identity').then(({ DefaultAzureCredential }) => new DefaultAzureCredential());
+  const credential = await entraCredential();
   try {
-    const token = await (await credential).getToken(FOUNDRY_SCOPE);
+    const token = await credential.getToken(FOUNDRY_SCOPE);
     if (!token) throw new Error('no token');
     return token.token;
   } catch (error) {

@@ -5,9 +5,13 @@
  * server (GKE Workload Identity, Cloud Run, GCE). The library caches and refreshes the token.
  */
 import type { GoogleAuth } from 'google-auth-library';
-import { CredentialError } from '../adapter';
+import { CredentialError, lazyCredentialSdk } from '../adapter';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+
+// google-auth-library (with gaxios, jws and the rest, ~60 modules) loads with the first Vertex call,
+// not with every web process.
+const googleAuthLibrary = lazyCredentialSdk('google-auth-library', () => import('google-auth-library'));
 
 /** One per project: told the project, the library never goes looking for one (a network call). */
 const clients = new Map<string, GoogleAuth>();
@@ -15,9 +19,7 @@ const clients = new Map<string, GoogleAuth>();
 export async function googleAccessToken(project: string): Promise<string> {
   let auth = clients.get(project);
   if (!auth) {
-    // google-auth-library (with gaxios, jws and the rest, ~60 modules) loads with the first Vertex
-    // call, not with every web process.
-    const { GoogleAuth: Auth } = await import('google-auth-library');
+    const { GoogleAuth: Auth } = await googleAuthLibrary();
     auth = clients.get(project) ?? new Auth({ scopes: [CLOUD_PLATFORM], projectId: project });
     clients.set(project, auth);
   }
