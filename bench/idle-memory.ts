@@ -79,8 +79,10 @@ await new Promise((resolve) => setTimeout(resolve, idleMs));
 const table = await processTable();
 const postmaster = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 const measured = [...descendants(table, child.pid!), ...descendants(table, postmaster)];
-const byRole = new Map<string, { count: number; rss: number; pss: number; peak: number }>();
-const rows: { name: string; rss: number; pss: number; peak: number }[] = [];
+const byRole = new Map<string, { count: number; rss: number; pss: number }>();
+// Peak RSS is per process: summed over PostgreSQL's processes (peaks at different times, shared
+// buffers counted in each) it would mean nothing, so their row has none.
+const rows: { name: string; rss: number; pss: number; peak: number | null }[] = [];
 for (const { pid, args } of measured) {
   const name = role(args);
   let rss: number;
@@ -93,15 +95,15 @@ for (const { pid, args } of measured) {
     continue; // exited since the table was read (a PostgreSQL backend whose client left)
   }
   if (name === 'postgres') {
-    const sum = byRole.get(name) ?? { count: 0, rss: 0, pss: 0, peak: 0 };
-    byRole.set(name, { count: sum.count + 1, rss: sum.rss + rss, pss: sum.pss + pss, peak: sum.peak + peak });
+    const sum = byRole.get(name) ?? { count: 0, rss: 0, pss: 0 };
+    byRole.set(name, { count: sum.count + 1, rss: sum.rss + rss, pss: sum.pss + pss });
   } else rows.push({ name: `${name} (${pid})`, rss, pss, peak });
 }
 const postgres = byRole.get('postgres');
-if (postgres) rows.push({ name: `postgres (${postgres.count} processes)`, rss: postgres.rss, pss: postgres.pss, peak: postgres.peak });
+if (postgres) rows.push({ name: `postgres (${postgres.count} processes)`, rss: postgres.rss, pss: postgres.pss, peak: null });
 const total = rows.reduce((sum, row) => ({ rss: sum.rss + row.rss, pss: sum.pss + row.pss }), { rss: 0, pss: 0 });
 console.log(`| process | idle RSS MB | idle PSS MB | peak RSS MB |\n|---|---:|---:|---:|`);
-for (const row of rows) console.log(`| ${row.name} | ${megabytes(row.rss)} | ${megabytes(row.pss)} | ${megabytes(row.peak)} |`);
+for (const row of rows) console.log(`| ${row.name} | ${megabytes(row.rss)} | ${megabytes(row.pss)} | ${row.peak === null ? '' : megabytes(row.peak)} |`);
 console.log(`| total | ${megabytes(total.rss)} | ${megabytes(total.pss)} | |`);
 
 process.kill(-child.pid!, 'SIGINT');

@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { childNodeFlags } from './lib/node-flags.mjs';
 import { buildClientsIfStale, buildIfStale, buildServersIfStale, generatePrismaClient, installDependencies, root } from './lib/prepare.mjs';
 import { serverEntry } from './lib/server-bundle.mjs';
 
@@ -33,15 +34,8 @@ await buildClientsIfStale(log);
 
 const SOURCES = { setup: 'scripts/setup.ts', web: 'scripts/web.ts', worker: 'workers/main.ts' };
 const nodeArgs = dev ? ['--import', 'tsx'] : [];
-// V8 sizing of the long-lived processes, from measurements of `npm run bench:memory` (README,
-// "Idle memory"). --liftoff-only: Prisma's query compiler is WebAssembly, and optimising it with
-// TurboFan left ~40 MB of compiler memory resident in every process that had run a query, for no
-// measurable speed (its query plans are cached). --max-semi-space-size=2 (MB): the worker's young
-// generation otherwise grows to 2 × 16 MB at start-up and stays resident; the worker has no hot
-// path, so more frequent scavenges cost it nothing that matters. The web process keeps V8's
-// default young generation (its request path allocates a lot). A flag named in NODE_OPTIONS wins.
-const V8_FLAGS = { web: ['--liftoff-only'], worker: ['--liftoff-only', '--max-semi-space-size=2'] };
-const v8Flags = (name) => V8_FLAGS[name].filter((flag) => !(process.env.NODE_OPTIONS ?? '').includes(flag.split('=')[0]));
+// V8 flags of the long-lived processes (why: scripts/lib/node-flags.mjs; GATEHOUSE_NODE_FLAGS overrides).
+const v8Flags = (name) => childNodeFlags(name);
 const programFile = (name) => (dev ? path.join(root, SOURCES[name]) : serverEntry(name));
 const withTsx = (env) => (dev ? { ...env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') } : env);
 // A child that has not finished draining by then is killed.
