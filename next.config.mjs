@@ -26,8 +26,9 @@ const nextConfig = {
     serverActions: { bodySizeLimit: '12mb' },
     // Next loads every route's server bundle when the server starts, by default: ~30 MB held from
     // then on whether the pages are visited or not. Off, a route's bundle loads on its first
-    // request instead: a one-time delay on that route (the sign-in page's first answer took 1.6 s
-    // instead of 1.0 s on a busy 2-core machine; later ones 0.15 s either way). README, "Idle memory".
+    // request instead: a one-time delay on that route in each web process (the sign-in page's first
+    // answer took 1.6 s instead of 1.0 s on a busy 2-core machine; later ones 0.15 s either way), and
+    // Next's fetch patch installs with the first app route rather than at start. README, "Idle memory".
     preloadEntriesOnStart: false,
   },
   reactStrictMode: true,
