@@ -8,9 +8,10 @@ export const REVOCATION_CHANNEL = 'gatehouse_revocations';
 export const REVOCATION_CHANGES_KEPT_SECONDS = 24 * 60 * 60;
 
 /**
- * Where a reader stands: the xmin of the snapshot its last read used. Every transaction that read
- * could not see has an id at or after it, so the next read asks for changes from there on (and
- * may see a few it already applied again, which is harmless: changes name rows to look at again).
+ * Where a reader stands: the snapshot its last read used (pg_snapshot text). The next read asks
+ * for the changes of every transaction that snapshot could not see: in progress then, or begun
+ * after. (Its xmin alone would do too, but one long open transaction would then make every read
+ * re-read all changes since that transaction began.)
  */
 export type RevocationCursor = string;
 
@@ -49,7 +50,7 @@ const deletedSince = (subject: 'user' | 'session', table: string) => `
 
 // One statement, so the cursor and the sets come from the same snapshot.
 const FULL_READ = `
-  SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cursor,
+  SELECT pg_current_snapshot()::text AS cursor,
          ARRAY(SELECT id::text FROM users WHERE status = 'disabled'
                UNION ALL SELECT d.subject_id::text FROM (${deletedSince('user', 'users')}) d) AS users,
          ARRAY(SELECT json_build_array(id::text, ${epochMs('revoked_at')})
@@ -59,9 +60,10 @@ const FULL_READ = `
 
 const CHANGES_READ = `
   WITH changed AS (SELECT subject, subject_id, max(changed_at) AS changed_at FROM revocation_changes
-                    WHERE tx >= $1::xid8 GROUP BY subject, subject_id)
-  SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cursor,
-         $1::xid8 > pg_snapshot_xmax(pg_current_snapshot()) AS cursor_ahead,
+                    WHERE tx >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(tx, $1::pg_snapshot)
+                    GROUP BY subject, subject_id)
+  SELECT pg_current_snapshot()::text AS cursor,
+         pg_snapshot_xmax($1::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot()) AS cursor_ahead,
          ARRAY(SELECT json_build_array(c.subject_id::text,
                         CASE WHEN u.id IS NULL THEN ${liveRevocation('c.changed_at')} ELSE u.status = 'disabled' END)
                  FROM changed c LEFT JOIN users u ON u.id = c.subject_id WHERE c.subject = 'user') AS users,

@@ -115,10 +115,11 @@ describe('revocation view', () => {
     await revocationView();
     const user = await createTestUser();
     const saved = globalThis as typeof globalThis & { __gatehouseRevocation?: { cursor?: string } };
-    const { rows } = await other.query<{ xmax: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax');
-    const ahead = (BigInt(rows[0]!.xmax) + 1_000_000n).toString();
+    const { rows } = await other.query<{ xmax: string; snapshot: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, pg_current_snapshot()::text AS snapshot');
+    const aheadXid = (BigInt(rows[0]!.xmax) + 1_000_000n).toString();
+    const ahead = `${aheadXid}:${aheadXid}:`;
     expect((await readRevocationChanges(ahead)).cursorAhead).toBe(true);
-    expect((await readRevocationChanges(rows[0]!.xmax)).cursorAhead).toBe(false);
+    expect((await readRevocationChanges(rows[0]!.snapshot)).cursorAhead).toBe(false);
 
     // The change is noted under a transaction id below the saved position: a changes read alone
     // would never ask for it.
@@ -128,7 +129,7 @@ describe('revocation view', () => {
     invalidateRevocationCache();
     expect(await disabled(user.userId)).toBe(true);
     expect(revocationViewStats().fullReads).toBeGreaterThan(before.fullReads);
-    expect(BigInt(saved.__gatehouseRevocation!.cursor!)).toBeLessThanOrEqual(BigInt(rows[0]!.xmax) + 1_000n);
+    expect(BigInt(saved.__gatehouseRevocation!.cursor!.split(':')[1]!)).toBeLessThanOrEqual(BigInt(rows[0]!.xmax) + 1_000n);
   });
 
   it('reads everything again on its backstop interval, catching a change no trigger noted', async () => {
@@ -171,12 +172,12 @@ describe('revocation view', () => {
     // DELETE triggers: a deleted disabled user or revoked sign-in keeps counting (a token naming
     // it may still be live), and is noted again.
     const before = revocationViewStats();
-    const { rows } = await other.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    const { rows } = await other.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
     await other.query('DELETE FROM oauth_sessions WHERE id = $1', [revoked.id]);
     await other.query('DELETE FROM users WHERE id = $1', [inserted.id]);
     expect(await noted(inserted.id)).toBe('2');
     expect(await noted(revoked.id)).toBe('2');
-    const changes = await readRevocationChanges(rows[0]!.xmin);
+    const changes = await readRevocationChanges(rows[0]!.snapshot);
     expect(changes.users).toContainEqual([inserted.id, true]);
     expect(changes.sessions.find(([id]) => id === revoked.id)?.[1]).toBeTypeOf('number');
     invalidateRevocationCache();
@@ -194,6 +195,23 @@ describe('revocation view', () => {
       expect(whole.revokedSessions.has(revoked.id)).toBe(true);
     } finally {
       setRevocationFullReadInterval(10 * 60_000);
+    }
+  });
+
+  it('does not read again what its last read saw while a long transaction stays open', async () => {
+    const user = await createTestUser();
+    const long = await superuserClient();
+    try {
+      // An open transaction with an id holds every snapshot's xmin back.
+      await long.query('BEGIN');
+      await long.query('SELECT pg_current_xact_id()');
+      await setStatus(user.userId, 'disabled');
+      const { rows } = await other.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+      const changes = await readRevocationChanges(rows[0]!.snapshot);
+      expect(changes.users.map(([id]) => id)).not.toContain(user.userId);
+    } finally {
+      await long.query('ROLLBACK').catch(() => undefined);
+      await long.end();
     }
   });
 
