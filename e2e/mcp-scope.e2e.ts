@@ -141,7 +141,7 @@ describe('editing an MCP server’s scope in the dashboard', () => {
     const editor = page.getByRole('form', { name: `Scope of ${named}` });
     await editor.waitFor();
     // Shown as removed, not preselected (posting it back would name nobody).
-    expect(await editor.getByRole('note', { name: 'No longer in the directory' }).textContent()).toContain(removed);
+    expect(await editor.getByRole('note', { name: 'No longer active' }).textContent()).toContain(removed);
     const users = editor.getByLabel('Users (emails)');
     expect((await users.inputValue()).split(', ').sort()).toEqual([people.quitter.email, people.stayer.email].sort());
 

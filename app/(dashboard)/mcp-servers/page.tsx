@@ -37,11 +37,11 @@ function serverRow(server: RegisteredServer): ServerRow {
   };
 }
 
-/** Scope entries that name nobody any more: shown so the administrator sees what saving drops. */
+/** Scope entries that name nobody active any more (deleted or deactivated): shown so the administrator sees what saving drops. */
 function StaleScope({ labels }: { labels: string[] }) {
   return (
-    <div role="note" aria-label="No longer in the directory" className="rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
-      <p className="font-medium">No longer in the directory, dropped when you save:</p>
+    <div role="note" aria-label="No longer active" className="rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
+      <p className="font-medium">No longer active, dropped when you save:</p>
       <ul className="mt-1 list-disc pl-5">
         {labels.map((label) => (
           <li key={label}>{label}</li>

@@ -54,15 +54,26 @@ function scopeEntries(row: ServerRow, labels: readonly string[], users: Readonly
   });
 }
 
-/** Rows of one tenant as the registry hands them out: scope labelled (stale entries marked), owner's email, no sealed values. */
+/** The role names each tenant of `rows` has, of those their scopes name (roles are per tenant). */
+async function existingRolesByTenant(rows: readonly ServerRow[]): Promise<Map<string, Set<string>>> {
+  const named = new Map<string, string[]>();
+  for (const row of rows) {
+    const names = named.get(row.tenantId) ?? [];
+    names.push(...row.scopes.filter((scope) => scope.kind === 'role').map((scope) => scope.subject));
+    named.set(row.tenantId, names);
+  }
+  return new Map(await Promise.all([...named].map(async ([tenantId, names]) => [tenantId, await existingRoleNames(tenantId, names)] as const)));
+}
+
+/** Rows as the registry hands them out: scope labelled (stale entries marked), owner's email, no sealed values. */
 export async function presentServers(rows: readonly ServerRow[]): Promise<RegisteredServer[]> {
   if (rows.length === 0) return [];
   const scopes = rows.flatMap((row) => row.scopes);
-  const [emails, labels, users, roles] = await Promise.all([
+  const [emails, labels, users, rolesByTenant] = await Promise.all([
     userEmails(rows.map((row) => row.ownerId)),
     Promise.all(rows.map((row) => audienceLabels(row.tenantId, row.scopes))),
     userStatuses(scopes.filter((scope) => scope.kind === 'user').map((scope) => scope.subject)),
-    existingRoleNames(rows[0]!.tenantId, scopes.filter((scope) => scope.kind === 'role').map((scope) => scope.subject)),
+    existingRolesByTenant(rows),
   ]);
   return rows.map((row, index) => {
     const approved = row.versions.find((version) => version.status === 'approved' && version.id === row.approvedVersionId) ?? null;
@@ -85,7 +96,7 @@ export async function presentServers(rows: readonly ServerRow[]): Promise<Regist
       allowPrivateNetwork: row.allowPrivateNetwork,
       status: row.status,
       revoked: row.status === 'revoked' && row.revokedAt ? { reason: row.revokedReason ?? '', at: row.revokedAt, by: row.revokedBy } : null,
-      scope: scopeEntries(row, labels[index]!, users, roles),
+      scope: scopeEntries(row, labels[index]!, users, rolesByTenant.get(row.tenantId)!),
       approvedVersion: approved ? versionOf(approved) : null,
       pendingVersion: pending ? versionOf(pending) : null,
       lastCheck: row.lastCheckedAt ? { at: row.lastCheckedAt, ok: row.lastCheckOk ?? false, error: row.lastCheckError, latencyMs: row.lastCheckLatencyMs } : null,

@@ -108,7 +108,9 @@ export function targetFrom(server: TargetFields, secret: string | null, oauth: U
 
 /**
  * The target the proxy (and the health check) connect to for an active remote server. Throws
- * UserInputError for a revoked or stdio server. The secret is opened here and nowhere else.
+ * UserInputError for a revoked or stdio server. The static secret is opened here and nowhere
+ * else; the OAuth client secret here and, for the token and revocation endpoints, through
+ * openedOAuthClientSecret below.
  */
 export async function upstreamTarget(server: RegisteredServer): Promise<UpstreamTarget> {
   if (server.status !== 'active') throw new UserInputError(`${server.name} is revoked`);
