@@ -16,6 +16,7 @@ import { hashSecret } from '@/lib/oauth/secrets';
 import { boundClient, configurationFor, prepareClient } from './client';
 import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
+import { revokeAtProvider } from './revocation';
 import * as repository from './repository';
 import { expiryOf, sealTokens } from './tokens';
 
@@ -169,7 +170,7 @@ export async function completeConnect(callbackUrl: URL, signedIn: GrantActor | n
     const response = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: verifier, expectedState: state }, { resource: client.resource });
     if (response.token_type.toLowerCase() !== 'bearer') throw new UpstreamOAuthError(`unsupported token type ${response.token_type}`, 'unsupported_token_type');
     const tokens = { access_token: response.access_token, ...(response.refresh_token ? { refresh_token: response.refresh_token } : {}), token_type: response.token_type };
-    await repository.saveGrant({
+    const grant = {
       serverId: server.id,
       userId: pending.userId,
       tenantId: pending.tenantId,
@@ -179,7 +180,14 @@ export async function completeConnect(callbackUrl: URL, signedIn: GrantActor | n
       sealedTokens: await sealTokens(tokens, server.id, pending.userId),
       scope: response.scope ?? '',
       expiresAt: expiryOf(response.expires_in),
-    });
+    };
+    if (!(await repository.saveGrant(grant))) {
+      // The server was revoked, or its authorization server reset, while the code was exchanged:
+      // nothing is stored, and the tokens just issued go back to the provider.
+      const upstreamRevocation = await revokeAtProvider(server, { ...grant, createdAt: new Date(), updatedAt: new Date() }, client);
+      await audit('denied', 'not_allowed', { message: `the MCP server "${name}" was revoked or its authorization server reset meanwhile`, upstream_revocation: upstreamRevocation });
+      return { result: 'not_allowed', serverName: name };
+    }
     await audit('success', undefined, { issuer: client.issuer, scope: (response.scope ?? '').slice(0, 1000), refresh_token: Boolean(response.refresh_token), dynamic_client: client.dynamic });
     return { result: 'connected', serverName: name };
   } catch (error) {

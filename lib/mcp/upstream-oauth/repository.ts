@@ -74,6 +74,9 @@ export interface DeletedGrants {
  */
 export async function resetIssuer(serverId: string): Promise<DeletedGrants> {
   return db().$transaction(async (tx) => {
+    // The server row first: a grant being saved or refreshed (holdActiveServer) commits before
+    // this goes on and is deleted below with the others; one saved later finds no pin.
+    await tx.$queryRaw`SELECT 1 FROM mcp_servers WHERE id = ${serverId}::uuid FOR UPDATE`;
     const deleted = await deleteServerGrants(tx, serverId);
     await tx.mcpUpstreamPin.deleteMany({ where: { serverId } });
     await tx.mcpUpstreamClient.deleteMany({ where: { serverId } });
@@ -119,13 +122,34 @@ export function grantsOfUser(tenantId: string, userId: string): Promise<GrantRow
   return db().mcpUpstreamGrant.findMany({ where: { tenantId, userId } });
 }
 
-export async function saveGrant(row: Omit<GrantRow, 'createdAt' | 'updatedAt'>): Promise<void> {
-  const { serverId, userId, ...fields } = row;
-  await db().mcpUpstreamGrant.upsert({
-    where: { serverId_userId: { serverId, userId } },
-    create: { serverId, userId, ...fields },
-    // A new connection starts a new grant: created_at says when the person connected.
-    update: { ...fields, refreshLeaseUntil: null, createdAt: new Date(), updatedAt: new Date() },
+/**
+ * Whether the server is active, holding its row (FOR SHARE) until the caller's transaction ends:
+ * a revocation or reset (which take the row first) that committed before is seen, one that
+ * comes later waits and then deletes what this transaction wrote. The statements after this one
+ * read with a fresh snapshot (READ COMMITTED), so they also see the pin as it is now.
+ */
+async function holdActiveServer(tx: Tx, serverId: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM mcp_servers WHERE id = ${serverId}::uuid FOR SHARE`;
+  return rows[0]?.status === 'active';
+}
+
+/**
+ * Stores a new connection's grant, only while the server is active and `issuer` is still its
+ * pinned authorization server (false: nothing stored). A new connection starts a new grant:
+ * created_at says when the person connected.
+ */
+export async function saveGrant(row: Omit<GrantRow, 'createdAt' | 'updatedAt'>): Promise<boolean> {
+  return db().$transaction(async (tx) => {
+    if (!(await holdActiveServer(tx, row.serverId))) return false;
+    const saved = await tx.$executeRaw`
+      INSERT INTO mcp_upstream_grants (server_id, user_id, tenant_id, client_id, issuer, resource, sealed_tokens, scope, expires_at, refresh_lease_until, created_at, updated_at)
+      SELECT ${row.serverId}::uuid, ${row.userId}::uuid, ${row.tenantId}::uuid, ${row.clientId}, ${row.issuer}, ${row.resource}, ${row.sealedTokens}, ${row.scope}, ${row.expiresAt}, NULL, now(), now()
+      WHERE EXISTS (SELECT 1 FROM mcp_upstream_pins WHERE server_id = ${row.serverId}::uuid AND issuer = ${row.issuer})
+      ON CONFLICT (server_id, user_id) DO UPDATE SET
+        tenant_id = EXCLUDED.tenant_id, client_id = EXCLUDED.client_id, issuer = EXCLUDED.issuer, resource = EXCLUDED.resource,
+        sealed_tokens = EXCLUDED.sealed_tokens, scope = EXCLUDED.scope, expires_at = EXCLUDED.expires_at,
+        refresh_lease_until = NULL, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at`;
+    return saved === 1;
   });
 }
 
@@ -173,10 +197,20 @@ export async function leaseGrant(serverId: string, userId: string, leaseMs: numb
   return { row, held: count === 1 };
 }
 
-/** Stores refreshed tokens and gives the lease back, provided the grant is still the one leased (not reconnected meanwhile). */
+/**
+ * Stores refreshed tokens and gives the lease back, provided the grant is still the one leased
+ * (not reconnected or deleted meanwhile), the server still active and the grant's issuer still
+ * its pinned one (as saveGrant).
+ */
 export async function storeRefreshed(serverId: string, userId: string, leased: Date, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<boolean> {
-  const { count } = await db().mcpUpstreamGrant.updateMany({ where: { serverId, userId, updatedAt: leased }, data: { ...fields, refreshLeaseUntil: null, updatedAt: new Date() } });
-  return count === 1;
+  return db().$transaction(async (tx) => {
+    if (!(await holdActiveServer(tx, serverId))) return false;
+    const stored = await tx.$executeRaw`
+      UPDATE mcp_upstream_grants g SET sealed_tokens = ${fields.sealedTokens}, scope = ${fields.scope}, expires_at = ${fields.expiresAt}, refresh_lease_until = NULL, updated_at = now()
+      WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid AND g.updated_at = ${leased}
+        AND EXISTS (SELECT 1 FROM mcp_upstream_pins p WHERE p.server_id = g.server_id AND p.issuer = g.issuer)`;
+    return stored === 1;
+  });
 }
 
 export async function releaseLease(serverId: string, userId: string): Promise<void> {

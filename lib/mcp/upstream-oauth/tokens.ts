@@ -12,11 +12,12 @@
 import * as oidc from 'openid-client';
 import { openUserGrant, sealUserGrant } from '@/lib/mcp/registry/secrets';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
-import { boundClient, configurationFor } from './client';
+import { boundClient, configurationFor, type BoundClient } from './client';
 import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
 import * as repository from './repository';
 import type { GrantRow } from './repository';
+import { revokeAtProvider } from './revocation';
 
 /** What the sealed column holds. */
 interface StoredTokens {
@@ -76,6 +77,7 @@ async function refreshLeased(server: RegisteredServer, userId: string, stale: st
   };
   let response: oidc.TokenEndpointResponse;
   let grant: UserGrant;
+  let client: BoundClient;
   try {
     grant = await opened(row);
     // Another session (or process) refreshed before this one got the lease.
@@ -84,7 +86,7 @@ async function refreshLeased(server: RegisteredServer, userId: string, stale: st
       return { grant };
     }
     if (!grant.refreshToken) return failed('no_refresh_token');
-    const client = await boundClient(server.id, row);
+    client = await boundClient(server.id, row);
     if (typeof client === 'string') return failed(client);
     const config = await configurationFor(server, client);
     try {
@@ -102,8 +104,13 @@ async function refreshLeased(server: RegisteredServer, userId: string, stale: st
   // Without a new refresh token the old one stays valid (RFC 6749 §6); a new one replaces it (rotation).
   const tokens: StoredTokens = { access_token: response.access_token, refresh_token: response.refresh_token ?? grant.refreshToken, token_type: response.token_type };
   const next: UserGrant = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: expiryOf(response.expires_in), scope: response.scope ?? row.scope };
-  if (!(await repository.storeRefreshed(server.id, userId, row.updatedAt, { sealedTokens: await sealTokens(tokens, server.id, userId), scope: next.scope, expiresAt: next.expiresAt }))) {
-    // The person connected again (or disconnected) meanwhile: what is stored now wins.
+  const sealedTokens = await sealTokens(tokens, server.id, userId);
+  if (!(await repository.storeRefreshed(server.id, userId, row.updatedAt, { sealedTokens, scope: next.scope, expiresAt: next.expiresAt }))) {
+    // The person connected again or disconnected, the server was revoked or its authorization
+    // server reset meanwhile: what is stored now wins, and the tokens just issued (the refresh
+    // token only when it rotated; the old one went with the grant) go back to the provider.
+    const issued: StoredTokens = { access_token: tokens.access_token, token_type: tokens.token_type, ...(response.refresh_token && response.refresh_token !== grant.refreshToken ? { refresh_token: response.refresh_token } : {}) };
+    await revokeAtProvider(server, { ...row, sealedTokens: await sealTokens(issued, server.id, userId) }, client);
     const current = await repository.grantOf(server.id, userId);
     return current ? { grant: await opened(current) } : { missing: 'refresh_failed' };
   }

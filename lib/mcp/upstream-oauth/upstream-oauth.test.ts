@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { closeAuditWriter, flushCountedEvents } from '@/lib/audit';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import { dataPlane } from '@/lib/http/data-plane';
@@ -15,7 +15,7 @@ import { configureTestEnvironment, createTestUser, servePublicly, sessionCookie 
 import { listenOnLoopback } from '@/lib/platform/net';
 import { setRevocationCacheTtl } from '@/lib/tokens/revocation';
 import { superuserClient } from '@/lib/audit/testing/fixtures';
-import { connectionsOf, disconnect, startConnect, UpstreamOAuthError, type GrantActor } from './index';
+import { completeConnect, connectionsOf, disconnect, startConnect, UpstreamOAuthError, type GrantActor } from './index';
 import { startFakeOAuthUpstream, type FakeOAuthUpstream } from './testing/fake-provider';
 import { setUpstreamRevocationDeadline } from './revocation';
 import { currentGrant, refreshGrant } from './tokens';
@@ -307,6 +307,33 @@ describe('upstream auth oauth_user: people connect their own account, the proxy 
       'success:server_revoked:revoked',
     ]);
     expect(revokes.slice(1).map((row) => row.event.attributes?.grant_user_id).sort()).toEqual(holders);
+  });
+});
+
+describe('a connection that finishes while an administrator revokes the server', () => {
+  it('stores no grant when the server is revoked during the code exchange, and revokes the tokens just issued', async () => {
+    const name = `race-${tag}`;
+    await registerServer(adminActor, { name, transport: 'streamable_http', url: upstream.mcpUrl, upstreamAuth: { type: 'oauth_user' }, allowPrivateNetwork: true, scope: [{ kind: 'everyone' }] });
+    const serverId = (await getServerByName(admin.tenantId, name))!.id;
+    const callback = await consent(alice, 'alice-upstream', name);
+    const release = upstream.holdCodeExchanges();
+    let finishing: ReturnType<typeof completeConnect>;
+    let revocations: number;
+    try {
+      // The callback passed its checks (the server was active) and waits for the token endpoint.
+      finishing = completeConnect(callback, actorOf(alice));
+      await vi.waitFor(() => expect(upstream.heldCodeExchanges).toBe(1), { timeout: 10_000 });
+      revocations = upstream.counts.revocations;
+      await revokeServer(adminActor, name, 'revoked during a connection');
+    } finally {
+      release();
+    }
+    expect(await finishing).toEqual({ result: 'not_allowed', serverName: name });
+    expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(0);
+    // The refresh and access token issued for the exchange went back to the provider.
+    expect(upstream.counts.revocations).toBe(revocations + 2);
+    const denied = (await grantEvents(alice.userId, name)).filter((row) => row.outcome === 'denied');
+    expect(denied.map((row) => `${row.event.error?.type}:${row.event.attributes?.upstream_revocation}`)).toEqual(['not_allowed:revoked']);
   });
 });
 

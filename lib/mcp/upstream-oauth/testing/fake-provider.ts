@@ -69,6 +69,10 @@ export interface FakeOAuthUpstream {
   holdRevocations(): () => void;
   /** Revocation requests that arrived and wait (holdRevocations). */
   readonly heldRevocations: number;
+  /** Holds every authorization code exchange until the returned function is called. */
+  holdCodeExchanges(): () => void;
+  /** Code exchanges that arrived while held (holdCodeExchanges). */
+  readonly heldCodeExchanges: number;
   close(): Promise<void>;
 }
 
@@ -95,6 +99,8 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
   let issParameter: string | null = null;
   let refreshDelayMs = 0;
   let revocationGate: Promise<void> | null = null;
+  let exchangeGate: Promise<void> | null = null;
+  let heldExchanges = 0;
   let heldRevocations = 0;
 
   const issue = (grant: Omit<IssuedToken, 'expiresAt'>): OAuthTokens => {
@@ -135,6 +141,10 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
       return found.challenge;
     },
     async exchangeAuthorizationCode(client, code, _verifier, redirectUri, resource) {
+      if (exchangeGate) {
+        heldExchanges += 1;
+        await exchangeGate;
+      }
       const found = codes.get(code);
       codes.delete(code);
       if (!found || found.clientId !== client.client_id || found.redirectUri !== redirectUri) throw new InvalidGrantError('code not issued to this client');
@@ -257,6 +267,19 @@ export async function startFakeOAuthUpstream(): Promise<FakeOAuthUpstream> {
     },
     get heldRevocations() {
       return heldRevocations;
+    },
+    holdCodeExchanges: () => {
+      let release = () => {};
+      exchangeGate = new Promise<void>((resolve) => {
+        release = () => {
+          exchangeGate = null;
+          resolve();
+        };
+      });
+      return release;
+    },
+    get heldCodeExchanges() {
+      return heldExchanges;
     },
     close: async () => {
       await Promise.all([...transports.values()].map((transport) => transport.close()));
