@@ -31,6 +31,11 @@ export function anthropicErrorBody(type: AnthropicErrorType | string, message: s
   return { type: 'error', error: { type, message } };
 }
 
+/** An Anthropic error as the headers and bytes of an answer written natively (not a Web Response). */
+export function anthropicErrorPayload(type: AnthropicErrorType | string, message: string): { headers: Headers; body: Uint8Array } {
+  return { headers: new Headers({ 'content-type': 'application/json' }), body: new TextEncoder().encode(JSON.stringify(anthropicErrorBody(type, message))) };
+}
+
 export function anthropicError(type: AnthropicErrorType, message: string, options: AnthropicErrorOptions = {}): Response {
   const headers = new Headers(options.headers);
   headers.set('content-type', 'application/json');

@@ -6,7 +6,7 @@
  * (Next's route files, tests) is wrapped into the same shape.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { IncompleteRequestBodyError } from './node-adapter';
+import { addPeerAddress, BODYLESS_METHODS, IncompleteRequestBodyError } from './node-adapter';
 
 /** What endpoints read of request headers: a Web `Headers` has this shape too. */
 export interface HeaderReader {
@@ -53,8 +53,7 @@ class NodeHeaders implements HeaderReader {
       if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
       this.append(name.toLowerCase(), raw[i + 1]!.trim());
     }
-    // The peer address goes last, where nothing the client sends can reach (see clientIp()).
-    if (req.socket.remoteAddress) this.append('x-forwarded-for', req.socket.remoteAddress);
+    addPeerAddress(req, (name, peer) => this.append(name, peer));
   }
 
   private append(name: string, value: string): void {
@@ -74,8 +73,6 @@ class NodeHeaders implements HeaderReader {
     for (const [name, value] of this.values) each(value, name);
   }
 }
-
-const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
 
 class NodeDataPlaneRequest implements DataPlaneRequest {
   readonly method: string;

@@ -4,7 +4,8 @@ import type { Writable } from 'node:stream';
 /** A framework-independent HTTP handler: the shape every data-plane endpoint is written in. */
 export type WebHandler = (request: Request) => Promise<Response>;
 
-const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
+/** Methods whose request body is never read (as a Web Request would not carry one). */
+export const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
 
 /**
  * The origin a request was addressed to. Only the Host header is used: forwarded headers are
@@ -24,17 +25,25 @@ function requestHeaders(req: IncomingMessage): Headers {
     if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers are not headers in the Fetch sense
     headers.append(name, req.rawHeaders[i + 1] as string);
   }
-  // The peer address goes last, where nothing the client sends can reach (see clientIp()).
-  if (req.socket.remoteAddress) headers.append('x-forwarded-for', req.socket.remoteAddress);
+  addPeerAddress(req, (name, peer) => headers.append(name, peer));
   return headers;
+}
+
+/**
+ * Adds the peer's address to the request's headers (through `append`) as the last
+ * `x-forwarded-for` entry, after everything the client sent, where nothing it sends can reach
+ * (see clientIp()).
+ */
+export function addPeerAddress(req: IncomingMessage, append: (name: 'x-forwarded-for', peer: string) => void): void {
+  if (req.socket.remoteAddress) append('x-forwarded-for', req.socket.remoteAddress);
 }
 
 /** The same for requests handed to Next.js, which reads the parsed `req.headers`. */
 export function appendPeerAddress(req: IncomingMessage): void {
-  const peer = req.socket.remoteAddress;
-  if (!peer) return;
-  const existing = req.headers['x-forwarded-for'];
-  req.headers['x-forwarded-for'] = existing ? `${existing}, ${peer}` : peer;
+  addPeerAddress(req, (name, peer) => {
+    const existing = req.headers[name];
+    req.headers[name] = existing ? `${existing}, ${peer}` : peer;
+  });
 }
 
 /**

@@ -55,10 +55,11 @@ export async function sendReply(res: ServerResponse, reply: DataPlaneReply, meth
     res.end(method === 'HEAD' ? undefined : body);
     return;
   }
-  res.writeHead(reply.status, reply.headers);
-  // An event stream may stay quiet for a while: the client sees the status line within this turn
-  // of the event loop. A first chunk already on its way (read in the same turn) carries the head
-  // in its write instead of a write of its own.
+  // Status and headers are set, not written (writeHead would mark them sent at once): the first
+  // chunk of the body carries them in its own write. An event stream may stay quiet for a while,
+  // so if nothing was written within this turn of the event loop they leave on their own.
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
   setImmediate(() => {
     if (!res.headersSent && !res.destroyed) res.flushHeaders();
   });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { AuditEvent } from '@/lib/audit/event';
 import type { DataPlaneRequest, HeaderReader } from '@/lib/http/data-plane-request';
-import { DirectReply, type DataPlaneReply, type StreamedBody } from '@/lib/http/reply';
+import { DirectReply, headerRecord, type DataPlaneReply, type StreamedBody } from '@/lib/http/reply';
 import { semconvAttributes } from './attributes';
 
 const TRACER = 'gatehouse.data-plane';
@@ -100,14 +100,6 @@ export function spanForAuditEvent(event: AuditEvent): void {
   span.end(endTime);
 }
 
-function headerCarrier(headers: HeaderReader): Record<string, string> {
-  const carrier: Record<string, string> = {};
-  headers.forEach((value, key) => {
-    carrier[key] = value;
-  });
-  return carrier;
-}
-
 /** Ends the span when the body has been sent (or abandoned), not when the headers are. */
 function endWithBody(response: Response, end: (error?: unknown) => void): Response {
   if (!response.body) {
@@ -161,7 +153,7 @@ async function inServerSpan<R extends { status: number }>(
   endWith: (reply: R, end: (error?: unknown) => void) => R,
 ): Promise<R> {
   const tracing = tracingState();
-  const extracted = propagation.extract(ROOT_CONTEXT, headerCarrier(request.headers));
+  const extracted = propagation.extract(ROOT_CONTEXT, headerRecord(request.headers));
   const remote = trace.getSpanContext(extracted);
   const parent = remote && isSpanContextValid(remote) && (!traceId || remote.traceId === traceId) ? extracted : ROOT_CONTEXT;
   if (parent === ROOT_CONTEXT && traceId && TRACE_ID.test(traceId)) tracing.ids.next = traceId;
@@ -202,12 +194,14 @@ export async function traceRequest(request: Request, route: string, traceId: str
   return inServerSpan({ method: request.method, path: url.pathname, host: url.hostname, headers: request.headers }, route, traceId, run, endWithBody);
 }
 
-/** The host name of a Host header (`example.com:3000` → `example.com`, `[::1]:3000` → `::1`). */
+/**
+ * The host name of a Host header (`example.com:3000` → `example.com`, `[::1]:3000` → `::1`), parsed
+ * as a URL's authority: a header that is not one (a path, credentials, spaces) is not a span
+ * attribute a client may write freely, and reads as `localhost` like a missing one.
+ */
 function hostName(host: string | null): string {
-  if (!host) return 'localhost';
-  if (host.startsWith('[')) return host.slice(1, Math.max(1, host.indexOf(']')));
-  const colon = host.indexOf(':');
-  return colon === -1 ? host : host.slice(0, colon);
+  if (!host || /[/?#@\\\s]/.test(host) || !URL.canParse(`http://${host}`)) return 'localhost';
+  return new URL(`http://${host}`).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 /** Ends the span when a native reply's body has been written (or abandoned). */

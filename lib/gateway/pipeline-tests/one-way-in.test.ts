@@ -291,7 +291,9 @@ describe('a client that leaves mid-upload', () => {
     server = createServer((req, res) => {
       void serveWithNodeHandler(req, res, async (request) => {
         const reply = await serveGateway(request);
-        const body = reply instanceof Response ? await reply.clone().text() : await readText(reply.body ?? new Uint8Array(0));
+        // A streamed body is read once, by the client: only whole bodies are kept for the test.
+        const whole = reply instanceof Response || reply.body === null || reply.body instanceof Uint8Array;
+        const body = reply instanceof Response ? await reply.clone().text() : whole ? await readText(reply.body ?? new Uint8Array(0)) : '(streamed to the client)';
         answered.push({ path: request.path, status: reply.status, body });
         return reply;
       });

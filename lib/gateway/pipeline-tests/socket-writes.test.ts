@@ -90,10 +90,15 @@ beforeAll(async () => {
   gateway = await startGateway(
     `
 providers:
-  scripted: { type: anthropic, base_url: ${upstreamUrl}, max_retries: 0, timeout_ms: 5000 }
+  # A paused reader holds the stream back for as long as a test needs (the idle limit is also the reader's).
+  scripted: { type: anthropic, base_url: ${upstreamUrl}, max_retries: 0, timeout_ms: 5000, idle_timeout_ms: 30000 }
+  scripted-short-idle: { type: anthropic, base_url: ${upstreamUrl}, max_retries: 0, timeout_ms: 5000, idle_timeout_ms: 1000 }
 models:
   claude-sonnet-5-5:
     targets: [{ provider: scripted, model: upstream-model }]
+  claude-haiku-5-5:
+    targets: [{ provider: scripted-short-idle, model: upstream-model }]
+    price: { input_per_mtok_microdollars: 1000000, output_per_mtok_microdollars: 5000000 }
 `,
     'socket-writes',
   );
@@ -192,6 +197,26 @@ describe('socket writes', () => {
     expect(recorded[0]!.text).toMatch(/^HTTP\/1\.1 200 /);
     expect(recorded.length).toBeLessThanOrEqual(4);
   });
+
+  it('sends the status line and headers at once when the first event of the upstream comes later', async () => {
+    let sendFirst: () => void = () => {};
+    const firstAllowed = new Promise<void>((resolve) => (sendFirst = resolve));
+    upstream.play = async (res) => {
+      res.flushHeaders();
+      // The first event only once the client has the status line: a head held back for the first
+      // event (or for a ping, 10 s away) would not arrive in time.
+      await firstAllowed;
+      res.end(START + BLOCK_START + delta('late ') + ENDING);
+    };
+    const { socket } = rawRequest(newTestTraceId(), { stream: true });
+    const head = await Promise.race([readUntil(socket, (text) => text.includes('\r\n\r\n')), sleep(3000).then(() => 'no status line within 3 s')]);
+    expect(head).toMatch(/^HTTP\/1\.1 200 [^]*content-type: text\/event-stream/);
+    expect(head).not.toContain('event: ');
+    const rest = readUntil(socket, (text) => text.includes('0\r\n\r\n'));
+    sendFirst();
+    expect(await rest).toContain('message_stop');
+    socket.destroy();
+  });
 });
 
 describe('a client that leaves or reads slowly', () => {
@@ -256,4 +281,25 @@ describe('a client that leaves or reads slowly', () => {
     expect(upstreamDone).toBe(true);
     expect(received).toBeGreaterThan(EVENTS * EVENT_TEXT.length);
   }, 60_000);
+
+  it('a reader that takes nothing for the idle limit is let go: the upstream call is cancelled, client_disconnected recorded', async () => {
+    const frame = Buffer.from(delta('x'.repeat(16 * 1024)));
+    upstream.play = async (res) => {
+      const closed = new Promise<void>((resolve) => res.once('close', resolve));
+      await writeAndWait(res, START + BLOCK_START);
+      // An endless answer: only the gateway letting go of the call ends it.
+      while (!res.destroyed) await Promise.race([writeAndWait(res, frame), closed]);
+    };
+    const traceId = newTestTraceId();
+    const calls = upstream.aborted.length;
+    // claude-haiku-5-5's provider has a 1 s idle limit.
+    const { socket } = rawRequest(traceId, { stream: true, model: 'claude-haiku-5-5' });
+    await readUntil(socket, (text) => text.includes('content_block_start'));
+    socket.pause();
+    await expect.poll(() => upstream.aborted.length).toBeGreaterThan(calls);
+    expect(await upstream.aborted[calls]).toBe(true);
+    const events = await waitForEvents(traceId, ['inference.request', 'inference.response']);
+    expect(events.find((event) => event.event_type === 'inference.response')).toMatchObject({ outcome: 'unknown', attributes: { client_disconnected: true } });
+    socket.destroy();
+  }, 20_000);
 });

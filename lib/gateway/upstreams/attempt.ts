@@ -5,7 +5,7 @@
  * follows, because the upstream may already be generating (and billing) the answer: a body that
  * then stalls past the idle limit, or breaks, ends as an error to the client, never as a retry.
  */
-import { anthropicErrorBody } from '@/lib/gateway/errors';
+import { anthropicErrorPayload } from '@/lib/gateway/errors';
 import type { ReplyBody } from '@/lib/http/reply';
 import type { AttemptRecord, CompletionSummary, DispatchInput, UpstreamTarget } from '@/lib/gateway/contracts';
 import { applyStreamFacts, CredentialError, TranslationError, type PreparedRequest, type StreamFacts, type UpstreamAdapter } from './adapter';
@@ -129,8 +129,7 @@ function brokenAnswer(upstreamStatus: number, error: unknown): AttemptResult {
     status: timedOut ? 504 : 502,
     upstreamStatus,
     failedAfterHeaders: timedOut ? 'timeout' : 'server_error',
-    headers: new Headers({ 'content-type': 'application/json' }),
-    body: new TextEncoder().encode(JSON.stringify(anthropicErrorBody('api_error', message))),
+    ...anthropicErrorPayload('api_error', message),
     completion: Promise.resolve(completion),
   };
 }
@@ -171,6 +170,7 @@ function relayStream(call: UpstreamCall, input: DispatchInput, target: UpstreamT
     pingIntervalMs: upstreamTuning().pingIntervalMs,
     startedAt,
     abortUpstream: (reason) => call.cancel(reason),
+    clientSignal: input.signal,
   });
   headers.set('content-type', 'text/event-stream; charset=utf-8');
   headers.set('cache-control', 'no-cache');

@@ -6,7 +6,7 @@
  * circuit), and a later failure ends it with an `event: error` (stream) or a 502/504 (JSON).
  */
 import { UpstreamUnavailableError, type AttemptRecord, type CompletionSummary, type DispatchInput, type DispatchResult, type UpstreamTarget } from '@/lib/gateway/contracts';
-import { anthropicError, anthropicErrorBody } from '@/lib/gateway/errors';
+import { anthropicError, anthropicErrorPayload } from '@/lib/gateway/errors';
 import type { ProviderType } from '@/lib/config';
 import { CredentialError, TranslationError, type UpstreamAdapter } from './adapter';
 import { anthropicAdapter } from './anthropic/adapter';
@@ -64,8 +64,7 @@ function rejectedResult(target: UpstreamTarget, attempts: AttemptRecord[], error
     error: { type: error.type, message: error.message },
     timeToFirstByteMs: null,
   };
-  const body = new TextEncoder().encode(JSON.stringify(anthropicErrorBody(error.type, error.message)));
-  return { target, attempts, status: error.status, headers: new Headers({ 'content-type': 'application/json' }), body, completion: Promise.resolve(completion) };
+  return { target, attempts, status: error.status, ...anthropicErrorPayload(error.type, error.message), completion: Promise.resolve(completion) };
 }
 
 /** The input as this target gets it (remote images resolved by its provider's setting), or why it cannot. */

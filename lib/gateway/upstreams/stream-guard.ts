@@ -8,7 +8,7 @@
  * - `event: ping` when nothing has been sent for a while (long thinking pauses, slow upstreams);
  * - an upstream that dies, or goes silent past the idle limit (before its first event too), ends
  *   the stream with an Anthropic `event: error` instead of a hang or a truncated stream;
- * - a client that goes away cancels the upstream call.
+ * - a client that goes away, or stops reading past the idle limit, cancels the upstream call.
  * Either way `completion` settles with what was seen, so the audit record is always completed.
  */
 import type { Writable } from 'node:stream';
@@ -23,13 +23,21 @@ export interface GuardOptions {
   /** The translated stream, from its first byte (the upstream has answered 2xx, nothing is read yet). */
   rest: AsyncIterator<Uint8Array>;
   facts: StreamFacts;
-  /** The longest silence of the upstream, the wait for its first bytes included. */
+  /**
+   * The longest silence of the upstream, the wait for its first bytes included; also the longest a
+   * full client socket may take nothing (a reader that stopped is a reader that left).
+   */
   idleTimeoutMs: number;
   pingIntervalMs: number;
   /** performance.now() when the request was dispatched, for the time to the first byte. */
   startedAt: number;
   /** Cancels the upstream request (client gone, or upstream stalled). */
   abortUpstream(reason: Error): void;
+  /**
+   * Aborted when the client went away. A Web caller's cancel reaches the upstream call before the
+   * sink closes: the upstream read then fails, which is the client's doing, not a dead upstream.
+   */
+  clientSignal: AbortSignal;
 }
 
 export const STREAM_DIED_MESSAGE = 'upstream stream ended unexpectedly';
@@ -89,6 +97,7 @@ export function guardStream(options: GuardOptions): { body: StreamedBody; comple
         tail = new Uint8Array(0);
       }
       if (!tap.complete) {
+        if (options.clientSignal.aborted) return dropClient();
         fail(STREAM_DIED_MESSAGE, new Error(STREAM_DIED_MESSAGE));
         return;
       }
@@ -108,14 +117,31 @@ export function guardStream(options: GuardOptions): { body: StreamedBody; comple
       options.abortUpstream(new Error('client disconnected'));
       settle(tap.complete ? undefined : CLIENT_GONE);
     };
+    /** A client that left without closing the sink (its signal aborted), or a full socket that took nothing for the idle limit. */
+    const dropClient = () => {
+      clientGone();
+      sink.destroy();
+    };
 
     // One watchdog per stream, not a timer per read: it fires at the deadline it was armed for
     // and re-arms when there was activity since (a timer may fire a millisecond early, so the
     // decision is by what happened since arming, not by re-reading the clock).
-    let waitingForClient = false;
+    /** Date.now() when the current wait for the client's 'drain' began; null when not waiting. */
+    let waitingSince: number | null = null;
+    /** Counts the waits for 'drain', so the watchdog knows the wait it was armed for is still on. */
+    let waits = 0;
     let watchdog: NodeJS.Timeout;
     const arm = () => {
       const now = Date.now();
+      if (waitingSince !== null) {
+        const armedWait = waits;
+        watchdog = setTimeout(() => {
+          if (settled) return;
+          if (waitingSince !== null && waits === armedWait) return dropClient();
+          arm();
+        }, Math.max(0, options.idleTimeoutMs - (now - waitingSince)));
+        return;
+      }
       const idleLeft = options.idleTimeoutMs - (now - lastUpstreamAt);
       const pingLeft = options.pingIntervalMs - (now - lastSentAt);
       const armedUpstreamAt = lastUpstreamAt;
@@ -123,8 +149,9 @@ export function guardStream(options: GuardOptions): { body: StreamedBody; comple
       const forIdle = idleLeft <= pingLeft;
       watchdog = setTimeout(() => {
         if (settled) return;
-        if (waitingForClient) {
-          // A slow reader is not a silent upstream: nothing is read while the socket is full.
+        if (waitingSince !== null) {
+          // A slow reader is not a silent upstream: nothing is read while the socket is full. The
+          // watchdog re-arms for the reader's own deadline.
           lastUpstreamAt = lastSentAt = Date.now();
         } else if (forIdle && lastUpstreamAt === armedUpstreamAt) {
           const message = `upstream stream stalled: no data for ${Math.round(options.idleTimeoutMs / 1000)} s`;
@@ -149,7 +176,9 @@ export function guardStream(options: GuardOptions): { body: StreamedBody; comple
         try {
           read = await options.rest.next();
         } catch (error) {
-          if (!settled) fail(STREAM_DIED_MESSAGE, error);
+          if (settled) return;
+          if (options.clientSignal.aborted) dropClient();
+          else fail(STREAM_DIED_MESSAGE, error);
           return;
         }
         if (settled) return; // the client went away, or the upstream stalled, while we waited
@@ -160,9 +189,10 @@ export function guardStream(options: GuardOptions): { body: StreamedBody; comple
         lastUpstreamAt = Date.now();
         if (timeToFirstByteMs === null && read.value.length > 0) timeToFirstByteMs = Math.round(performance.now() - options.startedAt);
         if (!relay(read.value)) {
-          waitingForClient = true;
+          waitingSince = Date.now();
+          waits++;
           await drained(sink);
-          waitingForClient = false;
+          waitingSince = null;
           lastUpstreamAt = Date.now();
         }
       }
