@@ -3,21 +3,33 @@ import { pool } from '@/lib/db/client';
 import { onDrain } from '@/lib/platform/background';
 import { spanForAuditEvent } from '@/lib/tracing/active';
 import type { AuditEventInput } from './event';
-import { AuditWriter, type AppendOptions, type StoredAuditEvent } from './writer';
+import { AuditWriter, type AppendOptions, type AuditWriterOptions, type StoredAuditEvent } from './writer';
 
 // One writer per process (kept on globalThis like the database handles, so Next's dev reloads
 // share it): group commit only helps if every caller in the process shares the same queue.
-const globalWriter = globalThis as typeof globalThis & { __gatehouseAuditWriter?: { pool: pg.Pool; writer: AuditWriter } };
+const globalWriter = globalThis as typeof globalThis & {
+  __gatehouseAuditWriter?: { pool: pg.Pool; writer: AuditWriter };
+  __gatehouseAuditWriterOptions?: AuditWriterOptions;
+};
+
+/**
+ * Options for the process-wide writer created next (after closeAuditWriter): tests use a long
+ * deferred linger to see that a shutdown's drain, not the linger, sends deferred events.
+ */
+export function useAuditWriterOptions(options: AuditWriterOptions): void {
+  globalWriter.__gatehouseAuditWriterOptions = options;
+}
 
 /** The process-wide writer on the application pool; a new one if the pool was replaced. */
 export function auditWriter(): AuditWriter {
   const appPool = pool();
   const existing = globalWriter.__gatehouseAuditWriter;
   if (existing && existing.pool === appPool) return existing.writer;
-  const writer = new AuditWriter(appPool);
+  const writer = new AuditWriter(appPool, globalWriter.__gatehouseAuditWriterOptions);
   globalWriter.__gatehouseAuditWriter = { pool: appPool, writer };
-  // A shutdown's drain sends deferred events at once instead of after their linger.
-  onDrain('audit: deferred events', () => writer.flush());
+  // A shutdown's drain sends deferred events at once instead of after their linger, including
+  // those appended while it waits for the background tasks that write them.
+  onDrain('audit: deferred events', () => writer.flush({ fromNowOn: true }));
   return writer;
 }
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeDatabase, pool } from '@/lib/db/client';
 import { withDatabase } from '@/lib/db/connection';
 import { createAppPool } from '@/lib/db/pool';
 import { drainBackgroundTasks, runInBackground } from '@/lib/platform/background';
-import { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter } from './append';
+import { appendAuditEvent, appendAuditEvents, auditWriter, closeAuditWriter, useAuditWriterOptions } from './append';
 import { loadContent, prepareContent, type PreparedContent } from './content';
 import { AuditEventValidationError } from './event';
 import { sampleEvent } from './testing/fixtures';
@@ -245,15 +246,18 @@ describe('AuditWriter deferred events', () => {
   it('ride in the next transaction another append starts, committed before it in the chain', async () => {
     const tenant = randomUUID();
     const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000 });
-    const deferred = writer.append(sampleEvent(tenant, 1), { deferred: true });
-    expect(await settledYet(deferred)).toBe(false);
-    expect(writer.stats().commits).toBe(0);
-    const foreground = await writer.append(sampleEvent(tenant, 2));
-    expect(writer.stats()).toEqual({ events: 2, commits: 1, failed: 0 });
-    expect((await deferred).seq).toBe(1);
-    expect(foreground.seq).toBe(2);
-    await expectValidChain(tenant, 2);
-    await writer.close();
+    try {
+      const deferred = writer.append(sampleEvent(tenant, 1), { deferred: true });
+      expect(await settledYet(deferred)).toBe(false);
+      expect(writer.stats().commits).toBe(0);
+      const foreground = await writer.append(sampleEvent(tenant, 2));
+      expect(writer.stats()).toEqual({ events: 2, commits: 1, failed: 0 });
+      expect((await deferred).seq).toBe(1);
+      expect(foreground.seq).toBe(2);
+      await expectValidChain(tenant, 2);
+    } finally {
+      await writer.close();
+    }
   });
 
   it('appended while a transaction is in flight, wait for the next append instead of following it in one of their own', async () => {
@@ -281,18 +285,21 @@ describe('AuditWriter deferred events', () => {
       },
     });
     const writer = new AuditWriter(gated, { deferredLingerMs: 60_000 });
-    const first = writer.append(sampleEvent(tenant, 1));
-    await inFlight;
-    const deferred = writer.append(sampleEvent(tenant, 2), { deferred: true });
-    open();
-    expect((await first).seq).toBe(1);
-    expect(await settledYet(deferred)).toBe(false);
-    expect(writer.stats().commits).toBe(1);
-    const next = await writer.append(sampleEvent(tenant, 3));
-    expect([(await deferred).seq, next.seq]).toEqual([2, 3]);
-    expect(writer.stats()).toEqual({ events: 3, commits: 2, failed: 0 });
-    await writer.close();
-    await own.end();
+    try {
+      const first = writer.append(sampleEvent(tenant, 1));
+      await inFlight;
+      const deferred = writer.append(sampleEvent(tenant, 2), { deferred: true });
+      open();
+      expect((await first).seq).toBe(1);
+      expect(await settledYet(deferred)).toBe(false);
+      expect(writer.stats().commits).toBe(1);
+      const next = await writer.append(sampleEvent(tenant, 3));
+      expect([(await deferred).seq, next.seq]).toEqual([2, 3]);
+      expect(writer.stats()).toEqual({ events: 3, commits: 2, failed: 0 });
+    } finally {
+      await writer.close();
+      await own.end();
+    }
   });
 
   it('commit on their own once the linger passes with no other append', async () => {
@@ -310,23 +317,200 @@ describe('AuditWriter deferred events', () => {
   it('are sent at once by flush() and by close()', async () => {
     const tenant = randomUUID();
     const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000 });
-    const flushed = writer.append(sampleEvent(tenant, 1), { deferred: true });
-    writer.flush();
-    expect((await flushed).seq).toBe(1);
-    const closing = writer.append(sampleEvent(tenant, 2), { deferred: true });
-    expect(await settledYet(closing)).toBe(false);
-    await writer.close();
-    expect((await closing).seq).toBe(2);
-    expect(writer.stats()).toEqual({ events: 2, commits: 2, failed: 0 });
+    try {
+      const flushed = writer.append(sampleEvent(tenant, 1), { deferred: true });
+      writer.flush();
+      expect((await flushed).seq).toBe(1);
+      const closing = writer.append(sampleEvent(tenant, 2), { deferred: true });
+      expect(await settledYet(closing)).toBe(false);
+      await writer.close();
+      expect((await closing).seq).toBe(2);
+      expect(writer.stats()).toEqual({ events: 2, commits: 2, failed: 0 });
+    } finally {
+      await writer.close();
+    }
   });
 
-  it("are committed before a shutdown's background drain returns", async () => {
+  it('after flush({ fromNowOn: true }), are sent at once when appended later', async () => {
     const tenant = randomUUID();
-    // The process-wide writer: the drain asks it to flush, then waits for the task holding the append.
-    const before = auditWriter().stats();
-    runInBackground('test: a deferred event', () => appendAuditEvent(sampleEvent(tenant, 1), { deferred: true }));
-    expect(await drainBackgroundTasks(5_000)).toBe(0);
-    expect(auditWriter().stats().events - before.events).toBe(1);
-    await expectValidChain(tenant, 1);
+    const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000 });
+    try {
+      writer.flush({ fromNowOn: true });
+      const later = writer.append(sampleEvent(tenant, 1), { deferred: true });
+      expect(await settledYet(later)).toBe(true);
+      expect((await later).seq).toBe(1);
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('refuse a linger that is negative or not finite', () => {
+    expect(() => new AuditWriter(pool(), { deferredLingerMs: -1 })).toThrow(/deferredLingerMs/);
+    expect(() => new AuditWriter(pool(), { deferredLingerMs: Number.NaN })).toThrow(/deferredLingerMs/);
+  });
+
+  /**
+   * A pool whose connects fail while `failConnect()` says so, and whose audit statements the
+   * database refuses (SQLSTATE 54000, not caused by an event) while `refuse(eventIds)` says so.
+   */
+  function scriptedPool(own: pg.Pool, script: { failConnect?: () => boolean; refuse?: (eventIds: string[]) => boolean }): pg.Pool {
+    return new Proxy(own, {
+      get(target, property) {
+        if (property !== 'connect') return Reflect.get(target, property) as unknown;
+        return async () => {
+          if (script.failConnect?.()) throw new Error('connect ECONNREFUSED (scripted)');
+          const client = await target.connect();
+          const query = client.query.bind(client) as (text: string, values: unknown[]) => Promise<unknown>;
+          (client as unknown as { query: unknown }).query = async (text: string, values: unknown[]) => {
+            if (text.includes('audit_append_events') && script.refuse?.(values[2] as string[])) {
+              const refusal = new pg.DatabaseError('statement too complex (scripted)', 0, 'error');
+              refusal.code = '54000';
+              throw refusal;
+            }
+            return query(text, values);
+          };
+          // The client goes back to the shared pool as it came.
+          const release = client.release.bind(client);
+          client.release = (error?: Error | boolean) => {
+            (client as unknown as { query: unknown }).query = query;
+            release(error);
+          };
+          return client;
+        };
+      },
+    });
+  }
+
+  it('stay queued when a connect fails, which rejects only the events someone waits on', async () => {
+    const tenant = randomUUID();
+    let unreachable = true;
+    const writer = new AuditWriter(scriptedPool(pool(), { failConnect: () => unreachable }), { deferredLingerMs: 60_000 });
+    try {
+      const deferred = writer.append(sampleEvent(tenant, 1), { deferred: true });
+      const refused = await writer.append(sampleEvent(tenant, 2)).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(AuditWriteError);
+      expect((refused as AuditWriteError).refusedByDatabase).toBe(false);
+      expect(await settledYet(deferred)).toBe(false);
+      unreachable = false;
+      const next = await writer.append(sampleEvent(tenant, 3));
+      expect([(await deferred).seq, next.seq]).toEqual([1, 2]);
+      expect(writer.stats()).toEqual({ events: 2, commits: 1, failed: 1 });
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('are retried with backoff after a failed connect, and rejected after three retries', async () => {
+    const tenant = randomUUID();
+    let failures = 2;
+    const recovering = new AuditWriter(scriptedPool(pool(), { failConnect: () => failures-- > 0 }), { deferredLingerMs: 10 });
+    try {
+      expect((await recovering.append(sampleEvent(tenant, 1), { deferred: true })).seq).toBe(1);
+      expect(recovering.stats()).toEqual({ events: 1, commits: 1, failed: 0 });
+    } finally {
+      await recovering.close();
+    }
+    let attempts = 0;
+    const down = new AuditWriter(scriptedPool(pool(), { failConnect: () => ++attempts > 0 }), { deferredLingerMs: 10 });
+    try {
+      await expect(down.append(sampleEvent(tenant, 2), { deferred: true })).rejects.toBeInstanceOf(AuditWriteError);
+      expect(attempts).toBe(4);
+      expect(down.stats()).toEqual({ events: 0, commits: 0, failed: 1 });
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('and the events someone waits on are committed apart when the database refuses their shared transaction', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(scriptedPool(pool(), { refuse: (eventIds) => eventIds.length > 1 }), { deferredLingerMs: 60_000 });
+    try {
+      const deferred = writer.append(sampleEvent(tenant, 1), { deferred: true });
+      const waited = await writer.append(sampleEvent(tenant, 2));
+      // The waiting event first: it must not wait for, nor fail with, the other call's response event.
+      expect([waited.seq, (await deferred).seq]).toEqual([1, 2]);
+      expect(writer.stats()).toEqual({ events: 2, commits: 2, failed: 0 });
+      await expectValidChain(tenant, 2);
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('refused on their own do not fail the event they rode with, nor does its refusal fail them', async () => {
+    const tenant = randomUUID();
+    const poisoned = new Set<string>();
+    const writer = new AuditWriter(scriptedPool(pool(), { refuse: (eventIds) => eventIds.some((id) => poisoned.has(id)) }), { deferredLingerMs: 60_000 });
+    try {
+      const response = sampleEvent(tenant, 1, { event_id: uuidv7() });
+      poisoned.add(response.event_id!);
+      const deferred = writer.append(response, { deferred: true });
+      expect((await writer.append(sampleEvent(tenant, 2))).seq).toBe(1);
+      const refused = await deferred.catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(AuditWriteError);
+      expect((refused as AuditWriteError).refusedByDatabase).toBe(true);
+
+      const kept = writer.append(sampleEvent(tenant, 3), { deferred: true });
+      const request = sampleEvent(tenant, 4, { event_id: uuidv7() });
+      poisoned.add(request.event_id!);
+      await expect(writer.append(request)).rejects.toBeInstanceOf(AuditWriteError);
+      expect((await kept).seq).toBe(2);
+      expect(writer.stats()).toEqual({ events: 2, commits: 2, failed: 2 });
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('with large content wait for a transaction of their own instead of riding with an event someone waits on', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000 });
+    try {
+      const large = prepareContent({ tenant_id: tenant, kind: 'completion', body: `${randomUUID()} ${'x'.repeat(300 * 1024)}` });
+      const small = prepareContent({ tenant_id: tenant, kind: 'completion', body: `small ${randomUUID()}` });
+      const heavy = writer.append(sampleEvent(tenant, 1, { content_refs: [large.ref] }), { deferred: true, content: [large] });
+      const light = writer.append(sampleEvent(tenant, 2, { content_refs: [small.ref] }), { deferred: true, content: [small] });
+      const waited = await writer.append(sampleEvent(tenant, 3));
+      expect([(await light).seq, waited.seq]).toEqual([1, 2]);
+      expect(await settledYet(heavy)).toBe(false);
+      writer.flush();
+      expect((await heavy).seq).toBe(3);
+      expect(writer.stats()).toEqual({ events: 3, commits: 2, failed: 0 });
+      await expectValidChain(tenant, 3);
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('split into transactions of at most maxBatch events', async () => {
+    const tenant = randomUUID();
+    const writer = new AuditWriter(pool(), { deferredLingerMs: 60_000, maxBatch: 2 });
+    try {
+      const deferred = [1, 2, 3].map((i) => writer.append(sampleEvent(tenant, i), { deferred: true }));
+      const waited = await writer.append(sampleEvent(tenant, 4));
+      expect([...(await Promise.all(deferred)).map((event) => event.seq), waited.seq]).toEqual([1, 2, 3, 4]);
+      expect(writer.stats()).toEqual({ events: 4, commits: 2, failed: 0 });
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it("are committed before a shutdown's background drain returns, also when appended while it waits", async () => {
+    const tenant = randomUUID();
+    // The process-wide writer, with a linger longer than the drain waits: only the drain's flush sends them.
+    await closeAuditWriter();
+    useAuditWriterOptions({ deferredLingerMs: 60_000 });
+    try {
+      const before = auditWriter().stats();
+      runInBackground('test: a deferred event', () => appendAuditEvent(sampleEvent(tenant, 1), { deferred: true }));
+      runInBackground('test: a deferred event appended during the drain', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await appendAuditEvent(sampleEvent(tenant, 2), { deferred: true });
+      });
+      expect(await drainBackgroundTasks(5_000)).toBe(0);
+      expect(auditWriter().stats().events - before.events).toBe(2);
+      await expectValidChain(tenant, 2);
+    } finally {
+      useAuditWriterOptions({});
+      await closeAuditWriter();
+    }
   });
 });

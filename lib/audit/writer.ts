@@ -32,7 +32,9 @@ export interface AppendOptions {
    * starts one after deferredLingerMs. At low concurrency a call's response event then shares
    * the next call's request-event commit instead of holding the chain head while that request
    * waits (one commit per call instead of two). The promise still resolves only once committed;
-   * flush() and close() send what is waiting at once.
+   * flush() and close() send what is waiting at once. One carrying more than 256 KiB of content
+   * never rides with events someone waits on (its size would slow them), and if the database
+   * refuses a transaction mixing both, each part is tried again on its own.
    */
   deferred?: boolean;
 }
@@ -80,6 +82,12 @@ const DEFAULT_MAX_BATCH_CONTENT_BYTES = 32 * 1024 * 1024;
 // request event; short against the reconciler's minutes, which covers a crash in between.
 const DEFAULT_DEFERRED_LINGER_MS = 25;
 const TRANSIENT_ATTEMPTS = 3;
+// A deferred event with more content than this waits for a transaction of deferred events only.
+const RIDE_ALONG_MAX_CONTENT_BYTES = 256 * 1024;
+// Deferred events not yet due when no connection could be made: nothing was sent for them, so
+// they are tried again this many times, after 100, 200, 400 ms, before they are rejected.
+const CONNECT_RETRIES = 3;
+const CONNECT_RETRY_BASE_MS = 100;
 
 // Deadlocks and serialization failures say nothing about the events; trying again is safe.
 const TRANSIENT_CODES = new Set(['40P01', '40001']);
@@ -148,8 +156,15 @@ export class AuditWriter {
   /** The deferred events queued are due too (their linger passed, or flush() was called). */
   private deferredDue = false;
   private draining: Promise<void> | null = null;
-  /** Armed while only deferred events wait: makes them due if no other append comes first. */
+  /**
+   * Armed while deferred events wait and no transaction is in flight (a running drain starts the
+   * next one itself), or to retry after a failed connect: makes them due if no other append comes first.
+   */
   private lingering: NodeJS.Timeout | null = null;
+  /** flush({ fromNowOn: true }) was called: deferred events are due as soon as they are appended. */
+  private lingerStopped = false;
+  /** Connects that failed in a row; deferred events are kept for a retry until CONNECT_RETRIES. */
+  private connectFailures = 0;
   private closed = false;
   private readonly counters: AuditWriterStats = { events: 0, commits: 0, failed: 0 };
 
@@ -161,6 +176,7 @@ export class AuditWriter {
     this.maxBatchContentBytes = options.maxBatchContentBytes ?? DEFAULT_MAX_BATCH_CONTENT_BYTES;
     this.deferredLingerMs = options.deferredLingerMs ?? DEFAULT_DEFERRED_LINGER_MS;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new Error('maxBatch must be a positive integer');
+    if (!Number.isFinite(this.deferredLingerMs) || this.deferredLingerMs < 0) throw new Error('deferredLingerMs must be a finite number >= 0');
   }
 
   /**
@@ -189,7 +205,8 @@ export class AuditWriter {
     const results = parsed.map(
       (entry) => new Promise<StoredAuditEvent>((resolve, reject) => this.queue.push({ ...entry, resolve, reject })),
     );
-    if (deferred) this.linger();
+    if (deferred && this.lingerStopped) this.flush();
+    else if (deferred) this.linger();
     else {
       this.urgent += parsed.length;
       this.startDraining();
@@ -197,8 +214,13 @@ export class AuditWriter {
     return Promise.all(results);
   }
 
-  /** Sends deferred events now instead of at the end of their linger (shutdown drains). */
-  flush(): void {
+  /**
+   * Sends deferred events now instead of at the end of their linger. `fromNowOn` (a shutdown's
+   * drain) makes every deferred event appended later due at once too, so none waits a linger
+   * the drain would have to sit out.
+   */
+  flush(options: { fromNowOn?: boolean } = {}): void {
+    if (options.fromNowOn) this.lingerStopped = true;
     if (this.queue.length === 0) return;
     this.deferredDue = true;
     this.startDraining();
@@ -223,11 +245,12 @@ export class AuditWriter {
   /** Deferred events wait for the next transaction, which a running drain starts if anything else is due. */
   private linger(): void {
     if (this.draining || this.lingering || this.deferredDue) return;
+    const delayMs = this.connectFailures > 0 ? CONNECT_RETRY_BASE_MS * 2 ** (Math.min(this.connectFailures, CONNECT_RETRIES) - 1) : this.deferredLingerMs;
     this.lingering = setTimeout(() => {
       this.lingering = null;
       this.deferredDue = true;
       this.startDraining();
-    }, this.deferredLingerMs);
+    }, delayMs);
   }
 
   private startDraining(): void {
@@ -245,9 +268,10 @@ export class AuditWriter {
       try {
         client = await this.pool.connect();
       } catch (error) {
-        this.rejectAll(this.takeAll(), error, false);
+        this.connectFailed(error);
         return;
       }
+      this.connectFailures = 0;
       // Taken only now: everything that arrived while waiting for a connection rides along.
       const batch = this.takeBatch();
       let lost: Error | undefined;
@@ -262,24 +286,51 @@ export class AuditWriter {
     }
   }
 
-  /** Up to maxBatch events from the queue, stopping before their content exceeds its cap. */
+  /**
+   * Rejects what someone waits on: nothing was sent, but the caller should not wait out retries.
+   * Deferred events are kept for a retry with backoff (nothing was sent for them either, so it
+   * cannot duplicate them; a later append's drain takes them sooner), unless the writer is closing
+   * or CONNECT_RETRIES connects in a row failed.
+   */
+  private connectFailed(error: unknown): void {
+    this.connectFailures += 1;
+    const retry = !this.closed && this.connectFailures <= CONNECT_RETRIES;
+    const failed: Pending[] = [];
+    const kept: Pending[] = [];
+    for (const pending of this.queue) (retry && pending.deferred ? kept : failed).push(pending);
+    // Kept events are due again only after the backoff (startDraining's linger arms it), or with the next append.
+    this.deferredDue = false;
+    this.rejectAll(this.taken(failed, kept), error, false);
+  }
+
+  /**
+   * Up to maxBatch events from the queue, stopping before their content exceeds its cap. While
+   * events someone waits on are queued, deferred ones with large content stay behind for a
+   * transaction of their own.
+   */
   private takeBatch(): Pending[] {
-    let count = 0;
+    const holdBack = this.urgent > 0 && !this.deferredDue;
+    const batch: Pending[] = [];
+    const heldBack: Pending[] = [];
     let bytes = 0;
-    for (const pending of this.queue) {
-      if (count === this.maxBatch || (count > 0 && bytes + pending.contentBytes > this.maxBatchContentBytes)) break;
+    let index = 0;
+    for (; index < this.queue.length; index++) {
+      const pending = this.queue[index]!;
+      if (batch.length === this.maxBatch || (batch.length > 0 && bytes + pending.contentBytes > this.maxBatchContentBytes)) break;
+      if (holdBack && pending.deferred && pending.contentBytes > RIDE_ALONG_MAX_CONTENT_BYTES) {
+        heldBack.push(pending);
+        continue;
+      }
       bytes += pending.contentBytes;
-      count += 1;
+      batch.push(pending);
     }
-    return this.taken(this.queue.splice(0, count));
+    const rest = this.queue.slice(index);
+    return this.taken(batch, heldBack.length > 0 ? heldBack.concat(rest) : rest);
   }
 
-  private takeAll(): Pending[] {
-    return this.taken(this.queue.splice(0));
-  }
-
-  /** Keeps the counts of what is still queued true after `batch` left the queue. */
-  private taken(batch: Pending[]): Pending[] {
+  /** Leaves `left` queued and keeps the counts of what is still queued true after `batch` left the queue. */
+  private taken(batch: Pending[], left: Pending[]): Pending[] {
+    this.queue = left;
     this.urgent -= batch.filter((pending) => !pending.deferred).length;
     if (this.queue.length === 0) this.deferredDue = false;
     if (this.lingering && !this.queue.some((pending) => pending.deferred)) {
@@ -291,8 +342,11 @@ export class AuditWriter {
   }
 
   /**
-   * Commits the batch in one transaction. If an event in it makes the database refuse the batch,
-   * the halves are retried apart so one bad event cannot sink the others' writes.
+   * Commits the batch in one transaction. If the database refuses a batch mixing deferred events
+   * with ones someone waits on, the two parts are retried apart (the waiting ones first), so a
+   * call is not failed by another call's response event nor that event by the call; if an event
+   * makes it refuse the batch, the halves are retried apart so one bad event cannot sink the
+   * others' writes.
    */
   private async commitIsolating(client: pg.PoolClient, batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -308,23 +362,30 @@ export class AuditWriter {
           throw error;
         }
         if (TRANSIENT_CODES.has(sqlState(error) ?? '') && attempt < TRANSIENT_ATTEMPTS) continue;
+        const waitedOn = batch.filter((pending) => !pending.deferred);
+        if (waitedOn.length > 0 && waitedOn.length < batch.length) {
+          return this.commitApart(client, waitedOn, batch.filter((pending) => pending.deferred));
+        }
         if (batch.length > 1 && causedByAnEvent(error)) {
           const middle = Math.ceil(batch.length / 2);
-          const [first, second] = [batch.slice(0, middle), batch.slice(middle)];
-          try {
-            await this.commitIsolating(client, first);
-          } catch (lost) {
-            // The connection died under the first half: the second half must not be left hanging.
-            this.rejectAll(second, lost instanceof ConnectionLost ? lost.cause : lost, false);
-            throw lost;
-          }
-          await this.commitIsolating(client, second);
-          return;
+          return this.commitApart(client, batch.slice(0, middle), batch.slice(middle));
         }
         this.rejectAll(batch, error, databaseRefusal(error));
         return;
       }
     }
+  }
+
+  /** Commits `first`, then `second`, each isolating its own failures. */
+  private async commitApart(client: pg.PoolClient, first: Pending[], second: Pending[]): Promise<void> {
+    try {
+      await this.commitIsolating(client, first);
+    } catch (lost) {
+      // The connection died under the first part: the second must not be left hanging.
+      this.rejectAll(second, lost instanceof ConnectionLost ? lost.cause : lost, false);
+      throw lost;
+    }
+    await this.commitIsolating(client, second);
   }
 
   /**
