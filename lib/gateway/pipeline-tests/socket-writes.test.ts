@@ -10,6 +10,7 @@ import { createTestUser } from '@/lib/oauth/test-harness';
 import { matchDataPlane, pathOf, serveDataPlane } from '@/lib/http/data-plane';
 import { listenOnLoopback } from '@/lib/platform/net';
 import { sseFrame } from '@/lib/gateway/upstreams/sse';
+import { tuneUpstreams } from '@/lib/gateway/upstreams/tuning';
 import { newTestTraceId, startGateway, tokenFor, waitForEvents, type GatewayHarness } from './harness';
 
 /** What one socket write of the server carried (a writev's buffers joined). */
@@ -280,6 +281,51 @@ describe('a client that leaves or reads slowly', () => {
     socket.destroy();
     expect(upstreamDone).toBe(true);
     expect(received).toBeGreaterThan(EVENTS * EVENT_TEXT.length);
+  }, 60_000);
+
+  it('after a reader catches up, a silent upstream gets pings again at the ping interval, not at the reader\'s deadline', async () => {
+    const EVENTS = 4096; // 64 MiB: the gateway waits for the paused reader's socket to drain
+    const frame = Buffer.from(delta('x'.repeat(16 * 1024)));
+    let upstreamSent = 0;
+    let silent = false;
+    upstream.play = async (res) => {
+      const closed = new Promise<void>((resolve) => res.once('close', resolve));
+      await writeAndWait(res, START + BLOCK_START);
+      for (let index = 0; index < EVENTS && !res.destroyed; index++) {
+        await writeAndWait(res, frame);
+        upstreamSent += frame.length;
+      }
+      silent = true;
+      await closed; // then nothing, with the stream held open (the provider's idle limit is 30 s)
+    };
+    const previous = tuneUpstreams({ pingIntervalMs: 500 });
+    try {
+      const traceId = newTestTraceId();
+      const { socket } = rawRequest(traceId, { stream: true });
+      await readUntil(socket, (text) => text.includes('content_block_start'));
+      socket.pause();
+      let last = -1;
+      while (upstreamSent !== last) {
+        last = upstreamSent;
+        await sleep(300);
+      }
+      expect(silent).toBe(false);
+      let tail = '';
+      let silentSince: number | null = null;
+      const pinged = new Promise<number>((resolve) => {
+        socket.on('data', (chunk: Buffer) => {
+          tail = (tail + chunk.toString('latin1')).slice(-200);
+          if (silent && silentSince === null) silentSince = Date.now();
+          if (silentSince !== null && tail.includes('event: ping')) resolve(Date.now() - silentSince);
+        });
+      });
+      socket.resume();
+      // Well under the provider's 30 s idle limit, which the watchdog of the last wait was armed for.
+      expect(await pinged).toBeLessThan(5_000);
+      socket.destroy();
+    } finally {
+      tuneUpstreams(previous);
+    }
   }, 60_000);
 
   it('a reader that takes nothing for the idle limit is let go: the upstream call is cancelled, client_disconnected recorded', async () => {

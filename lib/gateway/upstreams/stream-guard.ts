@@ -194,6 +194,9 @@ export function guardStream(options: GuardOptions): { body: StreamedBody; comple
           await drained(sink);
           waitingSince = null;
           lastUpstreamAt = Date.now();
+          // The watchdog was armed for the reader's deadline: pings and the stall check start again now.
+          clearTimeout(watchdog!);
+          if (!settled) arm();
         }
       }
     } finally {
