@@ -1,7 +1,6 @@
 import packageJson from '@/package.json';
 import { databaseUrl, pool } from '@/lib/db/client';
 import { queueBackendReady } from '@/lib/queue/health';
-import { revocationViewStats } from '@/lib/tokens/revocation';
 import { unappliedMigrations } from './migration-status';
 
 /** A dependency that hangs must turn into a failed check, not a readiness probe that hangs. */
@@ -90,11 +89,7 @@ function isProbeMethod(request: Request): boolean {
 /** Liveness: the process answers. Deliberately checks nothing else, so a database outage does not get the process restarted. */
 export async function handleHealthz(request: Request): Promise<Response> {
   if (!isProbeMethod(request)) return methodNotAllowed();
-  // How this process keeps its token revocation view: operators see whether notifications arrive
-  // (a pooler in transaction mode delivers none) and how often it reads everything again.
-  const { fullReads, changeReads, notifications } = revocationViewStats();
-  const revocation = { full_reads: fullReads, change_reads: changeReads, notifications };
-  return Response.json({ status: 'ok', uptime_s: Math.floor(process.uptime()), version: packageJson.version, revocation }, { headers: NO_STORE });
+  return Response.json({ status: 'ok', uptime_s: Math.floor(process.uptime()), version: packageJson.version }, { headers: NO_STORE });
 }
 
 export async function readiness(): Promise<ReadinessBody> {
