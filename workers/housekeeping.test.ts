@@ -6,6 +6,8 @@ import { parseGatehouseConfig, type GatehouseConfig } from '@/lib/config';
 import { closeDatabase, db, pool } from '@/lib/db/client';
 import { QueueClient, type AnyWorker, type QueueBackendSettings } from '@/lib/queue';
 import { prepareTestQueueBackend } from '@/lib/testing/database';
+import { RETIRED_KEY_VERIFY_SECONDS } from '@/lib/tokens/config';
+import { REVOCATION_CHANGES_KEPT_SECONDS } from '@/lib/tokens/revocation-repository';
 import { HOUSEKEEPING_SCHEDULE, startHousekeeping } from './jobs/housekeeping';
 
 /** Collects job outcomes from the moment it is attached, so a fast job cannot finish unseen. */
@@ -101,11 +103,13 @@ describe.each(backends)('housekeeping on %s', (backend, monthsAhead, settings) =
     expect(rows[1]!.event.attributes).toMatchObject({ trigger: 'manual', months_ahead: monthsAhead, partitions: partitions.join(',') });
   });
 
-  it('prunes noted revocation changes older than a day, and keeps younger ones', async () => {
+  it('prunes noted revocation changes older than they are kept (past a retired key\'s verify time), and keeps younger ones', async () => {
+    expect(REVOCATION_CHANGES_KEPT_SECONDS).toBeGreaterThan(RETIRED_KEY_VERIFY_SECONDS);
     const { rows: noted } = await pool().query<{ id: string; old: boolean }>(
       `INSERT INTO revocation_changes (subject, subject_id, changed_at)
-       VALUES ('user', gen_random_uuid(), now() - interval '25 hours'), ('user', gen_random_uuid(), now() - interval '23 hours')
-       RETURNING id::text, changed_at < now() - interval '24 hours' AS old`,
+       VALUES ('user', gen_random_uuid(), now() - make_interval(secs => $1::int + 1800)), ('user', gen_random_uuid(), now() - make_interval(secs => $2::int))
+       RETURNING id::text, changed_at < now() - make_interval(secs => $1::int) AS old`,
+      [REVOCATION_CHANGES_KEPT_SECONDS, RETIRED_KEY_VERIFY_SECONDS],
     );
     const job = await client.enqueue('housekeeping', { partitions_ahead: 1 });
     const outcome = await waitFor((finished) => finished.id === job.id);

@@ -4,8 +4,12 @@ import { RETIRED_KEY_VERIFY_SECONDS } from './config';
 /** The channel the revocation_changes triggers notify on (see that migration). */
 export const REVOCATION_CHANNEL = 'gatehouse_revocations';
 
-/** How long noted changes are kept: a reader that has not caught up for this long reads everything again. */
-export const REVOCATION_CHANGES_KEPT_SECONDS = 24 * 60 * 60;
+/**
+ * How long noted changes are kept: a reader that has not caught up for this long reads everything
+ * again. A subject deleted while revoked (only its change row says so) must count for as long as a
+ * token of it may verify, RETIRED_KEY_VERIFY_SECONDS, plus an hour's margin.
+ */
+export const REVOCATION_CHANGES_KEPT_SECONDS = RETIRED_KEY_VERIFY_SECONDS + 60 * 60;
 
 /**
  * Where a reader stands: the snapshot its last read used (pg_snapshot text). The next read asks

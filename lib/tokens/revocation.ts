@@ -59,8 +59,8 @@ interface RevocationState {
 // The backstop: every ten minutes the view is read whole, whatever the changes said. It catches
 // what the noted changes cannot show: writes that skip triggers (session_replication_role =
 // replica, DISABLE TRIGGER, TRUNCATE), a change row pruned before it was read (changed_at is the
-// writing transaction's start), and transaction ids reused after a restore. Changes are kept a
-// day, so a process that could not read for longer than this reads everything again anyway.
+// writing transaction's start), and transaction ids reused after a restore. Changes are kept
+// over a day, so a process that could not read for longer than this reads everything again anyway.
 const FULL_READ_EVERY_MS = Math.min(10 * 60_000, (REVOCATION_CHANGES_KEPT_SECONDS * 1000) / 2);
 const PRUNE_EVERY_MS = 60_000;
 const MIN_HEARTBEAT_MS = 100;
