@@ -45,6 +45,8 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
   if (!/^[a-z_][a-z0-9_]*$/.test(options.channel)) throw new Error(`not a plain channel name: ${options.channel}`);
   let client: pg.Client | null = null;
   let connecting: Promise<void> | null = null;
+  /** The connection being set up once its handshake is done: stop() can end it while its LISTEN waits. */
+  let opened: pg.Client | null = null;
   let wanted = false;
   let retryMs = RECONNECT_MIN_MS;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -85,6 +87,8 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
         candidate.on('error', lost);
         candidate.on('end', () => lost(new Error('connection ended')));
         await candidate.connect();
+        opened = candidate;
+        if (!wanted) throw new Error('stopped while connecting');
         await candidate.query(`LISTEN ${options.channel}`);
         if (!wanted) {
           await candidate.end().catch(() => undefined);
@@ -99,6 +103,7 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
         candidate.end().catch(() => undefined);
         scheduleReconnect();
       } finally {
+        if (opened === candidate) opened = null;
         connecting = null;
       }
     })();
@@ -119,9 +124,12 @@ export function channelListener(options: ChannelListenerOptions): ChannelListene
       const current = client;
       client = null;
       if (current) await current.end().catch(() => undefined);
-      // A connection still being opened ends itself once open (it checks `wanted`); pg cannot
-      // end one mid-handshake (its connect() would never settle), and the connect timeout bounds
-      // the wait.
+      // A connection past its handshake is ended here, so a LISTEN that never answers cannot hold
+      // stop() up. One still mid-handshake ends itself once open (it checks `wanted`): pg cannot
+      // end it then (its connect() would never settle), and the connect timeout bounds the wait.
+      const settingUp = opened;
+      opened = null;
+      if (settingUp) await settingUp.end().catch(() => undefined);
       await connecting;
     },
     active: () => wanted,
