@@ -72,17 +72,30 @@ export class CredentialError extends Error {
 }
 
 /**
- * An upstream's credential SDK, imported on first use (lib/platform/lazy.ts: a failed import is
- * retried on the next call). A failed import is that target's credential error, naming the
- * package, so the route fails over instead of answering 500.
+ * An upstream's credential SDK, imported and set up on first use (lib/platform/lazy.ts: a failure
+ * is retried on the next call). Either failure is that target's credential error, so the route
+ * fails over instead of answering 500: a failed import names the package; a throw while setting
+ * the SDK up (its constructor, a credential provider) keeps the SDK's own message.
  */
-export function lazyCredentialSdk<T>(packageName: string, load: () => Promise<T>): Lazy<T> {
-  const sdk = lazy(load);
-  const get = (): Promise<T> =>
-    sdk().catch((error: unknown) => {
+export function lazyCredentialSdk<M, T>(packageName: string, load: () => Promise<M>, setUp: (modules: M) => T): Lazy<T> {
+  return lazy(async () => {
+    let modules: M;
+    try {
+      modules = await load();
+    } catch (error) {
       throw new CredentialError(`could not load ${packageName} (the upstream's credential library): reinstall the dependencies`, { cause: error });
-    });
-  return Object.assign(get, { reset: sdk.reset });
+    }
+    try {
+      return setUp(modules);
+    } catch (error) {
+      throw credentialSetUpError(packageName, error);
+    }
+  });
+}
+
+/** A credential SDK that loaded but threw while being set up: its own message, under the package's name. */
+export function credentialSetUpError(packageName: string, error: unknown): CredentialError {
+  return new CredentialError(`${packageName} could not set up the upstream's credentials: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
 /** A request the target cannot express (e.g. an Anthropic server tool on an OpenAI upstream). */

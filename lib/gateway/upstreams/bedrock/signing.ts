@@ -19,10 +19,10 @@ interface AwsSigning {
 }
 
 /** The AWS SDK's chain and signer load with the first signed call, not with every web process. */
-const awsSigning = lazyCredentialSdk('the AWS SDK (@aws-sdk/credential-provider-node, @smithy/signature-v4)', () =>
-  Promise.all([import('@aws-sdk/credential-provider-node'), import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]).then(
-    ([aws, { SignatureV4 }, { Sha256 }]): AwsSigning => ({ credentials: aws.defaultProvider(), SignatureV4, Sha256 }),
-  ),
+const awsSigning = lazyCredentialSdk(
+  'the AWS SDK (@aws-sdk/credential-provider-node, @smithy/signature-v4)',
+  () => Promise.all([import('@aws-sdk/credential-provider-node'), import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]),
+  ([aws, { SignatureV4 }, { Sha256 }]): AwsSigning => ({ credentials: aws.defaultProvider(), SignatureV4, Sha256 }),
 );
 
 /** Drops the cached AWS credentials (tests change the environment between cases). */

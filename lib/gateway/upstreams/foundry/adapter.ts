@@ -19,8 +19,10 @@ const FOUNDRY_SCOPE = 'https://ai.azure.com/.default';
 
 // @azure/identity is some 300 modules (MSAL, the Azure core pipeline): it loads with the first Entra
 // ID token, not with every web process whether Foundry is configured or not.
-const entraCredential = lazyCredentialSdk('@azure/identity', () =>
-  import('@azure/identity').then(({ DefaultAzureCredential }): TokenCredential => new DefaultAzureCredential()),
+const entraCredential = lazyCredentialSdk(
+  '@azure/identity',
+  () => import('@azure/identity'),
+  ({ DefaultAzureCredential }): TokenCredential => new DefaultAzureCredential(),
 );
 
 async function entraToken(): Promise<string> {

@@ -5,13 +5,13 @@
  * server (GKE Workload Identity, Cloud Run, GCE). The library caches and refreshes the token.
  */
 import type { GoogleAuth } from 'google-auth-library';
-import { CredentialError, lazyCredentialSdk } from '../adapter';
+import { CredentialError, credentialSetUpError, lazyCredentialSdk } from '../adapter';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 
 // google-auth-library (with gaxios, jws and the rest, ~60 modules) loads with the first Vertex call,
 // not with every web process.
-const googleAuthLibrary = lazyCredentialSdk('google-auth-library', () => import('google-auth-library'));
+const googleAuthLibrary = lazyCredentialSdk('google-auth-library', () => import('google-auth-library'), (library) => library);
 
 /** One per project: told the project, the library never goes looking for one (a network call). */
 const clients = new Map<string, GoogleAuth>();
@@ -20,7 +20,11 @@ export async function googleAccessToken(project: string): Promise<string> {
   let auth = clients.get(project);
   if (!auth) {
     const { GoogleAuth: Auth } = await googleAuthLibrary();
-    auth = clients.get(project) ?? new Auth({ scopes: [CLOUD_PLATFORM], projectId: project });
+    try {
+      auth = clients.get(project) ?? new Auth({ scopes: [CLOUD_PLATFORM], projectId: project });
+    } catch (error) {
+      throw credentialSetUpError('google-auth-library', error);
+    }
     clients.set(project, auth);
   }
   let token: string | null | undefined;
