@@ -27,9 +27,14 @@ export function auditWriter(): AuditWriter {
   if (existing && existing.pool === appPool) return existing.writer;
   const writer = new AuditWriter(appPool, globalWriter.__gatehouseAuditWriterOptions);
   globalWriter.__gatehouseAuditWriter = { pool: appPool, writer };
-  // A shutdown's drain sends deferred events at once instead of after their linger, including
-  // those appended while it waits for the background tasks that write them.
-  onDrain('audit: deferred events', () => writer.flush({ fromNowOn: true }));
+  // A drain (a shutdown's) sends deferred events at once instead of after their linger, including
+  // those appended while it waits for the background tasks that write them. Once it is over they
+  // linger again: a shutdown closes the writer next (which sends what is left), and a test that
+  // drained mid-file goes on with the writer as it was.
+  onDrain('audit: deferred events', () => {
+    writer.flush({ fromNowOn: true });
+    return () => writer.resumeLinger();
+  });
   return writer;
 }
 

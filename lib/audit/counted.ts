@@ -60,7 +60,9 @@ const globalCounter = globalThis as typeof globalThis & { __gatehouseCountedEven
 function state(): CounterState {
   if (!globalCounter.__gatehouseCountedEvents) {
     globalCounter.__gatehouseCountedEvents = { buckets: new Map(), timer: null, timerDueAt: 0 };
-    onDrain('audit: counted events', () => flushCountedEvents({ all: true }));
+    onDrain('audit: counted events', () => {
+      void flushCountedEvents({ all: true });
+    });
   }
   return globalCounter.__gatehouseCountedEvents;
 }

@@ -508,6 +508,11 @@ describe('AuditWriter deferred events', () => {
       expect(await drainBackgroundTasks(5_000)).toBe(0);
       expect(auditWriter().stats().events - before.events).toBe(2);
       await expectValidChain(tenant, 2);
+      // The drain over (tests drain mid-file), deferred events linger again.
+      const later = appendAuditEvent(sampleEvent(tenant, 3), { deferred: true });
+      expect(await settledYet(later)).toBe(false);
+      auditWriter().flush();
+      expect((await later).seq).toBe(3);
     } finally {
       useAuditWriterOptions({});
       await closeAuditWriter();

@@ -161,7 +161,7 @@ export class AuditWriter {
    * next one itself), or to retry after a failed connect: makes them due if no other append comes first.
    */
   private lingering: NodeJS.Timeout | null = null;
-  /** flush({ fromNowOn: true }) was called: deferred events are due as soon as they are appended. */
+  /** flush({ fromNowOn: true }) was called (and resumeLinger() not since): deferred events are due as soon as they are appended. */
   private lingerStopped = false;
   /** Connects that failed in a row; deferred events are kept for a retry until CONNECT_RETRIES. */
   private connectFailures = 0;
@@ -224,6 +224,11 @@ export class AuditWriter {
     if (this.queue.length === 0) return;
     this.deferredDue = true;
     this.startDraining();
+  }
+
+  /** Ends what flush({ fromNowOn: true }) started: deferred events linger again (a drain that was not a shutdown is over). */
+  resumeLinger(): void {
+    this.lingerStopped = false;
   }
 
   stats(): AuditWriterStats {

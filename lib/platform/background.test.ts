@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { drainBackgroundTasks, pendingBackgroundTasks, runInBackground } from './background';
+import { drainBackgroundTasks, onDrain, pendingBackgroundTasks, runInBackground } from './background';
 
 describe('background task registry', () => {
   it('drains work started before and during the drain, and logs failures with their label', async () => {
@@ -21,6 +21,24 @@ describe('background task registry', () => {
     expect(done).toEqual(['first', 'second']);
     expect(errors).toHaveBeenCalledWith('broken failed: boom');
     errors.mockRestore();
+  });
+
+  it("calls a flusher, then what it returned once the drain's tasks have settled", async () => {
+    const steps: string[] = [];
+    onDrain('test: held back', () => {
+      steps.push('flush');
+      runInBackground('test: flushed work', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        steps.push('flushed work done');
+      });
+      return () => steps.push('drain over');
+    });
+    try {
+      expect(await drainBackgroundTasks(5_000)).toBe(0);
+      expect(steps).toEqual(['flush', 'flushed work done', 'drain over']);
+    } finally {
+      onDrain('test: held back', () => undefined);
+    }
   });
 
   it('gives up at the deadline and says how many are still running', async () => {

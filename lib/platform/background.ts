@@ -8,7 +8,7 @@
 interface Registry {
   tasks: Set<Promise<void>>;
   /** Work held back on purpose (counted audit events) that a drain must finish now, by label. */
-  flushers: Map<string, () => void>;
+  flushers: Map<string, DrainFlusher>;
 }
 
 // Kept on globalThis so Next's dev reloads and the Node server share one registry per process.
@@ -42,11 +42,17 @@ export function runInBackground(label: string, work: () => Promise<unknown>): vo
 }
 
 /**
+ * Starts writing held-back work now; may return what undoes, once the drain has finished, a change
+ * that only holds while draining (tests drain mid-file, and the process goes on after that).
+ */
+export type DrainFlusher = () => void | (() => void);
+
+/**
  * Registers work that is held back on purpose until later (events counted per minute and written
  * once): `flush` must start writing it now, through runInBackground, so the drain waits for it.
  * One flusher per label; registering the same label again replaces it.
  */
-export function onDrain(label: string, flush: () => void): void {
+export function onDrain(label: string, flush: DrainFlusher): void {
   registry().flushers.set(label, flush);
 }
 
@@ -62,23 +68,29 @@ export function pendingBackgroundTasks(): number {
  */
 export async function drainBackgroundTasks(timeoutMs = 30_000): Promise<number> {
   const state = registry();
+  const afterDrain: (() => void)[] = [];
   for (const [label, flush] of state.flushers) {
     try {
-      flush();
+      const undo = flush();
+      if (undo) afterDrain.push(undo);
     } catch (error) {
       console.error(`${label} failed: ${describe(error)}`);
     }
   }
-  const deadline = Date.now() + timeoutMs;
-  while (state.tasks.size > 0) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, remaining);
-    });
-    await Promise.race([Promise.allSettled([...state.tasks]), expired]);
-    clearTimeout(timer);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (state.tasks.size > 0) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, remaining);
+      });
+      await Promise.race([Promise.allSettled([...state.tasks]), expired]);
+      clearTimeout(timer);
+    }
+    return state.tasks.size;
+  } finally {
+    for (const undo of afterDrain) undo();
   }
-  return state.tasks.size;
 }
