@@ -16,7 +16,7 @@ import { hashSecret } from '@/lib/oauth/secrets';
 import { boundClient, configurationFor, prepareClient } from './client';
 import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
-import { revokeAtProvider } from './revocation';
+import { revokeUnstoredTokens } from './revocation';
 import * as repository from './repository';
 import { expiryOf, sealTokens } from './tokens';
 
@@ -183,9 +183,10 @@ export async function completeConnect(callbackUrl: URL, signedIn: GrantActor | n
     };
     if (!(await repository.saveGrant(grant))) {
       // The server was revoked, or its authorization server reset, while the code was exchanged:
-      // nothing is stored, and the tokens just issued go back to the provider.
-      const upstreamRevocation = await revokeAtProvider(server, { ...grant, createdAt: new Date(), updatedAt: new Date() }, client);
-      await audit('denied', 'not_allowed', { message: `the MCP server "${name}" was revoked or its authorization server reset meanwhile`, upstream_revocation: upstreamRevocation });
+      // nothing is stored, and the tokens just issued go back to the provider (in the background,
+      // recorded as a revoke grant event).
+      revokeUnstoredTokens(server, { ...grant, createdAt: new Date(), updatedAt: new Date() }, client, 'connect_not_stored', 'dashboard');
+      await audit('denied', 'not_allowed', { message: `the MCP server "${name}" was revoked or its authorization server reset meanwhile` });
       return { result: 'not_allowed', serverName: name };
     }
     await audit('success', undefined, { issuer: client.issuer, scope: (response.scope ?? '').slice(0, 1000), refresh_token: Boolean(response.refresh_token), dynamic_client: client.dynamic });

@@ -198,18 +198,30 @@ export async function leaseGrant(serverId: string, userId: string, leaseMs: numb
 }
 
 /**
+ * Why refreshed tokens were not stored: inactive, the server is no longer active; unpinned, the
+ * grant's issuer is no longer its pinned one; replaced, the grant was written since it was leased
+ * (a reconnect, or another process's refresh after the lease ran out); deleted, it is gone (a
+ * disconnect).
+ */
+export type RefreshNotStored = 'inactive' | 'unpinned' | 'replaced' | 'deleted';
+
+/**
  * Stores refreshed tokens and gives the lease back, provided the grant is still the one leased
  * (not reconnected or deleted meanwhile), the server still active and the grant's issuer still
- * its pinned one (as saveGrant).
+ * its pinned one (as saveGrant); otherwise says which of these failed.
  */
-export async function storeRefreshed(serverId: string, userId: string, leased: Date, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<boolean> {
+export async function storeRefreshed(serverId: string, userId: string, leased: Date, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<'stored' | RefreshNotStored> {
   return db().$transaction(async (tx) => {
-    if (!(await holdActiveServer(tx, serverId))) return false;
+    if (!(await holdActiveServer(tx, serverId))) return 'inactive';
     const stored = await tx.$executeRaw`
       UPDATE mcp_upstream_grants g SET sealed_tokens = ${fields.sealedTokens}, scope = ${fields.scope}, expires_at = ${fields.expiresAt}, refresh_lease_until = NULL, updated_at = now()
       WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid AND g.updated_at = ${leased}
         AND EXISTS (SELECT 1 FROM mcp_upstream_pins p WHERE p.server_id = g.server_id AND p.issuer = g.issuer)`;
-    return stored === 1;
+    if (stored === 1) return 'stored';
+    const [current] = await tx.$queryRaw<{ leased: boolean }[]>`
+      SELECT g.updated_at = ${leased} AS leased FROM mcp_upstream_grants g WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid`;
+    if (!current) return 'deleted';
+    return current.leased ? 'unpinned' : 'replaced';
   });
 }
 

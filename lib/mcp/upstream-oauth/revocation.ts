@@ -9,7 +9,7 @@ import * as oidc from 'openid-client';
 import { runInBackground } from '@/lib/platform/background';
 import type { RegisteredServer } from '@/lib/mcp/registry/types';
 import { clientBoundTo, configurationFor, type BoundClient } from './client';
-import { recordGrantEvent } from './events';
+import { recordGrantEvent, type GrantEvent } from './events';
 import type { DeletedGrants, GrantRow } from './repository';
 import { openedTokens } from './tokens';
 
@@ -79,17 +79,7 @@ export function revokeDeletedGrants(server: RegisteredServer, deleted: DeletedGr
         row,
       );
       const outcome = deadline.aborted ? 'timed_out' : await revokeAtProvider(server, row, client, deadline);
-      const succeeded = outcome === 'revoked' || outcome === 'not_advertised';
-      await recordGrantEvent({
-        tenantId: server.tenantId,
-        user: { id: change.actor.userId, email: change.actor.email, roles: change.actor.roles },
-        server,
-        action: 'revoke',
-        outcome: succeeded ? 'success' : 'failure',
-        reason: succeeded ? change.reason : `upstream_revocation_${outcome}`,
-        attributes: { upstream_revocation: outcome, grant_user_id: row.userId, issuer: row.issuer },
-        callSource: change.actor.callSource ?? 'dashboard',
-      });
+      await recordRevocation(server, row, outcome, change.reason, { id: change.actor.userId, email: change.actor.email, roles: change.actor.roles }, change.actor.callSource ?? 'dashboard');
     };
     const revokeNext = async (): Promise<void> => {
       for (let row = queue.shift(); row; row = queue.shift()) {
@@ -103,5 +93,33 @@ export function revokeDeletedGrants(server: RegisteredServer, deleted: DeletedGr
     };
     // Settled, not all: the task leaves the registry only once every worker has finished.
     await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, revokeNext));
+  });
+}
+
+/** One `revoke` grant event for `row`'s tokens, with what the authorization server did. */
+async function recordRevocation(server: RegisteredServer, row: GrantRow, outcome: UpstreamRevocation, reason: string, user: GrantEvent['user'], callSource: string): Promise<void> {
+  const succeeded = outcome === 'revoked' || outcome === 'not_advertised';
+  await recordGrantEvent({
+    tenantId: server.tenantId,
+    user,
+    server,
+    action: 'revoke',
+    outcome: succeeded ? 'success' : 'failure',
+    reason: succeeded ? reason : `upstream_revocation_${outcome}`,
+    attributes: { upstream_revocation: outcome, grant_user_id: row.userId, issuer: row.issuer },
+    callSource,
+  });
+}
+
+/**
+ * Revokes tokens just issued for a grant Gatehouse did not store (the server was revoked, its
+ * authorization server reset, or the grant deleted while the token endpoint answered): in the
+ * background registry under the batch deadline, so the person's request never waits on a
+ * provider that does not answer, with one `revoke` grant event for the person.
+ */
+export function revokeUnstoredTokens(server: RegisteredServer, row: GrantRow, client: BoundClient, reason: string, callSource: string): void {
+  runInBackground(`mcp upstream oauth: revoking unstored tokens of ${server.name} at its authorization server`, async () => {
+    const outcome = await revokeAtProvider(server, row, client, AbortSignal.timeout(batchDeadlineMs));
+    await recordRevocation(server, row, outcome, reason, { id: row.userId }, callSource);
   });
 }

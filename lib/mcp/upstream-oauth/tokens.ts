@@ -17,7 +17,7 @@ import { UpstreamOAuthError } from './errors';
 import { recordGrantEvent } from './events';
 import * as repository from './repository';
 import type { GrantRow } from './repository';
-import { revokeAtProvider } from './revocation';
+import { revokeUnstoredTokens } from './revocation';
 
 /** What the sealed column holds. */
 interface StoredTokens {
@@ -105,12 +105,18 @@ async function refreshLeased(server: RegisteredServer, userId: string, stale: st
   const tokens: StoredTokens = { access_token: response.access_token, refresh_token: response.refresh_token ?? grant.refreshToken, token_type: response.token_type };
   const next: UserGrant = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: expiryOf(response.expires_in), scope: response.scope ?? row.scope };
   const sealedTokens = await sealTokens(tokens, server.id, userId);
-  if (!(await repository.storeRefreshed(server.id, userId, row.updatedAt, { sealedTokens, scope: next.scope, expiresAt: next.expiresAt }))) {
-    // The person connected again or disconnected, the server was revoked or its authorization
-    // server reset meanwhile: what is stored now wins, and the tokens just issued (the refresh
-    // token only when it rotated; the old one went with the grant) go back to the provider.
-    const issued: StoredTokens = { access_token: tokens.access_token, token_type: tokens.token_type, ...(response.refresh_token && response.refresh_token !== grant.refreshToken ? { refresh_token: response.refresh_token } : {}) };
-    await revokeAtProvider(server, { ...row, sealedTokens: await sealTokens(issued, server.id, userId) }, client);
+  const stored = await repository.storeRefreshed(server.id, userId, row.updatedAt, { sealedTokens, scope: next.scope, expiresAt: next.expiresAt });
+  if (stored !== 'stored') {
+    // What is stored now wins. Tokens issued for a grant that no longer stands (the server
+    // revoked, its authorization server reset, the person disconnected) go back to the provider:
+    // the access token, and the refresh token only when it rotated (the old one went with the
+    // grant). A grant replaced meanwhile (a reconnect, another process's refresh after the lease
+    // ran out) is left alone: at providers such as Google revoking any token of an authorization
+    // ends all of it, the grant that won included.
+    if (stored !== 'replaced') {
+      const issued: StoredTokens = { access_token: tokens.access_token, token_type: tokens.token_type, ...(response.refresh_token && response.refresh_token !== grant.refreshToken ? { refresh_token: response.refresh_token } : {}) };
+      revokeUnstoredTokens(server, { ...row, sealedTokens: await sealTokens(issued, server.id, userId) }, client, `refresh_not_stored:${stored}`, 'mcp_proxy');
+    }
     const current = await repository.grantOf(server.id, userId);
     return current ? { grant: await opened(current) } : { missing: 'refresh_failed' };
   }

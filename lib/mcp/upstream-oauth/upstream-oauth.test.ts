@@ -330,10 +330,13 @@ describe('a connection that finishes while an administrator revokes the server',
     }
     expect(await finishing).toEqual({ result: 'not_allowed', serverName: name });
     expect(await db().mcpUpstreamGrant.count({ where: { serverId } })).toBe(0);
-    // The refresh and access token issued for the exchange went back to the provider.
+    // The refresh and access token issued for the exchange went back to the provider, in the
+    // background (the person's callback did not wait for it), recorded as a revoke event.
+    expect(await drainBackgroundTasks(10_000)).toBe(0);
     expect(upstream.counts.revocations).toBe(revocations + 2);
-    const denied = (await grantEvents(alice.userId, name)).filter((row) => row.outcome === 'denied');
-    expect(denied.map((row) => `${row.event.error?.type}:${row.event.attributes?.upstream_revocation}`)).toEqual(['not_allowed:revoked']);
+    const events = await grantEvents(alice.userId, name);
+    expect(events.filter((row) => row.outcome === 'denied').map((row) => row.event.error?.type)).toEqual(['not_allowed']);
+    expect(events.filter((row) => row.action === 'revoke').map((row) => `${row.outcome}:${row.event.attributes?.reason}:${row.event.attributes?.upstream_revocation}`)).toEqual(['success:connect_not_stored:revoked']);
   });
 });
 
