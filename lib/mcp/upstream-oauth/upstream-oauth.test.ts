@@ -554,6 +554,29 @@ describe('the authorization server is pinned, and tokens go back only to the iss
     expect((await db().mcpUpstreamGrant.findUniqueOrThrow({ where: { serverId_userId: { serverId: target.id, userId: alice.userId } } })).refreshLeaseUntil).toBeNull();
   });
 
+  it('revokes nothing when the grant was written again while the token endpoint answered: what is stored wins and stays authorized', async () => {
+    const target = await pinned();
+    const where = { serverId_userId: { serverId: target.id, userId: alice.userId } };
+    const before = await currentGrant(target, alice.userId);
+    if (!('grant' in before)) throw new Error('alice has no grant');
+    const revocations = upstream.counts.revocations;
+    upstream.setRefreshDelay(1000);
+    try {
+      const refreshing = refreshGrant(target, alice.userId, before.grant.accessToken);
+      await vi.waitFor(async () => expect((await db().mcpUpstreamGrant.findUniqueOrThrow({ where })).refreshLeaseUntil).not.toBeNull(), { timeout: 5_000 });
+      // Another process's write after the lease (as a reconnect or a refresh past the lease would).
+      await db().mcpUpstreamGrant.update({ where, data: { updatedAt: new Date() } });
+      expect(await refreshing).toMatchObject({ grant: { accessToken: before.grant.accessToken } });
+    } finally {
+      upstream.setRefreshDelay(0);
+    }
+    expect(await drainBackgroundTasks(10_000)).toBe(0);
+    expect(upstream.counts.revocations).toBe(revocations);
+    expect((await grantEvents(alice.userId, NAME)).filter((row) => row.action === 'revoke')).toEqual([]);
+    // A fresh grant for the tests that follow (the refresh may have rotated the stored refresh token away).
+    expect((await connectAccount(alice, 'alice-upstream', alice, NAME)).searchParams.get('result')).toBe('connected');
+  });
+
   it('refuses to refresh or revoke a grant whose issuer, client or resource differs from the client row, without calling anyone', async () => {
     const target = await pinned();
     const where = { serverId_userId: { serverId: target.id, userId: alice.userId } };
