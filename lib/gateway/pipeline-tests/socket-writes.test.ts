@@ -158,6 +158,19 @@ function readUntil(socket: Socket, done: (received: string) => boolean): Promise
   });
 }
 
+/** A streamed request whose reader stops after the first block starts; resolves once the upstream is held back (no progress for a while). */
+async function pausedStream(upstreamSent: () => number): Promise<Socket> {
+  const { socket } = rawRequest(newTestTraceId(), { stream: true });
+  await readUntil(socket, (text) => text.includes('content_block_start'));
+  socket.pause();
+  let last = -1;
+  while (upstreamSent() !== last) {
+    last = upstreamSent();
+    await sleep(300);
+  }
+  return socket;
+}
+
 describe('socket writes', () => {
   it('sends a non-streaming answer, status line, headers and body, in one write', async () => {
     upstream.play = async (res) => {
@@ -253,16 +266,7 @@ describe('a client that leaves or reads slowly', () => {
       res.end(ENDING);
       upstreamDone = true;
     };
-    const traceId = newTestTraceId();
-    const { socket } = rawRequest(traceId, { stream: true });
-    await readUntil(socket, (text) => text.includes('content_block_start'));
-    socket.pause();
-    // Wait until the upstream is held back (no progress for a while).
-    let last = -1;
-    while (upstreamSent !== last) {
-      last = upstreamSent;
-      await sleep(300);
-    }
+    const socket = await pausedStream(() => upstreamSent);
     expect(upstreamDone).toBe(false);
     // Kernel buffers on both sockets (a few MiB each on loopback) and one socket's worth in the gateway, not the answer.
     expect(upstreamSent).toBeLessThan(32 * 1024 * 1024);
@@ -300,15 +304,7 @@ describe('a client that leaves or reads slowly', () => {
     };
     const previous = tuneUpstreams({ pingIntervalMs: 500 });
     try {
-      const traceId = newTestTraceId();
-      const { socket } = rawRequest(traceId, { stream: true });
-      await readUntil(socket, (text) => text.includes('content_block_start'));
-      socket.pause();
-      let last = -1;
-      while (upstreamSent !== last) {
-        last = upstreamSent;
-        await sleep(300);
-      }
+      const socket = await pausedStream(() => upstreamSent);
       expect(silent).toBe(false);
       let tail = '';
       let silentSince: number | null = null;
