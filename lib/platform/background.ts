@@ -91,6 +91,13 @@ export async function drainBackgroundTasks(timeoutMs = 30_000): Promise<number> 
     }
     return state.tasks.size;
   } finally {
-    for (const undo of afterDrain) undo();
+    // As with the flushers: one failing undo must not skip the others or fail the shutdown.
+    for (const undo of afterDrain) {
+      try {
+        undo();
+      } catch (error) {
+        console.error(`undoing a drain step failed: ${describe(error)}`);
+      }
+    }
   }
 }

@@ -210,18 +210,20 @@ export type RefreshNotStored = 'inactive' | 'unpinned' | 'replaced' | 'deleted';
  * (not reconnected or deleted meanwhile), the server still active and the grant's issuer still
  * its pinned one (as saveGrant); otherwise says which of these failed.
  */
-export async function storeRefreshed(serverId: string, userId: string, leased: Date, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<'stored' | RefreshNotStored> {
+export async function storeRefreshed(serverId: string, userId: string, leased: { updatedAt: Date; issuer: string }, fields: { sealedTokens: string; scope: string; expiresAt: Date | null }): Promise<'stored' | RefreshNotStored> {
   return db().$transaction(async (tx) => {
     if (!(await holdActiveServer(tx, serverId))) return 'inactive';
     const stored = await tx.$executeRaw`
       UPDATE mcp_upstream_grants g SET sealed_tokens = ${fields.sealedTokens}, scope = ${fields.scope}, expires_at = ${fields.expiresAt}, refresh_lease_until = NULL, updated_at = now()
-      WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid AND g.updated_at = ${leased}
+      WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid AND g.updated_at = ${leased.updatedAt}
         AND EXISTS (SELECT 1 FROM mcp_upstream_pins p WHERE p.server_id = g.server_id AND p.issuer = g.issuer)`;
     if (stored === 1) return 'stored';
-    const [current] = await tx.$queryRaw<{ leased: boolean }[]>`
-      SELECT g.updated_at = ${leased} AS leased FROM mcp_upstream_grants g WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid`;
+    const [current] = await tx.$queryRaw<{ leased: boolean; issuer: string }[]>`
+      SELECT g.updated_at = ${leased.updatedAt} AS leased, g.issuer FROM mcp_upstream_grants g WHERE g.server_id = ${serverId}::uuid AND g.user_id = ${userId}::uuid`;
     if (!current) return 'deleted';
-    return current.leased ? 'unpinned' : 'replaced';
+    // A grant written since at another issuer (a reset, then a reconnect) shares nothing with the
+    // tokens the leased issuer just gave: those are unpinned, not a replacement of the same grant.
+    return current.leased || current.issuer !== leased.issuer ? 'unpinned' : 'replaced';
   });
 }
 

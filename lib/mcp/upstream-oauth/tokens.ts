@@ -105,7 +105,7 @@ async function refreshLeased(server: RegisteredServer, userId: string, stale: st
   const tokens: StoredTokens = { access_token: response.access_token, refresh_token: response.refresh_token ?? grant.refreshToken, token_type: response.token_type };
   const next: UserGrant = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: expiryOf(response.expires_in), scope: response.scope ?? row.scope };
   const sealedTokens = await sealTokens(tokens, server.id, userId);
-  const stored = await repository.storeRefreshed(server.id, userId, row.updatedAt, { sealedTokens, scope: next.scope, expiresAt: next.expiresAt });
+  const stored = await repository.storeRefreshed(server.id, userId, { updatedAt: row.updatedAt, issuer: row.issuer }, { sealedTokens, scope: next.scope, expiresAt: next.expiresAt });
   if (stored !== 'stored') {
     // What is stored now wins. Tokens issued for a grant that no longer stands (the server
     // revoked, its authorization server reset, the person disconnected) go back to the provider:
